@@ -1,0 +1,23 @@
+# wb_add_tests(PREFIX GLOB_DIR LIBS...): one Catch2 executable per test_*.cpp in the calling
+# folder, each registered case by case with catch_discover_tests.
+function(wb_add_test_dir prefix)
+  set(options)
+  set(oneValueArgs LABELS)
+  set(multiValueArgs LIBS)
+  cmake_parse_arguments(A "${options}" "${oneValueArgs}" "${multiValueArgs}" ${ARGN})
+  file(GLOB _srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_*.cpp)
+  foreach(src ${_srcs})
+    get_filename_component(stem ${src} NAME_WE)
+    set(exe ${prefix}_${stem})
+    add_executable(${exe} ${src})
+    target_link_libraries(${exe} PRIVATE wb_catch_main ${A_LIBS})
+    set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+    target_compile_definitions(${exe} PRIVATE
+      WB_SOURCE_DIR="${CMAKE_SOURCE_DIR}" WB_BINARY_DIR="${CMAKE_BINARY_DIR}")
+    if(A_LABELS)
+      catch_discover_tests(${exe} TEST_PREFIX "${prefix}:" PROPERTIES LABELS "${A_LABELS}")
+    else()
+      catch_discover_tests(${exe} TEST_PREFIX "${prefix}:")
+    endif()
+  endforeach()
+endfunction()
