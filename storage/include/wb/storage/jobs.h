@@ -1,0 +1,69 @@
+// wb/storage/jobs.h — the job queue (table `jobs`). Thread-safe; every transition is one
+// transaction, committed before the method returns (so it may be announced afterwards).
+//
+// State machine:
+//   queued  -> running                         claim_next() / start()
+//   running -> succeeded | failed | cancelled  finish()
+//   running -> queued                          requeue()   (attempts += 1; checkpoint kept)
+//   queued  -> cancelled                       cancel()    (a queued job is cancelled at once)
+// Anything else throws Conflict ("job 7: cannot go from succeeded to running"). An unknown id
+// throws NotFound.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wb/storage/records.h"
+
+namespace wb::storage {
+
+class Connection;
+
+class JobRepository {
+ public:
+  explicit JobRepository(Connection& conn) : conn_(conn) {}
+
+  // New job in state queued. kind must be non-empty; spec must be a JSON object (Invalid).
+  JobRecord create(std::string_view kind, const nlohmann::json& spec, int priority = 0);
+  JobRecord get(std::int64_t id);  // NotFound
+  std::optional<JobRecord> find(std::int64_t id);
+  // Newest first (highest id first); state nullopt = all states; limit <= 0 means no limit.
+  std::vector<JobRecord> list(std::optional<JobState> state = std::nullopt, std::int64_t limit = 100);
+  // Number of jobs in each state (every state present, zero included).
+  std::map<JobState, std::int64_t> counts();
+
+  // Atomically moves the queued job with the highest priority (oldest first among equals) to
+  // running, stamping `started`, and returns it; nullopt when nothing is queued. When `kinds` is
+  // non-empty only jobs of those kinds are considered. Each queued job is handed out once, even
+  // when many threads (or processes) claim at the same time.
+  std::optional<JobRecord> claim_next(const std::vector<std::string>& kinds = {});
+  // queued -> running for a specific job.
+  JobRecord start(std::int64_t id);
+  // running -> succeeded | failed | cancelled; stamps `finished`; error is stored as given
+  // (normally set for failed). `to` must be final (Invalid otherwise).
+  JobRecord finish(std::int64_t id, JobState to, std::optional<std::string> error = std::nullopt);
+  // running -> queued: attempts += 1, progress/checkpoint kept, cancel_requested cleared.
+  JobRecord requeue(std::int64_t id);
+  // User cancel: queued -> cancelled at once; running -> cancel_requested = true (the runner
+  // finishes it as cancelled); a final job throws Conflict ("job 7 already finished (succeeded)").
+  JobRecord cancel(std::int64_t id);
+  bool cancel_requested(std::int64_t id);  // NotFound
+
+  // Progress in [0,1] (Invalid otherwise) and a short phase word; only while running (Conflict).
+  void set_progress(std::int64_t id, double progress, std::string_view phase);
+  // Path of the latest complete checkpoint (non-empty); kept across requeue and recovery.
+  void set_checkpoint(std::int64_t id, std::string_view path);
+
+  // Start-up recovery: every running job (the daemon died under it) goes back to queued with
+  // attempts += 1, keeping its checkpoint. Returns the jobs changed (as they are now).
+  std::vector<JobRecord> recover_after_crash();
+
+ private:
+  Connection& conn_;
+};
+
+}  // namespace wb::storage
