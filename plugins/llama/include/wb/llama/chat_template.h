@@ -1,0 +1,57 @@
+// Llama 2 chat rendering, exactly as Meta's llama/generation.py (chat_completion) does it:
+//
+//   [system]? user assistant user assistant ... [user]
+//
+// - a leading system message is folded into the first user message:
+//   "<<SYS>>\n{system}\n<</SYS>>\n\n{user}"
+// - each finished (user, assistant) pair: BOS + encode("[INST] {user.strip()} [/INST] {assistant.strip()} ") + EOS
+// - a final user turn (a prompt awaiting an answer): BOS + encode("[INST] {user.strip()} [/INST]")
+// The markers are plain text (never special ids); only BOS/EOS are ids. Text a user types that
+// spells "</s>" stays text. strip() removes ASCII whitespace (" \t\n\r\f\v") at both ends, as
+// Python's str.strip() does for that text.
+//
+// For training, mask[i] is 1 exactly on the assistant answer tokens and the EOS closing each
+// answer, so SFT puts loss on answers only. AnswerMask::LastTurnOnly keeps 1 only on the last
+// assistant turn (Ghost Attention trains on the final turn and zeroes earlier ones).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "wb/llama/tokenizer.h"
+
+namespace wb::llama {
+
+class ChatTemplateError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+struct ChatMessage {
+  std::string role;     // "system" | "user" | "assistant"
+  std::string content;
+};
+
+enum class AnswerMask { AllTurns, LastTurnOnly };
+
+struct ChatTokens {
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> mask;  // same length as ids
+  // True when the dialog ends with a user turn (ids end with "[/INST]", ready for generation).
+  bool ends_with_prompt = false;
+};
+
+// Renders `messages`. Roles must be an optional leading "system", then alternate "user",
+// "assistant", ... starting with "user"; anything else throws ChatTemplateError naming the
+// offending message index and role (also for an empty dialog or a system-only dialog).
+ChatTokens render_llama2_chat(const Tokenizer& tok, std::span<const ChatMessage> messages,
+                              AnswerMask mask = AnswerMask::AllTurns);
+
+// The text Meta's template produces for `messages` (markers included, BOS/EOS spelled "<s>"
+// and "</s>"), for logs and debugging only — encoding it is NOT the same as render_llama2_chat.
+std::string render_llama2_chat_text(std::span<const ChatMessage> messages);
+
+}  // namespace wb::llama

@@ -1,0 +1,174 @@
+// safetensors: read and write the HF safetensors format (https://github.com/huggingface/safetensors).
+//
+// File layout: 8-byte little-endian header length N, N bytes of JSON header, then the data
+// section. The header maps tensor names to {"dtype","shape","data_offsets":[begin,end]} (offsets
+// relative to the start of the data section) plus an optional "__metadata__" string->string map.
+//
+// Reading validates everything before any tensor is touched: the header length fits the file and
+// is below kMaxHeaderBytes, the header is a JSON object, every tensor has a known dtype (F32, F16,
+// BF16), a shape of non-negative integers, offsets inside the data section with
+// end - begin == product(shape) * dtype_size, and no two tensors overlap. Each violation throws
+// SafetensorsError whose message names the file and the tensor. No access reads out of bounds.
+//
+//   SafetensorsFile f("model.safetensors");
+//   std::vector<float> w = f.read_f32("model.embed_tokens.weight");
+//
+//   SafetensorsSet s = SafetensorsSet::open("/models/llama-2-7b");  // dir, index json or file
+//
+//   SafetensorsWriter w;
+//   w.add_f32("lm_head.weight", {vocab, dim}, data);          // stored as F32
+//   w.add_f32("x", {n}, data, DType::BF16);                    // converted on add
+//   w.write("out/model.safetensors");                          // temp file + rename
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wb/llama/dtype.h"
+#include "wb/llama/mapped_file.h"
+
+namespace wb::llama {
+
+// Thrown for every malformed, inconsistent or missing safetensors input.
+class SafetensorsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Headers above this size are refused (the reference implementation uses 100 MB).
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
+// One tensor's header entry. begin/end are byte offsets relative to the data section.
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+
+  // Product of shape (1 for a scalar, shape []).
+  int64_t numel() const;
+  uint64_t nbytes() const { return end - begin; }
+};
+
+// A tensor's bytes as stored (little-endian, row-major), valid while its file object lives.
+struct TensorView {
+  const TensorInfo* info = nullptr;
+  std::span<const uint8_t> bytes;
+};
+
+// One validated safetensors file, memory-mapped (or held in memory). Move-only.
+class SafetensorsFile {
+ public:
+  // Maps and validates `path`. Throws SafetensorsError (or std::runtime_error for an unreadable
+  // path) naming the path.
+  explicit SafetensorsFile(const std::filesystem::path& path);
+  // Validates an in-memory image of a file; `label` names it in error messages.
+  static SafetensorsFile from_bytes(std::vector<uint8_t> bytes, std::string label = "<memory>");
+
+  SafetensorsFile(SafetensorsFile&&) noexcept;
+  SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
+  ~SafetensorsFile();
+
+  // The path (or label) this file was read from.
+  const std::string& label() const;
+  // "__metadata__" entries (empty when absent).
+  const std::map<std::string, std::string>& metadata() const;
+  // Every tensor, sorted by name.
+  const std::vector<TensorInfo>& tensors() const;
+
+  bool contains(std::string_view name) const;
+  // Throws SafetensorsError "<file>: no tensor named '<name>'" when absent.
+  const TensorInfo& info(std::string_view name) const;
+  TensorView view(std::string_view name) const;
+
+  // The tensor converted to float/double (exact for F16/BF16 -> f32).
+  std::vector<float> read_f32(std::string_view name) const;
+  std::vector<double> read_f64(std::string_view name) const;
+  // Converts into `out`, which must hold exactly numel() elements (else SafetensorsError).
+  void read_f32_into(std::string_view name, std::span<float> out) const;
+
+ private:
+  struct Impl;
+  explicit SafetensorsFile(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A logical set of tensors spread over one or more safetensors files (HF sharding).
+class SafetensorsSet {
+ public:
+  // `path` may be:
+  //  - a directory: uses model.safetensors.index.json when present, else model.safetensors;
+  //  - an index file (*.index.json): {"metadata": {...}, "weight_map": {tensor: shard file}};
+  //    shard paths are relative to the index's folder; every tensor listed must be present in
+  //    its shard, and a tensor may appear in only one shard;
+  //  - a single .safetensors file.
+  // Throws SafetensorsError naming the file/tensor that is missing or inconsistent.
+  static SafetensorsSet open(const std::filesystem::path& path);
+
+  SafetensorsSet(SafetensorsSet&&) noexcept;
+  SafetensorsSet& operator=(SafetensorsSet&&) noexcept;
+  ~SafetensorsSet();
+
+  // All tensor names, sorted.
+  std::vector<std::string> names() const;
+  size_t size() const;
+  bool contains(std::string_view name) const;
+  const TensorInfo& info(std::string_view name) const;
+  TensorView view(std::string_view name) const;
+  std::vector<float> read_f32(std::string_view name) const;
+  std::vector<double> read_f64(std::string_view name) const;
+  void read_f32_into(std::string_view name, std::span<float> out) const;
+  // The shard files, in the order they were opened.
+  const std::vector<SafetensorsFile>& files() const;
+
+ private:
+  struct Impl;
+  explicit SafetensorsSet(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Builds a safetensors file in memory and writes it atomically.
+// The header's keys are sorted (tensors by name), "__metadata__" holds {"format":"pt"} plus any
+// set_metadata() entries, and the header is padded with spaces to a multiple of 8 bytes as the
+// reference implementation does. Tensor data is laid out by descending element size, then name,
+// so every tensor starts aligned to its element size.
+class SafetensorsWriter {
+ public:
+  // Adds raw little-endian bytes (copied); bytes.size() must equal product(shape)*dtype_size.
+  // Throws std::invalid_argument for a duplicate or empty name, a negative dimension, a size
+  // mismatch, or the reserved name "__metadata__".
+  void add(std::string name, DType dtype, std::vector<int64_t> shape,
+           std::span<const uint8_t> bytes);
+  // Adds float data, converted to `store_as`. data.size() must equal product(shape).
+  void add_f32(std::string name, std::vector<int64_t> shape, std::span<const float> data,
+               DType store_as = DType::F32);
+  void set_metadata(std::string key, std::string value);
+
+  size_t size() const { return tensors_.size(); }
+  // The complete file image.
+  std::vector<uint8_t> serialize() const;
+  // Writes `<path>.tmp.<pid>` then renames it over `path`; creates no directories. Throws
+  // std::runtime_error naming the path on any I/O failure (the temp file is removed).
+  void write(const std::filesystem::path& path) const;
+
+ private:
+  struct Entry {
+    std::string name;
+    DType dtype;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Entry> tensors_;
+  std::map<std::string, std::string> metadata_{{"format", "pt"}};
+};
+
+}  // namespace wb::llama
