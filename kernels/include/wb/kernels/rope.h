@@ -1,0 +1,26 @@
+// Rotary position embedding, HF "rotate-half" layout (ARCHITECTURE.md §10): inside each head of
+// head_dim = hd, element i pairs with i + hd/2 (i < hd/2) and the pair is rotated by the angle
+// pos * theta^(-2i/hd):
+//   out[i]        = x[i] * cos - x[i+hd/2] * sin
+//   out[i+hd/2]   = x[i+hd/2] * cos + x[i] * sin
+// Angles are computed in double and rounded to T. HF checkpoints' q_proj/k_proj are stored for
+// this layout; Meta/GGUF interleaved weights must be permuted first (not done here).
+#pragma once
+
+#include <cstdint>
+
+namespace wb::kernels {
+
+// In place on x[n, n_heads*head_dim] (row stride ld elements, >= n_heads*head_dim);
+// positions[n] are absolute positions (>= 0).
+template <typename T>
+void rope_forward(T* x, int64_t ld, const int32_t* positions, int64_t n, int64_t n_heads,
+                  int64_t head_dim, double theta);
+
+// Backward of the rotation (the inverse rotation), in place on dx: the rotation is linear and
+// orthogonal, so dx_in = R(-angle) dx_out. Not accumulating: it transforms the buffer it gets.
+template <typename T>
+void rope_backward(T* dx, int64_t ld, const int32_t* positions, int64_t n, int64_t n_heads,
+                   int64_t head_dim, double theta);
+
+}  // namespace wb::kernels
