@@ -14,24 +14,22 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wb/llama/config.h"
+#include "wb/llama/peft_config.h"
 #include "wb/llama/tensor.h"
 
 namespace wb::llama {
 
-// The seven linear layers of a decoder layer (the LoRA targets), in PEFT's names.
-enum class Linear : int { q = 0, k, v, o, gate, up, down };
+// The seven linear layers of a decoder layer (the LoRA targets) are named by peft_config.h's
+// LoraModule (Q, K, V, O, Gate, Up, Down); kNumLinear indexes arrays by it.
 inline constexpr int kNumLinear = 7;
-// "q_proj", "k_proj", ... "down_proj".
-const char* linear_name(Linear m);
-// Inverse of linear_name; throws std::invalid_argument naming the unknown module.
-Linear linear_from_name(const std::string& name);
 // HF name prefix of a linear inside a layer: "self_attn.q_proj" / "mlp.gate_proj".
-std::string linear_path(Linear m);
+std::string linear_path(LoraModule m);
 // {in, out} features of a linear for a config.
-std::pair<int64_t, int64_t> linear_shape(const LlamaConfig& c, Linear m);
+std::pair<int64_t, int64_t> linear_shape(const LlamaConfig& c, LoraModule m);
 
 template <typename T>
 struct LayerWeights {
@@ -40,8 +38,8 @@ struct LayerWeights {
   Tensor<T> post_attention_layernorm;
   Tensor<T> gate_proj, up_proj, down_proj;
 
-  Tensor<T>& linear(Linear m);
-  const Tensor<T>& linear(Linear m) const;
+  Tensor<T>& linear(LoraModule m);
+  const Tensor<T>& linear(LoraModule m) const;
 };
 
 template <typename T>
