@@ -1,0 +1,24 @@
+// commands.h — the command groups of wb. Each group lives in its own cmd_<group>.cpp and adds its
+// subcommands to the app; adding a group = one new file + one line in app.cpp.
+//
+//   status      wb status
+//   dataset     wb dataset import|list|show|export|delete
+//   comparison  wb comparison add|list|export
+//   job         wb job submit|show|cancel|logs, and the top-level wb jobs
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "wb/cli/context.h"
+
+namespace wb::cli {
+
+void register_status(CLI::App& app, Context& ctx);
+void register_dataset(CLI::App& app, Context& ctx);
+void register_comparison(CLI::App& app, Context& ctx);
+void register_job(CLI::App& app, Context& ctx);
+
+// Builds the full wb command line and runs it; returns the exit code (errors.h). Used by main().
+int run_app(int argc, char** argv);
+
+}  // namespace wb::cli

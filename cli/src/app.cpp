@@ -1,0 +1,66 @@
+// The wb command line: global options, the command groups, and the mapping of failures to exit
+// codes (0 ok, 1 error, 2 usage).
+#include <CLI/CLI.hpp>
+
+#include "wb/cli/commands.h"
+#include "wb/cli/errors.h"
+#include "wb/cli/output.h"
+
+#ifndef WB_VERSION
+#define WB_VERSION "0"
+#endif
+
+namespace wb::cli {
+namespace {
+
+int report(const Context& ctx, const Error& e, int code) {
+  *ctx.err << "wb: " << e.what() << '\n';
+  if (ctx.opts.json) {
+    nlohmann::json j = {{"error", {{"code", e.code()}, {"message", e.what()}}}};
+    if (auto* d = dynamic_cast<const DaemonError*>(&e)) j["error"]["http_status"] = d->http_status();
+    print_json(*ctx.out, j);
+  }
+  return code;
+}
+
+}  // namespace
+
+int run_app(int argc, char** argv) {
+  Context ctx;
+  CLI::App app{"wb: command-line client of workbenchd (fine-tune and serve Llama-style models)",
+               "wb"};
+  app.set_version_flag("--version", "wb " WB_VERSION);
+  app.add_option("--socket", ctx.opts.socket,
+                 "daemon socket (default: $WB_SOCKET, then the config file's socket, then "
+                 "$XDG_RUNTIME_DIR/workbench/wb.sock)");
+  app.add_flag("--json", ctx.opts.json, "print machine-readable JSON");
+  app.fallthrough();  // global options may follow the subcommand (set before adding subcommands)
+  app.require_subcommand(1);
+
+  register_status(app, ctx);
+  register_dataset(app, ctx);
+  register_comparison(app, ctx);
+  register_job(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, version or the usage error
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (!ctx.action) {
+    std::cerr << app.help();
+    return kExitUsage;
+  }
+  try {
+    return ctx.action();
+  } catch (const UsageError& e) {
+    return report(ctx, e, kExitUsage);
+  } catch (const Error& e) {
+    return report(ctx, e, kExitError);
+  } catch (const std::exception& e) {
+    return report(ctx, Error(e.what()), kExitError);
+  }
+}
+
+}  // namespace wb::cli

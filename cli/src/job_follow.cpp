@@ -1,0 +1,123 @@
+#include "wb/cli/job_follow.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+
+#include "wb/cli/errors.h"
+#include "wb/cli/output.h"
+#include "wb/cli/progress.h"
+
+namespace wb::cli {
+namespace {
+
+using nlohmann::json;
+
+double now_s() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string state_line(const json& ev) {
+  std::string s = "state: " + cell(ev, "state");
+  if (ev.contains("error") && ev["error"].is_string() && !ev["error"].get<std::string>().empty())
+    s += " (error: " + ev["error"].get<std::string>() + ")";
+  return s;
+}
+
+std::string log_line(const json& ev) {
+  return "[" + cell(ev, "level") + "] " + cell(ev, "message");
+}
+
+std::string metric_line(const json& ev) {
+  char v[48] = "-";
+  if (ev.contains("value") && ev["value"].is_number())
+    std::snprintf(v, sizeof v, "%.6g", ev["value"].get<double>());
+  return "step " + cell(ev, "step") + " " + cell(ev, "name") + "=" + v;
+}
+
+// One plain line per event; progress lines only when they say something new.
+class PlainPrinter {
+ public:
+  explicit PlainPrinter(std::ostream& os) : os_(os) {}
+  void on_event(const json& ev) {
+    const std::string type = ev.value("type", "");
+    if (type == "state") {
+      os_ << state_line(ev) << '\n';
+    } else if (type == "log") {
+      os_ << log_line(ev) << '\n';
+    } else if (type == "metric") {
+      os_ << metric_line(ev) << '\n';
+    } else if (type == "progress" && ev.contains("progress") && ev["progress"].is_number()) {
+      const int pct = static_cast<int>(std::floor(ev["progress"].get<double>() * 100.0));
+      const std::string phase = ev.value("phase", "");
+      if (phase != phase_ || pct >= pct_ + 5 || (pct == 100 && pct_ != 100)) {
+        os_ << "progress: " << pct << "%" << (phase.empty() ? "" : " " + phase) << '\n';
+        phase_ = phase;
+        pct_ = pct;
+      }
+    }
+    os_ << std::flush;
+  }
+
+ private:
+  std::ostream& os_;
+  std::string phase_;
+  int pct_ = -100;
+};
+
+}  // namespace
+
+FollowStyle follow_style(const Context& ctx) {
+  if (ctx.opts.json) return FollowStyle::kJson;
+  return ctx.out == &std::cout && ::isatty(STDOUT_FILENO) ? FollowStyle::kTerminal
+                                                          : FollowStyle::kPlain;
+}
+
+int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
+  const FollowStyle style = follow_style(ctx);
+  std::ostream& os = *ctx.out;
+  ProgressTracker tracker;
+  PlainPrinter plain(os);
+  std::optional<ProgressBar> bar;
+  if (style == FollowStyle::kTerminal) bar.emplace(os, terminal_width(STDOUT_FILENO));
+
+  std::string target = "/v1/jobs/" + std::to_string(job_id) + "/events";
+  if (!follow) target += "?follow=false";
+  ctx.client().stream_lines(target, [&](std::string_view line) {
+    if (line.empty()) return true;
+    const json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (ev.is_discarded())
+      throw Error("workbenchd sent an event that is not JSON: " + truncate(line, 120));
+    tracker.on_event(ev, now_s());
+    switch (style) {
+      case FollowStyle::kJson:
+        os << line << '\n' << std::flush;
+        break;
+      case FollowStyle::kPlain:
+        plain.on_event(ev);
+        break;
+      case FollowStyle::kTerminal: {
+        const std::string type = ev.value("type", "");
+        if (type == "log") bar->print_line(log_line(ev));
+        if (type == "state") bar->print_line(state_line(ev));
+        bar->draw(tracker.snapshot());
+        break;
+      }
+    }
+    // The daemon ends the stream after the final state; stop there in any case.
+    return !(follow && tracker.finished());
+  });
+  if (bar) bar->finish();
+
+  if (!follow) return kExitOk;
+  if (!tracker.finished())
+    throw Error("the event stream of job " + std::to_string(job_id) +
+                " ended before the job finished (did workbenchd stop?)");
+  return tracker.snapshot().state == "succeeded" ? kExitOk : kExitError;
+}
+
+}  // namespace wb::cli
