@@ -1,0 +1,274 @@
+// PEFT adapter_config.json <-> LoraConfig, and LoRA tensor key names.
+#include "wb/llama/peft_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "wb/llama/file_io.h"
+
+namespace wb::llama {
+
+using nlohmann::json;
+
+namespace {
+
+struct ModuleInfo {
+  LoraModule module;
+  const char* name;
+  const char* short_name;
+  const char* parent;
+};
+
+constexpr ModuleInfo kModules[] = {
+    {LoraModule::Q, "q_proj", "q", "self_attn"},      {LoraModule::K, "k_proj", "k", "self_attn"},
+    {LoraModule::V, "v_proj", "v", "self_attn"},      {LoraModule::O, "o_proj", "o", "self_attn"},
+    {LoraModule::Gate, "gate_proj", "gate", "mlp"},   {LoraModule::Up, "up_proj", "up", "mlp"},
+    {LoraModule::Down, "down_proj", "down", "mlp"},
+};
+
+const ModuleInfo& info(LoraModule m) { return kModules[static_cast<int>(m)]; }
+
+[[noreturn]] void fail(const std::string& what) {
+  throw PeftConfigError("adapter_config.json: " + what);
+}
+
+}  // namespace
+
+const std::vector<LoraModule>& all_lora_modules() {
+  static const std::vector<LoraModule> all = {LoraModule::Q,    LoraModule::K,  LoraModule::V,
+                                              LoraModule::O,    LoraModule::Gate, LoraModule::Up,
+                                              LoraModule::Down};
+  return all;
+}
+
+std::string_view lora_module_name(LoraModule m) { return info(m).name; }
+std::string_view lora_module_parent(LoraModule m) { return info(m).parent; }
+
+std::optional<LoraModule> lora_module_from_name(std::string_view name) {
+  for (const auto& m : kModules) {
+    if (name == m.name || name == m.short_name) return m.module;
+  }
+  return std::nullopt;
+}
+
+double LoraConfig::scale() const {
+  return use_rslora ? lora_alpha / std::sqrt(static_cast<double>(r))
+                    : lora_alpha / static_cast<double>(r);
+}
+
+bool LoraConfig::targets(LoraModule m) const {
+  return std::find(target_modules.begin(), target_modules.end(), m) != target_modules.end();
+}
+
+void LoraConfig::validate() const {
+  if (r < 1) fail("'r' must be at least 1, got " + std::to_string(r));
+  if (!(lora_alpha > 0.0)) fail("'lora_alpha' must be positive");
+  if (!(lora_dropout >= 0.0 && lora_dropout < 1.0)) fail("'lora_dropout' must be in [0, 1)");
+  if (target_modules.empty()) fail("'target_modules' is empty");
+  for (size_t i = 0; i < target_modules.size(); ++i) {
+    for (size_t k = 0; k < i; ++k) {
+      if (target_modules[i] == target_modules[k]) {
+        fail("'target_modules' lists " + std::string(lora_module_name(target_modules[i])) +
+             " twice");
+      }
+    }
+  }
+}
+
+namespace {
+
+const json* find(const json& j, const char* field) {
+  auto it = j.find(field);
+  return it == j.end() ? nullptr : &*it;
+}
+
+// A field whose only supported value is "absent, null, false or empty".
+void refuse_if_set(const json& j, const char* field) {
+  const json* v = find(j, field);
+  if (v == nullptr || v->is_null()) return;
+  if (v->is_boolean() && !v->get<bool>()) return;
+  if ((v->is_array() || v->is_object() || v->is_string()) && v->empty()) return;
+  fail(std::string("'") + field + "' = " + v->dump() + " is not supported");
+}
+
+void expect_string(const json& j, const char* field, const char* expected) {
+  const json* v = find(j, field);
+  if (v == nullptr || v->is_null()) return;
+  if (!v->is_string() || v->get<std::string>() != expected) {
+    fail(std::string("'") + field + "' is " + v->dump() + "; only \"" + expected +
+         "\" is supported");
+  }
+}
+
+}  // namespace
+
+LoraConfig parse_peft_config(std::string_view json_text) {
+  json j;
+  try {
+    j = json::parse(json_text);
+  } catch (const json::exception& e) {
+    fail(std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) fail("not a JSON object");
+
+  expect_string(j, "peft_type", "LORA");
+  expect_string(j, "task_type", "CAUSAL_LM");
+  expect_string(j, "bias", "none");
+  for (const char* f : {"fan_in_fan_out", "use_dora", "layers_to_transform", "modules_to_save",
+                        "rank_pattern", "alpha_pattern"}) {
+    refuse_if_set(j, f);
+  }
+
+  LoraConfig c;
+  const json* r = find(j, "r");
+  if (r == nullptr) fail("missing required field 'r'");
+  if (!r->is_number_integer()) fail("'r' must be an integer, got " + r->dump());
+  c.r = r->get<int64_t>();
+
+  const json* alpha = find(j, "lora_alpha");
+  if (alpha == nullptr) fail("missing required field 'lora_alpha'");
+  if (!alpha->is_number()) fail("'lora_alpha' must be a number, got " + alpha->dump());
+  c.lora_alpha = alpha->get<double>();
+
+  if (const json* d = find(j, "lora_dropout"); d != nullptr && !d->is_null()) {
+    if (!d->is_number()) fail("'lora_dropout' must be a number, got " + d->dump());
+    c.lora_dropout = d->get<double>();
+  }
+
+  const json* tm = find(j, "target_modules");
+  if (tm == nullptr || tm->is_null()) fail("missing required field 'target_modules'");
+  c.target_modules.clear();
+  if (tm->is_string()) {
+    if (tm->get<std::string>() != "all-linear") {
+      fail("'target_modules' string " + tm->dump() +
+           " is not supported (use a list of module names or \"all-linear\")");
+    }
+    c.target_modules = all_lora_modules();
+  } else if (tm->is_array()) {
+    for (size_t i = 0; i < tm->size(); ++i) {
+      const json& m = (*tm)[i];
+      if (!m.is_string()) fail("'target_modules'[" + std::to_string(i) + "] is not a string");
+      auto mod = lora_module_from_name(m.get<std::string>());
+      if (!mod) {
+        fail("'target_modules'[" + std::to_string(i) + "] " + m.dump() +
+             " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+      }
+      c.target_modules.push_back(*mod);
+    }
+  } else {
+    fail("'target_modules' must be a list of module names, got " + tm->dump());
+  }
+  std::sort(c.target_modules.begin(), c.target_modules.end());
+
+  if (const json* rs = find(j, "use_rslora"); rs != nullptr && !rs->is_null()) {
+    if (!rs->is_boolean()) fail("'use_rslora' must be true or false, got " + rs->dump());
+    c.use_rslora = rs->get<bool>();
+  }
+  if (const json* b = find(j, "base_model_name_or_path"); b != nullptr && !b->is_null()) {
+    if (!b->is_string()) fail("'base_model_name_or_path' must be a string, got " + b->dump());
+    c.base_model_name_or_path = b->get<std::string>();
+  }
+  if (const json* im = find(j, "inference_mode"); im != nullptr && !im->is_null()) {
+    if (!im->is_boolean()) fail("'inference_mode' must be true or false, got " + im->dump());
+    c.inference_mode = im->get<bool>();
+  }
+  c.validate();
+  return c;
+}
+
+std::string peft_config_to_json(const LoraConfig& c) {
+  c.validate();
+  std::vector<LoraModule> mods = c.target_modules;
+  std::sort(mods.begin(), mods.end());
+  json names = json::array();
+  for (LoraModule m : mods) names.push_back(std::string(lora_module_name(m)));
+  json j = {
+      {"peft_type", "LORA"},
+      {"task_type", "CAUSAL_LM"},
+      {"r", c.r},
+      {"lora_alpha", c.lora_alpha},
+      {"lora_dropout", c.lora_dropout},
+      {"target_modules", names},
+      {"bias", "none"},
+      {"fan_in_fan_out", false},
+      {"base_model_name_or_path", c.base_model_name_or_path},
+      {"inference_mode", c.inference_mode},
+      {"use_rslora", c.use_rslora},
+      {"modules_to_save", nullptr},
+  };
+  return j.dump(2) + "\n";
+}
+
+LoraConfig load_peft_config(const std::filesystem::path& path) {
+  std::filesystem::path file = path;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) file = path / "adapter_config.json";
+  std::string text;
+  try {
+    text = read_text_file(file);
+  } catch (const std::runtime_error& e) {
+    throw PeftConfigError(e.what());
+  }
+  try {
+    return parse_peft_config(text);
+  } catch (const PeftConfigError& e) {
+    std::string msg = e.what();
+    const std::string prefix = "adapter_config.json: ";
+    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
+    throw PeftConfigError(file.string() + ": " + msg);
+  }
+}
+
+void save_peft_config(const LoraConfig& config, const std::filesystem::path& path) {
+  write_file_atomic(path, peft_config_to_json(config));
+}
+
+// ---- tensor keys ---------------------------------------------------------------------------
+
+std::string lora_tensor_key(const LoraKey& key) {
+  return "base_model.model.model.layers." + std::to_string(key.layer) + "." +
+         std::string(lora_module_parent(key.module)) + "." +
+         std::string(lora_module_name(key.module)) + ".lora_" +
+         (key.matrix == LoraMatrix::A ? "A" : "B") + ".weight";
+}
+
+std::optional<LoraKey> parse_lora_tensor_key(std::string_view key) {
+  std::vector<std::string_view> parts;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = key.find('.', start);
+    parts.push_back(key.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  size_t i = 0;
+  if (parts.size() >= 2 && parts[0] == "base_model" && parts[1] == "model") i = 2;
+  // model . layers . N . parent . module . lora_X [. adapter] . weight
+  const size_t rest = parts.size() - i;
+  if (rest != 7 && rest != 8) return std::nullopt;
+  if (parts[i] != "model" || parts[i + 1] != "layers") return std::nullopt;
+  const std::string_view num = parts[i + 2];
+  int64_t layer = 0;
+  auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), layer);
+  if (num.empty() || ec != std::errc() || p != num.data() + num.size() || layer < 0) {
+    return std::nullopt;
+  }
+  auto mod = lora_module_from_name(parts[i + 4]);
+  if (!mod || parts[i + 4] != lora_module_name(*mod)) return std::nullopt;  // full names only
+  if (parts[i + 3] != lora_module_parent(*mod)) return std::nullopt;
+  LoraMatrix matrix;
+  if (parts[i + 5] == "lora_A") {
+    matrix = LoraMatrix::A;
+  } else if (parts[i + 5] == "lora_B") {
+    matrix = LoraMatrix::B;
+  } else {
+    return std::nullopt;
+  }
+  if (rest == 8 && parts[i + 6].empty()) return std::nullopt;  // empty adapter name
+  if (parts.back() != "weight") return std::nullopt;
+  return LoraKey{layer, *mod, matrix};
+}
+
+}  // namespace wb::llama
