@@ -1,0 +1,278 @@
+// Causal GQA attention over packed sequences (training, prefill) and over a KV cache (decode).
+// See wb/cuda/attention.h for the math. Plain loops: a warp owns one (row, head) and walks the
+// keys of that row's sequence with the online-softmax recurrence.
+#include <stdexcept>
+
+#include "common.cuh"
+#include "wb/cuda/attention.h"
+
+namespace wb::cuda {
+namespace {
+using dev::from_f;
+using dev::to_f;
+
+constexpr int kWarpsPerBlock = 4;
+constexpr int kMaxPerLane = 8;  // head_dim <= 32 * 8 = 256
+
+void check_shape(const AttentionShape& s) {
+  if (s.head_dim <= 0 || s.head_dim > 32 * kMaxPerLane)
+    throw std::invalid_argument("attention: head_dim must be in 1..256");
+  if (s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0)
+    throw std::invalid_argument("attention: n_kv_heads must divide n_heads");
+}
+
+// Loads this lane's elements c = lane + 32 e of a head vector into registers (0 past head_dim).
+template <typename T>
+__device__ __forceinline__ void load_lane(float (&r)[kMaxPerLane], const T* p, int64_t dim,
+                                          int lane) {
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) {
+    const int64_t c = lane + 32 * e;
+    r[e] = c < dim ? to_f(p[c]) : 0.0f;
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ float dot_lane(const float (&a)[kMaxPerLane], const T* p, int64_t dim,
+                                          int lane) {
+  float s = 0.0f;
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) {
+    const int64_t c = lane + 32 * e;
+    if (c < dim) s += a[e] * to_f(p[c]);
+  }
+  return dev::warp_sum(s);
+}
+
+template <typename T>
+__global__ void attention_forward_kernel(T* out, float* lse, const T* q, const T* k, const T* v,
+                                         const int32_t* seq_start, AttentionShape sh,
+                                         float scale) {
+  const int lane = threadIdx.x % 32;
+  const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
+  if (item >= sh.n * sh.n_heads) return;
+  const int64_t i = item / sh.n_heads, h = item % sh.n_heads;
+  const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
+  const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
+
+  float qr[kMaxPerLane], acc[kMaxPerLane];
+  load_lane(qr, q + i * qld + h * D, D, lane);
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) acc[e] = 0.0f;
+  float m = -INFINITY, l = 0.0f;
+  for (int64_t j = seq_start[i]; j <= i; ++j) {
+    const float s = dot_lane(qr, k + j * kvld + kvh * D, D, lane) * scale;
+    const float m_new = fmaxf(m, s);
+    const float corr = __expf(m - m_new), p = __expf(s - m_new);
+    l = l * corr + p;
+    const T* vj = v + j * kvld + kvh * D;
+#pragma unroll
+    for (int e = 0; e < kMaxPerLane; ++e) {
+      const int64_t c = lane + 32 * e;
+      acc[e] = acc[e] * corr + (c < D ? p * to_f(vj[c]) : 0.0f);
+    }
+    m = m_new;
+  }
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) {
+    const int64_t c = lane + 32 * e;
+    if (c < D) out[i * qld + h * D + c] = from_f<T>(acc[e] / l);
+  }
+  if (lse && lane == 0) lse[h * sh.n + i] = m + logf(l);
+}
+
+// One warp per (row i, head h): recomputes p_j from lse, accumulates dq_i in registers and
+// scatters dk_j, dv_j into the fp32 workspace (several query heads share a kv head).
+template <typename T>
+__global__ void attention_backward_kernel(T* dq, float* dk_ws, float* dv_ws, const T* dout,
+                                          const T* q, const T* k, const T* v, const T* out,
+                                          const float* lse, const int32_t* seq_start,
+                                          AttentionShape sh, float scale) {
+  const int lane = threadIdx.x % 32;
+  const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
+  if (item >= sh.n * sh.n_heads) return;
+  const int64_t i = item / sh.n_heads, h = item % sh.n_heads;
+  const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
+  const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
+
+  float qr[kMaxPerLane], dor[kMaxPerLane], dqr[kMaxPerLane];
+  load_lane(qr, q + i * qld + h * D, D, lane);
+  load_lane(dor, dout + i * qld + h * D, D, lane);
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) dqr[e] = 0.0f;
+  const float Di = dot_lane(dor, out + i * qld + h * D, D, lane);
+  const float lse_i = lse[h * sh.n + i];
+  for (int64_t j = seq_start[i]; j <= i; ++j) {
+    const T* kj = k + j * kvld + kvh * D;
+    const T* vj = v + j * kvld + kvh * D;
+    const float p = __expf(dot_lane(qr, kj, D, lane) * scale - lse_i);
+    const float dp = dot_lane(dor, vj, D, lane);
+    const float ds = p * (dp - Di);
+    float* dkj = dk_ws + j * kvld + kvh * D;
+    float* dvj = dv_ws + j * kvld + kvh * D;
+#pragma unroll
+    for (int e = 0; e < kMaxPerLane; ++e) {
+      const int64_t c = lane + 32 * e;
+      if (c < D) {
+        dqr[e] += scale * ds * to_f(kj[c]);
+        atomicAdd(&dkj[c], scale * ds * qr[e]);
+        atomicAdd(&dvj[c], p * dor[e]);
+      }
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) {
+    const int64_t c = lane + 32 * e;
+    if (c < D && dq) dq[i * qld + h * D + c] = from_f<T>(to_f(dq[i * qld + h * D + c]) + dqr[e]);
+  }
+}
+
+// dst += ws (ws fp32), elementwise; null dst skipped.
+template <typename T>
+__global__ void accumulate_kernel(T* dst, const float* ws, int64_t count) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < count;
+       t += int64_t(gridDim.x) * blockDim.x)
+    dst[t] = from_f<T>(to_f(dst[t]) + ws[t]);
+}
+
+// One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b].
+template <typename T>
+__global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, const T* v_cache,
+                                        const int32_t* lengths, int64_t cache_stride,
+                                        AttentionShape sh, float scale) {
+  extern __shared__ float smem[];  // [head_dim] q, then [max_len] scores
+  __shared__ float scratch[32];
+  const int64_t b = blockIdx.x / sh.n_heads, h = blockIdx.x % sh.n_heads;
+  const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
+  const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
+  const int64_t L = lengths[b];
+  float* qs = smem;
+  float* sc = smem + D;
+  for (int64_t c = threadIdx.x; c < D; c += blockDim.x) qs[c] = to_f(q[b * qld + h * D + c]);
+  __syncthreads();
+
+  const T* kc = k_cache + b * cache_stride + kvh * D;
+  const T* vc = v_cache + b * cache_stride + kvh * D;
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nwarps = blockDim.x / 32;
+  for (int64_t j = warp; j < L; j += nwarps) {  // a warp per position: coalesced row reads
+    float s = 0.0f;
+    for (int64_t c = lane; c < D; c += 32) s += qs[c] * to_f(kc[j * kvld + c]);
+    s = dev::warp_sum(s);
+    if (lane == 0) sc[j] = s * scale;
+  }
+  __syncthreads();
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) m = fmaxf(m, sc[j]);
+  m = dev::block_max(m, scratch);
+  float l = 0.0f;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    const float p = __expf(sc[j] - m);
+    sc[j] = p;
+    l += p;
+  }
+  l = dev::block_sum(l, scratch);  // synchronizes, so every p is visible below
+  for (int64_t c = threadIdx.x; c < D; c += blockDim.x) {
+    float acc = 0.0f;
+    for (int64_t j = 0; j < L; ++j) acc += sc[j] * to_f(vc[j * kvld + c]);
+    out[b * qld + h * D + c] = from_f<T>(acc / l);
+  }
+}
+
+template <typename T>
+__global__ void kv_append_kernel(T* k_cache, T* v_cache, const T* k_new, const T* v_new,
+                                 const int32_t* positions, int64_t batch, int64_t cache_stride,
+                                 int64_t kv_dim) {
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < batch * kv_dim;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = t / kv_dim, c = t % kv_dim;
+    const int64_t dst = b * cache_stride + int64_t(positions[b]) * kv_dim + c;
+    k_cache[dst] = k_new[t];
+    v_cache[dst] = v_new[t];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
+                       const int32_t* seq_start, const AttentionShape& sh) {
+  check_shape(sh);
+  const int64_t items = sh.n * sh.n_heads;
+  if (items == 0) return;
+  const float scale = 1.0f / sqrtf(float(sh.head_dim));
+  attention_forward_kernel<<<blocks_for(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
+                             ctx.s()>>>(out, lse, q, k, v, seq_start, sh, scale);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+int64_t attention_backward_workspace(const AttentionShape& sh) {
+  return 2 * sh.n * sh.n_kv_heads * sh.head_dim;
+}
+
+template <typename T>
+void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
+                        const T* k, const T* v, const T* out, const float* lse,
+                        const int32_t* seq_start, const AttentionShape& sh, float* workspace) {
+  check_shape(sh);
+  const int64_t items = sh.n * sh.n_heads;
+  if (items == 0) return;
+  const int64_t kv_count = sh.n * sh.n_kv_heads * sh.head_dim;
+  float* dk_ws = workspace;
+  float* dv_ws = workspace + kv_count;
+  WB_CUDA_CHECK(cudaMemsetAsync(workspace, 0, 2 * kv_count * sizeof(float), ctx.s()));
+  const float scale = 1.0f / sqrtf(float(sh.head_dim));
+  attention_backward_kernel<<<blocks_for(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
+                              ctx.s()>>>(dq, dk_ws, dv_ws, dout, q, k, v, out, lse, seq_start,
+                                         sh, scale);
+  WB_CUDA_CHECK_LAUNCH();
+  if (dk) {
+    accumulate_kernel<<<blocks_for(kv_count, 256), 256, 0, ctx.s()>>>(dk, dk_ws, kv_count);
+    WB_CUDA_CHECK_LAUNCH();
+  }
+  if (dv) {
+    accumulate_kernel<<<blocks_for(kv_count, 256), 256, 0, ctx.s()>>>(dv, dv_ws, kv_count);
+    WB_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template <typename T>
+void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const T* v_cache,
+                      const int32_t* lengths, int64_t batch, int64_t max_len,
+                      int64_t cache_stride, const AttentionShape& sh) {
+  check_shape(sh);
+  if (batch == 0) return;
+  const size_t smem = size_t(sh.head_dim + max_len) * sizeof(float);
+  if (smem > 48 * 1024) {
+    WB_CUDA_CHECK(cudaFuncSetAttribute(attention_decode_kernel<T>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  }
+  const float scale = 1.0f / sqrtf(float(sh.head_dim));
+  attention_decode_kernel<<<unsigned(batch * sh.n_heads), 128, smem, ctx.s()>>>(
+      out, q, k_cache, v_cache, lengths, cache_stride, sh, scale);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const T* v_new,
+                     const int32_t* positions, int64_t batch, int64_t cache_stride,
+                     int64_t kv_dim) {
+  if (batch * kv_dim == 0) return;
+  kv_append_kernel<<<blocks_for(batch * kv_dim, 256), 256, 0, ctx.s()>>>(
+      k_cache, v_cache, k_new, v_new, positions, batch, cache_stride, kv_dim);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+#define WB_INST(T)                                                                               \
+  template void attention_forward<T>(Context&, T*, float*, const T*, const T*, const T*,         \
+                                     const int32_t*, const AttentionShape&);                     \
+  template void attention_backward<T>(Context&, T*, T*, T*, const T*, const T*, const T*,        \
+                                      const T*, const T*, const float*, const int32_t*,          \
+                                      const AttentionShape&, float*);                            \
+  template void attention_decode<T>(Context&, T*, const T*, const T*, const T*, const int32_t*, \
+                                    int64_t, int64_t, int64_t, const AttentionShape&);           \
+  template void kv_cache_append<T>(Context&, T*, T*, const T*, const T*, const int32_t*, int64_t, \
+                                   int64_t, int64_t);
+WB_FOR_EACH_DTYPE(WB_INST)
+#undef WB_INST
+
+}  // namespace wb::cuda

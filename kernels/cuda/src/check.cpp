@@ -1,0 +1,23 @@
+#include "wb/cuda/check.h"
+
+namespace wb::cuda {
+
+std::string describe(cudaError_t err, const char* expr, const char* file, int line) {
+  return std::string(expr) + " failed at " + file + ":" + std::to_string(line) + ": " +
+         cudaGetErrorString(err) + " (" + cudaGetErrorName(err) + ")";
+}
+
+std::string describe(cublasStatus_t status, const char* expr, const char* file, int line) {
+  return std::string(expr) + " failed at " + file + ":" + std::to_string(line) + ": " +
+         cublasGetStatusString(status) + " (" + cublasGetStatusName(status) + ")";
+}
+
+void check(cudaError_t err, const char* expr, const char* file, int line) {
+  if (err != cudaSuccess) throw CudaError(describe(err, expr, file, line));
+}
+
+void check(cublasStatus_t status, const char* expr, const char* file, int line) {
+  if (status != CUBLAS_STATUS_SUCCESS) throw CudaError(describe(status, expr, file, line));
+}
+
+}  // namespace wb::cuda

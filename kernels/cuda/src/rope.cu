@@ -1,0 +1,68 @@
+// Rotary embedding, HF rotate-half: forward rotates by +angle, backward by -angle.
+#include "common.cuh"
+#include "wb/cuda/rope.h"
+
+namespace wb::cuda {
+namespace {
+using dev::from_f;
+using dev::to_f;
+
+constexpr int kThreads = 256;
+
+// One thread per (row, head, i < hd/2) pair: (a, b) = (x[i], x[i+hd/2]) ->
+// (a cos - b sin, b cos + a sin), with sin negated for the backward.
+template <typename T>
+__global__ void rope_kernel(T* x, int64_t ld, const int32_t* positions, int64_t n,
+                            int64_t n_heads, int64_t head_dim, float theta, float sign) {
+  const int64_t half = head_dim / 2;
+  const int64_t total = n * n_heads * half;
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t i = t % half;
+    const int64_t h = (t / half) % n_heads;
+    const int64_t row = t / (half * n_heads);
+    // The angle in double, as on the CPU: pos * theta^(-2i/hd) loses ~pos ulps in fp32.
+    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
+    double sd, cd;
+    sincos(double(positions[row]) * inv_freq, &sd, &cd);
+    const float s = float(sd) * sign, c = float(cd);
+    T* p = x + row * ld + h * head_dim;
+    const float a = to_f(p[i]), b = to_f(p[i + half]);
+    p[i] = from_f<T>(a * c - b * s);
+    p[i + half] = from_f<T>(b * c + a * s);
+  }
+}
+
+template <typename T>
+void rope_launch(Context& ctx, T* x, int64_t ld, const int32_t* positions, int64_t n,
+                 int64_t n_heads, int64_t head_dim, float theta, float sign) {
+  const int64_t total = n * n_heads * (head_dim / 2);
+  if (total <= 0) return;
+  rope_kernel<<<blocks_for(total, kThreads), kThreads, 0, ctx.s()>>>(x, ld, positions, n, n_heads,
+                                                                     head_dim, theta, sign);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+template <typename T>
+void rope_forward(Context& ctx, T* x, int64_t ld, const int32_t* positions, int64_t n,
+                  int64_t n_heads, int64_t head_dim, float theta) {
+  rope_launch(ctx, x, ld, positions, n, n_heads, head_dim, theta, 1.0f);
+}
+
+template <typename T>
+void rope_backward(Context& ctx, T* dx, int64_t ld, const int32_t* positions, int64_t n,
+                   int64_t n_heads, int64_t head_dim, float theta) {
+  rope_launch(ctx, dx, ld, positions, n, n_heads, head_dim, theta, -1.0f);
+}
+
+#define WB_INST(T)                                                                          \
+  template void rope_forward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,    \
+                                int64_t, float);                                            \
+  template void rope_backward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,   \
+                                 int64_t, float);
+WB_FOR_EACH_DTYPE(WB_INST)
+#undef WB_INST
+
+}  // namespace wb::cuda

@@ -1,0 +1,112 @@
+// Softmax cross-entropy (forward loss, backward dlogits) and a row softmax. One block per row.
+#include "common.cuh"
+#include "wb/cuda/xent.h"
+
+namespace wb::cuda {
+namespace {
+using dev::from_f;
+using dev::to_f;
+
+constexpr int kThreads = 512;
+
+// max and log-sum-exp of one row, every thread of the block gets both.
+template <typename T>
+__device__ void row_lse(const T* x, int64_t vocab, float* scratch, float& m, float& lse) {
+  float mx = -INFINITY;
+  for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) mx = fmaxf(mx, to_f(x[c]));
+  mx = dev::block_max(mx, scratch);
+  float s = 0.0f;
+  for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) s += __expf(to_f(x[c]) - mx);
+  s = dev::block_sum(s, scratch);
+  m = mx;
+  lse = mx + logf(s);
+}
+
+template <typename T>
+__global__ void xent_forward_kernel(float* losses, const T* logits, const int32_t* targets,
+                                    int64_t n, int64_t vocab) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    const int32_t t = targets[row];
+    if (t < 0) {  // masked row (uniform across the block, so no divergence at the barriers)
+      if (threadIdx.x == 0) losses[row] = 0.0f;
+      continue;
+    }
+    float m, lse;
+    row_lse(logits + row * vocab, vocab, scratch, m, lse);
+    if (threadIdx.x == 0) losses[row] = lse - to_f(logits[row * vocab + t]);
+  }
+}
+
+template <typename T>
+__global__ void xent_backward_kernel(T* dlogits, const T* logits, const int32_t* targets,
+                                     int64_t n, int64_t vocab, float grad_scale) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    const int32_t t = targets[row];
+    T* d = dlogits + row * vocab;
+    if (t < 0) {
+      for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) d[c] = from_f<T>(0.0f);
+      continue;
+    }
+    const T* x = logits + row * vocab;
+    float m, lse;
+    row_lse(x, vocab, scratch, m, lse);
+    // Each element is read before it is written by the same thread, so d may alias x.
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) {
+      const float p = __expf(to_f(x[c]) - lse);
+      d[c] = from_f<T>((p - (c == t ? 1.0f : 0.0f)) * grad_scale);
+    }
+  }
+}
+
+template <typename T>
+__global__ void softmax_kernel(T* x, int64_t n, int64_t vocab) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    T* r = x + row * vocab;
+    float m, lse;
+    row_lse(r, vocab, scratch, m, lse);
+    __syncthreads();  // every thread has read the row before any writes it
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x)
+      r[c] = from_f<T>(__expf(to_f(r[c]) - lse));
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void cross_entropy_forward(Context& ctx, float* losses, const T* logits, const int32_t* targets,
+                           int64_t n, int64_t vocab) {
+  if (n <= 0) return;
+  xent_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(losses, logits, targets, n,
+                                                                   vocab);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void cross_entropy_backward(Context& ctx, T* dlogits, const T* logits, const int32_t* targets,
+                            int64_t n, int64_t vocab, float grad_scale) {
+  if (n <= 0) return;
+  xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dlogits, logits, targets, n,
+                                                                    vocab, grad_scale);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void softmax_rows(Context& ctx, T* x, int64_t n, int64_t vocab) {
+  if (n <= 0) return;
+  softmax_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(x, n, vocab);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+#define WB_INST(T)                                                                             \
+  template void cross_entropy_forward<T>(Context&, float*, const T*, const int32_t*, int64_t,  \
+                                         int64_t);                                             \
+  template void cross_entropy_backward<T>(Context&, T*, const T*, const int32_t*, int64_t,     \
+                                          int64_t, float);                                     \
+  template void softmax_rows<T>(Context&, T*, int64_t, int64_t);
+WB_FOR_EACH_DTYPE(WB_INST)
+#undef WB_INST
+
+}  // namespace wb::cuda
