@@ -193,6 +193,16 @@ __global__ void kv_append_kernel(T* k_cache, T* v_cache, const T* k_new, const T
 
 }  // namespace
 
+std::vector<int32_t> seq_start_from_cu_seqlens(const int32_t* cu_seqlens, int64_t n_seqs) {
+  std::vector<int32_t> out;
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    if (cu_seqlens[s + 1] < cu_seqlens[s])
+      throw std::invalid_argument("cu_seqlens must be non-decreasing");
+    out.insert(out.end(), size_t(cu_seqlens[s + 1] - cu_seqlens[s]), cu_seqlens[s]);
+  }
+  return out;
+}
+
 template <typename T>
 void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
                        const int32_t* seq_start, const AttentionShape& sh) {

@@ -17,6 +17,21 @@ __global__ void add_kernel(T* y, const T* x, int64_t count) {
     y[i] = from_f<T>(to_f(y[i]) + to_f(x[i]));
 }
 
+template <typename T>
+__global__ void add3_kernel(T* y, const T* a, const T* b, int64_t count) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = from_f<T>(to_f(a[i]) + to_f(b[i]));
+}
+
+// y = alpha * x + beta * y  (axpy: beta = 1; scale: x = y, alpha = 0)
+template <typename T>
+__global__ void axpby_kernel(T* y, float alpha, const T* x, float beta, int64_t count) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    y[i] = from_f<T>((x ? alpha * to_f(x[i]) : 0.0f) + beta * to_f(y[i]));
+}
+
 template <typename To, typename From>
 __global__ void convert_kernel(To* dst, const From* src, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
@@ -58,6 +73,28 @@ void add_inplace(Context& ctx, T* y, const T* x, int64_t count) {
   WB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void add(Context& ctx, T* y, const T* a, const T* b, int64_t count) {
+  if (count <= 0) return;
+  add3_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, a, b, count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void axpy(Context& ctx, T* y, float alpha, const T* x, int64_t count) {
+  if (count <= 0) return;
+  axpby_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, alpha, x, 1.0f, count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void scale(Context& ctx, T* x, float alpha, int64_t count) {
+  if (count <= 0) return;
+  axpby_kernel<T><<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, 0.0f, nullptr, alpha,
+                                                                      count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
 template <typename To, typename From>
 void convert(Context& ctx, To* dst, const From* src, int64_t count) {
   if (count <= 0) return;
@@ -83,6 +120,9 @@ void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const 
 
 #define WB_INST(T)                                                                     \
   template void add_inplace<T>(Context&, T*, const T*, int64_t);                       \
+  template void add<T>(Context&, T*, const T*, const T*, int64_t);                     \
+  template void axpy<T>(Context&, T*, float, const T*, int64_t);                       \
+  template void scale<T>(Context&, T*, float, int64_t);                                \
   template void swiglu_forward<T>(Context&, T*, const T*, const T*, int64_t);          \
   template void swiglu_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t);
 WB_FOR_EACH_DTYPE(WB_INST)

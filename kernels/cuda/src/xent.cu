@@ -38,24 +38,27 @@ __global__ void xent_forward_kernel(float* losses, const T* logits, const int32_
   }
 }
 
+// inplace: d == logits and the gradient replaces the row (masked rows zeroed); otherwise d += .
 template <typename T>
 __global__ void xent_backward_kernel(T* dlogits, const T* logits, const int32_t* targets,
-                                     int64_t n, int64_t vocab, float grad_scale) {
+                                     const float* dloss, int64_t n, int64_t vocab, bool inplace) {
   __shared__ float scratch[32];
   for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
     const int32_t t = targets[row];
     T* d = dlogits + row * vocab;
     if (t < 0) {
-      for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) d[c] = from_f<T>(0.0f);
+      if (inplace)
+        for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) d[c] = from_f<T>(0.0f);
       continue;
     }
     const T* x = logits + row * vocab;
     float m, lse;
     row_lse(x, vocab, scratch, m, lse);
-    // Each element is read before it is written by the same thread, so d may alias x.
+    const float dl = dloss[row];
+    // Each element is read before the same thread writes it, so d may alias x.
     for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) {
-      const float p = __expf(to_f(x[c]) - lse);
-      d[c] = from_f<T>((p - (c == t ? 1.0f : 0.0f)) * grad_scale);
+      const float g = dl * (__expf(to_f(x[c]) - lse) - (c == t ? 1.0f : 0.0f));
+      d[c] = from_f<T>(inplace ? g : to_f(d[c]) + g);
     }
   }
 }
@@ -86,10 +89,19 @@ void cross_entropy_forward(Context& ctx, float* losses, const T* logits, const i
 
 template <typename T>
 void cross_entropy_backward(Context& ctx, T* dlogits, const T* logits, const int32_t* targets,
-                            int64_t n, int64_t vocab, float grad_scale) {
+                            const float* dloss, int64_t n, int64_t vocab) {
   if (n <= 0) return;
-  xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dlogits, logits, targets, n,
-                                                                    vocab, grad_scale);
+  xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dlogits, logits, targets,
+                                                                    dloss, n, vocab, false);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void cross_entropy_backward_inplace(Context& ctx, T* logits, const int32_t* targets,
+                                    const float* dloss, int64_t n, int64_t vocab) {
+  if (n <= 0) return;
+  xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(logits, logits, targets,
+                                                                    dloss, n, vocab, true);
   WB_CUDA_CHECK_LAUNCH();
 }
 
@@ -103,8 +115,10 @@ void softmax_rows(Context& ctx, T* x, int64_t n, int64_t vocab) {
 #define WB_INST(T)                                                                             \
   template void cross_entropy_forward<T>(Context&, float*, const T*, const int32_t*, int64_t,  \
                                          int64_t);                                             \
-  template void cross_entropy_backward<T>(Context&, T*, const T*, const int32_t*, int64_t,     \
-                                          int64_t, float);                                     \
+  template void cross_entropy_backward<T>(Context&, T*, const T*, const int32_t*, const float*, \
+                                          int64_t, int64_t);                                   \
+  template void cross_entropy_backward_inplace<T>(Context&, T*, const int32_t*, const float*,  \
+                                                  int64_t, int64_t);                           \
   template void softmax_rows<T>(Context&, T*, int64_t, int64_t);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST

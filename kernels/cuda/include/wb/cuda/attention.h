@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "wb/cuda/dtype.h"
 #include "wb/cuda/stream.h"
@@ -26,6 +27,10 @@ struct AttentionShape {
   int64_t n_kv_heads = 0;  // divides n_heads
   int64_t head_dim = 0;    // <= 256
 };
+
+// seq_start for rows packed as the CPU backend's cu_seqlens (host, n_seqs+1 entries) describe:
+// row i of sequence s gets cu_seqlens[s]. Upload the result to the device once per batch.
+std::vector<int32_t> seq_start_from_cu_seqlens(const int32_t* cu_seqlens, int64_t n_seqs);
 
 // out[n, H*D], lse[H, n] (may be null when no backward follows).
 template <typename T>
