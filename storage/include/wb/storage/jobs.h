@@ -59,7 +59,8 @@ class JobRepository {
   void set_checkpoint(std::int64_t id, std::string_view path);
 
   // Start-up recovery: every running job (the daemon died under it) goes back to queued with
-  // attempts += 1, keeping its checkpoint. Returns the jobs changed (as they are now).
+  // attempts += 1, keeping its checkpoint and progress; one whose cancel had been requested ends
+  // cancelled instead. Returns the jobs changed (as they are now), by id.
   std::vector<JobRecord> recover_after_crash();
 
  private:

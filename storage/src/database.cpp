@@ -1,0 +1,259 @@
+// RAII wrappers over sqlite3 / sqlite3_stmt and the IMMEDIATE transaction guard.
+#include "wb/storage/database.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <utility>
+
+#include "wb/storage/error.h"
+
+namespace wb::storage {
+
+void throw_sqlite_error(sqlite3* db, int rc, std::string_view context) {
+  int ext = db ? sqlite3_extended_errcode(db) : rc;
+  std::string msg(context);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+      throw Conflict(msg, ext);
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      throw Invalid(msg, ext);
+    default:
+      throw Error(msg, ErrorCode::Internal, ext);
+  }
+}
+
+namespace {
+
+std::string format_time(bool millis) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (millis) {
+    auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  } else {
+    std::snprintf(buf + n, sizeof buf - n, "Z");
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string now_iso8601() { return format_time(false); }
+std::string now_iso8601_ms() { return format_time(true); }
+
+// ---- Database -------------------------------------------------------------------------------
+
+Database::Database(const std::filesystem::path& file, const OpenOptions& options) : path_(file) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (options.create) flags |= SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(file.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = "cannot open database '" + file.string() + "': " +
+                      (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    if (rc == SQLITE_CANTOPEN && !options.create) throw NotFound(msg, rc);
+    throw Error(msg, ErrorCode::Internal, rc);
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+  try {
+    // A file that is not a database fails here ("file is not a database").
+    exec("PRAGMA foreign_keys = ON");
+    std::string mode = journal_mode();
+    if (mode != "wal") {
+      Statement st(db_, "PRAGMA journal_mode = WAL");
+      if (st.step()) mode = st.column_text(0);
+      if (mode != "wal") throw Error("cannot enable WAL on '" + file.string() + "' (journal_mode " + mode + ")");
+    }
+    exec("PRAGMA synchronous = NORMAL");
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+Database::~Database() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+void Database::exec(std::string_view sql) {
+  std::string text(sql);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    sqlite3_free(err);
+    throw_sqlite_error(db_, rc, "SQL failed");
+  }
+}
+
+Statement Database::prepare(std::string_view sql) { return Statement(db_, sql); }
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+int Database::changes() const { return sqlite3_changes(db_); }
+
+int Database::user_version() {
+  Statement st(db_, "PRAGMA user_version");
+  st.step();
+  return static_cast<int>(st.column_int64(0));
+}
+
+void Database::set_user_version(int version) {
+  exec("PRAGMA user_version = " + std::to_string(version));
+}
+
+std::string Database::integrity_check() {
+  Statement st(db_, "PRAGMA integrity_check");
+  std::string out;
+  while (st.step()) {
+    if (!out.empty()) out += '\n';
+    out += st.column_text(0);
+  }
+  return out;
+}
+
+std::string Database::journal_mode() {
+  Statement st(db_, "PRAGMA journal_mode");
+  return st.step() ? st.column_text(0) : std::string();
+}
+
+// ---- Statement ------------------------------------------------------------------------------
+
+Statement::Statement(sqlite3* db, std::string_view sql) {
+  int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+  if (rc != SQLITE_OK) throw_sqlite_error(db, rc, "cannot prepare '" + std::string(sql) + "'");
+}
+
+Statement::~Statement() {
+  if (stmt_) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_) sqlite3_finalize(stmt_);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+namespace {
+void check_bind(sqlite3_stmt* stmt, int rc, int index) {
+  if (rc != SQLITE_OK)
+    throw_sqlite_error(sqlite3_db_handle(stmt), rc, "cannot bind parameter " + std::to_string(index));
+}
+}  // namespace
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  check_bind(stmt_, sqlite3_bind_int64(stmt_, index, value), index);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  check_bind(stmt_, sqlite3_bind_double(stmt_, index, value), index);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  check_bind(stmt_, sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+             index);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::nullptr_t) {
+  check_bind(stmt_, sqlite3_bind_null(stmt_, index), index);
+  return *this;
+}
+
+int Statement::parameter_index(std::string_view name) const {
+  int index = sqlite3_bind_parameter_index(stmt_, std::string(name).c_str());
+  if (index == 0) throw Error("no SQL parameter named '" + std::string(name) + "'");
+  return index;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  sqlite3* db = sqlite3_db_handle(stmt_);
+  // Leave the statement reusable; the error is reported from the connection below.
+  std::string context = "SQL step failed";
+  if (const char* sql = sqlite3_sql(stmt_)) context += " ('" + std::string(sql) + "')";
+  throw_sqlite_error(db, rc, context);
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() { sqlite3_reset(stmt_); }
+void Statement::clear_bindings() { sqlite3_clear_bindings(stmt_); }
+
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+bool Statement::is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
+std::int64_t Statement::column_int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+double Statement::column_double(int column) const { return sqlite3_column_double(stmt_, column); }
+
+std::string Statement::column_text(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  if (!text) return {};
+  return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)));
+}
+
+std::optional<std::string> Statement::column_optional_text(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return column_text(column);
+}
+
+std::optional<std::int64_t> Statement::column_optional_int64(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return column_int64(column);
+}
+
+std::optional<double> Statement::column_optional_double(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return column_double(column);
+}
+
+// ---- Transaction ----------------------------------------------------------------------------
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!done_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace wb::storage

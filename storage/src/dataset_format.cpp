@@ -1,0 +1,183 @@
+// Strict validation of dataset rows and their canonical JSONL text (see dataset_format.h).
+#include "wb/storage/dataset_format.h"
+
+#include <algorithm>
+
+#include "json_fields.h"
+#include "wb/storage/error.h"
+
+namespace wb::storage {
+
+namespace {
+
+using detail::FieldProblem;
+using detail::ObjectReader;
+using detail::quote;
+
+std::string canonical_messages_row(const ObjectReader& r, const nlohmann::json& row) {
+  const nlohmann::json& messages = row.at("messages");
+  if (!messages.is_array()) r.fail("messages", "expected an array of messages, got " + detail::describe(messages));
+  if (messages.empty()) r.fail("messages", "must not be empty");
+  std::string out = "{\"messages\":[";
+  bool has_assistant = false;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const std::string path = "messages[" + std::to_string(i) + "]";
+    const nlohmann::json& m = messages[i];
+    if (!m.is_object()) throw FieldProblem{path, "expected an object {\"role\",\"content\"}, got " + detail::describe(m)};
+    ObjectReader mr(m, path + ".");
+    mr.allow_only({"role", "content"});
+    const std::string& role = mr.one_of("role", {"system", "user", "assistant"});
+    const std::string& content = mr.string("content");
+    if (role == "system" && i != 0) mr.fail("role", "a system message may only come first");
+    has_assistant = has_assistant || role == "assistant";
+    if (i) out += ',';
+    out += "{\"role\":";
+    out += quote(role);
+    out += ",\"content\":";
+    out += quote(content);
+    out += '}';
+  }
+  if (!has_assistant) r.fail("messages", "needs at least one assistant message");
+  out += "]}";
+  return out;
+}
+
+std::string canonical_sft(const nlohmann::json& row) {
+  ObjectReader r(row);
+  if (r.has("messages")) {
+    r.allow_only({"messages"});
+    return canonical_messages_row(r, row);
+  }
+  r.allow_only({"prompt", "completion"});
+  const std::string& prompt = r.string("prompt");
+  const std::string& completion = r.string("completion");
+  return "{\"prompt\":" + quote(prompt) + ",\"completion\":" + quote(completion) + "}";
+}
+
+std::string canonical_preference(const nlohmann::json& row) {
+  ObjectReader r(row);
+  r.allow_only({"prompt", "chosen", "rejected", "rating", "safety", "is_safety_prompt"});
+  std::string out = "{\"prompt\":" + quote(r.string("prompt"));
+  out += ",\"chosen\":" + quote(r.string("chosen"));
+  out += ",\"rejected\":" + quote(r.string("rejected"));
+  if (auto rating = r.optional_integer("rating", 0, 3)) out += ",\"rating\":" + std::to_string(*rating);
+  if (auto safety = r.optional_one_of("safety", {"both_safe", "chosen_safe", "both_unsafe"}))
+    out += ",\"safety\":" + quote(*safety);
+  if (auto flag = r.optional_boolean("is_safety_prompt"))
+    out += std::string(",\"is_safety_prompt\":") + (*flag ? "true" : "false");
+  out += '}';
+  return out;
+}
+
+std::string canonical_prompt(const nlohmann::json& row) {
+  ObjectReader r(row);
+  r.allow_only({"prompt", "system"});
+  std::string out = "{\"prompt\":" + quote(r.string("prompt"));
+  if (auto system = r.optional_string("system")) out += ",\"system\":" + quote(*system);
+  out += '}';
+  return out;
+}
+
+std::string located(std::string_view unit, std::int64_t line, const std::string& what) {
+  return std::string(unit) + " " + std::to_string(line) + ": " + what;
+}
+
+// nlohmann's message without its "[json.exception.parse_error.101] " tag; a single line is
+// always line 1 to the parser, so "at line 1, column 5" becomes "at column 5".
+std::string parser_message(const nlohmann::json::exception& e) {
+  std::string msg = e.what();
+  if (!msg.empty() && msg.front() == '[') {
+    auto close = msg.find("] ");
+    if (close != std::string::npos) msg.erase(0, close + 2);
+  }
+  auto pos = msg.find("at line 1, column ");
+  if (pos != std::string::npos) msg.replace(pos, std::string("at line 1, column ").size(), "at column ");
+  return msg;
+}
+
+struct DuplicateKey {
+  std::string key;
+};
+
+// Parses one line, refusing duplicate keys (nlohmann would silently keep the last one).
+nlohmann::json parse_strict(std::string_view text) {
+  std::vector<std::vector<std::string>> keys;
+  auto callback = [&keys](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (event == E::object_start) {
+      keys.emplace_back();
+    } else if (event == E::key) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      auto& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), k) != seen.end()) throw DuplicateKey{k};
+      seen.push_back(k);
+    } else if (event == E::object_end) {
+      keys.pop_back();
+    }
+    return true;
+  };
+  return nlohmann::json::parse(text.begin(), text.end(), callback);
+}
+
+}  // namespace
+
+std::string canonical_row(DatasetKind kind, const nlohmann::json& row, std::int64_t line, std::string_view unit) {
+  try {
+    detail::require_object(row);
+    switch (kind) {
+      case DatasetKind::Sft: return canonical_sft(row);
+      case DatasetKind::Preference: return canonical_preference(row);
+      case DatasetKind::Prompt: return canonical_prompt(row);
+    }
+    throw FieldProblem{"", "unknown dataset kind"};
+  } catch (const FieldProblem& p) {
+    throw InvalidDataset(located(unit, line, p.message()), line);
+  } catch (const nlohmann::json::exception& e) {
+    // Only a string that cannot be written back (invalid UTF-8 in a parsed-from-memory object).
+    throw InvalidDataset(located(unit, line, std::string("invalid value: ") + parser_message(e)), line);
+  }
+}
+
+std::string canonical_line(DatasetKind kind, std::string_view line, std::int64_t line_no) {
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.find_first_not_of(" \t") == std::string_view::npos)
+    throw InvalidDataset(located("line", line_no, "blank line"), line_no);
+  nlohmann::json row;
+  try {
+    row = parse_strict(line);
+  } catch (const DuplicateKey& d) {
+    throw InvalidDataset(located("line", line_no, "field '" + d.key + "': duplicate key"), line_no);
+  } catch (const nlohmann::json::exception& e) {
+    throw InvalidDataset(located("line", line_no, "invalid JSON: " + parser_message(e)), line_no);
+  }
+  return canonical_row(kind, row, line_no, "line");
+}
+
+std::vector<std::string> parse_jsonl(DatasetKind kind, std::string_view text) {
+  if (text.empty()) throw InvalidDataset("line 1: no rows (the text is empty)", 1);
+  std::vector<std::string> rows;
+  rows.reserve(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  std::size_t start = 0;
+  std::int64_t line_no = 0;
+  while (start < text.size()) {
+    ++line_no;
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    rows.push_back(canonical_line(kind, text.substr(start, end - start), line_no));
+    start = end + 1;
+  }
+  return rows;
+}
+
+Split split_for_index(std::int64_t index, double eval_fraction) {
+  if (eval_fraction <= 0) return Split::Train;
+  // splitmix64 (Steele, Lea, Flood 2014): a fixed, well-mixed hash of the index.
+  std::uint64_t z = static_cast<std::uint64_t>(index) + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  double u = static_cast<double>(z >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+  return u < eval_fraction ? Split::Eval : Split::Train;
+}
+
+}  // namespace wb::storage
