@@ -1,0 +1,59 @@
+// Training checkpoints: everything needed to continue a run so that it reproduces the
+// uninterrupted run bit for bit — trainable weights, AdamW moments and step count, the trainer's
+// RNG state, the data source's position, and the trainer's own metadata.
+//
+// On disk a checkpoint is one directory:
+//   checkpoint.json    {"format":"workbench-checkpoint","version":1,"step":N,"optimizer_steps":N,
+//                       "rng":"<Rng::to_string>","data_position":{...},"meta":{...},
+//                       "weights":[names...],"optimizer":[names...]}
+//   state.safetensors  F32 tensors "weight/<name>", "adam_m/<name>", "adam_v/<name>"
+// save_checkpoint writes a sibling temp directory and renames it into place, so a crash leaves
+// either the previous checkpoint or the new one, never a mix.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wb/llama/optimizer.h"
+
+namespace wb::llama {
+
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct NamedBuffer {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;  // row-major, product(shape) elements
+};
+
+struct Checkpoint {
+  int64_t step = 0;              // optimizer steps completed
+  int64_t optimizer_steps = 0;   // AdamW's bias-correction count (== step unless restarted)
+  std::string rng;               // Rng::to_string()
+  nlohmann::json data_position = nlohmann::json::object();
+  nlohmann::json meta = nlohmann::json::object();
+  std::vector<NamedBuffer> weights;
+  std::vector<AdamWSlot> optimizer;
+};
+
+// Writes `dir` atomically (replacing an existing checkpoint there). The parent must exist.
+// Throws CheckpointError naming the path on I/O failure; an existing checkpoint is kept then.
+void save_checkpoint(const std::filesystem::path& dir, const Checkpoint& ckpt);
+
+// Reads and validates a checkpoint directory. Throws CheckpointError naming the file and field
+// for a missing file, malformed JSON, wrong format/version, a tensor listed but absent, or
+// moments whose size disagrees with each other.
+Checkpoint load_checkpoint(const std::filesystem::path& dir);
+
+// True when `dir` holds a checkpoint.json (does not validate it).
+bool checkpoint_exists(const std::filesystem::path& dir);
+
+}  // namespace wb::llama
