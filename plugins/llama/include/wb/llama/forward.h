@@ -39,7 +39,8 @@ std::vector<AdapterSegment<T>> adapter_segments(const Model<T>& m, const Batch& 
 //       kernels::attention_forward_seq(acts.att + row*H*hd, ...)  (its q rows over its cache)
 //     layer_out_mlp(m, l, x, segs, acts, opts, x)            // x <- layer output (in place ok)
 //   final_norm(m, x, n, hidden, nullptr); lm_head(m, hidden, n, logits)
-// acts must have been resized for n rows (LayerActs::resize, probs_size 0).
+// layer_qkv sizes acts for n rows itself (buffers only grow), so one LayerActs can serve every
+// layer and every step. The caller's attention writes acts.att [n, H*hd].
 
 template <typename T>
 void embed(const Model<T>& m, const int32_t* tokens, int64_t n, T* x);

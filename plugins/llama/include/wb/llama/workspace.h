@@ -32,6 +32,7 @@ struct LayerActs {
   // LoRA intermediates t = dropout(x) A^T, one block per adapter segment: rows*rank elements,
   // segment by segment in row order (kept for backward).
   std::array<std::vector<T>, kNumLinear> lora_t;
+  std::vector<T> drop_x;          // scratch: dropped LoRA input of one segment (training only)
 
   // Sizes every buffer for n rows (probs_size elements of probabilities; lora_t_size[m] per
   // module). Never shrinks capacity.
@@ -45,6 +46,7 @@ struct Workspace {
   ForwardOptions opts;
   Batch batch;
   std::vector<AdapterSegment<T>> segments;
+  bool backward_ready = false;           // a forward with for_backward ran and is not consumed
 
   std::vector<std::vector<T>> layer_in;  // [L+1][N*D]
   std::vector<LayerActs<T>> acts;        // L entries, or 1 with recompute

@@ -1,0 +1,127 @@
+// Base linear + grouped LoRA segments, forward and backward (see linear_lora.h).
+#include "linear_lora.h"
+
+#include "wb/kernels/add.h"
+#include "wb/kernels/dropout.h"
+#include "wb/kernels/gemm.h"
+#include "wb/kernels/lora.h"
+
+namespace wb::llama::detail {
+
+namespace {
+uint64_t mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+uint64_t dropout_seed(uint64_t base, int64_t layer, LoraModule m, int64_t row_begin) {
+  uint64_t h = mix(base);
+  h = mix(h ^ static_cast<uint64_t>(layer * 8 + static_cast<int>(m) + 1));
+  return mix(h ^ static_cast<uint64_t>(row_begin));
+}
+
+template <typename T>
+bool dropout_active(const Model<T>& m, const LoraAdapter<T>* adapter, const ForwardOptions& o) {
+  return o.train && adapter && m.lora && adapter == &*m.lora && adapter->config.lora_dropout > 0;
+}
+
+template <typename T>
+int64_t lora_t_size(int64_t layer, LoraModule mod, const std::vector<AdapterSegment<T>>& segs) {
+  int64_t total = 0;
+  for (const auto& s : segs)
+    if (s.adapter && s.adapter->pair(layer, mod))
+      total += (s.row_end - s.row_begin) * s.adapter->config.r;
+  return total;
+}
+
+template <typename T>
+void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const T* x, int64_t n,
+                         const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts,
+                         T* y, T* t, std::vector<T>& drop) {
+  auto [in, out] = linear_shape(m.config, mod);
+  kernels::linear_forward<T>(y, x, m.weights.layers[layer].linear(mod).ptr(), n, in, out);
+  int64_t toff = 0;
+  for (const auto& s : segs) {
+    const auto* p = s.adapter ? s.adapter->pair(layer, mod) : nullptr;
+    if (!p) continue;
+    const int64_t rows = s.row_end - s.row_begin, r = s.adapter->config.r;
+    const T* xs = x + s.row_begin * in;
+    if (dropout_active(m, s.adapter, opts)) {
+      T* xd = grow(drop, rows * in);
+      kernels::dropout_forward<T>(xd, xs, rows * in,
+                                  static_cast<float>(s.adapter->config.lora_dropout),
+                                  dropout_seed(opts.dropout_seed, layer, mod, s.row_begin));
+      xs = xd;
+    }
+    kernels::lora_forward<T>(y + s.row_begin * out, t + toff, xs, p->A.ptr(), p->B.ptr(), rows,
+                             in, out, r, s.adapter->scale());
+    toff += rows * r;
+  }
+}
+
+template <typename T>
+void linear_lora_backward(const Model<T>& m, int64_t layer, LoraModule mod, const T* x,
+                          int64_t n, const std::vector<AdapterSegment<T>>& segs,
+                          const ForwardOptions& opts, const T* dy, const T* t, T* dx, T* dW,
+                          LoraAdapter<T>* lora_grads, std::vector<T>& dt_scratch,
+                          std::vector<T>& drop_x, std::vector<T>& drop_dx) {
+  auto [in, out] = linear_shape(m.config, mod);
+  kernels::linear_backward<T>(dx, dW, dy, x, m.weights.layers[layer].linear(mod).ptr(), n, in,
+                              out);
+  int64_t toff = 0;
+  for (const auto& s : segs) {
+    const auto* p = s.adapter ? s.adapter->pair(layer, mod) : nullptr;
+    if (!p) continue;
+    const int64_t rows = s.row_end - s.row_begin, r = s.adapter->config.r;
+    const T* ts = t + toff;
+    toff += rows * r;
+    T *dA = nullptr, *dB = nullptr;
+    if (lora_grads && m.lora && s.adapter == &*m.lora) {
+      auto& gp = lora_grads->layers[layer][static_cast<int>(mod)];
+      dA = gp.A.ptr();
+      dB = gp.B.ptr();
+    }
+    if (!dx && !dA && !dB) continue;
+    const T* xs = x + s.row_begin * in;
+    const T* dys = dy + s.row_begin * out;
+    T* dxs = dx ? dx + s.row_begin * in : nullptr;
+    T* dt = grow(dt_scratch, rows * r);
+    if (dropout_active(m, s.adapter, opts)) {
+      // Regenerate the dropped input (the mask is a pure function of the seed).
+      const float pr = static_cast<float>(s.adapter->config.lora_dropout);
+      const uint64_t seed = dropout_seed(opts.dropout_seed, layer, mod, s.row_begin);
+      T* xd = grow(drop_x, rows * in);
+      kernels::dropout_forward<T>(xd, xs, rows * in, pr, seed);
+      T* dxd = nullptr;
+      if (dxs) {
+        dxd = grow(drop_dx, rows * in);
+        kernels::zero<T>(dxd, rows * in);
+      }
+      kernels::lora_backward<T>(dxd, dA, dB, dt, dys, xd, ts, p->A.ptr(), p->B.ptr(), rows, in,
+                                out, r, s.adapter->scale());
+      if (dxs) kernels::dropout_backward<T>(dxs, dxd, rows * in, pr, seed);
+    } else {
+      kernels::lora_backward<T>(dxs, dA, dB, dt, dys, xs, ts, p->A.ptr(), p->B.ptr(), rows, in,
+                                out, r, s.adapter->scale());
+    }
+  }
+}
+
+#define WB_INSTANTIATE(T)                                                                      \
+  template bool dropout_active<T>(const Model<T>&, const LoraAdapter<T>*, const ForwardOptions&); \
+  template int64_t lora_t_size<T>(int64_t, LoraModule, const std::vector<AdapterSegment<T>>&);  \
+  template void linear_lora_forward<T>(const Model<T>&, int64_t, LoraModule, const T*, int64_t, \
+                                       const std::vector<AdapterSegment<T>>&,                  \
+                                       const ForwardOptions&, T*, T*, std::vector<T>&);        \
+  template void linear_lora_backward<T>(                                                       \
+      const Model<T>&, int64_t, LoraModule, const T*, int64_t,                                 \
+      const std::vector<AdapterSegment<T>>&, const ForwardOptions&, const T*, const T*, T*, T*, \
+      LoraAdapter<T>*, std::vector<T>&, std::vector<T>&, std::vector<T>&);
+WB_INSTANTIATE(float)
+WB_INSTANTIATE(double)
+#undef WB_INSTANTIATE
+
+}  // namespace wb::llama::detail
