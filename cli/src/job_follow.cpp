@@ -91,7 +91,7 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
     if (line.empty()) return true;
     const json ev = json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (ev.is_discarded())
-      throw Error("workbenchd sent an event that is not JSON: " + truncate(line, 120));
+      throw Error("workbenchd sent an event that is not JSON: " + shorten(line, 120));
     tracker.on_event(ev, now_s());
     switch (style) {
       case FollowStyle::kJson:

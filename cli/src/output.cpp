@@ -13,7 +13,7 @@ std::size_t display_width(std::string_view s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-std::string truncate(std::string_view s, std::size_t max) {
+std::string shorten(std::string_view s, std::size_t max) {
   std::string flat(s);
   std::replace(flat.begin(), flat.end(), '\n', ' ');
   std::replace(flat.begin(), flat.end(), '\r', ' ');
@@ -49,7 +49,7 @@ Table::Table(std::vector<std::string> headers, std::size_t max_cell)
 void Table::add_row(std::vector<std::string> cells) {
   if (cells.size() > headers_.size()) throw std::logic_error("Table row has more cells than columns");
   cells.resize(headers_.size());
-  for (auto& c : cells) c = truncate(c, max_cell_);
+  for (auto& c : cells) c = shorten(c, max_cell_);
   rows_.push_back(std::move(cells));
 }
 

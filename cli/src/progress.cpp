@@ -75,7 +75,7 @@ std::string format_progress_line(const ProgressSnapshot& s, int width) {
                          : 0;
   std::string line = "[" + std::string(filled, '#') + std::string(bar - filled, '.') + "]" + rest;
   if (width > 0 && static_cast<int>(display_width(line)) > width)
-    line = truncate(line, static_cast<std::size_t>(width));
+    line = shorten(line, static_cast<std::size_t>(width));
   return line;
 }
 

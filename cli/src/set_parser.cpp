@@ -14,6 +14,10 @@ void apply_set(json& spec, std::string_view assignment) {
   const std::string_view text = assignment.substr(eq + 1);
   if (key.empty()) throw UsageError(where + ": empty key");
   if (!spec.is_object()) throw UsageError(where + ": the spec is not a JSON object");
+  // Check every segment before creating anything, so a bad key leaves `spec` untouched. (The
+  // walk below can only fail at an existing non-object node, before it creates any.)
+  if (key.front() == '.' || key.back() == '.' || key.find("..") != std::string_view::npos)
+    throw UsageError(where + ": empty segment in key '" + std::string(key) + "'");
 
   // Walk/create the objects named by all but the last dotted segment.
   json* node = &spec;
@@ -22,7 +26,6 @@ void apply_set(json& spec, std::string_view assignment) {
   while (true) {
     const auto dot = key.find('.', start);
     const std::string seg(key.substr(start, dot == std::string_view::npos ? key.npos : dot - start));
-    if (seg.empty()) throw UsageError(where + ": empty segment in key '" + std::string(key) + "'");
     if (dot == std::string_view::npos) {
       json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
       (*node)[seg] = value.is_discarded() ? json(std::string(text)) : std::move(value);

@@ -39,7 +39,7 @@ std::string cell(const nlohmann::json& v);
 std::string cell(const nlohmann::json& obj, const char* key);
 
 // Cuts `s` to at most `max` code points, ending in "..." when cut; newlines become spaces.
-std::string truncate(std::string_view s, std::size_t max);
+std::string shorten(std::string_view s, std::size_t max);
 
 // Number of UTF-8 code points in s (display width for the text wb prints).
 std::size_t display_width(std::string_view s);
