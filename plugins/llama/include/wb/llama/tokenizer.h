@@ -90,8 +90,9 @@ class Tokenizer {
 
 // Incremental decoding for streaming. The concatenation of everything push() and finish()
 // return equals tok.decode(all ids) exactly: the leading "▁" is dropped only at the start of the
-// text, "▁" becomes a space, byte-fallback pieces are held back until they form a complete
-// UTF-8 character (invalid sequences become U+FFFD, as SentencePiece does).
+// text (SentencePiece's rule: the first piece, or the pieces before any text for models that
+// remove extra whitespace), "▁" becomes a space, byte-fallback pieces are held back until they
+// form a complete UTF-8 character (invalid sequences become U+FFFD, as SentencePiece does).
 // The Tokenizer must outlive the decoder.
 class StreamDecoder {
  public:
@@ -111,6 +112,8 @@ class StreamDecoder {
   const Tokenizer* tok_;
   std::string pending_;  // raw bytes from byte-fallback pieces not yet emitted
   size_t emitted_ = 0;
+  bool at_bos_ = true;        // a leading "▁" would still be dropped
+  bool bos_ws_seen_ = false;  // the previous piece dropped one
 };
 
 }  // namespace wb::llama
