@@ -34,7 +34,7 @@ class ObjectReader {
   // `path` prefixes field names in errors ("messages[2]." gives "messages[2].role").
   explicit ObjectReader(const nlohmann::json& object, std::string path = "");
 
-  // Throws for the first key not in `allowed` (in the object's own order).
+  // Throws for the first key not in `allowed` (keys in sorted order, as nlohmann::json keeps them).
   void allow_only(std::initializer_list<std::string_view> allowed) const;
   bool has(std::string_view key) const;
   const nlohmann::json* find(std::string_view key) const;

@@ -1,0 +1,113 @@
+// Schema migrations keyed by PRAGMA user_version.
+#include <catch2/catch.hpp>
+
+#include <array>
+
+#include "storage_test_util.h"
+#include "wb/storage/migrations.h"
+
+using namespace wb::storage;
+using wb::storage::test::TempDir;
+
+namespace {
+
+bool has_table(Database& db, const std::string& name) {
+  auto st = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+  st.bind(1, name);
+  return st.step();
+}
+
+}  // namespace
+
+TEST_CASE("An empty file migrates to the latest version; reopening changes nothing") {
+  TempDir dir;
+  {
+    Store store(dir / "sub" / "wb.db");  // parent directory is created
+    CHECK(store.schema_version() == latest_schema_version());
+    CHECK(store.integrity_check() == "ok");
+  }
+  Database db(dir / "sub" / "wb.db");
+  CHECK(db.user_version() == latest_schema_version());
+  for (const char* t : {"models", "datasets", "examples", "comparisons", "jobs", "metrics", "job_logs", "adapters"})
+    CHECK(has_table(db, t));
+  CHECK(migrate(db) == latest_schema_version());  // idempotent
+  Store again(dir / "sub" / "wb.db");
+  CHECK(again.schema_version() == latest_schema_version());
+}
+
+TEST_CASE("A file at an older version is upgraded step by step, keeping its data") {
+  TempDir dir;
+  auto steps = schema_migrations();
+  REQUIRE(steps.size() >= 2);
+  {
+    Database db(dir / "wb.db");
+    CHECK(migrate(db, steps.first(1)) == 1);  // an "old build" that knew only version 1
+    CHECK_FALSE(has_table(db, "comparisons"));
+    db.exec("INSERT INTO jobs (kind, spec, created) VALUES ('sft', '{}', '2026-01-01T00:00:00Z')");
+  }
+  Store store(dir / "wb.db");
+  CHECK(store.schema_version() == latest_schema_version());
+  CHECK(store.jobs().get(1).kind == "sft");
+  CHECK(wb::storage::test::count_rows(store, "comparisons") == 0);
+}
+
+TEST_CASE("A file from a newer build is refused and left untouched") {
+  TempDir dir;
+  {
+    Database db(dir / "wb.db");
+    db.exec("CREATE TABLE future (x INTEGER)");
+    db.set_user_version(latest_schema_version() + 1);
+  }
+  try {
+    Store store(dir / "wb.db");
+    FAIL("a newer schema must be refused");
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    CHECK(msg.find("schema version " + std::to_string(latest_schema_version() + 1)) != std::string::npos);
+    CHECK(msg.find("newer") != std::string::npos);
+  }
+  Database db(dir / "wb.db");
+  CHECK(db.user_version() == latest_schema_version() + 1);
+  CHECK(has_table(db, "future"));
+  CHECK_FALSE(has_table(db, "jobs"));
+}
+
+TEST_CASE("A failing step is rolled back whole; earlier steps stay applied") {
+  TempDir dir;
+  const std::array<Migration, 3> steps{{
+      {1, "first", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);"},
+      {2, "broken", "CREATE TABLE b (x INTEGER); INSERT INTO nowhere VALUES (1);"},
+      {3, "never", "CREATE TABLE c (x INTEGER);"},
+  }};
+  Database db(dir / "m.db");
+  try {
+    migrate(db, steps);
+    FAIL("step 2 must fail");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("migration to version 2 (broken)") != std::string::npos);
+  }
+  CHECK(db.user_version() == 1);
+  CHECK(has_table(db, "a"));
+  CHECK_FALSE(has_table(db, "b"));
+  CHECK_FALSE(has_table(db, "c"));
+
+  const std::array<Migration, 2> gap{{{1, "one", "SELECT 1;"}, {3, "three", "SELECT 1;"}}};
+  CHECK_THROWS_AS(migrate(db, gap), Error);
+}
+
+TEST_CASE("The schema's CHECK constraints hold the enums") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  auto lock = store.connection().lock();
+  Database& db = store.connection().db();
+  CHECK_THROWS_AS(db.exec("INSERT INTO jobs (kind, spec, state, created) VALUES ('x', '{}', 'paused', 'now')"), Invalid);
+  CHECK_THROWS_AS(db.exec("INSERT INTO jobs (kind, spec, created) VALUES ('x', 'not json', 'now')"), Invalid);
+  CHECK_THROWS_AS(db.exec("INSERT INTO datasets (name, kind, created) VALUES ('d', 'chat', 'now')"), Invalid);
+  CHECK_THROWS_AS(db.exec("INSERT INTO adapters (name, path, base_model, rank, alpha, target_modules, kind, created) "
+                          "VALUES ('a', 'p', 'm', 8, 16, '[\"q_proj\"]', 'critic', 'now')"),
+                  Invalid);
+  db.exec("INSERT INTO jobs (kind, spec, created) VALUES ('x', '{}', 'now')");
+  CHECK_THROWS_AS(db.exec("INSERT INTO job_logs (job_id, time, level, message) VALUES (1, 'now', 'loud', 'm')"),
+                  Invalid);
+  db.exec("INSERT INTO job_logs (job_id, time, level, message) VALUES (1, 'now', 'info', 'm')");
+}
