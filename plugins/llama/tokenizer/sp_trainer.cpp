@@ -5,11 +5,11 @@
 #include <sentencepiece_trainer.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <mutex>
 #include <unordered_map>
 
-#include "wb/llama/file_io.h"
 #include "wb/llama/tokenizer.h"
 
 namespace wb::llama {
@@ -40,6 +40,29 @@ class LineIterator : public sentencepiece::SentenceIterator {
   bool done_ = false;
 };
 
+// Temp file + rename, so a reader never sees half a model. (wb_tokenizer does not link wb_llama,
+// whose file_io.h does the same with fsync.)
+void write_atomic(const std::filesystem::path& path, const std::string& bytes) {
+  std::filesystem::path tmp = path;
+  tmp += ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      throw TokenizerError("cannot write " + path.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw TokenizerError("cannot write " + path.string() + ": " + ec.message());
+  }
+}
+
 }  // namespace
 
 void train_sentencepiece(const std::filesystem::path& corpus,
@@ -61,7 +84,7 @@ void train_sentencepiece(const std::filesystem::path& corpus,
   // Llama 2's own settings where they matter: identity normalization, no whitespace collapsing,
   // split digits, dummy prefix, byte fallback.
   const std::unordered_map<std::string, std::string> args = {
-      {"model_prefix", (model_out.parent_path() / ".sp-train-unused").string()},
+      {"minloglevel", "1"},  // warnings and errors only (the trainer is chatty at INFO)
       {"model_type", o.model_type},
       {"vocab_size", std::to_string(o.vocab_size)},
       {"character_coverage", std::to_string(o.character_coverage)},
@@ -96,7 +119,7 @@ void train_sentencepiece(const std::filesystem::path& corpus,
   }
   // Check the result loads before publishing it.
   Tokenizer::from_serialized(model, model_out.string());
-  write_file_atomic(model_out, model);
+  write_atomic(model_out, model);
 }
 
 }  // namespace wb::llama
