@@ -95,7 +95,8 @@ typedef struct wb_host {
   /* The daemon's data directory (absolute path). */
   const char* (*data_dir)(void);
   /* Looks up a registered object; kind is "model", "adapter" or "dataset". Emits its JSON record
-   * (same shape as the HTTP API returns) or answers WB_NOT_FOUND. */
+   * (same shape as the HTTP API returns) or answers WB_NOT_FOUND. `job` may be NULL (e.g. from
+   * validate(), to reject a spec naming an unknown model at submission). */
   wb_status (*lookup)(wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user,
                       wb_error* err);
   /* Iterates a dataset's rows in row order; split is "train", "eval" or NULL for all. Each row is
