@@ -1,0 +1,70 @@
+// Decoder<T>: batched incremental inference over per-sequence KV caches — the engine of serving,
+// sampling for RLHF, and `wb-engine generate`.
+//
+//   Decoder<float> dec(model);
+//   DecodeSequence<float> a(model.config), b(model.config);  b.adapter = &my_lora;
+//   dec.prefill(a, prompt_a, logits_a);                      // chunked; logits of the last token
+//   dec.prefill(b, prompt_b, logits_b);
+//   dec.step({&a, &b}, {tok_a, tok_b}, logits);              // one new token each: logits [2, V]
+//
+// A step runs the new rows of every sequence through each base GEMM together; each sequence's
+// adapter (nullptr = base model only) adds its low-rank product on its own rows (the engine's
+// multi-adapter forward), and attention reads each sequence's own cache. The logits equal the full
+// forward's over the whole sequence (up to float rounding: the GEMM shapes differ).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "wb/llama/kv_cache.h"
+#include "wb/llama/model.h"
+#include "wb/llama/workspace.h"
+
+namespace wb::llama {
+
+template <typename T>
+struct DecodeSequence {
+  KvCache<T> cache;
+  const LoraAdapter<T>* adapter = nullptr;  // must outlive its use in steps
+
+  // max_tokens 0: the model's context length.
+  explicit DecodeSequence(const LlamaConfig& c, int64_t max_tokens = 0) : cache(c, max_tokens) {}
+  int64_t length() const { return cache.length(); }
+};
+
+template <typename T>
+class Decoder {
+ public:
+  // The model must outlive the decoder and not change while it runs. The model's own
+  // Model::lora is NOT applied implicitly: each sequence names its adapter.
+  explicit Decoder(const Model<T>& model);
+
+  // Appends tokens[i] (one or more ids) to seqs[i] and runs them in one batched pass.
+  // all_positions = false: logits [S, V] for the last new token of each sequence;
+  // true: logits [sum of new tokens, V], sequence after sequence.
+  // Throws std::invalid_argument (size mismatch, empty token list, id outside the vocabulary,
+  // an adapter that does not fit) or std::length_error (context full); caches are unchanged then.
+  void forward(std::span<DecodeSequence<T>* const> seqs,
+               const std::vector<std::vector<int32_t>>& tokens, std::vector<T>& logits,
+               bool all_positions = false);
+
+  // One token per sequence (the decode step): logits [S, V].
+  void step(std::span<DecodeSequence<T>* const> seqs, const std::vector<int32_t>& tokens,
+            std::vector<T>& logits);
+
+  // Feeds a prompt in chunks of at most `chunk` tokens (bounding the attention scratch);
+  // last_logits gets the [V] logits after the final token.
+  void prefill(DecodeSequence<T>& seq, const std::vector<int32_t>& tokens, std::vector<T>& last_logits,
+               int64_t chunk = 256);
+
+  const Model<T>& model() const { return model_; }
+
+ private:
+  const Model<T>& model_;
+  LayerActs<T> acts_;
+  std::vector<T> x_, rows_, hidden_, scratch_;
+  std::vector<int32_t> ids_, positions_;
+};
+
+}  // namespace wb::llama
