@@ -1,0 +1,28 @@
+// app.h — the services every HTTP handler reaches (owned by Daemon, see daemon.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+#include "event_hub.h"
+#include "job_events.h"
+#include "plugin_host.h"
+#include "request_metrics.h"
+#include "scheduler.h"
+#include "wb/config.h"
+#include "wb/storage/store.h"
+
+namespace wb::daemon {
+
+struct App {
+  const config::Config& config;
+  storage::Store& store;
+  PluginHost& plugins;
+  Scheduler& scheduler;
+  JobEvents& events;
+  RequestMetrics& requests;
+  std::chrono::steady_clock::time_point started;
+  std::atomic<bool>& shutting_down;
+};
+
+}  // namespace wb::daemon

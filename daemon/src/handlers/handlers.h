@@ -1,0 +1,48 @@
+// handlers.h — one function per route; routes.cpp maps (method, pattern) to them.
+//
+// Every handler validates its input strictly (unknown fields, wrong types → 400 naming the
+// field) and throws ApiError or a storage error; Daemon::handle maps those to status codes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "app.h"
+#include "http/message.h"
+
+namespace wb::daemon::handlers {
+
+// A JSON body with the given status.
+Response json_response(int status, const nlohmann::json& body);
+
+// system.cpp
+Response health(App&, Request&);
+Response status(App&, Request&);
+Response prometheus(App&, Request&);
+
+// datasets.cpp
+Response dataset_import(App&, Request&);
+Response dataset_list(App&, Request&);
+Response dataset_show(App&, Request&);
+Response dataset_rows(App&, Request&);
+Response dataset_export(App&, Request&);
+Response dataset_delete(App&, Request&);
+
+// comparisons.cpp
+Response comparison_add(App&, Request&);
+Response comparison_list(App&, Request&);
+Response comparison_export(App&, Request&);
+
+// jobs.cpp
+Response job_create(App&, Request&);
+Response job_list(App&, Request&);
+Response job_show(App&, Request&);
+Response job_cancel(App&, Request&);
+Response job_metrics(App&, Request&);
+Response job_events(App&, Request&);  // job_events_stream.cpp
+
+// models.cpp
+Response model_list(App&, Request&);
+Response model_show(App&, Request&);
+Response adapter_list(App&, Request&);
+
+}  // namespace wb::daemon::handlers

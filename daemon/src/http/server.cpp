@@ -1,0 +1,363 @@
+#include "http/server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <deque>
+#include <future>
+#include <optional>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "http/router.h"
+
+namespace wb::daemon {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using local = net::local::stream_protocol;
+
+Response error_response(int status, const std::string& code, const std::string& message) {
+  Response r;
+  r.status = status;
+  nlohmann::json j = {{"error", {{"code", code}, {"message", message}}}};
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+// One connection: reads requests in a loop and writes responses (plain or chunked streams).
+// All its handlers run on its strand, so its state needs no lock.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer& server, local::socket socket) : server_(server), socket_(std::move(socket)) {}
+
+  ~Session() {
+    if (stream_) stream_->stop();
+    server_.untrack(this);
+  }
+
+  void start() {
+    struct ucred cred {};
+    socklen_t len = sizeof(cred);
+    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+        cred.uid != ::geteuid()) {
+      forbidden_ = true;
+    }
+    do_read();
+  }
+
+  // Called (posted) by HttpServer::close_all().
+  void close() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
+  }
+
+ private:
+  void shutdown() {
+    if (stream_) {
+      stream_->stop();
+      stream_.reset();
+    }
+    beast::error_code ec;
+    socket_.shutdown(local::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(server_.options().max_header_bytes);
+    parser_->body_limit(boost::none);
+    http::async_read_header(socket_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof) return shutdown();
+    if (ec == http::error::header_limit)
+      return send_error_and_close(431, "invalid_request", "request header too large (limit " +
+                                  std::to_string(server_.options().max_header_bytes) + " bytes)");
+    if (ec) {
+      if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor ||
+          ec == net::error::connection_reset || ec == net::error::broken_pipe)
+        return shutdown();
+      return send_error_and_close(400, "invalid_request", "malformed HTTP request: " + ec.message());
+    }
+    if (forbidden_)
+      return send_error_and_close(403, "forbidden", "this daemon serves only its own user (uid " +
+                                  std::to_string(::geteuid()) + ")");
+    auto& h = parser_->get();
+    std::string method(h.method_string());
+    std::string target(h.target());
+    std::string path = target.substr(0, target.find('?'));
+    limit_ = server_.options().body_limit ? server_.options().body_limit(method, path) : (1u << 20);
+    if (parser_->content_length() && *parser_->content_length() > limit_)
+      return send_error_and_close(413, "payload_too_large", too_large_message());
+    parser_->body_limit(limit_);
+    http::async_read(socket_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  std::string too_large_message() const {
+    return "request body exceeds the limit of " + std::to_string(limit_) + " bytes for this route";
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::body_limit)
+      return send_error_and_close(413, "payload_too_large", too_large_message());
+    if (ec) return shutdown();
+    auto req = parser_->release();
+    keep_alive_ = req.keep_alive();
+
+    Request r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    auto q = r.target.find('?');
+    r.path = r.target.substr(0, q);
+    if (q != std::string::npos) {
+      std::string qs = r.target.substr(q + 1);
+      std::size_t i = 0;
+      while (i <= qs.size()) {
+        std::size_t amp = qs.find('&', i);
+        if (amp == std::string::npos) amp = qs.size();
+        std::string kv = qs.substr(i, amp - i);
+        if (!kv.empty()) {
+          auto eq = kv.find('=');
+          std::string k = url_decode(kv.substr(0, eq), true);
+          std::string v = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1), true);
+          r.query[k] = v;
+        }
+        i = amp + 1;
+      }
+    }
+    r.body = std::move(req.body());
+
+    Response res;
+    try {
+      res = server_.handler()(r);
+    } catch (const std::exception& e) {
+      res = error_response(500, "internal", std::string("internal error: ") + e.what());
+    } catch (...) {
+      res = error_response(500, "internal", "internal error");
+    }
+    if (server_.options().observer) server_.options().observer(r.route.empty() ? "-" : r.route, res.status);
+    if (res.stream) return start_stream(std::move(res));
+    write_response(std::move(res), !keep_alive_);
+  }
+
+  void send_error_and_close(int status, const std::string& code, const std::string& message) {
+    if (server_.options().observer) server_.options().observer("-", status);
+    keep_alive_ = false;
+    write_response(error_response(status, code, message), true);
+  }
+
+  void write_response(Response res, bool close_after) {
+    auto msg = std::make_shared<http::response<http::string_body>>();
+    msg->version(11);
+    msg->result(static_cast<unsigned>(res.status));
+    msg->set(http::field::server, "workbenchd");
+    msg->set(http::field::content_type, res.content_type);
+    msg->keep_alive(!close_after);
+    msg->body() = std::move(res.body);
+    msg->prepare_payload();
+    http::async_write(socket_, *msg,
+                      [self = shared_from_this(), msg, close_after](beast::error_code ec, std::size_t) {
+                        if (ec || close_after) return self->shutdown();
+                        self->do_read();
+                      });
+  }
+
+  // ---- chunked streaming ----
+  void start_stream(Response res) {
+    stream_ = res.stream;
+    stream_head_.emplace();
+    stream_head_->version(11);
+    stream_head_->result(static_cast<unsigned>(res.status));
+    stream_head_->set(http::field::server, "workbenchd");
+    stream_head_->set(http::field::content_type, res.content_type);
+    stream_head_->keep_alive(keep_alive_);
+    stream_head_->chunked(true);
+    serializer_.emplace(*stream_head_);
+    writing_ = true;
+    http::async_write_header(socket_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->shutdown();
+      std::weak_ptr<Session> weak = self;
+      auto exec = self->socket_.get_executor();
+      if (!self->stream_) return;
+      self->stream_->start([weak, exec](std::string chunk, bool last) {
+        net::post(exec, [weak, chunk = std::move(chunk), last]() mutable {
+          if (auto s = weak.lock()) s->enqueue(std::move(chunk), last);
+        });
+      });
+    });
+  }
+
+  void enqueue(std::string chunk, bool last) {
+    if (!stream_) return;
+    pending_.push_back({std::move(chunk), last});
+    if (!writing_) write_next();
+  }
+
+  void write_next() {
+    if (pending_.empty()) return;
+    writing_ = true;
+    current_ = std::move(pending_.front());
+    pending_.pop_front();
+    auto done = [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->shutdown();
+      if (self->current_.last) return self->finish_stream();
+      self->write_next();
+    };
+    if (current_.last) {
+      if (current_.data.empty()) {
+        net::async_write(socket_, http::make_chunk_last(), done);
+      } else {
+        // Final data chunk followed by the terminating zero-length chunk.
+        last_pair_.emplace(net::const_buffer(current_.data.data(), current_.data.size()));
+        net::async_write(socket_, *last_pair_, [self = shared_from_this(), done](beast::error_code ec, std::size_t n) {
+          if (ec) return done(ec, n);
+          net::async_write(self->socket_, http::make_chunk_last(), done);
+        });
+      }
+    } else {
+      if (current_.data.empty()) return write_next_or_idle();
+      last_pair_.emplace(net::const_buffer(current_.data.data(), current_.data.size()));
+      net::async_write(socket_, *last_pair_, done);
+    }
+  }
+
+  void write_next_or_idle() {
+    writing_ = false;
+    write_next();
+  }
+
+  void finish_stream() {
+    if (stream_) stream_->stop();
+    stream_.reset();
+    serializer_.reset();
+    stream_head_.reset();
+    if (!keep_alive_) return shutdown();
+    do_read();
+  }
+
+  struct Chunk {
+    std::string data;
+    bool last = false;
+  };
+
+  HttpServer& server_;
+  local::socket socket_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::uint64_t limit_ = 0;
+  bool keep_alive_ = true;
+  bool forbidden_ = false;
+
+  std::shared_ptr<StreamSource> stream_;
+  std::optional<http::response<http::empty_body>> stream_head_;
+  std::optional<http::response_serializer<http::empty_body>> serializer_;
+  std::deque<Chunk> pending_;
+  Chunk current_;
+  std::optional<http::chunk_body<net::const_buffer>> last_pair_;
+  bool writing_ = false;
+};
+
+HttpServer::HttpServer(net::io_context& ioc, Options opts, Handler handler)
+    : ioc_(ioc), opts_(std::move(opts)), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)) {}
+
+HttpServer::~HttpServer() {
+  if (listening_.exchange(false)) close_acceptor();
+}
+
+void HttpServer::listen() {
+  namespace fs = std::filesystem;
+  fs::path dir = opts_.socket.parent_path();
+  std::error_code fec;
+  if (!dir.empty() && !fs::exists(dir, fec)) {
+    fs::create_directories(dir, fec);
+    if (fec) throw std::runtime_error("cannot create socket directory " + dir.string() + ": " + fec.message());
+    ::chmod(dir.c_str(), 0700);
+  }
+  if (opts_.socket.native().size() >= sizeof(sockaddr_un{}.sun_path))
+    throw std::runtime_error("socket path too long (" + std::to_string(opts_.socket.native().size()) +
+                             " bytes, max " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + "): " +
+                             opts_.socket.string());
+  beast::error_code ec;
+  local::endpoint ep(opts_.socket.string());
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) {
+    // Bind with a restrictive umask so the socket is never briefly accessible to others.
+    mode_t old = ::umask(0177);
+    acceptor_.bind(ep, ec);
+    ::umask(old);
+  }
+  if (!ec) ::chmod(opts_.socket.c_str(), 0600);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + opts_.socket.string() + ": " + ec.message());
+  listening_ = true;
+  do_accept();
+}
+
+void HttpServer::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, local::socket sock) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      auto s = std::make_shared<Session>(*this, std::move(sock));
+      track(s);
+      s->start();
+    }
+    do_accept();
+  });
+}
+
+void HttpServer::close_acceptor() {
+  beast::error_code ec;
+  acceptor_.cancel(ec);
+  acceptor_.close(ec);
+  std::error_code fec;
+  std::filesystem::remove(opts_.socket, fec);
+}
+
+void HttpServer::stop_accepting() {
+  if (!listening_.exchange(false)) return;
+  if (ioc_.stopped()) return close_acceptor();
+  // The acceptor lives on a strand shared with its accept handler; close it there.
+  std::promise<void> done;
+  net::post(acceptor_.get_executor(), [this, &done] {
+    close_acceptor();
+    done.set_value();
+  });
+  if (done.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+    throw std::runtime_error("HttpServer::stop_accepting: io threads did not respond");
+}
+
+void HttpServer::close_all() {
+  std::map<Session*, std::weak_ptr<Session>> copy;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    copy = sessions_;
+  }
+  for (auto& [p, w] : copy)
+    if (auto s = w.lock()) s->close();
+}
+
+void HttpServer::track(const std::shared_ptr<Session>& s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sessions_[s.get()] = s;
+}
+
+void HttpServer::untrack(Session* s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  sessions_.erase(s);
+}
+
+}  // namespace wb::daemon

@@ -1,0 +1,86 @@
+// server.h — HTTP/1.1 over a Unix domain socket (Boost.Beast on Asio).
+//
+// Owns the listening socket (created 0600; its directory is created 0700 when missing), accepts
+// connections on the caller's io_context (run it from several threads), checks the peer's uid
+// with SO_PEERCRED (another uid gets 403 `forbidden`), reads requests with header and body
+// limits (413 `payload_too_large`), calls the handler and writes its Response with keep-alive.
+// Streaming responses (Response::stream) are sent chunked.
+//
+// The handler must not throw (the daemon's dispatcher turns exceptions into error responses);
+// anything that still escapes becomes 500 and the connection keeps serving.
+#pragma once
+
+#include <utility>  // before any Asio header (GCC 12 + C++20)
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <map>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include "http/message.h"
+
+namespace wb::daemon {
+
+class Session;
+
+class HttpServer {
+ public:
+  using Handler = std::function<Response(Request&)>;
+  // Body limit for a request, decided from its method and path once the header is read.
+  using BodyLimit = std::function<std::uint64_t(const std::string& method, const std::string& path)>;
+  // Observes every response the server writes (route pattern or "-" when unrouted, status).
+  using Observer = std::function<void(const std::string& route, int status)>;
+
+  struct Options {
+    std::filesystem::path socket;
+    std::uint32_t max_header_bytes = 64 << 10;
+    BodyLimit body_limit;
+    Observer observer;
+  };
+
+  HttpServer(boost::asio::io_context& ioc, Options opts, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens (the socket path must not exist: see instance_lock.h), sets mode 0600,
+  // and starts accepting. Throws std::runtime_error with a clear message on failure.
+  void listen();
+
+  // Stops accepting new connections and removes the socket file. Idempotent. Call while the
+  // io_context runs (the destructor handles the stopped case).
+  void stop_accepting();
+
+  // Ends every open connection (streams are stopped). Call after stop_accepting().
+  void close_all();
+
+  // Internal: sessions register themselves so close_all() can reach them.
+  void track(const std::shared_ptr<Session>& s);
+  void untrack(Session* s);
+  const Options& options() const { return opts_; }
+  const Handler& handler() const { return handler_; }
+
+ private:
+  void do_accept();
+  void close_acceptor();
+
+  boost::asio::io_context& ioc_;
+  Options opts_;
+  Handler handler_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  std::atomic<bool> listening_{false};
+  std::mutex mu_;
+  std::map<Session*, std::weak_ptr<Session>> sessions_;
+};
+
+// {"error":{"code":..,"message":..}} with the given status.
+Response error_response(int status, const std::string& code, const std::string& message);
+
+}  // namespace wb::daemon

@@ -1,0 +1,82 @@
+// plugin_host.h — loads plugins (dlopen) and maps job kinds to them.
+//
+// load_dirs() dlopens every *.so in the given directories (sorted by file name, missing
+// directories skipped), calls wb_plugin_entry, refuses a module whose abi_version differs from
+// WB_PLUGIN_ABI_VERSION, then calls init() with the host table. Every failure (dlopen error, no
+// entry symbol, ABI mismatch, init() error, a job kind already served by an earlier plugin) is
+// recorded as a PluginInfo with status "error" and a message, and never stops the daemon.
+// The loaded modules stay open until shutdown_all() (shutdown() then dlclose, in reverse order).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wb/wb_plugin.h"
+
+namespace wb::daemon {
+
+// What GET /v1/status reports for one plugin file.
+struct PluginInfo {
+  std::string name;     // the plugin's name, or the file stem when it could not be read
+  std::string version;
+  std::string path;
+  std::vector<std::string> job_kinds;
+  bool serving = false;
+  bool loaded = false;  // status "loaded" | "error"
+  std::string error;
+};
+nlohmann::json to_json_value(const PluginInfo& p);
+
+// dlopen handle closed on destruction.
+class DlHandle {
+ public:
+  explicit DlHandle(void* h = nullptr) : h_(h) {}
+  ~DlHandle();
+  DlHandle(DlHandle&& o) noexcept : h_(o.h_) { o.h_ = nullptr; }
+  DlHandle& operator=(DlHandle&&) = delete;
+  DlHandle(const DlHandle&) = delete;
+  void* get() const { return h_; }
+
+ private:
+  void* h_;
+};
+
+class PluginHost {
+ public:
+  // `host` must outlive this object; `init_config_json` is passed to every init().
+  PluginHost(const wb_host* host, std::string init_config_json);
+  ~PluginHost();  // shutdown_all()
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  void load_dirs(const std::vector<std::filesystem::path>& dirs);
+  // Loads one file; returns its info (also recorded for plugins()).
+  PluginInfo load_file(const std::filesystem::path& file);
+
+  // The loaded plugin running `kind`, or nullptr.
+  const wb_plugin* for_kind(const std::string& kind) const;
+  // Every job kind served, sorted.
+  std::vector<std::string> kinds() const;
+  const std::vector<PluginInfo>& plugins() const { return infos_; }
+
+  // Calls shutdown() on every loaded plugin and closes the modules (reverse load order).
+  void shutdown_all();
+
+ private:
+  struct Loaded {
+    DlHandle handle;
+    const wb_plugin* plugin;
+  };
+  const wb_host* host_;
+  std::string init_config_;
+  std::vector<PluginInfo> infos_;
+  std::vector<Loaded> loaded_;
+  std::map<std::string, const wb_plugin*> by_kind_;
+};
+
+}  // namespace wb::daemon

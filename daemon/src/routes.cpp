@@ -1,0 +1,40 @@
+#include "routes.h"
+
+#include "handlers/handlers.h"
+
+namespace wb::daemon {
+
+void add_routes(Router& r, App& app) {
+  using namespace handlers;
+  auto h = [&app](Response (*fn)(App&, Request&)) {
+    return [&app, fn](Request& req) { return fn(app, req); };
+  };
+  // health and status
+  r.add("GET", "/v1/health", h(health));
+  r.add("GET", "/v1/status", h(status));
+  r.add("GET", "/metrics", h(prometheus));
+  // datasets
+  r.add("POST", "/v1/datasets", h(dataset_import));
+  r.add("GET", "/v1/datasets", h(dataset_list));
+  r.add("GET", "/v1/datasets/{name}", h(dataset_show));
+  r.add("DELETE", "/v1/datasets/{name}", h(dataset_delete));
+  r.add("GET", "/v1/datasets/{name}/rows", h(dataset_rows));
+  r.add("GET", "/v1/datasets/{name}/export", h(dataset_export));
+  // comparisons
+  r.add("POST", "/v1/comparisons", h(comparison_add));
+  r.add("GET", "/v1/comparisons", h(comparison_list));
+  r.add("GET", "/v1/comparisons/export", h(comparison_export));
+  // jobs
+  r.add("POST", "/v1/jobs", h(job_create));
+  r.add("GET", "/v1/jobs", h(job_list));
+  r.add("GET", "/v1/jobs/{id}", h(job_show));
+  r.add("DELETE", "/v1/jobs/{id}", h(job_cancel));
+  r.add("GET", "/v1/jobs/{id}/metrics", h(job_metrics));
+  r.add("GET", "/v1/jobs/{id}/events", h(job_events));
+  // models and adapters
+  r.add("GET", "/v1/models", h(model_list));
+  r.add("GET", "/v1/models/{name}", h(model_show));
+  r.add("GET", "/v1/adapters", h(adapter_list));
+}
+
+}  // namespace wb::daemon
