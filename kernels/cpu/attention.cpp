@@ -9,6 +9,9 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 int64_t attention_probs_size(const int32_t* cu_seqlens, int64_t n_seqs, int64_t n_heads) {
   int64_t total = 0;
   for (int64_t s = 0; s < n_seqs; ++s) {
@@ -33,7 +36,7 @@ namespace {
 template <typename T>
 void causal_softmax(T* P, int64_t Lq, int64_t Lk) {
   const int64_t off = Lk - Lq;
-#pragma omp parallel for schedule(static) if (Lq * Lk > 16384)
+#pragma omp parallel for schedule(static) if (Lq * Lk > kParallelMin)
   for (int64_t i = 0; i < Lq; ++i) {
     T* row = P + i * Lk;
     const int64_t last = off + i;  // inclusive
@@ -108,7 +111,7 @@ void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T*
       T* dS = scratch;
       gemm<T>(false, true, L, L, head_dim, T(1), dO, ldq, Vg, ldkv, T(0), dS, L);
       // dS = P * (dP - rowsum(dP * P)); masked entries have P = 0 and so dS = 0
-#pragma omp parallel for schedule(static) if (L * L > 16384)
+#pragma omp parallel for schedule(static) if (L * L > kParallelMin)
       for (int64_t i = 0; i < L; ++i) {
         const T* Pi = P + i * L;
         T* dSi = dS + i * L;

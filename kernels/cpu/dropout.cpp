@@ -3,6 +3,9 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 namespace {
 inline uint64_t splitmix64(uint64_t z) {
   z += 0x9e3779b97f4a7c15ULL;
@@ -21,7 +24,7 @@ bool dropout_keep(uint64_t seed, uint64_t index, float p) {
 template <typename T>
 void dropout_forward(T* y, const T* x, int64_t count, float p, uint64_t seed) {
   const T keep_scale = T(1) / (T(1) - T(p));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i)
     y[i] = dropout_keep(seed, static_cast<uint64_t>(i), p) ? x[i] * keep_scale : T(0);
 }
@@ -29,7 +32,7 @@ void dropout_forward(T* y, const T* x, int64_t count, float p, uint64_t seed) {
 template <typename T>
 void dropout_backward(T* dx, const T* dy, int64_t count, float p, uint64_t seed) {
   const T keep_scale = T(1) / (T(1) - T(p));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i)
     if (dropout_keep(seed, static_cast<uint64_t>(i), p)) dx[i] += dy[i] * keep_scale;
 }

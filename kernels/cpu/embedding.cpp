@@ -5,9 +5,12 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 template <typename T>
 void embedding_forward(T* x, const int32_t* tokens, const T* table, int64_t n, int64_t d) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(x + i * d, table + static_cast<int64_t>(tokens[i]) * d, sizeof(T) * d);
 }
@@ -16,7 +19,7 @@ template <typename T>
 void embedding_backward(T* dtable, const T* dx, const int32_t* tokens, int64_t n, int64_t d) {
   // Parallel over columns: each thread owns a column slice, rows summed in index order, so the
   // result is deterministic even when a token repeats.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t j = 0; j < d; ++j)
     for (int64_t i = 0; i < n; ++i) dtable[static_cast<int64_t>(tokens[i]) * d + j] += dx[i * d + j];
 }

@@ -5,9 +5,12 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 template <typename T>
 void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t n, int64_t d, double eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     const T* xi = x + i * d;
     double ss = 0;
@@ -23,7 +26,7 @@ template <typename T>
 void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int64_t n,
                       int64_t d) {
   if (dx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
     for (int64_t i = 0; i < n; ++i) {
       const T* xi = x + i * d;
       const T* dyi = dy + i * d;
@@ -38,7 +41,7 @@ void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T
     }
   }
   if (dw) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
     for (int64_t j = 0; j < d; ++j) {
       double acc = 0;
       for (int64_t i = 0; i < n; ++i) acc += double(dy[i * d + j]) * double(x[i * d + j]) * double(rstd[i]);

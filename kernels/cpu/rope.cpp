@@ -6,6 +6,9 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 namespace {
 // Rotates each (i, i+hd/2) pair by sign * pos * theta^(-2i/hd).
 template <typename T>
@@ -15,7 +18,7 @@ void rotate(T* x, int64_t ld, const int32_t* positions, int64_t n, int64_t n_hea
   std::vector<double> inv_freq(half);
   for (int64_t i = 0; i < half; ++i)
     inv_freq[i] = 1.0 / std::pow(theta, double(2 * i) / double(head_dim));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * n_heads * head_dim > kParallelMin)
   for (int64_t r = 0; r < n; ++r) {
     const double pos = positions[r];
     T* row = x + r * ld;

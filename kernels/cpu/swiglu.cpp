@@ -5,9 +5,12 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 template <typename T>
 void swiglu_forward(T* h, const T* g, const T* u, int64_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i) {
     const T s = T(1) / (T(1) + std::exp(-g[i]));
     h[i] = g[i] * s * u[i];
@@ -16,7 +19,7 @@ void swiglu_forward(T* h, const T* g, const T* u, int64_t count) {
 
 template <typename T>
 void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i) {
     const T s = T(1) / (T(1) + std::exp(-g[i]));
     if (dg) dg[i] += dh[i] * u[i] * s * (T(1) + g[i] * (T(1) - s));

@@ -6,6 +6,9 @@
 
 namespace wb::kernels {
 
+// Below this many elements a loop runs on one thread (team start-up costs more than it saves).
+constexpr int64_t kParallelMin = 1 << 14;
+
 namespace {
 // log(sum(exp(row))) computed stably, accumulated in double.
 template <typename T>
@@ -21,7 +24,7 @@ double logsumexp(const T* row, int64_t d) {
 template <typename T>
 void cross_entropy_forward(T* losses, const T* logits, const int32_t* targets, int64_t n,
                            int64_t vocab) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     if (targets[i] < 0) {
       losses[i] = T(0);
@@ -35,7 +38,7 @@ void cross_entropy_forward(T* losses, const T* logits, const int32_t* targets, i
 template <typename T>
 void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets, const T* dloss,
                             int64_t n, int64_t vocab) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     if (targets[i] < 0) continue;
     const T* row = logits + i * vocab;
@@ -49,7 +52,7 @@ void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
 
 template <typename T>
 void softmax_forward(T* x, int64_t n, int64_t d) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T* row = x + i * d;
     const double lse = logsumexp(row, d);
@@ -59,7 +62,7 @@ void softmax_forward(T* x, int64_t n, int64_t d) {
 
 template <typename T>
 void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     const double lse = logsumexp(x + i * d, d);
     for (int64_t j = 0; j < d; ++j) out[i * d + j] = static_cast<T>(double(x[i * d + j]) - lse);
