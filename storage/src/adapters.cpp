@@ -49,7 +49,8 @@ NewAdapter AdapterRepository::parse(const nlohmann::json& j) {
     if (const auto* job = r.find("job"); job && !job->is_null())
       a.job = r.integer("job", 1, std::numeric_limits<std::int64_t>::max());
     a.rank = static_cast<int>(r.integer("rank", 1, 1 << 20));
-    a.alpha = r.number("alpha", std::numeric_limits<double>::min(), std::numeric_limits<double>::max());
+    a.alpha = r.number("alpha", 0, std::numeric_limits<double>::max());
+    if (a.alpha == 0) r.fail("alpha", "expected a number > 0, got 0");
     const nlohmann::json* modules = r.find("target_modules");
     if (!modules) r.fail("target_modules", "is required");
     if (!modules->is_array() || modules->empty())

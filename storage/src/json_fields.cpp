@@ -92,11 +92,17 @@ double ObjectReader::number(std::string_view key, double lo, double hi) const {
     double d = v->get<double>();
     if (std::isfinite(d) && d >= lo && d <= hi) return d;
   }
+  // Bounds print as integers when they are whole ("0..1", ">= 0"); an upper bound at the top of
+  // the double range means "no upper bound".
+  auto bound = [](double b) {
+    if (std::floor(b) == b && std::fabs(b) < 1e15) return std::to_string(static_cast<long long>(b));
+    return nlohmann::json(b).dump();
+  };
   std::string range;
-  if (hi == std::numeric_limits<double>::infinity())
-    range = " >= " + nlohmann::json(lo).dump();
+  if (hi >= std::numeric_limits<double>::max())
+    range = " >= " + bound(lo);
   else
-    range = " " + nlohmann::json(lo).dump() + ".." + nlohmann::json(hi).dump();
+    range = " " + bound(lo) + ".." + bound(hi);
   fail(key, "expected a number" + range + ", got " + describe(*v));
 }
 
