@@ -57,30 +57,49 @@ void SafetensorsWriter::set_metadata(std::string key, std::string value) {
   metadata_[std::move(key)] = std::move(value);
 }
 
+namespace {
+
+// The reference implementation orders tensors by dtype, descending in its Dtype enum
+// (F32 > BF16 > F16), then by name; header and data follow that order, so every tensor starts
+// aligned to its element size.
+int dtype_rank(DType t) {
+  switch (t) {
+    case DType::F32: return 2;
+    case DType::BF16: return 1;
+    case DType::F16: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::vector<uint8_t> SafetensorsWriter::serialize() const {
-  // Data order: larger elements first, then by name, so each tensor is aligned to its type.
   std::vector<const Entry*> order;
   for (const auto& e : tensors_) order.push_back(&e);
   std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    if (dtype_size(a->dtype) != dtype_size(b->dtype)) {
-      return dtype_size(a->dtype) > dtype_size(b->dtype);
+    if (dtype_rank(a->dtype) != dtype_rank(b->dtype)) {
+      return dtype_rank(a->dtype) > dtype_rank(b->dtype);
     }
     return a->name < b->name;
   });
 
-  nlohmann::json header = nlohmann::json::object();  // std::map-backed: keys come out sorted
-  header["__metadata__"] = metadata_;
+  // ordered_json keeps insertion order: "__metadata__" first, then the tensors as ordered above,
+  // each as {"dtype","shape","data_offsets"} (the reference's field order).
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  header["__metadata__"] = nlohmann::ordered_json(metadata_);
   uint64_t offset = 0;
   for (const Entry* e : order) {
-    header[e->name] = {{"dtype", std::string(dtype_name(e->dtype))},
-                       {"shape", e->shape},
-                       {"data_offsets", {offset, offset + e->bytes.size()}}};
+    nlohmann::ordered_json info = nlohmann::ordered_json::object();
+    info["dtype"] = std::string(dtype_name(e->dtype));
+    info["shape"] = e->shape;
+    info["data_offsets"] = {offset, offset + e->bytes.size()};
+    header[e->name] = std::move(info);
     offset += e->bytes.size();
   }
   std::string text;
   try {
     text = header.dump();
-  } catch (const nlohmann::json::exception& ex) {
+  } catch (const nlohmann::ordered_json::exception& ex) {
     throw std::invalid_argument(std::string("safetensors header: ") + ex.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');

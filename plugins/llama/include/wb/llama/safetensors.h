@@ -136,11 +136,12 @@ class SafetensorsSet {
   std::unique_ptr<Impl> impl_;
 };
 
-// Builds a safetensors file in memory and writes it atomically.
-// The header's keys are sorted (tensors by name), "__metadata__" holds {"format":"pt"} plus any
-// set_metadata() entries, and the header is padded with spaces to a multiple of 8 bytes as the
-// reference implementation does. Tensor data is laid out by descending element size, then name,
-// so every tensor starts aligned to its element size.
+// Builds a safetensors file in memory and writes it atomically, byte for byte as the reference
+// implementation (safetensors' Rust serialize, used by Python's save_file) lays it out:
+// "__metadata__" first ({"format":"pt"} plus any set_metadata() entries, sorted), then the
+// tensors ordered by dtype (F32, then BF16, then F16) and by name — i.e. sorted by name when all
+// tensors share a dtype — each {"dtype","shape","data_offsets"}; compact JSON padded with spaces
+// to a multiple of 8 bytes; data in the same order, so every tensor is aligned to its type.
 class SafetensorsWriter {
  public:
   // Adds raw little-endian bytes (copied); bytes.size() must equal product(shape)*dtype_size.
