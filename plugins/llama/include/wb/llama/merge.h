@@ -1,0 +1,27 @@
+// Merging a LoRA adapter into its base model: W' = W + scale * B A for every targeted linear of
+// every layer (scale = lora_alpha / r, or / sqrt(r) with rsLoRA). The merged model computes what
+// base + adapter computes, without the low-rank side path; it is written as a new HF model
+// directory (config.json + model.safetensors, + tokenizer.model copied when the base has one).
+#pragma once
+
+#include <filesystem>
+
+#include "wb/llama/dtype.h"
+#include "wb/llama/model.h"
+
+namespace wb::llama {
+
+// Adds scale * B A into the targeted weights of `w` (in place). Computed in double per element
+// sum, then rounded once to T. Throws std::invalid_argument when the adapter does not fit `c`.
+template <typename T>
+void merge_lora_into(Weights<T>& w, const LlamaConfig& c, const LoraAdapter<T>& adapter);
+
+// Loads the HF model at model_dir and the PEFT adapter at adapter_dir, merges, and writes out_dir
+// (which must not exist yet, so nothing is overwritten; written to a temp sibling then renamed).
+// store_as: the dtype of the written weights (default: the base model's torch_dtype).
+// Errors name the directory and file at fault; out_dir is not created then.
+void merge_adapter_to_directory(const std::filesystem::path& model_dir,
+                                const std::filesystem::path& adapter_dir,
+                                const std::filesystem::path& out_dir);
+
+}  // namespace wb::llama
