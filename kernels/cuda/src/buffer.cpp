@@ -22,9 +22,12 @@ void pinned_free(void* p) noexcept {
 }
 void copy_bytes(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t s) {
   if (bytes == 0) return;
-  if (s == nullptr)
+  if (s == nullptr) {
     WB_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
-  else
+    // A pageable host->device cudaMemcpy may return before the DMA lands: finish it, so the
+    // data is in place for work on any stream.
+    if (kind == cudaMemcpyHostToDevice) WB_CUDA_CHECK(cudaDeviceSynchronize());
+  } else
     WB_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, s));
 }
 void fill_bytes(void* dst, int value, size_t bytes, cudaStream_t s) {

@@ -32,6 +32,31 @@ __global__ void axpby_kernel(T* y, float alpha, const T* x, float beta, int64_t 
     y[i] = from_f<T>((x ? alpha * to_f(x[i]) : 0.0f) + beta * to_f(y[i]));
 }
 
+template <typename T>
+__global__ void fill_kernel(T* x, float value, int64_t count) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x)
+    x[i] = from_f<T>(value);
+}
+
+__device__ __forceinline__ uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+template <typename T>
+__global__ void fill_normal_kernel(T* x, int64_t count, float stddev, uint64_t seed) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const uint64_t h = mix64(seed ^ mix64(uint64_t(i)));
+    const float u1 = (float(h >> 40) + 1.0f) * (1.0f / 16777217.0f);  // (0, 1]
+    const float u2 = float((h >> 16) & 0xFFFFFF) * (1.0f / 16777216.0f);
+    x[i] = from_f<T>(stddev * sqrtf(-2.0f * logf(u1)) * cospif(2.0f * u2));
+  }
+}
+
 template <typename To, typename From>
 __global__ void convert_kernel(To* dst, const From* src, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
@@ -95,6 +120,21 @@ void scale(Context& ctx, T* x, float alpha, int64_t count) {
   WB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void fill(Context& ctx, T* x, float value, int64_t count) {
+  if (count <= 0) return;
+  fill_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, value, count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void fill_normal(Context& ctx, T* x, int64_t count, float stddev, uint64_t seed) {
+  if (count <= 0) return;
+  fill_normal_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, count, stddev,
+                                                                            seed);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
 template <typename To, typename From>
 void convert(Context& ctx, To* dst, const From* src, int64_t count) {
   if (count <= 0) return;
@@ -123,6 +163,8 @@ void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const 
   template void add<T>(Context&, T*, const T*, const T*, int64_t);                     \
   template void axpy<T>(Context&, T*, float, const T*, int64_t);                       \
   template void scale<T>(Context&, T*, float, int64_t);                                \
+  template void fill<T>(Context&, T*, float, int64_t);                                 \
+  template void fill_normal<T>(Context&, T*, int64_t, float, uint64_t);                \
   template void swiglu_forward<T>(Context&, T*, const T*, const T*, int64_t);          \
   template void swiglu_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t);
 WB_FOR_EACH_DTYPE(WB_INST)

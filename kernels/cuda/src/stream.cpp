@@ -6,7 +6,7 @@
 
 namespace wb::cuda {
 
-Stream::Stream() { WB_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamNonBlocking)); }
+Stream::Stream() { WB_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamDefault)); }
 Stream::~Stream() {
   if (s_) cudaStreamDestroy(s_);
 }

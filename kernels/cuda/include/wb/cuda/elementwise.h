@@ -25,6 +25,15 @@ void axpy(Context& ctx, T* y, float alpha, const T* x, int64_t count);
 template <typename T>
 void scale(Context& ctx, T* x, float alpha, int64_t count);
 
+// x[i] = value.
+template <typename T>
+void fill(Context& ctx, T* x, float value, int64_t count);
+
+// x[i] ~ N(0, stddev^2), a pure function of (seed, i) (splitmix64 + Box-Muller): random weights
+// for benchmarks at 7B scale without a host round trip.
+template <typename T>
+void fill_normal(Context& ctx, T* x, int64_t count, float stddev, uint64_t seed);
+
 // dst[i] = To(src[i]) (fp32 accumulate / round to nearest).
 template <typename To, typename From>
 void convert(Context& ctx, To* dst, const From* src, int64_t count);

@@ -7,7 +7,8 @@
 
 namespace wb::cuda {
 
-// A non-blocking stream. Move-only; destroyed with the owner.
+// A stream that is ordered with the legacy default stream (cudaStreamDefault flags), so the
+// synchronous convenience copies in buffer.h never race the kernels. Move-only.
 class Stream {
  public:
   Stream();

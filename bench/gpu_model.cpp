@@ -1,0 +1,466 @@
+#include "gpu_model.h"
+
+#include <numeric>
+#include <stdexcept>
+
+#include "wb/cuda/adamw.h"
+#include "wb/cuda/attention.h"
+#include "wb/cuda/elementwise.h"
+#include "wb/cuda/embedding.h"
+#include "wb/cuda/gemm.h"
+#include "wb/cuda/lora.h"
+#include "wb/cuda/rmsnorm.h"
+#include "wb/cuda/rope.h"
+#include "wb/cuda/sampling.h"
+#include "wb/cuda/swiglu.h"
+#include "wb/cuda/xent.h"
+
+namespace wb::gpu {
+
+using namespace wb::cuda;
+enum { kQ, kK, kV, kO, kGate, kUp, kDown };
+
+template <typename T>
+std::pair<int64_t, int64_t> GpuLlama<T>::shape(int m) const {
+  const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
+  switch (m) {
+    case kQ: return {D, D};
+    case kK:
+    case kV: return {D, KV};
+    case kO: return {D, D};
+    case kGate:
+    case kUp: return {D, F};
+    default: return {F, D};
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::alloc_weights() {
+  c_.validate();
+  const int64_t D = c_.hidden_size, V = c_.vocab_size;
+  embed_ = DeviceBuffer<T>(V * D);
+  norm_ = DeviceBuffer<T>(D);
+  if (!c_.tie_word_embeddings) lm_head_ = DeviceBuffer<T>(V * D);
+  layers_.clear();
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+    Layer L;
+    L.ln1 = DeviceBuffer<T>(D);
+    L.ln2 = DeviceBuffer<T>(D);
+    for (int m = 0; m < 7; ++m) {
+      auto [in, out] = shape(m);
+      L.w[m] = DeviceBuffer<T>(in * out);
+    }
+    layers_.push_back(std::move(L));
+  }
+}
+
+template <typename T>
+GpuLlama<T>::GpuLlama(Context& ctx, const llama::LlamaConfig& c, uint64_t seed) : ctx_(ctx), c_(c) {
+  alloc_weights();
+  uint64_t s = seed;
+  fill_normal(ctx_, embed_.data(), embed_.size(), 0.02f, ++s);
+  fill(ctx_, norm_.data(), 1.0f, norm_.size());
+  if (lm_head_.size()) fill_normal(ctx_, lm_head_.data(), lm_head_.size(), 0.02f, ++s);
+  for (auto& L : layers_) {
+    fill(ctx_, L.ln1.data(), 1.0f, L.ln1.size());
+    fill(ctx_, L.ln2.data(), 1.0f, L.ln2.size());
+    for (auto& w : L.w) fill_normal(ctx_, w.data(), w.size(), 0.02f, ++s);
+  }
+  ctx_.synchronize();
+}
+
+namespace {
+template <typename T>
+void upload_tensor(Context& ctx, DeviceBuffer<T>& dst, const llama::Tensor<float>& t) {
+  if (size_t(t.numel()) != dst.size())
+    throw std::invalid_argument("GpuLlama: tensor of shape " + t.shape_string() +
+                                " does not fit the config");
+  const auto v = from_float<T>(t.data);
+  upload(dst.data(), v.data(), v.size());
+}
+}  // namespace
+
+template <typename T>
+GpuLlama<T>::GpuLlama(Context& ctx, const llama::Model<float>& m) : ctx_(ctx), c_(m.config) {
+  alloc_weights();
+  const auto& w = m.weights;
+  upload_tensor(ctx_, embed_, w.embed_tokens);
+  upload_tensor(ctx_, norm_, w.norm);
+  if (lm_head_.size()) upload_tensor(ctx_, lm_head_, w.lm_head);
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+    const auto& src = w.layers[l];
+    auto& L = layers_[l];
+    upload_tensor(ctx_, L.ln1, src.input_layernorm);
+    upload_tensor(ctx_, L.ln2, src.post_attention_layernorm);
+    const llama::Tensor<float>* ws[7] = {&src.q_proj,    &src.k_proj,  &src.v_proj,   &src.o_proj,
+                                         &src.gate_proj, &src.up_proj, &src.down_proj};
+    for (int mm = 0; mm < 7; ++mm) upload_tensor(ctx_, L.w[mm], *ws[mm]);
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::init_lora(const LoraSpec& spec, uint64_t seed, float b_std) {
+  lora_ = spec;
+  has_lora_ = true;
+  cap_ = 0;  // activations must be reallocated with the LoRA scratch (next set_batch)
+  n_ = 0;
+  lora_pairs_.clear();
+  lora_pairs_.resize(size_t(c_.num_hidden_layers));
+  uint64_t s = seed;
+  for (auto& layer : lora_pairs_) {
+    for (int m = 0; m < 7; ++m) {
+      if (!spec.targets[m]) continue;
+      auto [in, out] = shape(m);
+      LoraPair& p = layer[m];
+      p.on = true;
+      p.A32 = DeviceBuffer<float>(spec.rank * in);
+      p.B32 = DeviceBuffer<float>(out * spec.rank);
+      // PEFT: A kaiming-uniform-like scale 1/sqrt(in) (normal here), B zero.
+      fill_normal(ctx_, p.A32.data(), p.A32.size(), 1.0f / std::sqrt(float(in)), ++s);
+      if (b_std > 0) fill_normal(ctx_, p.B32.data(), p.B32.size(), b_std, ++s);
+      else fill(ctx_, p.B32.data(), 0.0f, p.B32.size());
+    }
+  }
+  // Shadows, gradients and moments.
+  for (auto& layer : lora_pairs_)
+    for (int m = 0; m < 7; ++m) {
+      LoraPair& p = layer[m];
+      if (!p.on) continue;
+      p.A = DeviceBuffer<T>(p.A32.size());
+      p.B = DeviceBuffer<T>(p.B32.size());
+      convert(ctx_, p.A.data(), p.A32.data(), p.A32.size());
+      convert(ctx_, p.B.data(), p.B32.data(), p.B32.size());
+      for (auto* b : {&p.dA, &p.mA, &p.vA}) {
+        *b = DeviceBuffer<float>(p.A32.size());
+        fill(ctx_, b->data(), 0.0f, b->size());
+      }
+      for (auto* b : {&p.dB, &p.mB, &p.vB}) {
+        *b = DeviceBuffer<float>(p.B32.size());
+        fill(ctx_, b->data(), 0.0f, b->size());
+      }
+    }
+  ctx_.synchronize();
+}
+
+template <typename T>
+void GpuLlama<T>::set_lora(const llama::LoraAdapter<float>& a) {
+  LoraSpec spec;
+  spec.rank = a.config.r;
+  spec.scale = float(a.config.scale());
+  for (int m = 0; m < 7; ++m) spec.targets[m] = a.config.targets(llama::LoraModule(m));
+  init_lora(spec, 0);
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l)
+    for (int m = 0; m < 7; ++m) {
+      const auto* src = a.pair(l, llama::LoraModule(m));
+      LoraPair& p = lora_pairs_[l][m];
+      if (!src || !p.on) continue;
+      upload(p.A32.data(), src->A.data.data(), p.A32.size());
+      upload(p.B32.data(), src->B.data.data(), p.B32.size());
+      convert(ctx_, p.A.data(), p.A32.data(), p.A32.size());
+      convert(ctx_, p.B.data(), p.B32.data(), p.B32.size());
+    }
+  ctx_.synchronize();
+}
+
+template <typename T>
+void GpuLlama<T>::alloc_acts(int64_t n) {
+  if (n <= cap_) return;
+  cap_ = n;
+  const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
+  const int64_t H = c_.num_attention_heads, V = c_.vocab_size, r = has_lora_ ? lora_.rank : 0;
+  acts_.clear();
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+    Acts a;
+    for (auto* b : {&a.x, &a.xn1, &a.q, &a.att, &a.xmid, &a.xn2}) *b = DeviceBuffer<T>(n * D);
+    a.k = DeviceBuffer<T>(n * KV);
+    a.v = DeviceBuffer<T>(n * KV);
+    for (auto* b : {&a.g, &a.u, &a.h}) *b = DeviceBuffer<T>(n * F);
+    a.rstd1 = DeviceBuffer<float>(n);
+    a.rstd2 = DeviceBuffer<float>(n);
+    a.lse = DeviceBuffer<float>(H * n);
+    if (r > 0)
+      for (auto& t : a.t) t = DeviceBuffer<T>(n * r);
+    acts_.push_back(std::move(a));
+  }
+  xf_ = DeviceBuffer<T>(n * D);
+  dx_ = DeviceBuffer<T>(n * D);
+  dres_ = DeviceBuffer<T>(n * D);
+  dbuf_a_ = DeviceBuffer<T>(n * F);
+  dbuf_b_ = DeviceBuffer<T>(n * F);
+  dbuf_c_ = DeviceBuffer<T>(n * F);
+  dq_ = DeviceBuffer<T>(n * D);
+  dk_ = DeviceBuffer<T>(n * KV);
+  dv_ = DeviceBuffer<T>(n * KV);
+  dt_ = DeviceBuffer<T>(n * (r > 0 ? r : 1));
+  logits_ = DeviceBuffer<T>(n * V);
+  rstdf_ = DeviceBuffer<float>(n);
+  losses_ = DeviceBuffer<float>(n);
+  dloss_ = DeviceBuffer<float>(n);
+  attn_ws_ = DeviceBuffer<float>(attention_backward_workspace({n, H, c_.num_key_value_heads,
+                                                              c_.head_dim()}));
+  tokens_ = DeviceBuffer<int32_t>(n);
+  seq_start_ = DeviceBuffer<int32_t>(n);
+  positions_ = DeviceBuffer<int32_t>(n);
+  targets_ = DeviceBuffer<int32_t>(n);
+}
+
+template <typename T>
+void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
+                            const std::vector<int32_t>& seq_lens) {
+  const int64_t n = int64_t(tokens.size());
+  if (std::accumulate(seq_lens.begin(), seq_lens.end(), int64_t(0)) != n)
+    throw std::invalid_argument("GpuLlama::set_batch: sequence lengths do not sum to the tokens");
+  for (int32_t t : tokens)
+    if (t < 0 || t >= c_.vocab_size) throw std::invalid_argument("GpuLlama: token id out of range");
+  alloc_acts(n);
+  n_ = n;
+  std::vector<int32_t> start, pos;
+  int32_t s0 = 0;
+  for (int32_t L : seq_lens) {
+    for (int32_t i = 0; i < L; ++i) {
+      start.push_back(s0);
+      pos.push_back(i);
+    }
+    s0 += L;
+  }
+  upload(tokens_.data(), tokens.data(), n);
+  upload(seq_start_.data(), start.data(), n);
+  upload(positions_.data(), pos.data(), n);
+}
+
+template <typename T>
+void GpuLlama<T>::linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t) {
+  auto [in, out] = shape(m);
+  linear_forward(ctx_, y, x, layers_[l].w[m].data(), n, in, out);
+  if (has_lora_ && lora_pairs_[l][m].on) {
+    const LoraPair& p = lora_pairs_[l][m];
+    lora_forward(ctx_, y, t, x, p.A.data(), p.B.data(), n, in, out, lora_.rank, lora_.scale);
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t,
+                              int64_t n) {
+  auto [in, out] = shape(m);
+  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m].data(), n, in, out);
+  if (has_lora_ && lora_pairs_[l][m].on) {
+    LoraPair& p = lora_pairs_[l][m];
+    lora_backward(ctx_, dx, p.dA.data(), p.dB.data(), dt_.data(), dy, x, t, p.A.data(),
+                  p.B.data(), n, in, out, lora_.rank, lora_.scale);
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::forward() {
+  if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
+  const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
+  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
+  const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
+  const AttentionShape sh{n, H, KVH, hd};
+  embedding_forward(ctx_, acts_[0].x.data(), tokens_.data(), embed_.data(), n, D);
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+    Acts& a = acts_[l];
+    const Layer& L = layers_[l];
+    rmsnorm_forward(ctx_, a.xn1.data(), a.rstd1.data(), a.x.data(), L.ln1.data(), n, D, eps);
+    linear(l, kQ, a.q.data(), a.xn1.data(), n, a.t[kQ].data());
+    linear(l, kK, a.k.data(), a.xn1.data(), n, a.t[kK].data());
+    linear(l, kV, a.v.data(), a.xn1.data(), n, a.t[kV].data());
+    rope_forward(ctx_, a.q.data(), H * hd, positions_.data(), n, H, hd, theta);
+    rope_forward(ctx_, a.k.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
+    attention_forward(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
+                      seq_start_.data(), sh);
+    linear(l, kO, a.xmid.data(), a.att.data(), n, a.t[kO].data());
+    add_inplace(ctx_, a.xmid.data(), a.x.data(), n * D);  // xmid = x + o(att)
+    rmsnorm_forward(ctx_, a.xn2.data(), a.rstd2.data(), a.xmid.data(), L.ln2.data(), n, D, eps);
+    linear(l, kGate, a.g.data(), a.xn2.data(), n, a.t[kGate].data());
+    linear(l, kUp, a.u.data(), a.xn2.data(), n, a.t[kUp].data());
+    swiglu_forward(ctx_, a.h.data(), a.g.data(), a.u.data(), n * F);
+    T* next = l + 1 < c_.num_hidden_layers ? acts_[l + 1].x.data() : dres_.data();
+    linear(l, kDown, next, a.h.data(), n, a.t[kDown].data());
+    add_inplace(ctx_, next, a.xmid.data(), n * D);  // x_{l+1} = xmid + down(h)
+  }
+  // dres_ holds the last residual until backward reuses it.
+  rmsnorm_forward(ctx_, xf_.data(), rstdf_.data(), dres_.data(), norm_.data(), n, D, eps);
+  const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+  linear_forward(ctx_, logits_.data(), xf_.data(), head, n, D, c_.vocab_size);
+}
+
+template <typename T>
+float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool backward) {
+  const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size, V = c_.vocab_size;
+  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
+  const int64_t KV = c_.kv_dim();
+  const float theta = float(c_.rope_theta);
+  if (int64_t(targets.size()) != n) throw std::invalid_argument("loss: one target per token");
+  n_valid_ = 0;
+  for (int32_t t : targets) n_valid_ += t >= 0;
+  if (n_valid_ == 0) throw std::invalid_argument("loss: every target is masked");
+  upload(targets_.data(), targets.data(), n);
+  cross_entropy_forward(ctx_, losses_.data(), logits_.data(), targets_.data(), n, V);
+  std::vector<float> losses(n);
+  ctx_.synchronize();
+  download(losses.data(), losses_.data(), n);
+  double sum = 0;
+  for (float x : losses) sum += x;
+  const float loss = float(sum / double(n_valid_));
+  if (!backward) return loss;
+  if (!has_lora_) throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+
+  const std::vector<float> dl(n, 1.0f / float(n_valid_));
+  upload(dloss_.data(), dl.data(), n);
+  cross_entropy_backward_inplace(ctx_, logits_.data(), targets_.data(), dloss_.data(), n, V);
+  // d(final norm input): the last residual is in dres_; its gradient goes to dx_.
+  T* dxf = dbuf_a_.data();
+  fill_bytes(dxf, 0, n * D, ctx_.s());
+  const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+  linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V);
+  fill_bytes(dx_.data(), 0, n * D, ctx_.s());
+  rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxf, dres_.data(), norm_.data(), rstdf_.data(),
+                      n, D);
+  const AttentionShape sh{n, H, KVH, hd};
+  for (int64_t l = c_.num_hidden_layers - 1; l >= 0; --l) {
+    Acts& a = acts_[l];
+    const Layer& L = layers_[l];
+    // dx_ = d x_{l+1}. MLP branch: x_{l+1} = xmid + down(swiglu(gate(xn2), up(xn2))).
+    T* dh = dbuf_a_.data();
+    T* dg = dbuf_b_.data();
+    T* du = dbuf_c_.data();
+    fill_bytes(dh, 0, n * F, ctx_.s());
+    linear_back(l, kDown, dh, dx_.data(), a.h.data(), a.t[kDown].data(), n);
+    fill_bytes(dg, 0, n * F, ctx_.s());
+    fill_bytes(du, 0, n * F, ctx_.s());
+    swiglu_backward(ctx_, dg, du, dh, a.g.data(), a.u.data(), n * F);
+    T* dxn2 = dres_.data();
+    fill_bytes(dxn2, 0, n * D, ctx_.s());
+    linear_back(l, kGate, dxn2, dg, a.xn2.data(), a.t[kGate].data(), n);
+    linear_back(l, kUp, dxn2, du, a.xn2.data(), a.t[kUp].data(), n);
+    // dx_ becomes d xmid: the residual path plus the norm's backward.
+    rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn2, a.xmid.data(), L.ln2.data(),
+                        a.rstd2.data(), n, D);
+    // Attention branch: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
+    T* datt = dbuf_a_.data();
+    fill_bytes(datt, 0, n * D, ctx_.s());
+    linear_back(l, kO, datt, dx_.data(), a.att.data(), a.t[kO].data(), n);
+    fill_bytes(dq_.data(), 0, n * D, ctx_.s());
+    fill_bytes(dk_.data(), 0, n * KV, ctx_.s());
+    fill_bytes(dv_.data(), 0, n * KV, ctx_.s());
+    attention_backward(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
+                       a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
+                       attn_ws_.data());
+    rope_backward(ctx_, dq_.data(), H * hd, positions_.data(), n, H, hd, theta);
+    rope_backward(ctx_, dk_.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
+    T* dxn1 = dres_.data();
+    fill_bytes(dxn1, 0, n * D, ctx_.s());
+    linear_back(l, kQ, dxn1, dq_.data(), a.xn1.data(), a.t[kQ].data(), n);
+    linear_back(l, kK, dxn1, dk_.data(), a.xn1.data(), a.t[kK].data(), n);
+    linear_back(l, kV, dxn1, dv_.data(), a.xn1.data(), a.t[kV].data(), n);
+    // dx_ becomes d x_l.
+    rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn1, a.x.data(), L.ln1.data(),
+                        a.rstd1.data(), n, D);
+  }
+  return loss;
+}
+
+template <typename T>
+void GpuLlama<T>::adamw_step(float lr, int64_t step) {
+  AdamWStep s;
+  s.lr = lr;
+  s.step = step;
+  for (auto& layer : lora_pairs_)
+    for (auto& p : layer) {
+      if (!p.on) continue;
+      adamw_update_shadow(ctx_, p.A32.data(), p.A.data(), p.dA.data(), p.mA.data(), p.vA.data(),
+                          int64_t(p.A32.size()), s);
+      adamw_update_shadow(ctx_, p.B32.data(), p.B.data(), p.dB.data(), p.mB.data(), p.vB.data(),
+                          int64_t(p.B32.size()), s);
+      fill_bytes(p.dA.data(), 0, p.dA.size(), ctx_.s());
+      fill_bytes(p.dB.data(), 0, p.dB.size(), ctx_.s());
+    }
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::logits_host() {
+  ctx_.synchronize();
+  return to_float(to_host(logits_.data(), size_t(n_ * c_.vocab_size)));
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::lora_grad_host(int64_t layer, int module, bool b) {
+  ctx_.synchronize();
+  const LoraPair& p = lora_pairs_.at(layer).at(module);
+  if (!p.on) throw std::invalid_argument("lora_grad_host: module not targeted");
+  return b ? to_host(p.dB.data(), p.dB.size()) : to_host(p.dA.data(), p.dA.size());
+}
+
+template <typename T>
+std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
+    const std::vector<std::vector<int32_t>>& prompts, int64_t n_new) {
+  const int64_t B = int64_t(prompts.size());
+  if (B == 0) return {};
+  const int64_t P = int64_t(prompts[0].size());
+  for (const auto& p : prompts)
+    if (int64_t(p.size()) != P || P == 0)
+      throw std::invalid_argument("generate: prompts must be non-empty and of equal length");
+  const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
+  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
+  const int64_t V = c_.vocab_size, max_len = P + n_new, stride = max_len * KV;
+  const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
+  std::vector<DeviceBuffer<T>> kc, vc;
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+    kc.emplace_back(B * stride);
+    vc.emplace_back(B * stride);
+  }
+  DeviceBuffer<T> x(B * D), xn(B * D), q(B * D), k(B * KV), v(B * KV), att(B * D), o(B * D),
+      g(B * F), u(B * F), h(B * F), logits(B * V);
+  DeviceBuffer<int32_t> tok(B), pos(B), len(B);
+  DeviceBuffer<float> rstd(B);
+  std::vector<std::vector<int32_t>> out(B);
+  std::vector<int32_t> cur(B), host_pos(B), host_len(B);
+  const AttentionShape sh{B, H, KVH, hd};
+  // Prompt tokens and generated tokens go through the same one-token step; the step after the
+  // last prompt token produces the first new token.
+  for (int64_t t = 0; t < P + n_new - 1; ++t) {
+    for (int64_t b = 0; b < B; ++b) {
+      cur[b] = t < P ? prompts[b][t] : out[b].back();
+      host_pos[b] = int32_t(t);
+      host_len[b] = int32_t(t + 1);
+    }
+    upload(tok.data(), cur.data(), B, ctx_.s());
+    upload(pos.data(), host_pos.data(), B, ctx_.s());
+    upload(len.data(), host_len.data(), B, ctx_.s());
+    embedding_forward(ctx_, x.data(), tok.data(), embed_.data(), B, D);
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      const Layer& L = layers_[l];
+      rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
+      linear_forward(ctx_, q.data(), xn.data(), L.w[kQ].data(), B, D, D);
+      linear_forward(ctx_, k.data(), xn.data(), L.w[kK].data(), B, D, KV);
+      linear_forward(ctx_, v.data(), xn.data(), L.w[kV].data(), B, D, KV);
+      rope_forward(ctx_, q.data(), D, pos.data(), B, H, hd, theta);
+      rope_forward(ctx_, k.data(), KV, pos.data(), B, KVH, hd, theta);
+      kv_cache_append(ctx_, kc[l].data(), vc[l].data(), k.data(), v.data(), pos.data(), B, stride,
+                      KV);
+      attention_decode(ctx_, att.data(), q.data(), kc[l].data(), vc[l].data(), len.data(), B,
+                       max_len, stride, sh);
+      linear_forward(ctx_, x.data(), att.data(), L.w[kO].data(), B, D, D, /*accumulate=*/true);
+      rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
+      linear_forward(ctx_, g.data(), xn.data(), L.w[kGate].data(), B, D, F);
+      linear_forward(ctx_, u.data(), xn.data(), L.w[kUp].data(), B, D, F);
+      swiglu_forward(ctx_, h.data(), g.data(), u.data(), B * F);
+      linear_forward(ctx_, x.data(), h.data(), L.w[kDown].data(), B, F, D, /*accumulate=*/true);
+    }
+    if (t + 1 < P) continue;  // still reading the prompt: no logits needed
+    rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
+    const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+    linear_forward(ctx_, logits.data(), xn.data(), head, B, D, V);
+    argmax_rows(ctx_, tok.data(), logits.data(), B, V);
+    ctx_.synchronize();  // the next step's input token is this step's output
+    download(cur.data(), tok.data(), B);
+    for (int64_t b = 0; b < B; ++b) out[b].push_back(cur[b]);
+  }
+  return out;
+}
+
+template class GpuLlama<float>;
+template class GpuLlama<bf16>;
+
+}  // namespace wb::gpu

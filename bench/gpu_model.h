@@ -1,0 +1,109 @@
+// GpuLlama<T>: a Llama-2 decoder assembled from the wb_kernels_cuda ops, for the GPU benchmarks
+// and the parity check against transformers/PEFT (scripts/gpu-check.sh). It runs the same math
+// as the CPU engine (plugins/llama) with device storage T (bf16 or fp32) and fp32 accumulation:
+//   prefill/forward over packed sequences (optionally saving activations), the hand-written
+//   backward with LoRA on any of the seven linears (base weights frozen), AdamW on fp32 LoRA
+//   master weights, and batched greedy decode over a per-sequence KV cache.
+// It is a benchmark harness, not the engine: the engine owns the model API and should move its
+// CUDA path onto these same ops (docs/GPU.md).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "wb/cuda/buffer.h"
+#include "wb/cuda/dtype.h"
+#include "wb/cuda/stream.h"
+#include "wb/llama/config.h"
+#include "wb/llama/model.h"
+
+namespace wb::gpu {
+
+using cuda::DeviceBuffer;
+
+// LoRA on the linears of every layer; modules indexed by wb::llama::LoraModule (Q..Down).
+struct LoraSpec {
+  int64_t rank = 16;
+  float scale = 2.0f;  // lora_alpha / r (PEFT)
+  std::array<bool, 7> targets{true, true, true, true, true, true, true};
+};
+
+template <typename T>
+class GpuLlama {
+ public:
+  // Random weights drawn on the device (N(0, 0.02^2), norms 1): the 7B benchmark shape.
+  GpuLlama(cuda::Context& ctx, const llama::LlamaConfig& c, uint64_t seed);
+  // Weights copied from a CPU model (load_model<float>), rounded to T.
+  GpuLlama(cuda::Context& ctx, const llama::Model<float>& m);
+
+  const llama::LlamaConfig& config() const { return c_; }
+
+  // LoRA adapters: fresh PEFT-style (A random, B = 0 unless b_std > 0), or copied from the CPU
+  // engine's adapter (same layout: A [r, in], B [out, r]).
+  void init_lora(const LoraSpec& spec, uint64_t seed, float b_std = 0.0f);
+  void set_lora(const llama::LoraAdapter<float>& a);
+
+  // Sets the packed batch: tokens[n] with sequence lengths (sum = n); allocates activations for
+  // n rows (kept between calls while n does not grow).
+  void set_batch(const std::vector<int32_t>& tokens, const std::vector<int32_t>& seq_lens);
+
+  // Forward over the batch; logits [n, vocab] stay on the device (logits()).
+  void forward();
+  // Mean cross-entropy over targets >= 0 (targets[n] on the host); requires forward() first.
+  // With backward = true also fills the LoRA gradients (base weights frozen).
+  float loss_and_backward(const std::vector<int32_t>& targets, bool backward);
+  // One AdamW step on the LoRA master weights, then zeroes the gradients.
+  void adamw_step(float lr, int64_t step);
+
+  const T* logits() const { return logits_.data(); }
+  std::vector<float> logits_host();
+  // fp32 LoRA gradient of (layer, module): A then B (for the parity check).
+  std::vector<float> lora_grad_host(int64_t layer, int module, bool b);
+
+  // Greedy decode: `batch` sequences, each starting from prompt[b] (all the same length),
+  // generating n_new tokens each; returns the generated ids [batch][n_new].
+  std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
+                                             int64_t n_new);
+
+ private:
+  struct Layer {
+    DeviceBuffer<T> ln1, ln2;
+    std::array<DeviceBuffer<T>, 7> w;  // q, k, v, o, gate, up, down ([out, in])
+  };
+  struct LoraPair {
+    bool on = false;
+    DeviceBuffer<float> A32, B32, dA, dB, mA, vA, mB, vB;
+    DeviceBuffer<T> A, B;
+  };
+  struct Acts {  // one layer's saved activations for backward
+    DeviceBuffer<T> x, xn1, q, k, v, att, xmid, xn2, g, u, h;
+    DeviceBuffer<float> rstd1, rstd2, lse;
+    std::array<DeviceBuffer<T>, 7> t;  // LoRA x A^T per module
+  };
+
+  void alloc_weights();
+  void alloc_acts(int64_t n);
+  // y = x W^T (+ LoRA) for module m of layer l; t is the LoRA scratch kept for backward.
+  void linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t);
+  void linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t, int64_t n);
+  std::pair<int64_t, int64_t> shape(int m) const;  // {in, out}
+
+  cuda::Context& ctx_;
+  llama::LlamaConfig c_;
+  DeviceBuffer<T> embed_, norm_, lm_head_;
+  std::vector<Layer> layers_;
+  LoraSpec lora_;
+  bool has_lora_ = false;
+  std::vector<std::array<LoraPair, 7>> lora_pairs_;
+
+  int64_t n_ = 0, cap_ = 0;
+  DeviceBuffer<int32_t> tokens_, seq_start_, positions_, targets_;
+  std::vector<Acts> acts_;
+  DeviceBuffer<T> xf_, logits_, dx_, dres_, dbuf_a_, dbuf_b_, dbuf_c_, dq_, dk_, dv_, dt_;
+  DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
+  int64_t n_valid_ = 0;
+};
+
+}  // namespace wb::gpu
