@@ -103,13 +103,13 @@ void register_comparison(CLI::App& app, Context& ctx) {
   auto list = std::make_shared<ListOpts>();
   c = grp->add_subcommand("list", "list comparisons");
   c->add_option("--dataset", list->dataset, "only this dataset");
-  c->add_option("--limit", list->limit, "at most this many")->check(CLI::Range(1, 100000));
+  c->add_option("--limit", list->limit, "at most this many")->check(CLI::Range(1, 10000));
   c->add_option("--offset", list->offset, "skip this many")->check(CLI::NonNegativeNumber);
   c->callback([&ctx, list] { ctx.action = [&ctx, list] { return run_list(ctx, *list); }; });
 
   auto exp = std::make_shared<std::pair<std::string, std::string>>();  // dataset, output file
   c = grp->add_subcommand("export", "write comparisons as preference JSONL (stdout or -o FILE)");
-  c->add_option("--dataset", exp->first, "only this dataset");
+  c->add_option("--dataset", exp->first, "the preference dataset to export")->required();
   c->add_option("-o,--output", exp->second, "output file (default: stdout)");
   c->callback([&ctx, exp] {
     ctx.action = [&ctx, exp] {

@@ -157,7 +157,7 @@ void register_dataset(CLI::App& app, Context& ctx) {
   c = grp->add_subcommand("show", "show a dataset's record and, with --rows/--offset/--split, rows");
   c->add_option("name", show->name, "dataset name")->required();
   c->add_option("--rows", show->rows, "number of rows to show (default 20 when rows are asked for)")
-      ->check(CLI::Range(0, 100000));
+      ->check(CLI::Range(1, 10000));
   c->add_option("--offset", show->offset, "first row to show")->check(CLI::NonNegativeNumber);
   c->add_option("--split", show->split, "only rows of this split")->check(CLI::IsMember({"train", "eval"}));
   c->callback([&ctx, show] { ctx.action = [&ctx, show] { return run_show(ctx, *show); }; });

@@ -151,7 +151,8 @@ void register_job(CLI::App& app, Context& ctx) {
   c->add_option("--set", sub->sets,
                 "spec field key=value (value parsed as JSON if it parses, else a string; "
                 "dotted keys nest; repeatable; applied over --spec)");
-  auto* prio = c->add_option("--priority", sub->priority, "queue priority (higher runs first)");
+  auto* prio = c->add_option("--priority", sub->priority, "queue priority (higher runs first)")
+                   ->check(CLI::Range(-1000, 1000));
   c->add_flag("--follow", sub->follow, "follow the job's progress until it ends");
   c->callback([&ctx, sub, prio] {
     sub->priority_given = prio->count() > 0;

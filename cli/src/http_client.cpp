@@ -3,6 +3,9 @@
 
 #include "wb/cli/http_client.h"
 
+#include <cstdint>
+#include <limits>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -54,6 +57,10 @@ struct Connection {
   }
 };
 
+// Beast 1.74 compares a Content-Length against an empty optional as "over the limit", so
+// body_limit(boost::none) rejects every sized body; the largest value means "no limit".
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
+
 std::string lost(const boost::system::error_code& ec) {
   return "connection to workbenchd lost while reading the response: " + ec.message();
 }
@@ -68,7 +75,7 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
   c.send(to_verb(method), target, json_body);
   boost::beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
-  parser.body_limit(boost::none);  // exports can be large; the daemon bounds them
+  parser.body_limit(kNoBodyLimit);  // exports can be large; the daemon bounds them
   boost::system::error_code ec;
   http::read(c.sock, buf, parser, ec);
   if (ec) throw Error(lost(ec));
@@ -87,7 +94,7 @@ int HttpClient::stream(std::string_view target,
   c.send(http::verb::get, target, std::nullopt);
   boost::beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  parser.body_limit(kNoBodyLimit);
   boost::system::error_code ec;
   http::read_header(c.sock, buf, parser, ec);
   if (ec) throw Error(lost(ec));

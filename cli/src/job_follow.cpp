@@ -108,8 +108,9 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
         break;
       }
     }
-    // The daemon ends the stream after the final state; stop there in any case.
-    return !(follow && tracker.finished());
+    // Read to the end: the daemon ends the stream after the final state. (For a job already
+    // final at connect, the state comes first, then the stored history, then the state again.)
+    return true;
   });
   if (bar) bar->finish();
 
