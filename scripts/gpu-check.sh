@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# gpu-check.sh — build and check the CUDA backend on a GPU machine, in one command.
+#
+#   scripts/gpu-check.sh --prepare   on a Debian 12 machine with network to the Debian archive:
+#                                    fills .devdeps/ with what the GPU machine lacks (Catch2,
+#                                    nlohmann-json, OpenBLAS + libgfortran, pkgconf), from
+#                                    Debian packages (apt-get download + dpkg -x). .devdeps/ is
+#                                    listed in .git/info/exclude, so carry it to the device.
+#   scripts/gpu-check.sh             on the GPU machine: engine-only build with WB_CUDA=ON,
+#                                    ctest -L gpu, parity against transformers/PEFT, benchmarks
+#                                    at the 7B shape beside transformers/PEFT; writes
+#                                    results.md + results.json (+ logs) to $OUT (default
+#                                    ./gpu-results).
+#   scripts/gpu-check.sh --dry-run   the same steps on a machine without a GPU: builds, runs the
+#                                    GPU tests (they report Skipped) and the Python scripts'
+#                                    CPU self-checks; no transformers needed.
+# Environment: OUT (results folder), WB_GPU_BUILD (build folder, default build-gpu),
+# WB_GPU_PYTHON (interpreter with torch/transformers/peft, default python3),
+# WB_CUDA_ARCH (default "native" on the device, "80;90" for --dry-run).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEVDEPS="$ROOT/.devdeps"
+BUILD="${WB_GPU_BUILD:-$ROOT/build-gpu}"
+OUT="${OUT:-$ROOT/gpu-results}"
+PY="${WB_GPU_PYTHON:-python3}"
+MODE="${1:-run}"
+
+log() { printf '[gpu-check %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+prepare() {
+  local pkgs=(catch2 nlohmann-json3-dev libopenblas0-pthread libopenblas-pthread-dev
+              libgfortran5 libquadmath0 pkgconf-bin libpkgconf3)
+  local tmp
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp"  # apt downloads as _apt
+  trap 'rm -rf "$tmp"' RETURN
+  log "downloading ${pkgs[*]}"
+  (cd "$tmp" && apt-get download "${pkgs[@]}" >/dev/null) || {
+    log "apt-get download failed: run 'apt-get update' first (needs the Debian archive)"; return 1; }
+  rm -rf "$DEVDEPS"
+  mkdir -p "$DEVDEPS"
+  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$DEVDEPS"; done
+  # Keep only what the build and the run need (carried paths are limited to 64 MiB).
+  local blas="$DEVDEPS/usr/lib/x86_64-linux-gnu/openblas-pthread"
+  rm -f "$blas"/*.a "$blas"/liblapack.so* "$blas"/libblas.so*
+  rm -rf "$DEVDEPS/usr/share/doc" "$DEVDEPS/usr/share/man" "$DEVDEPS/usr/share/lintian" \
+         "$blas/pkgconfig" "$blas/cmake" "$DEVDEPS/usr/lib/x86_64-linux-gnu/cmake"
+  # A relocatable openblas.pc: Debian's points at /usr and is chosen by update-alternatives.
+  mkdir -p "$DEVDEPS/pkgconfig"
+  cat > "$DEVDEPS/pkgconfig/openblas.pc" <<'PC'
+prefix=${pcfiledir}/../usr
+libdir=${prefix}/lib/x86_64-linux-gnu/openblas-pthread
+includedir=${prefix}/include/x86_64-linux-gnu/openblas-pthread
+Name: openblas
+Description: OpenBLAS (Debian 12 libopenblas0-pthread, carried by scripts/gpu-check.sh)
+Version: 0.3.21
+Libs: -L${libdir} -lopenblas
+Libs.private: -lm -lpthread -lgfortran
+Cflags: -I${includedir}
+PC
+  local exclude="$ROOT/.git/info/exclude"
+  if [ -d "$ROOT/.git" ] && ! grep -qx '/.devdeps/' "$exclude" 2>/dev/null; then
+    mkdir -p "$(dirname "$exclude")"
+    echo '/.devdeps/' >> "$exclude"
+  fi
+  log ".devdeps ready: $(du -sh "$DEVDEPS" | cut -f1) (carry it: run(carry=['.devdeps']))"
+}
+
+# Points CMake, pkg-config and the loader at .devdeps when it exists.
+use_devdeps() {
+  CMAKE_EXTRA=()
+  [ -d "$DEVDEPS" ] || { log "no .devdeps: relying on system packages"; return 0; }
+  export CMAKE_PREFIX_PATH="$DEVDEPS/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export PKG_CONFIG_PATH="$DEVDEPS/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  local lib="$DEVDEPS/usr/lib/x86_64-linux-gnu"
+  export LD_LIBRARY_PATH="$lib/openblas-pthread:$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if ! command -v pkg-config >/dev/null 2>&1; then
+    CMAKE_EXTRA+=("-DPKG_CONFIG_EXECUTABLE=$DEVDEPS/usr/bin/pkgconf")
+  fi
+}
+
+build() {
+  local arch="$1"
+  use_devdeps
+  log "configure (engine only, CUDA on, arch $arch) in $BUILD"
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWB_ENGINE_ONLY=ON \
+        -DWB_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=$arch" "${CMAKE_EXTRA[@]}" > "$OUT/configure.log" 2>&1 \
+    || { tail -30 "$OUT/configure.log"; return 1; }
+  local targets=(gpu_kernels gpu_llama gpu_parity)
+  for t in "$ROOT"/tests/gpu/test_*.cpp; do targets+=("gpu_$(basename "$t" .cpp)"); done
+  log "build ${targets[*]}"
+  cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" > "$OUT/build.log" 2>&1 \
+    || { grep -E 'error|FAILED' "$OUT/build.log" | head -30; return 1; }
+}
+
+gpu_tests() {
+  log "ctest -L gpu"
+  (cd "$BUILD" && ctest -L gpu -j 4 --output-on-failure) > "$OUT/ctest.log" 2>&1 && rc=0 || rc=$?
+  tail -5 "$OUT/ctest.log" >&2
+  return $rc
+}
+
+main_run() {
+  mkdir -p "$OUT"
+  local t0=$SECONDS status=0
+  build "${WB_CUDA_ARCH:-native}"
+  gpu_tests || status=1
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/device.txt" 2>&1 || true
+  log "parity against transformers/PEFT"
+  "$PY" "$ROOT/scripts/gpu/parity.py" --build "$BUILD" --out "$OUT/parity" > "$OUT/parity.json" \
+    2> "$OUT/parity.log" || { status=1; tail -20 "$OUT/parity.log" >&2; }
+  log "benchmarks: ours (7B shape)"
+  "$BUILD/bench/gpu_kernels" > "$OUT/bench_kernels.jsonl" 2> "$OUT/bench_kernels.log" || status=1
+  "$BUILD/bench/gpu_llama" --preset 7b > "$OUT/bench_ours.jsonl" 2> "$OUT/bench_ours.log" \
+    || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
+  log "benchmarks: transformers/PEFT (7B shape)"
+  "$PY" "$ROOT/scripts/gpu/hf_bench.py" > "$OUT/bench_hf.jsonl" 2> "$OUT/bench_hf.log" \
+    || { status=1; tail -5 "$OUT/bench_hf.log" >&2; }
+  "$PY" "$ROOT/scripts/gpu/report.py" --dir "$OUT" --seconds $((SECONDS - t0)) --status "$status" \
+    || status=1
+  log "done in $((SECONDS - t0)) s, status $status; results in $OUT/results.md"
+  return $status
+}
+
+main_dry_run() {
+  mkdir -p "$OUT"
+  build "${WB_CUDA_ARCH:-80;90}"
+  gpu_tests
+  log "binaries without a device (must print a skipped line and exit 0)"
+  "$BUILD/bench/gpu_kernels" && "$BUILD/bench/gpu_llama" && "$BUILD/bench/gpu_parity"
+  log "python self-checks with $PY"
+  "$PY" "$ROOT/scripts/gpu/parity.py" --self-test
+  "$PY" "$ROOT/scripts/gpu/hf_bench.py" --self-test
+  "$PY" "$ROOT/scripts/gpu/report.py" --self-test
+  log "dry run passed"
+}
+
+case "$MODE" in
+  --prepare) prepare ;;
+  --dry-run) main_dry_run ;;
+  run|--run) main_run ;;
+  -h|--help) sed -n '2,22p' "$0" ;;
+  *) echo "usage: $0 [--prepare | --dry-run | --run]" >&2; exit 2 ;;
+esac
