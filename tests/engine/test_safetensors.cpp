@@ -200,10 +200,10 @@ TEST_CASE("safetensors reader: missing and unreadable paths", "[safetensors]") {
   try {
     SafetensorsFile f(dir / "absent.safetensors");
     FAIL("expected an error");
-  } catch (const std::runtime_error& e) {
+  } catch (const SafetensorsError& e) {
     CHECK_THAT(e.what(), Catch::Contains("absent.safetensors"));
   }
-  CHECK_THROWS_AS(SafetensorsFile(dir.path()), std::runtime_error);
+  CHECK_THROWS_AS(SafetensorsFile(dir.path()), SafetensorsError);
   wb::test::write_file_bytes(dir / "empty.safetensors", {});
   CHECK_THROWS_AS(SafetensorsFile(dir / "empty.safetensors"), SafetensorsError);
   CHECK_THROWS_AS(SafetensorsSet::open(dir / "nothing-here"), SafetensorsError);

@@ -197,8 +197,13 @@ SafetensorsFile::SafetensorsFile(std::unique_ptr<Impl> impl) : impl_(std::move(i
 SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
     : impl_(std::make_unique<Impl>()) {
   impl_->label = path.string();
-  auto& mapped = impl_->storage.emplace<MappedFile>(path);
-  impl_->parse(mapped.bytes());
+  MappedFile* mapped = nullptr;
+  try {
+    mapped = &impl_->storage.emplace<MappedFile>(path);
+  } catch (const std::runtime_error& e) {
+    throw SafetensorsError(e.what());  // "cannot open <path>: <reason>"
+  }
+  impl_->parse(mapped->bytes());
 }
 
 SafetensorsFile SafetensorsFile::from_bytes(std::vector<uint8_t> bytes, std::string label) {

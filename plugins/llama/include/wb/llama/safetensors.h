@@ -68,8 +68,8 @@ struct TensorView {
 // One validated safetensors file, memory-mapped (or held in memory). Move-only.
 class SafetensorsFile {
  public:
-  // Maps and validates `path`. Throws SafetensorsError (or std::runtime_error for an unreadable
-  // path) naming the path.
+  // Maps and validates `path`. Throws SafetensorsError naming the path, also when the path is
+  // missing, a directory or unreadable.
   explicit SafetensorsFile(const std::filesystem::path& path);
   // Validates an in-memory image of a file; `label` names it in error messages.
   static SafetensorsFile from_bytes(std::vector<uint8_t> bytes, std::string label = "<memory>");
