@@ -1,0 +1,99 @@
+// Integration: `wb job logs --follow` inside a real pseudo-terminal (forkpty) draws the progress
+// bar in place ("\r" + erase-line) with step, rate, ETA and the loss, and prints log lines above it.
+#include <catch2/catch.hpp>
+
+#include <pty.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+using nlohmann::json;
+using namespace wbtest;
+
+namespace {
+
+struct PtyResult {
+  int exit_code = -1;
+  std::string out;  // everything the terminal received
+};
+
+// Runs argv on a new pseudo-terminal of the given width; returns its output and exit code.
+PtyResult run_in_pty(const std::vector<std::string>& argv, unsigned short cols) {
+  std::vector<std::string> args = argv;
+  std::vector<char*> c_args;
+  for (auto& a : args) c_args.push_back(a.data());
+  c_args.push_back(nullptr);
+  winsize ws{};
+  ws.ws_col = cols;
+  ws.ws_row = 24;
+  int master = -1;
+  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execv(c_args[0], c_args.data());
+    ::_exit(127);
+  }
+  PtyResult r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) {
+      r.out.append(buf, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EIO: the child closed the terminal (exited)
+    }
+  }
+  ::close(master);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("wb job logs --follow on a terminal draws a progress bar", "[cli][integration][pty]") {
+  TempDir tmp;
+  Daemon d(tmp.path(), {WB_TEST_PLUGIN_DIR});
+  // 40 steps of 50 ms: two seconds, long enough for several redraws with a measured rate.
+  ProcResult sub = wb(d.socket(), {"--json", "job", "submit", "sleep", "--set", "steps=40", "--set", "step_ms=50"});
+  REQUIRE(sub.exit_code == 0);
+  const std::string id = std::to_string(json::parse(sub.out)["id"].get<int>());
+
+  const unsigned short cols = 100;
+  PtyResult r = run_in_pty({wb_binary(), "--socket", d.socket(), "job", "logs", id, "--follow"}, cols);
+  INFO("terminal output:\n" << r.out << "\ndaemon:\n" << d.log());
+  CHECK(r.exit_code == 0);
+
+  // Redrawn in place: carriage return + erase line, then the bar.
+  CHECK(r.out.find("\r\033[K[") != std::string::npos);
+  CHECK(r.out.find("% sleep | step ") != std::string::npos);
+  CHECK(r.out.find(" steps/s") != std::string::npos);
+  CHECK(r.out.find("ETA ") != std::string::npos);
+  CHECK(r.out.find("| loss 0.") != std::string::npos);
+  // The last bar shows completion and stays on screen; log and state lines appear as lines.
+  CHECK(r.out.find("[########################################] 100% sleep | step 40") != std::string::npos);
+  CHECK(r.out.find("[info] step 40/40") != std::string::npos);
+  CHECK(r.out.find("state: succeeded") != std::string::npos);
+  // Every drawn bar fits the terminal (one column spare so it never wraps).
+  std::size_t pos = 0;
+  int bars = 0;
+  while ((pos = r.out.find("\r\033[K[", pos)) != std::string::npos) {
+    pos += 3;
+    const std::size_t end = r.out.find_first_of("\r\n", pos);
+    const std::string bar = r.out.substr(pos, end - pos);
+    CHECK(bar.size() <= cols - 1u);
+    ++bars;
+  }
+  CHECK(bars >= 5);
+}
