@@ -54,17 +54,23 @@ TEST_CASE("dtype: every half value survives f16 -> f32 -> f16", "[dtype]") {
   for (uint32_t h = 0; h <= 0xFFFF; ++h) {
     const auto h16 = static_cast<uint16_t>(h);
     const float f = f16_to_f32(h16);
-    // Independent check of the widening against the compiler's _Float16.
-    _Float16 ref;
-    std::memcpy(&ref, &h16, 2);
-    if (is_nan16(h16)) {
+        if (is_nan16(h16)) {
       REQUIRE(std::isnan(f));
       REQUIRE(is_nan16(f32_to_f16(f)));
       REQUIRE((f32_to_f16(f) & 0x8000u) == (h16 & 0x8000u));
-    } else {
-      REQUIRE(std::bit_cast<uint32_t>(f) == std::bit_cast<uint32_t>(static_cast<float>(ref)));
-      REQUIRE(f32_to_f16(f) == h16);
+      continue;
     }
+    REQUIRE(f32_to_f16(f) == h16);
+    // The value, computed independently from the fields: (-1)^s * 2^(e-15) * (1 + m/1024), or
+    // 2^-14 * m/1024 for subnormals.
+    const int e = (h >> 10) & 0x1F;
+    const int m = h & 0x3FF;
+    const double sign = (h & 0x8000) ? -1.0 : 1.0;
+    const double expect = e == 0x1F ? sign * HUGE_VAL
+                          : e == 0  ? sign * std::ldexp(m / 1024.0, -14)
+                                    : sign * std::ldexp(1.0 + m / 1024.0, e - 15);
+    REQUIRE(static_cast<double>(f) == expect);
+    REQUIRE(std::signbit(f) == ((h & 0x8000) != 0));
   }
 }
 
@@ -82,6 +88,7 @@ TEST_CASE("dtype: every bfloat16 value survives bf16 -> f32 -> bf16", "[dtype]")
 }
 
 TEST_CASE("dtype: f32 -> f16 matches _Float16 rounding on random and edge floats", "[dtype]") {
+#if defined(__FLT16_MAX__)  // the compiler's _Float16 (GCC >= 12 on x86-64) is the reference
   std::mt19937 rng(7);
   std::uniform_int_distribution<uint32_t> bits;
   // Exponents near the half range are where rounding, subnormals and overflow happen.
@@ -101,6 +108,9 @@ TEST_CASE("dtype: f32 -> f16 matches _Float16 rounding on random and edge floats
       REQUIRE(got == want);
     }
   }
+#else
+  WARN("no _Float16 in this compiler: random comparison skipped, named cases only");
+#endif
   // Named cases.
   CHECK(f32_to_f16(0.0f) == 0x0000);
   CHECK(f32_to_f16(-0.0f) == 0x8000);
