@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <deque>
 #include <future>
+#include <limits>
 #include <optional>
 
 #include <boost/asio/post.hpp>
@@ -72,7 +74,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(server_.options().max_header_bytes);
-    parser_->body_limit(boost::none);
+    // Not boost::none: Beast 1.74 compares the length against an empty optional as "over".
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -189,14 +192,26 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write_header(socket_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->writing_ = false;
       if (ec) return self->shutdown();
-      std::weak_ptr<Session> weak = self;
-      auto exec = self->socket_.get_executor();
       if (!self->stream_) return;
-      self->stream_->start([weak, exec](std::string chunk, bool last) {
-        net::post(exec, [weak, chunk = std::move(chunk), last]() mutable {
-          if (auto s = weak.lock()) s->enqueue(std::move(chunk), last);
-        });
+      self->watch_peer();
+      // The sink holds the session alive while the stream is subscribed; stop() (end of stream,
+      // write error, client gone, server shutdown) drops it.
+      auto exec = self->socket_.get_executor();
+      self->stream_->start([self, exec](std::string chunk, bool last) {
+        net::post(exec, [self, chunk = std::move(chunk), last]() mutable { self->enqueue(std::move(chunk), last); });
       });
+    });
+  }
+
+  // Notices a client that hangs up while a stream is idle (readable + EOF), without consuming
+  // any bytes a client might pipeline after the stream.
+  void watch_peer() {
+    socket_.async_wait(local::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec || !self->stream_) return;
+      char c;
+      ssize_t n = ::recv(self->socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) self->shutdown();
+      else if (n < 0) self->watch_peer();
     });
   }
 

@@ -1,0 +1,76 @@
+// daemon_process.h — starts the real workbenchd binary for integration tests.
+//
+//   TempDir tmp;                                   // /tmp/wbd-XXXXXX, removed at scope end
+//   DaemonProcess d(tmp.path() / "data", tmp.path() / "run/wb.sock", {test_plugin_dir()});
+//   d.start();                                     // waits until /v1/health answers
+//   ... UnixHttp c(d.socket()); ...
+//   int code = d.terminate();                      // SIGTERM, waits, returns the exit code
+//
+// The daemon's stderr goes to <tmp>/daemon-N.log (log_text() reads it).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace wbtest {
+
+// Paths baked in by tests/daemon/CMakeLists.txt.
+std::filesystem::path workbenchd_path();
+std::filesystem::path test_plugin_dir();     // sleeper
+std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class DaemonProcess {
+ public:
+  DaemonProcess(std::filesystem::path data_dir, std::filesystem::path socket,
+                std::vector<std::filesystem::path> plugin_dirs, std::vector<std::string> extra_args = {});
+  ~DaemonProcess();  // SIGKILLs a daemon still running
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+  // Spawns the daemon and waits (up to `timeout`) for /v1/health; throws if it exits or times out.
+  void start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Spawns the daemon and waits for it to exit on its own; returns the exit code.
+  int run_expecting_exit(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // SIGTERM, then waits up to `timeout`; returns the exit code (-signal when killed, -1000 on timeout).
+  int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(40));
+  // SIGKILL and reap.
+  void kill9();
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  const std::filesystem::path& socket() const { return socket_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  std::string log_text() const;
+
+ private:
+  void spawn();
+  int wait_exit(std::chrono::milliseconds timeout);
+
+  std::filesystem::path data_dir_, socket_;
+  std::vector<std::filesystem::path> plugin_dirs_;
+  std::vector<std::string> extra_;
+  std::filesystem::path log_;
+  pid_t pid_ = -1;
+};
+
+// Polls `pred` every 10 ms until it returns true or `timeout` passes; returns the last result.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+}  // namespace wbtest

@@ -1,0 +1,191 @@
+// Integration: health/status, bad requests keep the daemon alive, plugin loading errors,
+// single-instance rules, stale sockets.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "fixture.h"
+
+using namespace wbtest;
+
+TEST_CASE("health and status answer with the documented shapes", "[daemon]") {
+  DaemonFixture d;
+  Reply h = d.get("/v1/health");
+  REQUIRE(h.status == 200);
+  CHECK(h.body["status"] == "ok");
+  CHECK(h.body["pid"] == d.process.pid());
+  Reply s = d.get("/v1/status");
+  REQUIRE(s.status == 200);
+  for (auto k : {"version", "pid", "uptime_s", "data_dir", "socket", "device", "plugins", "models", "datasets",
+                 "adapters", "jobs", "serving"})
+    CHECK(s.body.contains(k));
+  REQUIRE(s.body["plugins"].size() == 1);
+  CHECK(s.body["plugins"][0]["name"] == "sleeper");
+  CHECK(s.body["plugins"][0]["status"] == "loaded");
+  CHECK(s.body["plugins"][0]["job_kinds"] == json::array({"sleep"}));
+  CHECK(s.body["jobs"]["queued"] == 0);
+
+  // The socket is 0600 inside a 0700 directory.
+  struct stat st {};
+  REQUIRE(::stat(d.socket().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(::stat(d.process.socket().parent_path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+
+  Reply m = to_reply(http(d.socket(), "GET", "/metrics"));
+  CHECK(m.status == 200);
+  CHECK_THAT(m.text, Catch::Contains("workbench_http_requests_total{route=\"/v1/status\",status=\"200\"} 1"));
+  CHECK_THAT(m.text, Catch::Contains("workbench_jobs{state=\"queued\"} 0"));
+}
+
+TEST_CASE("malformed JSON, unknown fields and wrong types get 400 and the daemon stays up", "[daemon]") {
+  DaemonFixture d;
+  Reply r = d.post_raw("/v1/jobs", "{\"kind\": \"sleep\", \"spec\": {\"steps\": 1,}}");
+  CHECK(r.status == 400);
+  CHECK(r.body["error"]["code"] == "invalid_json");
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("byte offset"));
+
+  r = d.post("/v1/jobs", {{"kind", "sleep"}, {"spec", {{"steps", 1}}}, {"colour", "red"}});
+  CHECK(r.status == 400);
+  CHECK(r.body["error"]["code"] == "invalid_request");
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("'colour'"));
+
+  r = d.post("/v1/jobs", {{"kind", 7}});
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("field 'kind': expected a string"));
+
+  r = d.post("/v1/jobs", {{"kind", "sleep"}, {"spec", {{"steps", "many"}}}});
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("spec.steps"));
+
+  r = d.post("/v1/jobs", {{"kind", "sleep"}, {"spec", {{"steps", 1}, {"speed", 2}}}});
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("spec.speed"));
+
+  r = d.post("/v1/datasets", {{"name", "x"}, {"kind", "sft"}, {"jsonl", 5}});
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("'jsonl'"));
+
+  r = d.post_raw("/v1/datasets", "[1,2]");
+  CHECK(r.status == 400);
+  r = d.post_raw("/v1/comparisons", "\xff\xfe garbage");
+  CHECK(r.status == 400);
+
+  // Unknown route / method / id.
+  CHECK(d.get("/v1/nothing").status == 404);
+  CHECK(d.get("/v1/nothing").body["error"]["code"] == "not_found");
+  CHECK(d.del("/v1/health").status == 405);
+  CHECK(d.get("/v1/jobs/abc").status == 400);
+  CHECK(d.get("/v1/jobs/999").status == 404);
+  CHECK(d.get("/v1/jobs?state=sleeping").status == 400);
+
+  // Not HTTP at all: answered 400 and the connection is closed; the daemon is fine.
+  {
+    UnixHttp c(d.socket());
+    HttpResult g = c.raw("BLAH\r\n\r\n");
+    CHECK(g.status == 400);
+  }
+  CHECK(d.get("/v1/health").status == 200);
+}
+
+TEST_CASE("oversized bodies get 413 and the daemon stays up", "[daemon]") {
+  DaemonFixture d;
+  std::string big(2u << 20, 'x');  // 2 MiB > 1 MiB for /v1/jobs
+  Reply r = d.post_raw("/v1/jobs", "{\"kind\":\"" + big + "\"}");
+  CHECK(r.status == 413);
+  CHECK(r.body["error"]["code"] == "payload_too_large");
+  // Header too large.
+  {
+    UnixHttp c(d.socket());
+    HttpResult g = c.raw("GET /v1/health HTTP/1.1\r\nX-Big: " + std::string(100000, 'a') + "\r\n\r\n");
+    CHECK(g.status == 431);
+  }
+  CHECK(d.get("/v1/health").status == 200);
+  // The dataset route has the bigger limit: 2 MiB of JSONL is accepted there.
+  std::string jsonl;
+  while (jsonl.size() < (2u << 20)) jsonl += R"({"prompt":")" + std::string(1000, 'p') + R"(","completion":"c"})" "\n";
+  r = d.post("/v1/datasets", {{"name", "big"}, {"kind", "sft"}, {"jsonl", jsonl}});
+  CHECK(r.status == 201);
+}
+
+TEST_CASE("keep-alive serves many requests on one connection", "[daemon]") {
+  DaemonFixture d;
+  UnixHttp c(d.socket());
+  for (int i = 0; i < 50; ++i) REQUIRE(c.request("GET", "/v1/health").status == 200);
+  CHECK(c.connected());
+}
+
+TEST_CASE("bad_abi is refused and failing_init reported in status; their kinds are 422", "[daemon][plugins]") {
+  DaemonFixture d({test_plugin_dir(), bad_plugin_dir()});
+  Reply s = d.get("/v1/status");
+  REQUIRE(s.status == 200);
+  json bad, failing, sleeper;
+  for (auto& p : s.body["plugins"]) {
+    std::string path = p["path"];
+    if (path.find("bad_abi") != std::string::npos) bad = p;
+    if (path.find("failing_init") != std::string::npos) failing = p;
+    if (p["name"] == "sleeper") sleeper = p;
+  }
+  REQUIRE(bad.is_object());
+  CHECK(bad["status"] == "error");
+  CHECK_THAT(bad["error"].get<std::string>(), Catch::Contains("ABI version 101 does not match the daemon's 1"));
+  REQUIRE(failing.is_object());
+  CHECK(failing["status"] == "error");
+  CHECK_THAT(failing["error"].get<std::string>(), Catch::Contains("failing_init refuses to start"));
+  CHECK(sleeper["status"] == "loaded");
+
+  Reply r = d.post("/v1/jobs", {{"kind", "never"}, {"spec", json::object()}});
+  CHECK(r.status == 422);
+  CHECK(r.body["error"]["code"] == "unsupported_job_kind");
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("'never'"));
+  CHECK(d.post("/v1/jobs", {{"kind", "bad_abi_kind"}}).status == 422);
+  CHECK(d.post("/v1/jobs", {{"kind", "sleep"}, {"spec", {{"steps", 0}}}}).status == 201);
+}
+
+TEST_CASE("a second daemon on the same data dir or socket is refused with a clear message", "[daemon]") {
+  DaemonFixture d;
+  // Same data dir, different socket.
+  DaemonProcess same_dir(d.process.data_dir(), d.tmp.path() / "run2/wb.sock", {test_plugin_dir()});
+  CHECK(same_dir.run_expecting_exit() == 1);
+  CHECK_THAT(same_dir.log_text(), Catch::Contains("already running with data dir"));
+  // Same socket, different data dir.
+  DaemonProcess same_sock(d.tmp.path() / "data2", d.process.socket(), {test_plugin_dir()});
+  CHECK(same_sock.run_expecting_exit() == 1);
+  CHECK_THAT(same_sock.log_text(), Catch::Contains("already listening on"));
+  // The first one is untouched.
+  CHECK(d.get("/v1/health").status == 200);
+}
+
+TEST_CASE("a stale socket left by a dead daemon is removed at start", "[daemon]") {
+  DaemonFixture d({test_plugin_dir()}, /*start=*/false);
+  std::filesystem::create_directories(d.process.socket().parent_path());
+  // Bind a socket file and close it without unlinking: what a killed daemon leaves behind.
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, d.socket().c_str(), sizeof a.sun_path - 1);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  ::close(fd);
+  REQUIRE(std::filesystem::exists(d.process.socket()));
+  d.process.start();
+  CHECK(d.get("/v1/health").status == 200);
+  CHECK_THAT(d.process.log_text(), !Catch::Contains("error"));
+  // SIGTERM removes the socket.
+  CHECK(d.process.terminate() == 0);
+  CHECK_FALSE(std::filesystem::exists(d.process.socket()));
+}
+
+TEST_CASE("a non-socket file at the socket path is never deleted", "[daemon]") {
+  DaemonFixture d({test_plugin_dir()}, false);
+  std::filesystem::create_directories(d.process.socket().parent_path());
+  { std::ofstream(d.process.socket()) << "precious"; }
+  CHECK(d.process.run_expecting_exit() == 1);
+  CHECK_THAT(d.process.log_text(), Catch::Contains("is not a socket"));
+  CHECK(std::filesystem::is_regular_file(d.process.socket()));
+}

@@ -1,0 +1,75 @@
+// Router and strict JSON body parsing, without a socket.
+#include <catch2/catch.hpp>
+
+#include "http/api_error.h"
+#include "http/json_body.h"
+#include "http/router.h"
+
+using namespace wb::daemon;
+
+static int status_of(Router& r, const std::string& method, const std::string& path, std::string* msg = nullptr) {
+  Request q;
+  q.method = method;
+  q.path = path;
+  try {
+    return r.dispatch(q).status;
+  } catch (const ApiError& e) {
+    if (msg) *msg = e.what();
+    return e.status();
+  }
+}
+
+TEST_CASE("router matches literals before captures and reports 404/405", "[router]") {
+  Router r;
+  std::string seen;
+  r.add("GET", "/v1/jobs/{id}", [&](Request& q) { seen = "job " + q.params["id"]; return Response{}; });
+  r.add("GET", "/v1/jobs/{id}/events", [&](Request& q) { seen = "events " + q.params["id"]; return Response{}; });
+  r.add("GET", "/v1/comparisons/export", [&](Request&) { seen = "export"; return Response{}; });
+  r.add("GET", "/v1/comparisons/{x}", [&](Request&) { seen = "capture"; return Response{}; });
+  CHECK(status_of(r, "GET", "/v1/jobs/17") == 200);
+  CHECK(seen == "job 17");
+  CHECK(status_of(r, "GET", "/v1/jobs/17/events") == 200);
+  CHECK(seen == "events 17");
+  CHECK(status_of(r, "GET", "/v1/comparisons/export") == 200);
+  CHECK(seen == "export");
+  std::string msg;
+  CHECK(status_of(r, "DELETE", "/v1/jobs/3", &msg) == 405);
+  CHECK_THAT(msg, Catch::Contains("allowed: GET"));
+  CHECK(status_of(r, "GET", "/v1/nope", &msg) == 404);
+  CHECK(status_of(r, "GET", "/v1/jobs/a%2Fb") == 200);
+  CHECK(seen == "job a/b");
+}
+
+TEST_CASE("url_decode handles escapes and plus", "[router]") {
+  CHECK(url_decode("a%20b+c", true) == "a b c");
+  CHECK(url_decode("a+b", false) == "a+b");
+  CHECK(url_decode("bad%2", false) == "bad%2");
+  CHECK(url_decode("%zz", false) == "%zz");
+}
+
+TEST_CASE("parse_json_body names the byte offset", "[json]") {
+  try {
+    parse_json_body("{\"a\": tru}");
+    FAIL("no throw");
+  } catch (const ApiError& e) {
+    CHECK(e.status() == 400);
+    CHECK(e.code() == "invalid_json");
+    CHECK_THAT(e.what(), Catch::Contains("byte offset"));
+  }
+  CHECK_THROWS_AS(parse_json_body(""), ApiError);
+}
+
+TEST_CASE("Fields rejects unknown fields and wrong types naming them", "[json]") {
+  auto j = nlohmann::json::parse(R"({"name":"x","n":5,"flag":true,"extra":1})");
+  CHECK_THROWS_WITH((Fields(j, {"name", "n", "flag"})), Catch::Contains("unknown field 'extra'"));
+  j.erase("extra");
+  Fields f(j, {"name", "n", "flag", "opt"});
+  CHECK(f.required_string("name") == "x");
+  CHECK(f.optional_int("n", 0, 0, 10) == 5);
+  CHECK_THROWS_WITH(f.optional_int("n", 0, 6, 10), Catch::Contains("field 'n': expected an integer in 6..10"));
+  CHECK_THROWS_WITH(f.required_string("n"), Catch::Contains("field 'n': expected a string, got number"));
+  CHECK_THROWS_WITH(f.optional_number("flag", 0, 0, 1), Catch::Contains("field 'flag': expected a number"));
+  CHECK_THROWS_WITH(f.required_string("opt"), Catch::Contains("field 'opt': required"));
+  CHECK(f.optional_bool("flag", false));
+  CHECK_THROWS_AS(Fields(nlohmann::json::array(), {}), ApiError);
+}
