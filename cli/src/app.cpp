@@ -46,7 +46,10 @@ int run_app(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints help, version or the usage error
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (rc == 0) return kExitOk;
+    // --json (when parsed before the error) gets the usage error as JSON too.
+    if (ctx.opts.json) print_json(*ctx.out, {{"error", {{"code", "usage"}, {"message", e.what()}}}});
+    return kExitUsage;
   }
   if (!ctx.action) {
     std::cerr << app.help();

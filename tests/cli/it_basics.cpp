@@ -54,6 +54,11 @@ TEST_CASE("wb usage errors exit 2, --version and --help exit 0", "[cli][integrat
     CHECK(r.exit_code == 2);
     CHECK_FALSE(r.err.empty());
   }
+  // With --json, a usage error is also a JSON object on stdout.
+  ProcResult uj = wb(sock, {"--json", "job", "show", "abc"});
+  CHECK(uj.exit_code == 2);
+  CHECK(json::parse(uj.out)["error"]["code"] == "usage");
+
   ProcResult v = run_process({wb_binary(), "--version"});
   CHECK(v.exit_code == 0);
   CHECK(v.out.rfind("wb ", 0) == 0);
