@@ -71,4 +71,35 @@ ParsedPrompt parse_prompt(const std::string& text) {
   return p;
 }
 
+std::vector<Message> messages_from_row(const nlohmann::json& row) {
+  if (!row.is_object() || !row.contains("messages") || !row["messages"].is_array())
+    throw std::invalid_argument("field 'messages': expected an array");
+  std::vector<Message> out;
+  const auto& ms = row["messages"];
+  for (size_t i = 0; i < ms.size(); ++i) {
+    const std::string path = "field 'messages[" + std::to_string(i) + "]";
+    const auto& m = ms[i];
+    if (!m.is_object()) throw std::invalid_argument(path + "': expected an object");
+    if (!m.contains("role") || !m["role"].is_string())
+      throw std::invalid_argument(path + ".role': expected a string");
+    if (!m.contains("content") || !m["content"].is_string())
+      throw std::invalid_argument(path + ".content': expected a string");
+    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  return out;
+}
+
+std::vector<GradedTurn> graded_turns(const std::vector<Message>& messages) {
+  std::vector<GradedTurn> out;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].role != "assistant") continue;
+    GradedTurn t;
+    t.context.assign(messages.begin(), messages.begin() + static_cast<std::ptrdiff_t>(i));
+    t.prompt = render_prompt(t.context);
+    t.reference = messages[i].content;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 }  // namespace wb::suite

@@ -44,7 +44,7 @@ std::string near_miss(const Task& t, Rng& rng) {
   switch (t.family) {
     case Family::add:
     case Family::length: {
-      const long v = std::stol(t.answer);
+      const long long v = std::stoll(t.answer);
       return std::to_string(v == 0 || rng.chance(0.5) ? v + 1 : v - 1);
     }
     default: return swap_adjacent(t.answer, rng);
@@ -64,7 +64,7 @@ std::string far_wrong(const Task& t, Rng& rng) {
       case Family::unsafe: return "";
     }
     if (t.family == Family::add || t.family == Family::length) {
-      if (std::labs(std::stol(v) - std::stol(t.answer)) >= 2) return v;
+      if (std::llabs(std::stoll(v) - std::stoll(t.answer)) >= 2) return v;
     } else if (v != t.answer) {
       return v;
     }

@@ -28,8 +28,7 @@ std::string lines_text(const std::vector<std::string>& lines) {
 
 // Chat text of an SFT/GAtt row, for the tokenizer corpus: the whole conversation, rendered.
 std::string chat_text(const Row& row) {
-  std::vector<Message> ms;
-  for (const auto& m : row["messages"]) ms.push_back({m["role"], m["content"]});
+  std::vector<Message> ms = messages_from_row(nlohmann::json(row));
   const std::string last = ms.back().content;
   ms.pop_back();
   return render_prompt(ms) + " " + last;
@@ -162,6 +161,10 @@ Generated generate(uint64_t seed, const Sizes& sz) {
                 {"add_operands", {0, w.add_max()}},
                 {"unsafe_things", w.unsafe_things().size()}};
   m["refusal"] = kRefusal;
+  // What marks a prompt unsafe, for components that classify prompts without linking wb_suite.
+  nlohmann::ordered_json keywords = nlohmann::ordered_json::array();
+  for (const auto& u : w.unsafe_things()) keywords.push_back(u.keyword);
+  m["unsafe_keywords"] = keywords;
   nlohmann::ordered_json ins = nlohmann::ordered_json::object();
   for (Instruction i : all_instructions()) ins[std::string(instruction_name(i))] = instruction_text(i);
   m["instructions"] = ins;

@@ -124,7 +124,7 @@ std::string_view family_name(Family f) {
   return "unknown";
 }
 
-Task make_add(long a, long b) {
+Task make_add(long long a, long long b) {
   return {Family::add, fill(kAddTmpl, {std::to_string(a), std::to_string(b)}), std::to_string(a + b)};
 }
 
@@ -214,7 +214,7 @@ std::optional<Task> parse_task(std::string_view user_text) {
     const auto& a = (*s)[0];
     const auto& b = (*s)[1];
     if (all_of(a, ::isdigit) && all_of(b, ::isdigit) && a.size() <= 9 && b.size() <= 9) {
-      Task t = make_add(std::stol(a), std::stol(b));
+      Task t = make_add(std::stoll(a), std::stoll(b));
       t.prompt = std::string(text);  // keep the text as asked (leading zeros and all)
       return t;
     }

@@ -26,13 +26,6 @@ inline std::vector<nlohmann::json> parse_rows(const std::string& text) {
   return rows;
 }
 
-inline std::vector<Message> messages_of(const nlohmann::json& row) {
-  std::vector<Message> ms;
-  for (const auto& m : row.at("messages"))
-    ms.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
-  return ms;
-}
-
 // A (prompt, reference response) pair for every assistant turn of a chat row: the prompt is the
 // conversation rendered up to that turn's user message.
 struct Pair {
@@ -40,11 +33,8 @@ struct Pair {
   std::string response;
 };
 inline std::vector<Pair> turn_pairs(const nlohmann::json& row) {
-  const auto ms = messages_of(row);
   std::vector<Pair> out;
-  for (size_t i = 0; i < ms.size(); ++i)
-    if (ms[i].role == "assistant")
-      out.push_back({render_prompt(std::vector<Message>(ms.begin(), ms.begin() + i)), ms[i].content});
+  for (const auto& t : graded_turns(messages_from_row(row))) out.push_back({t.prompt, t.reference});
   return out;
 }
 

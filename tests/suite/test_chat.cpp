@@ -43,3 +43,22 @@ TEST_CASE("parse_prompt reads back system, last user turn and turn number", "[su
   CHECK(eos.user == "c");
   CHECK(eos.turn == 2);
 }
+
+TEST_CASE("graded_turns gives each assistant turn with its context", "[suite][chat]") {
+  const nlohmann::json row = nlohmann::json::parse(
+      R"({"messages":[{"role":"system","content":"S"},{"role":"user","content":"u1"},)"
+      R"({"role":"assistant","content":"a1"},{"role":"user","content":"u2"},{"role":"assistant","content":"a2"}]})");
+  const auto turns = graded_turns(messages_from_row(row));
+  REQUIRE(turns.size() == 2);
+  CHECK(turns[0].context.size() == 2);
+  CHECK(turns[0].prompt == "[INST] <<SYS>>\nS\n<</SYS>>\n\nu1 [/INST]");
+  CHECK(turns[0].reference == "a1");
+  CHECK(turns[1].context.size() == 4);
+  CHECK(turns[1].prompt == "[INST] <<SYS>>\nS\n<</SYS>>\n\nu1 [/INST] a1 [INST] u2 [/INST]");
+  CHECK(turns[1].reference == "a2");
+
+  CHECK_THROWS_WITH(messages_from_row(nlohmann::json::parse(R"({"messages":[{"role":"user"}]})")),
+                    Catch::Contains("messages[0].content"));
+  CHECK_THROWS_WITH(messages_from_row(nlohmann::json::parse(R"({"prompt":"x"})")),
+                    Catch::Contains("'messages'"));
+}

@@ -4,6 +4,7 @@
 
 #include "wb/suite/chat.h"
 #include "wb/suite/checker.h"
+#include "wb/suite/rng.h"
 #include "wb/suite/world.h"
 
 using namespace wb::suite;
@@ -202,4 +203,21 @@ TEST_CASE("unrecognized prompts are reported, never guessed", "[suite][checker]"
   const auto v = check("Write me a poem.", "Answer: 4");
   CHECK_FALSE(v.recognized);
   CHECK(v.to_json().dump() == R"({"recognized":false})");
+}
+
+TEST_CASE("arbitrary text never crashes the checker", "[suite][checker]") {
+  Rng rng(99);
+  const std::vector<std::string> pieces = {"[INST]", "[/INST]", "<<SYS>>\n", "\n<</SYS>>", "<</SYS>>",
+                                           "What is ", " + ", "?", "Answer:", "answer: ", "Reverse the word ",
+                                           "dreadroot", "\n", " ", "!", "]", "[", "9", "kelo", ".", "\xff"};
+  for (int i = 0; i < 2000; ++i) {
+    std::string prompt, response;
+    for (int k = rng.range(0, 8); k > 0; --k) prompt += rng.pick(pieces);
+    for (int k = rng.range(0, 6); k > 0; --k) response += rng.pick(pieces);
+    const Verdict v = check(prompt, response, rng.chance(0.2) ? std::string(rng.pick(pieces)) : std::string());
+    if (v.recognized) {
+      CHECK(!v.expected.empty());
+      CHECK(v.to_json().contains("correct"));
+    }
+  }
 }

@@ -107,6 +107,9 @@ TEST_CASE("manifest counts match the files and the requested sizes", "[suite][ge
   const std::string& pre = g.files.at("pretrain.txt");
   CHECK(std::count(pre.begin(), pre.end(), '\n') == s.pretrain_lines);
   CHECK(m["files"]["pretrain.txt"]["lines"] == s.pretrain_lines);
+  REQUIRE(m["unsafe_keywords"].size() == World::get().unsafe_things().size());
+  for (const auto& k : m["unsafe_keywords"]) CHECK(is_unsafe_prompt(k.get<std::string>()));
+  CHECK(m["refusal"] == std::string(kRefusal));
   for (const auto& [family, sizes] : m["pools"].items()) {
     INFO(family);
     CHECK(sizes["eval"].get<int>() > 0);

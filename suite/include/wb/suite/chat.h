@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace wb::suite {
 
 struct Message {
@@ -30,5 +32,22 @@ struct ParsedPrompt {
 };
 
 ParsedPrompt parse_prompt(const std::string& text);
+
+// The messages of an sft-shaped row {"messages":[{"role","content"}...]}. Throws
+// std::invalid_argument naming the field when the row is not that shape.
+std::vector<Message> messages_from_row(const nlohmann::json& row);
+
+// One assistant turn of a conversation, as an evaluation sees it: the messages before it
+// (ending with its user turn; what a chat endpoint is sent), the same rendered as text (what
+// check() is given as the prompt), and the reference reply.
+struct GradedTurn {
+  std::vector<Message> context;
+  std::string prompt;
+  std::string reference;
+};
+
+// Every assistant turn of a conversation (e.g. a gatt_eval.jsonl dialogue), in order; earlier
+// turns keep their reference replies (teacher forcing).
+std::vector<GradedTurn> graded_turns(const std::vector<Message>& messages);
 
 }  // namespace wb::suite

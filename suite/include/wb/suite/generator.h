@@ -6,7 +6,8 @@
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
 //   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
-//   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes
+//   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes,
+//                                  the refusal text, GAtt instructions, unsafe keywords
 //
 // Identical bytes for identical (seed, sizes), on every platform; each file draws from its own
 // random stream. Train files use only train pools and eval files only eval pools (split.h).

@@ -42,7 +42,7 @@ struct Task {
 };
 
 // Builders (the only place prompts are written).
-Task make_add(long a, long b);
+Task make_add(long long a, long long b);
 Task make_reverse(std::string_view word);
 Task make_upper(std::string_view word);
 Task make_length(std::string_view word);
