@@ -1,0 +1,97 @@
+// bench_decode: serving speed on the CPU backend.
+//   prefill:  a 128-token prompt in one chunk -> prompt tokens/s
+//   decode:   batch 1 and batch 8 sequences, each generating 256 tokens greedily after a short
+//             prompt -> generated tokens/s
+// Decoding one token reads every weight once per step, so its speed is bounded by memory
+// bandwidth: bound = batch * copy_bandwidth / weight_bytes tokens/s. Each decode line reports
+// the bound and the achieved ratio (target >= 0.6), plus resident memory vs weights + KV cache.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <vector>
+
+#include "bench_util.h"
+#include "wb/llama/decode.h"
+#include "wb/llama/rng.h"
+#include "wb/llama/sampler.h"
+
+using namespace wb;
+
+namespace {
+
+std::vector<int32_t> random_tokens(const llama::LlamaConfig& c, int64_t n, uint64_t seed) {
+  llama::Rng rng(seed);
+  std::vector<int32_t> t{static_cast<int32_t>(c.bos_token_id)};
+  while (static_cast<int64_t>(t.size()) < n) t.push_back(static_cast<int32_t>(3 + rng.below(static_cast<uint64_t>(c.vocab_size - 3))));
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"bench_decode: prefill and decode tokens/s vs the memory-bandwidth bound"};
+  std::string model_dir, preset;
+  int64_t prompt = 128, gen = 256, prompt_decode = 16;
+  std::vector<int64_t> batches{1, 8};
+  app.add_option("--model", model_dir, "HF model directory");
+  app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)");
+  app.add_option("--prefill", prompt, "prefill length")->default_val(128);
+  app.add_option("--generate", gen, "tokens generated per sequence")->default_val(256);
+  app.add_option("--batches", batches, "decode batch sizes")->default_val(std::vector<int64_t>{1, 8});
+  CLI11_PARSE(app, argc, argv);
+  try {
+    const llama::Model<float> m = bench::model_from_args(model_dir, preset, 1);
+    const llama::LlamaConfig& c = m.config;
+    const std::string label = bench::model_label(model_dir, preset);
+    const double bw = bench::copy_bandwidth();
+    const int64_t wbytes = bench::weight_bytes(m);
+    llama::Decoder<float> dec(m);
+    std::vector<float> logits;
+
+    {  // prefill (best of 3)
+      double best = 1e30;
+      for (int r = 0; r < 3; ++r) {
+        llama::DecodeSequence<float> s(c);
+        const auto toks = random_tokens(c, prompt, 7 + r);
+        const auto t0 = std::chrono::steady_clock::now();
+        dec.prefill(s, toks, logits, prompt);
+        best = std::min(best, bench::seconds_since(t0));
+      }
+      bench::emit({{"bench", "decode"}, {"phase", "prefill"}, {"model", label}, {"tokens", prompt},
+                   {"seconds", best}, {"tokens_per_s", static_cast<double>(prompt) / best}});
+    }
+    for (int64_t B : batches) {
+      std::vector<llama::DecodeSequence<float>> seqs;
+      seqs.reserve(static_cast<size_t>(B));
+      std::vector<int32_t> next(static_cast<size_t>(B));
+      int64_t kv_bytes = 0;
+      for (int64_t b = 0; b < B; ++b) {
+        seqs.emplace_back(c, prompt_decode + gen);
+        dec.prefill(seqs.back(), random_tokens(c, prompt_decode, 100 + b), logits);
+        next[b] = llama::argmax(logits);
+      }
+      std::vector<llama::DecodeSequence<float>*> ptrs;
+      for (auto& s : seqs) ptrs.push_back(&s);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < gen; ++i) {
+        dec.step(ptrs, next, logits);
+        for (int64_t b = 0; b < B; ++b)
+          next[b] = llama::argmax(std::span<const float>(logits.data() + b * c.vocab_size, static_cast<size_t>(c.vocab_size)));
+      }
+      const double secs = bench::seconds_since(t0);
+      for (auto& s : seqs) kv_bytes += s.cache.bytes();
+      const double tps = static_cast<double>(B * gen) / secs;
+      const double bound = static_cast<double>(B) * bw / static_cast<double>(wbytes);
+      const int64_t rss = bench::rss_bytes();
+      bench::emit({{"bench", "decode"}, {"phase", "decode"}, {"model", label}, {"batch", B}, {"generated", B * gen},
+                   {"seconds", secs}, {"tokens_per_s", tps}, {"ms_per_step", 1e3 * secs / static_cast<double>(gen)},
+                   {"weight_bytes", wbytes}, {"copy_bandwidth_gb_s", bw / 1e9}, {"bound_tokens_per_s", bound},
+                   {"ratio_vs_bound", tps / bound}, {"kv_cache_bytes", kv_bytes}, {"rss_bytes", rss},
+                   {"rss_over_weights_plus_kv", static_cast<double>(rss) / static_cast<double>(wbytes + kv_bytes)}});
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_decode: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the CPU benchmarks (Release, in build/ unless WB_BUILD_DIR says otherwise), runs them on
+# the 15M and 110M presets and appends their JSON lines to bench/results.jsonl (or $WB_BENCH_OUT),
+# each tagged with the machine (lscpu model name). docs/PERFORMANCE.md explains the numbers.
+#
+#   scripts/bench.sh                 # both presets
+#   WB_BENCH_PRESETS=15m scripts/bench.sh
+#   scripts/bench.sh --model /models/my-llama   # one model directory instead of presets
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${WB_BUILD_DIR:-build}
+out=${WB_BENCH_OUT:-bench/results.jsonl}
+presets=${WB_BENCH_PRESETS:-"15m 110m"}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+if [ ! -f "$build_dir/build.ninja" ] && [ ! -f "$build_dir/Makefile" ]; then
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
+
+cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+machine="$cpu, $(nproc) CPUs"
+tag() { python3 -c 'import json,sys
+m=sys.argv[1]
+for line in sys.stdin:
+    line=line.strip()
+    if line.startswith("{"):
+        j=json.loads(line); j["machine"]=m; print(json.dumps(j, sort_keys=True), flush=True)' "$machine"; }
+
+run() {
+  echo "+ $*" >&2
+  "$@" | tag | tee -a "$out"
+}
+
+if [ "${1:-}" = "--model" ]; then
+  run "$build_dir/bench/bench_decode" --model "$2"
+  run "$build_dir/bench/bench_train" --model "$2"
+  exit 0
+fi
+for p in $presets; do
+  if [ "$p" = "110m" ]; then
+    # 110M on a small CPU: shorter runs (one step of 2 x 512 tokens, 64 generated tokens per decode).
+    run "$build_dir/bench/bench_decode" --preset "$p" --generate 64
+    run "$build_dir/bench/bench_train" --preset "$p" --seqs 2 --seq-len 512 --steps 1
+  else
+    run "$build_dir/bench/bench_decode" --preset "$p"
+    run "$build_dir/bench/bench_train" --preset "$p"
+  fi
+done
+echo "appended to $out" >&2
