@@ -10,19 +10,20 @@
 #                                    ctest -L gpu, parity against transformers/PEFT, benchmarks
 #                                    at the 7B shape beside transformers/PEFT; writes
 #                                    results.md + results.json (+ logs) to $OUT (default
-#                                    ./gpu-results).
+#                                    build-gpu/results).
 #   scripts/gpu-check.sh --dry-run   the same steps on a machine without a GPU: builds, runs the
 #                                    GPU tests (they report Skipped) and the Python scripts'
 #                                    CPU self-checks; no transformers needed.
 # Environment: OUT (results folder), WB_GPU_BUILD (build folder, default build-gpu),
-# WB_GPU_PYTHON (interpreter with torch/transformers/peft, default python3),
+# WB_GPU_PYTHON (interpreter with torch/transformers/peft, default python3; /usr/bin/python3
+# for --dry-run),
 # WB_CUDA_ARCH (default "native" on the device, "80;90" for --dry-run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEVDEPS="$ROOT/.devdeps"
 BUILD="${WB_GPU_BUILD:-$ROOT/build-gpu}"
-OUT="${OUT:-$ROOT/gpu-results}"
+OUT="${OUT:-$BUILD/results}"
 PY="${WB_GPU_PYTHON:-python3}"
 MODE="${1:-run}"
 
@@ -97,7 +98,7 @@ build() {
 gpu_tests() {
   log "ctest -L gpu"
   (cd "$BUILD" && ctest -L gpu -j 4 --output-on-failure) > "$OUT/ctest.log" 2>&1 && rc=0 || rc=$?
-  tail -5 "$OUT/ctest.log" >&2
+  grep -E 'tests passed|Total Test time' "$OUT/ctest.log" >&2 || tail -5 "$OUT/ctest.log" >&2
   return $rc
 }
 
@@ -124,6 +125,8 @@ main_run() {
 }
 
 main_dry_run() {
+  # Debian's interpreter carries torch/numpy here; the python3 first on PATH may not.
+  [ -n "${WB_GPU_PYTHON:-}" ] || { [ -x /usr/bin/python3 ] && PY=/usr/bin/python3; }
   mkdir -p "$OUT"
   build "${WB_CUDA_ARCH:-80;90}"
   gpu_tests
