@@ -16,6 +16,7 @@
 #include "wb/storage/adapters.h"
 #include "wb/storage/comparisons.h"
 #include "wb/storage/connection.h"
+#include "wb/storage/dataset_format.h"
 #include "wb/storage/datasets.h"
 #include "wb/storage/error.h"
 #include "wb/storage/jobs.h"
