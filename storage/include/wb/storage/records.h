@@ -136,6 +136,7 @@ struct AdapterRecord {
 };
 
 // ---- JSON (nlohmann ADL hooks: `nlohmann::json j = record;`) ---------------------------------
+// DatasetRecord-> {"name","kind","source","rows","train_rows","eval_rows","eval_fraction","created"}
 // ExampleRow   -> {"index","split","row":{...}} (row keys in canonical order as text; as a
 //                 nlohmann::json object its keys print sorted)
 // JobRecord    -> {"id","kind","spec","state","progress","phase","error","created","started",
