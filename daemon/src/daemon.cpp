@@ -158,11 +158,16 @@ int Daemon::run() {
     spdlog::shutdown();
     std::_Exit(0);
   }
+  // Close every connection and let the io threads drain: each session's pending operation
+  // completes with an error and the session ends, so run() returns on its own. Bounded: after
+  // 5 s the io_context is stopped regardless.
   d.server->close_all();
   guard.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!d.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   d.ioc.stop();
   for (auto& t : threads) t.join();
-  d.server.reset();
   d.plugins.shutdown_all();
   spdlog::info("workbenchd stopped");
   return 0;

@@ -51,7 +51,9 @@ TEST_CASE("kill -9 during a running job: restart resumes it from its checkpoint"
   // The queued jobs were not lost.
   CHECK(d.wait_job(q1, "succeeded")["state"] == "succeeded");
   CHECK(d.wait_job(q2, "succeeded")["state"] == "succeeded");
-  CHECK(d.process.terminate() == 0);
+  int rc = d.process.terminate();
+  INFO(d.process.log_text());
+  CHECK(rc == 0);
   CHECK(integrity(d.process.data_dir()) == "ok");
 }
 
@@ -101,5 +103,7 @@ TEST_CASE("a stored job whose kind no plugin serves fails with a clear error", "
     CHECK(j["state"] == "failed");
     CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("no loaded plugin runs job kind 'sleep'"));
   }
-  CHECK(bare.terminate() == 0);
+  int rc = bare.terminate();
+  INFO(bare.log_text());
+  CHECK(rc == 0);
 }

@@ -38,11 +38,13 @@ Response error_response(int status, const std::string& code, const std::string& 
 // All its handlers run on its strand, so its state needs no lock.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(HttpServer& server, local::socket socket) : server_(server), socket_(std::move(socket)) {}
+  Session(HttpServer& server, local::socket socket)
+      : server_(server), registry_(server.registry()), socket_(std::move(socket)) {}
 
   ~Session() {
     if (stream_) stream_->stop();
-    server_.untrack(this);
+    std::lock_guard<std::mutex> lk(registry_->mu);
+    registry_->sessions.erase(this);
   }
 
   void start() {
@@ -269,7 +271,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bool last = false;
   };
 
-  HttpServer& server_;
+  HttpServer& server_;  // used only while the io_context runs (the server outlives that)
+  std::shared_ptr<HttpServer::Registry> registry_;
   local::socket socket_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -327,7 +330,10 @@ void HttpServer::do_accept() {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
       auto s = std::make_shared<Session>(*this, std::move(sock));
-      track(s);
+      {
+        std::lock_guard<std::mutex> lk(registry_->mu);
+        registry_->sessions[s.get()] = s;
+      }
       s->start();
     }
     do_accept();
@@ -358,21 +364,11 @@ void HttpServer::stop_accepting() {
 void HttpServer::close_all() {
   std::map<Session*, std::weak_ptr<Session>> copy;
   {
-    std::lock_guard<std::mutex> lk(mu_);
-    copy = sessions_;
+    std::lock_guard<std::mutex> lk(registry_->mu);
+    copy = registry_->sessions;
   }
   for (auto& [p, w] : copy)
     if (auto s = w.lock()) s->close();
-}
-
-void HttpServer::track(const std::shared_ptr<Session>& s) {
-  std::lock_guard<std::mutex> lk(mu_);
-  sessions_[s.get()] = s;
-}
-
-void HttpServer::untrack(Session* s) {
-  std::lock_guard<std::mutex> lk(mu_);
-  sessions_.erase(s);
 }
 
 }  // namespace wb::daemon

@@ -61,9 +61,13 @@ class HttpServer {
   // Ends every open connection (streams are stopped). Call after stop_accepting().
   void close_all();
 
-  // Internal: sessions register themselves so close_all() can reach them.
-  void track(const std::shared_ptr<Session>& s);
-  void untrack(Session* s);
+  // Internal: live sessions, so close_all() can reach them. Shared with every session so a
+  // session destroyed after the server (pending handlers freed with the io_context) is safe.
+  struct Registry {
+    std::mutex mu;
+    std::map<Session*, std::weak_ptr<Session>> sessions;
+  };
+  const std::shared_ptr<Registry>& registry() const { return registry_; }
   const Options& options() const { return opts_; }
   const Handler& handler() const { return handler_; }
 
@@ -76,8 +80,7 @@ class HttpServer {
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::atomic<bool> listening_{false};
-  std::mutex mu_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_;
+  std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
 };
 
 // {"error":{"code":..,"message":..}} with the given status.
