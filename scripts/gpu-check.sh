@@ -90,6 +90,7 @@ build() {
     || { tail -30 "$OUT/configure.log"; return 1; }
   local targets=(gpu_kernels gpu_llama gpu_parity)
   for t in "$ROOT"/tests/gpu/test_*.cpp; do targets+=("gpu_$(basename "$t" .cpp)"); done
+  for t in "$ROOT"/tests/gpu/model/test_*.cpp; do targets+=("gpu_model_$(basename "$t" .cpp)"); done
   log "build ${targets[*]}"
   cmake --build "$BUILD" -j "$(nproc)" --target "${targets[@]}" > "$OUT/build.log" 2>&1 \
     || { grep -E 'error|FAILED' "$OUT/build.log" | head -30; return 1; }
