@@ -59,7 +59,9 @@ int run(int argc, char** argv) {
   std::fflush(stdout);
 
   GpuLlama<cuda::bf16> model(ctx, c, 1234);
-  const double weight_bytes = 2.0 * double(c.parameter_count());
+  // Bytes a decode step must read: every weight except the embedding table (only B rows of it).
+  const double embed = c.tie_word_embeddings ? 0.0 : double(c.vocab_size) * c.hidden_size;
+  const double weight_bytes = 2.0 * (double(c.parameter_count()) - embed);
 
   if (skip.find("decode") == std::string::npos) {
     for (long B : args.list("decode-batch")) {

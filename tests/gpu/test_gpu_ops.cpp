@@ -15,6 +15,7 @@
 #include "wb/cuda/lora.h"
 #include "wb/cuda/rmsnorm.h"
 #include "wb/cuda/rope.h"
+#include "wb/cuda/scalar_head.h"
 #include "wb/cuda/swiglu.h"
 #include "wb/cuda/xent.h"
 #include "wb/kernels/adamw.h"
@@ -25,6 +26,7 @@
 #include "wb/kernels/lora.h"
 #include "wb/kernels/rmsnorm.h"
 #include "wb/kernels/rope.h"
+#include "wb/kernels/scalar_head.h"
 #include "wb/kernels/swiglu.h"
 #include "wb/kernels/xent.h"
 
@@ -53,6 +55,63 @@ TEMPLATE_TEST_CASE("gemm matches the CPU for every transpose", "[gpu]", WB_DTYPE
       CHECK(rel_err(download_f(ctx, dC), want) < tol<TestType>(4));
     }
   }
+}
+
+TEMPLATE_TEST_CASE("strided-batched gemm equals one CPU gemm per batch entry", "[gpu]", WB_DTYPES) {
+  require_device();
+  Context ctx;
+  const int64_t M = 9, N = 14, Kd = 33, batch = 3;
+  const int64_t sa = M * Kd + 5, sb = Kd * N + 3, sc = M * N + 7;  // padded strides
+  const auto A = round_to<TestType>(randn(batch * sa, 90));
+  const auto B = round_to<TestType>(randn(batch * sb, 91));
+  const auto C0 = round_to<TestType>(randn(batch * sc, 92));
+  auto want = C0;
+  for (int64_t b = 0; b < batch; ++b)
+    K::gemm<float>(false, true, M, N, Kd, 1.5f, A.data() + b * sa, Kd, B.data() + b * sb, Kd, 1.0f,
+                   want.data() + b * sc, N);
+  auto dA = upload_as<TestType>(A), dB = upload_as<TestType>(B), dC = upload_as<TestType>(C0);
+  gemm_strided_batched<TestType>(ctx, false, true, M, N, Kd, 1.5f, dA.data(), Kd, sa, dB.data(), Kd,
+                                 sb, 1.0f, dC.data(), N, sc, batch);
+  CHECK(rel_err(download_f(ctx, dC), want) < tol<TestType>(4));
+}
+
+TEMPLATE_TEST_CASE("elementwise ops: add, axpy, scale, fill, convert, fill_normal", "[gpu]",
+                   WB_DTYPES) {
+  require_device();
+  Context ctx;
+  const int64_t n = 3000;
+  const auto a = round_to<TestType>(randn(n, 93)), b = round_to<TestType>(randn(n, 94));
+  auto ga = upload_as<TestType>(a), gb = upload_as<TestType>(b);
+  DeviceBuffer<TestType> y(n);
+  poison(ctx, y);
+  add<TestType>(ctx, y.data(), ga.data(), gb.data(), n);
+  std::vector<float> want(n);
+  for (int64_t i = 0; i < n; ++i) want[i] = a[i] + b[i];
+  CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(2));
+  axpy<TestType>(ctx, y.data(), -1.0f, gb.data(), n);  // back to a (up to rounding)
+  scale<TestType>(ctx, y.data(), 2.0f, n);
+  for (int64_t i = 0; i < n; ++i) want[i] = 2.0f * a[i];
+  CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(4));
+  add_inplace<TestType>(ctx, y.data(), ga.data(), n);
+  for (int64_t i = 0; i < n; ++i) want[i] = 3.0f * a[i];
+  CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(6));
+  fill<TestType>(ctx, y.data(), 0.5f, n);
+  CHECK(rel_err(download_f(ctx, y), std::vector<float>(n, 0.5f)) == 0.0);
+  DeviceBuffer<float> f(n);
+  convert<float, TestType>(ctx, f.data(), ga.data(), n);
+  CHECK(rel_err(download_f(ctx, f), a) == 0.0);  // widening is exact
+
+  const int64_t big = 1 << 20;
+  DeviceBuffer<TestType> r(big);
+  fill_normal<TestType>(ctx, r.data(), big, 2.0f, 7);
+  const auto v = download_f(ctx, r);
+  double mean = 0, var = 0;
+  for (float x : v) mean += x;
+  mean /= double(big);
+  for (float x : v) var += (x - mean) * (x - mean);
+  var /= double(big);
+  CHECK(std::fabs(mean) < 0.01);
+  CHECK(std::sqrt(var) == Approx(2.0).epsilon(0.01));
 }
 
 TEMPLATE_TEST_CASE("linear forward and backward match the CPU", "[gpu]", WB_DTYPES) {
@@ -420,4 +479,34 @@ TEMPLATE_TEST_CASE("grouped LoRA over a mixed-adapter batch equals each row's ow
   lora_grouped_forward<TestType>(ctx, gy.data(), gt.data(), gx.data(), gad.data(), gAp.data(),
                                  gBp.data(), granks.data(), gscales.data(), n, in, out, max_rank);
   CHECK(rel_err(download_f(ctx, gy), want) < tol<TestType>(4));
+}
+
+TEMPLATE_TEST_CASE("scalar head forward and backward match the CPU", "[gpu]", WB_DTYPES) {
+  require_device();
+  Context ctx;
+  const int64_t n = 12, d = 80, S = 3;
+  const std::vector<int32_t> index = {3, 4, 11};  // last real row of each sequence
+  const auto h = round_to<TestType>(randn(n * d, 95));
+  const auto w = round_to<TestType>(randn(d, 96, 0.2f));
+  const float b = 0.3f;
+  const auto dr = randn(S, 97);
+  const auto dh0 = round_to<TestType>(randn(n * d, 98));
+  const auto dw0 = randn(d, 99);
+  std::vector<float> r(S), dh = dh0, dw = dw0, db = {0.25f};
+  K::scalar_head_forward<float>(r.data(), h.data(), index.data(), S, w.data(), b, d);
+  K::scalar_head_backward<float>(dw.data(), db.data(), dh.data(), dr.data(), h.data(),
+                                 index.data(), S, w.data(), d);
+
+  auto gh = upload_as<TestType>(h), gw = upload_as<TestType>(w), gdh = upload_as<TestType>(dh0);
+  auto gidx = to_device(index);
+  auto gdr = to_device(dr), gdw = to_device(dw0), gdb = to_device(std::vector<float>{0.25f});
+  DeviceBuffer<float> gr(S);
+  poison(ctx, gr);
+  scalar_head_forward<TestType>(ctx, gr.data(), gh.data(), gidx.data(), S, gw.data(), b, d);
+  scalar_head_backward<TestType>(ctx, gdw.data(), gdb.data(), gdh.data(), gdr.data(), gh.data(),
+                                 gidx.data(), S, gw.data(), d);
+  CHECK(rel_err(download_f(ctx, gr), r) < 1e-5);
+  CHECK(rel_err(download_f(ctx, gdw), dw) < 1e-5);
+  CHECK(rel_err(download_f(ctx, gdb), db) < 1e-6);
+  CHECK(rel_err(download_f(ctx, gdh), dh) < tol<TestType>(4));
 }
