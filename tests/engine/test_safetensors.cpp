@@ -72,6 +72,7 @@ TEST_CASE("safetensors writer: order, alignment, round trip of every dtype", "[s
   CHECK_FALSE(std::filesystem::exists(dir / "model.safetensors.tmp"));
 
   const auto bytes = wb::test::read_file_bytes(path);
+  CHECK(bytes == w.serialize());  // streamed write == in-memory image
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
   CHECK(n % 8 == 0);
@@ -113,6 +114,22 @@ TEST_CASE("safetensors writer: order, alignment, round trip of every dtype", "[s
   }
 }
 
+TEST_CASE("safetensors writer: borrowed data is written without a copy", "[safetensors]") {
+  FormatsScratch dir;
+  std::vector<float> weights(1000);
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<float>(i) * 0.5f;
+  SafetensorsWriter w;
+  w.add_borrowed("w", DType::F32, {10, 100},
+                 {reinterpret_cast<const uint8_t*>(weights.data()), weights.size() * 4});
+  const float small[] = {1.0f};
+  for (int i = 0; i < 50; ++i) w.add_f32("owned." + std::to_string(i), {1}, small);  // grows storage
+  w.write(dir / "b.safetensors");
+  SafetensorsFile f(dir / "b.safetensors");
+  CHECK(f.read_f32("w") == weights);
+  CHECK(f.read_f32("owned.49") == std::vector<float>{1.0f});
+  CHECK(f.tensors().size() == 51);
+}
+
 TEST_CASE("safetensors writer: bad input", "[safetensors]") {
   SafetensorsWriter w;
   const float v[] = {1.0f, 2.0f};
@@ -127,6 +144,22 @@ TEST_CASE("safetensors writer: bad input", "[safetensors]") {
   FormatsScratch dir;
   CHECK_THROWS(w.write(dir / "missing-dir" / "x.safetensors"));
   CHECK(w.size() == 1);
+  // A failed write leaves an existing file as it was and no temp file behind.
+  wb::test::write_file_text(dir / "keep.safetensors", "old");
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_exec);
+  const bool can_write_anyway = ::access(dir.path().c_str(), W_OK) == 0;  // root ignores modes
+  if (!can_write_anyway) {
+    CHECK_THROWS_WITH(w.write(dir / "keep.safetensors"), Catch::Contains("keep.safetensors"));
+  }
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  CHECK(entries == 1);
+  CHECK(wb::test::read_file_bytes(dir / "keep.safetensors").size() == 3);
 }
 
 TEST_CASE("safetensors reader: each malformation is a named error", "[safetensors]") {

@@ -28,58 +28,67 @@ std::string read_text_file(const std::filesystem::path& path) {
 
 namespace {
 
-// Removes the temp file unless the write succeeded.
-struct TempFile {
-  std::filesystem::path path;
-  int fd = -1;
-  bool keep = false;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!keep) {
-      std::error_code ec;
-      std::filesystem::remove(path, ec);
-    }
-  }
-};
-
 [[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
   throw std::runtime_error("cannot write " + path.string() + ": " + what);
 }
 
 }  // namespace
 
-void write_file_atomic(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
-  TempFile tmp;
-  tmp.path = path;
+AtomicFile::AtomicFile(const std::filesystem::path& path) : path_(path), tmp_(path) {
   // pid + a process-wide counter: concurrent writers (threads or processes) never share a temp.
   static std::atomic<uint64_t> counter{0};
-  tmp.path += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (tmp.fd < 0) fail(path, std::strerror(errno));
+  tmp_ += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path_, std::strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove(tmp_, ec);
+  }
+}
+
+void AtomicFile::append(std::span<const uint8_t> bytes) {
+  if (fd_ < 0) fail(path_, "already committed");
   size_t done = 0;
   while (done < bytes.size()) {
-    const ssize_t n = ::write(tmp.fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail(path, std::strerror(errno));
+      fail(path_, std::strerror(errno));
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(tmp.fd) != 0) fail(path, std::string("fsync: ") + std::strerror(errno));
-  if (::close(tmp.fd) != 0) {
-    tmp.fd = -1;
-    fail(path, std::string("close: ") + std::strerror(errno));
+}
+
+void AtomicFile::append(std::string_view text) {
+  append(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
+void AtomicFile::commit() {
+  if (fd_ < 0) fail(path_, "already committed");
+  if (::fsync(fd_) != 0) fail(path_, std::string("fsync: ") + std::strerror(errno));
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) fail(path_, std::string("close: ") + std::strerror(errno));
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    fail(path_, std::string("rename: ") + std::strerror(errno));
   }
-  tmp.fd = -1;
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
-    fail(path, std::string("rename: ") + std::strerror(errno));
-  }
-  tmp.keep = true;
+  committed_ = true;
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+  AtomicFile f(path);
+  f.append(bytes);
+  f.commit();
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view text) {
-  write_file_atomic(path, std::span<const uint8_t>(
-                              reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+  AtomicFile f(path);
+  f.append(text);
+  f.commit();
 }
 
 }  // namespace wb::llama

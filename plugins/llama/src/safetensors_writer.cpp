@@ -23,8 +23,8 @@ uint64_t checked_numel(const std::string& name, const std::vector<int64_t>& shap
 
 }  // namespace
 
-void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> shape,
-                            std::span<const uint8_t> bytes) {
+void SafetensorsWriter::check_new(const std::string& name, DType dtype,
+                                  const std::vector<int64_t>& shape, size_t nbytes) const {
   if (name.empty()) throw std::invalid_argument("safetensors tensor name is empty");
   if (name == "__metadata__") {
     throw std::invalid_argument("'__metadata__' is reserved and cannot name a tensor");
@@ -33,12 +33,32 @@ void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> 
     if (e.name == name) throw std::invalid_argument("tensor '" + name + "' added twice");
   }
   const uint64_t numel = checked_numel(name, shape);
-  if (bytes.size() / dtype_size(dtype) != numel || bytes.size() % dtype_size(dtype) != 0) {
-    throw std::invalid_argument("tensor '" + name + "': " + std::to_string(bytes.size()) +
+  if (nbytes / dtype_size(dtype) != numel || nbytes % dtype_size(dtype) != 0) {
+    throw std::invalid_argument("tensor '" + name + "': " + std::to_string(nbytes) +
                                 " bytes given, shape needs " +
                                 std::to_string(numel * dtype_size(dtype)));
   }
-  tensors_.push_back({std::move(name), dtype, std::move(shape), {bytes.begin(), bytes.end()}});
+}
+
+void SafetensorsWriter::add(std::string name, DType dtype, std::vector<int64_t> shape,
+                            std::span<const uint8_t> bytes) {
+  check_new(name, dtype, shape, bytes.size());
+  Entry& e = tensors_.emplace_back();
+  e.name = std::move(name);
+  e.dtype = dtype;
+  e.shape = std::move(shape);
+  e.owned.assign(bytes.begin(), bytes.end());
+  e.bytes = e.owned;
+}
+
+void SafetensorsWriter::add_borrowed(std::string name, DType dtype, std::vector<int64_t> shape,
+                                     std::span<const uint8_t> bytes) {
+  check_new(name, dtype, shape, bytes.size());
+  Entry& e = tensors_.emplace_back();
+  e.name = std::move(name);
+  e.dtype = dtype;
+  e.shape = std::move(shape);
+  e.bytes = bytes;
 }
 
 void SafetensorsWriter::add_f32(std::string name, std::vector<int64_t> shape,
@@ -73,7 +93,7 @@ int dtype_rank(DType t) {
 
 }  // namespace
 
-std::vector<uint8_t> SafetensorsWriter::serialize() const {
+std::vector<const SafetensorsWriter::Entry*> SafetensorsWriter::file_order() const {
   std::vector<const Entry*> order;
   for (const auto& e : tensors_) order.push_back(&e);
   std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
@@ -82,8 +102,11 @@ std::vector<uint8_t> SafetensorsWriter::serialize() const {
     }
     return a->name < b->name;
   });
+  return order;
+}
 
-  // ordered_json keeps insertion order: "__metadata__" first, then the tensors as ordered above,
+std::string SafetensorsWriter::header_text(const std::vector<const Entry*>& order) const {
+  // ordered_json keeps insertion order: "__metadata__" first, then the tensors in file order,
   // each as {"dtype","shape","data_offsets"} (the reference's field order).
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   header["__metadata__"] = nlohmann::ordered_json(metadata_);
@@ -103,18 +126,37 @@ std::vector<uint8_t> SafetensorsWriter::serialize() const {
     throw std::invalid_argument(std::string("safetensors header: ") + ex.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
+  return text;
+}
 
-  std::vector<uint8_t> out;
-  out.reserve(8 + text.size() + offset);
-  const uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(n >> (8 * i)));
-  out.insert(out.end(), text.begin(), text.end());
+namespace {
+
+std::string length_prefix(uint64_t n) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(n >> (8 * i));
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> SafetensorsWriter::serialize() const {
+  const auto order = file_order();
+  const std::string text = length_prefix(0) + header_text(order);
+  std::vector<uint8_t> out(text.begin(), text.end());
+  const std::string len = length_prefix(text.size() - 8);
+  std::copy(len.begin(), len.end(), out.begin());
   for (const Entry* e : order) out.insert(out.end(), e->bytes.begin(), e->bytes.end());
   return out;
 }
 
 void SafetensorsWriter::write(const std::filesystem::path& path) const {
-  write_file_atomic(path, serialize());
+  const auto order = file_order();
+  const std::string text = header_text(order);
+  AtomicFile f(path);
+  f.append(length_prefix(text.size()));
+  f.append(text);
+  for (const Entry* e : order) f.append(e->bytes);
+  f.commit();
 }
 
 }  // namespace wb::llama

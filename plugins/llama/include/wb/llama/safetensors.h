@@ -144,11 +144,22 @@ class SafetensorsSet {
 // to a multiple of 8 bytes; data in the same order, so every tensor is aligned to its type.
 class SafetensorsWriter {
  public:
+  SafetensorsWriter() = default;
+  // Move-only: entries may point into their own buffers.
+  SafetensorsWriter(SafetensorsWriter&&) = default;
+  SafetensorsWriter& operator=(SafetensorsWriter&&) = default;
+  SafetensorsWriter(const SafetensorsWriter&) = delete;
+  SafetensorsWriter& operator=(const SafetensorsWriter&) = delete;
+
   // Adds raw little-endian bytes (copied); bytes.size() must equal product(shape)*dtype_size.
   // Throws std::invalid_argument for a duplicate or empty name, a negative dimension, a size
   // mismatch, or the reserved name "__metadata__".
   void add(std::string name, DType dtype, std::vector<int64_t> shape,
            std::span<const uint8_t> bytes);
+  // Like add(), without copying: `bytes` must stay valid and unchanged until write()/serialize()
+  // has returned (for saving large weights without a second copy in memory).
+  void add_borrowed(std::string name, DType dtype, std::vector<int64_t> shape,
+                    std::span<const uint8_t> bytes);
   // Adds float data, converted to `store_as`. data.size() must equal product(shape).
   void add_f32(std::string name, std::vector<int64_t> shape, std::span<const float> data,
                DType store_as = DType::F32);
@@ -157,8 +168,9 @@ class SafetensorsWriter {
   size_t size() const { return tensors_.size(); }
   // The complete file image.
   std::vector<uint8_t> serialize() const;
-  // Writes `<path>.tmp.<pid>` then renames it over `path`; creates no directories. Throws
-  // std::runtime_error naming the path on any I/O failure (the temp file is removed).
+  // Streams the file to a temp file beside `path`, then renames it over `path` (AtomicFile in
+  // file_io.h); creates no directories. Throws std::runtime_error naming the path on any I/O
+  // failure (the temp file is removed, an existing `path` is untouched).
   void write(const std::filesystem::path& path) const;
 
  private:
@@ -166,8 +178,15 @@ class SafetensorsWriter {
     std::string name;
     DType dtype;
     std::vector<int64_t> shape;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> owned;
+    std::span<const uint8_t> bytes;  // into `owned`, or borrowed
   };
+  void check_new(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                 size_t nbytes) const;
+  // Tensors in file order, and the padded header text.
+  std::vector<const Entry*> file_order() const;
+  std::string header_text(const std::vector<const Entry*>& order) const;
+
   std::vector<Entry> tensors_;
   std::map<std::string, std::string> metadata_{{"format", "pt"}};
 };
