@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../common/wb_skip.h"
 #include "fixture.h"
 
 using namespace wbtest;
@@ -188,4 +190,42 @@ TEST_CASE("a non-socket file at the socket path is never deleted", "[daemon]") {
   CHECK(d.process.run_expecting_exit() == 1);
   CHECK_THAT(d.process.log_text(), Catch::Contains("is not a socket"));
   CHECK(std::filesystem::is_regular_file(d.process.socket()));
+}
+
+TEST_CASE("another uid is refused with 403 (SO_PEERCRED)", "[daemon][security]") {
+  if (::geteuid() != 0) WB_SKIP("needs root to connect from another uid");
+  DaemonFixture d;
+  // Open the directory and socket modes so another uid can connect at all; the daemon's uid
+  // check is then the only thing standing between it and the API.
+  ::chmod(d.tmp.path().c_str(), 0755);
+  ::chmod(d.process.socket().parent_path().c_str(), 0755);
+  ::chmod(d.socket().c_str(), 0666);
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(3);
+    try {
+      UnixHttp c(d.socket());
+      HttpResult r = c.request("GET", "/v1/status");
+      json body = json::parse(r.body, nullptr, false);
+      ::_exit(r.status == 403 && body["error"]["code"] == "forbidden" ? 0 : 1);
+    } catch (...) {
+      ::_exit(2);
+    }
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(d.get("/v1/status").status == 200);  // the owner still gets in
+}
+
+TEST_CASE("a config file with an unknown key stops the daemon naming the key", "[daemon][config]") {
+  TempDir tmp;
+  auto cfg = tmp.path() / "workbench.toml";
+  { std::ofstream(cfg) << "data_dir = \"data\"\n[limits]\nmax_body = 5\n"; }
+  DaemonProcess p(tmp.path() / "data", tmp.path() / "s.sock", {}, {"--config", cfg.string()});
+  CHECK(p.run_expecting_exit() == 2);
+  CHECK_THAT(p.log_text(), Catch::Contains("unknown key 'limits.max_body'"));
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "s.sock"));
 }
