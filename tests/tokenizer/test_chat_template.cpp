@@ -142,6 +142,21 @@ TEST_CASE("chat: strip() matches Python's, including Unicode spaces", "[tokenize
   CHECK(r.ids == tok->encode("[INST] q [/INST]  ", true, true));
 }
 
+TEST_CASE("chat: the mask splits prompt and answer exactly", "[tokenizer][chat]") {
+  WB_REQUIRE_LLAMA2_TOKENIZER(tok);
+  // Digits are split from their "▁" in Llama's vocabulary; the lone "▁" belongs to the answer.
+  for (const std::string answer : {"42", "Hello there", "\xF0\x9F\x98\x80 ok", "(a) first"}) {
+    INFO(answer);
+    const std::vector<ChatMessage> dialog = {{"user", "q"}, {"assistant", answer}};
+    const auto r = render_llama2_chat(*tok, dialog);
+    std::vector<int32_t> prompt, reply;
+    for (size_t i = 0; i < r.ids.size(); ++i) (r.mask[i] ? reply : prompt).push_back(r.ids[i]);
+    CHECK(prompt == tok->encode("[INST] q [/INST]", true));
+    CHECK(tok->decode(reply) == answer + " ");
+    CHECK(reply.back() == tok->eos_id());
+  }
+}
+
 TEST_CASE("chat: role errors name the message", "[tokenizer][chat]") {
   WB_REQUIRE_LLAMA2_TOKENIZER(tok);
   CHECK_THAT(error_of(*tok, {}), Catch::Contains("no messages"));
