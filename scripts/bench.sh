@@ -12,6 +12,10 @@ build_dir=${WB_BUILD_DIR:-build}
 out=${WB_BENCH_OUT:-bench/results.jsonl}
 presets=${WB_BENCH_PRESETS:-"15m 110m"}
 jobs=$(nproc 2>/dev/null || echo 2)
+# OpenBLAS (its own pthreads) and the engine's OpenMP loops alternate; with libgomp's default
+# active spin-wait the idle OpenMP workers burn the cores BLAS needs (4x slower training on 2
+# cores in docs/PERFORMANCE.md). Passive waiting is the setting to measure with.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 if [ ! -f "$build_dir/build.ninja" ] && [ ! -f "$build_dir/Makefile" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -19,7 +23,7 @@ fi
 cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
-machine="$cpu, $(nproc) CPUs"
+machine="$cpu, $(nproc) CPUs, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 tag() { python3 -c 'import json,sys
 m=sys.argv[1]
 for line in sys.stdin:
