@@ -32,12 +32,13 @@ class HfConfigError : public std::runtime_error {
 
 // Parses config.json text.
 LlamaConfig parse_hf_config(std::string_view json_text);
-// Serializes (after validate()).
+// Serializes; throws std::invalid_argument (from LlamaConfig::validate) for an invalid config.
 std::string hf_config_to_json(const LlamaConfig& config);
 
 // Loads `path`, which is a config.json file or a model directory holding one. Errors name the path.
 LlamaConfig load_hf_config(const std::filesystem::path& path);
-// Writes `path` (a file path, e.g. dir/config.json) atomically.
+// Writes `path` (a file path, e.g. dir/config.json) atomically; nothing is written when the
+// config is invalid (std::invalid_argument) — an existing file stays as it was.
 void save_hf_config(const LlamaConfig& config, const std::filesystem::path& path);
 
 }  // namespace wb::llama
