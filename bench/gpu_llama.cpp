@@ -77,8 +77,9 @@ int run(int argc, char** argv) {
       const double bound = info.memory_bandwidth_gbs * 1e9 / weight_bytes;
       std::printf("{\"bench\":\"gpu_decode\",\"batch\":%ld,\"prompt\":%ld,\"new_tokens\":%ld,"
                   "\"seconds\":%.3f,\"tokens_per_s\":%.1f,\"steps_per_s\":%.1f,"
-                  "\"hbm_bound_steps_per_s\":%.1f}\n",
-                  B, long(P), long(N), dt, double(B) * N / dt, steps / dt, bound);
+                  "\"hbm_bound_steps_per_s\":%.1f,\"cuda_graphs\":%s}\n",
+                  B, long(P), long(N), dt, double(B) * N / dt, steps / dt, bound,
+                  model.used_graphs() ? "true" : "false");
       std::fflush(stdout);
     }
   }

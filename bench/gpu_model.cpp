@@ -1,10 +1,13 @@
 #include "gpu_model.h"
 
+#include <cstdlib>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 
 #include "wb/cuda/adamw.h"
 #include "wb/cuda/attention.h"
+#include "wb/cuda/check.h"
 #include "wb/cuda/elementwise.h"
 #include "wb/cuda/embedding.h"
 #include "wb/cuda/gemm.h"
@@ -19,6 +22,52 @@ namespace wb::gpu {
 
 using namespace wb::cuda;
 enum { kQ, kK, kV, kO, kGate, kUp, kDown };
+
+namespace {
+
+// An instantiated CUDA graph of one captured stream segment. capture() returns false (and
+// leaves the stream usable, the error cleared) when anything in the segment cannot be captured.
+class GraphExec {
+ public:
+  GraphExec() = default;
+  ~GraphExec() {
+    if (exec_) cudaGraphExecDestroy(exec_);
+  }
+  GraphExec(const GraphExec&) = delete;
+  GraphExec& operator=(const GraphExec&) = delete;
+
+  cudaGraphExec_t get() const { return exec_; }
+
+  template <typename F>
+  bool capture(cudaStream_t s, F&& body) {
+    if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+      cudaGetLastError();
+      return false;
+    }
+    bool ok = true;
+    try {
+      body();
+    } catch (...) {
+      ok = false;
+    }
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture(s, &graph) != cudaSuccess) ok = false;
+    if (ok && cudaGraphInstantiate(&exec_, graph, 0) != cudaSuccess) {
+      exec_ = nullptr;
+      ok = false;
+    }
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();  // a failed capture leaves no sticky error behind
+    return ok;
+  }
+
+  void launch(cudaStream_t s) { WB_CUDA_CHECK(cudaGraphLaunch(exec_, s)); }
+
+ private:
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+}  // namespace
 
 template <typename T>
 std::pair<int64_t, int64_t> GpuLlama<T>::shape(int m) const {
@@ -414,20 +463,15 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       g(B * F), u(B * F), h(B * F), logits(B * V);
   DeviceBuffer<int32_t> tok(B), pos(B), len(B);
   DeviceBuffer<float> rstd(B);
+  // Pinned, so the per-step copies are truly asynchronous and stay valid until they run.
+  PinnedBuffer<int32_t> cur(B), host_pos(B), host_len(B);
   std::vector<std::vector<int32_t>> out(B);
-  std::vector<int32_t> cur(B), host_pos(B), host_len(B);
   const AttentionShape sh{B, H, KVH, hd};
-  // Prompt tokens and generated tokens go through the same one-token step; the step after the
-  // last prompt token produces the first new token.
-  for (int64_t t = 0; t < P + n_new - 1; ++t) {
-    for (int64_t b = 0; b < B; ++b) {
-      cur[b] = t < P ? prompts[b][t] : out[b].back();
-      host_pos[b] = int32_t(t);
-      host_len[b] = int32_t(t + 1);
-    }
-    upload(tok.data(), cur.data(), B, ctx_.s());
-    upload(pos.data(), host_pos.data(), B, ctx_.s());
-    upload(len.data(), host_len.data(), B, ctx_.s());
+
+  // One decode step on the device: reads tok/pos/len, appends to the caches and, with head,
+  // writes the argmax of the next-token logits into tok. Only device pointers fixed for the
+  // whole generation are used, so the step can be captured once and replayed.
+  auto step = [&](bool head) {
     embedding_forward(ctx_, x.data(), tok.data(), embed_.data(), B, D);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const Layer& L = layers_[l];
@@ -448,15 +492,39 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       swiglu_forward(ctx_, h.data(), g.data(), u.data(), B * F);
       linear_forward(ctx_, x.data(), h.data(), L.w[kDown].data(), B, F, D, /*accumulate=*/true);
     }
-    if (t + 1 < P) continue;  // still reading the prompt: no logits needed
+    if (!head) return;  // still reading the prompt: no logits needed
     rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
-    const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
-    linear_forward(ctx_, logits.data(), xn.data(), head, B, D, V);
+    const T* lm = lm_head_.size() ? lm_head_.data() : embed_.data();
+    linear_forward(ctx_, logits.data(), xn.data(), lm, B, D, V);
     argmax_rows(ctx_, tok.data(), logits.data(), B, V);
+  };
+
+  const char* env = std::getenv("WB_CUDA_GRAPHS");
+  bool graphs = !(env && std::string(env) == "0");
+  GraphExec exec[2];  // [head]
+  auto run_step = [&](bool head) {
+    if (graphs && !exec[head].get()) graphs = exec[head].capture(ctx_.s(), [&] { step(head); });
+    if (graphs) exec[head].launch(ctx_.s());
+    else step(head);
+  };
+
+  for (int64_t t = 0; t < P + n_new - 1; ++t) {
+    for (int64_t b = 0; b < B; ++b) {
+      cur.data()[b] = t < P ? prompts[b][t] : out[b].back();
+      host_pos.data()[b] = int32_t(t);
+      host_len.data()[b] = int32_t(t + 1);
+    }
+    upload(tok.data(), cur.data(), B, ctx_.s());
+    upload(pos.data(), host_pos.data(), B, ctx_.s());
+    upload(len.data(), host_len.data(), B, ctx_.s());
+    const bool head = t + 1 >= P;
+    run_step(head);
+    if (!head) continue;
+    download(cur.data(), tok.data(), B, ctx_.s());
     ctx_.synchronize();  // the next step's input token is this step's output
-    download(cur.data(), tok.data(), B);
-    for (int64_t b = 0; b < B; ++b) out[b].push_back(cur[b]);
+    for (int64_t b = 0; b < B; ++b) out[b].push_back(cur.data()[b]);
   }
+  used_graphs_ = graphs;
   return out;
 }
 

@@ -62,10 +62,14 @@ class GpuLlama {
   // fp32 LoRA gradient of (layer, module): A then B (for the parity check).
   std::vector<float> lora_grad_host(int64_t layer, int module, bool b);
 
-  // Greedy decode: `batch` sequences, each starting from prompt[b] (all the same length),
-  // generating n_new tokens each; returns the generated ids [batch][n_new].
+  // Greedy decode of the BASE model (no LoRA): `batch` sequences, each starting from prompt[b]
+  // (all the same length), generating n_new tokens each; returns the ids [batch][n_new].
+  // Each one-token step is captured once as a CUDA graph and replayed (set WB_CUDA_GRAPHS=0 to
+  // run eagerly); if capture fails for any reason the steps run eagerly.
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                              int64_t n_new);
+  // Whether the last generate() replayed CUDA graphs.
+  bool used_graphs() const { return used_graphs_; }
 
  private:
   struct Layer {
@@ -104,6 +108,7 @@ class GpuLlama {
   DeviceBuffer<T> xf_, logits_, dx_, dres_, dbuf_a_, dbuf_b_, dbuf_c_, dq_, dk_, dv_, dt_;
   DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
   int64_t n_valid_ = 0;
+  bool used_graphs_ = false;
 };
 
 }  // namespace wb::gpu

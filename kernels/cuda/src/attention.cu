@@ -210,7 +210,7 @@ void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k,
   const int64_t items = sh.n * sh.n_heads;
   if (items == 0) return;
   const float scale = 1.0f / sqrtf(float(sh.head_dim));
-  attention_forward_kernel<<<blocks_for(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
+  attention_forward_kernel<<<blocks_exact(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
                              ctx.s()>>>(out, lse, q, k, v, seq_start, sh, scale);
   WB_CUDA_CHECK_LAUNCH();
 }
@@ -231,7 +231,7 @@ void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const 
   float* dv_ws = workspace + kv_count;
   WB_CUDA_CHECK(cudaMemsetAsync(workspace, 0, 2 * kv_count * sizeof(float), ctx.s()));
   const float scale = 1.0f / sqrtf(float(sh.head_dim));
-  attention_backward_kernel<<<blocks_for(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
+  attention_backward_kernel<<<blocks_exact(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
                               ctx.s()>>>(dq, dk_ws, dv_ws, dout, q, k, v, out, lse, seq_start,
                                          sh, scale);
   WB_CUDA_CHECK_LAUNCH();

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <stdexcept>
 
 #include "wb/cuda/check.h"
 #include "wb/cuda/dtype.h"
@@ -63,6 +64,14 @@ inline unsigned blocks_for(int64_t count, int threads) {
   if (b < 1) b = 1;
   if (b > 65535 * 8) b = 65535 * 8;
   return static_cast<unsigned>(b);
+}
+
+// Blocks for kernels that give each block a fixed slice of items and do not loop: exactly
+// ceil(count / per_block), which must fit the grid (2^31 - 1 blocks).
+inline unsigned blocks_exact(int64_t count, int per_block) {
+  const int64_t b = (count + per_block - 1) / per_block;
+  if (b > 0x7fffffff) throw std::invalid_argument("kernel launch: too many items for one grid");
+  return static_cast<unsigned>(b < 1 ? 1 : b);
 }
 
 }  // namespace wb::cuda

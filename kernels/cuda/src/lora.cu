@@ -75,7 +75,7 @@ void lora_grouped_forward(Context& ctx, T* y, T* tmp, const T* x, const int32_t*
                           const float* scales, int64_t n, int64_t in, int64_t out,
                           int64_t max_rank) {
   if (n <= 0 || max_rank <= 0) return;
-  lora_shrink_kernel<<<blocks_for(n * max_rank, kWarps), 32 * kWarps, 0, ctx.s()>>>(
+  lora_shrink_kernel<<<blocks_exact(n * max_rank, kWarps), 32 * kWarps, 0, ctx.s()>>>(
       tmp, x, adapter_of, A_ptrs, ranks, n, in, max_rank);
   WB_CUDA_CHECK_LAUNCH();
   lora_expand_kernel<<<blocks_for(n * out, 256), 256, 0, ctx.s()>>>(y, tmp, adapter_of, B_ptrs,

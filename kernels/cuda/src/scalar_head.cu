@@ -51,7 +51,7 @@ template <typename T>
 void scalar_head_forward(Context& ctx, float* r, const T* h, const int32_t* index,
                          int64_t n_seqs, const T* w, float b, int64_t d) {
   if (n_seqs <= 0) return;
-  head_forward_kernel<<<blocks_for(n_seqs, kWarps), 32 * kWarps, 0, ctx.s()>>>(r, h, index,
+  head_forward_kernel<<<blocks_exact(n_seqs, kWarps), 32 * kWarps, 0, ctx.s()>>>(r, h, index,
                                                                               n_seqs, w, b, d);
   WB_CUDA_CHECK_LAUNCH();
 }

@@ -3,6 +3,7 @@
 // of one training step in fp32 (and logits at bf16 tolerance), and greedy decode through the
 // KV cache equal to the CPU's argmax continuation. Skipped without a GPU.
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "gpu_model.h"
@@ -135,4 +136,10 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   const auto two = g.generate({prompt, prompt}, k);
   REQUIRE(two.at(0) == cpu_new);
   REQUIRE(two.at(1) == cpu_new);
+  // The eager path (no CUDA graphs) gives the same tokens as the replayed graphs.
+  ::setenv("WB_CUDA_GRAPHS", "0", 1);
+  const auto eager = g.generate({prompt}, k);
+  ::unsetenv("WB_CUDA_GRAPHS");
+  REQUIRE_FALSE(g.used_graphs());
+  REQUIRE(eager.at(0) == cpu_new);
 }
