@@ -31,7 +31,7 @@ std::vector<int32_t> random_tokens(const llama::LlamaConfig& c, int64_t n, uint6
 int main(int argc, char** argv) {
   CLI::App app{"bench_decode: prefill and decode tokens/s vs the memory-bandwidth bound"};
   std::string model_dir, preset;
-  int64_t prompt = 128, gen = 256, prompt_decode = 16;
+  int64_t prompt = 128, gen = 256, prompt_decode = 1;  // decode starts after BOS
   std::vector<int64_t> batches{1, 8};
   app.add_option("--model", model_dir, "HF model directory");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)");
@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
     const int64_t wbytes = bench::weight_bytes(m);
     llama::Decoder<float> dec(m);
     std::vector<float> logits;
+    // A context shorter than BOS + 256 (15M: 256) generates as many as fit; "generated" says so.
+    gen = std::min(gen, c.max_position_embeddings - prompt_decode);
+    prompt = std::min(prompt, c.max_position_embeddings);
 
     {  // prefill (best of 3)
       double best = 1e30;
