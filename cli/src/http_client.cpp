@@ -103,7 +103,9 @@ int HttpClient::stream(std::string_view target,
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read(c.sock, buf, parser, ec);
+    // read_some, not read: read() would wait until the 16 KiB buffer fills, holding back
+    // the events of a live stream.
+    http::read_some(c.sock, buf, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) throw Error(lost(ec));
     const std::size_t n = sizeof chunk - parser.get().body().size;

@@ -94,7 +94,10 @@ bool ProgressTracker::on_event(const json& ev, double now_s) {
     const double f = it->get<double>();
     snap_.fraction = f;
     if (frac_t0_ < 0 || f < frac0_) {
-      frac_t0_ = now_s;
+      frac_first_t_ = frac_t0_ = now_s;
+      frac0_ = f;
+    } else if (now_s - frac_first_t_ < kBurstS) {
+      frac_t0_ = now_s;  // still the burst the stream started with: move the baseline
       frac0_ = f;
     } else if (now_s > frac_t0_ && f > frac0_) {
       snap_.eta_s = f >= 1.0 ? 0.0 : (1.0 - f) * (now_s - frac_t0_) / (f - frac0_);
@@ -123,8 +126,11 @@ bool ProgressTracker::on_event(const json& ev, double now_s) {
       const std::int64_t step = ev["step"].get<std::int64_t>();
       if (step > snap_.step) snap_.step = step;
       if (step_t0_ < 0) {
-        step_t0_ = now_s;
+        step_first_t_ = step_t0_ = now_s;
         step0_ = step;
+      } else if (now_s - step_first_t_ < kBurstS) {
+        step_t0_ = now_s;  // still the burst the stream started with: move the baseline
+        step0_ = snap_.step;
       } else if (now_s > step_t0_ && snap_.step > step0_) {
         snap_.steps_per_s = static_cast<double>(snap_.step - step0_) / (now_s - step_t0_);
       }

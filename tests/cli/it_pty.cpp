@@ -89,7 +89,7 @@ TEST_CASE("wb job logs --follow on a terminal draws a progress bar", "[cli][inte
   std::size_t pos = 0;
   int bars = 0;
   while ((pos = r.out.find("\r\033[K[", pos)) != std::string::npos) {
-    pos += 3;
+    pos += 4;  // past "\r\033[K"
     const std::size_t end = r.out.find_first_of("\r\n", pos);
     const std::string bar = r.out.substr(pos, end - pos);
     CHECK(bar.size() <= cols - 1u);

@@ -70,14 +70,14 @@ TEST_CASE("tracker derives step rate, ETA and the loss-like metric from events",
   CHECK(t.on_event({{"type", "state"}, {"state", "running"}, {"progress", 0.0}}, 100.0));
   CHECK(t.snapshot().state == "running");
   CHECK_FALSE(t.finished());
-  t.on_event({{"type", "metric"}, {"step", 0}, {"name", "lr"}, {"value", 0.1}}, 100.0);
+  t.on_event({{"type", "metric"}, {"step", 0}, {"name", "lr"}, {"value", 0.1}}, 100.1);
   CHECK(t.snapshot().metric_name == "lr");  // any metric until a loss shows up
   t.on_event({{"type", "metric"}, {"step", 10}, {"name", "train_loss"}, {"value", 2.5}}, 104.0);
   t.on_event({{"type", "metric"}, {"step", 10}, {"name", "lr"}, {"value", 0.05}}, 104.0);
   t.on_event({{"type", "progress"}, {"progress", 0.25}, {"phase", "train"}}, 105.0);
   ProgressSnapshot s = t.snapshot();
   CHECK(s.step == 10);
-  CHECK(s.steps_per_s == Approx(2.5));          // 10 steps in 4 s
+  CHECK(s.steps_per_s == Approx(10 / 3.9));     // 10 steps in 3.9 s
   CHECK(s.metric_name == "train_loss");         // loss wins over lr
   CHECK(s.metric_value == Approx(2.5));
   CHECK(s.phase == "train");
@@ -90,6 +90,22 @@ TEST_CASE("tracker derives step rate, ETA and the loss-like metric from events",
   CHECK(t.finished());
   CHECK(t.last_state()["error"] == "boom");
   CHECK(t.snapshot().eta_s < 0);
+}
+
+TEST_CASE("tracker ignores the timing of the history burst a stream starts with", "[progress]") {
+  ProgressTracker t;
+  t.on_event({{"type", "state"}, {"state", "running"}, {"progress", 0.2}}, 50.0);
+  // Steps 1..20 replayed within a millisecond of connecting.
+  for (int step = 1; step <= 20; ++step)
+    t.on_event({{"type", "metric"}, {"step", step}, {"name", "loss"}, {"value", 1.0 / step}}, 50.0 + step * 1e-5);
+  CHECK(t.snapshot().steps_per_s < 0);  // nothing measured yet
+  // Live: one step per second from here.
+  t.on_event({{"type", "metric"}, {"step", 21}, {"name", "loss"}, {"value", 0.04}}, 51.0);
+  t.on_event({{"type", "progress"}, {"progress", 0.3}}, 51.0);
+  t.on_event({{"type", "metric"}, {"step", 22}, {"name", "loss"}, {"value", 0.03}}, 52.0);
+  t.on_event({{"type", "progress"}, {"progress", 0.4}}, 52.0);
+  CHECK(t.snapshot().steps_per_s == Approx(1.0).epsilon(0.01));
+  CHECK(t.snapshot().eta_s == Approx(6.0).epsilon(0.01));  // 0.1 per second, 0.6 left
 }
 
 TEST_CASE("ProgressBar redraws in place and prints log lines above the bar", "[progress]") {

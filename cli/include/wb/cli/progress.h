@@ -36,8 +36,15 @@ std::string format_duration(double seconds);
 
 // Keeps the state of one followed job. Times are seconds on any monotonic clock (passed in so
 // tests control them).
+//
+// Rates (steps/s, and the progress rate behind the ETA) are measured from a baseline sample to
+// the latest one. The daemon replays a job's stored history the moment a stream connects, so
+// every sample arriving within kBurstS of the first one is part of that burst and carries no
+// timing: the baseline moves to the latest such sample and measuring starts after it.
 class ProgressTracker {
  public:
+  static constexpr double kBurstS = 0.05;
+
   // Feeds one event object; returns false for events it does not know (they are ignored).
   bool on_event(const nlohmann::json& event, double now_s);
   ProgressSnapshot snapshot() const { return snap_; }
@@ -51,6 +58,7 @@ class ProgressTracker {
   nlohmann::json last_state_ = nlohmann::json::object();
   // First observation of step and of fraction: rates are measured from there.
   double step_t0_ = -1, frac_t0_ = -1;
+  double step_first_t_ = -1, frac_first_t_ = -1;
   std::int64_t step0_ = -1;
   double frac0_ = -1;
   bool metric_is_loss_ = false;

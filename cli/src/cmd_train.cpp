@@ -1,0 +1,74 @@
+// wb train pretrain|sft — submit a training job of the sft plugin. The spec comes from --spec
+// FILE and/or --set key=value (applied on top); --follow shows the progress bar with the loss and
+// ETA until the job ends (exit 0 only when it succeeded).
+//
+//   wb train sft --set model=base --set dataset=chat --set output=my-lora --set rank=8 --follow
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "wb/cli/commands.h"
+#include "wb/cli/errors.h"
+#include "wb/cli/job_follow.h"
+#include "wb/cli/output.h"
+#include "wb/cli/set_parser.h"
+
+namespace wb::cli {
+namespace {
+
+using nlohmann::json;
+
+struct TrainOpts {
+  std::string spec_file;
+  std::vector<std::string> sets;
+  bool follow = false;
+};
+
+json read_spec(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error("cannot read spec file '" + path + "': no such file or not readable");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const json spec = json::parse(ss.str(), nullptr, false);
+  if (spec.is_discarded()) throw Error("spec file '" + path + "' is not valid JSON");
+  if (!spec.is_object()) throw Error("spec file '" + path + "' must hold a JSON object");
+  return spec;
+}
+
+int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
+  json spec = o.spec_file.empty() ? json::object() : read_spec(o.spec_file);
+  spec = apply_sets(std::move(spec), o.sets);
+  const json rec = ctx.client().post("/v1/jobs", {{"kind", kind}, {"spec", spec}});
+  const std::int64_t id = rec.value("id", std::int64_t{-1});
+  if (ctx.opts.json && !o.follow) {
+    print_json(*ctx.out, rec);
+    return kExitOk;
+  }
+  if (ctx.opts.json) *ctx.out << rec.dump() << '\n' << std::flush;
+  else *ctx.out << "submitted " << kind << " job " << id << " (output " << cell(spec, "output") << ")\n" << std::flush;
+  if (!o.follow) return kExitOk;
+  if (id < 0) throw Error("workbenchd returned a job record without an id");
+  return follow_job(ctx, id, true);
+}
+
+void add_train_kind(CLI::App* grp, Context& ctx, const std::string& kind, const std::string& help) {
+  auto o = std::make_shared<TrainOpts>();
+  auto* c = grp->add_subcommand(kind, help);
+  c->add_option("--spec", o->spec_file, "JSON file holding the spec object");
+  c->add_option("--set", o->sets,
+                "spec field key=value (model, dataset, output, max_steps, lr, ...; repeatable; over --spec)");
+  c->add_flag("--follow", o->follow, "show a progress bar with loss and ETA until the job ends");
+  c->callback([&ctx, o, kind] { ctx.action = [&ctx, o, kind] { return run_train(ctx, kind, *o); }; });
+}
+
+}  // namespace
+
+void register_train(CLI::App& app, Context& ctx) {
+  auto* grp = app.add_subcommand("train", "pretrain a model or fine-tune it (SFT, LoRA or full)");
+  grp->require_subcommand(1);
+  add_train_kind(grp, ctx, "pretrain", "train every weight on a text dataset (prompt-kind rows) -> a new model");
+  add_train_kind(grp, ctx, "sft", "supervised fine-tuning on chat rows (method lora -> adapter, full -> model)");
+}
+
+}  // namespace wb::cli
