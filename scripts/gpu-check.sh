@@ -106,22 +106,27 @@ gpu_tests() {
 main_run() {
   mkdir -p "$OUT"
   local t0=$SECONDS status=0
-  build "${WB_CUDA_ARCH:-native}"
-  gpu_tests || status=1
+  report() {
+    "$PY" "$ROOT/scripts/gpu/report.py" --dir "$OUT" --seconds $((SECONDS - t0)) --status "$status" \
+      > /dev/null || status=1
+    log "done in $((SECONDS - t0)) s, status $status; results in $OUT/results.md"
+  }
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/device.txt" 2>&1 || true
+  if ! build "${WB_CUDA_ARCH:-native}"; then status=1; report; return 1; fi
+  gpu_tests || status=1
+  # Each phase has a time limit so the whole run stays within about 8 minutes.
   log "parity against transformers/PEFT"
-  "$PY" "$ROOT/scripts/gpu/parity.py" --build "$BUILD" --out "$OUT/parity" > "$OUT/parity.json" \
-    2> "$OUT/parity.log" || { status=1; tail -20 "$OUT/parity.log" >&2; }
+  timeout 150 "$PY" "$ROOT/scripts/gpu/parity.py" --build "$BUILD" --out "$OUT/parity" \
+    > "$OUT/parity.json" 2> "$OUT/parity.log" || { status=1; tail -20 "$OUT/parity.log" >&2; }
   log "benchmarks: ours (7B shape)"
-  "$BUILD/bench/gpu_kernels" > "$OUT/bench_kernels.jsonl" 2> "$OUT/bench_kernels.log" || status=1
-  "$BUILD/bench/gpu_llama" --preset 7b > "$OUT/bench_ours.jsonl" 2> "$OUT/bench_ours.log" \
-    || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
-  log "benchmarks: transformers/PEFT (7B shape)"
-  "$PY" "$ROOT/scripts/gpu/hf_bench.py" > "$OUT/bench_hf.jsonl" 2> "$OUT/bench_hf.log" \
-    || { status=1; tail -5 "$OUT/bench_hf.log" >&2; }
-  "$PY" "$ROOT/scripts/gpu/report.py" --dir "$OUT" --seconds $((SECONDS - t0)) --status "$status" \
+  timeout 60 "$BUILD/bench/gpu_kernels" > "$OUT/bench_kernels.jsonl" 2> "$OUT/bench_kernels.log" \
     || status=1
-  log "done in $((SECONDS - t0)) s, status $status; results in $OUT/results.md"
+  timeout 150 "$BUILD/bench/gpu_llama" --preset 7b > "$OUT/bench_ours.jsonl" \
+    2> "$OUT/bench_ours.log" || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
+  log "benchmarks: transformers/PEFT (7B shape)"
+  timeout 200 "$PY" "$ROOT/scripts/gpu/hf_bench.py" > "$OUT/bench_hf.jsonl" \
+    2> "$OUT/bench_hf.log" || { status=1; tail -5 "$OUT/bench_hf.log" >&2; }
+  report
   return $status
 }
 
