@@ -50,10 +50,17 @@ struct Daemon::Impl {
       : cfg(std::move(c)),
         grace(g),
         lock(cfg.data_dir),
-        store((prepare_socket_path(cfg.socket), cfg.data_dir / "workbench.db")),
+        store(database_path(cfg)),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
         plugins(install_host_api(&host_services), plugin_config(cfg)),
         scheduler(events, plugins, cfg.data_dir / "jobs") {}
+
+  // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
+  // remove a stale socket file) before touching anything else.
+  static fs::path database_path(const config::Config& c) {
+    prepare_socket_path(c.socket);
+    return c.data_dir / "workbench.db";
+  }
 
   static std::string plugin_config(const config::Config& c) {
     nlohmann::json j = {{"device", std::string(config::to_string(c.device))},
@@ -98,6 +105,8 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   impl_ = std::make_unique<Impl>(std::move(cfg), grace);
   Impl& d = *impl_;
   spdlog::info("workbenchd {} starting: data dir {}, socket {}", "0.1.0", d.cfg.data_dir.string(), d.cfg.socket.string());
+  if (d.cfg.tcp.enabled)
+    spdlog::warn("tcp.enabled is set but the TCP listener is not implemented yet; serving the Unix socket only");
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
   d.scheduler.start();

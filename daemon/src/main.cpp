@@ -1,5 +1,6 @@
 // workbenchd [--config FILE] [--data-dir D] [--socket S] [--plugin-dir D]...
 // Flags override the config file; logs go to stderr and <data_dir>/workbenchd.log.
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   cli.add_option("--log-level", log_level, "debug | info | warn | error")->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   cli.set_version_flag("--version", "workbenchd 0.1.0");
   CLI11_PARSE(cli, argc, argv);
+  // A client hanging up mid-response must not kill the daemon (Asio also sends with MSG_NOSIGNAL).
+  std::signal(SIGPIPE, SIG_IGN);
 
   wb::config::Config cfg;
   try {
