@@ -80,10 +80,10 @@ Database::Database(const std::filesystem::path& file, const OpenOptions& options
       if (mode != "wal") throw Error("cannot enable WAL on '" + file.string() + "' (journal_mode " + mode + ")");
     }
     exec("PRAGMA synchronous = NORMAL");
-  } catch (...) {
+  } catch (const Error& e) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
-    throw;
+    throw Error("cannot open database '" + file.string() + "': " + e.what(), e.code(), e.sqlite_code());
   }
 }
 

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <atomic>
+#include <thread>
 
 #include "storage_test_util.h"
 #include "wb/storage/migrations.h"
@@ -110,4 +112,40 @@ TEST_CASE("The schema's CHECK constraints hold the enums") {
   CHECK_THROWS_AS(db.exec("INSERT INTO job_logs (job_id, time, level, message) VALUES (1, 'now', 'loud', 'm')"),
                   Invalid);
   db.exec("INSERT INTO job_logs (job_id, time, level, message) VALUES (1, 'now', 'info', 'm')");
+}
+
+TEST_CASE("Stores opening one new file at the same time migrate it once") {
+  TempDir dir;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      try {
+        Store store(dir / "wb.db");
+        if (store.schema_version() != latest_schema_version()) ++failures;
+        store.jobs().create("sft", nlohmann::json::object());
+      } catch (const std::exception& e) {
+        ++failures;
+        UNSCOPED_INFO(e.what());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  Store store(dir / "wb.db");
+  CHECK(store.jobs().list().size() == 4);
+  CHECK(store.integrity_check() == "ok");
+}
+
+TEST_CASE("A Store refuses a file that is not a database, naming it") {
+  TempDir dir;
+  wb::storage::test::write_file(dir / "wb.db", "this is a text file, not SQLite\n" + std::string(2000, '#'));
+  try {
+    Store store(dir / "wb.db");
+    FAIL("junk must be refused");
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    CHECK(msg.find("file is not a database") != std::string::npos);
+    CHECK(msg.find((dir / "wb.db").string()) != std::string::npos);
+  }
 }
