@@ -31,7 +31,7 @@ TEST_CASE("wb with no daemon: exit 1 and a clear message", "[cli][integration]")
   CHECK(r.err.find("at " + sock + ":") != std::string::npos);
 }
 
-TEST_CASE("wb usage errors exit 2, --version and --help exit 0", "[cli][integration]") {
+TEST_CASE("wb usage errors exit 2 while --version and --help exit 0", "[cli][integration]") {
   TempDir tmp;
   const std::string sock = (tmp.path() / "absent.sock").string();
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{

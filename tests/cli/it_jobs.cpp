@@ -38,7 +38,7 @@ std::int64_t submit(const Daemon& d, std::vector<std::string> args) {
 
 }  // namespace
 
-TEST_CASE("wb job submit --follow runs a job to success; show, logs and jobs report it", "[cli][integration]") {
+TEST_CASE("wb job submit --follow runs a job to success and show/logs/jobs report it", "[cli][integration]") {
   TempDir tmp;
   Daemon d(tmp.path(), {WB_TEST_PLUGIN_DIR});
 
@@ -85,7 +85,7 @@ TEST_CASE("wb job submit --follow runs a job to success; show, logs and jobs rep
   CHECK(r.out == "no failed jobs\n");
 }
 
-TEST_CASE("wb job submit --json --follow prints NDJSON: the record, then the events", "[cli][integration]") {
+TEST_CASE("wb job submit --json --follow prints NDJSON with the record first and then the events", "[cli][integration]") {
   TempDir tmp;
   Daemon d(tmp.path(), {WB_TEST_PLUGIN_DIR});
   ProcResult r = wb(d.socket(), {"--json", "job", "submit", "sleep", "--set", "steps=2", "--set", "step_ms=1", "--follow"});
@@ -125,7 +125,7 @@ TEST_CASE("wb job follow exits 1 for a failed job and for a cancelled one", "[cl
   CHECK(r.err.size() > 5);
 }
 
-TEST_CASE("wb job submit: --spec file with --set overrides; bad specs are reported", "[cli][integration]") {
+TEST_CASE("wb job submit --spec file with --set overrides and bad specs reported", "[cli][integration]") {
   TempDir tmp;
   Daemon d(tmp.path(), {WB_TEST_PLUGIN_DIR});
   write_file(tmp.path() / "spec.json", R"({"steps": 2, "step_ms": 50})");

@@ -20,7 +20,7 @@ TEST_CASE("Table aligns columns to the widest cell", "[output]") {
   CHECK_THROWS(t.add_row({"1", "2", "3"}));
 }
 
-TEST_CASE("Table counts UTF-8 code points, not bytes", "[output]") {
+TEST_CASE("Table counts UTF-8 code points not bytes", "[output]") {
   Table t({"A", "B"});
   t.add_row({"héllo", "x"});
   std::ostringstream os;

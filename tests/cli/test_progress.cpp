@@ -17,7 +17,7 @@ TEST_CASE("format_duration", "[progress]") {
   CHECK(format_duration(-1) == "?");
 }
 
-TEST_CASE("progress line shows bar, percent, phase, step, rate, ETA and metric", "[progress]") {
+TEST_CASE("progress line shows bar and percent and phase and step and rate and ETA and metric", "[progress]") {
   ProgressSnapshot s;
   s.state = "running";
   s.fraction = 0.5;
@@ -33,7 +33,7 @@ TEST_CASE("progress line shows bar, percent, phase, step, rate, ETA and metric",
         "ETA 1m05s | train_loss 2.3412");
 }
 
-TEST_CASE("progress line fits the width: bar shrinks, then trailing parts drop", "[progress]") {
+TEST_CASE("progress line fits the width (the bar shrinks then trailing parts drop)", "[progress]") {
   ProgressSnapshot s;
   s.fraction = 0.25;
   s.phase = "train";
@@ -65,7 +65,7 @@ TEST_CASE("progress line with nothing known yet", "[progress]") {
   CHECK(format_progress_line(s, 40) == "[..........................]   -% queued");
 }
 
-TEST_CASE("tracker derives step rate, ETA and the loss-like metric from events", "[progress]") {
+TEST_CASE("tracker derives step rate and ETA and the loss-like metric from events", "[progress]") {
   ProgressTracker t;
   CHECK(t.on_event({{"type", "state"}, {"state", "running"}, {"progress", 0.0}}, 100.0));
   CHECK(t.snapshot().state == "running");

@@ -9,7 +9,7 @@ using wb::cli::apply_set;
 using wb::cli::apply_sets;
 using wb::cli::UsageError;
 
-TEST_CASE("--set values parse as JSON when they parse", "[set]") {
+TEST_CASE("set parser: values parse as JSON when they parse", "[set]") {
   json s = apply_sets(json::object(), {"steps=10", "lr=2e-5", "lora=true", "none=null",
                                        "targets=[\"q_proj\",\"v_proj\"]", "obj={\"a\":1}"});
   CHECK(s["steps"] == 10);
@@ -21,7 +21,7 @@ TEST_CASE("--set values parse as JSON when they parse", "[set]") {
   CHECK(s["obj"] == json({{"a", 1}}));
 }
 
-TEST_CASE("--set values that do not parse are strings", "[set]") {
+TEST_CASE("set parser: values that do not parse are strings", "[set]") {
   json s = apply_sets(json::object(), {"name=run one", "model=tiny-llama", "ver=1.2.3", "empty=",
                                        "quoted=\"42\"", "eq=a=b", "brace={oops"});
   CHECK(s["name"] == "run one");
@@ -33,7 +33,7 @@ TEST_CASE("--set values that do not parse are strings", "[set]") {
   CHECK(s["brace"] == "{oops");
 }
 
-TEST_CASE("--set dotted keys make nested objects and merge", "[set]") {
+TEST_CASE("set parser: dotted keys make nested objects and merge", "[set]") {
   json base = {{"lora", {{"rank", 4}, {"alpha", 8}}}, {"steps", 1}};
   json s = apply_sets(base, {"lora.rank=16", "lora.targets.q=true", "optim.lr=0.001", "steps=5"});
   CHECK(s["lora"]["rank"] == 16);
@@ -43,7 +43,7 @@ TEST_CASE("--set dotted keys make nested objects and merge", "[set]") {
   CHECK(s["steps"] == 5);  // later wins
 }
 
-TEST_CASE("--set rejects malformed assignments with a message naming them", "[set]") {
+TEST_CASE("set parser: malformed assignments are rejected with a message naming them", "[set]") {
   json s = json::object();
   auto msg_of = [&](const char* a) {
     try {
