@@ -20,6 +20,7 @@ namespace fs = std::filesystem;
 fs::path workbenchd_path() { return WB_WORKBENCHD; }
 fs::path test_plugin_dir() { return WB_TEST_PLUGIN_DIR; }
 fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
+fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
 
 TempDir::TempDir() {
   char tmpl[] = "/tmp/wbd-XXXXXX";  // short: socket paths must fit in 108 bytes

@@ -23,6 +23,7 @@ namespace wbtest {
 std::filesystem::path workbenchd_path();
 std::filesystem::path test_plugin_dir();     // sleeper
 std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
+std::filesystem::path probe_plugin_dir();    // host_probe
 
 class TempDir {
  public:
