@@ -92,7 +92,8 @@ void layer_backward(const Model<T>& m, int64_t l, Workspace<T>& ws, const LayerA
 }  // namespace
 
 template <typename T>
-void backward(const Model<T>& m, Workspace<T>& ws, const T* dlogits, const T* dhead,
+void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
+              const std::type_identity_t<T>* dhead,
               Gradients<T>& grads) {
   if (!ws.backward_ready)
     throw std::logic_error("backward: the workspace holds no forward run with for_backward");

@@ -98,7 +98,7 @@ void layer_out_mlp(const Model<T>& m, int64_t layer, const T* x,
 }
 
 template <typename T>
-void final_norm(const Model<T>& m, const T* x, int64_t n, T* hidden, T* rstd) {
+void final_norm(const Model<T>& m, const T* x, int64_t n, T* hidden, std::type_identity_t<T>* rstd) {
   kernels::rmsnorm_forward<T>(hidden, rstd, x, m.weights.norm.ptr(), n, m.config.hidden_size,
                               m.config.rms_norm_eps);
 }

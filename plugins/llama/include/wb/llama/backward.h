@@ -3,6 +3,8 @@
 // gradient through to earlier layers (LoRA needs it) but get no weight gradient.
 #pragma once
 
+#include <type_traits>
+
 #include "wb/llama/model.h"
 #include "wb/llama/workspace.h"
 
@@ -14,7 +16,8 @@ namespace wb::llama {
 // consumed (backward may overwrite them). Throws std::logic_error when ws holds no forward
 // kept for backward, or std::invalid_argument when a needed gradient source is missing.
 template <typename T>
-void backward(const Model<T>& m, Workspace<T>& ws, const T* dlogits, const T* dhead,
+void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
+              const std::type_identity_t<T>* dhead,
               Gradients<T>& grads);
 
 }  // namespace wb::llama

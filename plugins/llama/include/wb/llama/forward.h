@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "wb/llama/batch.h"
@@ -58,7 +59,7 @@ void layer_out_mlp(const Model<T>& m, int64_t layer, const T* x,
 
 // hidden[n, D] = rmsnorm(x) with model.norm; rstd[n] may be null.
 template <typename T>
-void final_norm(const Model<T>& m, const T* x, int64_t n, T* hidden, T* rstd);
+void final_norm(const Model<T>& m, const T* x, int64_t n, T* hidden, std::type_identity_t<T>* rstd);
 
 // logits[n, V] = hidden Wout^T.
 template <typename T>
