@@ -26,20 +26,24 @@ int32_t sample_token(std::span<const float> logits, const SamplingParams& params
   params.validate();
   if (params.temperature <= 0) return argmax(logits);
 
-  // Candidates ordered by logit, descending, ties by lower id (a total order: deterministic).
+  // Candidates: every id in id order when nothing is cut (O(V), no sort); otherwise ordered by
+  // logit, descending, ties by lower id (a total order, so the result is deterministic).
   std::vector<int32_t> ids(logits.size());
   std::iota(ids.begin(), ids.end(), 0);
-  auto before = [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  };
   size_t keep = ids.size();
   if (params.top_k > 0 && static_cast<size_t>(params.top_k) < keep) keep = static_cast<size_t>(params.top_k);
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep), ids.end(), before);
-  ids.resize(keep);
+  const bool cut = keep < ids.size() || params.top_p < 1;
+  if (cut) {
+    auto before = [&](int32_t a, int32_t b) {
+      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    };
+    std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(keep), ids.end(), before);
+    ids.resize(keep);
+  }
 
   // Softmax at the temperature, in double, relative to the largest logit.
   std::vector<double> prob(keep);
-  const double top = logits[ids[0]];
+  const double top = logits[static_cast<size_t>(argmax(logits))];
   double total = 0;
   for (size_t i = 0; i < keep; ++i) {
     prob[i] = std::exp((static_cast<double>(logits[ids[i]]) - top) / params.temperature);
