@@ -109,7 +109,7 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     spdlog::warn("tcp.enabled is set but the TCP listener is not implemented yet; serving the Unix socket only");
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
-  d.scheduler.start();
+  d.scheduler.recover();
 
   HttpServer::Options o;
   o.socket = d.cfg.socket;
@@ -121,6 +121,8 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   o.observer = [&d](const std::string& route, int status) { d.requests.observe(route, status); };
   d.server = std::make_unique<HttpServer>(d.ioc, std::move(o), [&d](Request& r) { return d.handle(r); });
   d.server->listen();
+  // Only now: a failure above must not leave a job running in a plugin that is being unloaded.
+  d.scheduler.start();
   spdlog::info("listening on {}", d.cfg.socket.string());
 }
 

@@ -15,7 +15,7 @@ Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs
 
 Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
 
-void Scheduler::start() {
+void Scheduler::recover() {
   for (const JobRecord& r : events_.store().jobs().recover_after_crash()) {
     spdlog::warn("job {} ({}) was running when the daemon stopped; re-queued (attempt {}, {})", r.id,
                  r.kind, r.attempts, r.checkpoint ? "resumes from " + *r.checkpoint : "from the start");
@@ -24,8 +24,9 @@ void Scheduler::start() {
                 std::string("daemon restarted while the job was running; re-queued ") +
                     (r.checkpoint ? "to resume from checkpoint " + *r.checkpoint : "from the start"));
   }
-  thread_ = std::thread([this] { loop(); });
 }
+
+void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
 
 void Scheduler::wake() {
   std::lock_guard<std::mutex> lk(mu_);

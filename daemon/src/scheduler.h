@@ -31,8 +31,10 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Start-up recovery (jobs left running by a dead daemon go back to queued, keeping their
-  // checkpoint), then starts the worker thread.
+  // Start-up recovery: jobs left running by a dead daemon go back to queued (attempts + 1),
+  // keeping their checkpoint, so the next run() resumes from it. Call once, before start().
+  void recover();
+  // Starts the worker thread.
   void start();
   // A job was queued: look now instead of at the next poll.
   void wake();

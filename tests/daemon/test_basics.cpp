@@ -229,3 +229,11 @@ TEST_CASE("a config file with an unknown key stops the daemon naming the key", "
   CHECK_THAT(p.log_text(), Catch::Contains("unknown key 'limits.max_body'"));
   CHECK_FALSE(std::filesystem::exists(tmp.path() / "s.sock"));
 }
+
+TEST_CASE("a socket path too long for sun_path is a clear start-up error", "[daemon]") {
+  TempDir tmp;
+  std::filesystem::path sock = tmp.path() / (std::string(120, 's') + ".sock");
+  DaemonProcess p(tmp.path() / "data", sock, {});
+  CHECK(p.run_expecting_exit() == 1);
+  CHECK_THAT(p.log_text(), Catch::Contains("socket path too long"));
+}
