@@ -38,7 +38,14 @@ json DaemonClient::get(std::string_view target) const {
 }
 
 json DaemonClient::post(std::string_view target, const json& body) const {
-  return parse_reply(http_.request("POST", target, body.dump()));
+  std::string text;
+  try {
+    text = body.dump();
+  } catch (const json::type_error&) {
+    // A command-line argument or file that is not UTF-8; JSON cannot carry it unchanged.
+    throw Error("the request holds text that is not valid UTF-8 (check the arguments and files)");
+  }
+  return parse_reply(http_.request("POST", target, text));
 }
 
 json DaemonClient::del(std::string_view target) const {

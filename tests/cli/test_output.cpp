@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "wb/cli/daemon_client.h"
+#include "wb/cli/errors.h"
 #include "wb/cli/output.h"
 
 using nlohmann::json;
@@ -62,4 +63,16 @@ TEST_CASE("daemon errors carry the daemon's code and message", "[output]") {
   DaemonError raw = daemon_error_from(502, "Bad Gateway");
   CHECK(raw.code() == "http_502");
   CHECK(std::string(raw.what()) == "workbenchd answered HTTP 502: Bad Gateway");
+}
+
+TEST_CASE("a request with text that is not UTF-8 is refused before connecting", "[output]") {
+  DaemonClient c("/nonexistent/wb.sock");
+  try {
+    c.post("/v1/comparisons", {{"prompt", std::string("caf\xe9")}});
+    FAIL("no error");
+  } catch (const ConnectError&) {
+    FAIL("tried to connect");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("not valid UTF-8") != std::string::npos);
+  }
 }

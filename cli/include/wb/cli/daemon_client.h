@@ -23,6 +23,7 @@ class DaemonClient {
   const std::string& socket_path() const { return http_.socket_path(); }
 
   nlohmann::json get(std::string_view target) const;
+  // Throws Error (before connecting) when `body` holds strings that are not valid UTF-8.
   nlohmann::json post(std::string_view target, const nlohmann::json& body) const;
   nlohmann::json del(std::string_view target) const;
 
