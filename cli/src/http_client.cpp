@@ -62,6 +62,9 @@ struct Connection {
 constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 std::string lost(const boost::system::error_code& ec) {
+  if (ec == http::error::partial_message || ec == http::error::end_of_stream ||
+      ec == asio::error::eof || ec == asio::error::connection_reset)
+    return "workbenchd closed the connection before its response was complete (did it stop?)";
   return "connection to workbenchd lost while reading the response: " + ec.message();
 }
 

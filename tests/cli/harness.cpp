@@ -194,8 +194,10 @@ Daemon::Daemon(const fs::path& dir, std::vector<std::string> plugin_dirs)
   }
 }
 
-Daemon::~Daemon() {
-  if (pid_ <= 0) return;
+Daemon::~Daemon() { stop(); }
+
+int Daemon::stop() {
+  if (pid_ <= 0) return -1;
   ::kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   int status = 0;
@@ -207,6 +209,8 @@ Daemon::~Daemon() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  pid_ = -1;
+  return decode_status(status);
 }
 
 std::string Daemon::log() const { return read_file(log_path_); }

@@ -50,6 +50,8 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   const std::string& socket() const { return socket_; }
+  // SIGTERM and wait (SIGKILL after 10 s); returns the exit code. Idempotent.
+  int stop();
   std::string log() const;  // what the daemon wrote to stderr so far
 
  private:

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -156,4 +157,21 @@ TEST_CASE("wb job submit --spec file with --set overrides and bad specs reported
   r = wb(d.socket(), {"job", "submit", "sleep", "--spec", (tmp.path() / "array.json").string()});
   CHECK(r.exit_code == 1);
   CHECK(has(r.err, "must hold a JSON object"));
+}
+
+TEST_CASE("wb job logs --follow exits 1 with a message when the daemon goes away", "[cli][integration]") {
+  TempDir tmp;
+  Daemon d(tmp.path(), {WB_TEST_PLUGIN_DIR});
+  const std::int64_t id = submit(d, {"--set", "steps=100000", "--set", "step_ms=20"});
+  ProcResult r;
+  std::thread follower([&] { r = wb(d.socket(), {"job", "logs", std::to_string(id), "--follow"}); });
+  // Let the follower attach and see a few steps, then stop the daemon under it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  d.stop();
+  follower.join();
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind("wb: ", 0) == 0);
+  CHECK(has(r.err, "workbenchd"));
+  CHECK(has(r.out, "[info] step 1/100000\n"));
 }
