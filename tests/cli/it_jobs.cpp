@@ -119,6 +119,19 @@ TEST_CASE("wb job follow exits 1 for a failed job and for a cancelled one", "[cl
   r = wb(d.socket(), {"job", "logs", std::to_string(id), "--follow"});
   CHECK(r.exit_code == 1);
   CHECK(has(r.out, "state: cancelled"));
+  // --json show and cancel print the daemon's records.
+  const std::int64_t id2 = submit(d, {"--set", "steps=100000", "--set", "step_ms=20"});
+  r = wb(d.socket(), {"--json", "job", "cancel", std::to_string(id2)});
+  REQUIRE(r.exit_code == 0);
+  json cancelled = json::parse(r.out);
+  CHECK(cancelled["id"] == id2);
+  CHECK((cancelled["state"] == "cancelled" || cancelled["cancel_requested"] == true));
+  CHECK(wb(d.socket(), {"job", "logs", std::to_string(id2), "--follow"}).exit_code == 1);
+  r = wb(d.socket(), {"--json", "job", "show", std::to_string(id2)});
+  REQUIRE(r.exit_code == 0);
+  json shown = json::parse(r.out);
+  CHECK(shown["state"] == "cancelled");
+  CHECK(shown["metrics"].is_object());
   // Cancelling a finished job is the daemon's conflict: exit 1 with its message.
   r = wb(d.socket(), {"job", "cancel", std::to_string(id)});
   CHECK(r.exit_code == 1);
