@@ -1,0 +1,141 @@
+#include "eval_job.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "model_store.h"
+#include "specs.h"
+#include "wb/llama/adapter_io.h"
+#include "wb/llama/chat_template.h"
+#include "wb/llama/generate.h"
+#include "wb/llama/model_io.h"
+#include "wb/suite/chat.h"
+#include "wb/suite/checker.h"
+#include "wb/suite/grader.h"
+
+namespace wb::sft {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+struct Item {
+  std::vector<suite::Message> context;  // ends with the user turn to answer
+  std::string prompt_text;              // what the checker reads
+};
+
+void add_row_items(const json& row, int64_t index, std::vector<Item>& items) {
+  if (row.contains("messages")) {
+    std::vector<suite::Message> msgs;
+    try {
+      msgs = suite::messages_from_row(row);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument("row " + std::to_string(index) + ": " + e.what());
+    }
+    if (!msgs.empty() && msgs.back().role == "user") {
+      items.push_back({msgs, suite::render_prompt(msgs)});
+      return;
+    }
+    for (auto& t : suite::graded_turns(msgs)) items.push_back({std::move(t.context), std::move(t.prompt)});
+  } else if (row.contains("prompt") && row["prompt"].is_string()) {
+    std::vector<suite::Message> msgs;
+    if (row.contains("system") && row["system"].is_string()) msgs.push_back({"system", row["system"].get<std::string>()});
+    msgs.push_back({"user", row["prompt"].get<std::string>()});
+    items.push_back({msgs, suite::render_prompt(msgs)});
+  } else {
+    throw std::invalid_argument("row " + std::to_string(index) + ": expected {\"messages\":[...]} or {\"prompt\"}");
+  }
+}
+
+std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
+  std::vector<Item> items;
+  auto want_more = [&] { return s.limit == 0 || static_cast<int64_t>(items.size()) < s.limit; };
+  if (!s.suite_dir.empty()) {
+    const fs::path file = fs::path(s.suite_dir) / "sft_eval.jsonl";
+    std::ifstream in(file);
+    if (!in) throw std::runtime_error("cannot read " + file.string());
+    std::string line;
+    int64_t n = 0;
+    while (want_more() && std::getline(in, line)) {
+      ++n;
+      if (line.empty()) continue;
+      json row = json::parse(line, nullptr, false);
+      if (row.is_discarded()) throw std::invalid_argument(file.string() + " line " + std::to_string(n) + ": not JSON");
+      add_row_items(row, n, items);
+    }
+  } else {
+    std::string split = s.split == "all" ? "" : s.split;
+    if (s.split == "auto") {
+      auto rec = Host::lookup("dataset", s.dataset, job.handle());
+      split = rec && rec->value("eval_rows", 0) > 0 ? "eval" : "";
+    }
+    job.rows(s.dataset, split, [&](int64_t index, const json& row) {
+      add_row_items(row, index, items);
+      return want_more();
+    });
+  }
+  if (s.limit > 0 && static_cast<int64_t>(items.size()) > s.limit) items.resize(static_cast<size_t>(s.limit));
+  if (items.empty()) throw std::runtime_error("nothing to evaluate: the dataset has no rows in that split");
+  return items;
+}
+
+}  // namespace
+
+wb_status run_eval(const JobHost& job, const json& spec_json) {
+  const EvalSpec s = parse_eval_spec(spec_json);
+  job.progress(0.0, "load");
+  const fs::path model_path = registered_model_path(s.model, job.handle());
+  const auto model = llama::load_model<float>(model_path);
+  const llama::Tokenizer tok = model_tokenizer(model_path, s.model);
+  std::optional<llama::LoraAdapter<float>> adapter;
+  if (!s.adapter.empty()) adapter = llama::load_adapter(registered_adapter_path(s.adapter, job.handle()), model.config);
+  const std::vector<Item> items = load_items(job, s);
+  job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
+           std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");
+
+  suite::Report report;
+  std::ofstream results(job.dir() / "eval_results.jsonl");
+  for (size_t begin = 0; begin < items.size(); begin += static_cast<size_t>(s.batch)) {
+    if (job.cancelled()) return job.shutting_down() ? WB_INTERRUPTED : WB_CANCELLED;
+    const size_t end = std::min(items.size(), begin + static_cast<size_t>(s.batch));
+    std::vector<llama::GenerateRequest> reqs;
+    for (size_t i = begin; i < end; ++i) {
+      std::vector<llama::ChatMessage> msgs;
+      for (const auto& m : items[i].context) msgs.push_back({m.role, m.content});
+      llama::GenerateRequest r;
+      r.prompt = llama::render_llama2_chat(tok, msgs).ids;
+      const int64_t room = model.config.max_position_embeddings - static_cast<int64_t>(r.prompt.size());
+      if (room < 1) throw std::runtime_error("prompt " + std::to_string(i) + " does not fit the model's context");
+      r.max_tokens = std::min(s.max_tokens, room);
+      r.adapter = adapter ? &*adapter : nullptr;
+      r.sampling.temperature = 0;  // greedy
+      reqs.push_back(std::move(r));
+    }
+    const auto out = llama::generate(model, reqs);
+    for (size_t k = 0; k < out.size(); ++k) {
+      const Item& it = items[begin + k];
+      const std::string response = tok.decode(out[k].tokens);
+      const suite::Verdict v = suite::check(it.prompt_text, response);
+      report.add(v);
+      results << json{{"prompt", it.prompt_text}, {"response", response}, {"verdict", v.to_json()}}.dump() << "\n";
+    }
+    job.progress(static_cast<double>(end) / static_cast<double>(items.size()), "eval");
+  }
+
+  const json rj = report.to_json();
+  std::ofstream(job.dir() / "report.json") << rj.dump(2) << "\n";
+  auto put = [&](const char* name, const std::optional<double>& v) {
+    if (v) job.metric(0, name, *v);
+  };
+  job.metric(0, "n", static_cast<double>(report.n));
+  put("accuracy", report.accuracy.value());
+  put("format_adherence", report.format.value());
+  put("refusal_rate", report.unsafe_refusal.value());
+  put("over_refusal_rate", report.over_refusal.value());
+  put("gatt_adherence", report.gatt.value());
+  job.info("result " + rj.dump());
+  job.progress(1.0, "done");
+  return WB_OK;
+}
+
+}  // namespace wb::sft

@@ -1,0 +1,93 @@
+#include "model_store.h"
+
+#include <stdexcept>
+
+#include "wb/llama/hf_config.h"
+
+namespace wb::sft {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path model_dir(const std::string& name) { return Host::data_dir() / "models" / name; }
+fs::path adapter_dir(const std::string& name) { return Host::data_dir() / "adapters" / name; }
+
+fs::path registered_model_path(const std::string& name, wb_job* job) {
+  auto rec = Host::lookup("model", name, job);
+  if (!rec) throw std::invalid_argument("unknown model '" + name + "'");
+  return fs::path(rec->at("path").get<std::string>());
+}
+
+fs::path registered_adapter_path(const std::string& name, wb_job* job) {
+  auto rec = Host::lookup("adapter", name, job);
+  if (!rec) throw std::invalid_argument("unknown adapter '" + name + "'");
+  return fs::path(rec->at("path").get<std::string>());
+}
+
+llama::Tokenizer model_tokenizer(const fs::path& dir, const std::string& model_name) {
+  const fs::path p = dir / "tokenizer.model";
+  if (!fs::is_regular_file(p))
+    throw std::runtime_error("model '" + model_name + "' has no tokenizer.model in " + dir.string());
+  return llama::Tokenizer(p);
+}
+
+void copy_files(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  for (const auto& e : fs::directory_iterator(from))
+    if (e.is_regular_file()) fs::copy_file(e.path(), to / e.path().filename(), fs::copy_options::overwrite_existing);
+}
+
+namespace {
+
+// Renames tmp to final (replacing an unregistered leftover), registers, and undoes the rename
+// when registration fails.
+fs::path publish(const JobHost& job, const std::string& kind, const fs::path& final_dir, const json& record,
+                 const std::function<void(const fs::path&)>& write) {
+  fs::create_directories(final_dir.parent_path());
+  const fs::path tmp = final_dir.parent_path() / ("." + final_dir.filename().string() + ".tmp");
+  fs::remove_all(tmp);
+  try {
+    write(tmp);
+    if (fs::exists(final_dir)) {
+      if (Host::lookup(kind, record.at("name").get<std::string>(), job.handle()))
+        throw std::runtime_error(kind + " '" + record.at("name").get<std::string>() + "' already exists");
+      fs::remove_all(final_dir);  // left by a run that crashed before registering
+    }
+    fs::rename(tmp, final_dir);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  try {
+    job.register_artifact(kind, record);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(final_dir, ec);
+    throw;
+  }
+  return final_dir;
+}
+
+}  // namespace
+
+fs::path publish_model(const JobHost& job, const std::string& name, const std::function<void(const fs::path&)>& write) {
+  const fs::path final_dir = model_dir(name);
+  // The config is read back from what was written, so the record matches the file exactly.
+  json record = {{"name", name}, {"path", final_dir.string()}};
+  return publish(job, "model", final_dir, record, [&](const fs::path& tmp) {
+    write(tmp);
+    const llama::LlamaConfig c = llama::load_hf_config(tmp);
+    record["config"] = json::parse(llama::hf_config_to_json(c));
+    record["dtype"] = c.torch_dtype == "float16" ? "f16" : c.torch_dtype == "bfloat16" ? "bf16" : "f32";
+  });
+}
+
+fs::path publish_adapter(const JobHost& job, const std::string& name, json record,
+                         const std::function<void(const fs::path&)>& write) {
+  const fs::path final_dir = adapter_dir(name);
+  record["name"] = name;
+  record["path"] = final_dir.string();
+  return publish(job, "adapter", final_dir, record, write);
+}
+
+}  // namespace wb::sft

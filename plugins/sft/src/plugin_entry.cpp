@@ -1,0 +1,90 @@
+// The sft plugin's C ABI boundary (wb_plugin.h): wb_plugin_entry, init/validate/run/shutdown.
+// Everything below is C++ with exceptions; here they become a wb_status plus message.
+#include <cstring>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "eval_job.h"
+#include "host.h"
+#include "model_jobs.h"
+#include "spec_reader.h"
+#include "specs.h"
+#include "train_job.h"
+#include "wb/wb_plugin.h"
+
+namespace {
+
+using nlohmann::json;
+
+void set_error(wb_error* err, const std::string& msg) {
+  if (!err) return;
+  const size_t n = std::min(msg.size(), static_cast<size_t>(WB_ERROR_CAPACITY - 1));
+  std::memcpy(err->message, msg.data(), n);
+  err->message[n] = 0;
+}
+
+template <typename F>
+wb_status guarded(wb_error* err, F&& fn) {
+  try {
+    return fn();
+  } catch (const wb::sft::SpecError& e) {
+    set_error(err, e.what());
+    return WB_INVALID;
+  } catch (const json::exception& e) {
+    set_error(err, std::string("invalid JSON: ") + e.what());
+    return WB_INVALID;
+  } catch (const wb::sft::HostError& e) {
+    set_error(err, e.what());
+    return e.status() == WB_OK ? WB_ERROR : e.status();
+  } catch (const std::exception& e) {
+    set_error(err, e.what());
+    return WB_ERROR;
+  } catch (...) {
+    set_error(err, "unknown error");
+    return WB_ERROR;
+  }
+}
+
+wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) {
+  return guarded(err, [&] {
+    if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
+      throw std::runtime_error("sft plugin: incompatible host table");
+    wb::sft::Host::install(host);
+    return WB_OK;
+  });
+}
+
+wb_status sft_validate(const char* kind, const char* spec_json, wb_error* err) {
+  return guarded(err, [&] {
+    wb::sft::validate_spec(kind ? kind : "", json::parse(spec_json ? spec_json : ""));
+    return WB_OK;
+  });
+}
+
+wb_status sft_run(wb_job* job, const char* kind_c, const char* spec_json, wb_error* err) {
+  const std::string kind = kind_c ? kind_c : "";
+  const wb::sft::JobHost host(job);
+  const wb_status st = guarded(err, [&] {
+    const json spec = json::parse(spec_json ? spec_json : "");
+    if (kind == "pretrain" || kind == "sft") return wb::sft::run_train(host, kind, spec);
+    if (kind == "eval") return wb::sft::run_eval(host, spec);
+    if (kind == "model_init") wb::sft::run_model_init(host, spec);
+    else if (kind == "model_import") wb::sft::run_model_import(host, spec);
+    else if (kind == "model_export") wb::sft::run_model_export(host, spec);
+    else throw wb::sft::SpecError("unknown job kind '" + kind + "'");
+    return WB_OK;
+  });
+  if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
+  return st;
+}
+
+void sft_shutdown() {}
+
+const wb_plugin kPlugin = {
+    WB_PLUGIN_ABI_VERSION, "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown, nullptr,
+};
+
+}  // namespace
+
+extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &kPlugin; }

@@ -1,0 +1,204 @@
+#include "train_job.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model_store.h"
+#include "spec_reader.h"
+#include "specs.h"
+#include "train_data.h"
+#include "wb/llama/adapter_io.h"
+#include "wb/llama/checkpoint.h"
+#include "wb/llama/forward.h"
+#include "wb/llama/loss.h"
+#include "wb/llama/model_io.h"
+#include "wb/llama/trainer.h"
+
+namespace wb::sft {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Tokenized micro-batches of one split of a dataset. Empty when the split has no rows.
+std::vector<llama::TrainBatch> load_batches(const JobHost& job, const TrainSpec& s, const llama::Tokenizer& tok,
+                                            const std::string& dataset, const std::string& split, bool shuffle) {
+  std::vector<json> rows;
+  std::vector<int64_t> indices;
+  job.rows(dataset, split, [&](int64_t index, const json& row) {
+    rows.push_back(row);
+    indices.push_back(index);
+    return true;
+  });
+  if (rows.empty()) return {};
+  std::vector<Example> ex;
+  if (s.kind == "pretrain") {
+    std::vector<std::string> texts;
+    texts.reserve(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) texts.push_back(row_text(rows[i], indices[i]));
+    ex = text_examples(tok, texts, s.context_length);
+  } else {
+    int64_t truncated = 0;
+    ex = sft_examples(tok, rows, indices, s.context_length, &truncated);
+    if (truncated)
+      job.log(WB_LOG_WARN, std::to_string(truncated) + " conversations of " + dataset + " exceed context_length " +
+                               std::to_string(s.context_length) + " and were truncated");
+  }
+  return pack(ex, s.batch_size, s.context_length, s.seed, shuffle);
+}
+
+// Mean masked token loss over the first `limit` micro-batches (0: all), without dropout.
+double eval_loss(const llama::Model<float>& m, const std::vector<llama::TrainBatch>& batches, int64_t limit,
+                 llama::Workspace<float>& ws) {
+  double sum = 0;
+  int64_t count = 0;
+  const size_t n = limit > 0 ? std::min(batches.size(), static_cast<size_t>(limit)) : batches.size();
+  llama::ForwardOptions opts;
+  for (size_t i = 0; i < n; ++i) {
+    const auto& b = batches[i];
+    llama::forward(m, b.batch, ws, opts);
+    int64_t c = 0;
+    const float loss = llama::token_cross_entropy<float>(ws.logits.data(), b.batch.n_tokens(), m.config.vocab_size,
+                                                         b.targets, b.mask, nullptr, &c);
+    sum += static_cast<double>(loss) * static_cast<double>(c);
+    count += c;
+  }
+  return count ? sum / static_cast<double>(count) : NAN;
+}
+
+json lora_module_names(const llama::LoraConfig& lc) {
+  json out = json::array();
+  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
+  return out;
+}
+
+}  // namespace
+
+wb_status run_train(const JobHost& job, const std::string& kind, const json& spec_json) {
+  const TrainSpec s = parse_train_spec(kind, spec_json);
+  const bool lora = kind == "sft" && s.method == "lora";
+  job.progress(0.0, "load");
+  const fs::path base_dir = registered_model_path(s.model, job.handle());
+  llama::Model<float> model = llama::load_model<float>(base_dir);
+  const llama::Tokenizer tok = model_tokenizer(base_dir, s.model);
+  if (tok.vocab_size() != model.config.vocab_size)
+    throw std::runtime_error("model '" + s.model + "': tokenizer vocabulary differs from config vocab_size");
+  if (s.context_length > model.config.max_position_embeddings)
+    spec_fail("context_length", "exceeds the model's max_position_embeddings " +
+                                    std::to_string(model.config.max_position_embeddings));
+
+  job.progress(0.01, "data");
+  const std::string train_split = s.eval_dataset.empty() ? "train" : "";
+  auto train = load_batches(job, s, tok, s.dataset, train_split, true);
+  if (train.empty()) throw std::runtime_error("dataset '" + s.dataset + "' has no training rows");
+  auto eval = s.eval_dataset.empty() ? load_batches(job, s, tok, s.dataset, "eval", false)
+                                     : load_batches(job, s, tok, s.eval_dataset, "", false);
+  int64_t train_tokens = 0;
+  for (const auto& b : train) train_tokens += target_count(b);
+  const int64_t steps_per_epoch = std::max<int64_t>(1, static_cast<int64_t>(train.size()) / s.grad_accum);
+  const int64_t total = s.max_steps ? *s.max_steps : steps_per_epoch * s.epochs;
+  job.info(kind + " " + s.model + " -> " + s.output + ": " + std::to_string(train.size()) + " micro-batches (" +
+           std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
+           std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
+  if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
+
+  if (lora) {
+    model.lora = llama::LoraAdapter<float>::init(model.config, s.lora, s.seed);
+    model.trainable = {.lora = true};
+  } else {
+    model.trainable = {.full = true};
+  }
+
+  llama::TrainerConfig tc;
+  tc.total_steps = total;
+  tc.micro_batches = s.grad_accum;
+  tc.schedule.kind = llama::parse_schedule_kind(s.schedule);
+  tc.schedule.lr = s.lr;
+  tc.schedule.min_lr = s.min_lr;
+  if (s.warmup >= 1) tc.schedule.warmup_steps = std::min<int64_t>(static_cast<int64_t>(s.warmup), total);
+  else tc.schedule.warmup_fraction = s.warmup;
+  tc.adamw.weight_decay = s.weight_decay;
+  tc.adamw.max_grad_norm = s.clip;
+  tc.seed = s.seed;
+  llama::InMemoryDataSource data(std::move(train));
+  llama::Trainer trainer(model, data, tc);
+
+  const fs::path ckpt = job.dir() / "checkpoint";
+  if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {
+    trainer.load(s.resume_from);
+    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer.steps_done()));
+  }
+  auto save_checkpoint = [&] {
+    trainer.save(ckpt);
+    job.checkpoint(ckpt);
+  };
+
+  llama::Workspace<float> eval_ws;
+  auto report_eval = [&](int64_t step) -> double {
+    if (eval.empty()) return NAN;
+    job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
+    const double l = eval_loss(model, eval, s.eval_batches, eval_ws);
+    job.metric(step, "eval_loss", l);
+    return l;
+  };
+  double first_eval = NAN, last_eval = NAN, last_train = NAN;
+  if (trainer.steps_done() == 0) first_eval = report_eval(0);
+
+  while (!trainer.finished()) {
+    if (job.cancelled()) {
+      if (job.shutting_down()) {
+        save_checkpoint();
+        job.info("interrupted at step " + std::to_string(trainer.steps_done()) + "; checkpoint saved");
+        return WB_INTERRUPTED;
+      }
+      job.info("cancelled at step " + std::to_string(trainer.steps_done()));
+      return WB_CANCELLED;
+    }
+    const llama::StepStats st = trainer.step();
+    last_train = st.loss;
+    if (!std::isfinite(st.loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) +
+                                                          " at step " + std::to_string(st.step));
+    if (st.step % s.log_every == 0 || trainer.finished()) {
+      job.metric(st.step, "train_loss", st.loss);
+      job.metric(st.step, "lr", st.lr);
+      job.metric(st.step, "grad_norm", st.grad_norm);
+      job.metric(st.step, "tokens_per_s", st.tokens_per_s);
+    }
+    job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
+    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer.finished()) last_eval = report_eval(st.step);
+    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer.finished()) save_checkpoint();
+  }
+  last_eval = report_eval(total);
+  // The final trainable state (the adapter's exact fp32 values, optimizer moments) stays in the
+  // job's checkpoint: a crash before registration finishes from it without retraining.
+  if (lora) save_checkpoint();
+
+  job.progress(1.0, "save");
+  json result = {{"kind", kind}, {"output", s.output}, {"steps", total}, {"method", kind == "sft" ? s.method : "full"}};
+  if (std::isfinite(last_train)) result["train_loss"] = last_train;
+  if (std::isfinite(first_eval)) result["eval_loss_start"] = first_eval;
+  if (std::isfinite(last_eval)) result["eval_loss"] = last_eval;
+  if (lora) {
+    json record = {{"base_model", s.model},
+                   {"rank", s.lora.r},
+                   {"alpha", s.lora.lora_alpha},
+                   {"target_modules", lora_module_names(s.lora)},
+                   {"kind", "policy"}};
+    result["path"] = publish_adapter(job, s.output, record, [&](const fs::path& dir) {
+                       llama::save_adapter(dir, *model.lora, s.model);
+                     }).string();
+  } else {
+    result["path"] = publish_model(job, s.output, [&](const fs::path& dir) {
+                       llama::save_model(dir, model);
+                       for (const char* f : {"tokenizer.model", "tokenizer_config.json"})
+                         if (fs::exists(base_dir / f)) fs::copy_file(base_dir / f, dir / f);
+                     }).string();
+  }
+  std::ofstream(job.dir() / "result.json") << result.dump(2) << "\n";
+  job.info("result " + result.dump());
+  return WB_OK;
+}
+
+}  // namespace wb::sft
