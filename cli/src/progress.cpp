@@ -43,7 +43,7 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-std::string format_progress_line(const ProgressSnapshot& s, int width) {
+std::string format_progress_line(const ProgressSnapshot& s, int width, int max_bar) {
   std::string head;  // " 42% train" after the bar
   if (s.fraction >= 0) {
     head = fmt("%3.0f%%", std::floor(std::clamp(s.fraction, 0.0, 1.0) * 100.0));
@@ -59,7 +59,8 @@ std::string format_progress_line(const ProgressSnapshot& s, int width) {
   if (s.eta_s >= 0) parts.push_back("ETA " + format_duration(s.eta_s));
   if (!s.metric_name.empty()) parts.push_back(s.metric_name + " " + fmt("%.4f", s.metric_value));
 
-  constexpr int kMinBar = 8, kMaxBar = 40;
+  constexpr int kMinBar = 8;
+  const int kMaxBar = std::clamp(max_bar, kMinBar, 40);
   auto rest_of = [&](std::size_t n) {
     std::string r = " " + head;
     for (std::size_t i = 0; i < n; ++i) r += " | " + parts[i];
@@ -152,7 +153,9 @@ bool ProgressTracker::on_event(const json& ev, double now_s) {
 }
 
 void ProgressBar::draw(const ProgressSnapshot& s) {
-  std::string line = format_progress_line(s, std::max(20, width_ - 1));  // -1: no autowrap
+  std::string line = format_progress_line(s, std::max(20, width_ - 1), bar_cells_);  // -1: no autowrap
+  if (const auto close = line.find(']'); line.rfind('[', 0) == 0 && close != std::string::npos)
+    bar_cells_ = std::min(bar_cells_, static_cast<int>(close) - 1);
   if (drawn_ && line == last_) return;
   last_ = std::move(line);
   os_ << "\r\033[K" << last_ << std::flush;

@@ -82,7 +82,7 @@ TEST_CASE("wb job logs --follow on a terminal draws a progress bar", "[cli][inte
   CHECK(r.out.find("ETA ") != std::string::npos);
   CHECK(r.out.find("| loss 0.") != std::string::npos);
   // The last bar shows completion and stays on screen; log and state lines appear as lines.
-  CHECK(r.out.find("[########################################] 100% sleep | step 40") != std::string::npos);
+  CHECK(r.out.find("] 100% sleep | step 40 | ") != std::string::npos);
   CHECK(r.out.find("[info] step 40/40") != std::string::npos);
   CHECK(r.out.find("state: succeeded") != std::string::npos);
   // Every drawn bar fits the terminal (one column spare so it never wraps).

@@ -126,6 +126,25 @@ TEST_CASE("ProgressBar redraws in place and prints log lines above the bar", "[p
   CHECK(os.str() == "\r\033[K" + half + "\r\033[K[info] hello\n" + half + "\r\033[K" + full + "\n");
 }
 
+TEST_CASE("ProgressBar keeps the bar from growing back between redraws", "[progress]") {
+  std::ostringstream os;
+  ProgressBar bar(os, 61);
+  ProgressSnapshot s;
+  s.fraction = 0.5;
+  s.step = 5;
+  s.eta_s = 3725;  // "ETA 1h02m05s" takes room: the bar narrows
+  bar.draw(s);
+  const std::string first = os.str();
+  s.eta_s = -1;  // the text shrinks; the bar keeps its width
+  bar.draw(s);
+  const std::string both = os.str();
+  const std::string second = both.substr(first.size());
+  auto bar_of = [](const std::string& drawn) { return drawn.substr(4, drawn.find(']') - 4 + 1); };
+  CHECK(bar_of(first).size() == bar_of(second).size());
+  CHECK(bar_of(first).size() < 42);
+  CHECK(format_progress_line(s, 60, 12) == "[######......]  50% | step 5");
+}
+
 TEST_CASE("is_final_state", "[progress]") {
   CHECK(is_final_state("succeeded"));
   CHECK(is_final_state("failed"));

@@ -27,9 +27,10 @@ struct ProgressSnapshot {
 };
 
 // e.g. "[##########..........]  50% train | step 120 | 3.4 steps/s | ETA 1m05s | train_loss 2.3412"
-// The bar stretches to fill `width` (8..40 cells); trailing parts are dropped, then the line is
-// cut, so the result never exceeds `width` code points (for width >= 20).
-std::string format_progress_line(const ProgressSnapshot& s, int width);
+// The bar stretches to fill `width` (8..max_bar cells, max_bar itself capped at 40); trailing
+// parts are dropped, then the line is cut, so the result never exceeds `width` code points (for
+// width >= 20).
+std::string format_progress_line(const ProgressSnapshot& s, int width, int max_bar = 40);
 
 // 42 -> "42s", 125 -> "2m05s", 3725 -> "1h02m05s", < 0 -> "?".
 std::string format_duration(double seconds);
@@ -69,6 +70,7 @@ bool is_final_state(std::string_view state);
 
 // Draws the bar in place on a terminal (carriage return + erase line; no cursor movement beyond
 // the current line). print_line() erases the bar, prints a full line, and redraws the bar below.
+// The bar only ever narrows (as the text beside it grows), so it does not jitter between redraws.
 class ProgressBar {
  public:
   ProgressBar(std::ostream& os, int width) : os_(os), width_(width) {}
@@ -82,6 +84,7 @@ class ProgressBar {
   int width_;
   std::string last_;
   bool drawn_ = false;
+  int bar_cells_ = 40;  // narrowest bar drawn so far
 };
 
 // Columns of the terminal on fd (TIOCGWINSZ), else $COLUMNS, else 80.
