@@ -129,3 +129,38 @@ TEST_CASE("loading a checkpoint of another trainable set fails and changes nothi
   CHECK(d.position() == nlohmann::json({{"epoch", 0}, {"index", 0}}));
   CHECK_THROWS_AS(t.load(tmp.path / "nothing-here"), CheckpointError);
 }
+
+TEST_CASE("run() checkpoints periodically and on cancellation; resuming finishes the same curve", "[resume]") {
+  const Setup s(Kind::kLora);
+  TempDir tmp("resume-run");
+  Model<float> m_ref = s.model();
+  InMemoryDataSource d_ref(s.batches());
+  Trainer t_ref(m_ref, d_ref, s.cfg(6));
+  const std::vector<float> expect = losses_of(t_ref, 6);
+
+  std::vector<float> seen;
+  {
+    Model<float> m = s.model();
+    InMemoryDataSource d(s.batches());
+    TrainerConfig tc = s.cfg(6);
+    tc.checkpoint_every = 2;
+    tc.checkpoint_dir = tmp.path / "ckpt";
+    Trainer t(m, d, tc);
+    t.on_step = [&](const StepStats& st) { seen.push_back(static_cast<float>(st.loss)); };
+    t.cancelled = [&] { return seen.size() == 3; };
+    CHECK(t.run() == 3);  // cancelled after step 3: the final save holds step 3
+  }
+  CHECK(load_checkpoint(tmp.path / "ckpt").step == 3);
+  Model<float> m = s.model();
+  InMemoryDataSource d(s.batches());
+  TrainerConfig tc = s.cfg(6);
+  tc.checkpoint_every = 2;
+  tc.checkpoint_dir = tmp.path / "ckpt";
+  Trainer t(m, d, tc);
+  t.load(tc.checkpoint_dir);
+  t.on_step = [&](const StepStats& st) { seen.push_back(static_cast<float>(st.loss)); };
+  CHECK(t.run() == 6);
+  REQUIRE(seen.size() == 6);
+  CHECK(std::memcmp(seen.data(), expect.data(), 6 * sizeof(float)) == 0);
+  CHECK(load_checkpoint(tmp.path / "ckpt").step == 6);
+}
