@@ -10,7 +10,7 @@
 namespace wb::kernels {
 
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
-constexpr int64_t kParallelMin = 1 << 14;
+constexpr int64_t kParallelMin = 1 << 20;
 
 int64_t attention_probs_size(const int32_t* cu_seqlens, int64_t n_seqs, int64_t n_heads) {
   int64_t total = 0;

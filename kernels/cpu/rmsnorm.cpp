@@ -6,7 +6,7 @@
 namespace wb::kernels {
 
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
-constexpr int64_t kParallelMin = 1 << 14;
+constexpr int64_t kParallelMin = 1 << 20;
 
 template <typename T>
 void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t n, int64_t d, double eps) {

@@ -7,7 +7,7 @@
 namespace wb::kernels {
 
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
-constexpr int64_t kParallelMin = 1 << 14;
+constexpr int64_t kParallelMin = 1 << 20;
 
 namespace {
 // Rotates each (i, i+hd/2) pair by sign * pos * theta^(-2i/hd).

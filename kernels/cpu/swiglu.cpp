@@ -6,7 +6,7 @@
 namespace wb::kernels {
 
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
-constexpr int64_t kParallelMin = 1 << 14;
+constexpr int64_t kParallelMin = 1 << 20;
 
 template <typename T>
 void swiglu_forward(T* h, const T* g, const T* u, int64_t count) {

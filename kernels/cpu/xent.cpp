@@ -7,16 +7,17 @@
 namespace wb::kernels {
 
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
-constexpr int64_t kParallelMin = 1 << 14;
+constexpr int64_t kParallelMin = 1 << 20;
 
 namespace {
-// log(sum(exp(row))) computed stably, accumulated in double.
+// log(sum(exp(row))) computed stably: exponentials in T (expf for float: the vocabulary-wide
+// passes dominate the loss's cost), their sum accumulated in double.
 template <typename T>
 double logsumexp(const T* row, int64_t d) {
   T mx = row[0];
   for (int64_t j = 1; j < d; ++j) mx = std::max(mx, row[j]);
   double sum = 0;
-  for (int64_t j = 0; j < d; ++j) sum += std::exp(double(row[j]) - double(mx));
+  for (int64_t j = 0; j < d; ++j) sum += double(std::exp(row[j] - mx));
   return double(mx) + std::log(sum);
 }
 }  // namespace
@@ -43,9 +44,9 @@ void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
     if (targets[i] < 0) continue;
     const T* row = logits + i * vocab;
     T* drow = dlogits + i * vocab;
-    const double lse = logsumexp(row, vocab);
-    const double dl = dloss[i];
-    for (int64_t j = 0; j < vocab; ++j) drow[j] += static_cast<T>(dl * std::exp(double(row[j]) - lse));
+    const T lse = static_cast<T>(logsumexp(row, vocab));
+    const T dl = dloss[i];
+    for (int64_t j = 0; j < vocab; ++j) drow[j] += dl * std::exp(row[j] - lse);
     drow[targets[i]] -= static_cast<T>(dl);
   }
 }
@@ -55,8 +56,8 @@ void softmax_forward(T* x, int64_t n, int64_t d) {
 #pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     T* row = x + i * d;
-    const double lse = logsumexp(row, d);
-    for (int64_t j = 0; j < d; ++j) row[j] = static_cast<T>(std::exp(double(row[j]) - lse));
+    const T lse = static_cast<T>(logsumexp(row, d));
+    for (int64_t j = 0; j < d; ++j) row[j] = std::exp(row[j] - lse);
   }
 }
 

@@ -136,6 +136,7 @@ void forward(const Model<T>& m, const Batch& batch, Workspace<T>& ws, const Forw
              const std::vector<const LoraAdapter<T>*>& adapters) {
   const LlamaConfig& c = m.config;
   ws.backward_ready = false;
+  m.validate();  // shapes of weights/adapter/head against the config: no out-of-bounds reads
   ws.batch = batch;
   ws.batch.fill_defaults();
   ws.batch.validate(c);
