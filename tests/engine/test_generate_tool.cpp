@@ -95,6 +95,19 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
   CHECK(j["tokens"].get<std::vector<int32_t>>() == generate(m, {req})[0].tokens);
   r = tool("generate --model " + q(model) + " --prompt 'Once upon a time' --max-tokens 4 --temperature 0");
   CHECK(r.status == 0);
+  // A chat prompt is the template's ids: the same tokens as generating from those ids.
+  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path / "chat.json") +
+           " --max-tokens 3 --temperature 0 --json");
+  REQUIRE(r.status == 0);
+  GenerateRequest creq;
+  creq.prompt = std::vector<int32_t>(chat.begin(), chat.end());
+  creq.max_tokens = 3;
+  creq.sampling.temperature = 0;
+  CHECK(nlohmann::json::parse(r.out)["tokens"].get<std::vector<int32_t>>() == generate(m, {creq})[0].tokens);
+  std::ofstream(tmp.path / "ends_with_answer.json") << R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}])";
+  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path / "ends_with_answer.json"));
+  CHECK(r.status != 0);
+  CHECK_THAT(r.out, Catch::Contains("user message"));
 
   // Merge an adapter written here.
   LoraConfig lc;

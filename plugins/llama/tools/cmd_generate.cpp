@@ -1,6 +1,7 @@
 // wb-engine generate: sample a completion. With the tokenizer built, --prompt is text encoded
 // with the model directory's tokenizer.model and the completion streams to stdout as text;
-// --prompt-ids gives token ids directly. --json prints {"tokens","text","finish"} instead.
+// --chat-json renders a chat with the Llama 2 template; --prompt-ids gives token ids directly.
+// --json prints {"tokens","text","finish"} instead.
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -14,6 +15,8 @@
 #include "wb/llama/generate.h"
 #include "wb/llama/model_io.h"
 #ifdef WB_ENGINE_HAVE_TOKENIZER
+#include "chat_json.h"
+#include "wb/llama/chat_template.h"
 #include "wb/llama/tokenizer.h"
 #endif
 
@@ -22,7 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct GenerateCmd {
-  std::string model, adapter, prompt, prompt_ids, tokenizer;
+  std::string model, adapter, prompt, prompt_ids, chat_json, tokenizer;
   std::vector<std::string> stop;
   int64_t max_tokens = 128;
   double temperature = 0.8, top_p = 1.0;
@@ -43,7 +46,8 @@ void run_generate(const GenerateCmd& o) {
   r.sampling.top_p = o.top_p;
   r.sampling.seed = o.seed;
   r.stop = o.stop;
-  if (o.prompt.empty() == o.prompt_ids.empty()) throw std::invalid_argument("give exactly one of --prompt or --prompt-ids");
+  if (o.prompt.empty() + o.prompt_ids.empty() + o.chat_json.empty() != 2)
+    throw std::invalid_argument("give exactly one of --prompt, --prompt-ids or --chat-json");
 #ifdef WB_ENGINE_HAVE_TOKENIZER
   std::optional<llama::Tokenizer> tok;
   const fs::path tok_path = o.tokenizer.empty() ? fs::path(o.model) / "tokenizer.model" : fs::path(o.tokenizer);
@@ -57,8 +61,15 @@ void run_generate(const GenerateCmd& o) {
     if (!tok) throw std::invalid_argument("--prompt needs a tokenizer (" + tok_path.string() + " not found)");
     r.prompt = tok->encode(o.prompt, /*add_bos=*/true);
   }
+  if (!o.chat_json.empty()) {
+    if (!tok) throw std::invalid_argument("--chat-json needs a tokenizer (" + tok_path.string() + " not found)");
+    const llama::ChatTokens ct = llama::render_llama2_chat(*tok, read_chat_json(o.chat_json));
+    if (!ct.ends_with_prompt) throw std::invalid_argument(o.chat_json + ": the chat must end with a user message");
+    r.prompt = ct.ids;
+  }
 #else
-  if (!o.prompt.empty()) throw std::invalid_argument("this build has no tokenizer: use --prompt-ids");
+  if (!o.prompt.empty() || !o.chat_json.empty())
+    throw std::invalid_argument("this build has no tokenizer: use --prompt-ids");
 #endif
   if (!o.prompt_ids.empty()) r.prompt = parse_id_list(o.prompt_ids);
   if (!o.json)
@@ -85,6 +96,8 @@ void add_generate(CLI::App& app) {
   cmd->add_option("--adapter", o->adapter, "PEFT LoRA adapter directory")->check(CLI::ExistingDirectory);
   cmd->add_option("--prompt", o->prompt, "prompt text (BOS is prepended)");
   cmd->add_option("--prompt-ids", o->prompt_ids, "prompt as comma-separated token ids");
+  cmd->add_option("--chat-json", o->chat_json, "JSON list of {role, content} ending with a user turn (Llama 2 template)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--tokenizer", o->tokenizer, "tokenizer.model (default: the model directory's)");
   cmd->add_option("--max-tokens", o->max_tokens, "tokens to generate at most")->default_val(128)->check(CLI::NonNegativeNumber);
   cmd->add_option("--temperature", o->temperature, "0 = greedy")->default_val(0.8)->check(CLI::NonNegativeNumber);

@@ -7,10 +7,8 @@
 #include "commands.h"
 #include "tool_util.h"
 #ifdef WB_ENGINE_HAVE_TOKENIZER
-#include <nlohmann/json.hpp>
-
+#include "chat_json.h"
 #include "wb/llama/chat_template.h"
-#include "wb/llama/file_io.h"
 #include "wb/llama/tokenizer.h"
 #endif
 
@@ -24,33 +22,11 @@ struct TokenizeOptions {
   bool no_bos = false;
 };
 
-std::vector<llama::ChatMessage> read_chat(const std::string& path) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(llama::read_text_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw std::invalid_argument(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_array()) throw std::invalid_argument(path + ": expected a JSON list of {role, content}");
-  std::vector<llama::ChatMessage> out;
-  for (size_t i = 0; i < j.size(); ++i) {
-    const auto& m = j[i];
-    if (!m.is_object() || !m.contains("role") || !m.contains("content") || !m["role"].is_string() ||
-        !m["content"].is_string())
-      throw std::invalid_argument(path + ": message " + std::to_string(i) + " needs string 'role' and 'content'");
-    for (const auto& [k, v] : m.items())
-      if (k != "role" && k != "content")
-        throw std::invalid_argument(path + ": message " + std::to_string(i) + " has unknown field '" + k + "'");
-    out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
-  }
-  return out;
-}
-
 void run_tokenize(const TokenizeOptions& o) {
   const llama::Tokenizer tok(o.tokenizer);
   if (!o.chat_json.empty()) {
     if (!o.text.empty()) throw std::invalid_argument("give TEXT or --chat-json, not both");
-    const auto msgs = read_chat(o.chat_json);
+    const auto msgs = read_chat_json(o.chat_json);
     std::cout << ids_to_json(llama::render_llama2_chat(tok, msgs).ids) << "\n";
     return;
   }

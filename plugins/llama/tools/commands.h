@@ -12,7 +12,7 @@ void add_init(CLI::App& app);
 void add_tokenize(CLI::App& app);
 // forward --model DIR --tokens 1,2,3 [--adapter DIR] --out FILE
 void add_forward(CLI::App& app);
-// generate --model DIR [--adapter DIR] --prompt P | --prompt-ids 1,2 --max-tokens N ...
+// generate --model DIR [--adapter DIR] --prompt P | --prompt-ids 1,2 | --chat-json F --max-tokens N ...
 void add_generate(CLI::App& app);
 // merge --model DIR --adapter DIR --out DIR
 void add_merge(CLI::App& app);

@@ -11,7 +11,8 @@ if(TARGET wb_llama AND TARGET CLI11::CLI11)
     ${CMAKE_CURRENT_LIST_DIR}/cmd_forward.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cmd_generate.cpp
     ${CMAKE_CURRENT_LIST_DIR}/cmd_merge.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/tool_util.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/tool_util.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/chat_json.cpp)
   target_link_libraries(wb-engine PRIVATE wb_llama CLI11::CLI11)
   if(TARGET wb_tokenizer)
     target_link_libraries(wb-engine PRIVATE wb_tokenizer)
