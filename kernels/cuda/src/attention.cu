@@ -51,7 +51,9 @@ __global__ void attention_forward_kernel(T* out, float* lse, const T* q, const T
   const int lane = threadIdx.x % 32;
   const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
   if (item >= sh.n * sh.n_heads) return;
-  const int64_t i = item / sh.n_heads, h = item % sh.n_heads;
+  // Consecutive warps take consecutive rows of one head, so a block reads the same keys and
+  // values (L1 hits) instead of four heads' different ones.
+  const int64_t h = item / sh.n, i = item % sh.n;
   const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
   const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
 
@@ -91,7 +93,9 @@ __global__ void attention_backward_kernel(T* dq, float* dk_ws, float* dv_ws, con
   const int lane = threadIdx.x % 32;
   const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
   if (item >= sh.n * sh.n_heads) return;
-  const int64_t i = item / sh.n_heads, h = item % sh.n_heads;
+  // Consecutive warps take consecutive rows of one head, so a block reads the same keys and
+  // values (L1 hits) instead of four heads' different ones.
+  const int64_t h = item / sh.n, i = item % sh.n;
   const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
   const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
 
