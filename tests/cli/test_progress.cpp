@@ -119,8 +119,11 @@ TEST_CASE("ProgressBar redraws in place and prints log lines above the bar", "[p
   s.fraction = 1.0;
   bar.draw(s);
   bar.finish();
-  const std::string half = format_progress_line({"", 0.5}, 40);  // width - 1: no autowrap
-  const std::string full = format_progress_line({"", 1.0}, 40);
+  ProgressSnapshot at;
+  at.fraction = 0.5;
+  const std::string half = format_progress_line(at, 40);  // width - 1: no autowrap
+  at.fraction = 1.0;
+  const std::string full = format_progress_line(at, 40);
   CHECK(half == "[################.................]  50%");
   CHECK(full == "[#################################] 100%");
   CHECK(os.str() == "\r\033[K" + half + "\r\033[K[info] hello\n" + half + "\r\033[K" + full + "\n");
