@@ -17,9 +17,14 @@ Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
 
 void Scheduler::recover() {
   for (const JobRecord& r : events_.store().jobs().recover_after_crash()) {
+    events_.transition(r.id, [&] { return r; });  // announce the recovered state
+    if (r.state == JobState::Cancelled) {
+      spdlog::warn("job {} ({}) was running with a cancel requested when the daemon stopped; now cancelled", r.id, r.kind);
+      events_.log(r.id, "warn", "daemon restarted while the job was being cancelled; marked cancelled");
+      continue;
+    }
     spdlog::warn("job {} ({}) was running when the daemon stopped; re-queued (attempt {}, {})", r.id,
                  r.kind, r.attempts, r.checkpoint ? "resumes from " + *r.checkpoint : "from the start");
-    events_.transition(r.id, [&] { return r; });
     events_.log(r.id, "warn",
                 std::string("daemon restarted while the job was running; re-queued ") +
                     (r.checkpoint ? "to resume from checkpoint " + *r.checkpoint : "from the start"));
