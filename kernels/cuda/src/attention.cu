@@ -83,13 +83,17 @@ __global__ void attention_forward_kernel(T* out, float* lse, const T* q, const T
   if (lse && lane == 0) lse[h * sh.n + i] = m + logf(l);
 }
 
-// One warp per (row i, head h): recomputes p_j from lse, accumulates dq_i in registers and
-// scatters dk_j, dv_j into the fp32 workspace (several query heads share a kv head).
+// Backward in two passes, neither with atomics:
+//  1. one warp per (row i, head h): D_i = dout_i . out_i (kept in the workspace) and
+//     dq_i += scale * sum_j ds_ij k_j over the keys j <= i of i's sequence;
+//  2. one warp per (key row j, kv head g): for every query head h of the group and every query
+//     i >= j of the same sequence, recomputes p_ij = exp(s_ij - lse_i) and ds_ij, and sums
+//     dk_j += scale * ds_ij q_i and dv_j += p_ij dout_i in registers.
 template <typename T>
-__global__ void attention_backward_kernel(T* dq, float* dk_ws, float* dv_ws, const T* dout,
-                                          const T* q, const T* k, const T* v, const T* out,
-                                          const float* lse, const int32_t* seq_start,
-                                          AttentionShape sh, float scale) {
+__global__ void attention_backward_dq_kernel(T* dq, float* Dws, const T* dout, const T* q,
+                                             const T* k, const T* v, const T* out,
+                                             const float* lse, const int32_t* seq_start,
+                                             AttentionShape sh, float scale) {
   const int lane = threadIdx.x % 32;
   const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
   if (item >= sh.n * sh.n_heads) return;
@@ -105,38 +109,68 @@ __global__ void attention_backward_kernel(T* dq, float* dk_ws, float* dv_ws, con
 #pragma unroll
   for (int e = 0; e < kMaxPerLane; ++e) dqr[e] = 0.0f;
   const float Di = dot_lane(dor, out + i * qld + h * D, D, lane);
+  if (lane == 0) Dws[h * sh.n + i] = Di;
   const float lse_i = lse[h * sh.n + i];
   for (int64_t j = seq_start[i]; j <= i; ++j) {
     const T* kj = k + j * kvld + kvh * D;
-    const T* vj = v + j * kvld + kvh * D;
     const float p = __expf(dot_lane(qr, kj, D, lane) * scale - lse_i);
-    const float dp = dot_lane(dor, vj, D, lane);
-    const float ds = p * (dp - Di);
-    float* dkj = dk_ws + j * kvld + kvh * D;
-    float* dvj = dv_ws + j * kvld + kvh * D;
+    const float ds = p * (dot_lane(dor, v + j * kvld + kvh * D, D, lane) - Di);
 #pragma unroll
     for (int e = 0; e < kMaxPerLane; ++e) {
       const int64_t c = lane + 32 * e;
-      if (c < D) {
-        dqr[e] += scale * ds * to_f(kj[c]);
-        atomicAdd(&dkj[c], scale * ds * qr[e]);
-        atomicAdd(&dvj[c], p * dor[e]);
+      if (c < D) dqr[e] += scale * ds * to_f(kj[c]);
+    }
+  }
+  if (!dq) return;
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) {
+    const int64_t c = lane + 32 * e;
+    if (c < D) dq[i * qld + h * D + c] = from_f<T>(to_f(dq[i * qld + h * D + c]) + dqr[e]);
+  }
+}
+
+template <typename T>
+__global__ void attention_backward_dkv_kernel(T* dk, T* dv, const float* Dws, const T* dout,
+                                              const T* q, const T* k, const T* v,
+                                              const float* lse, const int32_t* seq_start,
+                                              AttentionShape sh, float scale) {
+  const int lane = threadIdx.x % 32;
+  const int64_t item = blockIdx.x * int64_t(kWarpsPerBlock) + threadIdx.x / 32;
+  if (item >= sh.n * sh.n_kv_heads) return;
+  const int64_t g = item / sh.n, j = item % sh.n;
+  const int64_t group = sh.n_heads / sh.n_kv_heads;
+  const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
+
+  float kr[kMaxPerLane], vr[kMaxPerLane], dkr[kMaxPerLane], dvr[kMaxPerLane];
+  load_lane(kr, k + j * kvld + g * D, D, lane);
+  load_lane(vr, v + j * kvld + g * D, D, lane);
+#pragma unroll
+  for (int e = 0; e < kMaxPerLane; ++e) dkr[e] = dvr[e] = 0.0f;
+  const int32_t seq = seq_start[j];
+  for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+    for (int64_t i = j; i < sh.n && seq_start[i] == seq; ++i) {
+      const T* qi = q + i * qld + h * D;
+      const T* doi = dout + i * qld + h * D;
+      const float p = __expf(dot_lane(kr, qi, D, lane) * scale - lse[h * sh.n + i]);
+      const float ds = p * (dot_lane(vr, doi, D, lane) - Dws[h * sh.n + i]);
+#pragma unroll
+      for (int e = 0; e < kMaxPerLane; ++e) {
+        const int64_t c = lane + 32 * e;
+        if (c < D) {
+          dkr[e] += scale * ds * to_f(qi[c]);
+          dvr[e] += p * to_f(doi[c]);
+        }
       }
     }
   }
 #pragma unroll
   for (int e = 0; e < kMaxPerLane; ++e) {
     const int64_t c = lane + 32 * e;
-    if (c < D && dq) dq[i * qld + h * D + c] = from_f<T>(to_f(dq[i * qld + h * D + c]) + dqr[e]);
+    if (c >= D) continue;
+    const int64_t at = j * kvld + g * D + c;
+    if (dk) dk[at] = from_f<T>(to_f(dk[at]) + dkr[e]);
+    if (dv) dv[at] = from_f<T>(to_f(dv[at]) + dvr[e]);
   }
-}
-
-// dst += ws (ws fp32), elementwise; null dst skipped.
-template <typename T>
-__global__ void accumulate_kernel(T* dst, const float* ws, int64_t count) {
-  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < count;
-       t += int64_t(gridDim.x) * blockDim.x)
-    dst[t] = from_f<T>(to_f(dst[t]) + ws[t]);
 }
 
 // One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b].
@@ -219,34 +253,26 @@ void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k,
   WB_CUDA_CHECK_LAUNCH();
 }
 
-int64_t attention_backward_workspace(const AttentionShape& sh) {
-  return 2 * sh.n * sh.n_kv_heads * sh.head_dim;
-}
+int64_t attention_backward_workspace(const AttentionShape& sh) { return sh.n_heads * sh.n; }
 
 template <typename T>
 void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
                         const T* k, const T* v, const T* out, const float* lse,
                         const int32_t* seq_start, const AttentionShape& sh, float* workspace) {
   check_shape(sh);
-  const int64_t items = sh.n * sh.n_heads;
-  if (items == 0) return;
-  const int64_t kv_count = sh.n * sh.n_kv_heads * sh.head_dim;
-  float* dk_ws = workspace;
-  float* dv_ws = workspace + kv_count;
-  WB_CUDA_CHECK(cudaMemsetAsync(workspace, 0, 2 * kv_count * sizeof(float), ctx.s()));
+  if (sh.n * sh.n_heads == 0) return;
   const float scale = 1.0f / sqrtf(float(sh.head_dim));
-  attention_backward_kernel<<<blocks_exact(items, kWarpsPerBlock), 32 * kWarpsPerBlock, 0,
-                              ctx.s()>>>(dq, dk_ws, dv_ws, dout, q, k, v, out, lse, seq_start,
-                                         sh, scale);
+  const int threads = 32 * kWarpsPerBlock;
+  // Pass 1 always runs: pass 2 needs the D_i it leaves in the workspace.
+  attention_backward_dq_kernel<<<blocks_exact(sh.n * sh.n_heads, kWarpsPerBlock), threads, 0,
+                                 ctx.s()>>>(dq, workspace, dout, q, k, v, out, lse, seq_start,
+                                            sh, scale);
   WB_CUDA_CHECK_LAUNCH();
-  if (dk) {
-    accumulate_kernel<<<blocks_for(kv_count, 256), 256, 0, ctx.s()>>>(dk, dk_ws, kv_count);
-    WB_CUDA_CHECK_LAUNCH();
-  }
-  if (dv) {
-    accumulate_kernel<<<blocks_for(kv_count, 256), 256, 0, ctx.s()>>>(dv, dv_ws, kv_count);
-    WB_CUDA_CHECK_LAUNCH();
-  }
+  if (!dk && !dv) return;
+  attention_backward_dkv_kernel<<<blocks_exact(sh.n * sh.n_kv_heads, kWarpsPerBlock), threads, 0,
+                                  ctx.s()>>>(dk, dv, workspace, dout, q, k, v, lse, seq_start,
+                                             sh, scale);
+  WB_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>

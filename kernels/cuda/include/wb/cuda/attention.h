@@ -10,7 +10,9 @@
 // Backward (with D_i = dout_i . out_i, dp_j = dout_i . v_j, ds_j = p_j (dp_j - D_i)):
 //   dq_i += scale * sum_j ds_j k_j,  dk_j += scale * ds_j q_i,  dv_j += p_j dout_i
 // The kernels are plain loops: one warp per (row, head), fp32 online softmax (as in
-// FlashAttention's recurrence, without tiling), dk/dv summed in an fp32 workspace.
+// FlashAttention's recurrence, without tiling). Backward runs one warp per query row for dq and
+// one warp per key row for dk/dv, recomputing the probabilities from lse: no atomics, and the
+// result does not depend on scheduling.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +39,7 @@ template <typename T>
 void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
                        const int32_t* seq_start, const AttentionShape& shape);
 
-// fp32 elements of workspace attention_backward needs (dk and dv accumulators).
+// fp32 elements of workspace attention_backward needs (D_i = dout_i . out_i per row and head).
 int64_t attention_backward_workspace(const AttentionShape& shape);
 
 // dq, dk, dv accumulate (+=). out and lse are the forward's.
