@@ -1,0 +1,135 @@
+// HttpServer in-process: a throwing handler gives 500 and the server keeps serving; body limits;
+// chunked streams; a client hanging up mid-stream stops its source.
+#include <utility>
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "daemon_process.h"
+#include "http/server.h"
+#include "unix_http.h"
+
+using namespace wb::daemon;
+using namespace wbtest;
+
+namespace {
+
+// A source that emits `n` numbered lines on its own thread, then ends; records stop().
+class CountingSource : public StreamSource {
+ public:
+  explicit CountingSource(int n, int delay_ms) : n_(n), delay_ms_(delay_ms) {}
+  ~CountingSource() override {
+    stop();
+    if (t_.joinable()) t_.join();
+  }
+  void start(Sink sink) override {
+    t_ = std::thread([this, sink] {
+      for (int i = 0; i < n_ && !stopped_; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+        if (!stopped_) sink("line " + std::to_string(i) + "\n", i == n_ - 1);
+      }
+    });
+  }
+  void stop() override { stopped_ = true; }
+  std::atomic<bool> stopped_{false};
+
+ private:
+  int n_, delay_ms_;
+  std::thread t_;
+};
+
+struct Server {
+  TempDir tmp;
+  boost::asio::io_context ioc;
+  std::unique_ptr<HttpServer> server;
+  std::vector<std::thread> threads;
+  std::shared_ptr<CountingSource> last_source;
+
+  Server() {
+    HttpServer::Options o;
+    o.socket = tmp.path() / "s.sock";
+    o.body_limit = [](const std::string&, const std::string& path) -> std::uint64_t {
+      return path == "/big" ? 1 << 20 : 1024;
+    };
+    server = std::make_unique<HttpServer>(ioc, o, [this](Request& r) -> Response {
+      if (r.path == "/throw") throw std::runtime_error("handler bug");
+      if (r.path == "/throw-int") throw 42;
+      if (r.path == "/stream") {
+        Response res;
+        res.content_type = "application/x-ndjson";
+        last_source = std::make_shared<CountingSource>(std::stoi(r.query_or("n", "5")), std::stoi(r.query_or("ms", "1")));
+        res.stream = last_source;
+        return res;
+      }
+      Response res;
+      res.body = "{\"path\":\"" + r.path + "\",\"bytes\":" + std::to_string(r.body.size()) + ",\"q\":\"" + r.query_or("q", "") + "\"}";
+      return res;
+    });
+    server->listen();
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { ioc.run(); });
+  }
+  ~Server() {
+    server->stop_accepting();
+    server->close_all();
+    ioc.stop();
+    for (auto& t : threads) t.join();
+  }
+  std::string socket() const { return (tmp.path() / "s.sock").string(); }
+};
+
+}  // namespace
+
+TEST_CASE("a throwing handler gives 500 and the connection keeps serving", "[http]") {
+  Server s;
+  UnixHttp c(s.socket());
+  HttpResult r = c.request("GET", "/throw");
+  CHECK(r.status == 500);
+  CHECK_THAT(r.body, Catch::Contains("\"code\":\"internal\"") && Catch::Contains("handler bug"));
+  CHECK(c.request("GET", "/throw-int").status == 500);
+  HttpResult ok = c.request("GET", "/hello?q=a%20b");
+  CHECK(ok.status == 200);
+  CHECK(ok.body == "{\"path\":\"/hello\",\"bytes\":0,\"q\":\"a b\"}");
+  CHECK(c.connected());
+}
+
+TEST_CASE("per-route body limits: 413 over, accepted under, chunked bodies too", "[http]") {
+  Server s;
+  CHECK(http(s.socket(), "POST", "/small", std::string(1025, 'x')).status == 413);
+  CHECK(http(s.socket(), "POST", "/small", std::string(1024, 'x')).status == 200);
+  CHECK(http(s.socket(), "POST", "/big", std::string(100000, 'x')).status == 200);
+  UnixHttp c(s.socket());
+  std::string chunked = "POST /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) chunked += "200\r\n" + std::string(512, 'y') + "\r\n";
+  chunked += "0\r\n\r\n";
+  HttpResult r = c.raw(chunked);
+  CHECK(r.status == 413);
+  CHECK_THAT(r.body, Catch::Contains("payload_too_large"));
+}
+
+TEST_CASE("streams are chunked, end with the last chunk, and keep the connection", "[http]") {
+  Server s;
+  UnixHttp c(s.socket());
+  std::vector<std::string> lines;
+  int status = c.stream("/stream?n=20", [&](const std::string& l) {
+    lines.push_back(l);
+    return true;
+  });
+  CHECK(status == 200);
+  REQUIRE(lines.size() == 20);
+  CHECK(lines[19] == "line 19");
+  CHECK(c.request("GET", "/after").status == 200);
+}
+
+TEST_CASE("a client hanging up mid-stream stops the source", "[http]") {
+  Server s;
+  {
+    UnixHttp c(s.socket());
+    int seen = 0;
+    c.stream("/stream?n=100000&ms=5", [&](const std::string&) { return ++seen < 3; });  // hang up after 3 lines
+  }
+  REQUIRE(s.last_source);
+  CHECK(eventually([&] { return s.last_source->stopped_.load(); }, std::chrono::seconds(5)));
+}
