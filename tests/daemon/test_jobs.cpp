@@ -88,7 +88,7 @@ TEST_CASE("unknown job kind is 422 at submission", "[daemon][jobs]") {
 TEST_CASE("events stream to three concurrent watchers, each sees every event once, in order", "[daemon][jobs][events]") {
   DaemonFixture d;
   // A blocker keeps the slot busy so all watchers connect before the job of interest starts.
-  std::int64_t blocker = d.submit_sleep({{"steps", 1000}, {"step_ms", 10}});
+  std::int64_t blocker = d.submit_sleep({{"steps", 100000}, {"step_ms", 10}});
   std::int64_t id = d.submit_sleep({{"steps", 20}, {"step_ms", 5}});
   REQUIRE(d.wait_job(blocker, "running")["state"] == "running");
 
