@@ -454,6 +454,10 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const int64_t V = c_.vocab_size, max_len = P + n_new, stride = max_len * KV;
   const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
+  // Decode runs on its own non-blocking stream, which CUDA graph capture requires; everything
+  // enqueued on the model's stream so far (weights, LoRA) is finished first.
+  ctx_.synchronize();
+  Context dc(/*blocking=*/false);
   std::vector<DeviceBuffer<T>> kc, vc;
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     kc.emplace_back(B * stride);
@@ -472,39 +476,39 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   // writes the argmax of the next-token logits into tok. Only device pointers fixed for the
   // whole generation are used, so the step can be captured once and replayed.
   auto step = [&](bool head) {
-    embedding_forward(ctx_, x.data(), tok.data(), embed_.data(), B, D);
+    embedding_forward(dc, x.data(), tok.data(), embed_.data(), B, D);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const Layer& L = layers_[l];
-      rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
-      linear_forward(ctx_, q.data(), xn.data(), L.w[kQ].data(), B, D, D);
-      linear_forward(ctx_, k.data(), xn.data(), L.w[kK].data(), B, D, KV);
-      linear_forward(ctx_, v.data(), xn.data(), L.w[kV].data(), B, D, KV);
-      rope_forward(ctx_, q.data(), D, pos.data(), B, H, hd, theta);
-      rope_forward(ctx_, k.data(), KV, pos.data(), B, KVH, hd, theta);
-      kv_cache_append(ctx_, kc[l].data(), vc[l].data(), k.data(), v.data(), pos.data(), B, stride,
+      rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
+      linear_forward(dc, q.data(), xn.data(), L.w[kQ].data(), B, D, D);
+      linear_forward(dc, k.data(), xn.data(), L.w[kK].data(), B, D, KV);
+      linear_forward(dc, v.data(), xn.data(), L.w[kV].data(), B, D, KV);
+      rope_forward(dc, q.data(), D, pos.data(), B, H, hd, theta);
+      rope_forward(dc, k.data(), KV, pos.data(), B, KVH, hd, theta);
+      kv_cache_append(dc, kc[l].data(), vc[l].data(), k.data(), v.data(), pos.data(), B, stride,
                       KV);
-      attention_decode(ctx_, att.data(), q.data(), kc[l].data(), vc[l].data(), len.data(), B,
+      attention_decode(dc, att.data(), q.data(), kc[l].data(), vc[l].data(), len.data(), B,
                        max_len, stride, sh);
-      linear_forward(ctx_, x.data(), att.data(), L.w[kO].data(), B, D, D, /*accumulate=*/true);
-      rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
-      linear_forward(ctx_, g.data(), xn.data(), L.w[kGate].data(), B, D, F);
-      linear_forward(ctx_, u.data(), xn.data(), L.w[kUp].data(), B, D, F);
-      swiglu_forward(ctx_, h.data(), g.data(), u.data(), B * F);
-      linear_forward(ctx_, x.data(), h.data(), L.w[kDown].data(), B, F, D, /*accumulate=*/true);
+      linear_forward(dc, x.data(), att.data(), L.w[kO].data(), B, D, D, /*accumulate=*/true);
+      rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
+      linear_forward(dc, g.data(), xn.data(), L.w[kGate].data(), B, D, F);
+      linear_forward(dc, u.data(), xn.data(), L.w[kUp].data(), B, D, F);
+      swiglu_forward(dc, h.data(), g.data(), u.data(), B * F);
+      linear_forward(dc, x.data(), h.data(), L.w[kDown].data(), B, F, D, /*accumulate=*/true);
     }
     if (!head) return;  // still reading the prompt: no logits needed
-    rmsnorm_forward(ctx_, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
+    rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
     const T* lm = lm_head_.size() ? lm_head_.data() : embed_.data();
-    linear_forward(ctx_, logits.data(), xn.data(), lm, B, D, V);
-    argmax_rows(ctx_, tok.data(), logits.data(), B, V);
+    linear_forward(dc, logits.data(), xn.data(), lm, B, D, V);
+    argmax_rows(dc, tok.data(), logits.data(), B, V);
   };
 
   const char* env = std::getenv("WB_CUDA_GRAPHS");
   bool graphs = !(env && std::string(env) == "0");
   GraphExec exec[2];  // [head]
   auto run_step = [&](bool head) {
-    if (graphs && !exec[head].get()) graphs = exec[head].capture(ctx_.s(), [&] { step(head); });
-    if (graphs) exec[head].launch(ctx_.s());
+    if (graphs && !exec[head].get()) graphs = exec[head].capture(dc.s(), [&] { step(head); });
+    if (graphs) exec[head].launch(dc.s());
     else step(head);
   };
 
@@ -514,14 +518,14 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       host_pos.data()[b] = int32_t(t);
       host_len.data()[b] = int32_t(t + 1);
     }
-    upload(tok.data(), cur.data(), B, ctx_.s());
-    upload(pos.data(), host_pos.data(), B, ctx_.s());
-    upload(len.data(), host_len.data(), B, ctx_.s());
+    upload(tok.data(), cur.data(), B, dc.s());
+    upload(pos.data(), host_pos.data(), B, dc.s());
+    upload(len.data(), host_len.data(), B, dc.s());
     const bool head = t + 1 >= P;
     run_step(head);
     if (!head) continue;
-    download(cur.data(), tok.data(), B, ctx_.s());
-    ctx_.synchronize();  // the next step's input token is this step's output
+    download(cur.data(), tok.data(), B, dc.s());
+    dc.synchronize();  // the next step's input token is this step's output
     for (int64_t b = 0; b < B; ++b) out[b].push_back(cur.data()[b]);
   }
   used_graphs_ = graphs;

@@ -6,7 +6,10 @@
 
 namespace wb::cuda {
 
-Stream::Stream() { WB_CUDA_CHECK(cudaStreamCreateWithFlags(&s_, cudaStreamDefault)); }
+Stream::Stream(bool blocking) {
+  WB_CUDA_CHECK(
+      cudaStreamCreateWithFlags(&s_, blocking ? cudaStreamDefault : cudaStreamNonBlocking));
+}
 Stream::~Stream() {
   if (s_) cudaStreamDestroy(s_);
 }

@@ -7,11 +7,13 @@
 
 namespace wb::cuda {
 
-// A stream that is ordered with the legacy default stream (cudaStreamDefault flags), so the
-// synchronous convenience copies in buffer.h never race the kernels. Move-only.
+// A CUDA stream. Blocking (the default, cudaStreamDefault flags) means ordered with the legacy
+// default stream, so the synchronous convenience copies in buffer.h never race the kernels.
+// A non-blocking stream is what CUDA graph capture needs (work on a blocking stream would
+// depend implicitly on the legacy stream, which capture refuses). Move-only.
 class Stream {
  public:
-  Stream();
+  explicit Stream(bool blocking = true);
   ~Stream();
   Stream(Stream&& o) noexcept;
   Stream& operator=(Stream&& o) noexcept;
@@ -45,8 +47,10 @@ class BlasHandle {
 // What every op needs: the stream to enqueue on and the cuBLAS handle bound to it.
 // Construct only when device_available() (throws CudaError otherwise).
 struct Context {
+  explicit Context(bool blocking = true) : stream(blocking), blas(stream.get()) {}
+
   Stream stream;
-  BlasHandle blas{stream.get()};
+  BlasHandle blas;
 
   cudaStream_t s() const { return stream.get(); }
   void synchronize() const { stream.synchronize(); }
