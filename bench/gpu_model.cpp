@@ -506,10 +506,18 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   const char* env = std::getenv("WB_CUDA_GRAPHS");
   bool graphs = !(env && std::string(env) == "0");
   GraphExec exec[2];  // [head]
+  int eager_runs[2] = {0, 0};
   auto run_step = [&](bool head) {
-    if (graphs && !exec[head].get()) graphs = exec[head].capture(dc.s(), [&] { step(head); });
-    if (graphs) exec[head].launch(dc.s());
-    else step(head);
+    // The first step of each kind runs eagerly: it lets cuBLAS finish its lazy set-up on the
+    // fresh handle, which a capture could not record.
+    if (graphs && !exec[head].get() && eager_runs[head] > 0)
+      graphs = exec[head].capture(dc.s(), [&] { step(head); });
+    if (graphs && exec[head].get()) {
+      exec[head].launch(dc.s());
+    } else {
+      step(head);
+      ++eager_runs[head];
+    }
   };
 
   for (int64_t t = 0; t < P + n_new - 1; ++t) {
@@ -528,7 +536,7 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
     dc.synchronize();  // the next step's input token is this step's output
     for (int64_t b = 0; b < B; ++b) out[b].push_back(cur.data()[b]);
   }
-  used_graphs_ = graphs;
+  used_graphs_ = graphs && (exec[0].get() || exec[1].get());
   return out;
 }
 
