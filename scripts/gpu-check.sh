@@ -37,8 +37,12 @@ prepare() {
   chmod 755 "$tmp"  # apt downloads as _apt
   trap 'rm -rf "$tmp"' RETURN
   log "downloading ${pkgs[*]}"
-  (cd "$tmp" && apt-get download "${pkgs[@]}" >/dev/null) || {
-    log "apt-get download failed: run 'apt-get update' first (needs the Debian archive)"; return 1; }
+  if ! (cd "$tmp" && apt-get download "${pkgs[@]}" >/dev/null 2>&1); then
+    log "apt-get download failed; refreshing the package lists once (apt-get update)"
+    apt-get update -qq >/dev/null
+    (cd "$tmp" && apt-get download "${pkgs[@]}" >/dev/null) || {
+      log "apt-get download failed: the Debian archive is needed for --prepare"; return 1; }
+  fi
   rm -rf "$DEVDEPS"
   mkdir -p "$DEVDEPS"
   for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$DEVDEPS"; done
