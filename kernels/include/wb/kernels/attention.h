@@ -42,9 +42,8 @@ void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v,
                        const int32_t* cu_seqlens, int64_t n_seqs, int64_t n_heads,
                        int64_t n_kv_heads, int64_t head_dim);
 
-// Backward of attention_forward: accumulates into dq, dk, dv (any may be null only if all
-// upstream grads are unneeded — in practice all three are given). scratch:
-// attention_scratch_size() elements.
+// Backward of attention_forward: accumulates into dq, dk, dv; each may be null (that product is
+// skipped). scratch: attention_scratch_size() elements.
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs,
                         const T* q, const T* k, const T* v, const int32_t* cu_seqlens,
