@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "gguf_export.h"
 #include "model_store.h"
@@ -23,10 +24,15 @@ using nlohmann::json;
 
 namespace {
 
-llama::LlamaConfig init_config(const InitSpec& s) {
+// The preset's HF config with the spec's keys on top; vocab_size from the tokenizer when given.
+json init_config_json(const InitSpec& s) {
   json base = json::object();
   if (!s.preset.empty()) base = json::parse(llama::hf_config_to_json(llama::preset_config(s.preset)));
   if (s.config.is_object()) base.merge_patch(s.config);
+  return base;
+}
+
+llama::LlamaConfig parse_config(const json& base) {
   try {
     return llama::parse_hf_config(base.dump());
   } catch (const std::exception& e) {
@@ -46,23 +52,29 @@ void write_tokenizer_config(const fs::path& dir) {
 
 void run_model_init(const JobHost& job, const json& spec_json) {
   const InitSpec s = parse_init_spec(spec_json);
-  llama::LlamaConfig c = init_config(s);
+  json base = init_config_json(s);
   fs::path tokenizer = s.tokenizer;
   if (!s.tokenizer_corpus.empty()) {
     job.progress(0.05, "tokenizer");
     llama::SpTrainOptions o;
-    o.vocab_size = static_cast<int32_t>(s.vocab_size ? s.vocab_size : c.vocab_size);
+    const int64_t vocab = s.vocab_size ? s.vocab_size : base.value("vocab_size", int64_t{0});
+    if (vocab <= 0) spec_fail("vocab_size", "needed to train a tokenizer (no preset or config vocab_size)");
+    o.vocab_size = static_cast<int32_t>(vocab);
     tokenizer = job.dir() / "tokenizer.model";
     job.info("training a SentencePiece BPE tokenizer (vocab " + std::to_string(o.vocab_size) + ") on " +
              s.tokenizer_corpus);
     llama::train_sentencepiece(s.tokenizer_corpus, tokenizer, o);
   }
+  std::optional<llama::Tokenizer> tok;
   if (!tokenizer.empty()) {
-    const llama::Tokenizer tok(tokenizer);
-    c.vocab_size = tok.vocab_size();
-    c.bos_token_id = tok.bos_id();
-    c.eos_token_id = tok.eos_id();
-    c.pad_token_id = tok.pad_id();
+    tok.emplace(tokenizer);
+    base["vocab_size"] = tok->vocab_size();
+  }
+  llama::LlamaConfig c = parse_config(base);
+  if (tok) {
+    c.bos_token_id = tok->bos_id();
+    c.eos_token_id = tok->eos_id();
+    c.pad_token_id = tok->pad_id();
   }
   try {
     c.validate();

@@ -1,0 +1,62 @@
+// sft_fixture.h — a real workbenchd with only the sft plugin, on a fresh temp data dir, plus a
+// small generated task suite and helpers to import datasets and run jobs to their end.
+//
+//   SftDaemon d;                                  // suite generated (small), daemon started
+//   d.import_text("text", 0.1);                   // pretrain.txt lines as prompt rows
+//   d.import_sft("chat", "sft_train.jsonl");
+//   d.init_tiny("base");                          // tokenizer trained on the corpus + tiny model
+//   json job = d.run_job("sft", spec);            // submits, waits for a final state
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "fixture.h"
+
+namespace sfttest {
+
+using nlohmann::json;
+
+// The config overrides of the test model: 2 layers, dim 64, context 128 (fast on 2 cores).
+json tiny_config();
+
+class SftDaemon {
+ public:
+  SftDaemon();
+  std::string socket() const { return d.socket(); }
+  const std::filesystem::path& suite_dir() const { return suite_; }
+  std::filesystem::path data_dir() const { return d.process.data_dir(); }
+
+  // POST /v1/datasets from a suite file; text: pretrain.txt lines as {"prompt": line}.
+  void import_text(const std::string& name, double eval_fraction, int max_lines = 0);
+  void import_sft(const std::string& name, const std::string& file, double eval_fraction = 0.0);
+  // model_init with a SentencePiece tokenizer trained on the suite's tokenizer corpus (cached
+  // per test process) and tiny_config().
+  void init_tiny(const std::string& name, uint64_t seed = 1);
+
+  // Submits; returns the job id. Throws with the daemon's message when not 201.
+  int64_t submit(const std::string& kind, const json& spec);
+  // Waits for succeeded/failed/cancelled (REQUIREs it ends within `timeout`); returns the record.
+  json wait_final(int64_t id, std::chrono::seconds timeout = std::chrono::seconds(120));
+  // submit + wait_final + REQUIRE succeeded (the job's log is shown on failure).
+  json run_job(const std::string& kind, const json& spec, std::chrono::seconds timeout = std::chrono::seconds(120));
+  // All values of one metric, by step.
+  std::vector<std::pair<int64_t, double>> metric(int64_t job, const std::string& name);
+  // Log messages of a job.
+  std::vector<std::string> logs(int64_t job);
+
+  wbtest::DaemonFixture d;
+
+ private:
+  std::filesystem::path suite_;
+};
+
+// SHA-256-free content fingerprint of every file in a directory (name + bytes), for
+// "bit-identical" checks.
+std::string dir_bytes(const std::filesystem::path& dir);
+
+}  // namespace sfttest
