@@ -7,7 +7,7 @@
 #
 #   scripts/demo.sh                       # setup.sh (packages + build into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
-# Knobs (defaults sized for ~5 minutes of training on 2 cores; see docs/DEMO.md):
+# Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +26,13 @@ for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so"; do
   [ -e "$f" ] || { echo "demo: missing $f (build first: scripts/setup.sh)" >&2; exit 1; }
 done
 
-pretrain_steps=${WB_DEMO_PRETRAIN_STEPS:-1200}
-sft_steps=${WB_DEMO_SFT_STEPS:-200}
+pretrain_steps=${WB_DEMO_PRETRAIN_STEPS:-3000}
+sft_steps=${WB_DEMO_SFT_STEPS:-300}
 eval_limit=${WB_DEMO_EVAL_LIMIT:-300}
 seed=${WB_DEMO_SEED:-1}
+
+# Idle OpenMP threads sleep instead of spinning: much faster on a shared, loaded machine.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 demo_dir=$(mktemp -d /tmp/wb-demo.XXXXXX)
 data_dir=$demo_dir/data
@@ -82,7 +85,7 @@ wb train pretrain --follow \
   --set model=base --set dataset=corpus --set output=pretrained \
   --set max_steps="$pretrain_steps" --set batch_size=8 --set context_length=64 \
   --set lr=3e-3 --set min_lr=3e-4 --set warmup=50 --set weight_decay=0.0 \
-  --set eval_every=200 --set eval_batches=8 --set log_every=10 --set seed="$seed"
+  --set eval_every=500 --set eval_batches=8 --set log_every=10 --set seed="$seed"
 stamp "pretrained"
 
 # ---- SFT with LoRA --------------------------------------------------------------------------------
@@ -103,16 +106,21 @@ elapsed=$(( $(date +%s) - t_start ))
 python3 -c '
 import json, sys
 base = json.load(open(sys.argv[1])); sft = json.load(open(sys.argv[2]))
+keys = ["accuracy", "format_adherence", "refusal_rate", "over_refusal_rate"]
+families = sorted({k for k in list(base) + list(sft) if k.startswith("accuracy_")})
+pick = lambda r: {k: r.get(k) for k in keys + families}
 out = {"data_dir": sys.argv[3], "seconds": int(sys.argv[4]), "eval_prompts": int(base.get("n", 0)),
-       "base": {k: base.get(k) for k in ("accuracy", "format_adherence", "refusal_rate", "over_refusal_rate")},
-       "sft_lora": {k: sft.get(k) for k in ("accuracy", "format_adherence", "refusal_rate", "over_refusal_rate")}}
+       "base": pick(base), "sft_lora": pick(sft)}
 json.dump(out, open(sys.argv[5], "w"), indent=2)
 def pct(x): return "-" if x is None else "%.1f%%" % (100 * x)
+rows = [("accuracy", "accuracy"), ("format adherence", "format_adherence"),
+        ("unsafe refused", "refusal_rate"), ("safe over-refused", "over_refusal_rate")]
+rows += [("  accuracy: " + f[len("accuracy_"):], f) for f in families]
 print()
-print("%-22s %10s %10s %16s" % ("held-out suite tasks", "accuracy", "format", "unsafe refused"))
-for name, r in (("base (pretrained)", out["base"]), ("SFT (LoRA adapter)", out["sft_lora"])):
-    print("%-22s %10s %10s %16s" % (name, pct(r["accuracy"]), pct(r["format_adherence"]), pct(r["refusal_rate"])))
-print("(%d held-out prompts, %d s in all)" % (out["eval_prompts"], out["seconds"]))
+print("%-26s %18s %18s" % ("held-out suite tasks", "base (pretrained)", "SFT (LoRA)"))
+for label, k in rows:
+    print("%-26s %18s %18s" % (label, pct(out["base"].get(k)), pct(out["sft_lora"].get(k))))
+print("(%d held-out prompts; %d s from daemon start to here)" % (out["eval_prompts"], out["seconds"]))
 ' "$demo_dir/eval_base.json" "$demo_dir/eval_sft.json" "$data_dir" "$elapsed" "$data_dir/results.json"
 
 stop_daemon

@@ -12,6 +12,7 @@
 #include "wb/suite/chat.h"
 #include "wb/suite/checker.h"
 #include "wb/suite/grader.h"
+#include "wb/suite/tasks.h"
 
 namespace wb::sft {
 namespace fs = std::filesystem;
@@ -133,6 +134,8 @@ wb_status run_eval(const JobHost& job, const json& spec_json) {
   put("refusal_rate", report.unsafe_refusal.value());
   put("over_refusal_rate", report.over_refusal.value());
   put("gatt_adherence", report.gatt.value());
+  for (const auto& [family, stats] : report.families)
+    put(("accuracy_" + std::string(suite::family_name(family))).c_str(), stats.accuracy.value());
   job.info("result " + rj.dump());
   job.progress(1.0, "done");
   return WB_OK;

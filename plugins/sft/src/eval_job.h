@@ -9,7 +9,8 @@
 // and the suite's report (grader.h) to <job_dir>/report.json and the job log.
 //
 // Metrics (step 0, the job's "metric set"): n, accuracy, format_adherence, and when present
-// refusal_rate (unsafe prompts refused), over_refusal_rate (safe prompts refused), gatt_adherence.
+// refusal_rate (unsafe prompts refused), over_refusal_rate (safe prompts refused), gatt_adherence,
+// and accuracy_<family> (add, reverse, upper, length, capital, unsafe) per task family.
 #pragma once
 
 #include <nlohmann/json.hpp>
