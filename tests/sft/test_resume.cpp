@@ -51,3 +51,25 @@ TEST_CASE("kill -9 mid-SFT: restart resumes from the checkpoint and finishes ide
   };
   CHECK(dir_bytes(path_of("resumed")) == dir_bytes(path_of("straight")));
 }
+
+TEST_CASE("SIGTERM mid-SFT: the job checkpoints, the daemon exits cleanly, and the restart finishes it", "[sft][integration][recovery]") {
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl");
+  d.init_tiny("base");
+  json spec = {{"model", "base"}, {"dataset", "chat"}, {"method", "full"}, {"batch_size", 4}, {"context_length", 64},
+               {"max_steps", 80}, {"lr", 1e-3}, {"seed", 2}, {"eval_batches", 1}, {"output", "after-term"}};
+  const int64_t id = d.submit("sft", spec);
+  REQUIRE(wbtest::eventually([&] { return d.metric(id, "train_loss").size() >= 3; }, std::chrono::seconds(60)));
+  CHECK(d.d.process.terminate() == 0);
+  d.d.process.start();
+  json j = d.wait_final(id, std::chrono::seconds(120));
+  REQUIRE(j["state"] == "succeeded");
+  bool interrupted = false, resumed = false;
+  for (auto& l : d.logs(id)) {
+    interrupted |= l.find("checkpoint saved") != std::string::npos;
+    resumed |= l.find("resumed from") != std::string::npos;
+  }
+  CHECK(interrupted);
+  CHECK(resumed);
+  CHECK(d.d.get("/v1/models/after-term").status == 200);
+}
