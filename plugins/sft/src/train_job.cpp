@@ -90,8 +90,8 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
                                     std::to_string(model.config.max_position_embeddings));
 
   job.progress(0.01, "data");
-  const std::string train_split = s.eval_dataset.empty() ? "train" : "";
-  auto train = load_batches(job, s, tok, s.dataset, train_split, true);
+  // The dataset's eval split is never trained on, even when eval_dataset is given.
+  auto train = load_batches(job, s, tok, s.dataset, "train", true);
   if (train.empty()) throw std::runtime_error("dataset '" + s.dataset + "' has no training rows");
   auto eval = s.eval_dataset.empty() ? load_batches(job, s, tok, s.dataset, "eval", false)
                                      : load_batches(job, s, tok, s.eval_dataset, "", false);
@@ -140,7 +140,7 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
     if (eval.empty()) return NAN;
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
     const double l = eval_loss(model, eval, s.eval_batches, eval_ws);
-    job.metric(step, "eval_loss", l);
+    if (std::isfinite(l)) job.metric(step, "eval_loss", l);
     return l;
   };
   double first_eval = NAN, last_eval = NAN, last_train = NAN;
