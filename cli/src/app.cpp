@@ -41,6 +41,9 @@ int run_app(int argc, char** argv) {
   register_dataset(app, ctx);
   register_comparison(app, ctx);
   register_job(app, ctx);
+  register_model(app, ctx);
+  register_train(app, ctx);
+  register_eval(app, ctx);
 
   try {
     app.parse(argc, argv);

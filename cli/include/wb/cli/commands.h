@@ -17,6 +17,9 @@ void register_status(CLI::App& app, Context& ctx);
 void register_dataset(CLI::App& app, Context& ctx);
 void register_comparison(CLI::App& app, Context& ctx);
 void register_job(CLI::App& app, Context& ctx);
+void register_model(CLI::App& app, Context& ctx);  // wb model init|import|export|list|show
+void register_train(CLI::App& app, Context& ctx);  // wb train pretrain|sft
+void register_eval(CLI::App& app, Context& ctx);   // wb eval
 
 // Builds the full wb command line and runs it; returns the exit code (errors.h). Used by main().
 int run_app(int argc, char** argv);
