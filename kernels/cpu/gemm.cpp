@@ -16,6 +16,21 @@ void blas_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, 
                int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
   cblas_dgemm(CblasRowMajor, tr(ta), tr(tb), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
+
+// One output row (decode at batch 1): C[0,:] = alpha * op(A)[0,:] * op(B) + beta * C[0,:].
+// sgemm would repack the whole of B on every call, which is most of a decode step's time;
+// gemv streams B once, so a token costs one pass over the weights.
+void blas_gemv_row(bool ta, bool tb, int64_t N, int64_t K, float alpha, const float* A,
+                   int64_t lda, const float* B, int64_t ldb, float beta, float* C) {
+  // op(B) is [K,N]: B stored [N,K] when transposed (y = B x), else [K,N] (y = B^T x).
+  cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B,
+              ldb, A, ta ? lda : 1, beta, C, 1);
+}
+void blas_gemv_row(bool ta, bool tb, int64_t N, int64_t K, double alpha, const double* A,
+                   int64_t lda, const double* B, int64_t ldb, double beta, double* C) {
+  cblas_dgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B,
+              ldb, A, ta ? lda : 1, beta, C, 1);
+}
 }  // namespace
 
 template <typename T>
@@ -25,6 +40,10 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
   if (K == 0) {  // BLAS leaves C untouched for K == 0 only when beta == 1; make it explicit
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+    return;
+  }
+  if (M == 1) {
+    blas_gemv_row(trans_a, trans_b, N, K, alpha, A, lda, B, ldb, beta, C);
     return;
   }
   blas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
