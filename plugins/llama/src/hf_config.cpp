@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config_file.h"
 #include "wb/llama/file_io.h"
 
 namespace wb::llama {
@@ -149,24 +150,8 @@ std::string hf_config_to_json(const LlamaConfig& c) {
 }
 
 LlamaConfig load_hf_config(const std::filesystem::path& path) {
-  std::filesystem::path file = path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) file = path / "config.json";
-  std::string text;
-  try {
-    text = read_text_file(file);
-  } catch (const std::runtime_error& e) {
-    throw HfConfigError(e.what());
-  }
-  try {
-    return parse_hf_config(text);
-  } catch (const HfConfigError& e) {
-    // Name the actual file rather than the generic "config.json".
-    std::string msg = e.what();
-    const std::string prefix = "config.json: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    throw HfConfigError(file.string() + ": " + msg);
-  }
+  return detail::load_config_file<HfConfigError>(path, "config.json",
+                                            [](const std::string& t) { return parse_hf_config(t); });
 }
 
 void save_hf_config(const LlamaConfig& config, const std::filesystem::path& path) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "config_file.h"
 #include "wb/llama/file_io.h"
 
 namespace wb::llama {
@@ -202,23 +203,8 @@ std::string peft_config_to_json(const LoraConfig& c) {
 }
 
 LoraConfig load_peft_config(const std::filesystem::path& path) {
-  std::filesystem::path file = path;
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) file = path / "adapter_config.json";
-  std::string text;
-  try {
-    text = read_text_file(file);
-  } catch (const std::runtime_error& e) {
-    throw PeftConfigError(e.what());
-  }
-  try {
-    return parse_peft_config(text);
-  } catch (const PeftConfigError& e) {
-    std::string msg = e.what();
-    const std::string prefix = "adapter_config.json: ";
-    if (msg.rfind(prefix, 0) == 0) msg = msg.substr(prefix.size());
-    throw PeftConfigError(file.string() + ": " + msg);
-  }
+  return detail::load_config_file<PeftConfigError>(path, "adapter_config.json",
+                                            [](const std::string& t) { return parse_peft_config(t); });
 }
 
 void save_peft_config(const LoraConfig& config, const std::filesystem::path& path) {
