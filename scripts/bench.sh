@@ -24,12 +24,8 @@ cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 machine="$cpu, $(nproc) CPUs, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
-tag() { python3 -c 'import json,sys
-m=sys.argv[1]
-for line in sys.stdin:
-    line=line.strip()
-    if line.startswith("{"):
-        j=json.loads(line); j["machine"]=m; print(json.dumps(j, sort_keys=True), flush=True)' "$machine"; }
+# Each JSON line of a benchmark, tagged with the machine (needs jq, which setup.sh installs).
+tag() { grep --line-buffered '^{' | jq -c -S --unbuffered --arg m "$machine" '.machine = $m'; }
 
 run() {
   echo "+ $*" >&2

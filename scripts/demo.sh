@@ -62,14 +62,7 @@ stamp "workbenchd running (data dir $data_dir, socket $sock)"
 # ---- data ------------------------------------------------------------------------------------
 "$suite_bin" generate --seed "$seed" --out "$demo_dir/suite" --size demo >/dev/null
 # The storage layer has no plain-text kind: pretraining lines travel as prompt rows.
-python3 -c '
-import json, sys
-with open(sys.argv[1], encoding="utf-8") as src, open(sys.argv[2], "w", encoding="utf-8") as dst:
-    for line in src:
-        line = line.rstrip("\n")
-        if line:
-            dst.write(json.dumps({"prompt": line}) + "\n")
-' "$demo_dir/suite/pretrain.txt" "$demo_dir/pretrain.jsonl"
+jq -Rc 'select(length > 0) | {prompt: .}' "$demo_dir/suite/pretrain.txt" >"$demo_dir/pretrain.jsonl"
 wb dataset import corpus "$demo_dir/pretrain.jsonl" --kind prompt --eval-fraction 0.02 >/dev/null
 wb dataset import chat "$demo_dir/suite/sft_train.jsonl" --kind sft >/dev/null
 wb dataset import chat-eval "$demo_dir/suite/sft_eval.jsonl" --kind sft >/dev/null
@@ -103,25 +96,28 @@ wb --json eval --model pretrained --adapter chat-lora --dataset chat-eval --limi
 stamp "evaluated"
 elapsed=$(( $(date +%s) - t_start ))
 
-python3 -c '
-import json, sys
-base = json.load(open(sys.argv[1])); sft = json.load(open(sys.argv[2]))
-keys = ["accuracy", "format_adherence", "refusal_rate", "over_refusal_rate"]
-families = sorted({k for k in list(base) + list(sft) if k.startswith("accuracy_")})
-pick = lambda r: {k: r.get(k) for k in keys + families}
-out = {"data_dir": sys.argv[3], "seconds": int(sys.argv[4]), "eval_prompts": int(base.get("n", 0)),
-       "base": pick(base), "sft_lora": pick(sft)}
-json.dump(out, open(sys.argv[5], "w"), indent=2)
-def pct(x): return "-" if x is None else "%.1f%%" % (100 * x)
-rows = [("accuracy", "accuracy"), ("format adherence", "format_adherence"),
-        ("unsafe refused", "refusal_rate"), ("safe over-refused", "over_refusal_rate")]
-rows += [("  accuracy: " + f[len("accuracy_"):], f) for f in families]
-print()
-print("%-26s %18s %18s" % ("held-out suite tasks", "base (pretrained)", "SFT (LoRA)"))
-for label, k in rows:
-    print("%-26s %18s %18s" % (label, pct(out["base"].get(k)), pct(out["sft_lora"].get(k))))
-print("(%d held-out prompts; %d s from daemon start to here)" % (out["eval_prompts"], out["seconds"]))
-' "$demo_dir/eval_base.json" "$demo_dir/eval_sft.json" "$data_dir" "$elapsed" "$data_dir/results.json"
+# results.json: the figures of both evaluations side by side; then the same as a table.
+jq -n --slurpfile base "$demo_dir/eval_base.json" --slurpfile sft "$demo_dir/eval_sft.json" \
+  --arg data_dir "$data_dir" --argjson seconds "$elapsed" '
+  ($base[0] | with_entries(select(.key | startswith("accuracy") or . == "format_adherence"
+                                  or . == "refusal_rate" or . == "over_refusal_rate"))) as $b
+  | ($sft[0] | with_entries(select(.key | startswith("accuracy") or . == "format_adherence"
+                                  or . == "refusal_rate" or . == "over_refusal_rate"))) as $s
+  | {data_dir: $data_dir, seconds: $seconds, eval_prompts: ($base[0].n // 0), base: $b, sft_lora: $s}' \
+  >"$data_dir/results.json"
+
+pct() { jq -r --arg k "$2" '.[$k] // empty | . * 1000 | round / 10 | tostring + "%"' "$1"; }
+row() { printf '%-26s %18s %18s\n' "$1" "$(pct "$demo_dir/eval_base.json" "$2")" "$(pct "$demo_dir/eval_sft.json" "$2")"; }
+echo
+printf '%-26s %18s %18s\n' "held-out suite tasks" "base (pretrained)" "SFT (LoRA)"
+row "accuracy" accuracy
+row "format adherence" format_adherence
+row "unsafe refused" refusal_rate
+row "safe over-refused" over_refusal_rate
+for f in $(jq -r 'keys[] | select(startswith("accuracy_"))' "$demo_dir/eval_sft.json"); do
+  row "  accuracy: ${f#accuracy_}" "$f"
+done
+echo "($(jq -r '.eval_prompts' "$data_dir/results.json") held-out prompts; ${elapsed} s from daemon start to here)"
 
 stop_daemon
 trap - EXIT

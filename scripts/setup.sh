@@ -12,7 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libsqlite3-dev sqlite3 libtomlplusplus-dev catch2 nlohmann-json3-dev libcli11-dev
   libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev
-  tmux curl
+  tmux curl jq
 )
 # shellcheck disable=SC2206
 packages+=(${WB_EXTRA_PACKAGES:-})
