@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 #include <utility>
 
 #include "wb/storage/error.h"
@@ -75,8 +76,21 @@ Database::Database(const std::filesystem::path& file, const OpenOptions& options
     exec("PRAGMA foreign_keys = ON");
     std::string mode = journal_mode();
     if (mode != "wal") {
-      Statement st(db_, "PRAGMA journal_mode = WAL");
-      if (st.step()) mode = st.column_text(0);
+      // Switching to WAL takes an exclusive lock for which SQLite does not call the busy
+      // handler: a second connection opening the same new file at that moment fails at once
+      // with SQLITE_BUSY. Retry within the busy timeout.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+      for (;;) {
+        try {
+          Statement st(db_, "PRAGMA journal_mode = WAL");
+          if (st.step()) mode = st.column_text(0);
+          break;
+        } catch (const Error& e) {
+          if ((e.sqlite_code() & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+      }
       if (mode != "wal") throw Error("cannot enable WAL on '" + file.string() + "' (journal_mode " + mode + ")");
     }
     exec("PRAGMA synchronous = NORMAL");
