@@ -3,12 +3,12 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cmath>
 #include <memory>
 #include <optional>
 
 #include "wb/cli/errors.h"
 #include "wb/cli/output.h"
+#include "wb/cli/plain_events.h"
 #include "wb/cli/progress.h"
 
 namespace wb::cli {
@@ -32,43 +32,6 @@ std::string log_line(const json& ev) {
   return "[" + cell(ev, "level") + "] " + cell(ev, "message");
 }
 
-std::string metric_line(const json& ev) {
-  char v[48] = "-";
-  if (ev.contains("value") && ev["value"].is_number())
-    std::snprintf(v, sizeof v, "%.6g", ev["value"].get<double>());
-  return "step " + cell(ev, "step") + " " + cell(ev, "name") + "=" + v;
-}
-
-// One plain line per event; progress lines only when they say something new.
-class PlainPrinter {
- public:
-  explicit PlainPrinter(std::ostream& os) : os_(os) {}
-  void on_event(const json& ev) {
-    const std::string type = ev.value("type", "");
-    if (type == "state") {
-      os_ << state_line(ev) << '\n';
-    } else if (type == "log") {
-      os_ << log_line(ev) << '\n';
-    } else if (type == "metric") {
-      os_ << metric_line(ev) << '\n';
-    } else if (type == "progress" && ev.contains("progress") && ev["progress"].is_number()) {
-      const int pct = static_cast<int>(std::floor(ev["progress"].get<double>() * 100.0));
-      const std::string phase = ev.value("phase", "");
-      if (phase != phase_ || pct >= pct_ + 5 || (pct == 100 && pct_ != 100)) {
-        os_ << "progress: " << pct << "%" << (phase.empty() ? "" : " " + phase) << '\n';
-        phase_ = phase;
-        pct_ = pct;
-      }
-    }
-    os_ << std::flush;
-  }
-
- private:
-  std::ostream& os_;
-  std::string phase_;
-  int pct_ = -100;
-};
-
 }  // namespace
 
 FollowStyle follow_style(const Context& ctx) {
@@ -81,7 +44,7 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
   const FollowStyle style = follow_style(ctx);
   std::ostream& os = *ctx.out;
   ProgressTracker tracker;
-  PlainPrinter plain(os);
+  PlainEventPrinter plain(os);
   std::optional<ProgressBar> bar;
   if (style == FollowStyle::kTerminal) bar.emplace(os, terminal_width(STDOUT_FILENO));
 
@@ -113,6 +76,7 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
     return true;
   });
   if (bar) bar->finish();
+  if (style == FollowStyle::kPlain) plain.finish();
 
   if (!follow) return kExitOk;
   if (!tracker.finished())

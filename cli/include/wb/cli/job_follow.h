@@ -2,8 +2,7 @@
 // event stream and show it until the job reaches a final state.
 //
 // Three presentations: --json prints every event line as received; on a terminal a progress
-// bar is redrawn in place with log/state lines above it; otherwise one plain line per event
-// (progress lines only when the phase changes or the percentage moves 5 points).
+// bar is redrawn in place with log/state lines above it; otherwise plain lines (plain_events.h).
 #pragma once
 
 #include <cstdint>
