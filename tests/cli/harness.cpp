@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,29 +63,7 @@ int decode_status(int status) {
   return -1;
 }
 
-bool can_connect(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 }  // namespace
-
-TempDir::TempDir() {
-  std::string tmpl = "/tmp/wbcli-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp: " + std::string(std::strerror(errno)));
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
 ProcResult run_process(const std::vector<std::string>& argv, const std::string& input,
                        const std::map<std::string, std::string>& env, std::chrono::seconds timeout) {
@@ -153,67 +129,30 @@ ProcResult run_process(const std::vector<std::string>& argv, const std::string& 
   return r;
 }
 
+namespace {
+std::vector<fs::path> created_plugin_dirs(const fs::path& dir, const std::vector<std::string>& given) {
+  std::vector<fs::path> out;
+  for (auto& p : given) out.emplace_back(p);
+  if (out.empty()) out.push_back(dir / "no-plugins");
+  for (auto& p : out) fs::create_directories(p);
+  return out;
+}
+}  // namespace
+
 Daemon::Daemon(const fs::path& dir, std::vector<std::string> plugin_dirs)
-    : socket_((dir / "wb.sock").string()), log_path_(dir / "workbenchd.stderr") {
-  std::vector<std::string> args = {daemon_binary(), "--data-dir", (dir / "data").string(), "--socket",
-                                   socket_, "--log-level", "debug"};
-  if (plugin_dirs.empty()) plugin_dirs.push_back((dir / "no-plugins").string());
-  for (auto& p : plugin_dirs) {
-    fs::create_directories(p);
-    args.push_back("--plugin-dir");
-    args.push_back(p);
-  }
-  // An empty config so a developer's ~/.config/workbench/workbench.toml cannot leak in.
+    : socket_((dir / "wb.sock").string()),
+      process_(dir / "data", dir / "wb.sock", created_plugin_dirs(dir, plugin_dirs),
+               {"--config", (dir / "workbench.toml").string(), "--log-level", "debug"}) {
   write_file(dir / "workbench.toml", "");
-  std::vector<std::string> envs = merged_env({{"WB_CONFIG", (dir / "workbench.toml").string()}});
-  auto c_args = c_array(args);
-  auto c_env = c_array(envs);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-  if (pid_ == 0) {
-    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int null = ::open("/dev/null", O_RDONLY);
-    ::dup2(null, 0);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::execve(c_args[0], c_args.data(), c_env.data());
-    ::_exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!can_connect(socket_)) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("workbenchd exited at start (" + std::to_string(decode_status(status)) +
-                               "):\n" + log());
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error("workbenchd did not listen on " + socket_ + " within 20 s:\n" + log());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  process_.start();
 }
 
 Daemon::~Daemon() { stop(); }
 
 int Daemon::stop() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  pid_ = -1;
-  return decode_status(status);
+  if (!process_.running()) return -1;
+  return process_.terminate(std::chrono::seconds(10));
 }
-
-std::string Daemon::log() const { return read_file(log_path_); }
 
 ProcResult wb(const std::string& socket, const std::vector<std::string>& args, const std::string& input) {
   std::vector<std::string> argv = {wb_binary(), "--socket", socket};
@@ -222,7 +161,6 @@ ProcResult wb(const std::string& socket, const std::vector<std::string>& args, c
 }
 
 std::string wb_binary() { return WB_CLI_BINARY; }
-std::string daemon_binary() { return WB_DAEMON_BINARY; }
 
 void write_file(const fs::path& p, const std::string& text) {
   if (p.has_parent_path()) fs::create_directories(p.parent_path());

@@ -1,5 +1,5 @@
 // harness.h — what the cli integration tests use to drive the REAL workbenchd and the REAL wb:
-// a private temp dir, a daemon on a socket inside it, and wb/arbitrary processes run with their
+// a private temp dir (TempDir), a daemon on a socket inside it, and wb/arbitrary processes run with their
 // stdout, stderr and exit code captured.
 #pragma once
 
@@ -11,21 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "daemon_process.h"  // TempDir, DaemonProcess (tests/daemon)
+
 namespace wbtest {
-
-// A fresh directory under /tmp (short: socket paths are limited to 107 bytes), removed with
-// everything in it on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 struct ProcResult {
   int exit_code = -1;  // exit status, or 128 + signal when killed
@@ -39,9 +27,10 @@ ProcResult run_process(const std::vector<std::string>& argv, const std::string& 
                        const std::map<std::string, std::string>& env = {},
                        std::chrono::seconds timeout = std::chrono::seconds(60));
 
-// workbenchd on <tmp>/wb.sock with data dir <tmp>/data and the given plugin dirs. The
-// constructor waits until the socket accepts connections (or fails the test with the daemon's
-// log); the destructor sends SIGTERM and waits (SIGKILL after 10 s).
+// workbenchd on <tmp>/wb.sock with data dir <tmp>/data, the given plugin dirs and an empty
+// config file (a developer's ~/.config/workbench/workbench.toml cannot leak in), started through
+// the daemon tests' DaemonProcess (daemon_process.h). The constructor waits until /v1/health
+// answers (or throws with the daemon's log); the destructor stops it like stop().
 class Daemon {
  public:
   explicit Daemon(const std::filesystem::path& dir, std::vector<std::string> plugin_dirs = {});
@@ -50,23 +39,21 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   const std::string& socket() const { return socket_; }
-  // SIGTERM and wait (SIGKILL after 10 s); returns the exit code. Idempotent.
+  // SIGTERM and wait (SIGKILL after 10 s); returns DaemonProcess::terminate's code. Idempotent.
   int stop();
-  std::string log() const;  // what the daemon wrote to stderr so far
+  std::string log() const { return process_.log_text(); }  // the daemon's output so far
 
  private:
   std::string socket_;
-  std::filesystem::path log_path_;
-  pid_t pid_ = -1;
+  DaemonProcess process_;
 };
 
 // Runs the wb binary with `--socket <socket>` prepended to args.
 ProcResult wb(const std::string& socket, const std::vector<std::string>& args,
               const std::string& input = "");
 
-// Paths of the binaries under test (compile definitions from tests/cli/CMakeLists.txt).
+// Path of the wb binary under test (compile definition from tests/cli/CMakeLists.txt).
 std::string wb_binary();
-std::string daemon_binary();
 
 // Writes text to a file (creating parent dirs).
 void write_file(const std::filesystem::path& p, const std::string& text);
