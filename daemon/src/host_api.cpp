@@ -1,6 +1,5 @@
 #include "host_api.h"
 
-#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -22,12 +21,7 @@ const char* level_name(wb_log_level l) {
   }
 }
 
-void set_error(wb_error* err, const std::string& msg) {
-  if (!err) return;
-  std::size_t n = std::min(msg.size(), std::size_t(WB_ERROR_CAPACITY - 1));
-  std::memcpy(err->message, msg.data(), n);
-  err->message[n] = 0;
-}
+void set_error(wb_error* err, const std::string& msg) { wb_error_set(err, msg.c_str()); }
 
 // Runs `fn`, mapping exceptions to a status + message (nothing crosses the C ABI).
 template <class F>

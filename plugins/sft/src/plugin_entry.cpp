@@ -1,6 +1,5 @@
 // The sft plugin's C ABI boundary (wb_plugin.h): wb_plugin_entry, init/validate/run/shutdown.
 // Everything below is C++ with exceptions; here they become a wb_status plus message.
-#include <cstring>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -17,12 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-void set_error(wb_error* err, const std::string& msg) {
-  if (!err) return;
-  const size_t n = std::min(msg.size(), static_cast<size_t>(WB_ERROR_CAPACITY - 1));
-  std::memcpy(err->message, msg.data(), n);
-  err->message[n] = 0;
-}
+void set_error(wb_error* err, const std::string& msg) { wb_error_set(err, msg.c_str()); }
 
 template <typename F>
 wb_status guarded(wb_error* err, F&& fn) {

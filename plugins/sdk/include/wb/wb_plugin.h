@@ -54,6 +54,17 @@ typedef struct wb_error {
   char message[WB_ERROR_CAPACITY]; /* NUL-terminated */
 } wb_error;
 
+/* Copies `message` into `err`, truncated to fit and always NUL-terminated; `err` may be NULL. */
+static inline void wb_error_set(wb_error* err, const char* message) {
+  size_t n = 0;
+  if (!err) return;
+  while (message && message[n] && n < WB_ERROR_CAPACITY - 1) {
+    err->message[n] = message[n];
+    ++n;
+  }
+  err->message[n] = 0;
+}
+
 /* Delivers a string (usually JSON) to the caller; `text` is valid only during the call. */
 typedef void (*wb_emit_fn)(void* user, const char* text);
 
