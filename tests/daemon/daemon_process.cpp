@@ -22,17 +22,6 @@ fs::path test_plugin_dir() { return WB_TEST_PLUGIN_DIR; }
 fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
 fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
 
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/wbd-XXXXXX";  // short: socket paths must fit in 108 bytes
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {

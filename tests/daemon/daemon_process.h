@@ -1,6 +1,6 @@
 // daemon_process.h — starts the real workbenchd binary for integration tests.
 //
-//   TempDir tmp;                                   // /tmp/wbd-XXXXXX, removed at scope end
+//   TempDir tmp;                                   // /tmp/wb-XXXXXX, removed at scope end
 //   DaemonProcess d(tmp.path() / "data", tmp.path() / "run/wb.sock", {test_plugin_dir()});
 //   d.start();                                     // waits until /v1/health answers
 //   ... UnixHttp c(d.socket()); ...
@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "wb_temp_dir.h"  // wbtest::TempDir (tests/common)
+
 namespace wbtest {
 
 // Paths baked in by tests/daemon/CMakeLists.txt.
@@ -24,18 +26,6 @@ std::filesystem::path workbenchd_path();
 std::filesystem::path test_plugin_dir();     // sleeper
 std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
 std::filesystem::path probe_plugin_dir();    // host_probe
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 class DaemonProcess {
  public:

@@ -2,11 +2,11 @@
 // a small random Llama config, temp directories, synthetic training batches.
 #pragma once
 
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
+
+#include "wb_temp_dir.h"
 #include <string>
 #include <vector>
 
@@ -33,21 +33,7 @@ inline LlamaConfig small_config(bool tied = false, int64_t vocab = 96) {
   return c;
 }
 
-// A unique directory under the system temp dir, removed with its contents on destruction.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& tag = "rt") {
-    static std::atomic<int> counter{0};
-    path = std::filesystem::temp_directory_path() /
-           ("wb-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
+using wbtest::TempDir;  // tests/common/wb_temp_dir.h
 
 // Next-token batches over `seqs` packed sequences of length `len` each, drawn from a simple
 // learnable pattern (t -> (a * t + b) mod V per sequence). The first `masked_prefix` rows of

@@ -33,20 +33,20 @@ TEST_CASE("adapter save/load round trip in the PEFT layout", "[adapter]") {
   const LlamaConfig c = small_config();
   TempDir tmp("adapter");
   const LoraAdapter<float> a = trained_like(c, 71);
-  save_adapter(tmp.path / "a", a, "my-base");
-  REQUIRE(std::filesystem::exists(tmp.path / "a" / "adapter_config.json"));
-  REQUIRE(std::filesystem::exists(tmp.path / "a" / "adapter_model.safetensors"));
-  const auto cfg = nlohmann::json::parse(read_text_file(tmp.path / "a" / "adapter_config.json"));
+  save_adapter(tmp.path() / "a", a, "my-base");
+  REQUIRE(std::filesystem::exists(tmp.path() / "a" / "adapter_config.json"));
+  REQUIRE(std::filesystem::exists(tmp.path() / "a" / "adapter_model.safetensors"));
+  const auto cfg = nlohmann::json::parse(read_text_file(tmp.path() / "a" / "adapter_config.json"));
   CHECK(cfg["peft_type"] == "LORA");
   CHECK(cfg["r"] == 4);
   CHECK(cfg["base_model_name_or_path"] == "my-base");
-  SafetensorsFile f(tmp.path / "a" / "adapter_model.safetensors");
+  SafetensorsFile f(tmp.path() / "a" / "adapter_model.safetensors");
   const auto& qa = f.info("base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight");
   CHECK(qa.shape == std::vector<int64_t>{4, c.hidden_size});
   const auto& db = f.info("base_model.model.model.layers.0.mlp.down_proj.lora_B.weight");
   CHECK(db.shape == std::vector<int64_t>{c.hidden_size, 4});
 
-  const LoraAdapter<float> b = load_adapter(tmp.path / "a", c);
+  const LoraAdapter<float> b = load_adapter(tmp.path() / "a", c);
   CHECK(b.config.r == 4);
   CHECK(b.config.scale() == Approx(4.0));
   size_t n = 0;
@@ -64,8 +64,8 @@ TEST_CASE("adapter save/load round trip in the PEFT layout", "[adapter]") {
   });
   CHECK(n == 2 * 5 * 2);
 
-  save_adapter(tmp.path / "bf16", a, "", DType::BF16);
-  const LoraAdapter<float> h = load_adapter(tmp.path / "bf16", c);
+  save_adapter(tmp.path() / "bf16", a, "", DType::BF16);
+  const LoraAdapter<float> h = load_adapter(tmp.path() / "bf16", c);
   const float x = a.layers[0][0].A.data[3], y = h.layers[0][0].A.data[3];
   CHECK(y == Approx(x).epsilon(1e-2));
 }
@@ -73,8 +73,8 @@ TEST_CASE("adapter save/load round trip in the PEFT layout", "[adapter]") {
 TEST_CASE("PEFT adapters with adapter-named keys load", "[adapter]") {
   const LlamaConfig c = small_config();
   TempDir tmp("adapter-default");
-  std::filesystem::create_directories(tmp.path / "p");
-  std::ofstream(tmp.path / "p" / "adapter_config.json")
+  std::filesystem::create_directories(tmp.path() / "p");
+  std::ofstream(tmp.path() / "p" / "adapter_config.json")
       << R"({"peft_type":"LORA","task_type":"CAUSAL_LM","r":2,"lora_alpha":4,"lora_dropout":0.05,
             "target_modules":["v_proj"],"bias":"none","fan_in_fan_out":false,
             "base_model_name_or_path":"x","inference_mode":true,"revision":null})";
@@ -85,8 +85,8 @@ TEST_CASE("PEFT adapters with adapter-named keys load", "[adapter]") {
     w.add_f32(p + "lora_A.default.weight", {2, c.hidden_size}, A);
     w.add_f32(p + "lora_B.default.weight", {c.kv_dim(), 2}, B);
   }
-  w.write(tmp.path / "p" / "adapter_model.safetensors");
-  const LoraAdapter<float> a = load_adapter(tmp.path / "p", c);
+  w.write(tmp.path() / "p" / "adapter_model.safetensors");
+  const LoraAdapter<float> a = load_adapter(tmp.path() / "p", c);
   CHECK(a.config.r == 2);
   const auto* pv = a.pair(1, LoraModule::V);
   REQUIRE(pv);
@@ -98,15 +98,15 @@ TEST_CASE("PEFT adapters with adapter-named keys load", "[adapter]") {
 TEST_CASE("adapters that do not fit the model are refused with a clear error", "[adapter]") {
   const LlamaConfig c = small_config();
   TempDir tmp("adapter-bad");
-  save_adapter(tmp.path / "a", trained_like(c, 72));
+  save_adapter(tmp.path() / "a", trained_like(c, 72));
   LlamaConfig wider = c;
   wider.hidden_size = 64;
   wider.intermediate_size = 160;
-  CHECK_THROWS_WITH(load_adapter(tmp.path / "a", wider), Catch::Contains("does not fit"));
+  CHECK_THROWS_WITH(load_adapter(tmp.path() / "a", wider), Catch::Contains("does not fit"));
   LlamaConfig shallow = c;
   shallow.num_hidden_layers = 1;
-  CHECK_THROWS(load_adapter(tmp.path / "a", shallow));
-  CHECK_THROWS_WITH(load_adapter(tmp.path / "missing", c), Catch::Contains("missing"));
-  std::filesystem::resize_file(tmp.path / "a" / "adapter_model.safetensors", 100);
-  CHECK_THROWS(load_adapter(tmp.path / "a", c));
+  CHECK_THROWS(load_adapter(tmp.path() / "a", shallow));
+  CHECK_THROWS_WITH(load_adapter(tmp.path() / "missing", c), Catch::Contains("missing"));
+  std::filesystem::resize_file(tmp.path() / "a" / "adapter_model.safetensors", 100);
+  CHECK_THROWS(load_adapter(tmp.path() / "a", c));
 }

@@ -10,23 +10,13 @@
 
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/rng.h"
+#include "wb_temp_dir.h"
 
 using namespace wb::llama;
 namespace fs = std::filesystem;
+using wbtest::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("wb-ckpt-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<uintptr_t>(this)));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 Checkpoint sample(uint64_t seed) {
   Rng rng(seed);
@@ -53,7 +43,7 @@ Checkpoint sample(uint64_t seed) {
 
 TEST_CASE("checkpoint round trip is bit-exact", "[checkpoint]") {
   TempDir t;
-  const fs::path dir = t.path / "ckpt";
+  const fs::path dir = t.path() / "ckpt";
   const Checkpoint c = sample(1);
   save_checkpoint(dir, c);
   REQUIRE(checkpoint_exists(dir));
@@ -76,7 +66,7 @@ TEST_CASE("checkpoint round trip is bit-exact", "[checkpoint]") {
 
 TEST_CASE("saving over a checkpoint replaces it whole and leaves no temp dirs", "[checkpoint]") {
   TempDir t;
-  const fs::path dir = t.path / "ckpt";
+  const fs::path dir = t.path() / "ckpt";
   save_checkpoint(dir, sample(1));
   Checkpoint c2 = sample(2);
   c2.step = 30;
@@ -88,7 +78,7 @@ TEST_CASE("saving over a checkpoint replaces it whole and leaves no temp dirs", 
   CHECK(r.weights.size() == 1);
   CHECK(r.rng == c2.rng);
   int entries = 0;
-  for (auto& e : fs::directory_iterator(t.path)) {
+  for (auto& e : fs::directory_iterator(t.path())) {
     (void)e;
     ++entries;
   }
@@ -97,8 +87,8 @@ TEST_CASE("saving over a checkpoint replaces it whole and leaves no temp dirs", 
 
 TEST_CASE("bad checkpoints give errors naming the problem", "[checkpoint]") {
   TempDir t;
-  CHECK_THROWS_WITH(load_checkpoint(t.path / "missing"), Catch::Contains("checkpoint.json"));
-  const fs::path dir = t.path / "ckpt";
+  CHECK_THROWS_WITH(load_checkpoint(t.path() / "missing"), Catch::Contains("checkpoint.json"));
+  const fs::path dir = t.path() / "ckpt";
   save_checkpoint(dir, sample(3));
   {
     std::ofstream(dir / "checkpoint.json") << "{not json";
@@ -113,6 +103,6 @@ TEST_CASE("bad checkpoints give errors naming the problem", "[checkpoint]") {
   fs::resize_file(dir / "state.safetensors", 40);  // truncated tensor data
   CHECK_THROWS_AS(load_checkpoint(dir), CheckpointError);
   // A failed save (parent missing) throws and creates nothing.
-  CHECK_THROWS_AS(save_checkpoint(t.path / "no" / "such" / "dir", sample(4)), CheckpointError);
-  CHECK_FALSE(fs::exists(t.path / "no"));
+  CHECK_THROWS_AS(save_checkpoint(t.path() / "no" / "such" / "dir", sample(4)), CheckpointError);
+  CHECK_FALSE(fs::exists(t.path() / "no"));
 }

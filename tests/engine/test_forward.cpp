@@ -13,24 +13,12 @@
 #include "wb/llama/model_io.h"
 #include "wb/llama/peft_adapter.h"
 #include "wb/llama/safetensors.h"
+#include "wb_temp_dir.h"
 
 using namespace wbtest;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "wb_forward_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 Model<double> model(uint64_t seed) {
   Model<double> m;
@@ -249,8 +237,8 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
   Model<float> m;
   m.config = tiny_config();
   m.weights = Weights<float>::random(m.config, 7);
-  save_model(tmp.path / "f32", m);
-  Model<float> back = load_model<float>(tmp.path / "f32");
+  save_model(tmp.path() / "f32", m);
+  Model<float> back = load_model<float>(tmp.path() / "f32");
   CHECK(back.config.num_key_value_heads == m.config.num_key_value_heads);
   m.weights.for_each([&](const std::string& name, const Tensor<float>& t) {
     bool found = false;
@@ -264,8 +252,8 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
   });
 
   // bf16 storage: loaded values are the bf16 roundings, and the config says bfloat16.
-  save_model(tmp.path / "bf16", m, DType::BF16);
-  Model<double> b16 = load_model<double>(tmp.path / "bf16");
+  save_model(tmp.path() / "bf16", m, DType::BF16);
+  Model<double> b16 = load_model<double>(tmp.path() / "bf16");
   CHECK(b16.config.torch_dtype == "bfloat16");
   const float w0 = m.weights.layers[1].down_proj.data[5];
   CHECK(b16.weights.layers[1].down_proj.data[5] == double(bf16_to_f32(f32_to_bf16(w0))));
@@ -275,9 +263,9 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
   tied.config = tiny_config();
   tied.config.tie_word_embeddings = true;
   tied.weights = Weights<float>::random(tied.config, 8);
-  save_model(tmp.path / "tied", tied);
-  CHECK_FALSE(SafetensorsFile(tmp.path / "tied" / "model.safetensors").contains("lm_head.weight"));
-  CHECK(load_model<float>(tmp.path / "tied").weights.lm_head.empty());
+  save_model(tmp.path() / "tied", tied);
+  CHECK_FALSE(SafetensorsFile(tmp.path() / "tied" / "model.safetensors").contains("lm_head.weight"));
+  CHECK(load_model<float>(tmp.path() / "tied").weights.lm_head.empty());
 
   // A file missing a tensor, or holding a wrongly shaped one, is refused by name.
   {
@@ -285,10 +273,10 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
     m.weights.for_each([&](const std::string& name, const Tensor<float>& t) {
       if (name != "model.layers.1.mlp.up_proj.weight") w.add_f32(name, t.shape, t.data);
     });
-    fs::create_directories(tmp.path / "missing");
-    w.write(tmp.path / "missing" / "model.safetensors");
-    fs::copy_file(tmp.path / "f32" / "config.json", tmp.path / "missing" / "config.json");
-    CHECK_THAT(error_of([&] { load_model<float>(tmp.path / "missing"); }),
+    fs::create_directories(tmp.path() / "missing");
+    w.write(tmp.path() / "missing" / "model.safetensors");
+    fs::copy_file(tmp.path() / "f32" / "config.json", tmp.path() / "missing" / "config.json");
+    CHECK_THAT(error_of([&] { load_model<float>(tmp.path() / "missing"); }),
                Catch::Contains("model.layers.1.mlp.up_proj.weight"));
   }
   {
@@ -299,10 +287,10 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
       else
         w.add_f32(name, t.shape, t.data);
     });
-    fs::create_directories(tmp.path / "shape");
-    w.write(tmp.path / "shape" / "model.safetensors");
-    fs::copy_file(tmp.path / "f32" / "config.json", tmp.path / "shape" / "config.json");
-    CHECK_THAT(error_of([&] { load_model<float>(tmp.path / "shape"); }),
+    fs::create_directories(tmp.path() / "shape");
+    w.write(tmp.path() / "shape" / "model.safetensors");
+    fs::copy_file(tmp.path() / "f32" / "config.json", tmp.path() / "shape" / "config.json");
+    CHECK_THAT(error_of([&] { load_model<float>(tmp.path() / "shape"); }),
                Catch::Contains("model.norm.weight") && Catch::Contains("[8]"));
   }
 
@@ -313,8 +301,8 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
   lc.target_modules = {LoraModule::Q, LoraModule::Down};
   auto a = LoraAdapter<float>::init(m.config, lc, 3);
   randomize_b(a, 4, 0.1);
-  save_peft_adapter(tmp.path / "adapter", a.to_peft());
-  auto a2 = LoraAdapter<float>::from_peft(load_peft_adapter(tmp.path / "adapter"), m.config);
+  save_peft_adapter(tmp.path() / "adapter", a.to_peft());
+  auto a2 = LoraAdapter<float>::from_peft(load_peft_adapter(tmp.path() / "adapter"), m.config);
   CHECK(a2.config.r == 2);
   CHECK(a2.layers[1][static_cast<int>(LoraModule::Down)].B.data ==
         a.layers[1][static_cast<int>(LoraModule::Down)].B.data);
@@ -326,11 +314,11 @@ TEST_CASE("models, adapters and heads round-trip through HF / PEFT files", "[for
   // Scalar head.
   auto h = ScalarHead<float>::random(m.config.hidden_size, 5, 1.0);
   h.bias.data[0] = 0.75f;
-  save_head(tmp.path / "score.safetensors", h);
-  auto h2 = load_head<float>(tmp.path / "score.safetensors", m.config.hidden_size);
+  save_head(tmp.path() / "score.safetensors", h);
+  auto h2 = load_head<float>(tmp.path() / "score.safetensors", m.config.hidden_size);
   CHECK(h2.weight.data == h.weight.data);
   CHECK(h2.bias.data[0] == 0.75f);
-  CHECK_THROWS(load_head<float>(tmp.path / "score.safetensors", m.config.hidden_size + 1));
+  CHECK_THROWS(load_head<float>(tmp.path() / "score.safetensors", m.config.hidden_size + 1));
 }
 
 TEST_CASE("random init is deterministic and per-tensor independent of creation order", "[forward]") {

@@ -56,7 +56,7 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
     return;
   }
   TempDir tmp("tool");
-  const fs::path model = tmp.path / "m";
+  const fs::path model = tmp.path() / "m";
   Run r = tool("init --preset tiny --seed 5 --out " + q(model) + " --tokenizer " + q(kTokenizer));
   REQUIRE(r.status == 0);
   CHECK(fs::exists(model / "tokenizer.model"));
@@ -66,17 +66,17 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
   r = tool("tokenize --tokenizer " + q(kTokenizer) + " 'Hello world'");
   REQUIRE(r.status == 0);
   CHECK(nlohmann::json::parse(r.out) == nlohmann::json::array({1, 15043, 3186}));
-  std::ofstream(tmp.path / "chat.json") << R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"Bye"}])";
-  r = tool("tokenize --tokenizer " + q(kTokenizer) + " --chat-json " + q(tmp.path / "chat.json"));
+  std::ofstream(tmp.path() / "chat.json") << R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"Bye"}])";
+  r = tool("tokenize --tokenizer " + q(kTokenizer) + " --chat-json " + q(tmp.path() / "chat.json"));
   REQUIRE(r.status == 0);
   const auto chat = nlohmann::json::parse(r.out).get<std::vector<int>>();
   CHECK(chat.front() == 1);
   CHECK(std::count(chat.begin(), chat.end(), 1) == 2);  // one BOS per turn pair
   CHECK(std::count(chat.begin(), chat.end(), 2) == 1);  // EOS after the finished answer
 
-  r = tool("forward --model " + q(model) + " --tokens 1,15043,3186 --out " + q(tmp.path / "logits.bin"));
+  r = tool("forward --model " + q(model) + " --tokens 1,15043,3186 --out " + q(tmp.path() / "logits.bin"));
   REQUIRE(r.status == 0);
-  std::ifstream f(tmp.path / "logits.bin", std::ios::binary);
+  std::ifstream f(tmp.path() / "logits.bin", std::ios::binary);
   std::vector<float> got(3 * 32000);
   f.read(reinterpret_cast<char*>(got.data()), static_cast<std::streamsize>(got.size() * sizeof(float)));
   CHECK(f.gcount() == static_cast<std::streamsize>(got.size() * sizeof(float)));
@@ -96,7 +96,7 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
   r = tool("generate --model " + q(model) + " --prompt 'Once upon a time' --max-tokens 4 --temperature 0");
   CHECK(r.status == 0);
   // A chat prompt is the template's ids: the same tokens as generating from those ids.
-  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path / "chat.json") +
+  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path() / "chat.json") +
            " --max-tokens 3 --temperature 0 --json");
   REQUIRE(r.status == 0);
   GenerateRequest creq;
@@ -104,8 +104,8 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
   creq.max_tokens = 3;
   creq.sampling.temperature = 0;
   CHECK(nlohmann::json::parse(r.out)["tokens"].get<std::vector<int32_t>>() == generate(m, {creq})[0].tokens);
-  std::ofstream(tmp.path / "ends_with_answer.json") << R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}])";
-  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path / "ends_with_answer.json"));
+  std::ofstream(tmp.path() / "ends_with_answer.json") << R"([{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}])";
+  r = tool("generate --model " + q(model) + " --chat-json " + q(tmp.path() / "ends_with_answer.json"));
   CHECK(r.status != 0);
   CHECK_THAT(r.out, Catch::Contains("user message"));
 
@@ -115,22 +115,22 @@ TEST_CASE("wb-engine init, tokenize, forward, generate, merge", "[generate][tool
   lc.lora_alpha = 4;
   lc.target_modules = {LoraModule::V};
   LoraAdapter<float> a = LoraAdapter<float>::init(m.config, lc, 3);
-  save_adapter(tmp.path / "a", a);
-  r = tool("merge --model " + q(model) + " --adapter " + q(tmp.path / "a") + " --out " + q(tmp.path / "merged"));
+  save_adapter(tmp.path() / "a", a);
+  r = tool("merge --model " + q(model) + " --adapter " + q(tmp.path() / "a") + " --out " + q(tmp.path() / "merged"));
   REQUIRE(r.status == 0);
-  CHECK(load_model<float>(tmp.path / "merged").config.vocab_size == 32000);
+  CHECK(load_model<float>(tmp.path() / "merged").config.vocab_size == 32000);
 
   // Bad input: a clear message and a non-zero status.
-  r = tool("forward --model " + q(model) + " --tokens 1,abc --out " + q(tmp.path / "x.bin"));
+  r = tool("forward --model " + q(model) + " --tokens 1,abc --out " + q(tmp.path() / "x.bin"));
   CHECK(r.status != 0);
   CHECK_THAT(r.out, Catch::Contains("abc"));
-  r = tool("forward --model " + q(model) + " --tokens 1,99999 --out " + q(tmp.path / "x.bin"));
+  r = tool("forward --model " + q(model) + " --tokens 1,99999 --out " + q(tmp.path() / "x.bin"));
   CHECK(r.status != 0);
-  CHECK_FALSE(fs::exists(tmp.path / "x.bin"));
-  r = tool("init --preset nope --out " + q(tmp.path / "n"));
+  CHECK_FALSE(fs::exists(tmp.path() / "x.bin"));
+  r = tool("init --preset nope --out " + q(tmp.path() / "n"));
   CHECK(r.status != 0);
   CHECK_THAT(r.out, Catch::Contains("nope"));
-  r = tool("merge --model " + q(model) + " --adapter " + q(tmp.path / "a") + " --out " + q(tmp.path / "merged"));
+  r = tool("merge --model " + q(model) + " --adapter " + q(tmp.path() / "a") + " --out " + q(tmp.path() / "merged"));
   CHECK(r.status != 0);
   CHECK_THAT(r.out, Catch::Contains("already exists"));
 }

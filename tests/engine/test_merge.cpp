@@ -66,17 +66,17 @@ TEST_CASE("merge to a directory: greedy base + adapter == merged model", "[merge
   TempDir tmp("merge");
   Model<float> m = Model<float>::random(c, 83);
   m.weights = Weights<float>::random(c, 83, 0.3);
-  save_model(tmp.path / "base", m);
-  std::ofstream(tmp.path / "base" / "tokenizer.model") << "not a real tokenizer, copied as is";
+  save_model(tmp.path() / "base", m);
+  std::ofstream(tmp.path() / "base" / "tokenizer.model") << "not a real tokenizer, copied as is";
   const LoraAdapter<float> a = random_adapter<float>(c, 84, false);
-  save_adapter(tmp.path / "adapter", a, (tmp.path / "base").string());
+  save_adapter(tmp.path() / "adapter", a, (tmp.path() / "base").string());
 
-  merge_adapter_to_directory(tmp.path / "base", tmp.path / "adapter", tmp.path / "merged");
-  CHECK(std::filesystem::exists(tmp.path / "merged" / "config.json"));
-  CHECK(std::filesystem::exists(tmp.path / "merged" / "tokenizer.model"));
-  const Model<float> merged = load_model<float>(tmp.path / "merged");
-  const Model<float> base = load_model<float>(tmp.path / "base");
-  const LoraAdapter<float> loaded = load_adapter(tmp.path / "adapter", base.config);
+  merge_adapter_to_directory(tmp.path() / "base", tmp.path() / "adapter", tmp.path() / "merged");
+  CHECK(std::filesystem::exists(tmp.path() / "merged" / "config.json"));
+  CHECK(std::filesystem::exists(tmp.path() / "merged" / "tokenizer.model"));
+  const Model<float> merged = load_model<float>(tmp.path() / "merged");
+  const Model<float> base = load_model<float>(tmp.path() / "base");
+  const LoraAdapter<float> loaded = load_adapter(tmp.path() / "adapter", base.config);
 
   GenerateRequest with;
   with.prompt = {1, 20, 21, 22};
@@ -101,12 +101,12 @@ TEST_CASE("merge to a directory: greedy base + adapter == merged model", "[merge
   CHECK(diff / scale < 1e-5);
 
   // Refusals: existing output, an adapter for another model; nothing is written then.
-  CHECK_THROWS_WITH(merge_adapter_to_directory(tmp.path / "base", tmp.path / "adapter", tmp.path / "merged"),
+  CHECK_THROWS_WITH(merge_adapter_to_directory(tmp.path() / "base", tmp.path() / "adapter", tmp.path() / "merged"),
                     Catch::Contains("already exists"));
   LlamaConfig other = c;
   other.hidden_size = 64;
   other.intermediate_size = 128;
-  save_model(tmp.path / "other", Model<float>::random(other, 85));
-  CHECK_THROWS(merge_adapter_to_directory(tmp.path / "other", tmp.path / "adapter", tmp.path / "out2"));
-  CHECK_FALSE(std::filesystem::exists(tmp.path / "out2"));
+  save_model(tmp.path() / "other", Model<float>::random(other, 85));
+  CHECK_THROWS(merge_adapter_to_directory(tmp.path() / "other", tmp.path() / "adapter", tmp.path() / "out2"));
+  CHECK_FALSE(std::filesystem::exists(tmp.path() / "out2"));
 }

@@ -81,12 +81,12 @@ void check_resume(Kind kind) {
     Trainer t(m, d, s.cfg(N));
     const auto head = losses_of(t, K);
     REQUIRE(std::memcmp(head.data(), expect.data(), K * sizeof(float)) == 0);
-    t.save(tmp.path / "ckpt");
+    t.save(tmp.path() / "ckpt");
   }
   Model<float> m = s.model();  // fresh: the base from its seed, trainables re-initialized
   InMemoryDataSource d(s.batches());
   Trainer t(m, d, s.cfg(N));
-  t.load(tmp.path / "ckpt");
+  t.load(tmp.path() / "ckpt");
   CHECK(t.steps_done() == K);
   const auto tail = losses_of(t, N - K);
   for (int64_t i = 0; i < N - K; ++i) {
@@ -117,17 +117,17 @@ TEST_CASE("loading a checkpoint of another trainable set fails and changes nothi
     InMemoryDataSource d(lora.batches());
     Trainer t(m, d, lora.cfg(4));
     t.step();
-    t.save(tmp.path / "ckpt");
+    t.save(tmp.path() / "ckpt");
   }
   Model<float> m = full.model();
   InMemoryDataSource d(full.batches());
   Trainer t(m, d, full.cfg(4));
   const std::vector<float> before = m.weights.embed_tokens.data;
-  CHECK_THROWS_AS(t.load(tmp.path / "ckpt"), CheckpointError);
+  CHECK_THROWS_AS(t.load(tmp.path() / "ckpt"), CheckpointError);
   CHECK(t.steps_done() == 0);
   CHECK(m.weights.embed_tokens.data == before);
   CHECK(d.position() == nlohmann::json({{"epoch", 0}, {"index", 0}}));
-  CHECK_THROWS_AS(t.load(tmp.path / "nothing-here"), CheckpointError);
+  CHECK_THROWS_AS(t.load(tmp.path() / "nothing-here"), CheckpointError);
 }
 
 TEST_CASE("run() checkpoints periodically and on cancellation; resuming finishes the same curve", "[resume]") {
@@ -144,23 +144,23 @@ TEST_CASE("run() checkpoints periodically and on cancellation; resuming finishes
     InMemoryDataSource d(s.batches());
     TrainerConfig tc = s.cfg(6);
     tc.checkpoint_every = 2;
-    tc.checkpoint_dir = tmp.path / "ckpt";
+    tc.checkpoint_dir = tmp.path() / "ckpt";
     Trainer t(m, d, tc);
     t.on_step = [&](const StepStats& st) { seen.push_back(static_cast<float>(st.loss)); };
     t.cancelled = [&] { return seen.size() == 3; };
     CHECK(t.run() == 3);  // cancelled after step 3: the final save holds step 3
   }
-  CHECK(load_checkpoint(tmp.path / "ckpt").step == 3);
+  CHECK(load_checkpoint(tmp.path() / "ckpt").step == 3);
   Model<float> m = s.model();
   InMemoryDataSource d(s.batches());
   TrainerConfig tc = s.cfg(6);
   tc.checkpoint_every = 2;
-  tc.checkpoint_dir = tmp.path / "ckpt";
+  tc.checkpoint_dir = tmp.path() / "ckpt";
   Trainer t(m, d, tc);
   t.load(tc.checkpoint_dir);
   t.on_step = [&](const StepStats& st) { seen.push_back(static_cast<float>(st.loss)); };
   CHECK(t.run() == 6);
   REQUIRE(seen.size() == 6);
   CHECK(std::memcmp(seen.data(), expect.data(), 6 * sizeof(float)) == 0);
-  CHECK(load_checkpoint(tmp.path / "ckpt").step == 6);
+  CHECK(load_checkpoint(tmp.path() / "ckpt").step == 6);
 }

@@ -17,25 +17,12 @@
 #include "wb/llama/model_io.h"
 #include "wb/llama/peft_adapter.h"
 #include "wb_skip.h"
+#include "wb_temp_dir.h"
 
 using namespace wbtest;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "wb_torch_ref_XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 bool torch_available() {
   return std::system("/usr/bin/python3 -c 'import torch, numpy' > /dev/null 2>&1") == 0;
@@ -69,7 +56,7 @@ void compare_with_torch(const RefCase& rc) {
     Model<float> m0;
     m0.config = c;
     m0.weights = Weights<float>::random(c, 42, 0.1);
-    save_model(tmp.path / "model", m0, rc.store_as);
+    save_model(tmp.path() / "model", m0, rc.store_as);
     LoraConfig lc;
     lc.r = 4;
     lc.lora_alpha = 8.0;
@@ -77,12 +64,12 @@ void compare_with_torch(const RefCase& rc) {
     lc.target_modules = all_lora_modules();
     LoraAdapter<float> a = LoraAdapter<float>::init(c, lc, 3);
     randomize_b(a, 5, 0.1);
-    save_peft_adapter(tmp.path / "adapter", a.to_peft());
+    save_peft_adapter(tmp.path() / "adapter", a.to_peft());
   }
-  Model<float> m = load_model<float>(tmp.path / "model");
+  Model<float> m = load_model<float>(tmp.path() / "model");
   REQUIRE(m.config.num_key_value_heads == c.num_key_value_heads);
   REQUIRE(m.config.tie_word_embeddings == c.tie_word_embeddings);
-  m.lora = LoraAdapter<float>::from_peft(load_peft_adapter(tmp.path / "adapter"), m.config);
+  m.lora = LoraAdapter<float>::from_peft(load_peft_adapter(tmp.path() / "adapter"), m.config);
   REQUIRE(m.lora->config.use_rslora == rc.rslora);
   m.trainable.lora = true;
 
@@ -93,16 +80,16 @@ void compare_with_torch(const RefCase& rc) {
   bj["cu_seqlens"] = lb.batch.cu_seqlens;
   bj["targets"] = lb.targets;
   bj["mask"] = lb.mask;
-  std::ofstream(tmp.path / "batch.json") << bj.dump();
+  std::ofstream(tmp.path() / "batch.json") << bj.dump();
 
   const std::string cmd = "/usr/bin/python3 '" WB_SOURCE_DIR
                           "/tests/engine/torch_reference/llama_ref.py' '" +
-                          (tmp.path / "model").string() + "' '" + (tmp.path / "adapter").string() +
-                          "' '" + (tmp.path / "batch.json").string() + "' '" +
-                          (tmp.path / "ref.json").string() + "'";
+                          (tmp.path() / "model").string() + "' '" + (tmp.path() / "adapter").string() +
+                          "' '" + (tmp.path() / "batch.json").string() + "' '" +
+                          (tmp.path() / "ref.json").string() + "'";
   REQUIRE(std::system(cmd.c_str()) == 0);
   nlohmann::json ref;
-  std::ifstream(tmp.path / "ref.json") >> ref;
+  std::ifstream(tmp.path() / "ref.json") >> ref;
 
   const int64_t N = lb.batch.n_tokens();
   // Base model (adapter off: nullptr for every sequence).

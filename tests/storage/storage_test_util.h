@@ -2,9 +2,10 @@
 // destruction), whole-file read/write, and raw row counts.
 #pragma once
 
-#include <stdlib.h>
 
 #include <filesystem>
+
+#include "wb_temp_dir.h"
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -15,26 +16,7 @@
 
 namespace wb::storage::test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "wb-storage-test-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = wbtest::TempDir;  // tests/common/wb_temp_dir.h
 
 inline void write_file(const std::filesystem::path& p, std::string_view text) {
   std::ofstream out(p, std::ios::binary);

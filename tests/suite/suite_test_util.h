@@ -2,13 +2,12 @@
 // make unique temporary directories.
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <filesystem>
+
+#include "wb_temp_dir.h"
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,27 +44,6 @@ inline std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-// A fresh directory under the system temp dir, removed when the object dies.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            ("wb-suite-test-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) + "-" +
-             std::to_string(counter++));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = wbtest::TempDir;  // tests/common/wb_temp_dir.h
 
 }  // namespace wb::suite::testing

@@ -1,15 +1,13 @@
 // Shared helpers for the tokenizer tests: the Llama 2 tokenizer asset and scratch folders.
 #pragma once
 
-#include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "wb/llama/tokenizer.h"
+#include "wb_temp_dir.h"
 
 namespace wb::test {
 
@@ -36,27 +34,6 @@ inline const wb::llama::Tokenizer* llama2_tokenizer() {
     return;                                                                               \
   }
 
-// A fresh folder under the system temp dir, removed when the object dies.
-class ScratchDir {
- public:
-  ScratchDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("wb-tok-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = wbtest::TempDir;  // tests/common/wb_temp_dir.h
 
 }  // namespace wb::test
