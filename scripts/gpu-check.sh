@@ -17,7 +17,8 @@
 # Environment: OUT (results folder), WB_GPU_BUILD (build folder, default build-gpu),
 # WB_GPU_PYTHON (interpreter with torch/transformers/peft, default python3; /usr/bin/python3
 # for --dry-run),
-# WB_CUDA_ARCH (default "native" on the device, "80;90" for --dry-run).
+# WB_CUDA_ARCH (default "native" on the device, "80;90" for --dry-run), WB_GPU_SKIP_HF=1 (leave
+# out the transformers/PEFT benchmarks, for a first smoke run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -127,9 +128,13 @@ main_run() {
     || status=1
   timeout 150 "$BUILD/bench/gpu_llama" --preset 7b > "$OUT/bench_ours.jsonl" \
     2> "$OUT/bench_ours.log" || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
-  log "benchmarks: transformers/PEFT (7B shape)"
-  timeout 200 "$PY" "$ROOT/scripts/gpu/hf_bench.py" > "$OUT/bench_hf.jsonl" \
-    2> "$OUT/bench_hf.log" || { status=1; tail -5 "$OUT/bench_hf.log" >&2; }
+  if [ "${WB_GPU_SKIP_HF:-0}" = 1 ]; then
+    log "benchmarks: transformers/PEFT skipped (WB_GPU_SKIP_HF=1)"
+  else
+    log "benchmarks: transformers/PEFT (7B shape)"
+    timeout 200 "$PY" "$ROOT/scripts/gpu/hf_bench.py" > "$OUT/bench_hf.jsonl" \
+      2> "$OUT/bench_hf.log" || { status=1; tail -5 "$OUT/bench_hf.log" >&2; }
+  fi
   report
   return $status
 }

@@ -16,7 +16,7 @@ DlHandle::~DlHandle() {
 nlohmann::json to_json_value(const PluginInfo& p) {
   nlohmann::json j = {{"name", p.name},           {"version", p.version},
                       {"path", p.path},           {"job_kinds", p.job_kinds},
-                      {"serving", p.serving},     {"status", p.loaded ? "loaded" : "error"}};
+                      {"serving", p.serving},     {"methods", p.methods},     {"status", p.loaded ? "loaded" : "error"}};
   if (!p.loaded) j["error"] = p.error;
   return j;
 }
@@ -70,12 +70,17 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
   if (p->job_kinds)
     for (const char* const* k = p->job_kinds; *k; ++k) info.job_kinds.emplace_back(*k);
   info.serving = p->serving != nullptr;
+  if (p->methods)
+    for (const char* const* m = p->methods; *m; ++m) info.methods.emplace_back(*m);
   for (auto& other : infos_)
     if (other.loaded && other.name == info.name)
       return fail("a plugin named '" + info.name + "' is already loaded from " + other.path);
   for (auto& k : info.job_kinds)
     if (by_kind_.count(k)) return fail("job kind '" + k + "' is already served by another plugin");
   if (!p->run && !info.job_kinds.empty()) return fail("plugin declares job kinds but has no run()");
+  for (auto& m : info.methods)
+    if (by_method_.count(m)) return fail("method '" + m + "' is already served by another plugin");
+  if (!p->invoke && !info.methods.empty()) return fail("plugin declares methods but has no invoke()");
   if (p->init) {
     wb_error err{};
     wb_status st = WB_ERROR;
@@ -90,6 +95,7 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
     }
   }
   for (auto& k : info.job_kinds) by_kind_[k] = p;
+  for (auto& m : info.methods) by_method_[m] = p;
   info.loaded = true;
   loaded_.push_back(Loaded{std::move(h), p});
   infos_.push_back(info);

@@ -5,6 +5,7 @@
 // WB_PLUGIN_ABI_VERSION, then calls init() with the host table. Every failure (dlopen error, no
 // entry symbol, ABI mismatch, init() error, a job kind already served by an earlier plugin) is
 // recorded as a PluginInfo with status "error" and a message, and never stops the daemon.
+// Methods (ABI 2: synchronous calls such as "reward.score") are mapped like job kinds.
 // The loaded modules stay open until shutdown_all() (shutdown() then dlclose, in reverse order).
 #pragma once
 
@@ -26,6 +27,7 @@ struct PluginInfo {
   std::string version;
   std::string path;
   std::vector<std::string> job_kinds;
+  std::vector<std::string> methods;  // synchronous calls (ABI 2), e.g. "reward.score"
   bool serving = false;
   bool loaded = false;  // status "loaded" | "error"
   std::string error;
@@ -60,6 +62,11 @@ class PluginHost {
 
   // The loaded plugin running `kind`, or nullptr.
   const wb_plugin* for_kind(const std::string& kind) const;
+  // The loaded plugin answering synchronous `method` (wb_plugin.invoke), or nullptr.
+  const wb_plugin* for_method(const std::string& method) const {
+    auto it = by_method_.find(method);
+    return it == by_method_.end() ? nullptr : it->second;
+  }
   // Every job kind served, sorted.
   std::vector<std::string> kinds() const;
   const std::vector<PluginInfo>& plugins() const { return infos_; }
@@ -77,6 +84,7 @@ class PluginHost {
   std::vector<PluginInfo> infos_;
   std::vector<Loaded> loaded_;
   std::map<std::string, const wb_plugin*> by_kind_;
+  std::map<std::string, const wb_plugin*> by_method_;
 };
 
 }  // namespace wb::daemon

@@ -29,8 +29,9 @@
 extern "C" {
 #endif
 
-/* Bumped on any incompatible change to a struct or function signature in this file. */
-#define WB_PLUGIN_ABI_VERSION 1
+/* Bumped on any incompatible change to a struct or function signature in this file.
+ * 1: jobs and serving. 2: adds wb_plugin.methods / invoke (synchronous calls beside jobs). */
+#define WB_PLUGIN_ABI_VERSION 2
 
 #if defined(__GNUC__)
 #define WB_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -181,6 +182,16 @@ typedef struct wb_plugin {
 
   /* NULL unless the plugin serves requests. */
   const wb_serving* serving;
+  /* ---- since ABI 2: synchronous calls beside jobs ----
+   * `methods` is NULL-terminated ({"reward.score", NULL}) or NULL. The daemon maps a route to a
+   * method name and calls invoke() on one of its worker threads, several at once (invoke must be
+   * thread-safe); the answer is JSON, delivered once through `emit` before WB_OK is returned.
+   * There is no job: host functions taking a wb_job* are called with NULL (lookup and
+   * dataset_rows accept it; job reporting calls ignore it). Errors as everywhere: WB_INVALID names
+   * the field, WB_NOT_FOUND names the missing object. May be NULL when `methods` is. */
+  const char* const* methods;
+  wb_status (*invoke)(const char* method, const char* request_json, wb_emit_fn emit, void* user,
+                      wb_error* err);
 } wb_plugin;
 
 typedef const wb_plugin* (*wb_plugin_entry_fn)(void);
