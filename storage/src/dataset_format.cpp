@@ -71,9 +71,12 @@ std::string canonical_preference(const nlohmann::json& row) {
 
 std::string canonical_prompt(const nlohmann::json& row) {
   ObjectReader r(row);
-  r.allow_only({"prompt", "system"});
+  r.allow_only({"prompt", "system", "is_safety_prompt"});
   std::string out = "{\"prompt\":" + quote(r.string("prompt"));
   if (auto system = r.optional_string("system")) out += ",\"system\":" + quote(*system);
+  // Marks an adversarial prompt for labeling (wb label carries it into the comparison).
+  if (auto flag = r.optional_boolean("is_safety_prompt"))
+    out += std::string(",\"is_safety_prompt\":") + (*flag ? "true" : "false");
   out += '}';
   return out;
 }

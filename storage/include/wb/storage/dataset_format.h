@@ -5,7 +5,7 @@
 //               or {"prompt":"...","completion":"..."}
 //   preference  {"prompt","chosen","rejected"} + optional "rating" (integer 0..3),
 //               "safety" (both_safe|chosen_safe|both_unsafe), "is_safety_prompt" (bool)
-//   prompt      {"prompt"} + optional "system"
+//   prompt      {"prompt"} + optional "system", "is_safety_prompt" (bool)
 //
 // Strict: every row is a JSON object; unknown fields, wrong types, empty required strings,
 // blank lines and invalid JSON/UTF-8 are errors. sft messages must be a non-empty array, a
