@@ -24,6 +24,8 @@ void add_routes(Router& r, App& app) {
   r.add("POST", "/v1/comparisons", h(comparison_add));
   r.add("GET", "/v1/comparisons", h(comparison_list));
   r.add("GET", "/v1/comparisons/export", h(comparison_export));
+  r.add("GET", "/v1/comparisons/next", h(label_next));    // labeling.cpp
+  r.add("GET", "/v1/comparisons/stats", h(label_stats));
   // jobs
   r.add("POST", "/v1/jobs", h(job_create));
   r.add("GET", "/v1/jobs", h(job_list));

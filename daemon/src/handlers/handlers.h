@@ -32,6 +32,10 @@ Response comparison_add(App&, Request&);
 Response comparison_list(App&, Request&);
 Response comparison_export(App&, Request&);
 
+// labeling.cpp (wb label: the next pair to label, label counts and agreement)
+Response label_next(App&, Request&);
+Response label_stats(App&, Request&);
+
 // jobs.cpp
 Response job_create(App&, Request&);
 Response job_list(App&, Request&);
