@@ -56,10 +56,11 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
   // Row segments by adapter (adjacent sequences sharing one merge).
   std::vector<AdapterSegment<T>> segs;
   for (int64_t s = 0; s < S; ++s) {
-    if (!segs.empty() && segs.back().adapter == seqs[s]->adapter)
+    if (!segs.empty() && segs.back().adapter == seqs[s]->adapter &&
+        segs.back().scale == seqs[s]->adapter_scale)
       segs.back().row_end = row0[s + 1];
     else
-      segs.push_back({row0[s], row0[s + 1], seqs[s]->adapter});
+      segs.push_back({row0[s], row0[s + 1], seqs[s]->adapter, seqs[s]->adapter_scale});
   }
   std::array<int64_t, kNumLinear> lora_t{};
   for (const auto& g : segs) {
@@ -70,6 +71,7 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
   }
   acts_.resize(c, n, 0, lora_t);
   ForwardOptions opts;  // inference: no dropout, nothing kept
+  opts.row_tile = row_tile_;
 
   x_.resize(static_cast<size_t>(n * D));
   embed(model_, ids_.data(), n, x_.data());
@@ -99,10 +101,18 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
     src = rows_.data();
     out_rows = S;
   }
-  hidden_.resize(static_cast<size_t>(out_rows * D));
+  // Batch-invariant mode pads the LM head's rows to whole tiles (zeros) and runs one tile a call.
+  const int64_t tile = row_tile_, padded = tile > 0 ? (out_rows + tile - 1) / tile * tile : out_rows;
+  hidden_.assign(static_cast<size_t>(padded * D), T(0));
   final_norm(model_, src, out_rows, hidden_.data(), static_cast<T*>(nullptr));
-  logits.resize(static_cast<size_t>(out_rows * c.vocab_size));
-  lm_head(model_, hidden_.data(), out_rows, logits.data());
+  logits.resize(static_cast<size_t>(padded * c.vocab_size));
+  if (tile > 0) {
+    for (int64_t r = 0; r < padded; r += tile)
+      lm_head(model_, hidden_.data() + r * D, tile, logits.data() + r * c.vocab_size);
+    logits.resize(static_cast<size_t>(out_rows * c.vocab_size));
+  } else {
+    lm_head(model_, hidden_.data(), out_rows, logits.data());
+  }
 }
 
 template <typename T>

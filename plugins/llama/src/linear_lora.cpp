@@ -1,6 +1,9 @@
 // Base linear + grouped LoRA segments, forward and backward (see linear_lora.h).
 #include "linear_lora.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "wb/kernels/add.h"
 #include "wb/kernels/dropout.h"
 #include "wb/kernels/gemm.h"
@@ -14,6 +17,28 @@ uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+// C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C, contiguous rows. tile > 0: in calls of exactly
+// `tile` rows, the last one zero-padded in scratch (ForwardOptions::row_tile).
+template <typename T>
+void gemm_nt_rows(int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C,
+                  int64_t tile) {
+  if (tile <= 0) {
+    kernels::gemm<T>(false, true, M, N, K, alpha, A, K, B, K, beta, C, N);
+    return;
+  }
+  const int64_t full = M / tile * tile;
+  for (int64_t i = 0; i < full; i += tile)
+    kernels::gemm<T>(false, true, tile, N, K, alpha, A + i * K, K, B, K, beta, C + i * N, N);
+  const int64_t rest = M - full;
+  if (rest == 0) return;
+  thread_local std::vector<T> a_pad, c_pad;
+  a_pad.assign(static_cast<size_t>(tile * K), T(0));
+  c_pad.assign(static_cast<size_t>(tile * N), T(0));
+  std::copy(A + full * K, A + M * K, a_pad.begin());
+  std::copy(C + full * N, C + M * N, c_pad.begin());
+  kernels::gemm<T>(false, true, tile, N, K, alpha, a_pad.data(), K, B, K, beta, c_pad.data(), N);
+  std::copy(c_pad.begin(), c_pad.begin() + rest * N, C + full * N);
 }
 }  // namespace
 
@@ -42,7 +67,11 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
                          const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts,
                          T* y, T* t, std::vector<T>& drop) {
   auto [in, out] = linear_shape(m.config, mod);
-  kernels::linear_forward<T>(y, x, m.weights.layers[layer].linear(mod).ptr(), n, in, out);
+  const T* w = m.weights.layers[layer].linear(mod).ptr();
+  if (opts.row_tile > 0)
+    gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile);
+  else
+    kernels::linear_forward<T>(y, x, w, n, in, out);
   int64_t toff = 0;
   for (const auto& s : segs) {
     const auto* p = s.adapter ? s.adapter->pair(layer, mod) : nullptr;
@@ -56,8 +85,15 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
                                   dropout_seed(opts.dropout_seed, layer, mod, s.row_begin));
       xs = xd;
     }
-    kernels::lora_forward<T>(y + s.row_begin * out, t + toff, xs, p->A.ptr(), p->B.ptr(), rows,
-                             in, out, r, s.adapter->scale());
+    const T scale = s.adapter->scale() * s.scale;
+    if (opts.row_tile > 0) {  // kernels::lora_forward's two products, row-tiled
+      gemm_nt_rows<T>(rows, r, in, T(1), xs, p->A.ptr(), T(0), t + toff, opts.row_tile);
+      gemm_nt_rows<T>(rows, out, r, scale, t + toff, p->B.ptr(), T(1), y + s.row_begin * out,
+                      opts.row_tile);
+    } else {
+      kernels::lora_forward<T>(y + s.row_begin * out, t + toff, xs, p->A.ptr(), p->B.ptr(), rows,
+                               in, out, r, scale);
+    }
     toff += rows * r;
   }
 }
@@ -101,11 +137,11 @@ void linear_lora_backward(const Model<T>& m, int64_t layer, LoraModule mod, cons
         kernels::zero<T>(dxd, rows * in);
       }
       kernels::lora_backward<T>(dxd, dA, dB, dt, dys, xd, ts, p->A.ptr(), p->B.ptr(), rows, in,
-                                out, r, s.adapter->scale());
+                                out, r, s.adapter->scale() * s.scale);
       if (dxs) kernels::dropout_backward<T>(dxs, dxd, rows * in, pr, seed);
     } else {
       kernels::lora_backward<T>(dxs, dA, dB, dt, dys, xs, ts, p->A.ptr(), p->B.ptr(), rows, in,
-                                out, r, s.adapter->scale());
+                                out, r, s.adapter->scale() * s.scale);
     }
   }
 }

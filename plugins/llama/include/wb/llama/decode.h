@@ -27,6 +27,7 @@ template <typename T>
 struct DecodeSequence {
   KvCache<T> cache;
   const LoraAdapter<T>* adapter = nullptr;  // must outlive its use in steps
+  T adapter_scale = T(1);                    // multiplies the adapter's alpha/r (serving's adapter_scale)
 
   // max_tokens 0: the model's context length.
   explicit DecodeSequence(const LlamaConfig& c, int64_t max_tokens = 0) : cache(c, max_tokens) {}
@@ -60,11 +61,18 @@ class Decoder {
 
   const Model<T>& model() const { return model_; }
 
+  // > 0: batch-invariant mode (ForwardOptions::row_tile): every product, the LM head included,
+  // runs in BLAS calls of exactly `rows` rows, so each sequence's logits are bit-identical
+  // whatever else shares the step. Costs padding (a one-row step computes `rows` rows).
+  void set_row_tile(int64_t rows) { row_tile_ = rows < 0 ? 0 : rows; }
+  int64_t row_tile() const { return row_tile_; }
+
  private:
   const Model<T>& model_;
   LayerActs<T> acts_;
   std::vector<T> x_, rows_, hidden_, scratch_;
   std::vector<int32_t> ids_, positions_;
+  int64_t row_tile_ = 0;
 };
 
 }  // namespace wb::llama

@@ -85,6 +85,11 @@ struct ForwardOptions {
                              // each layer (bit-identical gradients, less memory)
   bool train = false;        // LoRA dropout active (only for Model::lora, config.dropout > 0)
   uint64_t dropout_seed = 0; // the dropout mask is a pure function of (seed, layer, module, elem)
+  // > 0: every base and LoRA product runs in BLAS calls of exactly this many rows (the last
+  // call zero-padded), so a row's result never depends on how many other rows share the pass.
+  // BLAS picks different kernels by shape (gemv for one row, small-matrix kernels for small
+  // ones), which round differently; serving uses this for batch-invariant (seeded) outputs.
+  int64_t row_tile = 0;
 };
 
 // Rows [row_begin, row_end) use `adapter` (nullptr: base only).
@@ -93,6 +98,7 @@ struct AdapterSegment {
   int64_t row_begin = 0;
   int64_t row_end = 0;
   const LoraAdapter<T>* adapter = nullptr;
+  T scale = T(1);  // multiplies the adapter's own scale (per-request adapter_scale in serving)
 };
 
 }  // namespace wb::llama
