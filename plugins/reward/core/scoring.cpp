@@ -1,0 +1,75 @@
+#include "wb/reward/scoring.h"
+
+#include <stdexcept>
+
+#include "wb/kernels/scalar_head.h"
+#include "wb/llama/chat_template.h"
+#include "wb/llama/forward.h"
+#include "wb/llama/safetensors.h"
+
+namespace wb::reward {
+namespace fs = std::filesystem;
+
+std::vector<int32_t> encode_scored(const llama::Tokenizer& tok, const std::string& prompt,
+                                   const std::string& response, int64_t max_len) {
+  if (max_len < 2) throw std::invalid_argument("max_len must be >= 2");
+  const llama::ChatMessage msgs[] = {{"user", prompt}, {"assistant", response}};
+  std::vector<int32_t> ids = llama::render_llama2_chat(tok, msgs).ids;
+  if (static_cast<int64_t>(ids.size()) > max_len) {
+    std::vector<int32_t> cut;
+    cut.reserve(static_cast<size_t>(max_len));
+    cut.push_back(ids.front());  // BOS
+    cut.insert(cut.end(), ids.end() - (max_len - 1), ids.end());
+    ids = std::move(cut);
+  }
+  return ids;
+}
+
+void save_reward_head(const fs::path& dir, const llama::ScalarHead<float>& head) {
+  llama::SafetensorsWriter w;
+  w.add_f32("score.weight", {1, head.weight.numel()}, head.weight.data);
+  w.add_f32("score.bias", {1}, head.bias.data);
+  fs::create_directories(dir);
+  w.write(dir / kHeadFile);
+}
+
+llama::ScalarHead<float> load_reward_head(const fs::path& dir, int64_t hidden) {
+  const fs::path file = dir / kHeadFile;
+  if (!fs::is_regular_file(file)) throw std::runtime_error(file.string() + ": missing (not a reward adapter?)");
+  const llama::SafetensorsFile f(file);
+  llama::ScalarHead<float> h = llama::ScalarHead<float>::zeros(hidden);
+  const auto& wi = f.info("score.weight");
+  if (wi.numel() != hidden || wi.shape.size() > 2 || (wi.shape.size() == 2 && wi.shape[0] != 1))
+    throw std::runtime_error(file.string() + ": score.weight must be [1, " + std::to_string(hidden) + "]");
+  if (f.info("score.bias").numel() != 1) throw std::runtime_error(file.string() + ": score.bias must be [1]");
+  f.read_f32_into("score.weight", h.weight.data);
+  f.read_f32_into("score.bias", h.bias.data);
+  return h;
+}
+
+std::vector<float> score_sequences(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
+                                   const llama::ScalarHead<float>& head,
+                                   const std::vector<std::vector<int32_t>>& seqs, int64_t max_seqs) {
+  if (head.weight.numel() != base.config.hidden_size)
+    throw std::invalid_argument("reward head has " + std::to_string(head.weight.numel()) +
+                                " weights for hidden size " + std::to_string(base.config.hidden_size));
+  std::vector<float> out(seqs.size());
+  llama::Workspace<float> ws;
+  llama::ForwardOptions opts;
+  opts.logits = false;
+  const size_t step = static_cast<size_t>(std::max<int64_t>(1, max_seqs));
+  for (size_t begin = 0; begin < seqs.size(); begin += step) {
+    const size_t end = std::min(seqs.size(), begin + step);
+    const std::vector<std::vector<int32_t>> part(seqs.begin() + begin, seqs.begin() + end);
+    const llama::Batch b = llama::Batch::pack(part);
+    // One entry per sequence: the adapter, or explicitly none (an empty list would mean Model::lora).
+    const std::vector<const llama::LoraAdapter<float>*> adapters(part.size(), adapter);
+    llama::forward(base, b, ws, opts, adapters);
+    kernels::scalar_head_forward<float>(out.data() + begin, ws.hidden.data(), b.last_index.data(),
+                                        static_cast<int64_t>(part.size()), head.weight.ptr(), head.bias.data[0],
+                                        base.config.hidden_size);
+  }
+  return out;
+}
+
+}  // namespace wb::reward

@@ -1,0 +1,25 @@
+// methods.h — the reward plugin's synchronous methods (wb_plugin.invoke, ABI 2).
+//
+//   label.pair    request: see requests.h. Answer:
+//                 {"response_a", "response_b", "model_a", "model_b"}; model_x names what produced
+//                 the response: "<model>@T=<temperature>" for the base, "<model>+<adapter>@T=<t>"
+//                 with an adapter (pair_sampler.h side_label). Side a samples with seed, side b
+//                 with seed + 1.
+//   reward.score  item form -> {"rm", "kind", "scores": [r_0, ...]}
+//                 dataset form -> {"rm", "kind", "dataset", "split", "n", "rows":
+//                 [{"index","chosen","rejected","margin","correct","rating"?,"safety"?}], plus the
+//                 accuracy report of pair_eval.h ("accuracy", "by_rating", "by_safety", ...)}
+//
+// Both are thread-safe (the model cache has a mutex; each call has its own workspaces).
+// Errors: sft::SpecError (WB_INVALID, names the field), sft::HostError (WB_NOT_FOUND for an
+// unknown model / adapter / dataset, naming it).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+namespace wb::reward {
+
+nlohmann::json label_pair(const nlohmann::json& request);
+nlohmann::json reward_score(const nlohmann::json& request);
+
+}  // namespace wb::reward

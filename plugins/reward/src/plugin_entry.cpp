@@ -1,0 +1,72 @@
+// The reward plugin's C ABI boundary (wb_plugin.h): jobs reward and label_synthetic, methods
+// label.pair and reward.score. Exceptions become a wb_status plus message here and nowhere else.
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "host.h"
+#include "methods.h"
+#include "spec_reader.h"
+#include "wb/wb_plugin.h"
+
+namespace {
+
+using nlohmann::json;
+
+template <typename F>
+wb_status guarded(wb_error* err, F&& fn) {
+  try {
+    return fn();
+  } catch (const wb::sft::SpecError& e) {
+    wb_error_set(err, e.what());
+    return WB_INVALID;
+  } catch (const json::exception& e) {
+    wb_error_set(err, (std::string("invalid JSON: ") + e.what()).c_str());
+    return WB_INVALID;
+  } catch (const wb::sft::HostError& e) {
+    wb_error_set(err, e.what());
+    return e.status() == WB_OK ? WB_ERROR : e.status();
+  } catch (const std::exception& e) {
+    wb_error_set(err, e.what());
+    return WB_ERROR;
+  } catch (...) {
+    wb_error_set(err, "unknown error");
+    return WB_ERROR;
+  }
+}
+
+wb_status reward_init(const wb_host* host, const char*, wb_error* err) {
+  return guarded(err, [&] {
+    if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
+      throw std::runtime_error("reward plugin: incompatible host table");
+    wb::sft::Host::install(host);
+    return WB_OK;
+  });
+}
+
+wb_status reward_invoke(const char* method_c, const char* request_json, wb_emit_fn emit, void* user, wb_error* err) {
+  const std::string method = method_c ? method_c : "";
+  return guarded(err, [&] {
+    const json req = json::parse(request_json ? request_json : "");
+    json answer;
+    if (method == "label.pair") answer = wb::reward::label_pair(req);
+    else throw wb::sft::HostError(WB_NOT_FOUND, "reward plugin: no method '" + method + "'");
+    const std::string text = answer.dump();
+    emit(user, text.c_str());
+    return WB_OK;
+  });
+}
+
+void reward_shutdown() {}
+
+const char* const kJobKinds[] = {nullptr};
+const char* const kMethods[] = {"label.pair", nullptr};
+
+const wb_plugin kPlugin = {
+    WB_PLUGIN_ABI_VERSION, "reward", "0.1.0", kJobKinds, reward_init, nullptr, nullptr, reward_shutdown, nullptr,
+    kMethods,              reward_invoke,
+};
+
+}  // namespace
+
+extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &kPlugin; }
