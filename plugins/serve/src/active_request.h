@@ -1,0 +1,94 @@
+// ActiveRequest: one admitted request on the decode thread — its KV cache, its RNG, its output
+// text pipeline (StreamDecoder -> StopMatcher) and its event callback.
+//
+// The engine feeds it: next_feed() says which tokens the sequence needs in the next batched
+// forward (a prompt chunk while prefilling, else the last sampled token); after the forward,
+// accept_logits() samples from this sequence's logits row (only once the whole prompt is in),
+// emits {"type":"token",...}, and decides whether the request is finished (EOS, a stop string,
+// max_tokens, the context limit, or the callback asking to cancel). finish() emits the one
+// {"type":"done",...} event. Everything here runs on the decode thread only, except the
+// cancellation flag.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "adapter_registry.h"
+#include "serve_metrics.h"
+#include "wb/llama/decode.h"
+#include "wb/llama/rng.h"
+#include "wb/llama/sampler.h"
+#include "wb/llama/tokenizer.h"
+
+namespace wb::serve {
+
+// Receives one event's JSON; returns false to cancel the request (client went away).
+using EventFn = std::function<bool(const std::string& event_json)>;
+
+// Everything submit() resolved before queueing.
+struct PreparedRequest {
+  uint64_t id = 0;
+  std::vector<int32_t> prompt;
+  std::shared_ptr<const ResidentAdapter> adapter;  // nullptr: the base model
+  float adapter_scale = 1.0f;                       // multiplies alpha/r
+  llama::SamplingParams sampling;
+  int64_t max_tokens = 0;
+  std::vector<std::string> stop;
+  bool stop_at_eos = true;
+  std::string model_name;
+  EventFn on_event;
+  std::shared_ptr<std::atomic<bool>> cancel_flag = std::make_shared<std::atomic<bool>>(false);
+  std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
+};
+
+class ActiveRequest {
+ public:
+  // context: the sequence's token limit (prompt + generated). tokenizer may be null (no text).
+  ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, int64_t context,
+                const llama::Tokenizer* tokenizer, ServeMetrics& metrics);
+
+  uint64_t id() const { return req_.id; }
+  bool cancel_requested() const { return req_.cancel_flag->load(); }
+  bool prefilling() const { return fed_ < req_.prompt.size(); }
+  // Prompt tokens not yet fed.
+  int64_t prompt_left() const { return static_cast<int64_t>(req_.prompt.size() - fed_); }
+  llama::DecodeSequence<float>& sequence() { return seq_; }
+
+  // Tokens for the next forward: the next prompt chunk (at most `chunk`, split at fixed
+  // multiples of `chunk` from the prompt's start so the work is the same in any batch), or the
+  // last sampled token.
+  std::vector<int32_t> next_feed(int64_t chunk) const;
+  // After the forward consumed next_feed(): `logits` is this sequence's row. Returns true when
+  // the request has finished (finish() was called).
+  bool accept_logits(std::span<const float> logits, int64_t fed);
+  // Emits the done event (once). reason: "stop" | "length" | "cancelled" | "error".
+  void finish(const std::string& reason, const std::string& error = "");
+  bool finished() const { return done_; }
+
+ private:
+  bool emit(const nlohmann::json& event);  // false: the callback asked to cancel
+
+  PreparedRequest req_;
+  llama::DecodeSequence<float> seq_;
+  const llama::Tokenizer* tok_;
+  std::optional<llama::StreamDecoder> text_;
+  llama::StopMatcher stops_;
+  llama::Rng rng_;
+  ServeMetrics& metrics_;
+  int32_t eos_;
+  size_t fed_ = 0;                // prompt tokens fed
+  int32_t last_ = -1;             // last sampled token (fed next step)
+  int64_t generated_ = 0;
+  bool done_ = false;
+  bool client_gone_ = false;
+  std::optional<double> ttft_s_;
+};
+
+}  // namespace wb::serve

@@ -1,0 +1,285 @@
+#include "engine.h"
+
+#include <random>
+#include <system_error>
+
+#include "request_spec.h"
+#include "serve_error.h"
+#include "wb/llama/chat_template.h"
+#include "wb/llama/decode.h"
+#include "wb/llama/model_io.h"
+
+namespace wb::serve {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+llama::Model<float> load_base(const ModelOptions& o) {
+  std::error_code ec;
+  if (!fs::is_directory(o.path, ec)) throw ServeError(WB_NOT_FOUND, "load_model: no model directory at " + o.path.string());
+  try {
+    return llama::load_model<float>(o.path);
+  } catch (const std::exception& e) {
+    throw ServeError(WB_INVALID, "load_model: " + std::string(e.what()));
+  }
+}
+
+std::optional<llama::Tokenizer> load_tokenizer(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir / "tokenizer.model", ec)) return std::nullopt;
+  try {
+    return llama::Tokenizer(dir / "tokenizer.model");
+  } catch (const std::exception& e) {
+    throw ServeError(WB_INVALID, "load_model: " + std::string(e.what()));
+  }
+}
+
+}  // namespace
+
+Engine::Engine(ModelOptions options)
+    : opts_(std::move(options)),
+      model_(load_base(opts_)),
+      tokenizer_(load_tokenizer(opts_.path)),
+      context_(opts_.max_context > 0 ? std::min(opts_.max_context, model_.config.max_position_embeddings)
+                                     : model_.config.max_position_embeddings),
+      registry_(model_.config, opts_.max_adapters, opts_.max_rank),
+      seed_counter_(std::random_device{}()) {
+  if (tokenizer_ && tokenizer_->vocab_size() > model_.config.vocab_size)
+    throw ServeError(WB_INVALID, "load_model: tokenizer.model has " + std::to_string(tokenizer_->vocab_size()) +
+                                     " pieces but the model's vocabulary is " + std::to_string(model_.config.vocab_size));
+  decoder_ = std::make_unique<llama::Decoder<float>>(model_);
+  decoder_->set_row_tile(opts_.row_tile);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<int32_t> Engine::prompt_tokens(const RequestSpec& spec) const {
+  if (spec.prompt_ids) {
+    for (int32_t id : *spec.prompt_ids)
+      if (id >= model_.config.vocab_size)
+        throw ServeError(WB_INVALID, "request: \"prompt\" token id " + std::to_string(id) + " is outside the vocabulary (" +
+                                         std::to_string(model_.config.vocab_size) + ")");
+    return *spec.prompt_ids;
+  }
+  if (!tokenizer_)
+    throw ServeError(WB_INVALID, "request: model '" + opts_.name +
+                                     "' has no tokenizer.model; send \"prompt\" as an array of token ids");
+  try {
+    if (spec.messages) {
+      llama::ChatTokens ct = llama::render_llama2_chat(*tokenizer_, *spec.messages);
+      if (!ct.ends_with_prompt)
+        throw ServeError(WB_INVALID, "request: \"messages\" must end with a user message");
+      return ct.ids;
+    }
+    return tokenizer_->encode(*spec.prompt_text, /*add_bos=*/true);
+  } catch (const ServeError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ServeError(WB_INVALID, std::string("request: ") + e.what());
+  }
+}
+
+uint64_t Engine::submit(const json& request, EventFn on_event) {
+  if (!on_event) throw ServeError(WB_INVALID, "request: no event callback");
+  const RequestSpec spec = RequestSpec::from_json(request);
+  PreparedRequest p;
+  p.model_name = opts_.name;
+  // Resolve the adapter: "adapter", or "model" naming an adapter instead of the base model.
+  std::optional<std::string> adapter_name = spec.adapter;
+  if (spec.model && *spec.model != opts_.name) {
+    if (adapter_name && *adapter_name != *spec.model)
+      throw ServeError(WB_INVALID, "request: \"model\" ('" + *spec.model + "') and \"adapter\" ('" + *adapter_name +
+                                       "') name different adapters");
+    adapter_name = spec.model;
+  }
+  if (adapter_name) {
+    p.adapter = registry_.find(*adapter_name);
+    if (!p.adapter) {
+      if (spec.model && *spec.model == *adapter_name && !spec.adapter)
+        throw ServeError(WB_NOT_FOUND, "model '" + *adapter_name + "' is neither the served model ('" + opts_.name +
+                                           "') nor a loaded adapter");
+      throw ServeError(WB_NOT_FOUND, "adapter '" + *adapter_name + "' is not loaded");
+    }
+    p.model_name = *adapter_name;
+  }
+  if (spec.adapter_scale && !p.adapter) throw ServeError(WB_INVALID, "request: \"adapter_scale\" needs an adapter");
+  p.adapter_scale = static_cast<float>(spec.adapter_scale.value_or(p.adapter ? p.adapter->scale : 1.0));
+  if (!spec.stop.empty() && !tokenizer_)
+    throw ServeError(WB_INVALID, "request: \"stop\" needs a model with a tokenizer.model");
+  p.prompt = prompt_tokens(spec);
+  if (p.prompt.empty()) throw ServeError(WB_INVALID, "request: the prompt encodes to no tokens");
+  if (static_cast<int64_t>(p.prompt.size()) > context_)
+    throw ServeError(WB_INVALID, "request: the prompt has " + std::to_string(p.prompt.size()) +
+                                     " tokens, more than the context of " + std::to_string(context_));
+  p.sampling = spec.sampling;
+  p.max_tokens = spec.max_tokens;
+  p.stop = spec.stop;
+  p.stop_at_eos = !spec.ignore_eos;
+  p.on_event = std::move(on_event);
+  uint64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) throw ServeError(WB_ERROR, "the model is being unloaded");
+    if (static_cast<int64_t>(queue_.size()) >= opts_.max_queue) {
+      metrics_.rejected_busy();
+      throw ServeError(WB_BUSY, "the serving queue is full (" + std::to_string(queue_.size()) +
+                                    " requests waiting, max_queue " + std::to_string(opts_.max_queue) + "); retry later");
+    }
+    id = next_id_++;
+    p.id = id;
+    if (!spec.seeded) p.sampling.seed = seed_counter_++ * 0x9e3779b97f4a7c15ULL;
+    live_[id] = p.cancel_flag;
+    queue_.push_back(std::move(p));
+  }
+  metrics_.submitted();
+  cv_.notify_all();
+  return id;
+}
+
+bool Engine::cancel(uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = live_.find(id);
+  if (it == live_.end()) return false;
+  it->second->store(true);
+  cv_.notify_all();
+  return true;
+}
+
+void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
+  std::lock_guard lock(mu_);
+  while (!queue_.empty() && static_cast<int64_t>(running.size()) < opts_.max_batch) {
+    PreparedRequest p = std::move(queue_.front());
+    queue_.pop_front();
+    // The cache never needs more than prompt + max_tokens rows (+1 so the last token fits).
+    const int64_t need = static_cast<int64_t>(p.prompt.size()) + std::max<int64_t>(p.max_tokens, 1);
+    running.push_back(std::make_unique<ActiveRequest>(std::move(p), model_.config, std::min(context_, need),
+                                                      tokenizer(), metrics_));
+  }
+  running_count_ = static_cast<int64_t>(running.size());
+}
+
+void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
+  for (auto& r : running)
+    if (r->cancel_requested()) r->finish("cancelled");
+  std::vector<ActiveRequest*> batch;
+  std::vector<llama::DecodeSequence<float>*> seqs;
+  std::vector<std::vector<int32_t>> feeds;
+  int64_t budget = opts_.prefill_budget;
+  bool any_prefill = false;
+  for (auto& r : running) {  // arrival order
+    if (r->finished()) continue;
+    if (r->prefilling()) {
+      const int64_t next = std::min(opts_.prefill_chunk, r->prompt_left());
+      if (any_prefill && next > budget) continue;  // one chunk always goes through
+      budget -= next;
+      any_prefill = true;
+    }
+    batch.push_back(r.get());
+    seqs.push_back(&r->sequence());
+    feeds.push_back(r->next_feed(opts_.prefill_chunk));
+  }
+  if (!batch.empty()) {
+    std::vector<float> logits;
+    int64_t rows = 0;
+    for (const auto& f : feeds) rows += static_cast<int64_t>(f.size());
+    try {
+      decoder_->forward(std::span<llama::DecodeSequence<float>* const>(seqs.data(), seqs.size()), feeds, logits);
+      metrics_.step(rows);
+      const int64_t V = model_.config.vocab_size;
+      for (size_t i = 0; i < batch.size(); ++i)
+        batch[i]->accept_logits(std::span<const float>(logits.data() + static_cast<int64_t>(i) * V, static_cast<size_t>(V)),
+                                static_cast<int64_t>(feeds[i].size()));
+    } catch (const std::exception& e) {
+      for (ActiveRequest* r : batch) r->finish("error", e.what());
+    }
+  }
+  // Finished requests leave now: their adapter reference and KV cache are released here.
+  std::vector<uint64_t> gone;
+  for (auto it = running.begin(); it != running.end();) {
+    if ((*it)->finished()) {
+      gone.push_back((*it)->id());
+      it = running.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::lock_guard lock(mu_);
+  for (uint64_t id : gone) live_.erase(id);
+  running_count_ = static_cast<int64_t>(running.size());
+}
+
+void Engine::loop() {
+  std::vector<std::unique_ptr<ActiveRequest>> running;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !running.empty(); });
+      if (stopping_) break;
+    }
+    // Requests cancelled while queued end without ever running.
+    {
+      std::deque<PreparedRequest> dropped;
+      {
+        std::lock_guard lock(mu_);
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          if (it->cancel_flag->load()) {
+            live_.erase(it->id);
+            dropped.push_back(std::move(*it));
+            it = queue_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (auto& p : dropped) ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled");
+    }
+    admit(running);
+    step(running);
+  }
+  // Unloading: everything still queued or running ends now, on this thread.
+  std::deque<PreparedRequest> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+    live_.clear();
+  }
+  for (auto& r : running) r->finish("cancelled", "the model was unloaded");
+  running.clear();
+  for (auto& p : left)
+    ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled", "the model was unloaded");
+  running_count_ = 0;
+}
+
+json Engine::stats() const {
+  json j = opts_.to_json();
+  j["model"] = opts_.name;
+  j["context"] = context_;
+  j["tokenizer"] = tokenizer_.has_value();
+  json adapters = json::array();
+  for (const auto& a : registry_.list())
+    adapters.push_back({{"name", a.name}, {"version", a.version}, {"refs", a.refs}, {"scale", a.scale},
+                        {"rank", a.rank}, {"alpha", a.alpha}, {"bytes", a.bytes}, {"path", a.path},
+                        {"resident", a.resident}});
+  j["adapters"] = adapters;
+  j["adapter_bytes"] = registry_.bytes();
+  {
+    std::lock_guard lock(mu_);
+    j["queued"] = queue_.size();
+  }
+  j["running"] = running_count_.load();
+  j["tokens_per_s"] = metrics_.tokens_per_s();
+  j["metrics"] = metrics_.to_json();
+  return j;
+}
+
+}  // namespace wb::serve

@@ -1,0 +1,98 @@
+// Engine: one resident base model served with continuous batching on one decode thread.
+//
+//   Engine e(ModelOptions::from_json(load_model_json));     // loads the model, starts the thread
+//   e.registry().load("support", "/adapters/support", 1.0);
+//   uint64_t id = e.submit(request_json, [](const std::string& ev) { ...; return true; });
+//   e.cancel(id);
+//   nlohmann::json s = e.stats();
+//
+// Requests are resolved at submit (adapter looked up, prompt tokenized or chat-rendered, limits
+// checked; errors throw ServeError) and wait in a bounded FIFO queue (max_queue; beyond it
+// WB_BUSY). The decode thread admits them in arrival order up to max_batch running sequences.
+// Each step is ONE batched forward over every running sequence: one new token for each decoding
+// sequence plus prompt chunks (prefill_chunk tokens each, at most prefill_budget tokens per
+// step, arrival order) of sequences still prefilling. Each sequence has its own KV cache, RNG
+// (seeded from the request) and adapter (+ scale); the base GEMM runs once for all rows and each
+// adapter adds its low-rank product on its rows. With row_tile > 0 every product runs in BLAS
+// calls of a fixed row count, so a seeded request's tokens are bit-identical whatever else runs.
+//
+// Destruction stops the thread and ends every queued and running request with a done event
+// ("cancelled", error "the model was unloaded") before returning; no callback follows.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "active_request.h"
+#include "adapter_registry.h"
+#include "model_options.h"
+#include "serve_metrics.h"
+#include "wb/llama/model.h"
+#include "wb/llama/tokenizer.h"
+
+namespace wb::serve {
+
+class Engine {
+ public:
+  // Loads options.path (config.json + weights; tokenizer.model when present). Throws ServeError
+  // (WB_NOT_FOUND for a missing directory, WB_INVALID for a bad model or option).
+  explicit Engine(ModelOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates and queues a request (RequestSpec JSON); returns its id. on_event receives the
+  // token events and one done event on the decode thread. Throws ServeError: WB_INVALID (bad
+  // field, prompt too long for the context, text without a tokenizer), WB_NOT_FOUND (unknown
+  // model / adapter name), WB_BUSY (queue full).
+  uint64_t submit(const nlohmann::json& request, EventFn on_event);
+  // Asks a queued or running request to stop (its done event says "cancelled"). False if the id
+  // is unknown or already finished.
+  bool cancel(uint64_t id);
+
+  AdapterRegistry& registry() { return registry_; }
+  const llama::Model<float>& model() const { return model_; }
+  const llama::Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
+  const ModelOptions& options() const { return opts_; }
+  int64_t context() const { return context_; }
+  // {"model","path","device",...options,"adapters":[...],"adapter_bytes","running","queued",
+  //  "tokens_per_s","metrics":{...}} — docs/SERVING.md "Stats".
+  nlohmann::json stats() const;
+
+ private:
+  void loop();
+  void admit(std::vector<std::unique_ptr<ActiveRequest>>& running);
+  void step(std::vector<std::unique_ptr<ActiveRequest>>& running);
+  std::vector<int32_t> prompt_tokens(const struct RequestSpec& spec) const;
+
+  ModelOptions opts_;
+  llama::Model<float> model_;
+  std::optional<llama::Tokenizer> tokenizer_;
+  int64_t context_ = 0;
+  AdapterRegistry registry_;
+  ServeMetrics metrics_;
+  std::unique_ptr<llama::Decoder<float>> decoder_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<PreparedRequest> queue_;
+  std::map<uint64_t, std::shared_ptr<std::atomic<bool>>> live_;  // queued + running: cancel flags
+  bool stopping_ = false;
+  uint64_t next_id_ = 1;
+  uint64_t seed_counter_;
+  std::atomic<int64_t> running_count_{0};
+  std::thread thread_;
+};
+
+}  // namespace wb::serve

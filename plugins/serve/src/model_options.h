@@ -1,0 +1,38 @@
+// ModelOptions: the load_model request of the wb_serving table, parsed and checked.
+//
+//   {"name": "tiny", "path": "/data/models/tiny", "max_batch": 8, "max_context": 2048,
+//    "max_adapters": 8, "max_queue": 64, "max_rank": 64, "device": "cpu",
+//    "prefill_chunk": 64, "prefill_budget": 256, "row_tile": 8}
+//
+// Only "path" is required. Unknown fields and wrong types are refused (ServeError WB_INVALID
+// naming the field). device "cuda" / "auto" run on the CPU for now (device_note says so).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace wb::serve {
+
+struct ModelOptions {
+  std::string name;                 // default: the directory's name
+  std::filesystem::path path;       // HF model directory (config.json, model.safetensors, tokenizer.model?)
+  int64_t max_batch = 8;            // sequences decoded together (running requests)
+  int64_t max_context = 0;          // tokens per sequence, prompt included; 0: the model's context
+  int64_t max_adapters = 8;         // resident adapters
+  int64_t max_queue = 64;           // requests waiting for a batch slot; beyond it submit is WB_BUSY
+  int64_t max_rank = 256;           // adapters of a larger rank are refused
+  std::string device = "cpu";       // what was asked
+  std::string device_note;          // why the engine runs elsewhere ("" when it runs as asked)
+  int64_t prefill_chunk = 64;       // prompt tokens fed per sequence per step
+  int64_t prefill_budget = 256;     // prompt tokens fed per step over all sequences (>= one chunk)
+  int64_t row_tile = 8;             // batch-invariant BLAS row tile (Decoder::set_row_tile); 0: off
+
+  // Throws ServeError(WB_INVALID) naming the field.
+  static ModelOptions from_json(const nlohmann::json& j);
+  nlohmann::json to_json() const;
+};
+
+}  // namespace wb::serve

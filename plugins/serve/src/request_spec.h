@@ -1,0 +1,44 @@
+// RequestSpec: one generation request of the wb_serving submit() call, parsed and checked
+// before it is queued (nothing about it is decided on the decode thread).
+//
+//   {"prompt": "text" | [token ids],  or  "messages": [{"role","content"}, ...],
+//    "model": "base-or-adapter-name", "adapter": "name", "adapter_scale": 1.0,
+//    "max_tokens": 256, "temperature": 1.0, "top_p": 1.0, "top_k": 0, "seed": 42,
+//    "stop": "text" | ["text", ...], "ignore_eos": false, "stream": true}
+//
+// Exactly one of prompt / messages. "model" names the base model or an adapter (OpenAI's
+// `model`); "adapter" names an adapter explicitly (both may be given if they agree). "stream" is
+// accepted and ignored (events always stream through the callback). Messages are rendered with
+// the Llama 2 chat template by the engine. Unknown fields, wrong types and out-of-range values
+// throw ServeError(WB_INVALID) naming the field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wb/llama/chat_template.h"
+#include "wb/llama/sampler.h"
+
+namespace wb::serve {
+
+struct RequestSpec {
+  std::optional<std::string> prompt_text;
+  std::optional<std::vector<int32_t>> prompt_ids;
+  std::optional<std::vector<llama::ChatMessage>> messages;
+  std::optional<std::string> model;    // base or adapter name
+  std::optional<std::string> adapter;  // adapter name
+  std::optional<double> adapter_scale; // default: the adapter's load scale
+  int64_t max_tokens = 256;
+  llama::SamplingParams sampling;      // temperature 1, top_p 1, top_k 0
+  bool seeded = false;                 // false: the engine draws a seed
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+
+  static RequestSpec from_json(const nlohmann::json& j);
+};
+
+}  // namespace wb::serve
