@@ -44,6 +44,7 @@ int run_app(int argc, char** argv) {
   register_model(app, ctx);
   register_train(app, ctx);
   register_eval(app, ctx);
+  register_label(app, ctx);
 
   try {
     app.parse(argc, argv);

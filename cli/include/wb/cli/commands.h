@@ -20,6 +20,7 @@ void register_job(CLI::App& app, Context& ctx);
 void register_model(CLI::App& app, Context& ctx);  // wb model init|import|export|list|show
 void register_train(CLI::App& app, Context& ctx);  // wb train pretrain|sft
 void register_eval(CLI::App& app, Context& ctx);   // wb eval
+void register_label(CLI::App& app, Context& ctx);  // wb label [stats] (cmd_label.cpp)
 
 // Builds the full wb command line and runs it; returns the exit code (errors.h). Used by main().
 int run_app(int argc, char** argv);
