@@ -1,11 +1,16 @@
 // GPU kernel benchmark: bf16 cuBLAS GEMM throughput at the 7B linear shapes (and the square peak),
 // and the grouped mixed-adapter LoRA product against the single-adapter one (issue 7: 32 sequences
-// with 32 distinct adapters within 1.3x of one adapter). JSON lines; skipped without a device.
+// with 32 distinct adapters within 1.3x of one adapter). Also the decode GEMV kernels at the fused
+// 7B shapes (weight GB/s, against the HBM bandwidth) and causal attention at 4 x 512 tokens,
+// forward and backward, through the per-row kernels and through cuBLAS batched GEMMs.
+// JSON lines; skipped without a device.
 #include <cstdio>
 #include <exception>
 
 #include "gpu_bench_util.h"
+#include "wb/cuda/attention.h"
 #include "wb/cuda/device.h"
+#include "wb/cuda/gemv.h"
 #include "wb/cuda/lora.h"
 
 using namespace wb;
@@ -50,6 +55,61 @@ int run() {
                   s.name, long(n), dt * 1e6, 2.0 * n * s.in * s.out / dt / 1e12,
                   2.0 * s.in * s.out / dt / 1e9);
     }
+  }
+  // Decode GEMV at one row, fused shapes: [q;k;v], o, [gate;up] with SwiGLU, down, LM head.
+  const double hbm = cuda::device_info().memory_bandwidth_gbs;
+  const struct { const char* name; int64_t in, out; bool norm, pair; } gshapes[] = {
+      {"qkv_norm", 4096, 12288, true, false}, {"o", 4096, 4096, false, false},
+      {"gate_up_swiglu", 4096, 11008, true, true}, {"down", 11008, 4096, false, false},
+      {"lm_head_norm", 4096, 32000, true, false}};
+  for (const auto& s : gshapes) {
+    const int64_t rows = s.pair ? 2 * s.out : s.out;
+    DeviceBuffer<bf16> x(s.in), nw(s.in), w(rows * s.in), y(s.out);
+    cuda::fill_normal(ctx, x.data(), x.size(), 1.0f, 1);
+    cuda::fill(ctx, nw.data(), 1.0f, nw.size());
+    cuda::fill_normal(ctx, w.data(), w.size(), 0.02f, 2);
+    const double dt = time_it(ctx, [&] {
+      if (s.norm) cuda::gemv_rmsnorm(ctx, y.data(), x.data(), nw.data(), 1e-5f, w.data(), 1, s.in, s.out, s.pair);
+      else cuda::gemv(ctx, y.data(), x.data(), w.data(), 1, s.in, s.out, true);
+    }, 50);
+    const double gbs = 2.0 * double(rows) * s.in / dt / 1e9;
+    std::printf("{\"bench\":\"gpu_gemv\",\"shape\":\"%s\",\"n\":1,\"us\":%.1f,"
+                "\"weight_gbs\":%.0f,\"of_hbm\":%.3f}\n",
+                s.name, dt * 1e6, gbs, gbs / hbm);
+  }
+  std::fflush(stdout);
+  // Causal attention, 4 sequences x 512, 32 heads of 128: per-row kernels vs batched GEMMs.
+  {
+    const int64_t S = 4, L = 512, H = 32, hd = 128, n = S * L;
+    const cuda::AttentionShape sh{n, H, H, hd};
+    DeviceBuffer<bf16> q(n * H * hd), k(n * H * hd), v(n * H * hd), o(n * H * hd), dout(n * H * hd),
+        dq(n * H * hd), dk(n * H * hd), dv(n * H * hd);
+    for (auto* b : {&q, &k, &v, &dout}) cuda::fill_normal(ctx, b->data(), b->size(), 1.0f, 5);
+    DeviceBuffer<float> lse(H * n), rws(cuda::attention_backward_workspace(sh));
+    DeviceBuffer<float> gws((cuda::attention_gemm_workspace(sh, L, sizeof(bf16)) + 3) / 4);
+    std::vector<int32_t> lens(S, int32_t(L)), start;
+    for (int64_t s = 0; s < S; ++s) start.insert(start.end(), size_t(L), int32_t(s * L));
+    auto gstart = cuda::to_device(start);
+    const double rf = time_it(ctx, [&] {
+      cuda::attention_forward(ctx, o.data(), lse.data(), q.data(), k.data(), v.data(), gstart.data(), sh);
+    }, 3);
+    const double rb = time_it(ctx, [&] {
+      cuda::attention_backward(ctx, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
+                               v.data(), o.data(), lse.data(), gstart.data(), sh, rws.data());
+    }, 3);
+    const double gf = time_it(ctx, [&] {
+      cuda::attention_forward_gemm(ctx, o.data(), lse.data(), q.data(), k.data(), v.data(), lens, sh,
+                                   gws.data());
+    }, 10);
+    const double gb = time_it(ctx, [&] {
+      cuda::attention_backward_gemm(ctx, dq.data(), dk.data(), dv.data(), dout.data(), q.data(),
+                                    k.data(), v.data(), o.data(), lse.data(), lens, sh, gws.data());
+    }, 10);
+    std::printf("{\"bench\":\"gpu_attention\",\"seqs\":%ld,\"seq_len\":%ld,\"heads\":%ld,"
+                "\"rows_fwd_ms\":%.3f,\"rows_bwd_ms\":%.3f,\"gemm_fwd_ms\":%.3f,"
+                "\"gemm_bwd_ms\":%.3f}\n",
+                long(S), long(L), long(H), rf * 1e3, rb * 1e3, gf * 1e3, gb * 1e3);
+    std::fflush(stdout);
   }
   // LoRA at decode (32 rows) on a 4096x4096 projection, rank 16: one adapter vs 32 adapters.
   const int64_t n = 32, in = 4096, out = 4096, r = 16;

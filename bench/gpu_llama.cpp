@@ -4,6 +4,8 @@
 //   {"bench":"gpu_decode", "batch":B, "tokens_per_s":...}    greedy decode, B sequences
 //   {"bench":"gpu_prefill", "tokens":N, "tokens_per_s":...}  forward over N packed tokens
 //   {"bench":"gpu_lora_train", "tokens_per_s":..., "mfu":...} LoRA forward+backward+AdamW
+//   {"bench":"gpu_profile", "phase":"decode"|"train", "ms":{section: ms}}   with --profile: where
+//       one eager decode step (batch 1) and one training step spend their GPU time
 // Without a device it prints one {"skipped": ...} line and exits 0.
 #include <cmath>
 #include <cstdio>
@@ -35,11 +37,28 @@ double linear_params(const llama::LlamaConfig& c) {
   return c.num_hidden_layers * (2 * D * D + 2 * D * KV + 3 * D * F) + D * c.vocab_size;
 }
 
+// One JSON line of per-section milliseconds (divided by `per`).
+void print_profile(const char* phase, SectionTimer& prof, double per) {
+  const auto ms = prof.totals();
+  double total = 0;
+  for (const auto& [k, v] : ms) total += v;
+  std::printf("{\"bench\":\"gpu_profile\",\"phase\":\"%s\",\"total_ms\":%.3f,\"ms\":{", phase,
+              total / per);
+  bool first = true;
+  for (const auto& [k, v] : ms) {
+    std::printf("%s\"%s\":%.3f", first ? "" : ",", k.c_str(), v / per);
+    first = false;
+  }
+  std::printf("}}\n");
+  std::fflush(stdout);
+}
+
 int run(int argc, char** argv) {
   Args args(argc, argv,
             {{"preset", "7b"}, {"config", ""}, {"decode-batch", "1,32"}, {"decode-tokens", "64"},
              {"prompt", "16"}, {"prefill-seqs", "4"}, {"seq-len", "512"}, {"train-seqs", "4"},
-             {"train-steps", "3"}, {"lora-rank", "16"}, {"dtype", "bfloat16"}, {"skip", ""}});
+             {"train-steps", "3"}, {"lora-rank", "16"}, {"dtype", "bfloat16"}, {"skip", ""},
+             {"profile", "0"}});
   if (!cuda::device_available()) {
     std::printf("{\"bench\":\"gpu_llama\",\"skipped\":\"no CUDA device: %s\"}\n",
                 cuda::unavailable_reason().c_str());
@@ -50,6 +69,7 @@ int run(int argc, char** argv) {
                                    ? llama::preset_config(args.str("preset"))
                                    : llama::load_hf_config(args.str("config"));
   const std::string skip = args.str("skip");
+  const bool profile = args.str("profile") != "0";
   cuda::Context ctx;
   const auto info = cuda::device_info();
   const double peak = measure_bf16_peak_tflops(ctx);
@@ -81,6 +101,13 @@ int run(int argc, char** argv) {
                   B, long(P), long(N), dt, double(B) * N / dt, steps / dt, bound,
                   model.used_graphs() ? "true" : "false");
       std::fflush(stdout);
+    }
+    if (profile) {  // one eager step per token, batch 1, per section
+      const int64_t P = args.num("prompt"), N = 8;
+      model.profiler().enable(true);
+      model.generate({random_tokens(P, c.vocab_size, 7)}, N);
+      model.profiler().enable(false);
+      print_profile("decode", model.profiler(), double(P + N - 1));
     }
   }
 
@@ -134,6 +161,14 @@ int run(int argc, char** argv) {
                 "\"tflops\":%.1f,\"mfu\":%.3f,\"mfu_6n\":%.3f}\n",
                 long(spec.rank), long(S), long(L), loss, dt, tps, tps * flops_tok / 1e12,
                 tps * flops_tok / 1e12 / peak, tps * 6.0 * linear_params(c) / 1e12 / peak);
+    std::fflush(stdout);
+    if (profile) {
+      model.profiler().enable(true);
+      step(steps + 2);
+      model.profiler().mark("end", ctx.s());
+      model.profiler().enable(false);
+      print_profile("train", model.profiler(), 1.0);
+    }
   }
   return 0;
 }

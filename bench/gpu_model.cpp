@@ -1,5 +1,6 @@
 #include "gpu_model.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <numeric>
 #include <stdexcept>
@@ -8,9 +9,11 @@
 #include "wb/cuda/adamw.h"
 #include "wb/cuda/attention.h"
 #include "wb/cuda/check.h"
+#include "wb/cuda/decode.h"
 #include "wb/cuda/elementwise.h"
 #include "wb/cuda/embedding.h"
 #include "wb/cuda/gemm.h"
+#include "wb/cuda/gemv.h"
 #include "wb/cuda/lora.h"
 #include "wb/cuda/rmsnorm.h"
 #include "wb/cuda/rope.h"
@@ -86,7 +89,8 @@ std::pair<int64_t, int64_t> GpuLlama<T>::shape(int m) const {
 template <typename T>
 void GpuLlama<T>::alloc_weights() {
   c_.validate();
-  const int64_t D = c_.hidden_size, V = c_.vocab_size;
+  const int64_t D = c_.hidden_size, V = c_.vocab_size, F = c_.intermediate_size;
+  const int64_t KV = c_.kv_dim();
   embed_ = DeviceBuffer<T>(V * D);
   norm_ = DeviceBuffer<T>(D);
   if (!c_.tie_word_embeddings) lm_head_ = DeviceBuffer<T>(V * D);
@@ -95,10 +99,12 @@ void GpuLlama<T>::alloc_weights() {
     Layer L;
     L.ln1 = DeviceBuffer<T>(D);
     L.ln2 = DeviceBuffer<T>(D);
-    for (int m = 0; m < 7; ++m) {
-      auto [in, out] = shape(m);
-      L.w[m] = DeviceBuffer<T>(in * out);
-    }
+    L.wqkv = DeviceBuffer<T>((D + 2 * KV) * D);
+    L.wo = DeviceBuffer<T>(D * D);
+    L.wgu = DeviceBuffer<T>(2 * F * D);
+    L.wdown = DeviceBuffer<T>(D * F);
+    L.w = {L.wqkv.data(), L.wqkv.data() + D * D, L.wqkv.data() + (D + KV) * D, L.wo.data(),
+           L.wgu.data(), L.wgu.data() + F * D, L.wdown.data()};
     layers_.push_back(std::move(L));
   }
 }
@@ -113,19 +119,24 @@ GpuLlama<T>::GpuLlama(Context& ctx, const llama::LlamaConfig& c, uint64_t seed) 
   for (auto& L : layers_) {
     fill(ctx_, L.ln1.data(), 1.0f, L.ln1.size());
     fill(ctx_, L.ln2.data(), 1.0f, L.ln2.size());
-    for (auto& w : L.w) fill_normal(ctx_, w.data(), w.size(), 0.02f, ++s);
+    for (auto* w : {&L.wqkv, &L.wo, &L.wgu, &L.wdown})
+      fill_normal(ctx_, w->data(), w->size(), 0.02f, ++s);
   }
   ctx_.synchronize();
 }
 
 namespace {
 template <typename T>
-void upload_tensor(Context& ctx, DeviceBuffer<T>& dst, const llama::Tensor<float>& t) {
-  if (size_t(t.numel()) != dst.size())
+void upload_tensor(T* dst, size_t size, const llama::Tensor<float>& t) {
+  if (size_t(t.numel()) != size)
     throw std::invalid_argument("GpuLlama: tensor of shape " + t.shape_string() +
                                 " does not fit the config");
   const auto v = from_float<T>(t.data);
-  upload(dst.data(), v.data(), v.size());
+  upload(dst, v.data(), v.size());
+}
+template <typename T>
+void upload_tensor(Context&, DeviceBuffer<T>& dst, const llama::Tensor<float>& t) {
+  upload_tensor(dst.data(), dst.size(), t);
 }
 }  // namespace
 
@@ -143,7 +154,10 @@ GpuLlama<T>::GpuLlama(Context& ctx, const llama::Model<float>& m) : ctx_(ctx), c
     upload_tensor(ctx_, L.ln2, src.post_attention_layernorm);
     const llama::Tensor<float>* ws[7] = {&src.q_proj,    &src.k_proj,  &src.v_proj,   &src.o_proj,
                                          &src.gate_proj, &src.up_proj, &src.down_proj};
-    for (int mm = 0; mm < 7; ++mm) upload_tensor(ctx_, L.w[mm], *ws[mm]);
+    for (int mm = 0; mm < 7; ++mm) {
+      auto [in, out] = shape(mm);
+      upload_tensor(L.w[mm], size_t(in * out), *ws[mm]);
+    }
   }
 }
 
@@ -257,6 +271,7 @@ template <typename T>
 void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
                             const std::vector<int32_t>& seq_lens) {
   const int64_t n = int64_t(tokens.size());
+  if (n == 0 || seq_lens.empty()) throw std::invalid_argument("GpuLlama::set_batch: empty batch");
   if (std::accumulate(seq_lens.begin(), seq_lens.end(), int64_t(0)) != n)
     throw std::invalid_argument("GpuLlama::set_batch: sequence lengths do not sum to the tokens");
   for (int32_t t : tokens)
@@ -272,6 +287,14 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
     }
     s0 += L;
   }
+  seq_lens_ = seq_lens;
+  const AttentionShape sh{n, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim()};
+  const size_t ws = attention_gemm_workspace(
+      sh, *std::max_element(seq_lens.begin(), seq_lens.end()), sizeof(T));
+  const char* env = std::getenv("WB_ATTENTION");
+  attn_gemm_ = ws <= kAttnGemmMaxBytes && !(env && std::string(env) == "rows");
+  if (attn_gemm_ && attn_gemm_ws_.size() * sizeof(float) < ws)
+    attn_gemm_ws_ = DeviceBuffer<float>((ws + sizeof(float) - 1) / sizeof(float));
   upload(tokens_.data(), tokens.data(), n);
   upload(seq_start_.data(), start.data(), n);
   upload(positions_.data(), pos.data(), n);
@@ -280,23 +303,29 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
 template <typename T>
 void GpuLlama<T>::linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t) {
   auto [in, out] = shape(m);
-  linear_forward(ctx_, y, x, layers_[l].w[m].data(), n, in, out);
+  prof_.mark("fwd_linear", ctx_.s());
+  linear_forward(ctx_, y, x, layers_[l].w[m], n, in, out);
   if (has_lora_ && lora_pairs_[l][m].on) {
+    prof_.mark("fwd_lora", ctx_.s());
     const LoraPair& p = lora_pairs_[l][m];
     lora_forward(ctx_, y, t, x, p.A.data(), p.B.data(), n, in, out, lora_.rank, lora_.scale);
   }
+  prof_.mark("fwd_other", ctx_.s());
 }
 
 template <typename T>
 void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t,
                               int64_t n) {
   auto [in, out] = shape(m);
-  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m].data(), n, in, out);
+  prof_.mark("bwd_linear", ctx_.s());
+  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m], n, in, out);
   if (has_lora_ && lora_pairs_[l][m].on) {
+    prof_.mark("bwd_lora", ctx_.s());
     LoraPair& p = lora_pairs_[l][m];
     lora_backward(ctx_, dx, p.dA.data(), p.dB.data(), dt_.data(), dy, x, t, p.A.data(),
                   p.B.data(), n, in, out, lora_.rank, lora_.scale);
   }
+  prof_.mark("bwd_other", ctx_.s());
 }
 
 template <typename T>
@@ -306,6 +335,7 @@ void GpuLlama<T>::forward() {
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
   const AttentionShape sh{n, H, KVH, hd};
+  prof_.mark("fwd_other", ctx_.s());
   embedding_forward(ctx_, acts_[0].x.data(), tokens_.data(), embed_.data(), n, D);
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     Acts& a = acts_[l];
@@ -316,8 +346,14 @@ void GpuLlama<T>::forward() {
     linear(l, kV, a.v.data(), a.xn1.data(), n, a.t[kV].data());
     rope_forward(ctx_, a.q.data(), H * hd, positions_.data(), n, H, hd, theta);
     rope_forward(ctx_, a.k.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
-    attention_forward(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
-                      seq_start_.data(), sh);
+    prof_.mark("fwd_attention", ctx_.s());
+    if (attn_gemm_)
+      attention_forward_gemm(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(),
+                             a.v.data(), seq_lens_, sh, attn_gemm_ws_.data());
+    else
+      attention_forward(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
+                        seq_start_.data(), sh);
+    prof_.mark("fwd_other", ctx_.s());
     linear(l, kO, a.xmid.data(), a.att.data(), n, a.t[kO].data());
     add_inplace(ctx_, a.xmid.data(), a.x.data(), n * D);  // xmid = x + o(att)
     rmsnorm_forward(ctx_, a.xn2.data(), a.rstd2.data(), a.xmid.data(), L.ln2.data(), n, D, eps);
@@ -330,6 +366,7 @@ void GpuLlama<T>::forward() {
   }
   // dres_ holds the last residual until backward reuses it.
   rmsnorm_forward(ctx_, xf_.data(), rstdf_.data(), dres_.data(), norm_.data(), n, D, eps);
+  prof_.mark("head_xent", ctx_.s());
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
   linear_forward(ctx_, logits_.data(), xf_.data(), head, n, D, c_.vocab_size);
 }
@@ -345,6 +382,7 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
   for (int32_t t : targets) n_valid_ += t >= 0;
   if (n_valid_ == 0) throw std::invalid_argument("loss: every target is masked");
   upload(targets_.data(), targets.data(), n);
+  prof_.mark("head_xent", ctx_.s());
   cross_entropy_forward(ctx_, losses_.data(), logits_.data(), targets_.data(), n, V);
   std::vector<float> losses(n);
   ctx_.synchronize();
@@ -364,6 +402,7 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
   linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V);
   fill_bytes(dx_.data(), 0, n * D, ctx_.s());
+  prof_.mark("bwd_other", ctx_.s());
   rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxf, dres_.data(), norm_.data(), rstdf_.data(),
                       n, D);
   const AttentionShape sh{n, H, KVH, hd};
@@ -393,9 +432,16 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
     fill_bytes(dq_.data(), 0, n * D, ctx_.s());
     fill_bytes(dk_.data(), 0, n * KV, ctx_.s());
     fill_bytes(dv_.data(), 0, n * KV, ctx_.s());
-    attention_backward(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
-                       a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
-                       attn_ws_.data());
+    prof_.mark("bwd_attention", ctx_.s());
+    if (attn_gemm_)
+      attention_backward_gemm(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(),
+                              a.k.data(), a.v.data(), a.att.data(), a.lse.data(), seq_lens_, sh,
+                              attn_gemm_ws_.data());
+    else
+      attention_backward(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
+                         a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
+                         attn_ws_.data());
+    prof_.mark("bwd_other", ctx_.s());
     rope_backward(ctx_, dq_.data(), H * hd, positions_.data(), n, H, hd, theta);
     rope_backward(ctx_, dk_.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
     T* dxn1 = dres_.data();
@@ -412,6 +458,7 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
 
 template <typename T>
 void GpuLlama<T>::adamw_step(float lr, int64_t step) {
+  prof_.mark("adamw", ctx_.s());
   AdamWStep s;
   s.lr = lr;
   s.step = step;
@@ -445,14 +492,19 @@ template <typename T>
 std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
     const std::vector<std::vector<int32_t>>& prompts, int64_t n_new) {
   const int64_t B = int64_t(prompts.size());
-  if (B == 0) return {};
+  if (B == 0 || n_new <= 0) return std::vector<std::vector<int32_t>>(size_t(B));
   const int64_t P = int64_t(prompts[0].size());
-  for (const auto& p : prompts)
+  std::vector<int32_t> flat;
+  for (const auto& p : prompts) {
     if (int64_t(p.size()) != P || P == 0)
       throw std::invalid_argument("generate: prompts must be non-empty and of equal length");
+    for (int32_t t : p)
+      if (t < 0 || t >= c_.vocab_size) throw std::invalid_argument("generate: token id out of range");
+    flat.insert(flat.end(), p.begin(), p.end());
+  }
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
-  const int64_t V = c_.vocab_size, max_len = P + n_new, stride = max_len * KV;
+  const int64_t V = c_.vocab_size, max_len = P + n_new, stride = max_len * KV, QKV = D + 2 * KV;
   const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
   // Decode runs on its own non-blocking stream, which CUDA graph capture requires; everything
   // enqueued on the model's stream so far (weights, LoRA) is finished first.
@@ -463,53 +515,83 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
     kc.emplace_back(B * stride);
     vc.emplace_back(B * stride);
   }
-  DeviceBuffer<T> x(B * D), xn(B * D), q(B * D), k(B * KV), v(B * KV), att(B * D), o(B * D),
-      g(B * F), u(B * F), h(B * F), logits(B * V);
-  DeviceBuffer<int32_t> tok(B), pos(B), len(B);
+  DeviceBuffer<T> x(B * D), xn(B * D), qkv(B * QKV), q(B * D), att(B * D), g(B * F), u(B * F),
+      h(B * F), logits(B * V);
+  DeviceBuffer<int32_t> tok(B), pos(B), len(B), out_dev(B * n_new);
   DeviceBuffer<float> rstd(B);
-  // Pinned, so the per-step copies are truly asynchronous and stay valid until they run.
-  PinnedBuffer<int32_t> cur(B), host_pos(B), host_len(B);
-  std::vector<std::vector<int32_t>> out(B);
+  // The step index and the prompts live on the device: every step reads its inputs there, so the
+  // host only enqueues (no per-step copies that could race the pinned buffers, no per-step sync).
+  // (Copied on dc's stream: stream order, not host timing, makes them visible to the steps.)
+  DeviceBuffer<int32_t> prompts_dev(flat.size()), step_dev(1);
+  upload(prompts_dev.data(), flat.data(), flat.size(), dc.s());
+  fill_bytes(step_dev.data(), 0, 1, dc.s());
   const AttentionShape sh{B, H, KVH, hd};
+  // Rows few enough for the GEMV kernels (one read of each weight, input staged on chip);
+  // otherwise RMSNorm + cuBLAS.
+  const bool small = gemv_fits<T>(B, D), small_down = gemv_fits<T>(B, F);
+  auto mark = [&](const char* name) { prof_.mark(name, dc.s()); };
 
-  // One decode step on the device: reads tok/pos/len, appends to the caches and, with head,
-  // writes the argmax of the next-token logits into tok. Only device pointers fixed for the
-  // whole generation are used, so the step can be captured once and replayed.
+  // One decode step on the device, from *step_dev: reads the step's token, appends to the
+  // caches and, with head, writes the argmax of the next-token logits into tok (and out_dev).
+  // Only device pointers fixed for the whole generation are used, so the step can be captured
+  // once and replayed.
   auto step = [&](bool head) {
+    mark("decode_other");
+    decode_step_begin(dc, tok.data(), pos.data(), len.data(), step_dev.data(), prompts_dev.data(),
+                      B, P);
     embedding_forward(dc, x.data(), tok.data(), embed_.data(), B, D);
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const Layer& L = layers_[l];
-      rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
-      linear_forward(dc, q.data(), xn.data(), L.w[kQ].data(), B, D, D);
-      linear_forward(dc, k.data(), xn.data(), L.w[kK].data(), B, D, KV);
-      linear_forward(dc, v.data(), xn.data(), L.w[kV].data(), B, D, KV);
-      rope_forward(dc, q.data(), D, pos.data(), B, H, hd, theta);
-      rope_forward(dc, k.data(), KV, pos.data(), B, KVH, hd, theta);
-      kv_cache_append(dc, kc[l].data(), vc[l].data(), k.data(), v.data(), pos.data(), B, stride,
-                      KV);
+      mark("decode_qkv");
+      if (small) {
+        gemv_rmsnorm(dc, qkv.data(), x.data(), L.ln1.data(), eps, L.wqkv.data(), B, D, QKV);
+      } else {
+        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
+        linear_forward(dc, qkv.data(), xn.data(), L.wqkv.data(), B, D, QKV);
+      }
+      mark("decode_attention");
+      rope_kv_append(dc, q.data(), kc[l].data(), vc[l].data(), qkv.data(), QKV, pos.data(), B, H,
+                     KVH, hd, theta, stride);
       attention_decode(dc, att.data(), q.data(), kc[l].data(), vc[l].data(), len.data(), B,
                        max_len, stride, sh);
-      linear_forward(dc, x.data(), att.data(), L.w[kO].data(), B, D, D, /*accumulate=*/true);
-      rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
-      linear_forward(dc, g.data(), xn.data(), L.w[kGate].data(), B, D, F);
-      linear_forward(dc, u.data(), xn.data(), L.w[kUp].data(), B, D, F);
-      swiglu_forward(dc, h.data(), g.data(), u.data(), B * F);
-      linear_forward(dc, x.data(), h.data(), L.w[kDown].data(), B, F, D, /*accumulate=*/true);
+      mark("decode_o");
+      if (small) gemv(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
+      else linear_forward(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
+      mark("decode_gate_up");
+      if (small) {
+        gemv_rmsnorm(dc, h.data(), x.data(), L.ln2.data(), eps, L.wgu.data(), B, D, F,
+                     /*swiglu=*/true);
+      } else {
+        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
+        linear_forward(dc, g.data(), xn.data(), L.w[kGate], B, D, F);
+        linear_forward(dc, u.data(), xn.data(), L.w[kUp], B, D, F);
+        swiglu_forward(dc, h.data(), g.data(), u.data(), B * F);
+      }
+      mark("decode_down");
+      if (small_down) gemv(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
+      else linear_forward(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
     }
-    if (!head) return;  // still reading the prompt: no logits needed
-    rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
-    const T* lm = lm_head_.size() ? lm_head_.data() : embed_.data();
-    linear_forward(dc, logits.data(), xn.data(), lm, B, D, V);
-    argmax_rows(dc, tok.data(), logits.data(), B, V);
+    mark("decode_head");
+    if (head) {
+      const T* lm = lm_head_.size() ? lm_head_.data() : embed_.data();
+      if (small) {
+        gemv_rmsnorm(dc, logits.data(), x.data(), norm_.data(), eps, lm, B, D, V);
+      } else {
+        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
+        linear_forward(dc, logits.data(), xn.data(), lm, B, D, V);
+      }
+      argmax_rows(dc, tok.data(), logits.data(), B, V);
+    }
+    decode_step_end(dc, step_dev.data(), out_dev.data(), tok.data(), B, P, n_new);
   };
 
   const char* env = std::getenv("WB_CUDA_GRAPHS");
-  bool graphs = !(env && std::string(env) == "0");
+  bool graphs = !(env && std::string(env) == "0") && !prof_.enabled();
   GraphExec exec[2];  // [head]
   int eager_runs[2] = {0, 0};
   auto run_step = [&](bool head) {
-    // The first step of each kind runs eagerly: it lets cuBLAS finish its lazy set-up on the
-    // fresh handle, which a capture could not record.
+    // The first step of each kind runs eagerly: it lets cuBLAS and the kernels finish their lazy
+    // set-up (handles, shared-memory attributes), which a capture could not record.
     if (graphs && !exec[head].get() && eager_runs[head] > 0)
       graphs = exec[head].capture(dc.s(), [&] { step(head); });
     if (graphs && exec[head].get()) {
@@ -519,23 +601,13 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       ++eager_runs[head];
     }
   };
-
-  for (int64_t t = 0; t < P + n_new - 1; ++t) {
-    for (int64_t b = 0; b < B; ++b) {
-      cur.data()[b] = t < P ? prompts[b][t] : out[b].back();
-      host_pos.data()[b] = int32_t(t);
-      host_len.data()[b] = int32_t(t + 1);
-    }
-    upload(tok.data(), cur.data(), B, dc.s());
-    upload(pos.data(), host_pos.data(), B, dc.s());
-    upload(len.data(), host_len.data(), B, dc.s());
-    const bool head = t + 1 >= P;
-    run_step(head);
-    if (!head) continue;
-    download(cur.data(), tok.data(), B, dc.s());
-    dc.synchronize();  // the next step's input token is this step's output
-    for (int64_t b = 0; b < B; ++b) out[b].push_back(cur.data()[b]);
-  }
+  for (int64_t t = 0; t < P + n_new - 1; ++t) run_step(t + 1 >= P);
+  mark("end");
+  dc.synchronize();
+  const auto ids = to_host(out_dev.data(), size_t(B * n_new));
+  std::vector<std::vector<int32_t>> out(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b)
+    out[b].assign(ids.begin() + b * n_new, ids.begin() + (b + 1) * n_new);
   used_graphs_ = graphs && (exec[0].get() || exec[1].get());
   return out;
 }

@@ -18,6 +18,7 @@
 #include "wb/cuda/stream.h"
 #include "wb/llama/config.h"
 #include "wb/llama/model.h"
+#include "gpu_profile.h"
 
 namespace wb::gpu {
 
@@ -71,10 +72,16 @@ class GpuLlama {
   // Whether the last generate() replayed CUDA graphs.
   bool used_graphs() const { return used_graphs_; }
 
+  // Per-section GPU time of forward/backward/adamw/generate (see gpu_profile.h); off unless
+  // enabled. Decode sections are only meaningful eagerly (WB_CUDA_GRAPHS=0).
+  SectionTimer& profiler() { return prof_; }
+
  private:
+  // The projections are stored fused, [q; k; v] and [gate; up], so decode reads each with one
+  // kernel; w[m] points at module m's [out, in] block inside them.
   struct Layer {
-    DeviceBuffer<T> ln1, ln2;
-    std::array<DeviceBuffer<T>, 7> w;  // q, k, v, o, gate, up, down ([out, in])
+    DeviceBuffer<T> ln1, ln2, wqkv, wo, wgu, wdown;
+    std::array<T*, 7> w{};  // q, k, v, o, gate, up, down
   };
   struct LoraPair {
     bool on = false;
@@ -107,8 +114,15 @@ class GpuLlama {
   std::vector<Acts> acts_;
   DeviceBuffer<T> xf_, logits_, dx_, dres_, dbuf_a_, dbuf_b_, dbuf_c_, dq_, dk_, dv_, dt_;
   DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
+  std::vector<int32_t> seq_lens_;  // of the current batch (host)
+  // Attention through cuBLAS batched GEMMs when its quadratic workspace stays under
+  // kAttnGemmMaxBytes (WB_ATTENTION=rows forces the per-row kernels).
+  static constexpr size_t kAttnGemmMaxBytes = size_t(2) << 30;
+  bool attn_gemm_ = false;
+  DeviceBuffer<float> attn_gemm_ws_;
   int64_t n_valid_ = 0;
   bool used_graphs_ = false;
+  SectionTimer prof_;
 };
 
 }  // namespace wb::gpu

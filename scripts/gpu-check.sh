@@ -126,7 +126,7 @@ main_run() {
   log "benchmarks: ours (7B shape)"
   timeout 60 "$BUILD/bench/gpu_kernels" > "$OUT/bench_kernels.jsonl" 2> "$OUT/bench_kernels.log" \
     || status=1
-  timeout 150 "$BUILD/bench/gpu_llama" --preset 7b > "$OUT/bench_ours.jsonl" \
+  timeout 150 "$BUILD/bench/gpu_llama" --preset 7b --profile > "$OUT/bench_ours.jsonl" \
     2> "$OUT/bench_ours.log" || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
   if [ "${WB_GPU_SKIP_HF:-0}" = 1 ]; then
     log "benchmarks: transformers/PEFT skipped (WB_GPU_SKIP_HF=1)"

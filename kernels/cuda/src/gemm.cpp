@@ -55,17 +55,38 @@ void gemm_f32out(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
   gemm_ex<T, float>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+namespace {
+template <typename T, typename TOut>
+void strided_batched_ex(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                        float alpha, const T* A, int64_t lda, int64_t stride_a, const T* B,
+                        int64_t ldb, int64_t stride_b, float beta, TOut* C, int64_t ldc,
+                        int64_t stride_c, int64_t batch) {
+  if (M == 0 || N == 0 || batch == 0) return;
+  WB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      ctx.blas.get(), op(trans_b), op(trans_a), as_int(N, "N"), as_int(M, "M"), as_int(K, "K"),
+      &alpha, B, cuda_type<T>(), as_int(ldb, "ldb"), stride_b, A, cuda_type<T>(),
+      as_int(lda, "lda"), stride_a, &beta, C, cuda_type<TOut>(), as_int(ldc, "ldc"), stride_c,
+      as_int(batch, "batch"), compute_type<T>(), CUBLAS_GEMM_DEFAULT));
+}
+}  // namespace
+
 template <typename T>
 void gemm_strided_batched(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
                           int64_t K, float alpha, const T* A, int64_t lda, int64_t stride_a,
                           const T* B, int64_t ldb, int64_t stride_b, float beta, T* C,
                           int64_t ldc, int64_t stride_c, int64_t batch) {
-  if (M == 0 || N == 0 || batch == 0) return;
-  WB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
-      ctx.blas.get(), op(trans_b), op(trans_a), as_int(N, "N"), as_int(M, "M"), as_int(K, "K"),
-      &alpha, B, cuda_type<T>(), as_int(ldb, "ldb"), stride_b, A, cuda_type<T>(),
-      as_int(lda, "lda"), stride_a, &beta, C, cuda_type<T>(), as_int(ldc, "ldc"), stride_c,
-      as_int(batch, "batch"), compute_type<T>(), CUBLAS_GEMM_DEFAULT));
+  strided_batched_ex<T, T>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb,
+                           stride_b, beta, C, ldc, stride_c, batch);
+}
+
+template <typename T>
+void gemm_strided_batched_f32out(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                                 int64_t K, float alpha, const T* A, int64_t lda,
+                                 int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b,
+                                 float beta, float* C, int64_t ldc, int64_t stride_c,
+                                 int64_t batch) {
+  strided_batched_ex<T, float>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb,
+                               stride_b, beta, C, ldc, stride_c, batch);
 }
 
 template <typename T>
@@ -89,6 +110,10 @@ void linear_backward(Context& ctx, T* dx, T* dw, const T* dy, const T* x, const 
   template void gemm_strided_batched<T>(Context&, bool, bool, int64_t, int64_t, int64_t, float, \
                                         const T*, int64_t, int64_t, const T*, int64_t, int64_t, \
                                         float, T*, int64_t, int64_t, int64_t);                  \
+  template void gemm_strided_batched_f32out<T>(Context&, bool, bool, int64_t, int64_t, int64_t, \
+                                               float, const T*, int64_t, int64_t, const T*,     \
+                                               int64_t, int64_t, float, float*, int64_t,        \
+                                               int64_t, int64_t);                               \
   template void linear_forward<T>(Context&, T*, const T*, const T*, int64_t, int64_t, int64_t,  \
                                   bool);                                                        \
   template void linear_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t,     \

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "gpu_model.h"
+#include "wb/cuda/gemv.h"
 #include "../gpu_test_util.h"
 #include "wb/llama/backward.h"
 #include "wb/llama/batch.h"
@@ -90,22 +91,28 @@ TEST_CASE("GPU training step matches the CPU engine: logits, loss, LoRA gradient
   llama::backward(m, ws, dlogits.data(), nullptr, grads);
 
   cuda::Context ctx;
-  gpu::GpuLlama<float> g(ctx, m);
-  g.set_lora(*m.lora);
-  g.set_batch(batch.tokens, seq_lens());
-  g.forward();
-  CHECK(rel_err(g.logits_host(), cpu_logits) < 1e-4);
-  const float gpu_loss = g.loss_and_backward(targets, true);
-  CHECK(gpu_loss == Approx(cpu_loss).epsilon(1e-5));
-  const int64_t last = m.config.num_hidden_layers - 1;
-  for (auto [layer, mod] : {std::pair<int64_t, llama::LoraModule>{0, llama::LoraModule::Q},
-                            {0, llama::LoraModule::V}, {last, llama::LoraModule::Down},
-                            {last, llama::LoraModule::Gate}}) {
-    const auto* want = grads.lora->pair(layer, mod);
-    REQUIRE(want != nullptr);
-    INFO("layer " << layer << " module " << int(mod));
-    CHECK(rel_err(g.lora_grad_host(layer, int(mod), false), want->A.data) < 1e-4);
-    CHECK(rel_err(g.lora_grad_host(layer, int(mod), true), want->B.data) < 1e-4);
+  // Attention through the batched GEMMs (the default) and through the per-row kernels.
+  for (const char* attention : {"gemm", "rows"}) {
+    ::setenv("WB_ATTENTION", attention, 1);
+    gpu::GpuLlama<float> g(ctx, m);
+    g.set_lora(*m.lora);
+    g.set_batch(batch.tokens, seq_lens());
+    ::unsetenv("WB_ATTENTION");
+    INFO("attention " << attention);
+    g.forward();
+    CHECK(rel_err(g.logits_host(), cpu_logits) < 1e-4);
+    const float gpu_loss = g.loss_and_backward(targets, true);
+    CHECK(gpu_loss == Approx(cpu_loss).epsilon(1e-5));
+    const int64_t last = m.config.num_hidden_layers - 1;
+    for (auto [layer, mod] : {std::pair<int64_t, llama::LoraModule>{0, llama::LoraModule::Q},
+                              {0, llama::LoraModule::V}, {last, llama::LoraModule::Down},
+                              {last, llama::LoraModule::Gate}}) {
+      const auto* want = grads.lora->pair(layer, mod);
+      REQUIRE(want != nullptr);
+      INFO("layer " << layer << " module " << int(mod));
+      CHECK(rel_err(g.lora_grad_host(layer, int(mod), false), want->A.data) < 1e-4);
+      CHECK(rel_err(g.lora_grad_host(layer, int(mod), true), want->B.data) < 1e-4);
+    }
   }
 
   gpu::GpuLlama<cuda::bf16> gb(ctx, m);  // bf16 storage: logits at bf16 tolerance
@@ -132,10 +139,23 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   cuda::Context ctx;
   gpu::GpuLlama<float> g(ctx, m);
   REQUIRE(g.generate({prompt}, k).at(0) == cpu_new);
-  // A batch decodes each sequence independently: the same prompt twice gives the same tokens.
-  const auto two = g.generate({prompt, prompt}, k);
-  REQUIRE(two.at(0) == cpu_new);
-  REQUIRE(two.at(1) == cpu_new);
+  REQUIRE(g.used_graphs());
+  // A batch decodes each sequence independently: the same prompt in every row gives the same
+  // tokens, through the GEMV kernels (2 rows) and through RMSNorm + cuBLAS (more rows than
+  // kGemvMaxRows).
+  for (size_t rows : {size_t(2), size_t(cuda::kGemvMaxRows + 1)}) {
+    const auto many = g.generate(std::vector<std::vector<int32_t>>(rows, prompt), k);
+    REQUIRE(many.size() == rows);
+    for (const auto& r : many) REQUIRE(r == cpu_new);
+  }
+  // The first token only (no step replayed), and a one-token prompt.
+  REQUIRE(g.generate({prompt}, 1).at(0) == std::vector<int32_t>{cpu_new[0]});
+  {
+    llama::forward(m, llama::Batch::pack({{prompt[0]}}), ws, llama::ForwardOptions{});
+    const int32_t t = int32_t(std::max_element(ws.logits.begin(), ws.logits.begin() + V) -
+                              ws.logits.begin());
+    REQUIRE(g.generate({{prompt[0]}}, 1).at(0) == std::vector<int32_t>{t});
+  }
   // The eager path (no CUDA graphs) gives the same tokens as the replayed graphs.
   ::setenv("WB_CUDA_GRAPHS", "0", 1);
   const auto eager = g.generate({prompt}, k);

@@ -15,6 +15,7 @@
 // result does not depend on scheduling.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -47,6 +48,27 @@ template <typename T>
 void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
                         const T* k, const T* v, const T* out, const float* lse,
                         const int32_t* seq_start, const AttentionShape& shape, float* workspace);
+
+// The same attention (forward, and backward with dq/dk/dv accumulating; any may be null) through
+// cuBLAS strided-batched GEMMs, the fast path for training and prefill at moderate lengths. Per
+// sequence (host lengths seq_lens, packed in order, summing to shape.n): S = scale Q K^T in fp32
+// for all heads at once, a causal row softmax into P (storage T; lse saved as above), O = P V.
+// Backward recomputes S, then dV += P^T dO, dP = dO V^T, dS = P (dP - D) scale, dQ += dS K,
+// dK += dS^T Q. The products are full L x L (masked), so work and the workspace are quadratic in
+// the longest sequence: attention_gemm_workspace(shape, max_len, sizeof(T)) bytes (fp32 S and dP,
+// P in T), which the caller allocates (device memory, 16-byte aligned).
+size_t attention_gemm_workspace(const AttentionShape& shape, int64_t max_len, size_t elem_size);
+
+template <typename T>
+void attention_forward_gemm(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
+                            const std::vector<int32_t>& seq_lens, const AttentionShape& shape,
+                            void* workspace);
+
+template <typename T>
+void attention_backward_gemm(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
+                             const T* k, const T* v, const T* out, const float* lse,
+                             const std::vector<int32_t>& seq_lens, const AttentionShape& shape,
+                             void* workspace);
 
 // Decode: one new query per sequence b < batch, q[batch, H*D] -> out[batch, H*D], attending to
 // positions 0..lengths[b]-1 of that sequence's cache (the new token's k/v already appended).

@@ -33,6 +33,14 @@ void gemm_strided_batched(Context& ctx, bool trans_a, bool trans_b, int64_t M, i
                           const T* B, int64_t ldb, int64_t stride_b, float beta, T* C,
                           int64_t ldc, int64_t stride_c, int64_t batch);
 
+// The same batched product with an fp32 C (attention scores from bf16 q/k).
+template <typename T>
+void gemm_strided_batched_f32out(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                                 int64_t K, float alpha, const T* A, int64_t lda,
+                                 int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b,
+                                 float beta, float* C, int64_t ldc, int64_t stride_c,
+                                 int64_t batch);
+
 // y[n,out] = x[n,in] * W^T (W is [out,in]); accumulate = true adds into y.
 template <typename T>
 void linear_forward(Context& ctx, T* y, const T* x, const T* w, int64_t n, int64_t in,

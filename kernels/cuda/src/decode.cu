@@ -1,0 +1,104 @@
+// Decode-step helpers (see wb/cuda/decode.h).
+#include "common.cuh"
+#include "wb/cuda/decode.h"
+
+namespace wb::cuda {
+namespace {
+using dev::from_f;
+using dev::to_f;
+
+__global__ void step_begin_kernel(int32_t* tok, int32_t* pos, int32_t* len, const int32_t* step,
+                                  const int32_t* prompts, int64_t batch, int64_t prompt_len) {
+  const int32_t t = *step;
+  for (int64_t b = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; b < batch;
+       b += int64_t(gridDim.x) * blockDim.x) {
+    pos[b] = t;
+    len[b] = t + 1;
+    if (t < prompt_len) tok[b] = prompts[b * prompt_len + t];
+  }
+}
+
+// One block, so the increment comes after every thread has read the old value.
+__global__ void step_end_kernel(int32_t* step, int32_t* out, const int32_t* tok, int64_t batch,
+                                int64_t prompt_len, int64_t n_new) {
+  const int32_t t = *step;
+  const int64_t k = int64_t(t) - (prompt_len - 1);
+  if (k >= 0 && k < n_new)
+    for (int64_t b = threadIdx.x; b < batch; b += blockDim.x) out[b * n_new + k] = tok[b];
+  __syncthreads();
+  if (threadIdx.x == 0) *step = t + 1;
+}
+
+// One thread per (row, head slot, i < head_dim/2): slots 0..n_heads-1 are q heads, then the kv
+// heads (k rotated, v copied).
+template <typename T>
+__global__ void rope_kv_append_kernel(T* q_out, T* k_cache, T* v_cache, const T* qkv, int64_t ld,
+                                      const int32_t* pos, int64_t batch, int64_t n_heads,
+                                      int64_t n_kv_heads, int64_t head_dim, float theta,
+                                      int64_t cache_stride) {
+  const int64_t half = head_dim / 2, slots = n_heads + n_kv_heads;
+  const int64_t kv_dim = n_kv_heads * head_dim;
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < batch * slots * half;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t i = t % half, slot = (t / half) % slots, b = t / (half * slots);
+    const int32_t p = pos[b];
+    // The angle in double, as rope_forward (and the CPU).
+    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
+    double sd, cd;
+    sincos(double(p) * inv_freq, &sd, &cd);
+    const float s = float(sd), c = float(cd);
+    const T* src = qkv + b * ld + slot * head_dim;  // q heads, then k heads right after
+    const float a = to_f(src[i]), bb = to_f(src[i + half]);
+    const T ra = from_f<T>(a * c - bb * s), rb = from_f<T>(bb * c + a * s);
+    if (slot < n_heads) {
+      T* dst = q_out + b * n_heads * head_dim + slot * head_dim;
+      dst[i] = ra;
+      dst[i + half] = rb;
+    } else {
+      const int64_t g = slot - n_heads;
+      const int64_t row = b * cache_stride + int64_t(p) * kv_dim + g * head_dim;
+      k_cache[row + i] = ra;
+      k_cache[row + i + half] = rb;
+      const T* vsrc = qkv + b * ld + (n_heads + n_kv_heads) * head_dim + g * head_dim;
+      v_cache[row + i] = vsrc[i];
+      v_cache[row + i + half] = vsrc[i + half];
+    }
+  }
+}
+
+}  // namespace
+
+void decode_step_begin(Context& ctx, int32_t* tok, int32_t* pos, int32_t* len, const int32_t* step,
+                       const int32_t* prompts, int64_t batch, int64_t prompt_len) {
+  if (batch == 0) return;
+  step_begin_kernel<<<blocks_for(batch, 256), 256, 0, ctx.s()>>>(tok, pos, len, step, prompts,
+                                                                   batch, prompt_len);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+void decode_step_end(Context& ctx, int32_t* step, int32_t* out, const int32_t* tok, int64_t batch,
+                     int64_t prompt_len, int64_t n_new) {
+  step_end_kernel<<<1, 256, 0, ctx.s()>>>(step, out, tok, batch, prompt_len, n_new);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void rope_kv_append(Context& ctx, T* q_out, T* k_cache, T* v_cache, const T* qkv, int64_t ld,
+                    const int32_t* pos, int64_t batch, int64_t n_heads, int64_t n_kv_heads,
+                    int64_t head_dim, float theta, int64_t cache_stride) {
+  if (head_dim % 2 != 0) throw std::invalid_argument("rope_kv_append: head_dim must be even");
+  const int64_t total = batch * (n_heads + n_kv_heads) * (head_dim / 2);
+  if (total == 0) return;
+  rope_kv_append_kernel<<<blocks_for(total, 256), 256, 0, ctx.s()>>>(
+      q_out, k_cache, v_cache, qkv, ld, pos, batch, n_heads, n_kv_heads, head_dim, theta,
+      cache_stride);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+#define WB_INST(T)                                                                             \
+  template void rope_kv_append<T>(Context&, T*, T*, T*, const T*, int64_t, const int32_t*,     \
+                                  int64_t, int64_t, int64_t, int64_t, float, int64_t);
+WB_FOR_EACH_DTYPE(WB_INST)
+#undef WB_INST
+
+}  // namespace wb::cuda
