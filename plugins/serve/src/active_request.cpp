@@ -1,8 +1,20 @@
 #include "active_request.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace wb::serve {
+
+namespace {
+// log softmax(logits)[tok], in double.
+double log_prob(std::span<const float> logits, int32_t tok) {
+  double mx = logits[0];
+  for (float v : logits) mx = std::max(mx, static_cast<double>(v));
+  double sum = 0;
+  for (float v : logits) sum += std::exp(static_cast<double>(v) - mx);
+  return static_cast<double>(logits[static_cast<size_t>(tok)]) - mx - std::log(sum);
+}
+}  // namespace
 
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -70,7 +82,7 @@ bool ActiveRequest::accept_logits(std::span<const float> logits, int64_t fed) {
     stopped = st.stopped;
     if (!stopped) piece += stops_.flush();
   }
-  if (!emit({{"type", "token"}, {"text", piece}, {"token_id", tok}})) {
+  if (!emit({{"type", "token"}, {"text", piece}, {"token_id", tok}, {"logprob", log_prob(logits, tok)}})) {
     finish("cancelled");
     return true;
   }
