@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace wb::daemon {
 
@@ -20,6 +22,7 @@ struct Request {
   std::map<std::string, std::string> params;   // router captures: "/v1/jobs/{id}" -> params["id"]
   std::string body;
   std::string route;                           // the matched route pattern (for metrics)
+  std::map<std::string, std::string> headers;  // lower-case names (last one wins)
 
   // Query parameter or `fallback` when absent.
   std::string query_or(const std::string& key, const std::string& fallback) const {
@@ -44,6 +47,7 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::shared_ptr<StreamSource> stream;  // when set, body is ignored and chunks are streamed
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers ("Retry-After")
 };
 
 }  // namespace wb::daemon

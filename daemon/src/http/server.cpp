@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <deque>
 #include <future>
@@ -51,12 +52,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     struct ucred cred {};
     socklen_t len = sizeof(cred);
-    if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-        cred.uid != ::geteuid()) {
+    if (server_.options().check_peer_uid &&
+        (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
+         cred.uid != ::geteuid())) {
       forbidden_ = true;
     }
     do_read();
   }
+
+  net::any_io_executor executor() { return socket_.get_executor(); }
 
   // Called (posted) by HttpServer::close_all().
   void close() {
@@ -157,6 +161,11 @@ class Session : public std::enable_shared_from_this<Session> {
         i = amp + 1;
       }
     }
+    for (auto& f : req) {
+      std::string name(f.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      r.headers[name] = std::string(f.value());
+    }
     r.body = std::move(req.body());
 
     Response res;
@@ -184,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session> {
     msg->result(static_cast<unsigned>(res.status));
     msg->set(http::field::server, "workbenchd");
     msg->set(http::field::content_type, res.content_type);
+    for (auto& [k, v] : res.headers) msg->set(k, v);
     msg->keep_alive(!close_after);
     msg->body() = std::move(res.body);
     msg->prepare_payload();
@@ -202,6 +212,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_head_->result(static_cast<unsigned>(res.status));
     stream_head_->set(http::field::server, "workbenchd");
     stream_head_->set(http::field::content_type, res.content_type);
+    for (auto& [k, v] : res.headers) stream_head_->set(k, v);
     stream_head_->keep_alive(keep_alive_);
     stream_head_->chunked(true);
     serializer_.emplace(*stream_head_);
@@ -343,16 +354,18 @@ void HttpServer::listen() {
 void HttpServer::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, local::socket sock) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
-      auto s = std::make_shared<Session>(*this, std::move(sock));
-      {
-        std::lock_guard<std::mutex> lk(registry_->mu);
-        registry_->sessions[s.get()] = s;
-      }
-      s->start();
-    }
+    if (!ec) adopt(std::move(sock));
     do_accept();
   });
+}
+
+void HttpServer::adopt(local::socket sock) {
+  auto s = std::make_shared<Session>(*this, std::move(sock));
+  {
+    std::lock_guard<std::mutex> lk(registry_->mu);
+    registry_->sessions[s.get()] = s;
+  }
+  net::post(s->executor(), [s] { s->start(); });
 }
 
 void HttpServer::close_acceptor() {

@@ -43,6 +43,9 @@ class HttpServer {
     std::uint32_t max_header_bytes = 64 << 10;
     BodyLimit body_limit;
     Observer observer;
+    // Refuse peers of another uid (SO_PEERCRED). Off for sockets adopt()ed from a TCP listener,
+    // whose handler authenticates instead (tcp_listener.h).
+    bool check_peer_uid = true;
   };
 
   HttpServer(boost::asio::io_context& ioc, Options opts, Handler handler);
@@ -53,6 +56,10 @@ class HttpServer {
   // Binds and listens (the socket path must not exist: see instance_lock.h), sets mode 0600,
   // and starts accepting. Throws std::runtime_error with a clear message on failure.
   void listen();
+
+  // Serves an already-connected stream socket (any stream fd: tcp_listener.h hands over TCP
+  // connections this way) exactly like an accepted Unix connection. Thread-safe.
+  void adopt(boost::asio::local::stream_protocol::socket socket);
 
   // Stops accepting new connections and removes the socket file. Idempotent. Call while the
   // io_context runs (the destructor handles the stopped case).
