@@ -67,6 +67,13 @@ class PluginHost {
     auto it = by_method_.find(method);
     return it == by_method_.end() ? nullptr : it->second;
   }
+  // The serving table of the first loaded plugin that fills one (plugins/serve), or nullptr.
+  // Valid until shutdown_all().
+  const wb_serving* serving() const {
+    for (auto& l : loaded_)
+      if (l.plugin->serving) return l.plugin->serving;
+    return nullptr;
+  }
   // Every job kind served, sorted.
   std::vector<std::string> kinds() const;
   const std::vector<PluginInfo>& plugins() const { return infos_; }
