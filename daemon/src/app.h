@@ -9,6 +9,7 @@
 #include "plugin_host.h"
 #include "request_metrics.h"
 #include "scheduler.h"
+#include "serving.h"
 #include "wb/config.h"
 #include "wb/storage/store.h"
 
@@ -21,6 +22,7 @@ struct App {
   Scheduler& scheduler;
   JobEvents& events;
   RequestMetrics& requests;
+  Serving& serving;
   std::chrono::steady_clock::time_point started;
   std::atomic<bool>& shutting_down;
 };

@@ -18,6 +18,7 @@
 #include "http/server.h"
 #include "instance_lock.h"
 #include "routes.h"
+#include "tcp_listener.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {
@@ -40,11 +41,13 @@ struct Daemon::Impl {
   PluginHost plugins;
   Scheduler scheduler;
   RequestMetrics requests;
-  App app{cfg, store, plugins, scheduler, events, requests, started, shutting_down};
+  Serving serving{plugins};
+  App app{cfg, store, plugins, scheduler, events, requests, serving, started, shutting_down};
   Router router;
   net::io_context ioc;
   net::signal_set signals{ioc, SIGTERM, SIGINT};
   std::unique_ptr<HttpServer> server;
+  std::unique_ptr<TcpListener> tcp;  // config [tcp]; null when disabled
 
   Impl(config::Config c, std::chrono::milliseconds g)
       : cfg(std::move(c)),
@@ -72,6 +75,23 @@ struct Daemon::Impl {
                           {"max_context", c.serving.max_context},
                           {"max_adapters", c.serving.max_adapters}}}};
     return j.dump();
+  }
+
+  // [serving] model: load it at start (a failure is logged; the daemon still serves).
+  void start_configured_model() {
+    Impl& d = *this;
+    if (d.cfg.serving.model.empty()) return;
+    try {
+      Request req;
+      req.method = "POST";
+      req.path = req.target = "/v1/serving";
+      req.body = nlohmann::json{{"model", d.cfg.serving.model}}.dump();
+      Response r = d.handle(req);
+      if (r.status != 200) spdlog::error("serving.model '{}' was not loaded: {}", d.cfg.serving.model, r.body);
+      else spdlog::info("serving model {}", d.cfg.serving.model);
+    } catch (const std::exception& e) {
+      spdlog::error("serving.model '{}' was not loaded: {}", d.cfg.serving.model, e.what());
+    }
   }
 
   Response handle(Request& req) {
@@ -105,8 +125,6 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   impl_ = std::make_unique<Impl>(std::move(cfg), grace);
   Impl& d = *impl_;
   spdlog::info("workbenchd {} starting: data dir {}, socket {}", "0.1.0", d.cfg.data_dir.string(), d.cfg.socket.string());
-  if (d.cfg.tcp.enabled)
-    spdlog::warn("tcp.enabled is set but the TCP listener is not implemented yet; serving the Unix socket only");
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
   d.scheduler.recover();
@@ -119,8 +137,15 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     return method == "POST" && path == "/v1/datasets" ? big : small;
   };
   o.observer = [&d](const std::string& route, int status) { d.requests.observe(route, status); };
+  if (d.cfg.tcp.enabled) {
+    d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
+                                          d.cfg.tcp.port, d.cfg.tcp.token);
+    d.tcp->listen();
+    spdlog::info("OpenAI-compatible routes on http://{}:{} (bearer token required)", d.cfg.tcp.host, d.tcp->port());
+  }
   d.server = std::make_unique<HttpServer>(d.ioc, std::move(o), [&d](Request& r) { return d.handle(r); });
   d.server->listen();
+  d.start_configured_model();
   // Only now: a failure above must not leave a job running in a plugin that is being unloaded.
   d.scheduler.start();
   spdlog::info("listening on {}", d.cfg.socket.string());
@@ -160,6 +185,7 @@ int Daemon::run() {
 
   d.shutting_down = true;
   d.server->stop_accepting();
+  if (d.tcp) d.tcp->stop_accepting();
   if (!d.scheduler.shutdown(d.grace)) {
     // The plugin is still running on a detached thread: unloading it would crash. Exit now; the
     // socket is gone, SQLite (WAL) is consistent at every commit, the kernel drops the lock, and
@@ -173,6 +199,7 @@ int Daemon::run() {
   // completes with an error and the session ends, so run() returns on its own. Bounded: after
   // 5 s the io_context is stopped regardless.
   d.server->close_all();
+  if (d.tcp) d.tcp->close_all();
   guard.reset();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!d.ioc.stopped() && std::chrono::steady_clock::now() < deadline)

@@ -37,6 +37,15 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/models", h(model_list));
   r.add("GET", "/v1/models/{name}", h(model_show));
   r.add("GET", "/v1/adapters", h(adapter_list));
+  r.add("POST", "/v1/rewards/score", h(reward_score));  // handlers/rewards.cpp
+  // serving (handlers/serving.cpp, handlers/openai.cpp)
+  r.add("POST", "/v1/serving", h(serving_start));
+  r.add("GET", "/v1/serving", h(serving_status));
+  r.add("DELETE", "/v1/serving", h(serving_stop));
+  r.add("POST", "/v1/adapters/{name}/load", h(adapter_load));
+  r.add("POST", "/v1/adapters/{name}/unload", h(adapter_unload));
+  r.add("POST", "/v1/completions", h(completions));
+  r.add("POST", "/v1/chat/completions", h(chat_completions));
 }
 
 }  // namespace wb::daemon

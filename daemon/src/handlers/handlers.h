@@ -44,9 +44,23 @@ Response job_cancel(App&, Request&);
 Response job_metrics(App&, Request&);
 Response job_events(App&, Request&);  // job_events_stream.cpp
 
+// rewards.cpp
+Response reward_score(App&, Request&);
+
 // models.cpp
 Response model_list(App&, Request&);
 Response model_show(App&, Request&);
+
+// serving.cpp
+Response serving_start(App&, Request&);
+Response serving_status(App&, Request&);
+Response serving_stop(App&, Request&);
 Response adapter_list(App&, Request&);
+Response adapter_load(App&, Request&);
+Response adapter_unload(App&, Request&);
+
+// openai.cpp
+Response completions(App&, Request&);
+Response chat_completions(App&, Request&);
 
 }  // namespace wb::daemon::handlers

@@ -43,6 +43,7 @@ Response status(App& app, Request&) {
             {"adapters", app.store.adapters().count()},
             {"jobs", job_counts(app)},
             {"serving", nullptr}};
+  if (app.serving.available()) j["serving"] = app.serving.stats();
   if (app.shutting_down) j["shutting_down"] = true;
   return json_response(200, j);
 }
@@ -61,6 +62,8 @@ Response prometheus(App& app, Request&) {
   for (auto& p : app.plugins.plugins()) (p.loaded ? ok : bad)++;
   r.body += "workbench_plugins{status=\"loaded\"} " + std::to_string(ok) + "\n";
   r.body += "workbench_plugins{status=\"error\"} " + std::to_string(bad) + "\n";
+  r.body += app.serving.metrics()->render();
+  if (app.serving.available()) r.body += render_plugin_gauges(app.serving.stats());
   return r;
 }
 

@@ -1,0 +1,147 @@
+// The serving lifecycle and the adapter registry's resident side (PROTOCOL.md "Serving"):
+//   POST /v1/serving {"model", "max_batch"?, "max_context"?, "max_adapters"?, "max_queue"?}
+//   GET /v1/serving     DELETE /v1/serving
+//   POST /v1/adapters/{name}/load {"path"?, "scale"?}     POST /v1/adapters/{name}/unload
+//   GET /v1/adapters    (registered adapters + whether each is resident)
+// Loads run on the calling io thread: the plugin validates and converts before it answers.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "handlers/handlers.h"
+#include "http/api_error.h"
+#include "http/json_body.h"
+
+namespace wb::daemon::handlers {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The resident adapters of a stats() answer, by name.
+std::map<std::string, json> resident_adapters(const json& stats) {
+  std::map<std::string, json> out;
+  if (stats.contains("adapters") && stats["adapters"].is_array())
+    for (auto& a : stats["adapters"])
+      if (a.is_object() && a.contains("name") && a["name"].is_string()) out[a["name"].get<std::string>()] = a;
+  return out;
+}
+
+json status_body(App& app) {
+  json s = app.serving.stats();
+  s["serving"] = Serving::model_name(s).has_value();
+  return s;
+}
+
+// adapter_config.json of a PEFT folder, as the registry's NewAdapter fields.
+storage::NewAdapter peft_registration(const std::string& name, const fs::path& dir, const std::string& base) {
+  fs::path cfg = dir / "adapter_config.json";
+  std::ifstream in(cfg);
+  if (!in) throw invalid_request("field 'path': " + cfg.string() + " cannot be read (not a PEFT adapter folder?)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json c = json::parse(ss.str(), nullptr, false);
+  if (c.is_discarded() || !c.is_object()) throw invalid_request(cfg.string() + ": not a JSON object");
+  storage::NewAdapter a;
+  a.name = name;
+  a.path = dir.string();
+  a.base_model = base;
+  if (!c.contains("r") || !c["r"].is_number_integer() || c["r"].get<int>() <= 0)
+    throw invalid_request(cfg.string() + ": field 'r': expected a positive integer");
+  a.rank = c["r"].get<int>();
+  a.alpha = c.contains("lora_alpha") && c["lora_alpha"].is_number() ? c["lora_alpha"].get<double>() : a.rank;
+  if (c.contains("target_modules") && c["target_modules"].is_array())
+    for (auto& t : c["target_modules"])
+      if (t.is_string()) a.target_modules.push_back(t.get<std::string>());
+  if (c.contains("target_modules") && c["target_modules"].is_string()) a.target_modules.push_back(c["target_modules"].get<std::string>());
+  if (a.target_modules.empty()) throw invalid_request(cfg.string() + ": field 'target_modules': expected module names");
+  return a;
+}
+
+}  // namespace
+
+Response serving_start(App& app, Request& req) {
+  json body = parse_json_body(req.body);
+  Fields f(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue"});
+  const auto& sc = app.config.serving;
+  storage::ModelRecord m = app.store.models().get(f.required_string("model"));
+  json load = {{"name", m.name},
+               {"path", m.path},
+               {"max_batch", f.optional_int("max_batch", sc.max_batch, 1, 4096)},
+               {"max_context", f.optional_int("max_context", sc.max_context, 16, 1 << 20)},
+               {"max_adapters", f.optional_int("max_adapters", sc.max_adapters, 0, 4096)},
+               {"device", std::string(config::to_string(app.config.device))}};
+  if (f.has("max_queue")) load["max_queue"] = f.optional_int("max_queue", 0, 0, 1 << 20);
+  app.serving.load_model(load);
+  return json_response(200, status_body(app));
+}
+
+Response serving_stop(App& app, Request&) {
+  auto name = Serving::model_name(app.serving.stats());
+  if (!name) throw conflict("no model is being served");
+  app.serving.unload_model();
+  return json_response(200, {{"stopped", *name}});
+}
+
+Response serving_status(App& app, Request&) { return json_response(200, status_body(app)); }
+
+Response adapter_load(App& app, Request& req) {
+  const std::string name = req.params["name"];
+  json body = req.body.empty() ? json::object() : parse_json_body(req.body);
+  Fields f(body, {"path", "scale"});
+  auto base = Serving::model_name(app.serving.stats());
+  if (!base) throw unavailable("no model is being served; start one with `wb serve start --model NAME`");
+  json load = {{"name", name}};
+  if (f.has("scale")) load["scale"] = f.optional_number("scale", 1, 0, 100);
+  auto path = f.optional_string("path");
+  auto registered = app.store.adapters().find(name);
+  std::optional<storage::NewAdapter> to_register;
+  if (registered) {
+    if (path && fs::path(*path).lexically_normal() != fs::path(registered->path).lexically_normal())
+      throw conflict("adapter '" + name + "' is registered at " + registered->path +
+                     "; load it without \"path\" (its files are read again) or choose another name");
+    if (registered->base_model != *base)
+      throw conflict("adapter '" + name + "' was trained on model '" + registered->base_model + "' but '" + *base +
+                     "' is being served");
+    load["path"] = registered->path;
+  } else {
+    if (!path)
+      throw not_found("adapter '" + name + "' is not registered; give \"path\" to a PEFT adapter folder to load and register it");
+    if (!fs::path(*path).is_absolute()) throw invalid_request("field 'path': must be absolute, got '" + *path + "'");
+    storage::validate_name(name, "adapter name");
+    to_register = peft_registration(name, *path, *base);
+    load["path"] = *path;
+  }
+  app.serving.load_adapter(load);
+  if (to_register) app.store.adapters().add(*to_register);
+  json rec = app.store.adapters().get(name);
+  auto res = resident_adapters(app.serving.stats());
+  rec["loaded"] = res.count(name) > 0;
+  if (res.count(name)) rec["resident"] = res[name];
+  return json_response(200, rec);
+}
+
+Response adapter_unload(App& app, Request& req) {
+  const std::string name = req.params["name"];
+  if (!req.body.empty()) Fields(parse_json_body(req.body), {});
+  app.serving.unload_adapter(name);
+  return json_response(200, {{"unloaded", name}});
+}
+
+Response adapter_list(App& app, Request&) {
+  std::map<std::string, json> res;
+  if (app.serving.available()) res = resident_adapters(app.serving.stats());
+  json list = json::array();
+  for (auto& a : app.store.adapters().list()) {
+    json j = a;
+    auto it = res.find(a.name);
+    j["loaded"] = it != res.end();
+    if (it != res.end()) j["resident"] = it->second;
+    list.push_back(j);
+  }
+  return json_response(200, {{"adapters", list}});
+}
+
+}  // namespace wb::daemon::handlers

@@ -1,0 +1,59 @@
+// tcp_listener.h — the optional OpenAI-compatible TCP listener (config [tcp], CONFIG.md).
+//
+// Listens on a loopback address only (tcp.host must be 127.0.0.0/8 or ::1; anything else is
+// refused at start), accepts connections and hands each one to an HttpServer that serves it like
+// a Unix-socket connection, minus the uid check. Every request must carry
+// `Authorization: Bearer <tcp.token>` (compared in constant time; otherwise 401 with
+// WWW-Authenticate) and may only reach the routes OpenAI clients use:
+//   POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /v1/health
+// (others: 404). Allowed requests go to the daemon's own handler, so answers are identical.
+#pragma once
+
+#include <utility>  // before any Asio header (GCC 12 + C++20)
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "http/server.h"
+
+namespace wb::daemon {
+
+class TcpListener {
+ public:
+  // `base` supplies the header/body limits and the observer; `handler` is the daemon's dispatcher.
+  TcpListener(boost::asio::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
+              std::string host, std::uint16_t port, std::string token);
+  ~TcpListener();
+  TcpListener(const TcpListener&) = delete;
+  TcpListener& operator=(const TcpListener&) = delete;
+
+  // Binds and listens; throws std::runtime_error naming the address on failure or when the host
+  // is not a loopback address.
+  void listen();
+  // The bound port (useful when the configured one was taken by the OS on our behalf).
+  std::uint16_t port() const { return port_; }
+  // As HttpServer's: stop accepting, then end every open connection.
+  void stop_accepting();
+  void close_all() { server_->close_all(); }
+
+ private:
+  void do_accept();
+  Response handle(Request& req) const;
+
+  boost::asio::io_context& ioc_;
+  std::string host_;
+  std::uint16_t port_;
+  std::string token_;
+  HttpServer::Handler inner_;
+  std::unique_ptr<HttpServer> server_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+// True when `given` equals `expected`, in time that depends only on their lengths.
+bool constant_time_equal(const std::string& given, const std::string& expected);
+
+}  // namespace wb::daemon
