@@ -45,7 +45,8 @@ def build(d, seconds, status):
     parity = parity[0] if parity else None
     peak = (pick(ours, "gpu_peak") or {}).get("tflops")
     res = {"seconds": seconds, "status": status, "peak_bf16_tflops": peak, "rows": [],
-           "parity": parity, "kernels": kern, "targets": {}}
+           "parity": parity, "kernels": kern, "targets": {},
+           "profiles": [r for r in ours if r.get("bench") == "gpu_profile"]}
     ctest = os.path.join(d, "ctest.log")
     if os.path.exists(ctest):
         m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", open(ctest).read())
@@ -71,6 +72,8 @@ def build(d, seconds, status):
     res["mfu_ours"] = (o_tr or {}).get("mfu")
     res["mfu_hf"] = (h_tr["tflops"] / peak) if h_tr and peak else None
     d1 = pick(ours, "gpu_decode", batch=1)
+    if d1 and d1.get("hbm_bound_steps_per_s"):
+        res["decode_b1_of_bound"] = d1["steps_per_s"] / d1["hbm_bound_steps_per_s"]
     lg = next((k for k in kern if k.get("bench") == "gpu_lora_grouped"), None)
     res["targets"] = {
         "decode b1 >= 80% of HBM bound": (d1["steps_per_s"] >= 0.8 * d1["hbm_bound_steps_per_s"]) if d1 else None,
@@ -97,6 +100,9 @@ def markdown(res):
                      f"{fmt(r['speedup'], 2) if r['speedup'] else 'missing'} |")
     lines.append(f"| LoRA training MFU (4N + attention FLOPs / measured peak) | "
                  f"{fmt(res['mfu_ours'], 3)} | {fmt(res['mfu_hf'], 3)} | |")
+    if res.get("decode_b1_of_bound") is not None:
+        lines.append(f"\nDecode at batch 1: {res['decode_b1_of_bound']:.3f} of the HBM bound "
+                     "(steps/s over bandwidth / weight bytes).")
     lines += ["", "| issue 7 target | met |", "| --- | --- |"]
     lines += [f"| {k} | {yes[v]} |" for k, v in res["targets"].items()]
     p = res["parity"]
@@ -109,6 +115,16 @@ def markdown(res):
                          f"{r['loss_ref']:.5f} | {max(r['grad_rel_err'].values()):.2e} | "
                          f"{r['greedy_ours'] == r['greedy_ref']} | {r['ok']} |")
         lines.append(f"\nHF's own bf16-vs-fp32 logits error: {p['hf_bf16_logits_rel_err']:.2e}")
+    for prof in res.get("profiles", []):
+        ms = prof.get("ms", {})
+        per = "per decode step" if prof.get("phase") == "decode" else "per training step"
+        lines += ["", f"## Where the time goes: {prof.get('phase')} ({per}, "
+                      f"{prof.get('total_ms', 0):.2f} ms, eager, cudaEvents)", "",
+                  "| section | ms |", "| --- | ---: |"]
+        lines += [f"| {k} | {v:.3f} |" for k, v in sorted(ms.items(), key=lambda kv: -kv[1])]
+    extra = [k for k in res["kernels"] if k.get("bench") in ("gpu_gemv", "gpu_attention")]
+    if extra:
+        lines += ["", "## Kernels", ""] + ["    " + json.dumps(k) for k in extra]
     return "\n".join(lines) + "\n"
 
 
