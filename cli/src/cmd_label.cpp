@@ -190,7 +190,7 @@ void register_label(CLI::App& app, Context& ctx) {
   grp->add_option("--temperatures", o->temperatures, "sampling temperatures of A and B, e.g. 0.7,1.2 (default 0.7)");
   grp->add_option("--into", o->into, "preference dataset the labels go to (created if missing)");
   grp->add_option("--annotator", o->annotator, "who labels (default: $USER)");
-  grp->add_option("--seed", o->seed, "sampling seed (row i samples with seed + i, so every labeler sees one pair)")
+  grp->add_option("--seed", o->seed, "sampling seed (each row samples from the seed and its index, so every labeler sees the same pair)")
       ->check(CLI::Range(0, 2147483647));
   grp->add_option("--max-tokens", o->max_tokens, "longest answer in tokens")->check(CLI::Range(1, 4096));
   grp->add_flag("--per-annotator", o->per_annotator,

@@ -67,7 +67,6 @@ std::vector<std::string> label_screen(const LabelView& v, int width) {
                       std::to_string(p.value("remaining", std::int64_t{0})) + " unlabeled left";
   out.push_back(shorten(where, static_cast<std::size_t>(width)));
   out.push_back(rule("Prompt", width));
-  if (p.contains("system") && p["system"].is_string()) add_wrapped("[system] " + p["system"].get<std::string>());
   add_wrapped(p.value("prompt", ""));
   const std::string a = p.value("response_a", ""), b = p.value("response_b", "");
   for (auto& l : width >= kSideBySideMin ? side_by_side("A", a, "B", b, width) : stacked("A", a, "B", b, width))

@@ -66,8 +66,11 @@ std::pair<double, double> parse_temperatures(const std::string& text) {
   return {values.front(), values.back()};
 }
 
+// One side of a label.pair request: no "adapter" means the base model.
 json side(const std::optional<std::string>& adapter, double temperature) {
-  return {{"adapter", adapter ? json(*adapter) : json(nullptr)}, {"temperature", temperature}};
+  json s = {{"temperature", temperature}};
+  if (adapter) s["adapter"] = *adapter;
+  return s;
 }
 
 bool fair_coin() {
@@ -98,7 +101,8 @@ Response label_next(App& app, Request& req) {
                    "every prompt of dataset '" + prompts + "'" + (after >= 0 ? " after row " + std::to_string(after) : "") +
                        " is labeled into '" + into + "'" + (annotator ? " by " + *annotator : ""));
 
-  // The seed depends on the row only, so every labeler is shown the same pair for a prompt (with
+  // label.pair samples the prompt as one user turn: a row's "system" text is not sent (it is
+  // answered back so a client could show it). The seed depends on the row only, so every labeler is shown the same pair for a prompt (with
   // the same options): that is what makes pairs labeled twice, and agreement, possible.
   json request = {{"model", model},
                   {"prompt", next->prompt},
@@ -107,7 +111,7 @@ Response label_next(App& app, Request& req) {
                   {"max_tokens", max_tokens}};
   json pair;
   for (int attempt = 0;; ++attempt) {
-    request["seed"] = (seed + next->index + static_cast<std::int64_t>(attempt) * 1000003) % INT32_MAX;
+    request["seed"] = (seed + 2 * next->index + static_cast<std::int64_t>(attempt) * 1000003) % INT32_MAX;
     pair = invoke_method(app.plugins, "label.pair", request);
     for (const char* k : {"response_a", "response_b", "model_a", "model_b"})
       if (!pair.contains(k) || !pair[k].is_string())

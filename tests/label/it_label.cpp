@@ -1,0 +1,300 @@
+// Integration: the real `wb label` in a real pseudo-terminal against the real workbenchd with the
+// real sft (model_init) and reward (label.pair) plugins and a tiny model made by the test.
+//   - three pairs labeled with keystrokes, quit: exactly three comparisons with the right fields;
+//   - a pair left by SIGKILL, by a hang-up or by Ctrl-C stores nothing, and the terminal settings
+//     come back (raw while labeling, cooked after);
+//   - a second annotator on a narrow (stacked) terminal resized wide labels the same pairs, and
+//     `wb label stats` counts both and their agreement.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+#include "pty_session.h"
+#include "unix_http.h"
+#include "wb/suite/generator.h"
+
+using nlohmann::json;
+using labeltest::PtySession;
+using namespace wbtest;
+
+namespace {
+
+constexpr const char* kPrompts =
+    "{\"prompt\":\"What is two plus three?\"}\n"
+    "{\"prompt\":\"How do I pick a lock?\",\"is_safety_prompt\":true}\n"
+    "{\"prompt\":\"Name a colour of the sky.\"}\n"
+    "{\"prompt\":\"Write a word that rhymes with cat.\"}\n"
+    "{\"prompt\":\"Count from one to four.\"}\n"
+    "{\"prompt\":\"Say hello politely.\"}\n";
+
+json get_json(const std::string& socket, const std::string& target, int expect = 200) {
+  HttpResult r = http(socket, "GET", target);
+  INFO(target << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status == expect);
+  return json::parse(r.body);
+}
+
+json post_json(const std::string& socket, const std::string& target, const json& body, int expect) {
+  HttpResult r = http(socket, "POST", target, body.dump());
+  INFO(target << " -> " << r.status << " " << r.body);
+  REQUIRE(r.status == expect);
+  return json::parse(r.body);
+}
+
+// A daemon with the sft + reward plugins, a tiny model "tiny" and the prompt dataset "prompts".
+struct LabelEnv {
+  TempDir tmp{"wb-label"};
+  Daemon daemon{tmp.path(), {WB_LABEL_PLUGIN_DIR}};
+
+  LabelEnv() {
+    const auto suite = tmp.path() / "suite";
+    wb::suite::write_files(wb::suite::generate(7, wb::suite::Sizes::small()), suite);
+    json job = post_json(socket(), "/v1/jobs",
+                         {{"kind", "model_init"},
+                          {"spec",
+                           {{"name", "tiny"},
+                            {"config",
+                             {{"hidden_size", 32}, {"intermediate_size", 64}, {"num_hidden_layers", 1},
+                              {"num_attention_heads", 2}, {"num_key_value_heads", 2},
+                              {"max_position_embeddings", 128}}},
+                            {"tokenizer_corpus", (suite / "tokenizer_corpus.txt").string()},
+                            {"vocab_size", 400},
+                            {"seed", 3}}}},
+                         201);
+    const std::string id = std::to_string(job["id"].get<int>());
+    json rec;
+    REQUIRE(eventually([&] {
+      rec = get_json(socket(), "/v1/jobs/" + id);
+      const std::string s = rec["state"];
+      return s == "succeeded" || s == "failed" || s == "cancelled";
+    }, std::chrono::seconds(120)));
+    INFO(rec.dump() << "\n" << daemon.log());
+    REQUIRE(rec["state"] == "succeeded");
+    post_json(socket(), "/v1/datasets", {{"name", "prompts"}, {"kind", "prompt"}, {"jsonl", kPrompts}}, 201);
+  }
+  const std::string& socket() const { return daemon.socket(); }
+
+  std::vector<std::string> label_argv(const std::string& annotator, std::vector<std::string> extra = {}) const {
+    std::vector<std::string> argv = {wb_binary(), "--socket",      socket(), "label",        "--prompts",
+                                     "prompts",   "--model",       "tiny",   "--into",       "pref",
+                                     "--temperatures", "0.7,1.2",  "--max-tokens", "6",      "--seed",
+                                     "11",        "--annotator",   annotator};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+
+  json comparisons() const { return get_json(socket(), "/v1/comparisons?dataset=pref")["comparisons"]; }
+};
+
+// Waits for a pair on screen (after the current mark), then types `keys` one by one, each after
+// the screen redrew for the previous one, and waits for `after_last` after the last key. The
+// mark stays just before the last key, so the next call finds the next pair's screen.
+void label_one(PtySession& s, const std::string& keys, const std::string& after_last) {
+  INFO(s.output());
+  REQUIRE(s.wait_for("A or B?"));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    s.mark();
+    s.send(std::string(1, keys[i]));
+    REQUIRE(s.wait_for(i + 1 == keys.size() ? after_last : "keys: a/b"));
+  }
+}
+
+bool raw_mode(const struct termios& t) { return !(t.c_lflag & ICANON) && !(t.c_lflag & ECHO); }
+bool cooked_mode(const struct termios& t) { return (t.c_lflag & ICANON) && (t.c_lflag & ECHO); }
+
+std::map<std::string, std::string> by_model(const json& c) {
+  return {{c["model_a"].get<std::string>(), c["response_a"].get<std::string>()},
+          {c["model_b"].get<std::string>(), c["response_b"].get<std::string>()}};
+}
+
+std::string preferred(const json& c) { return c["chosen"] == "a" ? c["response_a"] : c["response_b"]; }
+
+}  // namespace
+
+TEST_CASE("wb label: keys label pairs; a pair left unconfirmed stores nothing; stats of two annotators",
+          "[label][integration][pty]") {
+  LabelEnv env;
+
+  // --- alice labels three pairs with keystrokes and quits ---------------------------------------
+  {
+    PtySession s(env.label_argv("alice"), 100, 40);
+    REQUIRE(s.wait_for("A or B?"));
+    CHECK(raw_mode(s.termios()));
+    CHECK(s.output().find("┬") != std::string::npos);  // wide: side by side
+    label_one(s, "a1s\r", "saved comparison");    // A, significantly better, both safe
+    label_one(s, "b4o\r", "saved comparison");    // B, negligibly better, only chosen safe
+    label_one(s, "2aup\r", "saved comparison");   // any order; p marks a safety prompt
+    REQUIRE(s.wait_for("A or B?"));               // the fourth pair
+    s.send("q");
+    const int code = s.wait_exit();
+    INFO(s.output());
+    CHECK(code == 0);
+    CHECK(s.output().find("labeled 3 pairs into 'pref' (0 skipped)") != std::string::npos);
+    CHECK(cooked_mode(s.termios()));  // restored on the way out
+  }
+  json stored = env.comparisons();
+  REQUIRE(stored.size() == 3);
+  const std::vector<std::tuple<std::string, std::string, int, std::string, bool>> expected = {
+      {"What is two plus three?", "a", 3, "both_safe", false},
+      {"How do I pick a lock?", "b", 0, "chosen_safe", true},  // flagged by its prompt row
+      {"Name a colour of the sky.", "a", 2, "both_unsafe", true}};  // flagged with p
+  for (std::size_t i = 0; i < 3; ++i) {
+    const json& c = stored[i];
+    INFO(c.dump());
+    CHECK(c["prompt"] == std::get<0>(expected[i]));
+    CHECK(c["chosen"] == std::get<1>(expected[i]));
+    CHECK(c["rating"] == std::get<2>(expected[i]));
+    CHECK(c["safety"] == std::get<3>(expected[i]));
+    CHECK(c["is_safety_prompt"] == std::get<4>(expected[i]));
+    CHECK(c["annotator"] == "alice");
+    CHECK(c["source"] == "human");
+    CHECK(c["seconds"].get<double>() > 0);
+    CHECK(!c["response_a"].get<std::string>().empty());
+    CHECK(!c["response_b"].get<std::string>().empty());
+    CHECK(std::set<std::string>{c["model_a"], c["model_b"]} == std::set<std::string>{"tiny@T=0.7", "tiny@T=1.2"});
+    // The daemon shuffled whole sides: sampling the same row again (into a scratch dataset, so it
+    // is offered) gives the same response for each model, whichever side it lands on.
+    const int index = static_cast<int>(i);
+    json again = get_json(env.socket(), "/v1/comparisons/next?prompts=prompts&into=scratch&model=tiny"
+                                        "&temperatures=0.7,1.2&max_tokens=6&seed=11&after=" +
+                                            std::to_string(index - 1));
+    CHECK(again["index"] == index);
+    CHECK(by_model(again) == by_model(c));
+  }
+
+  // --- a pair left before Enter stores nothing: SIGKILL, hang-up, Ctrl-C ------------------------
+  {
+    PtySession s(env.label_argv("alice"), 100, 40);
+    label_one(s, "a1s", "Enter saves");  // complete, not confirmed
+    s.kill_group(SIGKILL);
+    CHECK(s.wait_exit() == 128 + SIGKILL);
+  }
+  {
+    PtySession s(env.label_argv("alice"), 100, 40);
+    label_one(s, "b", "B is better");
+    s.close_master();  // the terminal goes away: SIGHUP
+    CHECK(s.wait_exit() == 128 + SIGHUP);
+  }
+  {
+    PtySession s(env.label_argv("alice"), 100, 40);
+    label_one(s, "a2", "better");
+    CHECK(raw_mode(s.termios()));
+    s.send("\x03");  // Ctrl-C: SIGINT to the foreground group
+    CHECK(s.wait_exit() == 128 + SIGINT);
+    CHECK(cooked_mode(s.termios()));
+  }
+  CHECK(env.comparisons().size() == 3);
+
+  // --- bob labels the same prompts on a narrow terminal, widened mid-pair -----------------------
+  {
+    PtySession s(env.label_argv("bob", {"--per-annotator"}), 50, 40);
+    REQUIRE(s.wait_for("A or B?"));
+    CHECK(s.output().find("┬") == std::string::npos);  // narrow: stacked
+    CHECK(s.output().find("────── A ──────") != std::string::npos);
+    s.mark();
+    s.resize(100, 40);
+    REQUIRE(s.wait_for("┬"));  // redrawn side by side
+    label_one(s, "a3s\r", "saved comparison");
+    label_one(s, "b3s\r", "saved comparison");
+    REQUIRE(s.wait_for("A or B?"));
+    s.send("q");
+    CHECK(s.wait_exit() == 0);
+  }
+  stored = env.comparisons();
+  REQUIRE(stored.size() == 5);
+  // bob saw rows 0 and 1 again, sampled with the same seeds: the same pairs alice labeled.
+  int same_preference = 0;
+  for (int i = 0; i < 2; ++i) {
+    const json& alice = stored[i];
+    const json& bob = stored[3 + i];
+    CHECK(bob["annotator"] == "bob");
+    CHECK(bob["prompt"] == alice["prompt"]);
+    CHECK(by_model(bob) == by_model(alice));
+    same_preference += preferred(bob) == preferred(alice);
+  }
+
+  ProcResult st = wb(env.socket(), {"--json", "label", "stats", "--dataset", "pref"});
+  INFO(st.out << st.err);
+  REQUIRE(st.exit_code == 0);
+  json stats = json::parse(st.out);
+  CHECK(stats["total"] == 5);
+  CHECK(stats["annotator"] == json{{"alice", 3}, {"bob", 2}});
+  CHECK(stats["rating"] == json{{"0", 1}, {"1", 2}, {"2", 1}, {"3", 1}});
+  CHECK(stats["safety"] == json{{"both_safe", 3}, {"chosen_safe", 1}, {"both_unsafe", 1}});
+  CHECK(stats["safety_prompts"] == 3);  // alice's rows 1 and 2, bob's row 1
+  CHECK(stats["agreement"]["pairs"] == 2);
+  CHECK(stats["agreement"]["couples"] == 2);
+  CHECK(stats["agreement"]["same_preference"] == same_preference);
+  CHECK(stats["agreement"]["same_safety"] == 1);  // row 0: both_safe twice; row 1: chosen_safe vs both_safe
+  ProcResult human = wb(env.socket(), {"label", "stats", "--dataset", "pref"});
+  CHECK(human.exit_code == 0);
+  CHECK(human.out.find("pairs labeled twice") != std::string::npos);
+  CHECK(human.out.find("significantly better") != std::string::npos);
+}
+
+TEST_CASE("labeling refuses bad input: preference files, options, no terminal", "[label][integration]") {
+  TempDir tmp("wb-label");
+  Daemon d(tmp.path());  // no plugins: everything here is decided before sampling
+
+  // A preference file with a rating outside 0..3 or an unknown safety label: rejected whole,
+  // the message names the line and the field; nothing is stored.
+  write_file(tmp.path() / "bad_rating.jsonl",
+             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"rating\":1}\n"
+             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"rating\":4}\n");
+  ProcResult r = wb(d.socket(), {"dataset", "import", "pref", (tmp.path() / "bad_rating.jsonl").string(), "--kind",
+                                 "preference"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("line 2: field 'rating': expected an integer 0..3, got 4") != std::string::npos);
+  write_file(tmp.path() / "bad_safety.jsonl",
+             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\"}\n"
+             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"safety\":\"both_safe\"}\n"
+             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"safety\":\"mostly_safe\"}\n");
+  r = wb(d.socket(), {"dataset", "import", "pref", (tmp.path() / "bad_safety.jsonl").string(), "--kind", "preference"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("line 3: field 'safety': expected one of both_safe, chosen_safe, both_unsafe, got \"mostly_safe\"") !=
+        std::string::npos);
+  CHECK(get_json(d.socket(), "/v1/datasets")["datasets"].empty());
+
+  // wb label: usage errors and the non-interactive refusal (stdin is not a terminal here).
+  r = wb(d.socket(), {"label", "--prompts", "p", "--model", "m"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--into") != std::string::npos);
+  r = wb(d.socket(), {"label", "--prompts", "p", "--model", "m", "--into", "pref", "--annotator", "x"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("needs a terminal") != std::string::npos);
+
+  // The route: strict parameters, kinds, and 404 all_labeled once everything is labeled.
+  post_json(d.socket(), "/v1/datasets", {{"name", "prompts"}, {"kind", "prompt"}, {"jsonl", "{\"prompt\":\"p0\"}\n"}}, 201);
+  const std::string base = "/v1/comparisons/next?prompts=prompts&into=pref&model=m";
+  CHECK(get_json(d.socket(), base + "&colour=red", 400)["error"]["message"] == "unknown query parameter 'colour'");
+  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=prompts&into=pref", 400)["error"]["message"] ==
+        "query parameter 'model' is required");
+  CHECK(get_json(d.socket(), base + "&temperatures=0.7,hot", 400)["error"]["message"].get<std::string>().find(
+            "query parameter 'temperatures'") == 0);
+  CHECK(get_json(d.socket(), base + "&temperatures=0.7,1,2", 400)["error"]["code"] == "invalid_request");
+  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=nope&into=pref&model=m", 404)["error"]["code"] ==
+        "not_found");
+  // No plugin answers label.pair here: the prompt was found, the sampling is refused.
+  CHECK(get_json(d.socket(), base, 422)["error"]["code"] == "unsupported_method");
+  post_json(d.socket(), "/v1/comparisons",
+            {{"dataset", "pref"}, {"prompt", "p0"}, {"response_a", "x"}, {"response_b", "y"}, {"chosen", "a"},
+             {"rating", 1}, {"safety", "both_safe"}, {"is_safety_prompt", false}, {"annotator", "alice"},
+             {"source", "human"}},
+            201);
+  json done = get_json(d.socket(), base, 404);
+  CHECK(done["error"]["code"] == "all_labeled");
+  CHECK(done["error"]["message"] == "every prompt of dataset 'prompts' is labeled into 'pref'");
+  CHECK(get_json(d.socket(), base + "&annotator=bob", 422)["error"]["code"] == "unsupported_method");
+  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=pref&into=x&model=m", 400)["error"]["message"] ==
+        "field 'prompts': dataset 'pref' is of kind preference, labeling needs a prompt dataset");
+
+  // Stats: strict parameters; an unknown dataset is 404.
+  CHECK(get_json(d.socket(), "/v1/comparisons/stats?x=1", 400)["error"]["code"] == "invalid_request");
+  CHECK(get_json(d.socket(), "/v1/comparisons/stats?dataset=nope", 404)["error"]["code"] == "not_found");
+  CHECK(get_json(d.socket(), "/v1/comparisons/stats")["total"] == 1);
+}
