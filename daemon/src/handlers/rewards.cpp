@@ -1,0 +1,17 @@
+// /v1/rewards/score: scores responses with a reward model (reward plugin method reward.score).
+// The body is passed through as is; the plugin validates every field (unknown ones included)
+// and its statuses become 400 / 404 / 422 / 500 in invoke_method (plugin_invoke.h).
+#include "handlers/handlers.h"
+#include "http/api_error.h"
+#include "http/json_body.h"
+#include "plugin_invoke.h"
+
+namespace wb::daemon::handlers {
+
+Response reward_score(App& app, Request& req) {
+  const nlohmann::json body = parse_json_body(req.body);
+  if (!body.is_object()) throw invalid_request("body: expected a JSON object");
+  return json_response(200, invoke_method(app.plugins, "reward.score", body));
+}
+
+}  // namespace wb::daemon::handlers
