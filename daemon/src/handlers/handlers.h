@@ -47,9 +47,6 @@ Response job_events(App&, Request&);  // job_events_stream.cpp
 // rewards.cpp
 Response reward_score(App&, Request&);
 
-// rewards.cpp
-Response reward_score(App&, Request&);
-
 // models.cpp
 Response model_list(App&, Request&);
 Response model_show(App&, Request&);
