@@ -26,11 +26,12 @@ struct Setup {
   fs::path model_dir = write_model(dir / "model", config, 11);
 };
 
+// row_tile -1: the engine's default.
 std::unique_ptr<Engine> make_engine(const fs::path& model, int64_t max_batch = 8, int64_t max_queue = 64,
-                                    int64_t row_tile = 8, int64_t max_rank = 16) {
+                                    int64_t row_tile = -1, int64_t max_rank = 16) {
   json o = {{"name", "tiny"}, {"path", model.string()}, {"max_batch", max_batch}, {"max_queue", max_queue},
-            {"max_adapters", 12},  {"max_rank", max_rank},  {"row_tile", row_tile}, {"prefill_chunk", 8},
-            {"prefill_budget", 16}};
+            {"max_adapters", 12},  {"max_rank", max_rank}, {"prefill_chunk", 8}, {"prefill_budget", 16}};
+  if (row_tile >= 0) o["row_tile"] = row_tile;
   return std::make_unique<Engine>(ModelOptions::from_json(o));
 }
 
@@ -165,7 +166,7 @@ TEST_CASE("adapter_scale 0 serves the base model; scale 1 the adapter") {
 
 TEST_CASE("a bad adapter load is refused with a clear error and replaces nothing") {
   Setup s;
-  auto e = make_engine(s.model_dir, 8, 64, 8, /*max_rank=*/8);
+  auto e = make_engine(s.model_dir, 8, 64, -1, /*max_rank=*/8);
   auto& reg = e->registry();
   const auto v1 = reg.load("a", write_adapter(s.dir / "a", s.config, 1), 1.0);
   const int64_t bytes = reg.bytes();

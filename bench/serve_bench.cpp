@@ -1,0 +1,190 @@
+// serve_bench: the serving engine under concurrent load (plugins/serve, no HTTP).
+//   load:  adapter load time (read + convert + validate + publish) at --rank and at rank 64
+//   serve: C requests submitted at once (C in --concurrency), each a --prompt-token prompt
+//          generating --generate tokens (sampled, EOS ignored), with every request on ONE
+//          adapter, then on --adapters DISTINCT adapters (round robin) -> tokens/s, time to
+//          first token; a ratio line per C: one-adapter tokens/s / distinct tokens/s (target
+//          <= 1.3).
+// The engine runs with --row-tile (batch-invariant products; 0 = off) like the daemon would.
+#include <CLI/CLI.hpp>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <numeric>
+#include <vector>
+
+#include "bench_util.h"
+#include "engine.h"
+#include "wb/llama/adapter_io.h"
+#include "wb/llama/model_io.h"
+#include "wb/llama/rng.h"
+#include "wb/llama/weights.h"
+
+using namespace wb;
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A scratch directory removed with its contents at exit.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string t = "/tmp/wb-serve-bench-XXXXXX";
+    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = t;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path operator/(const std::string& n) const { return path_ / n; }
+
+ private:
+  fs::path path_;
+};
+
+std::vector<int32_t> random_tokens(const llama::LlamaConfig& c, int64_t n, uint64_t seed) {
+  llama::Rng rng(seed);
+  std::vector<int32_t> t{static_cast<int32_t>(c.bos_token_id)};
+  while (static_cast<int64_t>(t.size()) < n) t.push_back(static_cast<int32_t>(3 + rng.below(static_cast<uint64_t>(c.vocab_size - 3))));
+  return t;
+}
+
+// A trained-looking adapter: PEFT init for A, random B.
+fs::path write_adapter(const fs::path& dir, const llama::LlamaConfig& c, int64_t rank, uint64_t seed) {
+  llama::LoraConfig lc;
+  lc.r = rank;
+  lc.lora_alpha = 2.0 * static_cast<double>(rank);
+  lc.target_modules = {llama::LoraModule::Q, llama::LoraModule::K, llama::LoraModule::V, llama::LoraModule::O};
+  auto a = llama::LoraAdapter<float>::init(c, lc, seed);
+  a.for_each([&](const std::string& name, llama::Tensor<float>& t) {
+    if (name.find("lora_B") != std::string::npos) llama::fill_normal(t.data, llama::tensor_seed(seed, name), 0.01);
+  });
+  llama::save_adapter(dir, a, "bench");
+  return dir;
+}
+
+struct RunResult {
+  double tokens_per_s = 0, wall_s = 0, ttft_mean_s = 0, ttft_max_s = 0;
+  int64_t tokens = 0;
+};
+
+// Submits `n` requests at once and waits for all of them.
+RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prompt, int64_t gen,
+              const std::vector<std::string>& adapters, uint64_t seed) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int left = n;
+  int64_t tokens = 0;
+  std::vector<double> ttft;
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    json req = {{"prompt", random_tokens(c, prompt, seed + static_cast<uint64_t>(i))}, {"max_tokens", gen},
+                {"ignore_eos", true}, {"temperature", 0.8}, {"top_k", 40}, {"seed", i},
+                {"model", adapters[static_cast<size_t>(i) % adapters.size()]}};
+    e.submit(req, [&](const std::string& ev) {
+      const json j = json::parse(ev);
+      if (j["type"] == "done") {
+        std::lock_guard l(mu);
+        tokens += j["usage"]["completion_tokens"].get<int64_t>();
+        ttft.push_back(j["ttft_s"].is_null() ? 0.0 : j["ttft_s"].get<double>());
+        if (--left == 0) cv.notify_all();
+      }
+      return true;
+    });
+  }
+  std::unique_lock l(mu);
+  cv.wait(l, [&] { return left == 0; });
+  RunResult r;
+  r.wall_s = bench::seconds_since(t0);
+  r.tokens = tokens;
+  r.tokens_per_s = static_cast<double>(tokens) / r.wall_s;
+  r.ttft_mean_s = std::accumulate(ttft.begin(), ttft.end(), 0.0) / static_cast<double>(ttft.size());
+  r.ttft_max_s = *std::max_element(ttft.begin(), ttft.end());
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"serve_bench: serving tokens/s with one vs distinct adapters, TTFT, adapter load time"};
+  std::string model_dir, preset = "15m";
+  int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 8, reps = 2;
+  std::vector<int64_t> conc{1, 8, 32};
+  app.add_option("--model", model_dir, "HF model directory (default: a random --preset model)");
+  app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)")->default_val("15m");
+  app.add_option("--prompt", prompt, "prompt tokens per request")->default_val(32);
+  app.add_option("--generate", gen, "tokens generated per request")->default_val(64);
+  app.add_option("--concurrency", conc, "requests submitted at once")->default_val(std::vector<int64_t>{1, 8, 32});
+  app.add_option("--rank", rank, "adapter rank")->default_val(8);
+  app.add_option("--adapters", n_adapters, "distinct adapters")->default_val(8);
+  app.add_option("--row-tile", row_tile, "engine row_tile (0: not batch-invariant)")->default_val(8);
+  app.add_option("--reps", reps, "runs per point (best kept)")->default_val(2);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    ScratchDir tmp;
+    const std::string label = bench::model_label(model_dir, model_dir.empty() ? preset : "");
+    if (model_dir.empty()) {  // the engine loads from a directory: write the random model once
+      llama::save_model(tmp / "model", bench::model_from_args("", preset, 1));
+      model_dir = (tmp / "model").string();
+    }
+    const int64_t max_c = *std::max_element(conc.begin(), conc.end());
+    serve::Engine e(serve::ModelOptions::from_json({{"name", "base"}, {"path", model_dir}, {"max_batch", max_c},
+                                                    {"max_queue", 4 * max_c}, {"max_adapters", n_adapters + 2},
+                                                    {"row_tile", row_tile}}));
+    const llama::LlamaConfig c = e.model().config;
+    gen = std::min(gen, c.max_position_embeddings - prompt);
+
+    // Adapter load time.
+    std::vector<std::string> names;
+    std::vector<double> load_s;
+    for (int64_t i = 0; i < n_adapters; ++i) {
+      const std::string name = "a" + std::to_string(i);
+      const fs::path dir = write_adapter(tmp / name, c, rank, 100 + static_cast<uint64_t>(i));
+      const auto t0 = Clock::now();
+      e.registry().load(name, dir, 1.0);
+      load_s.push_back(bench::seconds_since(t0));
+      names.push_back(name);
+    }
+    const fs::path big = write_adapter(tmp / "big", c, 64, 999);
+    auto t0 = Clock::now();
+    e.registry().load("big", big, 1.0);
+    const double big_s = bench::seconds_since(t0);
+    const auto big_bytes = e.registry().find("big")->bytes;
+    e.registry().unload("big");
+    bench::emit({{"bench", "serve_adapter_load"}, {"model", label}, {"rank", rank},
+                 {"load_s_mean", std::accumulate(load_s.begin(), load_s.end(), 0.0) / static_cast<double>(load_s.size())},
+                 {"load_s_min", *std::min_element(load_s.begin(), load_s.end())},
+                 {"adapter_bytes", e.registry().find("a0")->bytes}, {"rank64_load_s", big_s}, {"rank64_bytes", big_bytes}});
+
+    run(e, c, 2, prompt, 8, names, 7);  // warm-up (allocations, BLAS buffers)
+    for (int64_t n : conc) {
+      RunResult best[2];
+      for (int mode = 0; mode < 2; ++mode) {
+        const std::vector<std::string> use = mode == 0 ? std::vector<std::string>{names[0]} : names;
+        for (int64_t r = 0; r < reps; ++r) {
+          const RunResult res = run(e, c, static_cast<int>(n), prompt, gen, use, 1000 * static_cast<uint64_t>(r));
+          if (res.tokens_per_s > best[mode].tokens_per_s) best[mode] = res;
+        }
+        bench::emit({{"bench", "serve"}, {"model", label}, {"concurrency", n},
+                     {"adapters", mode == 0 ? 1 : std::min<int64_t>(n_adapters, n)}, {"rank", rank},
+                     {"row_tile", row_tile}, {"prompt", prompt}, {"generate", gen},
+                     {"tokens_per_s", best[mode].tokens_per_s}, {"wall_s", best[mode].wall_s},
+                     {"ttft_mean_s", best[mode].ttft_mean_s}, {"ttft_max_s", best[mode].ttft_max_s},
+                     {"rss_mb", static_cast<double>(bench::rss_bytes()) / (1 << 20)}});
+      }
+      bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"concurrency", n}, {"row_tile", row_tile},
+                   {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s}, {"target_max", 1.3}});
+    }
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "serve_bench: %s\n", ex.what());
+    return 1;
+  }
+  return 0;
+}
