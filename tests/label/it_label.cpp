@@ -15,12 +15,14 @@
 
 #include "harness.h"
 #include "pty_session.h"
-#include "unix_http.h"
+#include "label_http.h"
 #include "wb/suite/generator.h"
 
 using nlohmann::json;
 using labeltest::PtySession;
 using namespace wbtest;
+using labeltest::get_json;
+using labeltest::post_json;
 
 namespace {
 
@@ -31,20 +33,6 @@ constexpr const char* kPrompts =
     "{\"prompt\":\"Write a word that rhymes with cat.\"}\n"
     "{\"prompt\":\"Count from one to four.\"}\n"
     "{\"prompt\":\"Say hello politely.\"}\n";
-
-json get_json(const std::string& socket, const std::string& target, int expect = 200) {
-  HttpResult r = http(socket, "GET", target);
-  INFO(target << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status == expect);
-  return json::parse(r.body);
-}
-
-json post_json(const std::string& socket, const std::string& target, const json& body, int expect) {
-  HttpResult r = http(socket, "POST", target, body.dump());
-  INFO(target << " -> " << r.status << " " << r.body);
-  REQUIRE(r.status == expect);
-  return json::parse(r.body);
-}
 
 // A daemon with the sft + reward plugins, a tiny model "tiny" and the prompt dataset "prompts".
 struct LabelEnv {
@@ -235,66 +223,4 @@ TEST_CASE("wb label: keys label pairs; a pair left unconfirmed stores nothing; s
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("pairs labeled twice") != std::string::npos);
   CHECK(human.out.find("significantly better") != std::string::npos);
-}
-
-TEST_CASE("labeling refuses bad input: preference files, options, no terminal", "[label][integration]") {
-  TempDir tmp("wb-label");
-  Daemon d(tmp.path());  // no plugins: everything here is decided before sampling
-
-  // A preference file with a rating outside 0..3 or an unknown safety label: rejected whole,
-  // the message names the line and the field; nothing is stored.
-  write_file(tmp.path() / "bad_rating.jsonl",
-             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"rating\":1}\n"
-             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"rating\":4}\n");
-  ProcResult r = wb(d.socket(), {"dataset", "import", "pref", (tmp.path() / "bad_rating.jsonl").string(), "--kind",
-                                 "preference"});
-  CHECK(r.exit_code == 1);
-  CHECK(r.err.find("line 2: field 'rating': expected an integer 0..3, got 4") != std::string::npos);
-  write_file(tmp.path() / "bad_safety.jsonl",
-             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\"}\n"
-             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"safety\":\"both_safe\"}\n"
-             "{\"prompt\":\"p\",\"chosen\":\"c\",\"rejected\":\"r\",\"safety\":\"mostly_safe\"}\n");
-  r = wb(d.socket(), {"dataset", "import", "pref", (tmp.path() / "bad_safety.jsonl").string(), "--kind", "preference"});
-  CHECK(r.exit_code == 1);
-  CHECK(r.err.find("line 3: field 'safety': expected one of both_safe, chosen_safe, both_unsafe, got \"mostly_safe\"") !=
-        std::string::npos);
-  CHECK(get_json(d.socket(), "/v1/datasets")["datasets"].empty());
-
-  // wb label: usage errors and the non-interactive refusal (stdin is not a terminal here).
-  r = wb(d.socket(), {"label", "--prompts", "p", "--model", "m"});
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("--into") != std::string::npos);
-  r = wb(d.socket(), {"label", "--prompts", "p", "--model", "m", "--into", "pref", "--annotator", "x"});
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("needs a terminal") != std::string::npos);
-
-  // The route: strict parameters, kinds, and 404 all_labeled once everything is labeled.
-  post_json(d.socket(), "/v1/datasets", {{"name", "prompts"}, {"kind", "prompt"}, {"jsonl", "{\"prompt\":\"p0\"}\n"}}, 201);
-  const std::string base = "/v1/comparisons/next?prompts=prompts&into=pref&model=m";
-  CHECK(get_json(d.socket(), base + "&colour=red", 400)["error"]["message"] == "unknown query parameter 'colour'");
-  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=prompts&into=pref", 400)["error"]["message"] ==
-        "query parameter 'model' is required");
-  CHECK(get_json(d.socket(), base + "&temperatures=0.7,hot", 400)["error"]["message"].get<std::string>().find(
-            "query parameter 'temperatures'") == 0);
-  CHECK(get_json(d.socket(), base + "&temperatures=0.7,1,2", 400)["error"]["code"] == "invalid_request");
-  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=nope&into=pref&model=m", 404)["error"]["code"] ==
-        "not_found");
-  // No plugin answers label.pair here: the prompt was found, the sampling is refused.
-  CHECK(get_json(d.socket(), base, 422)["error"]["code"] == "unsupported_method");
-  post_json(d.socket(), "/v1/comparisons",
-            {{"dataset", "pref"}, {"prompt", "p0"}, {"response_a", "x"}, {"response_b", "y"}, {"chosen", "a"},
-             {"rating", 1}, {"safety", "both_safe"}, {"is_safety_prompt", false}, {"annotator", "alice"},
-             {"source", "human"}},
-            201);
-  json done = get_json(d.socket(), base, 404);
-  CHECK(done["error"]["code"] == "all_labeled");
-  CHECK(done["error"]["message"] == "every prompt of dataset 'prompts' is labeled into 'pref'");
-  CHECK(get_json(d.socket(), base + "&annotator=bob", 422)["error"]["code"] == "unsupported_method");
-  CHECK(get_json(d.socket(), "/v1/comparisons/next?prompts=pref&into=x&model=m", 400)["error"]["message"] ==
-        "field 'prompts': dataset 'pref' is of kind preference, labeling needs a prompt dataset");
-
-  // Stats: strict parameters; an unknown dataset is 404.
-  CHECK(get_json(d.socket(), "/v1/comparisons/stats?x=1", 400)["error"]["code"] == "invalid_request");
-  CHECK(get_json(d.socket(), "/v1/comparisons/stats?dataset=nope", 404)["error"]["code"] == "not_found");
-  CHECK(get_json(d.socket(), "/v1/comparisons/stats")["total"] == 1);
 }
