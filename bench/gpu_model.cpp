@@ -264,6 +264,7 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   tokens_ = DeviceBuffer<int32_t>(n);
   seq_start_ = DeviceBuffer<int32_t>(n);
   positions_ = DeviceBuffer<int32_t>(n);
+  rope_cs_ = DeviceBuffer<float>(n * c_.head_dim());
   targets_ = DeviceBuffer<int32_t>(n);
 }
 
@@ -298,6 +299,7 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
   upload(tokens_.data(), tokens.data(), n);
   upload(seq_start_.data(), start.data(), n);
   upload(positions_.data(), pos.data(), n);
+  rope_table(ctx_, rope_cs_.data(), positions_.data(), n, c_.head_dim(), float(c_.rope_theta));
 }
 
 template <typename T>
@@ -333,7 +335,7 @@ void GpuLlama<T>::forward() {
   if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
-  const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
+  const float eps = float(c_.rms_norm_eps);
   const AttentionShape sh{n, H, KVH, hd};
   prof_.mark("fwd_other", ctx_.s());
   embedding_forward(ctx_, acts_[0].x.data(), tokens_.data(), embed_.data(), n, D);
@@ -344,8 +346,8 @@ void GpuLlama<T>::forward() {
     linear(l, kQ, a.q.data(), a.xn1.data(), n, a.t[kQ].data());
     linear(l, kK, a.k.data(), a.xn1.data(), n, a.t[kK].data());
     linear(l, kV, a.v.data(), a.xn1.data(), n, a.t[kV].data());
-    rope_forward(ctx_, a.q.data(), H * hd, positions_.data(), n, H, hd, theta);
-    rope_forward(ctx_, a.k.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
+    rope_forward_table(ctx_, a.q.data(), H * hd, rope_cs_.data(), n, H, hd);
+    rope_forward_table(ctx_, a.k.data(), KVH * hd, rope_cs_.data(), n, KVH, hd);
     prof_.mark("fwd_attention", ctx_.s());
     if (attn_gemm_)
       attention_forward_gemm(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(),
@@ -376,7 +378,6 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size, V = c_.vocab_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const int64_t KV = c_.kv_dim();
-  const float theta = float(c_.rope_theta);
   if (int64_t(targets.size()) != n) throw std::invalid_argument("loss: one target per token");
   n_valid_ = 0;
   for (int32_t t : targets) n_valid_ += t >= 0;
@@ -442,8 +443,8 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
                          a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
                          attn_ws_.data());
     prof_.mark("bwd_other", ctx_.s());
-    rope_backward(ctx_, dq_.data(), H * hd, positions_.data(), n, H, hd, theta);
-    rope_backward(ctx_, dk_.data(), KVH * hd, positions_.data(), n, KVH, hd, theta);
+    rope_backward_table(ctx_, dq_.data(), H * hd, rope_cs_.data(), n, H, hd);
+    rope_backward_table(ctx_, dk_.data(), KVH * hd, rope_cs_.data(), n, KVH, hd);
     T* dxn1 = dres_.data();
     fill_bytes(dxn1, 0, n * D, ctx_.s());
     linear_back(l, kQ, dxn1, dq_.data(), a.xn1.data(), a.t[kQ].data(), n);

@@ -114,6 +114,7 @@ class GpuLlama {
   std::vector<Acts> acts_;
   DeviceBuffer<T> xf_, logits_, dx_, dres_, dbuf_a_, dbuf_b_, dbuf_c_, dq_, dk_, dv_, dt_;
   DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
+  DeviceBuffer<float> rope_cs_;  // RoPE (cos, sin) per row of the batch (rope_table)
   std::vector<int32_t> seq_lens_;  // of the current batch (host)
   // Attention through cuBLAS batched GEMMs when its quadratic workspace stays under
   // kAttnGemmMaxBytes (WB_ATTENTION=rows forces the per-row kernels).

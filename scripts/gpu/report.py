@@ -49,7 +49,8 @@ def build(d, seconds, status):
            "profiles": [r for r in ours if r.get("bench") == "gpu_profile"]}
     ctest = os.path.join(d, "ctest.log")
     if os.path.exists(ctest):
-        m = re.search(r"(\d+)% tests passed, (\d+) tests failed out of (\d+)", open(ctest).read())
+        m = re.search(r"(\d+)% tests passed(, (\d+) tests failed)? out of (\d+)",
+                      open(ctest).read())
         res["ctest"] = m.group(0) if m else "no summary"
     if os.path.exists(os.path.join(d, "device.txt")):
         res["device"] = open(os.path.join(d, "device.txt")).read().strip()

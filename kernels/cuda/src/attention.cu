@@ -173,7 +173,10 @@ __global__ void attention_backward_dkv_kernel(T* dk, T* dv, const float* Dws, co
   }
 }
 
-// One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b].
+// One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b]. A thread
+// per key position for the scores (a whole key row in flight at once, 16-byte loads when the
+// row allows), a thread per output element for P V (loads of consecutive positions unrolled):
+// at decode lengths this is latency-bound, so the point is to have every load issued early.
 template <typename T>
 __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, const T* v_cache,
                                         const int32_t* lengths, int64_t cache_stride,
@@ -191,12 +194,24 @@ __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, co
 
   const T* kc = k_cache + b * cache_stride + kvh * D;
   const T* vc = v_cache + b * cache_stride + kvh * D;
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nwarps = blockDim.x / 32;
-  for (int64_t j = warp; j < L; j += nwarps) {  // a warp per position: coalesced row reads
+  constexpr int V = 16 / sizeof(T);
+  const bool vec = D % V == 0 && kvld % V == 0 && reinterpret_cast<uintptr_t>(kc) % 16 == 0;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    const T* kj = kc + j * kvld;
     float s = 0.0f;
-    for (int64_t c = lane; c < D; c += 32) s += qs[c] * to_f(kc[j * kvld + c]);
-    s = dev::warp_sum(s);
-    if (lane == 0) sc[j] = s * scale;
+    if (vec) {
+      const uint4* kv = reinterpret_cast<const uint4*>(kj);
+#pragma unroll 16
+      for (int64_t u = 0; u < D / V; ++u) {
+        const uint4 w = kv[u];
+        const T* e = reinterpret_cast<const T*>(&w);
+#pragma unroll
+        for (int t = 0; t < V; ++t) s += qs[u * V + t] * to_f(e[t]);
+      }
+    } else {
+      for (int64_t c = 0; c < D; ++c) s += qs[c] * to_f(kj[c]);
+    }
+    sc[j] = s * scale;
   }
   __syncthreads();
   float m = -INFINITY;
@@ -211,6 +226,7 @@ __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, co
   l = dev::block_sum(l, scratch);  // synchronizes, so every p is visible below
   for (int64_t c = threadIdx.x; c < D; c += blockDim.x) {
     float acc = 0.0f;
+#pragma unroll 8
     for (int64_t j = 0; j < L; ++j) acc += sc[j] * to_f(vc[j * kvld + c]);
     out[b * qld + h * D + c] = from_f<T>(acc / l);
   }

@@ -1,6 +1,9 @@
 // Small-batch GEMV for decode (see wb/cuda/gemv.h). A block stages the n input rows in shared
-// memory (as T), then each warp takes output rows and streams them with 128-bit loads, kLoads
-// loads in flight per lane, fp32 sums reduced across the warp.
+// memory (as T), then each warp takes groups of two weight rows and streams them with 128-bit
+// loads (2 x kLoads per lane in flight), fp32 sums reduced across the warp.
+#include <cstdlib>
+#include <string>
+
 #include "common.cuh"
 #include "wb/cuda/gemv.h"
 
@@ -16,44 +19,84 @@ constexpr size_t kMaxSmem = 96 * 1024;  // staged input rows
 // As swiglu_forward computes it (g * sigmoid(g)), so the fused output has the same bits.
 __device__ __forceinline__ float silu(float g) { return g * (1.0f / (1.0f + __expf(-g))); }
 
-// Dot products of one weight row with the n staged rows: acc[i] += w_row . xs[i].
+// Programmatic dependent launch (sm_90+): a GEMV lets the next kernel launch as soon as all its
+// blocks run (trigger), and itself issues its first weight loads before waiting for the previous
+// kernel (wait), so a chain of GEMVs streams weights across kernel boundaries. Every thread
+// waits before reading anything the previous kernel wrote (and before exiting), which keeps the
+// ordering transitive. No-ops before sm_90 or without the launch attribute.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Scalar path (widths that are not a multiple of 16 bytes): acc[i] = w_row . xs[i].
 template <typename T, int N>
-__device__ __forceinline__ void row_dot(float (&acc)[N], const T* wr, const T* xs, int64_t in,
-                                        bool vec, int lane) {
-  constexpr int V = 16 / sizeof(T);
-  if (vec) {
-    const uint4* wv = reinterpret_cast<const uint4*>(wr);
-    const int64_t nv = in / V;
-    for (int64_t base = 0; base < nv; base += 32 * kLoads) {
-      uint4 buf[kLoads];
+__device__ __forceinline__ void row_dot_scalar(float (&acc)[N], const T* wr, const T* xs,
+                                               int64_t in, int lane) {
+  for (int64_t c = lane; c < in; c += 32) {
+    const float wc = to_f(wr[c]);
 #pragma unroll
-      for (int u = 0; u < kLoads; ++u) {
-        const int64_t idx = base + u * 32 + lane;
-        buf[u] = idx < nv ? __ldcs(wv + idx) : make_uint4(0, 0, 0, 0);
-      }
-#pragma unroll
-      for (int u = 0; u < kLoads; ++u) {
-        const int64_t idx = base + u * 32 + lane;
-        if (idx >= nv) break;
-        const T* we = reinterpret_cast<const T*>(&buf[u]);
-#pragma unroll
-        for (int i = 0; i < N; ++i) {
-          const uint4 xv = reinterpret_cast<const uint4*>(xs + i * in)[idx];
-          const T* xe = reinterpret_cast<const T*>(&xv);
-#pragma unroll
-          for (int e = 0; e < V; ++e) acc[i] += to_f(we[e]) * to_f(xe[e]);
-        }
-      }
-    }
-  } else {
-    for (int64_t c = lane; c < in; c += 32) {
-      const float wc = to_f(wr[c]);
-#pragma unroll
-      for (int i = 0; i < N; ++i) acc[i] += wc * to_f(xs[i * in + c]);
-    }
+    for (int i = 0; i < N; ++i) acc[i] += wc * to_f(xs[i * in + c]);
   }
 #pragma unroll
   for (int i = 0; i < N; ++i) acc[i] = dev::warp_sum(acc[i]);
+}
+
+// The 128-bit path works on row groups of two weight rows (rows 2g and 2g+1, or with PAIR the
+// gate row g and the up row out+g), split into chunks of 32*kLoads vectors. A warp walks its
+// groups chunk by chunk, always with the next chunk's loads in flight while it reduces and
+// writes a finished group; its first loads are issued before the block stages the input.
+template <bool PAIR>
+__device__ __forceinline__ int64_t group_row(int64_t g, int s, int64_t out) {
+  if (PAIR) return s ? out + g : g;
+  const int64_t r = 2 * g + s;
+  return r < out ? r : -1;
+}
+
+template <typename T, bool PAIR>
+__device__ __forceinline__ void load_chunk(uint4 (&buf)[2][kLoads], const T* w, int64_t g,
+                                           int64_t c, int64_t in, int64_t out, int lane) {
+  constexpr int V = 16 / sizeof(T);
+  const int64_t nv = in / V;
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    const int64_t r = group_row<PAIR>(g, s, out);
+    const uint4* wv = reinterpret_cast<const uint4*>(w + (r < 0 ? 0 : r) * in);
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int64_t idx = c * 32 * kLoads + u * 32 + lane;
+      buf[s][u] = (r >= 0 && idx < nv) ? __ldcs(wv + idx) : make_uint4(0, 0, 0, 0);
+    }
+  }
+}
+
+template <typename T, int N>
+__device__ __forceinline__ void use_chunk(float (&acc)[2][N], const uint4 (&buf)[2][kLoads],
+                                          const T* xs, int64_t c, int64_t in, int lane) {
+  constexpr int V = 16 / sizeof(T);
+  const int64_t nv = in / V;
+#pragma unroll
+  for (int u = 0; u < kLoads; ++u) {
+    const int64_t idx = c * 32 * kLoads + u * 32 + lane;
+    if (idx >= nv) break;
+#pragma unroll
+    for (int i = 0; i < N; ++i) {
+      const uint4 xv = reinterpret_cast<const uint4*>(xs + i * in)[idx];
+      const T* xe = reinterpret_cast<const T*>(&xv);
+#pragma unroll
+      for (int s = 0; s < 2; ++s) {
+        const T* we = reinterpret_cast<const T*>(&buf[s][u]);
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[s][i] += to_f(we[e]) * to_f(xe[e]);
+      }
+    }
+  }
 }
 
 // NORM: stage rmsnorm(x) * norm_w; PAIR: combine rows r and out + r with swiglu.
@@ -64,6 +107,17 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(T* y, const T* x, const 
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* xs = reinterpret_cast<T*>(smem_raw);  // [N][in]
   __shared__ float scratch[32];
+  const int lane = threadIdx.x % 32, nwarps = blockDim.x / 32;
+  const int64_t warp0 = blockIdx.x * int64_t(nwarps) + threadIdx.x / 32;
+  const int64_t stride = int64_t(gridDim.x) * nwarps;
+  constexpr int V = 16 / sizeof(T);
+  const int64_t chunks = (in / V + 32 * kLoads - 1) / (32 * kLoads);
+  const int64_t groups = PAIR ? out : (out + 1) / 2;
+  uint4 buf[2][kLoads];
+  pdl_trigger();
+  if (vec && warp0 < groups) load_chunk<T, PAIR>(buf, w, warp0, 0, in, out, lane);  // weights only
+  pdl_wait();  // from here on, the previous kernel's outputs (x) are visible
+
   for (int i = 0; i < N; ++i) {
     const T* xr = x + i * in;
     float r = 1.0f;
@@ -79,31 +133,70 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(T* y, const T* x, const 
       xs[i * in + c] = NORM ? from_f<T>(to_f(xr[c]) * r * to_f(nw[c])) : xr[c];
   }
   __syncthreads();
-  const int lane = threadIdx.x % 32, nwarps = blockDim.x / 32;
-  for (int64_t row = blockIdx.x * int64_t(nwarps) + threadIdx.x / 32; row < out;
-       row += int64_t(gridDim.x) * nwarps) {
-    float acc[N];
+
+  if (!vec) {  // one output row (or gate/up pair) at a time
+    for (int64_t row = warp0; row < out; row += stride) {
+      float acc[N], up[N];
 #pragma unroll
-    for (int i = 0; i < N; ++i) acc[i] = 0.0f;
-    row_dot<T, N>(acc, w + row * in, xs, in, vec, lane);
-    if (PAIR) {
-      float up[N];
+      for (int i = 0; i < N; ++i) acc[i] = up[i] = 0.0f;
+      row_dot_scalar<T, N>(acc, w + row * in, xs, in, lane);
+      if (PAIR) row_dot_scalar<T, N>(up, w + (out + row) * in, xs, in, lane);
+      if (lane == 0) {
 #pragma unroll
-      for (int i = 0; i < N; ++i) up[i] = 0.0f;
-      row_dot<T, N>(up, w + (out + row) * in, xs, in, vec, lane);
-#pragma unroll
-      for (int i = 0; i < N; ++i) {
-        const float g = to_f(from_f<T>(acc[i])), u = to_f(from_f<T>(up[i]));
-        acc[i] = silu(g) * u;
+        for (int i = 0; i < N; ++i) {
+          float v = acc[i];
+          if (PAIR) v = silu(to_f(from_f<T>(acc[i]))) * to_f(from_f<T>(up[i]));
+          T* yp = y + i * out + row;
+          *yp = from_f<T>(accumulate ? to_f(*yp) + v : v);
+        }
       }
     }
-    if (lane == 0) {
+    return;
+  }
+
+  float acc[2][N];
 #pragma unroll
-      for (int i = 0; i < N; ++i) {
-        T* yp = y + i * out + row;
-        *yp = from_f<T>(accumulate ? to_f(*yp) + acc[i] : acc[i]);
-      }
+  for (int s = 0; s < 2; ++s)
+#pragma unroll
+    for (int i = 0; i < N; ++i) acc[s][i] = 0.0f;
+  int64_t g = warp0, c = 0;
+  while (g < groups) {
+    use_chunk<T, N>(acc, buf, xs, c, in, lane);
+    int64_t ng = g, nc = c + 1;
+    if (nc == chunks) {
+      nc = 0;
+      ng = g + stride;
     }
+    if (ng < groups) load_chunk<T, PAIR>(buf, w, ng, nc, in, out, lane);
+    if (nc == 0) {  // group g is complete: reduce and write while the next loads fly
+#pragma unroll
+      for (int s = 0; s < 2; ++s)
+#pragma unroll
+        for (int i = 0; i < N; ++i) acc[s][i] = dev::warp_sum(acc[s][i]);
+      if (lane == 0) {
+#pragma unroll
+        for (int i = 0; i < N; ++i) {
+          if (PAIR) {
+            const float v = silu(to_f(from_f<T>(acc[0][i]))) * to_f(from_f<T>(acc[1][i]));
+            y[i * out + g] = from_f<T>(v);
+          } else {
+#pragma unroll
+            for (int s = 0; s < 2; ++s) {
+              const int64_t r = group_row<false>(g, s, out);
+              if (r < 0) continue;
+              T* yp = y + i * out + r;
+              *yp = from_f<T>(accumulate ? to_f(*yp) + acc[s][i] : acc[s][i]);
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int s = 0; s < 2; ++s)
+#pragma unroll
+        for (int i = 0; i < N; ++i) acc[s][i] = 0.0f;
+    }
+    g = ng;
+    c = nc;
   }
 }
 
@@ -119,24 +212,62 @@ int sm_count() {
   return n;
 }
 
+// Programmatic dependent launch on sm_90+ unless WB_CUDA_PDL=0.
+bool use_pdl() {
+  static const bool on = [] {
+    const char* env = std::getenv("WB_CUDA_PDL");
+    if (env && std::string(env) == "0") return false;
+    int dev = 0, major = 0;
+    const bool ok = cudaGetDevice(&dev) == cudaSuccess &&
+                    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
+                        cudaSuccess;
+    cudaGetLastError();
+    return ok && major >= 9;
+  }();
+  return on;
+}
+
 template <typename T, int N, bool NORM, bool PAIR>
 void launch_n(Context& ctx, T* y, const T* x, const T* nw, float eps, const T* w, int64_t in,
               int64_t out, bool accumulate) {
   const size_t smem = size_t(N) * size_t(in) * sizeof(T);
   auto kernel = gemv_kernel<T, N, NORM, PAIR>;
-  if (smem > 48 * 1024)
+  static size_t smem_set = 48 * 1024;  // the attribute once per larger size (not per launch)
+  if (smem > smem_set) {
     WB_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                        int(smem)));
+    smem_set = smem;
+  }
   constexpr int V = 16 / sizeof(T);
   const bool vec = in % V == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
   const int warps = kThreads / 32;
-  int64_t blocks = (out + warps - 1) / warps;
-  // Enough blocks to fill every SM a few times; the warps loop over the remaining rows.
-  const int64_t cap = int64_t(sm_count()) * 4;
+  const int64_t groups = vec ? (PAIR ? out : (out + 1) / 2) : out;
+  int64_t blocks = (groups + warps - 1) / warps;
+  // One wave: as many blocks as fit on the SMs at once (the warps loop over the remaining
+  // groups), so every block's first loads are in flight while it stages the input.
+  static int per_sm = 0;
+  static size_t per_sm_smem = ~size_t(0);
+  if (per_sm_smem != smem) {
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kThreads, smem) !=
+            cudaSuccess ||
+        per_sm < 1)
+      per_sm = 2;
+    cudaGetLastError();
+    per_sm_smem = smem;
+  }
+  const int64_t cap = int64_t(sm_count()) * per_sm;
   if (blocks > cap) blocks = cap;
-  kernel<<<unsigned(blocks), kThreads, smem, ctx.s()>>>(y, x, nw, eps, w, in, out, accumulate,
-                                                         vec);
-  WB_CUDA_CHECK_LAUNCH();
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(unsigned(blocks));
+  cfg.blockDim = dim3(kThreads);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = ctx.s();
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = use_pdl() ? 1 : 0;
+  WB_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, y, x, nw, eps, w, in, out, accumulate, vec));
 }
 
 template <typename T, bool NORM, bool PAIR>

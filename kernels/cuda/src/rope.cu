@@ -43,7 +43,70 @@ void rope_launch(Context& ctx, T* x, int64_t ld, const int32_t* positions, int64
   WB_CUDA_CHECK_LAUNCH();
 }
 
+__global__ void rope_table_kernel(float* cs, const int32_t* positions, int64_t n,
+                                  int64_t head_dim, float theta) {
+  const int64_t half = head_dim / 2;
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n * half;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t i = t % half, row = t / half;
+    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
+    double sd, cd;
+    sincos(double(positions[row]) * inv_freq, &sd, &cd);
+    cs[2 * t] = float(cd);
+    cs[2 * t + 1] = float(sd);
+  }
+}
+
+template <typename T>
+__global__ void rope_table_apply_kernel(T* x, int64_t ld, const float* cs, int64_t n,
+                                        int64_t n_heads, int64_t head_dim, float sign) {
+  const int64_t half = head_dim / 2;
+  const int64_t total = n * n_heads * half;
+  for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < total;
+       t += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t i = t % half;
+    const int64_t h = (t / half) % n_heads;
+    const int64_t row = t / (half * n_heads);
+    const float c = cs[2 * (row * half + i)], s = cs[2 * (row * half + i) + 1] * sign;
+    T* p = x + row * ld + h * head_dim;
+    const float a = to_f(p[i]), b = to_f(p[i + half]);
+    p[i] = from_f<T>(a * c - b * s);
+    p[i + half] = from_f<T>(b * c + a * s);
+  }
+}
+
+template <typename T>
+void rope_table_launch(Context& ctx, T* x, int64_t ld, const float* cs, int64_t n,
+                       int64_t n_heads, int64_t head_dim, float sign) {
+  const int64_t total = n * n_heads * (head_dim / 2);
+  if (total <= 0) return;
+  rope_table_apply_kernel<<<blocks_for(total, kThreads), kThreads, 0, ctx.s()>>>(
+      x, ld, cs, n, n_heads, head_dim, sign);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
+
+void rope_table(Context& ctx, float* cs, const int32_t* positions, int64_t n, int64_t head_dim,
+                float theta) {
+  const int64_t total = n * (head_dim / 2);
+  if (total <= 0) return;
+  rope_table_kernel<<<blocks_for(total, kThreads), kThreads, 0, ctx.s()>>>(cs, positions, n,
+                                                                           head_dim, theta);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void rope_forward_table(Context& ctx, T* x, int64_t ld, const float* cs, int64_t n,
+                        int64_t n_heads, int64_t head_dim) {
+  rope_table_launch(ctx, x, ld, cs, n, n_heads, head_dim, 1.0f);
+}
+
+template <typename T>
+void rope_backward_table(Context& ctx, T* dx, int64_t ld, const float* cs, int64_t n,
+                         int64_t n_heads, int64_t head_dim) {
+  rope_table_launch(ctx, dx, ld, cs, n, n_heads, head_dim, -1.0f);
+}
 
 template <typename T>
 void rope_forward(Context& ctx, T* x, int64_t ld, const int32_t* positions, int64_t n,
@@ -61,7 +124,11 @@ void rope_backward(Context& ctx, T* dx, int64_t ld, const int32_t* positions, in
   template void rope_forward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,    \
                                 int64_t, float);                                            \
   template void rope_backward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,   \
-                                 int64_t, float);
+                                 int64_t, float);                                           \
+  template void rope_forward_table<T>(Context&, T*, int64_t, const float*, int64_t, int64_t, \
+                                      int64_t);                                             \
+  template void rope_backward_table<T>(Context&, T*, int64_t, const float*, int64_t, int64_t, \
+                                       int64_t);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 

@@ -21,4 +21,17 @@ template <typename T>
 void rope_backward(Context& ctx, T* dx, int64_t ld, const int32_t* positions, int64_t n,
                    int64_t n_heads, int64_t head_dim, float theta);
 
+// The same rotations from a table computed once per batch (the angles in double cost far more
+// than the rotation itself, and every layer repeats them): cs[row, i] = (cos, sin) of
+// positions[row] * theta^(-2i/hd), fp32, 2*(hd/2) floats per row, the values rope_forward uses,
+// so the table variants give the same bits.
+void rope_table(Context& ctx, float* cs, const int32_t* positions, int64_t n, int64_t head_dim,
+                float theta);
+template <typename T>
+void rope_forward_table(Context& ctx, T* x, int64_t ld, const float* cs, int64_t n,
+                        int64_t n_heads, int64_t head_dim);
+template <typename T>
+void rope_backward_table(Context& ctx, T* dx, int64_t ld, const float* cs, int64_t n,
+                         int64_t n_heads, int64_t head_dim);
+
 }  // namespace wb::cuda
