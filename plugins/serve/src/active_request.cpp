@@ -20,13 +20,15 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 ActiveRequest::ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, int64_t context,
-                             const llama::Tokenizer* tokenizer, ServeMetrics& metrics)
+                             const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
+                             std::atomic<int64_t>* running)
     : req_(std::move(req)),
       seq_(config, context),
       tok_(tokenizer),
       stops_(req_.stop),
       rng_(req_.sampling.seed),
       metrics_(metrics),
+      running_(running),
       eos_(static_cast<int32_t>(config.eos_token_id)) {
   seq_.adapter = req_.adapter ? &req_.adapter->lora : nullptr;
   seq_.adapter_scale = req_.adapter_scale;
@@ -116,6 +118,10 @@ void ActiveRequest::finish(const std::string& reason, const std::string& error) 
                {"latency_s", latency}};
   if (!error.empty()) done["error"] = error;
   metrics_.finished(reason, prompt_tokens, generated_, latency);
+  // Release before telling: a client that sees "done" then reads stats finds this request gone.
+  seq_.adapter = nullptr;
+  req_.adapter.reset();
+  if (running_) --*running_;
   // Always delivered, also after the callback asked to cancel: the host may wait for it.
   req_.on_event(done.dump(-1, ' ', false, json::error_handler_t::replace));
 }

@@ -51,8 +51,11 @@ struct PreparedRequest {
 class ActiveRequest {
  public:
   // context: the sequence's token limit (prompt + generated). tokenizer may be null (no text).
+  // running (nullable) is decremented by finish(), before the done event goes out, so whoever
+  // receives "done" sees the engine's counts and adapter references without this request.
   ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, int64_t context,
-                const llama::Tokenizer* tokenizer, ServeMetrics& metrics);
+                const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
+                std::atomic<int64_t>* running = nullptr);
 
   uint64_t id() const { return req_.id; }
   bool cancel_requested() const { return req_.cancel_flag->load(); }
@@ -68,7 +71,9 @@ class ActiveRequest {
   // After the forward consumed next_feed(): `logits` is this sequence's row. Returns true when
   // the request has finished (finish() was called).
   bool accept_logits(std::span<const float> logits, int64_t fed);
-  // Emits the done event (once). reason: "stop" | "length" | "cancelled" | "error".
+  // Emits the done event (once), after releasing the adapter reference (the KV cache goes when
+  // the engine drops the finished request, right after the step).
+  // reason: "stop" | "length" | "cancelled" | "error".
   void finish(const std::string& reason, const std::string& error = "");
   bool finished() const { return done_; }
 
@@ -82,6 +87,7 @@ class ActiveRequest {
   llama::StopMatcher stops_;
   llama::Rng rng_;
   ServeMetrics& metrics_;
+  std::atomic<int64_t>* running_;
   int32_t eos_;
   size_t fed_ = 0;                // prompt tokens fed
   int32_t last_ = -1;             // last sampled token (fed next step)

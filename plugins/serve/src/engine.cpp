@@ -162,10 +162,10 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
     queue_.pop_front();
     // The cache never needs more than prompt + max_tokens rows (+1 so the last token fits).
     const int64_t need = static_cast<int64_t>(p.prompt.size()) + std::max<int64_t>(p.max_tokens, 1);
+    ++running_count_;
     running.push_back(std::make_unique<ActiveRequest>(std::move(p), model_.config, std::min(context_, need),
-                                                      tokenizer(), metrics_));
+                                                      tokenizer(), metrics_, &running_count_));
   }
-  running_count_ = static_cast<int64_t>(running.size());
 }
 
 void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
@@ -215,7 +215,6 @@ void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   }
   std::lock_guard lock(mu_);
   for (uint64_t id : gone) live_.erase(id);
-  running_count_ = static_cast<int64_t>(running.size());
 }
 
 void Engine::loop() {
@@ -243,8 +242,16 @@ void Engine::loop() {
       }
       for (auto& p : dropped) ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled");
     }
-    admit(running);
-    step(running);
+    try {
+      admit(running);
+      step(running);
+    } catch (const std::exception& e) {  // e.g. out of memory for a KV cache: fail what runs, keep serving
+      for (auto& r : running) r->finish("error", e.what());
+      running.clear();
+      std::lock_guard lock(mu_);
+      live_.clear();
+      for (const auto& p : queue_) live_[p.id] = p.cancel_flag;
+    }
   }
   // Unloading: everything still queued or running ends now, on this thread.
   std::deque<PreparedRequest> left;
@@ -257,7 +264,6 @@ void Engine::loop() {
   running.clear();
   for (auto& p : left)
     ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled", "the model was unloaded");
-  running_count_ = 0;
 }
 
 json Engine::stats() const {
