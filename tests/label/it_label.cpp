@@ -206,7 +206,7 @@ TEST_CASE("wb label: keys label pairs; a pair left unconfirmed stores nothing; s
     same_preference += preferred(bob) == preferred(alice);
   }
 
-  ProcResult st = wb(env.socket(), {"--json", "label", "stats", "--dataset", "pref"});
+  ProcResult st = wbtest::wb(env.socket(), {"--json", "label", "stats", "--dataset", "pref"});
   INFO(st.out << st.err);
   REQUIRE(st.exit_code == 0);
   json stats = json::parse(st.out);
@@ -219,7 +219,7 @@ TEST_CASE("wb label: keys label pairs; a pair left unconfirmed stores nothing; s
   CHECK(stats["agreement"]["couples"] == 2);
   CHECK(stats["agreement"]["same_preference"] == same_preference);
   CHECK(stats["agreement"]["same_safety"] == 1);  // row 0: both_safe twice; row 1: chosen_safe vs both_safe
-  ProcResult human = wb(env.socket(), {"label", "stats", "--dataset", "pref"});
+  ProcResult human = wbtest::wb(env.socket(), {"label", "stats", "--dataset", "pref"});
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("pairs labeled twice") != std::string::npos);
   CHECK(human.out.find("significantly better") != std::string::npos);
