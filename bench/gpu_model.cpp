@@ -516,7 +516,7 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
     kc.emplace_back(B * stride);
     vc.emplace_back(B * stride);
   }
-  DeviceBuffer<T> x(B * D), xn(B * D), qkv(B * QKV), q(B * D), att(B * D), g(B * F), u(B * F),
+  DeviceBuffer<T> x(B * D), xn(B * D), qkv(B * QKV), att(B * D), g(B * F), u(B * F),
       h(B * F), logits(B * V);
   DeviceBuffer<int32_t> tok(B), pos(B), len(B), out_dev(B * n_new);
   DeviceBuffer<float> rstd(B);
@@ -551,10 +551,8 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
         linear_forward(dc, qkv.data(), xn.data(), L.wqkv.data(), B, D, QKV);
       }
       mark("decode_attention");
-      rope_kv_append(dc, q.data(), kc[l].data(), vc[l].data(), qkv.data(), QKV, pos.data(), B, H,
-                     KVH, hd, theta, stride);
-      attention_decode(dc, att.data(), q.data(), kc[l].data(), vc[l].data(), len.data(), B,
-                       max_len, stride, sh);
+      attention_decode_rope(dc, att.data(), kc[l].data(), vc[l].data(), qkv.data(), QKV,
+                            pos.data(), max_len, stride, sh, theta);
       mark("decode_o");
       if (small) gemv(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
       else linear_forward(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);

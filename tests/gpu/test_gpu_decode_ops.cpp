@@ -1,7 +1,8 @@
 // The decode-path kernels against their unfused counterparts: GEMV (plain, accumulating, with
 // RMSNorm staged in, with the SwiGLU pair epilogue) against the CPU's rmsnorm/gemm/swiglu on the
 // same rounded inputs; rope_kv_append against rope_forward + kv_cache_append on the device (same
-// bits); and the device-side decode step bookkeeping. Skipped without a GPU.
+// bits); attention_decode_rope against rope_kv_append + attention_decode (same bits); and the
+// device-side decode step bookkeeping. Skipped without a GPU.
 #include <cmath>
 
 #include "gpu_test_util.h"
@@ -131,6 +132,36 @@ TEMPLATE_TEST_CASE("rope_kv_append gives the bits of rope_forward and kv_cache_a
   CHECK(rel_err(download_f(ctx, gq), download_f(ctx, rq)) == 0.0);
   CHECK(rel_err(download_f(ctx, gkc), download_f(ctx, rkc)) == 0.0);
   CHECK(rel_err(download_f(ctx, gvc), download_f(ctx, rvc)) == 0.0);
+}
+
+TEMPLATE_TEST_CASE("attention_decode_rope gives the bits of rope_kv_append + attention_decode",
+                   "[gpu]", WB_DTYPES) {
+  require_device();
+  Context ctx;
+  for (int64_t Hkv : {2, 4}) {
+    const int64_t B = 3, H = 4, hd = 64, D = H * hd, KV = Hkv * hd, ld = D + 2 * KV;
+    const int64_t max_len = 40, stride = max_len * KV;
+    const std::vector<int32_t> pos = {0, 17, 39}, len = {1, 18, 40};
+    const AttentionShape sh{B, H, Hkv, hd};
+    const auto qkv = round_to<TestType>(randn(B * ld, 80));
+    const auto cache0 = round_to<TestType>(randn(B * stride, 81));
+    auto gpos = to_device(pos), glen = to_device(len);
+    auto gqkv = upload_as<TestType>(qkv);
+    auto rkc = upload_as<TestType>(cache0), rvc = upload_as<TestType>(cache0);
+    DeviceBuffer<TestType> rq(B * D), rout(B * D), gout(B * D);
+    rope_kv_append<TestType>(ctx, rq.data(), rkc.data(), rvc.data(), gqkv.data(), ld, gpos.data(),
+                             B, H, Hkv, hd, 10000.0f, stride);
+    attention_decode<TestType>(ctx, rout.data(), rq.data(), rkc.data(), rvc.data(), glen.data(), B,
+                               max_len, stride, sh);
+    auto gkc = upload_as<TestType>(cache0), gvc = upload_as<TestType>(cache0);
+    poison(ctx, gout);
+    attention_decode_rope<TestType>(ctx, gout.data(), gkc.data(), gvc.data(), gqkv.data(), ld,
+                                    gpos.data(), max_len, stride, sh, 10000.0f);
+    INFO("kv heads " << Hkv);
+    CHECK(rel_err(download_f(ctx, gout), download_f(ctx, rout)) == 0.0);
+    CHECK(rel_err(download_f(ctx, gkc), download_f(ctx, rkc)) == 0.0);
+    CHECK(rel_err(download_f(ctx, gvc), download_f(ctx, rvc)) == 0.0);
+  }
 }
 
 TEST_CASE("decode steps take their inputs from the device step counter", "[gpu]") {

@@ -6,7 +6,10 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "wb/cuda/check.h"
 #include "wb/cuda/dtype.h"
@@ -54,6 +57,23 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(v);
 }
 
+// Programmatic dependent launch (sm_90+, kernels launched with launch_pdl): pdl_trigger lets
+// the next kernel in the stream launch as soon as every block of this one has run it;
+// pdl_wait blocks until the previous kernel has finished and its writes are visible. A kernel
+// may issue loads that do not depend on the previous kernel before pdl_wait. Every thread of a
+// PDL kernel calls pdl_wait (before reading earlier results, and before exiting), which keeps
+// the ordering transitive down the stream. Both are no-ops before sm_90.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 }  // namespace wb::cuda::dev
 
 namespace wb::cuda {
@@ -72,6 +92,40 @@ inline unsigned blocks_exact(int64_t count, int per_block) {
   const int64_t b = (count + per_block - 1) / per_block;
   if (b > 0x7fffffff) throw std::invalid_argument("kernel launch: too many items for one grid");
   return static_cast<unsigned>(b < 1 ? 1 : b);
+}
+
+// Whether launch_pdl asks for programmatic dependent launch: a device of compute capability
+// 9.0 or newer, unless WB_CUDA_PDL=0 (decided once per process).
+inline bool use_pdl() {
+  static const bool on = [] {
+    const char* env = std::getenv("WB_CUDA_PDL");
+    if (env && std::string(env) == "0") return false;
+    int dev = 0, major = 0;
+    const bool ok = cudaGetDevice(&dev) == cudaSuccess &&
+                    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
+                        cudaSuccess;
+    cudaGetLastError();
+    return ok && major >= 9;
+  }();
+  return on;
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...) with the programmatic-stream-serialization
+// attribute when use_pdl(); the kernel must call dev::pdl_wait() in every thread.
+template <typename... Params, typename... Args>
+void launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t s,
+                Args&&... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = s;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = use_pdl() ? 1 : 0;
+  WB_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
 
 }  // namespace wb::cuda

@@ -66,6 +66,101 @@ __global__ void rope_kv_append_kernel(T* q_out, T* k_cache, T* v_cache, const T*
   }
 }
 
+// One block per (sequence b, head h); see attention_decode_rope. Shared memory: q, the new k and
+// v ([head_dim] each, fp32 holding T-rounded values) and the scores [max_len].
+template <typename T>
+__global__ void attention_decode_rope_kernel(T* out, T* k_cache, T* v_cache, const T* qkv,
+                                             int64_t ld, const int32_t* pos,
+                                             int64_t cache_stride, AttentionShape sh,
+                                             float theta, float scale) {
+  extern __shared__ float smem[];
+  __shared__ float scratch[32];
+  const int64_t b = blockIdx.x / sh.n_heads, h = blockIdx.x % sh.n_heads;
+  const int64_t group = sh.n_heads / sh.n_kv_heads, g = h / group;
+  const int64_t D = sh.head_dim, half = D / 2, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
+  const int32_t p = pos[b];
+  const int64_t L = int64_t(p) + 1;
+  float* qs = smem;
+  float* ks = smem + D;
+  float* vs = smem + 2 * D;
+  float* sc = smem + 3 * D;
+  const T* row = qkv + b * ld;
+  const T* qsrc = row + h * D;
+  const T* ksrc = row + sh.n_heads * D + g * D;
+  const T* vsrc = row + (sh.n_heads + sh.n_kv_heads) * D + g * D;
+  T* kdst = k_cache + b * cache_stride + int64_t(p) * kvld + g * D;
+  T* vdst = v_cache + b * cache_stride + int64_t(p) * kvld + g * D;
+  const bool writer = h % group == 0;
+  dev::pdl_trigger();  // the next GEMV may start streaming its weights on the idle SMs
+  dev::pdl_wait();     // qkv comes from the previous kernel
+  for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
+    // The angle in double, as rope_forward.
+    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(D));
+    double sd, cd;
+    sincos(double(p) * inv_freq, &sd, &cd);
+    const float s = float(sd), c = float(cd);
+    const float qa = to_f(qsrc[i]), qb = to_f(qsrc[i + half]);
+    qs[i] = to_f(from_f<T>(qa * c - qb * s));
+    qs[i + half] = to_f(from_f<T>(qb * c + qa * s));
+    const float ka = to_f(ksrc[i]), kb = to_f(ksrc[i + half]);
+    const T k0 = from_f<T>(ka * c - kb * s), k1 = from_f<T>(kb * c + ka * s);
+    ks[i] = to_f(k0);
+    ks[i + half] = to_f(k1);
+    vs[i] = to_f(vsrc[i]);
+    vs[i + half] = to_f(vsrc[i + half]);
+    if (writer) {
+      kdst[i] = k0;
+      kdst[i + half] = k1;
+      vdst[i] = vsrc[i];
+      vdst[i + half] = vsrc[i + half];
+    }
+  }
+  __syncthreads();
+
+  // Rows before p come from the cache (written by earlier steps); row p, which the writer block
+  // is storing right now, from shared memory.
+  const T* kc = k_cache + b * cache_stride + g * D;
+  const T* vc = v_cache + b * cache_stride + g * D;
+  constexpr int V = 16 / sizeof(T);
+  const bool vec = D % V == 0 && kvld % V == 0 && reinterpret_cast<uintptr_t>(kc) % 16 == 0;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    float s = 0.0f;
+    if (j == p) {
+      for (int64_t c = 0; c < D; ++c) s += qs[c] * ks[c];
+    } else if (vec) {
+      const uint4* kv = reinterpret_cast<const uint4*>(kc + j * kvld);
+#pragma unroll 16
+      for (int64_t u = 0; u < D / V; ++u) {
+        const uint4 w = kv[u];
+        const T* e = reinterpret_cast<const T*>(&w);
+#pragma unroll
+        for (int t = 0; t < V; ++t) s += qs[u * V + t] * to_f(e[t]);
+      }
+    } else {
+      for (int64_t c = 0; c < D; ++c) s += qs[c] * to_f(kc[j * kvld + c]);
+    }
+    sc[j] = s * scale;
+  }
+  __syncthreads();
+  float m = -INFINITY;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) m = fmaxf(m, sc[j]);
+  m = dev::block_max(m, scratch);
+  float l = 0.0f;
+  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
+    const float e = __expf(sc[j] - m);
+    sc[j] = e;
+    l += e;
+  }
+  l = dev::block_sum(l, scratch);
+  for (int64_t c = threadIdx.x; c < D; c += blockDim.x) {
+    float acc = 0.0f;
+#pragma unroll 8
+    for (int64_t j = 0; j < L - 1; ++j) acc += sc[j] * to_f(vc[j * kvld + c]);
+    acc += sc[L - 1] * vs[c];
+    out[b * qld + h * D + c] = from_f<T>(acc / l);
+  }
+}
+
 }  // namespace
 
 void decode_step_begin(Context& ctx, int32_t* tok, int32_t* pos, int32_t* len, const int32_t* step,
@@ -95,9 +190,33 @@ void rope_kv_append(Context& ctx, T* q_out, T* k_cache, T* v_cache, const T* qkv
   WB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void attention_decode_rope(Context& ctx, T* out, T* k_cache, T* v_cache, const T* qkv, int64_t ld,
+                           const int32_t* pos, int64_t max_len, int64_t cache_stride,
+                           const AttentionShape& sh, float theta) {
+  if (sh.head_dim <= 0 || sh.head_dim % 2 != 0 || sh.head_dim > 256)
+    throw std::invalid_argument("attention_decode_rope: head_dim must be even and <= 256");
+  if (sh.n_kv_heads <= 0 || sh.n_heads % sh.n_kv_heads != 0)
+    throw std::invalid_argument("attention_decode_rope: n_kv_heads must divide n_heads");
+  if (sh.n == 0) return;
+  const size_t smem = size_t(3 * sh.head_dim + max_len) * sizeof(float);
+  static size_t smem_set = 48 * 1024;
+  if (smem > smem_set) {
+    WB_CUDA_CHECK(cudaFuncSetAttribute(attention_decode_rope_kernel<T>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    smem_set = smem;
+  }
+  const float scale = 1.0f / sqrtf(float(sh.head_dim));
+  launch_pdl(attention_decode_rope_kernel<T>, dim3(unsigned(sh.n * sh.n_heads)), dim3(128), smem,
+             ctx.s(), out, k_cache, v_cache, qkv, ld, pos, cache_stride, sh, theta, scale);
+}
+
 #define WB_INST(T)                                                                             \
   template void rope_kv_append<T>(Context&, T*, T*, T*, const T*, int64_t, const int32_t*,     \
-                                  int64_t, int64_t, int64_t, int64_t, float, int64_t);
+                                  int64_t, int64_t, int64_t, int64_t, float, int64_t);         \
+  template void attention_decode_rope<T>(Context&, T*, T*, T*, const T*, int64_t,              \
+                                         const int32_t*, int64_t, int64_t,                     \
+                                         const AttentionShape&, float);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 

@@ -1,9 +1,6 @@
 // Small-batch GEMV for decode (see wb/cuda/gemv.h). A block stages the n input rows in shared
 // memory (as T), then each warp takes groups of two weight rows and streams them with 128-bit
 // loads (2 x kLoads per lane in flight), fp32 sums reduced across the warp.
-#include <cstdlib>
-#include <string>
-
 #include "common.cuh"
 #include "wb/cuda/gemv.h"
 
@@ -18,22 +15,6 @@ constexpr size_t kMaxSmem = 96 * 1024;  // staged input rows
 
 // As swiglu_forward computes it (g * sigmoid(g)), so the fused output has the same bits.
 __device__ __forceinline__ float silu(float g) { return g * (1.0f / (1.0f + __expf(-g))); }
-
-// Programmatic dependent launch (sm_90+): a GEMV lets the next kernel launch as soon as all its
-// blocks run (trigger), and itself issues its first weight loads before waiting for the previous
-// kernel (wait), so a chain of GEMVs streams weights across kernel boundaries. Every thread
-// waits before reading anything the previous kernel wrote (and before exiting), which keeps the
-// ordering transitive. No-ops before sm_90 or without the launch attribute.
-__device__ __forceinline__ void pdl_trigger() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void pdl_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;" ::: "memory");
-#endif
-}
 
 // Scalar path (widths that are not a multiple of 16 bytes): acc[i] = w_row . xs[i].
 template <typename T, int N>
@@ -114,9 +95,11 @@ __global__ void __launch_bounds__(kThreads) gemv_kernel(T* y, const T* x, const 
   const int64_t chunks = (in / V + 32 * kLoads - 1) / (32 * kLoads);
   const int64_t groups = PAIR ? out : (out + 1) / 2;
   uint4 buf[2][kLoads];
-  pdl_trigger();
+  // Programmatic dependent launch (common.cuh): the next kernel may launch now; this one's first
+  // weight loads do not depend on the previous kernel, so they go out before the wait.
+  dev::pdl_trigger();
   if (vec && warp0 < groups) load_chunk<T, PAIR>(buf, w, warp0, 0, in, out, lane);  // weights only
-  pdl_wait();  // from here on, the previous kernel's outputs (x) are visible
+  dev::pdl_wait();  // from here on, the previous kernel's outputs (x) are visible
 
   for (int i = 0; i < N; ++i) {
     const T* xr = x + i * in;
@@ -212,21 +195,6 @@ int sm_count() {
   return n;
 }
 
-// Programmatic dependent launch on sm_90+ unless WB_CUDA_PDL=0.
-bool use_pdl() {
-  static const bool on = [] {
-    const char* env = std::getenv("WB_CUDA_PDL");
-    if (env && std::string(env) == "0") return false;
-    int dev = 0, major = 0;
-    const bool ok = cudaGetDevice(&dev) == cudaSuccess &&
-                    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) ==
-                        cudaSuccess;
-    cudaGetLastError();
-    return ok && major >= 9;
-  }();
-  return on;
-}
-
 template <typename T, int N, bool NORM, bool PAIR>
 void launch_n(Context& ctx, T* y, const T* x, const T* nw, float eps, const T* w, int64_t in,
               int64_t out, bool accumulate) {
@@ -257,17 +225,8 @@ void launch_n(Context& ctx, T* y, const T* x, const T* nw, float eps, const T* w
   }
   const int64_t cap = int64_t(sm_count()) * per_sm;
   if (blocks > cap) blocks = cap;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(unsigned(blocks));
-  cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = smem;
-  cfg.stream = ctx.s();
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = use_pdl() ? 1 : 0;
-  WB_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, y, x, nw, eps, w, in, out, accumulate, vec));
+  launch_pdl(kernel, dim3(unsigned(blocks)), dim3(kThreads), smem, ctx.s(), y, x, nw, eps, w, in,
+             out, accumulate, vec);
 }
 
 template <typename T, bool NORM, bool PAIR>

@@ -3,11 +3,13 @@
 //   decode_step_begin / decode_step_end  the step index lives in device memory (`step`), the
 //       inputs of step t (token, position, attended length) are derived from it on the device;
 //   rope_kv_append  the fused qkv projection's output -> rotated q, and rotated k and v written
-//       into the KV cache at each sequence's position (rope_forward + kv_cache_append in one).
+//       into the KV cache at each sequence's position (rope_forward + kv_cache_append in one);
+//   attention_decode_rope  that and attention_decode in one kernel.
 #pragma once
 
 #include <cstdint>
 
+#include "wb/cuda/attention.h"
 #include "wb/cuda/dtype.h"
 #include "wb/cuda/stream.h"
 
@@ -32,5 +34,14 @@ template <typename T>
 void rope_kv_append(Context& ctx, T* q_out, T* k_cache, T* v_cache, const T* qkv, int64_t ld,
                     const int32_t* pos, int64_t batch, int64_t n_heads, int64_t n_kv_heads,
                     int64_t head_dim, float theta, int64_t cache_stride);
+
+// rope_kv_append then attention_decode in one kernel, one block per (sequence, head): the block
+// rotates its q and its kv head's new k, attends to cache rows 0..pos[b]-1 plus the new (k, v)
+// held on chip, and the first query head of each kv group writes the new row into the cache.
+// Same bits as the two calls (lengths = pos + 1); shape.n is the batch. Needs head_dim <= 256.
+template <typename T>
+void attention_decode_rope(Context& ctx, T* out, T* k_cache, T* v_cache, const T* qkv, int64_t ld,
+                           const int32_t* pos, int64_t max_len, int64_t cache_stride,
+                           const AttentionShape& shape, float theta);
 
 }  // namespace wb::cuda
