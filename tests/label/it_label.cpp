@@ -104,7 +104,7 @@ std::string preferred(const json& c) { return c["chosen"] == "a" ? c["response_a
 
 }  // namespace
 
-TEST_CASE("wb label: keys label pairs; a pair left unconfirmed stores nothing; stats of two annotators",
+TEST_CASE("wb label: keys label pairs, an unconfirmed pair stores nothing, stats of two annotators",
           "[label][integration][pty]") {
   LabelEnv env;
 

@@ -76,7 +76,7 @@ TEST_CASE("printable removes what could drive the terminal", "[label][cli]") {
   CHECK(printable("é ✓") == "é ✓");
 }
 
-TEST_CASE("side by side fits the width; stacked puts B under A", "[label][cli]") {
+TEST_CASE("side by side fits the width, stacked puts B under A", "[label][cli]") {
   auto lines = side_by_side("A", "first answer is here", "B", "second", 31);
   REQUIRE(lines.size() >= 2);
   CHECK(lines[0].find("┬") != std::string::npos);
