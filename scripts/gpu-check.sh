@@ -128,6 +128,9 @@ main_run() {
     || status=1
   timeout 150 "$BUILD/bench/gpu_llama" --preset 7b --profile > "$OUT/bench_ours.jsonl" \
     2> "$OUT/bench_ours.log" || { status=1; tail -5 "$OUT/bench_ours.log" >&2; }
+  # The same decode at batch 1 without programmatic dependent launch, to see what it buys.
+  WB_CUDA_PDL=0 timeout 60 "$BUILD/bench/gpu_llama" --preset 7b --skip prefill,train \
+    --decode-batch 1 > "$OUT/bench_ours_nopdl.jsonl" 2>> "$OUT/bench_ours.log" || true
   if [ "${WB_GPU_SKIP_HF:-0}" = 1 ]; then
     log "benchmarks: transformers/PEFT skipped (WB_GPU_SKIP_HF=1)"
   else

@@ -75,6 +75,10 @@ def build(d, seconds, status):
     d1 = pick(ours, "gpu_decode", batch=1)
     if d1 and d1.get("hbm_bound_steps_per_s"):
         res["decode_b1_of_bound"] = d1["steps_per_s"] / d1["hbm_bound_steps_per_s"]
+    nopdl = pick(read_jsonl(os.path.join(d, "bench_ours_nopdl.jsonl")), "gpu_decode", batch=1)
+    if nopdl and nopdl.get("hbm_bound_steps_per_s"):
+        res["decode_b1_no_pdl"] = {"tokens_per_s": nopdl["tokens_per_s"],
+                                   "of_bound": nopdl["steps_per_s"] / nopdl["hbm_bound_steps_per_s"]}
     lg = next((k for k in kern if k.get("bench") == "gpu_lora_grouped"), None)
     res["targets"] = {
         "decode b1 >= 80% of HBM bound": (d1["steps_per_s"] >= 0.8 * d1["hbm_bound_steps_per_s"]) if d1 else None,
@@ -104,6 +108,10 @@ def markdown(res):
     if res.get("decode_b1_of_bound") is not None:
         lines.append(f"\nDecode at batch 1: {res['decode_b1_of_bound']:.3f} of the HBM bound "
                      "(steps/s over bandwidth / weight bytes).")
+    if res.get("decode_b1_no_pdl"):
+        n = res["decode_b1_no_pdl"]
+        lines.append(f"Without programmatic dependent launch (WB_CUDA_PDL=0): "
+                     f"{n['tokens_per_s']:,.1f} tokens/s, {n['of_bound']:.3f} of the bound.")
     lines += ["", "| issue 7 target | met |", "| --- | --- |"]
     lines += [f"| {k} | {yes[v]} |" for k, v in res["targets"].items()]
     p = res["parity"]
