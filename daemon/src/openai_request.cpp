@@ -106,7 +106,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
       "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options",
       "adapter_scale", "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "logit_bias",
       "metadata", "store", "best_of", "echo", "suffix", "response_format", "prompt", "messages",
-      "max_completion_tokens", "top_logprobs"};
+      "max_completion_tokens", "top_logprobs", "ignore_eos"};
   // Which of the shared names belong to which endpoint.
   for (auto& [k, v] : o.items()) {
     bool known = false;
@@ -165,6 +165,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   if (o.contains("top_k")) p["top_k"] = f.optional_int("top_k", 0, 0, 1 << 20);
   if (o.contains("seed")) p["seed"] = f.optional_int("seed", 0, INT64_MIN, INT64_MAX);
   if (o.contains("stop")) p["stop"] = parse_stop(o["stop"]);
+  if (o.contains("ignore_eos")) p["ignore_eos"] = f.optional_bool("ignore_eos", false);
   if (o.contains("adapter_scale")) p["adapter_scale"] = f.optional_number("adapter_scale", 1, 0, 100);
   r.plugin = std::move(p);
   return r;

@@ -6,7 +6,8 @@
 //
 // Accepted: the fields OpenAI documents that this server honours (model, prompt | messages,
 // max_tokens / max_completion_tokens, temperature, top_p, seed, stop, stream, stream_options),
-// the extensions top_k and adapter_scale, and OpenAI fields that clients send by default when
+// the extensions top_k, adapter_scale and ignore_eos (vLLM's name: generate max_tokens even past
+// an end-of-sequence token), and OpenAI fields that clients send by default when
 // they are harmless (n = 1, user, presence/frequency_penalty = 0, logprobs false/null, echo false,
 // best_of 1, logit_bias empty, response_format {"type":"text"}, suffix null, metadata, store).
 // Anything else — unknown names, n > 1, a non-zero penalty, tools — is a 400 naming the field.

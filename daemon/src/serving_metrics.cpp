@@ -84,6 +84,7 @@ std::string ServingMetrics::render() const {
 }
 
 std::string render_plugin_gauges(const nlohmann::json& stats) {
+  using nlohmann::json;
   auto gauge = [](const std::string& name, const std::string& help, double v) {
     return header(name, help, "gauge") + name + " " + num(v) + "\n";
   };
@@ -99,24 +100,29 @@ std::string render_plugin_gauges(const nlohmann::json& stats) {
   if (stats.contains("tokens_per_s") && stats["tokens_per_s"].is_number())
     out += gauge("workbench_serving_tokens_per_second", "Recent generation rate of the plugin.",
                  stats["tokens_per_s"].get<double>());
+  if (stats.contains("adapter_bytes") && stats["adapter_bytes"].is_number())
+    out += gauge("workbench_serving_adapter_bytes", "Tensor bytes of every adapter version alive (resident or held by requests).",
+                 stats["adapter_bytes"].get<double>());
   if (stats.contains("adapters") && stats["adapters"].is_array()) {
-    const auto& list = stats["adapters"];
-    out += gauge("workbench_serving_adapters_resident", "LoRA adapters held in memory.", double(list.size()));
-    std::string refs = header("workbench_serving_adapter_refs", "Running requests holding each adapter.", "gauge");
-    std::string bytes = header("workbench_serving_adapter_bytes", "Memory held by each resident adapter.", "gauge");
-    bool any_bytes = false;
-    for (auto& a : list) {
+    int resident = 0;
+    std::string refs = header("workbench_serving_adapter_refs",
+                              "Requests holding each adapter version (resident=\"false\": unloaded or replaced).", "gauge");
+    for (auto& a : stats["adapters"]) {
       if (!a.is_object() || !a.contains("name") || !a["name"].is_string()) continue;
-      std::string label = "{adapter=\"" + prometheus_escape(a["name"].get<std::string>()) + "\"} ";
+      const bool res = a.value("resident", true);
+      resident += res ? 1 : 0;
+      std::string version = a.contains("version") ? a["version"].dump() : "0";
+      std::string label = "{adapter=\"" + prometheus_escape(a["name"].get<std::string>()) + "\",version=\"" +
+                          prometheus_escape(version) + "\",resident=\"" + (res ? "true" : "false") + "\"} ";
       if (a.contains("refs") && a["refs"].is_number()) refs += "workbench_serving_adapter_refs" + label + num(a["refs"].get<double>()) + "\n";
-      if (a.contains("bytes") && a["bytes"].is_number()) {
-        any_bytes = true;
-        bytes += "workbench_serving_adapter_bytes" + label + num(a["bytes"].get<double>()) + "\n";
-      }
     }
+    out += gauge("workbench_serving_adapters_resident", "LoRA adapters loaded for new requests.", resident);
     out += refs;
-    if (any_bytes) out += bytes;
   }
+  const json& m = stats.contains("metrics") ? stats["metrics"] : json();
+  if (m.is_object() && m.contains("requests_rejected") && m["requests_rejected"].is_number())
+    out += header("workbench_serving_rejected_total", "Requests refused because the queue was full.", "counter") +
+           "workbench_serving_rejected_total " + num(m["requests_rejected"].get<double>()) + "\n";
   return out;
 }
 

@@ -57,8 +57,9 @@ class ServingMetrics {
 };
 
 // Gauges from the serving plugin's stats() JSON (docs/SERVING.md): workbench_serving_model_loaded,
-// _running, _queued, _tokens_per_second, _adapters_resident, _adapter_refs{adapter=...} and,
-// when the plugin reports them, _adapter_bytes. Missing fields are left out.
+// _running, _queued, _tokens_per_second, _adapter_bytes, _adapters_resident,
+// _adapter_refs{adapter,version,resident} and the counter _rejected_total. Missing fields are
+// left out.
 std::string render_plugin_gauges(const nlohmann::json& stats);
 
 }  // namespace wb::daemon

@@ -21,7 +21,8 @@ Response model_list(App& app, Request&) {
     if (base) data.push_back(entry(*base, ""));
     if (base && stats.contains("adapters") && stats["adapters"].is_array())
       for (auto& a : stats["adapters"])
-        if (a.is_object() && a.contains("name") && a["name"].is_string()) data.push_back(entry(a["name"].get<std::string>(), *base));
+        if (a.is_object() && a.contains("name") && a["name"].is_string() && a.value("resident", true))
+          data.push_back(entry(a["name"].get<std::string>(), *base));
   }
   return json_response(200, {{"models", app.store.models().list()}, {"object", "list"}, {"data", data}});
 }

@@ -20,12 +20,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The resident adapters of a stats() answer, by name.
+// The resident adapters of a stats() answer, by name (versions retired by a reload or unload but
+// still held by running requests carry "resident": false and are left out).
 std::map<std::string, json> resident_adapters(const json& stats) {
   std::map<std::string, json> out;
   if (stats.contains("adapters") && stats["adapters"].is_array())
     for (auto& a : stats["adapters"])
-      if (a.is_object() && a.contains("name") && a["name"].is_string()) out[a["name"].get<std::string>()] = a;
+      if (a.is_object() && a.contains("name") && a["name"].is_string() && a.value("resident", true))
+        out[a["name"].get<std::string>()] = a;
   return out;
 }
 
@@ -67,10 +69,14 @@ Response serving_start(App& app, Request& req) {
   Fields f(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue"});
   const auto& sc = app.config.serving;
   storage::ModelRecord m = app.store.models().get(f.required_string("model"));
+  // The configured context, capped by the model's own (a tiny test model has 128 positions).
+  std::int64_t context = sc.max_context;
+  if (m.config.contains("max_position_embeddings") && m.config["max_position_embeddings"].is_number_integer())
+    context = std::min<std::int64_t>(context, m.config["max_position_embeddings"].get<std::int64_t>());
   json load = {{"name", m.name},
                {"path", m.path},
                {"max_batch", f.optional_int("max_batch", sc.max_batch, 1, 4096)},
-               {"max_context", f.optional_int("max_context", sc.max_context, 16, 1 << 20)},
+               {"max_context", f.optional_int("max_context", context, 16, 1 << 20)},
                {"max_adapters", f.optional_int("max_adapters", sc.max_adapters, 0, 4096)},
                {"device", std::string(config::to_string(app.config.device))}};
   if (f.has("max_queue")) load["max_queue"] = f.optional_int("max_queue", 0, 0, 1 << 20);
