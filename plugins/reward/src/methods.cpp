@@ -1,8 +1,12 @@
 #include "methods.h"
 
+#include "host.h"
 #include "requests.h"
 #include "resolve.h"
+#include "spec_reader.h"
+#include "wb/reward/pair_eval.h"
 #include "wb/reward/pair_sampler.h"
+#include "wb/reward/scoring.h"
 
 namespace wb::reward {
 using nlohmann::json;
@@ -20,6 +24,47 @@ json label_pair(const json& request) {
           {"response_b", pairs[0].b},
           {"model_a", side_label(q.model, q.a.adapter, q.a.temperature)},
           {"model_b", side_label(q.model, q.b.adapter, q.b.temperature)}};
+}
+
+json reward_score(const json& request) {
+  const ScoreRequest q = parse_score(request);
+  const ResolvedRm r = resolve_reward_model("rm", q.rm);
+  const llama::Model<float>& base = r.base->model;
+  const int64_t max_len = r.rm->max_len ? r.rm->max_len : base.config.max_position_embeddings;
+  json out = {{"rm", q.rm}, {"kind", r.kind}};
+  if (!q.items.empty()) {
+    std::vector<std::vector<int32_t>> seqs;
+    for (const auto& it : q.items) seqs.push_back(encode_scored(r.base->tok, it.prompt, it.response, max_len));
+    out["scores"] = score_sequences(base, &r.rm->lora, *r.rm->head, seqs);
+    return out;
+  }
+  const auto ds = sft::Host::lookup("dataset", q.dataset);
+  if (!ds) throw sft::HostError(WB_NOT_FOUND, "unknown dataset '" + q.dataset + "'");
+  if (ds->value("kind", "") != "preference")
+    sft::spec_fail("dataset", "'" + q.dataset + "' is a " + ds->value("kind", "?") + " dataset, not a preference dataset");
+  std::vector<EncodedPair> pairs;
+  sft::JobHost(nullptr).rows(q.dataset, q.split, [&](int64_t index, const json& row) {
+    pairs.push_back(encode_pair(r.base->tok, parse_preference_row(row, index), max_len, index));
+    return q.limit == 0 || static_cast<int64_t>(pairs.size()) < q.limit;
+  });
+  const Margins margins = kPaperMargins;  // only the report's "loss" depends on them
+  const PairScores sc = score_pairs(base, &r.rm->lora, *r.rm->head, pairs);
+  json rows = json::array();
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    json row = {{"index", pairs[i].row},
+                {"chosen", sc.chosen[i]},
+                {"rejected", sc.rejected[i]},
+                {"difference", sc.chosen[i] - sc.rejected[i]},
+                {"correct", sc.chosen[i] > sc.rejected[i]}};
+    if (pairs[i].rating >= 0) row["rating"] = pairs[i].rating;
+    if (!pairs[i].safety.empty()) row["safety"] = pairs[i].safety;
+    rows.push_back(std::move(row));
+  }
+  out["dataset"] = q.dataset;
+  out["split"] = q.split.empty() ? "all" : q.split;
+  out.update(accuracy_of(pairs, sc, margins).to_json());
+  out["rows"] = std::move(rows);
+  return out;
 }
 
 }  // namespace wb::reward

@@ -7,7 +7,7 @@
 //                 with seed + 1.
 //   reward.score  item form -> {"rm", "kind", "scores": [r_0, ...]}
 //                 dataset form -> {"rm", "kind", "dataset", "split", "n", "rows":
-//                 [{"index","chosen","rejected","margin","correct","rating"?,"safety"?}], plus the
+//                 [{"index","chosen","rejected","difference","correct","rating"?,"safety"?}], plus the
 //                 accuracy report of pair_eval.h ("accuracy", "by_rating", "by_safety", ...)}
 //
 // Both are thread-safe (the model cache has a mutex; each call has its own workspaces).

@@ -1,0 +1,215 @@
+#include "reward_job.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model_store.h"
+#include "reward_spec.h"
+#include "spec_reader.h"
+#include "wb/llama/adapter_io.h"
+#include "wb/llama/checkpoint.h"
+#include "wb/llama/model_io.h"
+#include "wb/llama/trainer.h"
+#include "wb/reward/pair_eval.h"
+#include "wb/reward/reward_config.h"
+#include "wb/reward/scoring.h"
+
+namespace wb::reward {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using sft::JobHost;
+
+namespace {
+
+std::vector<EncodedPair> load_pairs(const JobHost& job, const llama::Tokenizer& tok, const std::string& dataset,
+                                    const std::string& split, int64_t max_len) {
+  std::vector<EncodedPair> out;
+  job.rows(dataset, split, [&](int64_t index, const json& row) {
+    try {
+      out.push_back(encode_pair(tok, parse_preference_row(row, index), max_len, index));
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("dataset '" + dataset + "' " + e.what());
+    }
+    return true;
+  });
+  return out;
+}
+
+json module_names(const llama::LoraConfig& lc) {
+  json out = json::array();
+  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
+  return out;
+}
+
+void report(const JobHost& job, int64_t step, const PairAccuracy& acc, bool safety_head) {
+  if (auto l = acc.loss()) job.metric(step, "eval_loss", *l);
+  if (auto a = acc.all.value()) job.metric(step, "eval_accuracy", *a);
+  for (size_t k = 0; k < acc.by_rating.size(); ++k) {
+    const Rate& r = acc.by_rating[k];
+    if (!r.n) continue;
+    job.metric(step, "eval_accuracy_rating_" + std::to_string(k), *r.value());
+    job.metric(step, "eval_count_rating_" + std::to_string(k), static_cast<double>(r.n));
+  }
+  if (!safety_head) return;
+  for (const auto& [label, r] : acc.by_safety) {
+    job.metric(step, "eval_accuracy_safety_" + label, *r.value());
+    job.metric(step, "eval_count_safety_" + label, static_cast<double>(r.n));
+  }
+  if (auto a = acc.safety_prompts.value()) job.metric(step, "eval_accuracy_safety_prompts", *a);
+}
+
+}  // namespace
+
+wb_status run_reward(const JobHost& job, const json& spec_json) {
+  const RewardSpec s = parse_reward_spec(spec_json);
+  job.progress(0.0, "load");
+  const fs::path base_dir = sft::registered_model_path(s.model, job.handle());
+  llama::Model<float> model = llama::load_model<float>(base_dir);
+  const llama::Tokenizer tok = sft::model_tokenizer(base_dir, s.model);
+  if (tok.vocab_size() != model.config.vocab_size)
+    throw std::runtime_error("model '" + s.model + "': tokenizer vocabulary differs from config vocab_size");
+  const int64_t ctx = model.config.max_position_embeddings;
+  const int64_t max_len = s.max_len ? s.max_len : std::min<int64_t>(256, ctx);
+  if (max_len > ctx) sft::spec_fail("max_len", "exceeds the model's context of " + std::to_string(ctx));
+
+  job.progress(0.01, "data");
+  std::vector<std::vector<EncodedPair>> pools;
+  std::vector<size_t> sizes;
+  std::vector<double> ratios;
+  std::vector<EncodedPair> eval;
+  int64_t train_pairs = 0;
+  for (const auto& d : s.datasets) {
+    pools.push_back(load_pairs(job, tok, d.name, "train", max_len));
+    sizes.push_back(pools.back().size());
+    ratios.push_back(d.ratio);
+    train_pairs += static_cast<int64_t>(pools.back().size());
+    for (auto& p : load_pairs(job, tok, d.name, "eval", max_len)) eval.push_back(std::move(p));
+  }
+  for (const auto& name : s.eval_datasets)
+    for (auto& p : load_pairs(job, tok, name, "", max_len)) eval.push_back(std::move(p));
+  if (train_pairs == 0) throw std::runtime_error("the datasets have no training pairs");
+  const int64_t per_step = s.batch * s.grad_accum;
+  const int64_t steps_per_epoch = (train_pairs + per_step - 1) / per_step;
+  const int64_t total = s.max_steps ? *s.max_steps : steps_per_epoch * s.epochs;
+
+  // Every micro-batch of the run, drawn up front from the seed (exact resume).
+  std::vector<llama::TrainBatch> batches;
+  {
+    const auto draws = mix_draws(sizes, ratios, total * per_step, s.seed);
+    std::vector<const EncodedPair*> group;
+    for (const auto& [pool, index] : draws) {
+      group.push_back(&pools[pool][index]);
+      if (static_cast<int64_t>(group.size()) == s.batch) {
+        batches.push_back(pair_batch(group, s.margins));
+        group.clear();
+      }
+    }
+  }
+  std::string mix;
+  for (const auto& d : s.datasets) mix += (mix.empty() ? "" : ", ") + d.name + " x" + std::to_string(d.ratio);
+  job.info("reward (" + s.head + ") " + s.model + (s.adapter.empty() ? "" : " + " + s.adapter) + " -> " + s.output +
+           ": " + std::to_string(train_pairs) + " training pairs (" + mix + "), " + std::to_string(eval.size()) +
+           " held-out pairs, " + std::to_string(total) + " steps of " + std::to_string(per_step) + " pairs");
+  if (eval.empty()) job.log(WB_LOG_WARN, "no held-out pairs: eval metrics are not reported");
+
+  if (!s.adapter.empty()) {
+    model.lora = llama::load_adapter(sft::registered_adapter_path(s.adapter, job.handle()), model.config);
+  } else {
+    model.lora = llama::LoraAdapter<float>::init(model.config, s.lora, s.seed);
+  }
+  model.head = llama::ScalarHead<float>::random(model.config.hidden_size, s.seed + 1);
+  model.trainable = {.lora = true, .head = true};
+
+  llama::TrainerConfig tc;
+  tc.loss = llama::LossKind::kRanking;
+  tc.total_steps = total;
+  tc.micro_batches = s.grad_accum;
+  tc.schedule.kind = llama::parse_schedule_kind(s.schedule);
+  tc.schedule.lr = s.lr;
+  tc.schedule.min_lr = s.min_lr;
+  if (s.warmup >= 1) tc.schedule.warmup_steps = std::min<int64_t>(static_cast<int64_t>(s.warmup), total);
+  else tc.schedule.warmup_fraction = s.warmup;
+  tc.adamw.weight_decay = s.weight_decay;
+  tc.adamw.max_grad_norm = s.clip;
+  tc.seed = s.seed;
+  tc.centering = s.centering;
+  llama::InMemoryDataSource data(std::move(batches));
+  llama::Trainer trainer(model, data, tc);
+
+  const fs::path ckpt = job.dir() / "checkpoint";
+  if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {
+    trainer.load(s.resume_from);
+    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer.steps_done()));
+  }
+  auto save_checkpoint = [&] {
+    trainer.save(ckpt);
+    job.checkpoint(ckpt);
+  };
+  const bool safety_head = s.head == "safety";
+  auto evaluate = [&](int64_t step) -> std::optional<PairAccuracy> {
+    if (eval.empty()) return std::nullopt;
+    job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
+    PairAccuracy acc = accuracy_of(eval, score_pairs(model, &*model.lora, *model.head, eval), s.margins);
+    report(job, step, acc, safety_head);
+    return acc;
+  };
+  std::optional<PairAccuracy> first, last;
+  if (trainer.steps_done() == 0) first = evaluate(0);
+
+  double last_train = NAN;
+  while (!trainer.finished()) {
+    if (job.cancelled()) {
+      if (job.shutting_down()) {
+        save_checkpoint();
+        job.info("interrupted at step " + std::to_string(trainer.steps_done()) + "; checkpoint saved");
+        return WB_INTERRUPTED;
+      }
+      job.info("cancelled at step " + std::to_string(trainer.steps_done()));
+      return WB_CANCELLED;
+    }
+    const llama::StepStats st = trainer.step();
+    last_train = st.loss;
+    if (!std::isfinite(st.loss))
+      throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
+                               std::to_string(st.step));
+    if (st.step % s.log_every == 0 || trainer.finished()) {
+      job.metric(st.step, "train_loss", st.loss);
+      job.metric(st.step, "lr", st.lr);
+      job.metric(st.step, "grad_norm", st.grad_norm);
+    }
+    job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
+    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer.finished()) evaluate(st.step);
+    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer.finished()) save_checkpoint();
+  }
+  last = evaluate(total);
+  // The final state stays in the checkpoint: a crash before registration finishes from it.
+  save_checkpoint();
+
+  job.progress(1.0, "save");
+  json result = {{"kind", "reward"}, {"head", s.head}, {"output", s.output}, {"steps", total}};
+  if (std::isfinite(last_train)) result["train_loss"] = last_train;
+  if (first) result["eval_start"] = first->to_json();
+  if (last) result["eval"] = last->to_json();
+  const json record = {{"base_model", s.model},
+                       {"rank", model.lora->config.r},
+                       {"alpha", model.lora->config.lora_alpha},
+                       {"target_modules", module_names(model.lora->config)},
+                       {"kind", reward_kind(s.head)}};
+  RewardConfig rc;
+  rc.head = s.head;
+  rc.max_len = max_len;
+  rc.base_model = s.model;
+  for (size_t k = 0; k < 4; ++k) rc.margins[k] = s.margins[k];
+  rc.centering = s.centering;
+  result["path"] = sft::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
+                     llama::save_adapter(dir, *model.lora, s.model);
+                     save_reward_head(dir, *model.head);
+                     save_reward_config(dir, rc);
+                   }).string();
+  std::ofstream(job.dir() / "result.json") << result.dump(2) << "\n";
+  job.info("result " + result.dump());
+  return WB_OK;
+}
+
+}  // namespace wb::reward

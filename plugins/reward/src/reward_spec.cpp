@@ -1,0 +1,168 @@
+#include "reward_spec.h"
+
+#include <cmath>
+
+#include "host.h"
+#include "spec_reader.h"
+
+namespace wb::reward {
+using nlohmann::json;
+using sft::Host;
+using sft::spec_fail;
+using sft::SpecReader;
+
+std::string reward_kind(const std::string& head) { return "reward_" + head; }
+
+namespace {
+
+void check_output_name(const std::string& name) {
+  if (name.size() > 128) spec_fail("output", "longer than 128 characters");
+  if (name.front() == '.' || name.front() == '-') spec_fail("output", "must not start with '.' or '-'");
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      spec_fail("output", "may contain only letters, digits, '-', '_' and '.', got '" + name + "'");
+}
+
+std::vector<DatasetMix> parse_datasets(const json& spec) {
+  auto it = spec.find("datasets");
+  if (it == spec.end() || it->is_null()) spec_fail("datasets", "missing (required)");
+  json list = it->is_array() ? *it : json::array({*it});
+  if (list.empty()) spec_fail("datasets", "must name at least one preference dataset");
+  std::vector<DatasetMix> out;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string f = "datasets[" + std::to_string(i) + "]";
+    const json& e = list[i];
+    DatasetMix m;
+    if (e.is_string()) {
+      m.name = e.get<std::string>();
+    } else if (e.is_object()) {
+      for (auto& [k, v] : e.items())
+        if (k != "name" && k != "ratio") spec_fail(f + "." + k, "unknown field");
+      if (!e.contains("name") || !e["name"].is_string()) spec_fail(f + ".name", "expected a string");
+      m.name = e["name"].get<std::string>();
+      if (e.contains("ratio")) {
+        if (!e["ratio"].is_number() || !std::isfinite(e["ratio"].get<double>()) || e["ratio"].get<double>() <= 0)
+          spec_fail(f + ".ratio", "expected a number > 0");
+        m.ratio = e["ratio"].get<double>();
+      }
+    } else {
+      spec_fail(f, "expected a dataset name or {\"name\",\"ratio\"}");
+    }
+    if (m.name.empty()) spec_fail(f + ".name", "must not be empty");
+    for (const auto& prev : out)
+      if (prev.name == m.name) spec_fail(f + ".name", "'" + m.name + "' listed twice");
+    out.push_back(m);
+  }
+  return out;
+}
+
+void parse_lora(SpecReader& r, const json& spec, RewardSpec& s) {
+  auto rank = r.opt_integer("rank", 1, 4096);
+  auto alpha = r.opt_number("alpha", 1e-9, 1e6);
+  auto dropout = r.opt_number("dropout", 0.0, 0.999);
+  auto targets = r.opt_strings("target_modules");
+  if (!s.adapter.empty()) {
+    for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
+      if (spec.contains(f)) spec_fail(f, "not used with adapter (the SFT adapter's own LoRA settings continue)");
+    return;
+  }
+  s.lora.r = rank.value_or(8);
+  s.lora.lora_alpha = alpha.value_or(2.0 * static_cast<double>(s.lora.r));
+  s.lora.lora_dropout = dropout.value_or(0.0);
+  s.lora.target_modules = llama::all_lora_modules();
+  if (targets) {
+    s.lora.target_modules.clear();
+    for (const auto& t : *targets) {
+      if (t == "all-linear" || t == "all") {
+        s.lora.target_modules = llama::all_lora_modules();
+        break;
+      }
+      auto m = llama::lora_module_from_name(t);
+      if (!m) spec_fail("target_modules", "unknown module '" + t + "'");
+      for (auto existing : s.lora.target_modules)
+        if (existing == *m) spec_fail("target_modules", "'" + t + "' listed twice");
+      s.lora.target_modules.push_back(*m);
+    }
+  }
+  try {
+    s.lora.validate();
+  } catch (const std::exception& e) {
+    spec_fail("rank", e.what());
+  }
+}
+
+}  // namespace
+
+RewardSpec parse_reward_spec(const json& spec) {
+  SpecReader r(spec);
+  r.allow("job_id");
+  RewardSpec s;
+  s.resume_from = r.str_or("resume_from", "");
+  s.model = r.str("model");
+  s.adapter = r.str_or("adapter", "");
+  s.head = r.str("head");
+  if (s.head != "helpfulness" && s.head != "safety")
+    spec_fail("head", "expected one of helpfulness, safety, got '" + s.head + "'");
+  s.output = r.str("output");
+  check_output_name(s.output);
+  r.allow("datasets");
+  s.datasets = parse_datasets(spec);
+  if (auto e = r.opt_strings("eval_datasets")) s.eval_datasets = *e;
+  r.allow("margins");
+  if (spec.contains("margins") && !spec["margins"].is_null()) {
+    const json& m = spec["margins"];
+    if (!m.is_array() || m.size() != 4) spec_fail("margins", "expected 4 numbers (ratings 0..3)");
+    for (size_t k = 0; k < 4; ++k) {
+      if (!m[k].is_number() || !std::isfinite(m[k].get<double>()) || m[k].get<double>() < 0)
+        spec_fail("margins", "entry " + std::to_string(k) + " must be a finite number >= 0");
+      s.margins[k] = m[k].get<float>();
+    }
+  }
+  s.centering = r.number("centering", 0.0, 0.0, 1e6);
+  parse_lora(r, spec, s);
+  s.lr = r.number("lr", 1e-3, 0.0, 10.0);
+  s.min_lr = r.number("min_lr", 0.0, 0.0, 10.0);
+  if (s.min_lr > s.lr) spec_fail("min_lr", "must not exceed lr");
+  s.schedule = r.choice("schedule", {"cosine", "constant"}, "cosine");
+  s.warmup = r.number("warmup", 0.03, 0.0, 1e9);
+  if (s.warmup >= 1 && s.warmup != std::floor(s.warmup))
+    spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
+  s.weight_decay = r.number("weight_decay", 0.0, 0.0, 10.0);
+  s.clip = r.number("clip", 1.0, 0.0);
+  s.epochs = r.integer("epochs", 1, 1, 10000);
+  s.max_steps = r.opt_integer("max_steps", 1);
+  if (s.max_steps && spec.contains("epochs")) spec_fail("max_steps", "give epochs or max_steps, not both");
+  s.batch = r.integer("batch", 8, 1, 4096);
+  s.grad_accum = r.integer("grad_accum", 1, 1, 4096);
+  s.max_len = r.integer("max_len", 0, 0, 1 << 20);
+  if (s.max_len == 1) spec_fail("max_len", "must be >= 2 (or 0 for the default)");
+  s.seed = static_cast<uint64_t>(r.integer("seed", 0, 0));
+  s.eval_every = r.integer("eval_every", 0, 0);
+  s.log_every = r.integer("log_every", 1, 1);
+  s.checkpoint_every = r.integer("checkpoint_every", 0, 0);
+  r.finish();
+  return s;
+}
+
+void validate_reward_spec(const json& spec) {
+  const RewardSpec s = parse_reward_spec(spec);
+  if (!Host::lookup("model", s.model)) spec_fail("model", "unknown model '" + s.model + "'");
+  if (!s.adapter.empty()) {
+    auto a = Host::lookup("adapter", s.adapter);
+    if (!a) spec_fail("adapter", "unknown adapter '" + s.adapter + "'");
+    if (a->value("base_model", s.model) != s.model)
+      spec_fail("adapter", "adapter '" + s.adapter + "' was trained on model '" + a->value("base_model", "") +
+                               "', not '" + s.model + "'");
+  }
+  auto check_ds = [](const std::string& field, const std::string& name) {
+    auto d = Host::lookup("dataset", name);
+    if (!d) spec_fail(field, "unknown dataset '" + name + "'");
+    if (d->value("kind", "") != "preference")
+      spec_fail(field, "'" + name + "' is a " + d->value("kind", "?") + " dataset; reward needs a preference dataset");
+  };
+  for (size_t i = 0; i < s.datasets.size(); ++i) check_ds("datasets[" + std::to_string(i) + "].name", s.datasets[i].name);
+  for (const auto& e : s.eval_datasets) check_ds("eval_datasets", e);
+  if (Host::lookup("adapter", s.output)) spec_fail("output", "adapter '" + s.output + "' already exists");
+}
+
+}  // namespace wb::reward
