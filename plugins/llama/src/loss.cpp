@@ -72,9 +72,26 @@ T ranking_loss(const T* r_chosen, const T* r_rejected, const T* margin, int64_t 
   return static_cast<T>(total / double(n_pairs));
 }
 
+template <typename T>
+T reward_centering(const T* r_chosen, const T* r_rejected, int64_t n_pairs, double coef, T* d_chosen,
+                   T* d_rejected) {
+  if (n_pairs <= 0) throw std::invalid_argument("reward centering: no pairs");
+  double total = 0;
+  for (int64_t p = 0; p < n_pairs; ++p) {
+    const double s = double(r_chosen[p]) + double(r_rejected[p]);
+    total += s * s;
+    const double g = 2.0 * coef * s / double(n_pairs);
+    if (d_chosen) d_chosen[p] += static_cast<T>(g);
+    if (d_rejected) d_rejected[p] += static_cast<T>(g);
+  }
+  return static_cast<T>(coef * total / double(n_pairs));
+}
+
 template float token_cross_entropy<float>(const float*, int64_t, int64_t, const std::vector<int32_t>&, const std::vector<float>&, float*, int64_t*);
 template double token_cross_entropy<double>(const double*, int64_t, int64_t, const std::vector<int32_t>&, const std::vector<double>&, double*, int64_t*);
 template float ranking_loss<float>(const float*, const float*, const float*, int64_t, float*, float*);
 template double ranking_loss<double>(const double*, const double*, const double*, int64_t, double*, double*);
+template float reward_centering<float>(const float*, const float*, int64_t, double, float*, float*);
+template double reward_centering<double>(const double*, const double*, int64_t, double, double*, double*);
 
 }  // namespace wb::llama

@@ -49,6 +49,7 @@ void TrainerConfig::validate() const {
   if (total_steps < 1) throw std::invalid_argument("trainer: total_steps must be >= 1");
   if (micro_batches < 1) throw std::invalid_argument("trainer: micro_batches must be >= 1");
   if (checkpoint_every < 0) throw std::invalid_argument("trainer: checkpoint_every must be >= 0");
+  if (!(centering >= 0)) throw std::invalid_argument("trainer: centering must be >= 0");
   if (checkpoint_every > 0 && checkpoint_dir.empty())
     throw std::invalid_argument("trainer: checkpoint_every needs a checkpoint_dir");
 }
@@ -120,9 +121,12 @@ double Trainer::micro_step(const TrainBatch& tb) {
   opts.head = true;
   forward(model_, tb.batch, ws_, opts);
   dhead_.assign(static_cast<size_t>(s), 0.0f);
-  const float loss = ranking_loss(ws_.head_values.data(), ws_.head_values.data() + pairs,
-                                  tb.margins.empty() ? nullptr : tb.margins.data(), pairs,
-                                  dhead_.data(), dhead_.data() + pairs);
+  float loss = ranking_loss(ws_.head_values.data(), ws_.head_values.data() + pairs,
+                            tb.margins.empty() ? nullptr : tb.margins.data(), pairs,
+                            dhead_.data(), dhead_.data() + pairs);
+  if (config_.centering > 0)
+    loss += reward_centering(ws_.head_values.data(), ws_.head_values.data() + pairs, pairs, config_.centering,
+                             dhead_.data(), dhead_.data() + pairs);
   backward(model_, ws_, static_cast<const float*>(nullptr), dhead_.data(), grads_);
   return loss;
 }

@@ -24,4 +24,13 @@ template <typename T>
 T ranking_loss(const T* r_chosen, const T* r_rejected, const T* margin, int64_t n_pairs,
                T* d_chosen, T* d_rejected);
 
+// Reward-centering penalty (Eisenstein et al. 2023, "Helping or Herding?"), averaged over pairs:
+//   penalty = coef * mean_p (r_chosen_p + r_rejected_p)^2
+// keeps rewards near zero without changing which response ranks higher. ADDS
+// dpenalty/dr = 2 coef (r_c + r_r) / n_pairs into d_chosen / d_rejected (nullable), so it
+// composes with ranking_loss's gradients. Returns the penalty.
+template <typename T>
+T reward_centering(const T* r_chosen, const T* r_rejected, int64_t n_pairs, double coef, T* d_chosen,
+                   T* d_rejected);
+
 }  // namespace wb::llama

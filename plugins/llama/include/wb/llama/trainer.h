@@ -42,7 +42,8 @@ enum class LossKind {
 //  kTokenCE: `batch` packs sequences; targets[i] is the token row i predicts (< 0: none) and
 //            mask[i] weights it (empty: every row with a target counts). SFT masks the prompt.
 //  kRanking: `batch` holds 2P sequences, chosen_0..chosen_{P-1} then rejected_0..rejected_{P-1};
-//            margins[P] (empty: 0). The head is read at batch.last_index.
+//            margins[P] (empty: 0). The head is read at batch.last_index. With
+//            TrainerConfig::centering > 0 the reward-centering penalty is added to the loss.
 struct TrainBatch {
   Batch batch;
   std::vector<int32_t> targets;
@@ -86,6 +87,7 @@ struct TrainerConfig {
   AdamWConfig adamw;
   bool recompute = false;      // per-layer activation recomputation (less memory)
   uint64_t seed = 0;           // seeds the trainer's RNG (LoRA dropout masks)
+  double centering = 0;        // kRanking: + centering * mean (r_c + r_r)^2 (loss.h reward_centering)
   int64_t checkpoint_every = 0;          // 0: never during run()
   std::filesystem::path checkpoint_dir;  // used by run() when checkpoint_every > 0
   // Throws std::invalid_argument naming the bad field.
