@@ -1,8 +1,8 @@
 // Integration: the real `wb label` in a real pseudo-terminal against the real workbenchd with the
 // real sft (model_init) and reward (label.pair) plugins and a tiny model made by the test.
 //   - three pairs labeled with keystrokes, quit: exactly three comparisons with the right fields;
-//   - a pair left by SIGKILL, by a hang-up or by Ctrl-C stores nothing, and the terminal settings
-//     come back (raw while labeling, cooked after);
+//   - a pair left by SIGKILL, a hang-up, Ctrl-C or SIGTERM stores nothing, and the terminal
+//     settings come back (raw while labeling, cooked after; also when the daemon goes away);
 //   - a second annotator on a narrow (stacked) terminal resized wide labels the same pairs, and
 //     `wb label stats` counts both and their agreement.
 #include <catch2/catch.hpp>
@@ -176,6 +176,13 @@ TEST_CASE("wb label: keys label pairs, an unconfirmed pair stores nothing, stats
     CHECK(s.wait_exit() == 128 + SIGINT);
     CHECK(cooked_mode(s.termios()));
   }
+  {
+    PtySession s(env.label_argv("alice"), 100, 40);
+    label_one(s, "u", "both unsafe");
+    s.kill_group(SIGTERM);
+    CHECK(s.wait_exit() == 128 + SIGTERM);
+    CHECK(cooked_mode(s.termios()));
+  }
   CHECK(env.comparisons().size() == 3);
 
   // --- bob labels the same prompts on a narrow terminal, widened mid-pair -----------------------
@@ -223,4 +230,17 @@ TEST_CASE("wb label: keys label pairs, an unconfirmed pair stores nothing, stats
   CHECK(human.exit_code == 0);
   CHECK(human.out.find("pairs labeled twice") != std::string::npos);
   CHECK(human.out.find("significantly better") != std::string::npos);
+
+  // --- the daemon goes away mid-pair: Enter fails, wb exits 1 with the error, terminal restored
+  {
+    PtySession s(env.label_argv("carol"), 100, 40);
+    label_one(s, "a1s", "Enter saves");
+    env.daemon.stop();
+    s.mark();
+    s.send("\r");
+    CHECK(s.wait_exit() == 1);
+    INFO(s.output());
+    CHECK(s.since_mark().find("wb: cannot connect to workbenchd") != std::string::npos);
+    CHECK(cooked_mode(s.termios()));
+  }
 }
