@@ -224,7 +224,12 @@ void launch_n(Context& ctx, T* y, const T* x, const T* nw, float eps, const T* w
     per_sm_smem = smem;
   }
   const int64_t cap = int64_t(sm_count()) * per_sm;
-  if (blocks > cap) blocks = cap;
+  if (blocks > cap) {
+    // Every warp gets the same number of groups (rounds), rather than a few warps one more round
+    // than the rest at the end, when only they would be streaming.
+    const int64_t rounds = (groups + cap * warps - 1) / (cap * warps);
+    blocks = (groups + warps * rounds - 1) / (warps * rounds);
+  }
   launch_pdl(kernel, dim3(unsigned(blocks)), dim3(kThreads), smem, ctx.s(), y, x, nw, eps, w, in,
              out, accumulate, vec);
 }
