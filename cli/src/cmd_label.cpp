@@ -2,6 +2,7 @@
 // and wb label stats (GET /v1/comparisons/stats).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -78,11 +79,18 @@ Session label_loop(const Context& ctx, const LabelOpts& o, const std::string& an
       view.header = "wb label · " + o.prompts + " → " + o.into + " · annotator " + annotator + " · " +
                     std::to_string(s.labeled) + " labeled, " + std::to_string(s.skipped) + " skipped";
       view.message = message;
-      const int width = std::max(20, term.size().cols - 1);  // one column spare: no auto-wrap
-      term.write(std::string(kClearScreen) + join_lines(label_screen(view, width)));
+      const TerminalSize size = term.size();
+      // One column and one row spare: the last character never wraps or scrolls the screen.
+      const LabelScreen screen = label_screen(view, std::max(20, size.cols - 1), std::max(10, size.rows - 1));
+      view.scroll = screen.scroll;
+      term.write(std::string(kClearScreen) + join_lines(screen.lines));
       const int key = term.read_key();
       if (key == kKeyEof) return s;
       if (key == kKeyResize) continue;
+      if (auto to = scrolled(view.scroll, key, size.rows / 2)) {
+        view.scroll = std::clamp(*to, 0, screen.max_scroll);
+        continue;
+      }
       const LabelAction action = apply_label_key(view.choice, key);
       if (action == LabelAction::Quit) return s;
       if (action == LabelAction::Incomplete) {
@@ -123,7 +131,11 @@ int run_label(const Context& ctx, const LabelOpts& o) {
     print_json(*ctx.out, {{"labeled", s.labeled}, {"skipped", s.skipped}, {"finished", s.finished}, {"dataset", o.into}});
   } else {
     *ctx.out << "labeled " << s.labeled << " pair" << (s.labeled == 1 ? "" : "s") << " into '" << o.into << "' ("
-             << s.skipped << " skipped)" << (s.finished ? "; every prompt is labeled" : "") << '\n';
+             << s.skipped << " skipped)"
+             << (!s.finished      ? ""
+                 : s.skipped > 0 ? "; the others are labeled (skipped pairs come back next time)"
+                                 : "; every prompt is labeled")
+             << '\n';
   }
   return kExitOk;
 }

@@ -1,7 +1,10 @@
 // The labeling screen's content and key handling (label_screen.h).
 #include "wb/cli/label_screen.h"
 
+#include <algorithm>
+
 #include "wb/cli/output.h"
+#include "wb/cli/tty.h"
 #include "wb/cli/tty_layout.h"
 
 namespace wb::cli {
@@ -56,28 +59,55 @@ std::string choice_line(const LabelChoice& c) {
   return line;
 }
 
-std::vector<std::string> label_screen(const LabelView& v, int width) {
+LabelScreen label_screen(const LabelView& v, int width, int height) {
   const auto& p = v.pair;
-  std::vector<std::string> out;
-  auto add_wrapped = [&](const std::string& text) {
+  auto wrapped = [&](std::vector<std::string>& out, const std::string& text) {
     for (auto& l : wrap_text(printable(text), width)) out.push_back(l);
   };
-  out.push_back(shorten(v.header, static_cast<std::size_t>(width)));
-  std::string where = "row " + std::to_string(p.value("index", std::int64_t{0})) + " · " +
-                      std::to_string(p.value("remaining", std::int64_t{0})) + " unlabeled left";
-  out.push_back(shorten(where, static_cast<std::size_t>(width)));
-  out.push_back(rule("Prompt", width));
-  add_wrapped(p.value("prompt", ""));
+  std::vector<std::string> head, body, foot;
+  head.push_back(shorten(v.header, static_cast<std::size_t>(width)));
+  head.push_back(shorten("row " + std::to_string(p.value("index", std::int64_t{0})) + " · " +
+                             std::to_string(p.value("remaining", std::int64_t{0})) + " unlabeled left",
+                         static_cast<std::size_t>(width)));
+  body.push_back(rule("Prompt", width));
+  wrapped(body, p.value("prompt", ""));
   const std::string a = p.value("response_a", ""), b = p.value("response_b", "");
   for (auto& l : width >= kSideBySideMin ? side_by_side("A", a, "B", b, width) : stacked("A", a, "B", b, width))
-    out.push_back(l);
-  out.push_back(rule("", width));
-  add_wrapped(choice_line(v.choice));
-  if (!v.message.empty()) add_wrapped(v.message);
-  add_wrapped("keys: a/b better answer · 1 significantly 2 better 3 slightly 4 negligibly/unsure · "
-              "s both safe, o only the chosen one safe, u both unsafe · p safety prompt · "
-              "Enter save · Backspace clear · n skip · q quit");
+    body.push_back(l);
+  foot.push_back(rule("", width));
+  wrapped(foot, choice_line(v.choice));
+  if (!v.message.empty()) wrapped(foot, v.message);
+  wrapped(foot, "keys: a/b better answer · 1 significantly 2 better 3 slightly 4 negligibly/unsure · "
+                "s both safe, o only the chosen one safe, u both unsafe · p safety prompt · "
+                "Enter save · Backspace clear · n skip · q quit");
+
+  LabelScreen out;
+  const int fixed = static_cast<int>(head.size() + foot.size());
+  int window = static_cast<int>(body.size());
+  if (height > 0 && fixed + window > height) {
+    window = std::max(3, height - fixed - 1);  // one line for the scroll rule
+    out.max_scroll = std::max(0, static_cast<int>(body.size()) - window);
+    out.scroll = std::clamp(v.scroll, 0, out.max_scroll);
+  }
+  out.lines = head;
+  const int end = std::min(static_cast<int>(body.size()), out.scroll + window);
+  for (int i = out.scroll; i < end; ++i) out.lines.push_back(body[static_cast<std::size_t>(i)]);
+  if (out.max_scroll > 0)
+    out.lines.push_back(rule("lines " + std::to_string(out.scroll + 1) + "-" + std::to_string(end) + " of " +
+                                 std::to_string(body.size()) + " · ↑↓ PgUp PgDn scroll",
+                             width));
+  out.lines.insert(out.lines.end(), foot.begin(), foot.end());
   return out;
+}
+
+std::optional<int> scrolled(int scroll, int key, int page) {
+  switch (key) {
+    case kKeyUp: case 'k': return scroll - 1;
+    case kKeyDown: case 'j': return scroll + 1;
+    case kKeyPageUp: return scroll - std::max(1, page);
+    case kKeyPageDown: return scroll + std::max(1, page);
+    default: return std::nullopt;
+  }
 }
 
 json comparison_body(const json& pair, const LabelChoice& c, const std::string& annotator, double seconds) {

@@ -98,14 +98,22 @@ int RawTerminal::read_key() {
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) return kKeyEof;
     if (c != 0x1b) return c;
-    // An escape sequence (ESC [ ... final byte) arrives in one burst: read what follows at once.
+    // An escape sequence (ESC [ params final-byte, or ESC O final-byte) arrives in one burst:
+    // read what follows at once.
+    std::string seq;
     for (;;) {
       pollfd q{in_, POLLIN, 0};
       if (::poll(&q, 1, 20) <= 0) break;
       unsigned char d = 0;
       if (::read(in_, &d, 1) != 1) break;
-      if (d >= '@' && d <= '~' && d != '[' && d != 'O') break;
+      seq += static_cast<char>(d);
+      if (seq.size() > 1 && d >= '@' && d <= '~') break;
+      if (seq.size() == 1 && d != '[' && d != 'O') break;
     }
+    if (seq == "[A" || seq == "OA") return kKeyUp;
+    if (seq == "[B" || seq == "OB") return kKeyDown;
+    if (seq == "[5~") return kKeyPageUp;
+    if (seq == "[6~") return kKeyPageDown;
     return kKeyOther;
   }
 }

@@ -4,6 +4,7 @@
 
 #include "wb/cli/label_screen.h"
 #include "wb/cli/output.h"
+#include "wb/cli/tty.h"
 #include "wb/cli/tty_layout.h"
 
 using namespace wb::cli;
@@ -101,7 +102,9 @@ TEST_CASE("the label screen is side by side when wide, stacked when narrow, neve
             {"response_b", "It reflects the ocean.\x1b[31m"}};
   v.header = "wb label · prompts → pref · annotator alice · 0 labeled, 0 skipped";
   for (int width : {100, 50, 24}) {
-    auto lines = label_screen(v, width);
+    auto screen = label_screen(v, width);
+    CHECK(screen.max_scroll == 0);
+    const auto& lines = screen.lines;
     std::string all;
     for (auto& l : lines) {
       CHECK(display_width(l) <= static_cast<std::size_t>(width));
@@ -126,4 +129,38 @@ TEST_CASE("comparison_body carries the pair, the choice and who labeled it", "[l
                      {"chosen", "b"}, {"rating", 1}, {"safety", "both_safe"}, {"is_safety_prompt", false},
                      {"annotator", "alice"}, {"source", "human"}, {"seconds", 2.5},
                      {"model_a", "m@T=1.2"}, {"model_b", "m@T=0.7"}});
+}
+
+TEST_CASE("a pair taller than the terminal is shown as a scrollable window", "[label][cli]") {
+  LabelView v;
+  std::string longer;
+  for (int i = 0; i < 60; ++i) longer += "word" + std::to_string(i) + " ";
+  v.pair = {{"dataset", "pref"}, {"index", 0}, {"remaining", 1}, {"prompt", "p"},
+            {"response_a", longer}, {"response_b", "short"}};
+  v.header = "header";
+  const int height = 24;
+  LabelScreen top = label_screen(v, 30, height);
+  REQUIRE(top.max_scroll > 0);
+  CHECK(top.scroll == 0);
+  CHECK(static_cast<int>(top.lines.size()) == height);
+  CHECK(top.lines[2] == rule("Prompt", 30));  // the window starts at the top of the body
+  std::string all;
+  for (auto& l : top.lines) all += l + "\n";
+  CHECK(all.find("lines 1-") != std::string::npos);
+  CHECK(all.find("A or B?") != std::string::npos);  // the footer always stays
+  CHECK(all.find("short") == std::string::npos);     // B is below the window
+
+  v.scroll = 1000;  // clamped to the end: B's last line is visible
+  LabelScreen bottom = label_screen(v, 30, height);
+  CHECK(bottom.scroll == bottom.max_scroll);
+  all.clear();
+  for (auto& l : bottom.lines) all += l + "\n";
+  CHECK(all.find("short") != std::string::npos);
+  CHECK(static_cast<int>(bottom.lines.size()) == height);
+
+  CHECK(scrolled(5, kKeyUp, 8) == 4);
+  CHECK(scrolled(5, 'j', 8) == 6);
+  CHECK(scrolled(5, kKeyPageDown, 8) == 13);
+  CHECK(scrolled(5, kKeyPageUp, 8) == -3);  // the caller clamps
+  CHECK_FALSE(scrolled(5, 'a', 8));
 }

@@ -9,6 +9,7 @@
 //   p            toggle "safety prompt" (preset from the prompt row)
 //   Enter        save (only when complete)      Backspace  clear the choices
 //   n            skip this pair                 q, Ctrl-D  quit (an unsaved pair is dropped)
+//   ↑ ↓ PgUp PgDn (or k j)  scroll a pair taller than the terminal
 #pragma once
 
 #include <optional>
@@ -55,13 +56,27 @@ struct LabelView {
   LabelChoice choice;
   std::string header;       // e.g. "wb label · prompts → pref · annotator alice · 2 labeled"
   std::string message;      // one status line (last save, what is missing), may be empty
+  int scroll = 0;           // first line of the prompt + answers shown when they do not fit
+};
+
+struct LabelScreen {
+  std::vector<std::string> lines;
+  int scroll = 0;      // view.scroll clamped to 0..max_scroll
+  int max_scroll = 0;  // 0 when everything fits
 };
 
 // The whole screen as lines (no clear sequence): header, prompt, both answers side by side when
 // width >= kSideBySideMin, stacked otherwise, then the choice line, the message and the legend.
-// Every line is at most `width` code points (width >= 20 assumed).
+// Every line is at most `width` code points (width >= 20 assumed). With height > 0 and more
+// lines than that, the prompt + answers part is shown as a window from view.scroll, under a
+// rule saying which lines are shown and how to scroll, so that the screen has `height` lines
+// (or a few more on a terminal too small for the header, 3 lines of text and the footer).
 inline constexpr int kSideBySideMin = 72;
-std::vector<std::string> label_screen(const LabelView& view, int width);
+LabelScreen label_screen(const LabelView& view, int width, int height = 0);
+
+// Scroll keys: the new first line for `key` (arrows, PgUp/PgDn from tty.h, k/j), or nullopt
+// when `key` is not a scroll key. `page` is the number of lines a page moves.
+std::optional<int> scrolled(int scroll, int key, int page);
 
 // The POST /v1/comparisons body for a complete choice on `pair`.
 nlohmann::json comparison_body(const nlohmann::json& pair, const LabelChoice& choice, const std::string& annotator,

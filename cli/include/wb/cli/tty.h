@@ -22,11 +22,16 @@
 namespace wb::cli {
 
 // A key press: a byte (ASCII letter, digit, '\r', 127 for Backspace, 4 for Ctrl-D) or one of the
-// special values below. Escape sequences (arrow keys, ...) are read whole and reported as Other.
+// special values below. Escape sequences are read whole: up/down arrows and PgUp/PgDn are
+// reported as such, every other sequence (and a lone ESC) as kKeyOther.
 enum Key : int {
   kKeyEof = -1,      // the terminal went away (read returned 0 or EIO)
   kKeyResize = -2,   // SIGWINCH arrived: the size may have changed
   kKeyOther = -3,    // an escape sequence or a byte with no meaning to the caller
+  kKeyUp = -4,       // ESC [ A  (or ESC O A)
+  kKeyDown = -5,     // ESC [ B
+  kKeyPageUp = -6,   // ESC [ 5 ~
+  kKeyPageDown = -7, // ESC [ 6 ~
 };
 
 struct TerminalSize {
