@@ -177,15 +177,15 @@ void write_corpus(const fs::path& p) {
   }
 }
 
-wb::llama::LlamaConfig tiny_config(std::int64_t vocab) {
+wb::llama::LlamaConfig tiny_config(std::int64_t vocab, bool slow) {
   wb::llama::LlamaConfig c;
-  c.hidden_size = 64;
-  c.intermediate_size = 172;
-  c.num_hidden_layers = 2;
+  c.hidden_size = slow ? 256 : 64;
+  c.intermediate_size = slow ? 688 : 172;
+  c.num_hidden_layers = slow ? 4 : 2;
   c.num_attention_heads = 4;
   c.num_key_value_heads = 2;
   c.vocab_size = vocab;
-  c.max_position_embeddings = 256;
+  c.max_position_embeddings = slow ? 2048 : 256;
   c.rope_theta = 10000.0;
   return c;
 }
@@ -201,9 +201,10 @@ std::vector<std::string> ServingDaemon::args(const wbtest::TempDir& tmp, const s
   return {"--config", cfg.string()};
 }
 
-ServingDaemon::ServingDaemon(const std::string& config_toml)
+ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow)
     : tmp("wb-serving"),
-      process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()}, args(tmp, config_toml)) {
+      process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()}, args(tmp, config_toml)),
+      slow_(slow) {
   // The model: tokenizer trained on the corpus, random weights (large enough that greedy
   // outputs differ between adapters), imported by the sft plugin's model_import job.
   fs::path src = dir() / "tiny-src";
@@ -213,7 +214,7 @@ ServingDaemon::ServingDaemon(const std::string& config_toml)
   so.vocab_size = kVocab;
   wb::llama::train_sentencepiece(dir() / "corpus.txt", src / "tokenizer.model", so);
   wb::llama::Model<float> m;
-  m.config = tiny_config(kVocab);
+  m.config = tiny_config(kVocab, slow_);
   m.weights = wb::llama::Weights<float>::random(m.config, 5, 0.15);
   for (auto& l : m.weights.layers) {
     std::fill(l.input_layernorm.data.begin(), l.input_layernorm.data.end(), 1.0f);
@@ -253,7 +254,7 @@ json ServingDaemon::serve(const json& extra) {
 }
 
 fs::path ServingDaemon::write_adapter(const std::string& dirname, std::uint64_t seed, int rank) {
-  const auto c = tiny_config(kVocab);
+  const auto c = tiny_config(kVocab, slow_);
   wb::llama::LoraConfig lc;
   lc.r = rank;
   lc.lora_alpha = 2.0 * rank;

@@ -48,8 +48,9 @@ std::uint16_t free_tcp_port();
 class ServingDaemon {
  public:
   // `config_toml`: extra config text (e.g. a [tcp] table); written to a file and passed with
-  // --config. The model "tiny" is imported before the constructor returns.
-  explicit ServingDaemon(const std::string& config_toml = "");
+  // --config. The model "tiny" is imported before the constructor returns. `slow`: a wider,
+  // deeper model with 2048 positions, so a long request runs for seconds (cancellation tests).
+  explicit ServingDaemon(const std::string& config_toml = "", bool slow = false);
 
   std::string socket() const { return process.socket().string(); }
   const fs::path& dir() const { return tmp.path(); }
@@ -77,6 +78,7 @@ class ServingDaemon {
 
  private:
   static std::vector<std::string> args(const wbtest::TempDir& tmp, const std::string& config_toml);
+  bool slow_ = false;
 };
 
 // Where the test's plugins live (libwb_sft.so + libwb_serve.so).
