@@ -4,10 +4,11 @@
 //          generating --generate tokens (sampled, EOS ignored), with every request on ONE
 //          adapter, then on --adapters DISTINCT adapters (round robin) -> tokens/s, time to
 //          first token; a ratio line per C: one-adapter tokens/s / distinct tokens/s (target
-//          <= 1.3).
+//          <= 1.3), by wall time and by CPU time (steadier on a shared machine).
 // The engine runs with --row-tile (batch-invariant products; 0 = off) like the daemon would.
 #include <CLI/CLI.hpp>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -70,8 +71,17 @@ fs::path write_adapter(const fs::path& dir, const llama::LlamaConfig& c, int64_t
   return dir;
 }
 
+// CPU seconds (user + system) of this process so far: on a shared machine, tokens per CPU
+// second is steadier than tokens per wall second.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 struct RunResult {
-  double tokens_per_s = 0, wall_s = 0, ttft_mean_s = 0, ttft_max_s = 0;
+  double tokens_per_s = 0, wall_s = 0, cpu_s = 0, tokens_per_cpu_s = 0, ttft_mean_s = 0, ttft_max_s = 0;
   int64_t tokens = 0;
 };
 
@@ -84,6 +94,7 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
   int64_t tokens = 0;
   std::vector<double> ttft;
   const auto t0 = Clock::now();
+  const double c0 = cpu_seconds();
   for (int i = 0; i < n; ++i) {
     json req = {{"prompt", random_tokens(c, prompt, seed + static_cast<uint64_t>(i))}, {"max_tokens", gen},
                 {"ignore_eos", true}, {"temperature", 0.8}, {"top_k", 40}, {"seed", i},
@@ -103,8 +114,10 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
   cv.wait(l, [&] { return left == 0; });
   RunResult r;
   r.wall_s = bench::seconds_since(t0);
+  r.cpu_s = cpu_seconds() - c0;
   r.tokens = tokens;
   r.tokens_per_s = static_cast<double>(tokens) / r.wall_s;
+  r.tokens_per_cpu_s = static_cast<double>(tokens) / r.cpu_s;
   r.ttft_mean_s = std::accumulate(ttft.begin(), ttft.end(), 0.0) / static_cast<double>(ttft.size());
   r.ttft_max_s = *std::max_element(ttft.begin(), ttft.end());
   return r;
@@ -165,22 +178,34 @@ int main(int argc, char** argv) {
 
     run(e, c, 2, prompt, 8, names, 7);  // warm-up (allocations, BLAS buffers)
     for (int64_t n : conc) {
+      // One adapter and distinct adapters alternate, so both see the same machine load; the best
+      // run of each is kept (wall and CPU rates independently).
       RunResult best[2];
-      for (int mode = 0; mode < 2; ++mode) {
-        const std::vector<std::string> use = mode == 0 ? std::vector<std::string>{names[0]} : names;
-        for (int64_t r = 0; r < reps; ++r) {
+      for (int64_t r = 0; r < reps; ++r)
+        for (int mode = 0; mode < 2; ++mode) {
+          const std::vector<std::string> use = mode == 0 ? std::vector<std::string>{names[0]} : names;
           const RunResult res = run(e, c, static_cast<int>(n), prompt, gen, use, 1000 * static_cast<uint64_t>(r));
-          if (res.tokens_per_s > best[mode].tokens_per_s) best[mode] = res;
+          RunResult& b = best[mode];
+          if (res.tokens_per_s > b.tokens_per_s) {
+            const double keep_cpu = b.tokens_per_cpu_s, keep_cpu_s = b.cpu_s;
+            b = res;
+            if (keep_cpu > res.tokens_per_cpu_s) b.tokens_per_cpu_s = keep_cpu, b.cpu_s = keep_cpu_s;
+          } else if (res.tokens_per_cpu_s > b.tokens_per_cpu_s) {
+            b.tokens_per_cpu_s = res.tokens_per_cpu_s;
+            b.cpu_s = res.cpu_s;
+          }
         }
+      for (int mode = 0; mode < 2; ++mode)
         bench::emit({{"bench", "serve"}, {"model", label}, {"concurrency", n},
                      {"adapters", mode == 0 ? 1 : std::min<int64_t>(n_adapters, n)}, {"rank", rank},
                      {"row_tile", row_tile}, {"prompt", prompt}, {"generate", gen},
                      {"tokens_per_s", best[mode].tokens_per_s}, {"wall_s", best[mode].wall_s},
+                     {"tokens_per_cpu_s", best[mode].tokens_per_cpu_s}, {"cpu_s", best[mode].cpu_s},
                      {"ttft_mean_s", best[mode].ttft_mean_s}, {"ttft_max_s", best[mode].ttft_max_s},
                      {"rss_mb", static_cast<double>(bench::rss_bytes()) / (1 << 20)}});
-      }
       bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"concurrency", n}, {"row_tile", row_tile},
-                   {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s}, {"target_max", 1.3}});
+                   {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s},
+                   {"one_over_distinct_cpu", best[0].tokens_per_cpu_s / best[1].tokens_per_cpu_s}, {"target_max", 1.3}});
     }
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "serve_bench: %s\n", ex.what());

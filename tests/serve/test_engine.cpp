@@ -322,3 +322,19 @@ TEST_CASE("requests are validated at submit") {
   CHECK(c.done["usage"]["completion_tokens"] == 7);
   CHECK(c.done["usage"]["prompt_tokens"] == 250);
 }
+
+TEST_CASE("a half-precision PEFT adapter (as PEFT saves for fp16 models) loads and serves") {
+  Setup s;
+  auto e = make_engine(s.model_dir);
+  const auto lora = random_adapter(s.config, 41);
+  wb::llama::save_adapter(s.dir / "f16", lora, "tiny", wb::llama::DType::F16);
+  wb::llama::save_adapter(s.dir / "bf16", lora, "tiny", wb::llama::DType::BF16);
+  const auto a = e->registry().load("f16", s.dir / "f16", 1.0);
+  e->registry().load("bf16", s.dir / "bf16", 1.0);
+  CHECK(a->lora.config.r == lora.config.r);
+  CHECK(a->bytes == lora.numel() * 4);  // converted to f32 once, at load
+  Collector c;
+  submit(*e, c, {{"prompt", prompt(8, 2)}, {"model", "bf16"}, {"max_tokens", 5}, {"ignore_eos", true}, {"seed", 2}});
+  CHECK(c.wait()["adapter"] == "bf16");
+  CHECK(c.tokens.size() == 5);
+}
