@@ -112,7 +112,8 @@ Session label_loop(const Context& ctx, const LabelOpts& o, const std::string& an
           std::chrono::duration<double>(std::chrono::steady_clock::now() - shown).count();
       const json rec = client.post("/v1/comparisons", comparison_body(view.pair, view.choice, annotator, seconds));
       ++s.labeled;
-      message = "saved comparison " + cell(rec, "id") + ": " + choice_line(view.choice);
+      message = "saved comparison " + cell(rec, "id") + ": " + (*view.choice.chosen == 'a' ? "A " : "B ") +
+                rating_name(*view.choice.rating) + ", " + safety_name(*view.choice.safety);
       break;
     }
     after = view.pair.value("index", after);
