@@ -317,10 +317,10 @@ void GpuLlama<T>::linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t) {
 
 template <typename T>
 void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t,
-                              int64_t n) {
+                              int64_t n, bool accumulate) {
   auto [in, out] = shape(m);
   prof_.mark("bwd_linear", ctx_.s());
-  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m], n, in, out);
+  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m], n, in, out, accumulate);
   if (has_lora_ && lora_pairs_[l][m].on) {
     prof_.mark("bwd_lora", ctx_.s());
     LoraPair& p = lora_pairs_[l][m];
@@ -398,10 +398,11 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
   upload(dloss_.data(), dl.data(), n);
   cross_entropy_backward_inplace(ctx_, logits_.data(), targets_.data(), dloss_.data(), n, V);
   // d(final norm input): the last residual is in dres_; its gradient goes to dx_.
+  // The first product into a gradient buffer overwrites it (no zero fill); the rest accumulate.
   T* dxf = dbuf_a_.data();
-  fill_bytes(dxf, 0, n * D, ctx_.s());
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
-  linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V);
+  linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V,
+                     /*accumulate=*/false);
   fill_bytes(dx_.data(), 0, n * D, ctx_.s());
   prof_.mark("bwd_other", ctx_.s());
   rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxf, dres_.data(), norm_.data(), rstdf_.data(),
@@ -414,22 +415,17 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
     T* dh = dbuf_a_.data();
     T* dg = dbuf_b_.data();
     T* du = dbuf_c_.data();
-    fill_bytes(dh, 0, n * F, ctx_.s());
-    linear_back(l, kDown, dh, dx_.data(), a.h.data(), a.t[kDown].data(), n);
-    fill_bytes(dg, 0, n * F, ctx_.s());
-    fill_bytes(du, 0, n * F, ctx_.s());
-    swiglu_backward(ctx_, dg, du, dh, a.g.data(), a.u.data(), n * F);
+    linear_back(l, kDown, dh, dx_.data(), a.h.data(), a.t[kDown].data(), n, /*accumulate=*/false);
+    swiglu_backward(ctx_, dg, du, dh, a.g.data(), a.u.data(), n * F, /*accumulate=*/false);
     T* dxn2 = dres_.data();
-    fill_bytes(dxn2, 0, n * D, ctx_.s());
-    linear_back(l, kGate, dxn2, dg, a.xn2.data(), a.t[kGate].data(), n);
+    linear_back(l, kGate, dxn2, dg, a.xn2.data(), a.t[kGate].data(), n, /*accumulate=*/false);
     linear_back(l, kUp, dxn2, du, a.xn2.data(), a.t[kUp].data(), n);
     // dx_ becomes d xmid: the residual path plus the norm's backward.
     rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn2, a.xmid.data(), L.ln2.data(),
                         a.rstd2.data(), n, D);
     // Attention branch: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
     T* datt = dbuf_a_.data();
-    fill_bytes(datt, 0, n * D, ctx_.s());
-    linear_back(l, kO, datt, dx_.data(), a.att.data(), a.t[kO].data(), n);
+    linear_back(l, kO, datt, dx_.data(), a.att.data(), a.t[kO].data(), n, /*accumulate=*/false);
     fill_bytes(dq_.data(), 0, n * D, ctx_.s());
     fill_bytes(dk_.data(), 0, n * KV, ctx_.s());
     fill_bytes(dv_.data(), 0, n * KV, ctx_.s());
@@ -446,8 +442,7 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
     rope_backward_table(ctx_, dq_.data(), H * hd, rope_cs_.data(), n, H, hd);
     rope_backward_table(ctx_, dk_.data(), KVH * hd, rope_cs_.data(), n, KVH, hd);
     T* dxn1 = dres_.data();
-    fill_bytes(dxn1, 0, n * D, ctx_.s());
-    linear_back(l, kQ, dxn1, dq_.data(), a.xn1.data(), a.t[kQ].data(), n);
+    linear_back(l, kQ, dxn1, dq_.data(), a.xn1.data(), a.t[kQ].data(), n, /*accumulate=*/false);
     linear_back(l, kK, dxn1, dk_.data(), a.xn1.data(), a.t[kK].data(), n);
     linear_back(l, kV, dxn1, dv_.data(), a.xn1.data(), a.t[kV].data(), n);
     // dx_ becomes d x_l.

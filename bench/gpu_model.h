@@ -98,7 +98,9 @@ class GpuLlama {
   void alloc_acts(int64_t n);
   // y = x W^T (+ LoRA) for module m of layer l; t is the LoRA scratch kept for backward.
   void linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t);
-  void linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t, int64_t n);
+  // dx += (or = with accumulate false) the input gradient of module m, LoRA included.
+  void linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, const T* t, int64_t n,
+                   bool accumulate = true);
   std::pair<int64_t, int64_t> shape(int m) const;  // {in, out}
 
   cuda::Context& ctx_;

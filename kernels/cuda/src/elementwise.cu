@@ -10,11 +10,39 @@ using dev::to_f;
 
 constexpr int kThreads = 256;
 
+// Vectorized variants (16-byte loads, V = 16 / sizeof(T) elements per thread and step) for the
+// large elementwise passes of training; the per-element math is the scalar kernels', so the bits
+// are the same. Used when every pointer is 16-byte aligned and count is a multiple of V.
+template <typename T>
+constexpr int kVec = 16 / sizeof(T);
+
+template <typename... P>
+bool vec_ok(int64_t count, int v, const P*... ptrs) {
+  bool ok = count % v == 0;
+  ((ok = ok && (ptrs == nullptr || reinterpret_cast<uintptr_t>(ptrs) % 16 == 0)), ...);
+  return ok;
+}
+
 template <typename T>
 __global__ void add_kernel(T* y, const T* x, int64_t count) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x)
     y[i] = from_f<T>(to_f(y[i]) + to_f(x[i]));
+}
+
+template <typename T>
+__global__ void add_vec_kernel(T* y, const T* x, int64_t nvec) {
+  constexpr int V = kVec<T>;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < nvec;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    uint4 yv = reinterpret_cast<const uint4*>(y)[i];
+    const uint4 xv = reinterpret_cast<const uint4*>(x)[i];
+    T* ye = reinterpret_cast<T*>(&yv);
+    const T* xe = reinterpret_cast<const T*>(&xv);
+#pragma unroll
+    for (int e = 0; e < V; ++e) ye[e] = from_f<T>(to_f(ye[e]) + to_f(xe[e]));
+    reinterpret_cast<uint4*>(y)[i] = yv;
+  }
 }
 
 template <typename T>
@@ -76,16 +104,63 @@ __global__ void swiglu_forward_kernel(T* h, const T* g, const T* u, int64_t coun
   }
 }
 
-// dg += dh * u * s * (1 + g * (1 - s));  du += dh * g * s
+template <typename T>
+__global__ void swiglu_forward_vec_kernel(T* h, const T* g, const T* u, int64_t nvec) {
+  constexpr int V = kVec<T>;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < nvec;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const uint4 gv = reinterpret_cast<const uint4*>(g)[i], uv = reinterpret_cast<const uint4*>(u)[i];
+    const T* ge = reinterpret_cast<const T*>(&gv);
+    const T* ue = reinterpret_cast<const T*>(&uv);
+    uint4 hv;
+    T* he = reinterpret_cast<T*>(&hv);
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      const float gi = to_f(ge[e]);
+      he[e] = from_f<T>(gi * sigmoid(gi) * to_f(ue[e]));
+    }
+    reinterpret_cast<uint4*>(h)[i] = hv;
+  }
+}
+
+// dg (+)= dh * u * s * (1 + g * (1 - s));  du (+)= dh * g * s   (acc: add to the old value)
 template <typename T>
 __global__ void swiglu_backward_kernel(T* dg, T* du, const T* dh, const T* g, const T* u,
-                                       int64_t count) {
+                                       int64_t count, bool acc) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
        i += int64_t(gridDim.x) * blockDim.x) {
     const float gi = to_f(g[i]), ui = to_f(u[i]), d = to_f(dh[i]);
     const float s = sigmoid(gi);
-    if (dg) dg[i] = from_f<T>(to_f(dg[i]) + d * ui * s * (1.0f + gi * (1.0f - s)));
-    if (du) du[i] = from_f<T>(to_f(du[i]) + d * gi * s);
+    if (dg) dg[i] = from_f<T>((acc ? to_f(dg[i]) : 0.0f) + d * ui * s * (1.0f + gi * (1.0f - s)));
+    if (du) du[i] = from_f<T>((acc ? to_f(du[i]) : 0.0f) + d * gi * s);
+  }
+}
+
+template <typename T>
+__global__ void swiglu_backward_vec_kernel(T* dg, T* du, const T* dh, const T* g, const T* u,
+                                           int64_t nvec, bool acc) {
+  constexpr int V = kVec<T>;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < nvec;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    const uint4 gv = reinterpret_cast<const uint4*>(g)[i], uv = reinterpret_cast<const uint4*>(u)[i];
+    const uint4 dv = reinterpret_cast<const uint4*>(dh)[i];
+    const T* ge = reinterpret_cast<const T*>(&gv);
+    const T* ue = reinterpret_cast<const T*>(&uv);
+    const T* de = reinterpret_cast<const T*>(&dv);
+    uint4 dgv = make_uint4(0, 0, 0, 0), duv = make_uint4(0, 0, 0, 0);
+    if (dg && acc) dgv = reinterpret_cast<const uint4*>(dg)[i];
+    if (du && acc) duv = reinterpret_cast<const uint4*>(du)[i];
+    T* dge = reinterpret_cast<T*>(&dgv);
+    T* due = reinterpret_cast<T*>(&duv);
+#pragma unroll
+    for (int e = 0; e < V; ++e) {
+      const float gi = to_f(ge[e]), ui = to_f(ue[e]), d = to_f(de[e]);
+      const float s = sigmoid(gi);
+      dge[e] = from_f<T>((acc ? to_f(dge[e]) : 0.0f) + d * ui * s * (1.0f + gi * (1.0f - s)));
+      due[e] = from_f<T>((acc ? to_f(due[e]) : 0.0f) + d * gi * s);
+    }
+    if (dg) reinterpret_cast<uint4*>(dg)[i] = dgv;
+    if (du) reinterpret_cast<uint4*>(du)[i] = duv;
   }
 }
 
@@ -94,7 +169,12 @@ __global__ void swiglu_backward_kernel(T* dg, T* du, const T* dh, const T* g, co
 template <typename T>
 void add_inplace(Context& ctx, T* y, const T* x, int64_t count) {
   if (count <= 0) return;
-  add_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, x, count);
+  if (vec_ok(count, kVec<T>, y, x)) {
+    const int64_t nvec = count / kVec<T>;
+    add_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(y, x, nvec);
+  } else {
+    add_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, x, count);
+  }
   WB_CUDA_CHECK_LAUNCH();
 }
 
@@ -145,16 +225,27 @@ void convert(Context& ctx, To* dst, const From* src, int64_t count) {
 template <typename T>
 void swiglu_forward(Context& ctx, T* h, const T* g, const T* u, int64_t count) {
   if (count <= 0) return;
-  swiglu_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, count);
+  if (vec_ok(count, kVec<T>, h, g, u)) {
+    const int64_t nvec = count / kVec<T>;
+    swiglu_forward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, nvec);
+  } else {
+    swiglu_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, count);
+  }
   WB_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const T* u,
-                     int64_t count) {
+                     int64_t count, bool accumulate) {
   if (count <= 0 || (!dg && !du)) return;
-  swiglu_backward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(dg, du, dh, g, u,
-                                                                                 count);
+  if (vec_ok(count, kVec<T>, dg, du, dh, g, u)) {
+    const int64_t nvec = count / kVec<T>;
+    swiglu_backward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(
+        dg, du, dh, g, u, nvec, accumulate);
+  } else {
+    swiglu_backward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(
+        dg, du, dh, g, u, count, accumulate);
+  }
   WB_CUDA_CHECK_LAUNCH();
 }
 
@@ -166,7 +257,8 @@ void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const 
   template void fill<T>(Context&, T*, float, int64_t);                                 \
   template void fill_normal<T>(Context&, T*, int64_t, float, uint64_t);                \
   template void swiglu_forward<T>(Context&, T*, const T*, const T*, int64_t);          \
-  template void swiglu_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t);
+  template void swiglu_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t,    \
+                                   bool);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 #define WB_INST_CONVERT(To, From) template void convert<To, From>(Context&, To*, const From*, int64_t);

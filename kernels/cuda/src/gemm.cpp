@@ -97,9 +97,10 @@ void linear_forward(Context& ctx, T* y, const T* x, const T* w, int64_t n, int64
 
 template <typename T>
 void linear_backward(Context& ctx, T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t n,
-                     int64_t in, int64_t out) {
-  if (dx) gemm<T>(ctx, false, false, n, in, out, 1.0f, dy, out, w, in, 1.0f, dx, in);
-  if (dw) gemm<T>(ctx, true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
+                     int64_t in, int64_t out, bool accumulate) {
+  const float beta = accumulate ? 1.0f : 0.0f;
+  if (dx) gemm<T>(ctx, false, false, n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
+  if (dw) gemm<T>(ctx, true, false, out, in, n, 1.0f, dy, out, x, in, beta, dw, in);
 }
 
 #define WB_INST(T)                                                                              \
@@ -117,7 +118,7 @@ void linear_backward(Context& ctx, T* dx, T* dw, const T* dy, const T* x, const 
   template void linear_forward<T>(Context&, T*, const T*, const T*, int64_t, int64_t, int64_t,  \
                                   bool);                                                        \
   template void linear_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t,     \
-                                   int64_t, int64_t);
+                                   int64_t, int64_t, bool);
 WB_INST(float)
 WB_INST(fp16)
 WB_INST(bf16)

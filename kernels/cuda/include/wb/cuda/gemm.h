@@ -46,9 +46,10 @@ template <typename T>
 void linear_forward(Context& ctx, T* y, const T* x, const T* w, int64_t n, int64_t in,
                     int64_t out, bool accumulate = false);
 
-// dx[n,in] += dy * W;  dw[out,in] += dy^T * x.  Either output may be null.
+// dx[n,in] += dy * W;  dw[out,in] += dy^T * x.  Either output may be null. accumulate = false
+// overwrites instead (the caller need not zero the outputs first).
 template <typename T>
 void linear_backward(Context& ctx, T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t n,
-                     int64_t in, int64_t out);
+                     int64_t in, int64_t out, bool accumulate = true);
 
 }  // namespace wb::cuda

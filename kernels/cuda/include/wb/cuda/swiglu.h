@@ -12,9 +12,10 @@ namespace wb::cuda {
 template <typename T>
 void swiglu_forward(Context& ctx, T* h, const T* g, const T* u, int64_t count);
 
-// dg, du accumulate; either may be null.
+// dg, du accumulate (accumulate = false: overwrite, so the caller need not zero them first);
+// either may be null.
 template <typename T>
 void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const T* u,
-                     int64_t count);
+                     int64_t count, bool accumulate = true);
 
 }  // namespace wb::cuda
