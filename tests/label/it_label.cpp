@@ -115,6 +115,7 @@ TEST_CASE("wb label: keys label pairs, an unconfirmed pair stores nothing, stats
     CHECK(raw_mode(s.termios()));
     CHECK(s.output().find("┬") != std::string::npos);  // wide: side by side
     label_one(s, "a1s\r", "saved comparison");    // A, significantly better, both safe
+    CHECK(s.wait_for("saved comparison 1: A significantly better, both safe"));  // the confirmation
     label_one(s, "b4o\r", "saved comparison");    // B, negligibly better, only chosen safe
     label_one(s, "2aup\r", "saved comparison");   // any order; p marks a safety prompt
     REQUIRE(s.wait_for("A or B?"));               // the fourth pair
