@@ -44,7 +44,12 @@ int run_app(int argc, char** argv) {
   register_model(app, ctx);
   register_train(app, ctx);
   register_eval(app, ctx);
+  register_serve(app, ctx);
+  register_adapter(app, ctx);
+  register_generate(app, ctx);
+  register_chat(app, ctx);
   register_label(app, ctx);
+  register_reward(app, ctx);
 
   try {
     app.parse(argc, argv);
