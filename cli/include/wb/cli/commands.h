@@ -20,6 +20,11 @@ void register_job(CLI::App& app, Context& ctx);
 void register_model(CLI::App& app, Context& ctx);  // wb model init|import|export|list|show
 void register_train(CLI::App& app, Context& ctx);  // wb train pretrain|sft
 void register_eval(CLI::App& app, Context& ctx);   // wb eval
+void register_serve(CLI::App& app, Context& ctx);     // wb serve start|stop|status
+void register_adapter(CLI::App& app, Context& ctx);   // wb adapter load|unload|list
+void register_generate(CLI::App& app, Context& ctx);  // wb generate
+void register_chat(CLI::App& app, Context& ctx);      // wb chat
+void register_reward(CLI::App& app, Context& ctx);  // wb reward score (cmd_reward.cpp)
 void register_label(CLI::App& app, Context& ctx);  // wb label [stats] (cmd_label.cpp)
 
 // Builds the full wb command line and runs it; returns the exit code (errors.h). Used by main().
