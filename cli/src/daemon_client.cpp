@@ -52,6 +52,19 @@ json DaemonClient::del(std::string_view target) const {
   return parse_reply(http_.request("DELETE", target));
 }
 
+void DaemonClient::post_stream(std::string_view target, const json& body,
+                               const std::function<bool(std::string_view)>& on_data) const {
+  std::string text;
+  try {
+    text = body.dump();
+  } catch (const json::type_error&) {
+    throw Error("the request holds text that is not valid UTF-8 (check the arguments and files)");
+  }
+  std::string error_body;
+  int status = http_.stream("POST", target, text, on_data, error_body);
+  if (status >= 400) throw daemon_error_from(status, error_body);
+}
+
 void DaemonClient::stream(std::string_view target,
                           const std::function<bool(std::string_view)>& on_data) const {
   std::string error_body;

@@ -93,8 +93,13 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
 int HttpClient::stream(std::string_view target,
                        const std::function<bool(std::string_view)>& on_data,
                        std::string& error_body) const {
+  return stream("GET", target, std::nullopt, on_data, error_body);
+}
+
+int HttpClient::stream(std::string_view method, std::string_view target, const std::optional<std::string>& json_body,
+                       const std::function<bool(std::string_view)>& on_data, std::string& error_body) const {
   Connection c(socket_path_);
-  c.send(http::verb::get, target, std::nullopt);
+  c.send(to_verb(method), target, json_body);
   boost::beast::flat_buffer buf;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(kNoBodyLimit);

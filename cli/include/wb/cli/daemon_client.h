@@ -30,6 +30,10 @@ class DaemonClient {
   // Streams a GET body as raw bytes. Returns normally when the body ends (or on_data returned
   // false); throws DaemonError for an error status.
   void stream(std::string_view target, const std::function<bool(std::string_view)>& on_data) const;
+  // POSTs a JSON body and streams the response body raw (server-sent events of
+  // /v1/completions); an error status throws DaemonError before on_data is called.
+  void post_stream(std::string_view target, const nlohmann::json& body,
+                   const std::function<bool(std::string_view)>& on_data) const;
 
   // Streams a GET body split at '\n' (NDJSON); the line excludes the newline. A trailing line
   // without '\n' is delivered too. on_line returning false stops the stream.

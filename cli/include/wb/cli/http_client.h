@@ -36,6 +36,9 @@ class HttpClient {
   // stops reading and closes the connection.
   int stream(std::string_view target, const std::function<bool(std::string_view)>& on_data,
              std::string& error_body) const;
+  // The same for any method with an optional JSON body (POST /v1/completions with "stream").
+  int stream(std::string_view method, std::string_view target, const std::optional<std::string>& json_body,
+             const std::function<bool(std::string_view)>& on_data, std::string& error_body) const;
 
  private:
   std::string socket_path_;
