@@ -77,6 +77,7 @@ LabelScreen label_screen(const LabelView& v, int width, int height) {
   foot.push_back(rule("", width));
   wrapped(foot, choice_line(v.choice));
   if (!v.message.empty()) wrapped(foot, v.message);
+  if (a == b) wrapped(foot, "the two answers are identical: n skips the pair");
   wrapped(foot, "keys: a/b better answer · 1 significantly 2 better 3 slightly 4 negligibly/unsure · "
                 "s both safe, o only the chosen one safe, u both unsafe · p safety prompt · "
                 "Enter save · Backspace clear · n skip · q quit");

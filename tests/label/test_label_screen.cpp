@@ -114,7 +114,12 @@ TEST_CASE("the label screen is side by side when wide, stacked when narrow, neve
     CHECK(all.find("A or B?") != std::string::npos);
     CHECK(all.find('\x1b') == std::string::npos);  // model output cannot emit escapes
     CHECK((all.find("┬") != std::string::npos) == (width >= kSideBySideMin));
+    CHECK(all.find("identical") == std::string::npos);
   }
+  v.pair["response_b"] = v.pair["response_a"];
+  std::string same;
+  for (auto& l : label_screen(v, 80).lines) same += l + "\n";
+  CHECK(same.find("the two answers are identical: n skips the pair") != std::string::npos);
 }
 
 TEST_CASE("comparison_body carries the pair, the choice and who labeled it", "[label][cli]") {
