@@ -67,11 +67,13 @@ struct LabelEnv {
   }
   const std::string& socket() const { return daemon.socket(); }
 
+  // `annotator` empty: no --annotator (wb takes $USER).
   std::vector<std::string> label_argv(const std::string& annotator, std::vector<std::string> extra = {}) const {
     std::vector<std::string> argv = {wb_binary(), "--socket",      socket(), "label",        "--prompts",
                                      "prompts",   "--model",       "tiny",   "--into",       "pref",
                                      "--temperatures", "0.7,1.2",  "--max-tokens", "6",      "--seed",
                                      "11",        "--annotator",   annotator};
+    if (annotator.empty()) argv.resize(argv.size() - 2);
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -188,7 +190,7 @@ TEST_CASE("wb label: keys label pairs, an unconfirmed pair stores nothing, stats
 
   // --- bob labels the same prompts on a narrow terminal, widened mid-pair -----------------------
   {
-    PtySession s(env.label_argv("bob", {"--per-annotator"}), 50, 40);
+    PtySession s(env.label_argv("", {"--per-annotator"}), 50, 40, {{"USER", "bob"}});  // annotator from $USER
     REQUIRE(s.wait_for("A or B?"));
     CHECK(s.output().find("┬") == std::string::npos);  // narrow: stacked
     CHECK(s.output().find("────── A ──────") != std::string::npos);
