@@ -1,8 +1,9 @@
-// wb train pretrain|sft — submit a training job of the sft plugin. The spec comes from --spec
+// wb train pretrain|sft|reward — submit a training job (sft plugin; reward plugin for reward). The spec comes from --spec
 // FILE and/or --set key=value (applied on top); --follow shows the progress bar with the loss and
 // ETA until the job ends (exit 0 only when it succeeded).
 //
 //   wb train sft --set model=base --set dataset=chat --set output=my-lora --set rank=8 --follow
+//   wb train reward --head safety --set model=base --set datasets=safety-prefs --set output=rm-safe
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -23,6 +24,7 @@ struct TrainOpts {
   std::string spec_file;
   std::vector<std::string> sets;
   bool follow = false;
+  std::string head;  // reward only: spec "head"
 };
 
 json read_spec(const std::string& path) {
@@ -38,6 +40,7 @@ json read_spec(const std::string& path) {
 
 int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
   json spec = o.spec_file.empty() ? json::object() : read_spec(o.spec_file);
+  if (!o.head.empty()) spec["head"] = o.head;
   spec = apply_sets(std::move(spec), o.sets);
   const json rec = ctx.client().post("/v1/jobs", {{"kind", kind}, {"spec", spec}});
   const std::int64_t id = rec.value("id", std::int64_t{-1});
@@ -59,6 +62,8 @@ void add_train_kind(CLI::App* grp, Context& ctx, const std::string& kind, const 
   c->add_option("--set", o->sets,
                 "spec field key=value (model, dataset, output, max_steps, lr, ...; repeatable; over --spec)");
   c->add_flag("--follow", o->follow, "show a progress bar with loss and ETA until the job ends");
+  if (kind == "reward")
+    c->add_option("--head", o->head, "helpfulness | safety (the spec's head)")->check(CLI::IsMember({"helpfulness", "safety"}));
   c->callback([&ctx, o, kind] { ctx.action = [&ctx, o, kind] { return run_train(ctx, kind, *o); }; });
 }
 
@@ -69,6 +74,8 @@ void register_train(CLI::App& app, Context& ctx) {
   grp->require_subcommand(1);
   add_train_kind(grp, ctx, "pretrain", "train every weight on a text dataset (prompt-kind rows) -> a new model");
   add_train_kind(grp, ctx, "sft", "supervised fine-tuning on chat rows (method lora -> adapter, full -> model)");
+  add_train_kind(grp, ctx, "reward",
+                 "reward model (LoRA + scalar head, margin ranking loss) on preference datasets -> reward adapter");
 }
 
 }  // namespace wb::cli
