@@ -73,6 +73,9 @@ Session label_loop(const Context& ctx, const LabelOpts& o, const std::string& an
       return s;
     }
     view.choice.is_safety_prompt = view.pair.value("is_safety_prompt", false);
+    if (auto it = view.pair.find("skipped_empty"); it != view.pair.end() && it->is_array() && !it->empty())
+      message += (message.empty() ? "" : " · ") + std::string("passed over row(s) ") + it->dump() +
+                 ": the model answered nothing";
     const auto shown = std::chrono::steady_clock::now();
     term.discard_input();  // keys typed while sampling were not meant for this pair
     for (;;) {

@@ -18,7 +18,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int kEmptyRetries = 3;  // extra samplings when the model answers an empty response
+constexpr int kEmptyTries = 3;            // samplings of one row before it counts as empty
+constexpr std::size_t kMaxEmptyRows = 5;  // rows passed over in one request before giving up
 
 void allow_only(const Request& req, std::initializer_list<const char*> allowed) {
   for (const auto& [k, v] : req.query) {
@@ -73,6 +74,22 @@ json side(const std::optional<std::string>& adapter, double temperature) {
   return s;
 }
 
+// label.pair for `request` (prompt and options set), seeded from `seed`; each try after an
+// empty answer uses another seed. null when every try had an empty response.
+json sample_pair(App& app, json request, std::int64_t seed) {
+  for (int attempt = 0; attempt < kEmptyTries; ++attempt) {
+    request["seed"] = (seed + static_cast<std::int64_t>(attempt) * 1000003) % INT32_MAX;
+    json pair = invoke_method(app.plugins, "label.pair", request);
+    for (const char* k : {"response_a", "response_b", "model_a", "model_b"})
+      if (!pair.contains(k) || !pair[k].is_string())
+        throw ApiError(500, "plugin_error", std::string("label.pair answered without a string '") + k + "'");
+    if (!pair["response_a"].get_ref<const std::string&>().empty() &&
+        !pair["response_b"].get_ref<const std::string&>().empty())
+      return pair;
+  }
+  return nullptr;
+}
+
 bool fair_coin() {
   static thread_local std::mt19937 rng{std::random_device{}()};
   return std::bernoulli_distribution(0.5)(rng);
@@ -94,35 +111,37 @@ Response label_next(App& app, Request& req) {
   const std::int64_t after = query_int("after", req.query_or("after", "-1"), -1, INT64_MAX);
   const std::int64_t max_tokens = query_int("max_tokens", req.query_or("max_tokens", "256"), 1, 4096);
 
-  auto next = app.store.comparisons().next_unlabeled(
-      prompts, into, after, annotator ? std::optional<std::string_view>(*annotator) : std::nullopt);
-  if (!next)
-    throw ApiError(404, "all_labeled",
-                   "every prompt of dataset '" + prompts + "'" + (after >= 0 ? " after row " + std::to_string(after) : "") +
-                       " is labeled into '" + into + "'" + (annotator ? " by " + *annotator : ""));
-
   // label.pair samples the prompt as one user turn: a row's "system" text is not sent (it is
-  // answered back so a client could show it). The seed depends on the row only, so every labeler is shown the same pair for a prompt (with
-  // the same options): that is what makes pairs labeled twice, and agreement, possible.
+  // answered back so a client could show it). The seed depends on the row only, so every labeler
+  // is shown the same pair for a prompt (with the same options): that is what makes pairs
+  // labeled twice, and agreement, possible.
   json request = {{"model", model},
-                  {"prompt", next->prompt},
                   {"a", side(adapter_a, temps.first)},
                   {"b", side(adapter_b, temps.second)},
                   {"max_tokens", max_tokens}};
+  // A row whose pair keeps coming back with an empty answer (e.g. greedy sampling that ends at
+  // once) cannot be labeled: it is passed over and named in "skipped_empty".
+  json skipped_empty = json::array();
+  std::optional<storage::PromptToLabel> next;
   json pair;
-  for (int attempt = 0;; ++attempt) {
-    request["seed"] = (seed + 2 * next->index + static_cast<std::int64_t>(attempt) * 1000003) % INT32_MAX;
-    pair = invoke_method(app.plugins, "label.pair", request);
-    for (const char* k : {"response_a", "response_b", "model_a", "model_b"})
-      if (!pair.contains(k) || !pair[k].is_string())
-        throw ApiError(500, "plugin_error", std::string("label.pair answered without a string '") + k + "'");
-    const bool empty = pair["response_a"].get_ref<const std::string&>().empty() ||
-                       pair["response_b"].get_ref<const std::string&>().empty();
-    if (!empty) break;
-    if (attempt == kEmptyRetries)
+  for (std::int64_t cursor = after;; cursor = next->index) {
+    next = app.store.comparisons().next_unlabeled(
+        prompts, into, cursor, annotator ? std::optional<std::string_view>(*annotator) : std::nullopt);
+    if (!next)
+      throw ApiError(404, "all_labeled",
+                     "every prompt of dataset '" + prompts + "'" +
+                         (after >= 0 ? " after row " + std::to_string(after) : "") + " is labeled into '" + into +
+                         "'" + (annotator ? " by " + *annotator : "") +
+                         (skipped_empty.empty() ? "" : " (rows the model answers with nothing: " +
+                                                           skipped_empty.dump() + ")"));
+    request["prompt"] = next->prompt;
+    pair = sample_pair(app, request, seed + 2 * next->index);
+    if (!pair.is_null()) break;
+    skipped_empty.push_back(next->index);
+    if (skipped_empty.size() == kMaxEmptyRows)
       throw ApiError(500, "plugin_error",
-                     "the model answered an empty response to prompt row " + std::to_string(next->index) + " " +
-                         std::to_string(kEmptyRetries + 1) + " times; skip it with after=" + std::to_string(next->index));
+                     "the model answered an empty response to every try on rows " + skipped_empty.dump() +
+                         "; check the model and the sampling options");
   }
   if (fair_coin()) {
     std::swap(pair["response_a"], pair["response_b"]);
@@ -137,7 +156,8 @@ Response label_next(App& app, Request& req) {
               {"response_a", pair["response_a"]},
               {"response_b", pair["response_b"]},
               {"model_a", pair["model_a"]},
-              {"model_b", pair["model_b"]}};
+              {"model_b", pair["model_b"]},
+              {"skipped_empty", skipped_empty}};
   if (next->system) out["system"] = *next->system;
   return json_response(200, out);
 }
