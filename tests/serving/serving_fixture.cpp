@@ -201,10 +201,11 @@ std::vector<std::string> ServingDaemon::args(const wbtest::TempDir& tmp, const s
   return {"--config", cfg.string()};
 }
 
-ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow)
+ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow, const std::string& model)
     : tmp("wb-serving"),
       process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()}, args(tmp, config_toml)),
-      slow_(slow) {
+      slow_(slow),
+      model_(model) {
   // The model: tokenizer trained on the corpus, random weights (large enough that greedy
   // outputs differ between adapters), imported by the sft plugin's model_import job.
   fs::path src = dir() / "tiny-src";
@@ -224,7 +225,7 @@ ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow)
   wb::llama::save_model(src, m);
 
   process.start();
-  Reply r = post("/v1/jobs", {{"kind", "model_import"}, {"spec", {{"name", "tiny"}, {"path", src.string()}}}});
+  Reply r = post("/v1/jobs", {{"kind", "model_import"}, {"spec", {{"name", model_}, {"path", src.string()}}}});
   INFO(r.text);
   REQUIRE(r.status == 201);
   const std::int64_t id = r.body["id"].get<std::int64_t>();
@@ -246,7 +247,7 @@ Reply ServingDaemon::post(const std::string& t, const json& body) {
 
 json ServingDaemon::serve(const json& extra) {
   json body = extra;
-  body["model"] = "tiny";
+  body["model"] = model_;
   Reply r = post("/v1/serving", body);
   INFO(r.text);
   REQUIRE(r.status == 200);
@@ -267,7 +268,7 @@ fs::path ServingDaemon::write_adapter(const std::string& dirname, std::uint64_t 
       wb::llama::fill_normal(t.data, wb::llama::tensor_seed(seed + 7, name) + k++, 0.3);
   });
   fs::path out = dir() / "adapters" / dirname;
-  wb::llama::save_adapter(out, a, "tiny");
+  wb::llama::save_adapter(out, a, model_);
   return out;
 }
 

@@ -50,7 +50,8 @@ class ServingDaemon {
   // `config_toml`: extra config text (e.g. a [tcp] table); written to a file and passed with
   // --config. The model "tiny" is imported before the constructor returns. `slow`: a wider,
   // deeper model with 2048 positions, so a long request runs for seconds (cancellation tests).
-  explicit ServingDaemon(const std::string& config_toml = "", bool slow = false);
+  // `model`: the name the model is registered under.
+  explicit ServingDaemon(const std::string& config_toml = "", bool slow = false, const std::string& model = "tiny");
 
   std::string socket() const { return process.socket().string(); }
   const fs::path& dir() const { return tmp.path(); }
@@ -59,7 +60,7 @@ class ServingDaemon {
   Reply post(const std::string& target, const json& body);
   Reply del(const std::string& target);
 
-  // POST /v1/serving {"model":"tiny", ...extra}; REQUIREs 200.
+  // POST /v1/serving {"model":<model>, ...extra}; REQUIREs 200.
   json serve(const json& extra = json::object());
   // A trained-looking PEFT adapter for "tiny" in dir()/adapters/<dirname> (deterministic by seed).
   fs::path write_adapter(const std::string& dirname, std::uint64_t seed, int rank = 4);
@@ -79,6 +80,7 @@ class ServingDaemon {
  private:
   static std::vector<std::string> args(const wbtest::TempDir& tmp, const std::string& config_toml);
   bool slow_ = false;
+  std::string model_;
 };
 
 // Where the test's plugins live (libwb_sft.so + libwb_serve.so).

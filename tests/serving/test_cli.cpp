@@ -1,0 +1,74 @@
+// wb serve / adapter / generate / chat against a real daemon: the streamed text equals the
+// OpenAI route's answer, chat keeps the conversation, --json everywhere, errors exit 1.
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+#include "serving_fixture.h"
+
+using namespace servingtest;
+
+TEST_CASE("serving: wb serve, adapter, generate and chat") {
+  ServingDaemon d;
+  auto wb = [&](const std::vector<std::string>& args, const std::string& input = "") {
+    return wbtest::wb(d.socket(), args, input);
+  };
+  auto r = wb({"generate", "hello"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("wb serve start") != std::string::npos);
+
+  r = wb({"serve", "start", "--model", "tiny", "--max-batch", "4"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("tiny") != std::string::npos);
+  const fs::path a = d.write_adapter("a", 11);
+  r = wb({"adapter", "load", "a", a.string(), "--scale", "0.5"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  r = wb({"--json", "serve", "status"});
+  json st = json::parse(r.out);
+  CHECK(st["model"] == "tiny");
+  CHECK(st["adapters"][0]["name"] == "a");
+  CHECK(st["adapters"][0]["scale"] == 0.5);
+  r = wb({"adapter", "list"});
+  CHECK(r.out.find("yes") != std::string::npos);
+
+  // generate streams exactly what the route answers.
+  Reply plain = d.complete({{"model", "a"}, {"prompt", "the cat"}, {"max_tokens", 10}, {"temperature", 0}});
+  REQUIRE(plain.status == 200);
+  r = wb({"generate", "--adapter", "a", "--max-tokens", "10", "--temperature", "0", "the cat"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == plain.body["choices"][0]["text"].get<std::string>() + "\n");
+  r = wb({"--json", "generate", "--adapter", "a", "--max-tokens", "10", "--temperature", "0", "the cat"});
+  CHECK(json::parse(r.out)["choices"][0]["text"] == plain.body["choices"][0]["text"]);
+
+  // chat: two turns; the second request carries the first answer.
+  json msgs = {{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hello"}}};
+  auto chat = [&](const json& m) {
+    Reply c = d.chat({{"model", "a"}, {"messages", m}, {"max_tokens", 6}, {"temperature", 0}});
+    REQUIRE(c.status == 200);
+    return c.body["choices"][0]["message"]["content"].get<std::string>();
+  };
+  const std::string first = chat(msgs);
+  msgs.push_back({{"role", "assistant"}, {"content", first}});
+  msgs.push_back({{"role", "user"}, {"content", "and then"}});
+  const std::string second = chat(msgs);
+  r = wb({"chat", "--adapter", "a", "--system", "be brief", "--max-tokens", "6", "--temperature", "0"},
+         "hello\nand then\n/exit\n");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == first + "\n" + second + "\n");
+
+  r = wb({"generate", "--adapter", "ghost", "x"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("ghost") != std::string::npos);
+  r = wb({"adapter", "unload", "a"});
+  CHECK(r.exit_code == 0);
+  r = wb({"--json", "adapter", "list"});
+  CHECK(json::parse(r.out)["adapters"][0]["loaded"] == false);
+  r = wb({"serve", "stop"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "stopped serving tiny\n");
+  r = wb({"serve", "status"});
+  CHECK(r.out.find("no model is being served") != std::string::npos);
+}
