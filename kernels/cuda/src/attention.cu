@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "common.cuh"
+#include "decode_attention.cuh"
 #include "wb/cuda/attention.h"
 
 namespace wb::cuda {
@@ -173,10 +174,8 @@ __global__ void attention_backward_dkv_kernel(T* dk, T* dv, const float* Dws, co
   }
 }
 
-// One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b]. A thread
-// per key position for the scores (a whole key row in flight at once, 16-byte loads when the
-// row allows), a thread per output element for P V (loads of consecutive positions unrolled):
-// at decode lengths this is latency-bound, so the point is to have every load issued early.
+// One block per (sequence b, head h). Scores in shared memory: s_j for j < lengths[b]; the
+// attention itself is dev::attend_cached (decode_attention.cuh).
 template <typename T>
 __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, const T* v_cache,
                                         const int32_t* lengths, int64_t cache_stride,
@@ -192,44 +191,9 @@ __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, co
   for (int64_t c = threadIdx.x; c < D; c += blockDim.x) qs[c] = to_f(q[b * qld + h * D + c]);
   __syncthreads();
 
-  const T* kc = k_cache + b * cache_stride + kvh * D;
-  const T* vc = v_cache + b * cache_stride + kvh * D;
-  constexpr int V = 16 / sizeof(T);
-  const bool vec = D % V == 0 && kvld % V == 0 && reinterpret_cast<uintptr_t>(kc) % 16 == 0;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
-    const T* kj = kc + j * kvld;
-    float s = 0.0f;
-    if (vec) {
-      const uint4* kv = reinterpret_cast<const uint4*>(kj);
-#pragma unroll 16
-      for (int64_t u = 0; u < D / V; ++u) {
-        const uint4 w = kv[u];
-        const T* e = reinterpret_cast<const T*>(&w);
-#pragma unroll
-        for (int t = 0; t < V; ++t) s += qs[u * V + t] * to_f(e[t]);
-      }
-    } else {
-      for (int64_t c = 0; c < D; ++c) s += qs[c] * to_f(kj[c]);
-    }
-    sc[j] = s * scale;
-  }
-  __syncthreads();
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) m = fmaxf(m, sc[j]);
-  m = dev::block_max(m, scratch);
-  float l = 0.0f;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
-    const float p = __expf(sc[j] - m);
-    sc[j] = p;
-    l += p;
-  }
-  l = dev::block_sum(l, scratch);  // synchronizes, so every p is visible below
-  for (int64_t c = threadIdx.x; c < D; c += blockDim.x) {
-    float acc = 0.0f;
-#pragma unroll 8
-    for (int64_t j = 0; j < L; ++j) acc += sc[j] * to_f(vc[j * kvld + c]);
-    out[b * qld + h * D + c] = from_f<T>(acc / l);
-  }
+  dev::attend_cached(out + b * qld + h * D, qs, sc, scratch, k_cache + b * cache_stride + kvh * D,
+                     v_cache + b * cache_stride + kvh * D, kvld, D, L, scale,
+                     static_cast<const float*>(nullptr), static_cast<const float*>(nullptr));
 }
 
 template <typename T>

@@ -1,5 +1,6 @@
 // Decode-step helpers (see wb/cuda/decode.h).
 #include "common.cuh"
+#include "decode_attention.cuh"
 #include "wb/cuda/decode.h"
 
 namespace wb::cuda {
@@ -119,46 +120,9 @@ __global__ void attention_decode_rope_kernel(T* out, T* k_cache, T* v_cache, con
 
   // Rows before p come from the cache (written by earlier steps); row p, which the writer block
   // is storing right now, from shared memory.
-  const T* kc = k_cache + b * cache_stride + g * D;
-  const T* vc = v_cache + b * cache_stride + g * D;
-  constexpr int V = 16 / sizeof(T);
-  const bool vec = D % V == 0 && kvld % V == 0 && reinterpret_cast<uintptr_t>(kc) % 16 == 0;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
-    float s = 0.0f;
-    if (j == p) {
-      for (int64_t c = 0; c < D; ++c) s += qs[c] * ks[c];
-    } else if (vec) {
-      const uint4* kv = reinterpret_cast<const uint4*>(kc + j * kvld);
-#pragma unroll 16
-      for (int64_t u = 0; u < D / V; ++u) {
-        const uint4 w = kv[u];
-        const T* e = reinterpret_cast<const T*>(&w);
-#pragma unroll
-        for (int t = 0; t < V; ++t) s += qs[u * V + t] * to_f(e[t]);
-      }
-    } else {
-      for (int64_t c = 0; c < D; ++c) s += qs[c] * to_f(kc[j * kvld + c]);
-    }
-    sc[j] = s * scale;
-  }
-  __syncthreads();
-  float m = -INFINITY;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) m = fmaxf(m, sc[j]);
-  m = dev::block_max(m, scratch);
-  float l = 0.0f;
-  for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
-    const float e = __expf(sc[j] - m);
-    sc[j] = e;
-    l += e;
-  }
-  l = dev::block_sum(l, scratch);
-  for (int64_t c = threadIdx.x; c < D; c += blockDim.x) {
-    float acc = 0.0f;
-#pragma unroll 8
-    for (int64_t j = 0; j < L - 1; ++j) acc += sc[j] * to_f(vc[j * kvld + c]);
-    acc += sc[L - 1] * vs[c];
-    out[b * qld + h * D + c] = from_f<T>(acc / l);
-  }
+  dev::attend_cached(out + b * qld + h * D, qs, sc, scratch, k_cache + b * cache_stride + g * D,
+                     v_cache + b * cache_stride + g * D, kvld, D, L, scale,
+                     static_cast<const float*>(ks), static_cast<const float*>(vs));
 }
 
 }  // namespace
