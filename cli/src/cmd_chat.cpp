@@ -1,6 +1,7 @@
 // wb chat [--adapter A] [--system S] — a multi-turn conversation: each line read from stdin is a
 // user turn; the whole conversation goes to POST /v1/chat/completions (Llama 2 chat template)
-// and the answer streams to the terminal. "/exit" or end of input ends it.
+// and the answer streams to the terminal. "/exit" or end of input ends it. A turn the daemon
+// refuses with 400 (the conversation outgrew the context) is reported and dropped.
 #include <unistd.h>
 
 #include <iostream>
@@ -41,9 +42,13 @@ int run_chat(const Context& ctx, const ChatOpts& o) {
       r = stream_completion(c, "/v1/chat/completions", body, [&](const std::string& piece) {
         *ctx.out << piece << std::flush;
       });
-    } catch (...) {
+    } catch (const DaemonError& e) {
       messages.erase(messages.size() - 1);  // the turn did not happen
-      throw;
+      // A turn the daemon refuses (e.g. the conversation outgrew the context) ends nothing
+      // else: say why and read the next line. Other failures (daemon gone) end the chat.
+      if (e.http_status() != 400) throw;
+      *ctx.err << "wb: " << e.what() << '\n';
+      continue;
     }
     *ctx.out << '\n' << std::flush;
     messages.push_back({{"role", "assistant"}, {"content", r.text}});
