@@ -1,7 +1,11 @@
 // Integration without a model: what the labeling path refuses before anything is sampled —
 // preference files with a bad rating or safety label (rejected naming the line), wb label's
-// usage errors and its refusal off a terminal, /v1/comparisons/next's and /stats' checks.
+// usage errors and its refusal off a terminal, /v1/comparisons/next's and /stats' checks; and,
+// against the pair_fixture plugin (plugins/pair_fixture.cpp), rows whose answers are empty and
+// the shuffling of sides.
 #include <catch2/catch.hpp>
+
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -73,4 +77,48 @@ TEST_CASE("labeling refuses bad input: preference files, options, no terminal", 
   CHECK(get_json(d.socket(), "/v1/comparisons/stats?x=1", 400)["error"]["code"] == "invalid_request");
   CHECK(get_json(d.socket(), "/v1/comparisons/stats?dataset=nope", 404)["error"]["code"] == "not_found");
   CHECK(get_json(d.socket(), "/v1/comparisons/stats")["total"] == 1);
+}
+
+TEST_CASE("the label route passes over rows with an empty answer and shuffles whole sides", "[label][integration]") {
+  TempDir tmp("wb-label");
+  Daemon d(tmp.path(), {WB_LABEL_FIXTURE_PLUGIN_DIR});
+  post_json(d.socket(), "/v1/datasets",
+            {{"name", "prompts"},
+             {"kind", "prompt"},
+             {"jsonl", "{\"prompt\":\"[silent] one\"}\n{\"prompt\":\"[silent] two\"}\n{\"prompt\":\"fine\"}\n"}},
+            201);
+  const std::string base = "/v1/comparisons/next?prompts=prompts&into=pref&model=m&seed=7";
+
+  // Rows 0 and 1 always answer empty: passed over, named; row 2 is offered with its row seed.
+  json next = get_json(d.socket(), base);
+  CHECK(next["index"] == 2);
+  CHECK(next["skipped_empty"] == json::array({0, 1}));
+  CHECK(next["remaining"] == 1);
+  std::map<std::string, std::string> sides = {{next["model_a"], next["response_a"]}, {next["model_b"], next["response_b"]}};
+  CHECK(sides == std::map<std::string, std::string>{{"m@a", "first answer to: fine"}, {"m@b", "second answer (seed 11)"}});
+
+  // Sides are shuffled per request, response and model name together: over 64 requests both
+  // orders appear (a fair coin fails this with probability 2^-63).
+  int a_first = 0;
+  for (int i = 0; i < 64; ++i) {
+    json n = get_json(d.socket(), base + "&after=1");
+    CHECK(n["skipped_empty"].empty());
+    const bool first = n["model_a"] == "m@a";
+    CHECK(n["response_a"] == (first ? "first answer to: fine" : "second answer (seed 11)"));
+    a_first += first;
+  }
+  CHECK(a_first > 0);
+  CHECK(a_first < 64);
+
+  // Five empty rows in one request: 500 naming them; only empty rows left: all_labeled names them.
+  std::string silent;
+  for (int i = 0; i < 6; ++i) silent += "{\"prompt\":\"[silent] " + std::to_string(i) + "\"}\n";
+  post_json(d.socket(), "/v1/datasets", {{"name", "quiet"}, {"kind", "prompt"}, {"jsonl", silent}}, 201);
+  json fail = get_json(d.socket(), "/v1/comparisons/next?prompts=quiet&into=pref&model=m", 500);
+  CHECK(fail["error"]["message"] ==
+        "the model answered an empty response to every try on rows [0,1,2,3,4]; check the model and the sampling options");
+  json none = get_json(d.socket(), "/v1/comparisons/next?prompts=quiet&into=pref&model=m&after=4", 404);
+  CHECK(none["error"]["code"] == "all_labeled");
+  CHECK(none["error"]["message"] ==
+        "every prompt of dataset 'quiet' after row 4 is labeled into 'pref' (rows the model answers with nothing: [5])");
 }
