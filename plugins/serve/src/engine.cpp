@@ -168,41 +168,51 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   }
 }
 
+void Engine::run_pass(const std::vector<ActiveRequest*>& batch, int64_t row_tile) {
+  if (batch.empty()) return;
+  std::vector<llama::DecodeSequence<float>*> seqs;
+  std::vector<std::vector<int32_t>> feeds;
+  int64_t rows = 0;
+  for (ActiveRequest* r : batch) {
+    seqs.push_back(&r->sequence());
+    feeds.push_back(r->next_feed(opts_.prefill_chunk));
+    rows += static_cast<int64_t>(feeds.back().size());
+  }
+  std::vector<float> logits;
+  try {
+    decoder_->set_row_tile(row_tile);
+    decoder_->forward(std::span<llama::DecodeSequence<float>* const>(seqs.data(), seqs.size()), feeds, logits);
+    metrics_.step(rows);
+    const int64_t V = model_.config.vocab_size;
+    for (size_t i = 0; i < batch.size(); ++i)
+      batch[i]->accept_logits(std::span<const float>(logits.data() + static_cast<int64_t>(i) * V, static_cast<size_t>(V)),
+                              static_cast<int64_t>(feeds[i].size()));
+  } catch (const std::exception& e) {
+    for (ActiveRequest* r : batch) r->finish("error", e.what());
+  }
+}
+
 void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   for (auto& r : running)
     if (r->cancel_requested()) r->finish("cancelled");
-  std::vector<ActiveRequest*> batch;
-  std::vector<llama::DecodeSequence<float>*> seqs;
-  std::vector<std::vector<int32_t>> feeds;
+  std::vector<ActiveRequest*> decoding, prefilling;
   int64_t budget = opts_.prefill_budget;
-  bool any_prefill = false;
   for (auto& r : running) {  // arrival order
     if (r->finished()) continue;
-    if (r->prefilling()) {
-      const int64_t next = std::min(opts_.prefill_chunk, r->prompt_left());
-      if (any_prefill && next > budget) continue;  // one chunk always goes through
-      budget -= next;
-      any_prefill = true;
+    if (!r->prefilling()) {
+      decoding.push_back(r.get());
+      continue;
     }
-    batch.push_back(r.get());
-    seqs.push_back(&r->sequence());
-    feeds.push_back(r->next_feed(opts_.prefill_chunk));
+    const int64_t next = std::min(opts_.prefill_chunk, r->prompt_left());
+    if (!prefilling.empty() && next > budget) continue;  // one chunk always goes through
+    budget -= next;
+    prefilling.push_back(r.get());
   }
-  if (!batch.empty()) {
-    std::vector<float> logits;
-    int64_t rows = 0;
-    for (const auto& f : feeds) rows += static_cast<int64_t>(f.size());
-    try {
-      decoder_->forward(std::span<llama::DecodeSequence<float>* const>(seqs.data(), seqs.size()), feeds, logits);
-      metrics_.step(rows);
-      const int64_t V = model_.config.vocab_size;
-      for (size_t i = 0; i < batch.size(); ++i)
-        batch[i]->accept_logits(std::span<const float>(logits.data() + static_cast<int64_t>(i) * V, static_cast<size_t>(V)),
-                                static_cast<int64_t>(feeds[i].size()));
-    } catch (const std::exception& e) {
-      for (ActiveRequest* r : batch) r->finish("error", e.what());
-    }
-  }
+  // Every generating sequence's next token in one pass (row-tiled: batch-invariant), then each
+  // prompt chunk in a pass of its own: a chunk is cut at fixed offsets, so that pass is the same
+  // computation whatever else runs, and one GEMM call covers the whole chunk.
+  run_pass(decoding, opts_.row_tile);
+  for (ActiveRequest* r : prefilling) run_pass({r}, 0);
   // Finished requests leave now: their adapter reference and KV cache are released here.
   std::vector<uint64_t> gone;
   for (auto it = running.begin(); it != running.end();) {

@@ -9,12 +9,13 @@
 // Requests are resolved at submit (adapter looked up, prompt tokenized or chat-rendered, limits
 // checked; errors throw ServeError) and wait in a bounded FIFO queue (max_queue; beyond it
 // WB_BUSY). The decode thread admits them in arrival order up to max_batch running sequences.
-// Each step is ONE batched forward over every running sequence: one new token for each decoding
-// sequence plus prompt chunks (prefill_chunk tokens each, at most prefill_budget tokens per
-// step, arrival order) of sequences still prefilling. Each sequence has its own KV cache, RNG
-// (seeded from the request) and adapter (+ scale); the base GEMM runs once for all rows and each
-// adapter adds its low-rank product on its rows. With row_tile > 0 every product runs in BLAS
-// calls of a fixed row count, so a seeded request's tokens are bit-identical whatever else runs.
+// Each step runs ONE batched forward over every generating sequence (one new token each), then
+// the prompt chunks of sequences still prefilling (prefill_chunk tokens each, at most
+// prefill_budget tokens per step, arrival order), each chunk a forward of its own. Each sequence
+// has its own KV cache, RNG (seeded from the request) and adapter (+ scale); the base GEMM runs
+// once for all rows and each adapter adds its low-rank product on its rows. The decode pass runs
+// every product in BLAS calls of row_tile rows, and chunks are cut at fixed prompt offsets, so a
+// seeded request's tokens are bit-identical whatever else runs.
 //
 // Destruction stops the thread and ends every queued and running request with a done event
 // ("cancelled", error "the model was unloaded") before returning; no callback follows.
@@ -74,6 +75,8 @@ class Engine {
   void loop();
   void admit(std::vector<std::unique_ptr<ActiveRequest>>& running);
   void step(std::vector<std::unique_ptr<ActiveRequest>>& running);
+  // One forward over `batch` (each sequence's next_feed), then each accepts its logits row.
+  void run_pass(const std::vector<ActiveRequest*>& batch, int64_t row_tile);
   std::vector<int32_t> prompt_tokens(const struct RequestSpec& spec) const;
 
   ModelOptions opts_;
