@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "attention_case.h"
 #include "gpu_test_util.h"
 #include "wb/cuda/adamw.h"
 #include "wb/cuda/attention.h"
@@ -264,42 +265,22 @@ TEMPLATE_TEST_CASE("packed causal GQA attention matches the CPU, forward and bac
                    WB_DTYPES) {
   require_device();
   Context ctx;
-  const std::vector<int32_t> cu = {0, 5, 14, 15, 27};  // four sequences, one of length 1
-  const int64_t n_seqs = 4, n = 27, H = 4, Hkv = 2, D = 40;
-  const auto q = round_to<TestType>(randn(n * H * D, 25));
-  const auto k = round_to<TestType>(randn(n * Hkv * D, 26));
-  const auto v = round_to<TestType>(randn(n * Hkv * D, 27));
-  const auto dout = round_to<TestType>(randn(n * H * D, 28));
-  const auto dq0 = round_to<TestType>(randn(n * H * D, 29));
-  const auto dk0 = round_to<TestType>(randn(n * Hkv * D, 30));
-  const auto dv0 = round_to<TestType>(randn(n * Hkv * D, 31));
-  std::vector<float> out(n * H * D), dq = dq0, dk = dk0, dv = dv0;
-  std::vector<float> probs(K::attention_probs_size(cu.data(), n_seqs, H));
-  std::vector<float> scratch(K::attention_scratch_size(cu.data(), n_seqs));
-  K::attention_forward<float>(out.data(), probs.data(), q.data(), k.data(), v.data(), cu.data(),
-                              n_seqs, H, Hkv, D);
-  K::attention_backward<float>(dq.data(), dk.data(), dv.data(), scratch.data(), dout.data(),
-                               probs.data(), q.data(), k.data(), v.data(), cu.data(), n_seqs, H,
-                               Hkv, D);
-
-  const AttentionShape sh{n, H, Hkv, D};
-  auto gstart = to_device(seq_start_from_cu_seqlens(cu.data(), n_seqs));
-  auto gq = upload_as<TestType>(q), gk = upload_as<TestType>(k), gv = upload_as<TestType>(v);
-  auto gdout = upload_as<TestType>(dout);
-  auto gdq = upload_as<TestType>(dq0), gdk = upload_as<TestType>(dk0), gdv = upload_as<TestType>(dv0);
-  DeviceBuffer<TestType> gout(n * H * D);
-  DeviceBuffer<float> glse(H * n), ws(attention_backward_workspace(sh));
+  AttentionCase<TestType> c({0, 5, 14, 15, 27}, 4, 2, 40);  // four sequences, one of length 1
+  const AttentionShape sh = c.shape();
+  auto gstart = to_device(seq_start_from_cu_seqlens(c.cu.data(), c.n_seqs));
+  DeviceBuffer<TestType> gout(c.n * c.H * c.D);
+  DeviceBuffer<float> glse(c.H * c.n), ws(attention_backward_workspace(sh));
   poison(ctx, gout);
   poison(ctx, glse);
-  attention_forward<TestType>(ctx, gout.data(), glse.data(), gq.data(), gk.data(), gv.data(),
+  attention_forward<TestType>(ctx, gout.data(), glse.data(), c.gq.data(), c.gk.data(), c.gv.data(),
                               gstart.data(), sh);
-  attention_backward<TestType>(ctx, gdq.data(), gdk.data(), gdv.data(), gdout.data(), gq.data(),
-                               gk.data(), gv.data(), gout.data(), glse.data(), gstart.data(), sh,
-                               ws.data());
-  CHECK(rel_err(download_f(ctx, gout), out) < tol<TestType>(4));
-  CHECK(rel_err(download_f(ctx, gdq), dq) < tol<TestType>(8));
-  CHECK(rel_err(download_f(ctx, gdk), dk) < tol<TestType>(8));
-  CHECK(rel_err(download_f(ctx, gdv), dv) < tol<TestType>(8));
+  attention_backward<TestType>(ctx, c.gdq.data(), c.gdk.data(), c.gdv.data(), c.gdout.data(),
+                               c.gq.data(), c.gk.data(), c.gv.data(), gout.data(), glse.data(),
+                               gstart.data(), sh, ws.data());
+  CHECK(rel_err(download_f(ctx, gout), c.out) < tol<TestType>(4));
+  CHECK(rel_err(download_f(ctx, c.gdq), c.dq) < tol<TestType>(8));
+  CHECK(rel_err(download_f(ctx, c.gdk), c.dk) < tol<TestType>(8));
+  CHECK(rel_err(download_f(ctx, c.gdv), c.dv) < tol<TestType>(8));
 }
 
 TEMPLATE_TEST_CASE("decode attention over a KV cache matches the CPU's single-sequence attention",
