@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The workbench demo, end to end on CPU: build, start workbenchd on a fresh data dir, generate the
 # synthetic task suite, train a SentencePiece tokenizer and a tiny Llama on its corpus (pretrain),
-# fine-tune it with LoRA on the suite's chat rows (SFT), and evaluate base vs SFT adapter on
-# held-out prompts with the suite's exact checker. Prints a table, writes the same figures to
+# fine-tune it with LoRA on the suite's chat rows (SFT), evaluate base vs SFT adapter on
+# held-out prompts with the suite's exact checker, then sample answer pairs from the SFT model,
+# label them with that checker (a synthetic stand-in for human labelers) and train the
+# helpfulness and safety reward models, whose held-out accuracy per rating level is printed next
+# to the Llama 2 paper's Table 8. Prints tables, writes the same figures to
 # <data_dir>/results.json and prints that path last.
 #
 #   scripts/demo.sh                       # setup.sh (packages + build into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
 # Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
-#   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED
+#   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
+#   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,7 +26,7 @@ wb_bin=${WB_BIN:-$build/bin/wb}
 wbd_bin=$build/bin/workbenchd
 suite_bin=$build/bin/wb-suite
 plugins=$build/lib/workbench/plugins
-for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so"; do
+for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so" "$plugins/libwb_reward.so"; do
   [ -e "$f" ] || { echo "demo: missing $f (build first: scripts/setup.sh)" >&2; exit 1; }
 done
 
@@ -30,6 +34,8 @@ pretrain_steps=${WB_DEMO_PRETRAIN_STEPS:-3000}
 sft_steps=${WB_DEMO_SFT_STEPS:-300}
 eval_limit=${WB_DEMO_EVAL_LIMIT:-300}
 seed=${WB_DEMO_SEED:-1}
+label_prompts=${WB_DEMO_LABEL_PROMPTS:-400}
+rm_steps=${WB_DEMO_RM_STEPS:-300}
 
 # Idle OpenMP threads sleep instead of spinning: much faster on a shared, loaded machine.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
@@ -94,6 +100,35 @@ wb --json eval --model pretrained --dataset chat-eval --limit "$eval_limit" --ma
 wb --json eval --model pretrained --adapter chat-lora --dataset chat-eval --limit "$eval_limit" --max-tokens 16 \
   >"$demo_dir/eval_sft.json"
 stamp "evaluated"
+
+# ---- reward models ---------------------------------------------------------------------------------
+wb dataset import help-prefs "$demo_dir/suite/pref_helpful_train.jsonl" --kind preference >/dev/null
+wb dataset import help-eval "$demo_dir/suite/pref_helpful_eval.jsonl" --kind preference >/dev/null
+wb dataset import safety-prefs "$demo_dir/suite/pref_safety_train.jsonl" --kind preference >/dev/null
+wb dataset import safety-eval "$demo_dir/suite/pref_safety_eval.jsonl" --kind preference >/dev/null
+wb dataset import rl-prompts "$demo_dir/suite/prompts_train.jsonl" --kind prompt >/dev/null
+# Two answers per prompt from the SFT model (greedy vs temperature 1), labeled by the suite's exact
+# checker standing in for a human labeler (annotator "suite-checker (synthetic stand-in for a
+# human labeler)"; rating = difference of the checker's 0..3 grades, docs/REWARD.md).
+wb job submit label_synthetic --follow \
+  --set model=pretrained --set prompts=rl-prompts --set output=synthetic-pairs \
+  --set a.adapter=chat-lora --set a.temperature=0 --set b.adapter=chat-lora --set b.temperature=1 \
+  --set limit="$label_prompts" --set max_tokens=16 --set batch=32 --set seed="$seed"
+synthetic_pairs=$(wb --json dataset show synthetic-pairs | jq -r '.rows')
+stamp "$synthetic_pairs synthetic pairs labeled by the suite checker"
+# Both reward models start from the SFT adapter (LoRA continues, new scalar head) and train with
+# the paper's margins; the safety RM mixes safety and helpfulness data, as the paper's did.
+train_rm() {  # head output datasets-json eval-dataset
+  local id
+  id=$(wb --json train reward --head "$1" --set model=pretrained --set adapter=chat-lora \
+    --set "datasets=$3" --set "eval_datasets=[\"$4\"]" --set output="$2" --set max_steps="$rm_steps" \
+    --set batch=8 --set lr=2e-3 --set max_len=64 --set eval_every=100 --set log_every=25 --set seed="$seed" | jq -r '.id')
+  wb job logs "$id" --follow
+  wb --json job show "$id" >"$demo_dir/$2.json"
+}
+train_rm helpfulness rm-helpful '[{"name":"help-prefs","ratio":1},{"name":"synthetic-pairs","ratio":1}]' help-eval
+train_rm safety rm-safety '[{"name":"safety-prefs","ratio":2},{"name":"help-prefs","ratio":1},{"name":"synthetic-pairs","ratio":0.5}]' safety-eval
+stamp "reward models trained"
 elapsed=$(( $(date +%s) - t_start ))
 
 # results.json: the figures of both evaluations side by side; then the same as a table.
@@ -106,6 +141,14 @@ jq -n --slurpfile base "$demo_dir/eval_base.json" --slurpfile sft "$demo_dir/eva
   | {data_dir: $data_dir, seconds: $seconds, eval_prompts: ($base[0].n // 0), base: $b, sft_lora: $s}' \
   >"$data_dir/results.json"
 
+# The reward models' held-out accuracies join results.json beside the paper's Table 8.
+rm_acc() { jq '.metrics | with_entries(select(.key | startswith("eval_")) | .value = .value.value)' "$1"; }
+jq --argjson help "$(rm_acc "$demo_dir/rm-helpful.json")" --argjson safety "$(rm_acc "$demo_dir/rm-safety.json")" \
+  --argjson pairs "$synthetic_pairs" '. + {reward_models: {synthetic_pairs: $pairs, helpfulness: $help, safety: $safety,
+    paper_table8: {helpfulness: {"3": 0.807, "2": 0.675, "1": 0.609, "0": 0.547},
+                   safety: {"3": 0.943, "2": 0.763, "1": 0.657, "0": 0.553}}}}' \
+  "$data_dir/results.json" >"$demo_dir/results.tmp" && mv "$demo_dir/results.tmp" "$data_dir/results.json"
+
 pct() { jq -r --arg k "$2" '.[$k] // empty | . * 1000 | round / 10 | tostring + "%"' "$1"; }
 row() { printf '%-26s %18s %18s\n' "$1" "$(pct "$demo_dir/eval_base.json" "$2")" "$(pct "$demo_dir/eval_sft.json" "$2")"; }
 echo
@@ -117,7 +160,29 @@ row "safe over-refused" over_refusal_rate
 for f in $(jq -r 'keys[] | select(startswith("accuracy_"))' "$demo_dir/eval_sft.json"); do
   row "  accuracy: ${f#accuracy_}" "$f"
 done
-echo "($(jq -r '.eval_prompts' "$data_dir/results.json") held-out prompts; ${elapsed} s from daemon start to here)"
+echo "($(jq -r '.eval_prompts' "$data_dir/results.json") held-out prompts)"
+
+# Reward models: held-out pair accuracy per rating level (how much better the chosen answer is),
+# beside Llama 2's Table 8 (Meta Helpful / Meta Safety test sets).
+rmp() { jq -r --arg k "$2" '.metrics[$k].value // empty | . * 1000 | round / 10 | tostring + "%"' "$1"; }
+rmn() { jq -r --arg k "$2" '.metrics[$k].value // empty | round' "$1"; }
+rm_row() {  # label key paper_help paper_safety
+  printf '%-30s %12s %8s %12s %8s\n' "$1" "$(rmp "$demo_dir/rm-helpful.json" "$2")" "$3" \
+    "$(rmp "$demo_dir/rm-safety.json" "$2")" "$4"
+}
+echo
+printf '%-30s %12s %8s %12s %8s\n' "reward model accuracy" "helpfulness" "paper" "safety" "paper"
+rm_row "significantly better (3)" eval_accuracy_rating_3 80.7% 94.3%
+rm_row "better (2)" eval_accuracy_rating_2 67.5% 76.3%
+rm_row "slightly better (1)" eval_accuracy_rating_1 60.9% 65.7%
+rm_row "negligibly better/unsure (0)" eval_accuracy_rating_0 54.7% 55.3%
+rm_row "all held-out pairs" eval_accuracy "" ""
+for label in chosen_safe both_safe both_unsafe; do
+  v=$(rmp "$demo_dir/rm-safety.json" "eval_accuracy_safety_$label")
+  [ -n "$v" ] && printf '%-30s %12s %8s %12s %8s\n' "  safety label $label" "" "" "$v" ""
+done
+echo "(held-out pairs: helpfulness $(rmn "$demo_dir/rm-helpful.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_2)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_1)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_0) at ratings 3/2/1/0; safety $(rmn "$demo_dir/rm-safety.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-safety.json" eval_count_rating_2) at 3/2; trained on the suite's pairs + $synthetic_pairs checker-labeled SFT samples)"
+echo "(${elapsed} s from daemon start to here)"
 
 stop_daemon
 trap - EXIT

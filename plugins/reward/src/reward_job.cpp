@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "model_store.h"
 #include "reward_spec.h"
@@ -107,7 +108,11 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
     }
   }
   std::string mix;
-  for (const auto& d : s.datasets) mix += (mix.empty() ? "" : ", ") + d.name + " x" + std::to_string(d.ratio);
+  for (const auto& d : s.datasets) {
+    std::ostringstream r;
+    r << d.ratio;
+    mix += (mix.empty() ? "" : ", ") + d.name + " ratio " + r.str();
+  }
   job.info("reward (" + s.head + ") " + s.model + (s.adapter.empty() ? "" : " + " + s.adapter) + " -> " + s.output +
            ": " + std::to_string(train_pairs) + " training pairs (" + mix + "), " + std::to_string(eval.size()) +
            " held-out pairs, " + std::to_string(total) + " steps of " + std::to_string(per_step) + " pairs");
