@@ -1,0 +1,90 @@
+// wb train reward --head and wb reward score against the real daemon: the table and --json forms,
+// and a cancelled reward job.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+
+#include <catch2/catch.hpp>
+
+#include "reward_fixture.h"
+#include "wb_skip.h"
+
+using namespace rewardtest;
+
+namespace {
+
+struct Run {
+  int code = -1;
+  std::string out;
+};
+
+#ifdef WB_CLI_PATH
+Run wb(const std::string& socket, const std::string& args) {
+  const std::string cmd = std::string(WB_CLI_PATH) + " --socket " + socket + " " + args + " 2>&1";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("wb train reward --head and wb reward score (table and --json)", "[reward][integration][cli]") {
+#ifndef WB_CLI_PATH
+  WB_SKIP("wb is not built in this configuration");
+#else
+  RewardDaemon d;
+  d.import("help", "preference", "pref_helpful_train.jsonl", 0.2);
+  d.init_tiny("base");
+  const std::string s = d.d.socket();
+  Run r = wb(s, "train reward --head safety --set model=base --set datasets=help --set output=rm --set max_steps=20 "
+                "--set max_len=64 --follow");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("state: succeeded") != std::string::npos);
+  r = wb(s, "train reward --head honesty --set model=base --set datasets=help --set output=rm2");
+  CHECK(r.code != 0);
+
+  r = wb(s, "--json reward score --rm rm --prompt 'What is 1 + 1?' --response 'Answer: 2'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json j = json::parse(r.out);
+  CHECK(j["kind"] == "reward_safety");
+  CHECK(j["scores"].size() == 1);
+
+  r = wb(s, "reward score --rm rm --dataset help --split eval --rows");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("held-out pairs (rm)") != std::string::npos);
+  CHECK(r.out.find("significantly better") != std::string::npos);
+  CHECK(r.out.find("correct") != std::string::npos);
+
+  r = wb(s, "reward score --rm ghost --prompt a --response b");
+  CHECK(r.code != 0);
+  CHECK(r.out.find("unknown adapter 'ghost'") != std::string::npos);
+  r = wb(s, "reward score --rm rm --prompt a");
+  CHECK(r.code != 0);
+  CHECK(r.out.find("--prompt and --response go together") != std::string::npos);
+#endif
+}
+
+TEST_CASE("a running reward job is cancelled within a step", "[reward][integration]") {
+  RewardDaemon d;
+  d.import("help", "preference", "pref_helpful_train.jsonl");
+  d.init_tiny("base");
+  const int64_t id = d.submit("reward", {{"model", "base"}, {"head", "helpfulness"}, {"datasets", {"help"}},
+                                         {"max_steps", 100000}, {"max_len", 64}, {"output", "never"}});
+  REQUIRE(wbtest::eventually([&] { return !d.metric(id, "train_loss").empty(); }, std::chrono::seconds(60)));
+  auto r = d.d.del("/v1/jobs/" + std::to_string(id));
+  CHECK(r.status == 200);
+  const json j = d.wait_final(id, std::chrono::seconds(30));
+  CHECK(j["state"] == "cancelled");
+  CHECK(d.d.get("/v1/adapters").body["adapters"].empty());  // nothing registered
+}
