@@ -57,6 +57,17 @@ __device__ __forceinline__ float block_max(float v, float* scratch) {
   return warp_max(v);
 }
 
+// cos and sin of the RoPE angle pos * theta^(-2i/head_dim), computed in double as the CPU does
+// (in fp32 the angle loses ~pos ulps), rounded to float. Every RoPE kernel takes them from here.
+__device__ __forceinline__ void rope_cos_sin(int64_t pos, int64_t i, int64_t head_dim,
+                                             float theta, float& c, float& s) {
+  const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
+  double sd, cd;
+  sincos(double(pos) * inv_freq, &sd, &cd);
+  c = float(cd);
+  s = float(sd);
+}
+
 // Programmatic dependent launch (sm_90+, kernels launched with launch_pdl): pdl_trigger lets
 // the next kernel in the stream launch as soon as every block of this one has run it;
 // pdl_wait blocks until the previous kernel has finished and its writes are visible. A kernel

@@ -43,11 +43,8 @@ __global__ void rope_kv_append_kernel(T* q_out, T* k_cache, T* v_cache, const T*
        t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t i = t % half, slot = (t / half) % slots, b = t / (half * slots);
     const int32_t p = pos[b];
-    // The angle in double, as rope_forward (and the CPU).
-    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
-    double sd, cd;
-    sincos(double(p) * inv_freq, &sd, &cd);
-    const float s = float(sd), c = float(cd);
+    float c, s;
+    dev::rope_cos_sin(p, i, head_dim, theta, c, s);
     const T* src = qkv + b * ld + slot * head_dim;  // q heads, then k heads right after
     const float a = to_f(src[i]), bb = to_f(src[i + half]);
     const T ra = from_f<T>(a * c - bb * s), rb = from_f<T>(bb * c + a * s);
@@ -95,11 +92,8 @@ __global__ void attention_decode_rope_kernel(T* out, T* k_cache, T* v_cache, con
   dev::pdl_trigger();  // the next GEMV may start streaming its weights on the idle SMs
   dev::pdl_wait();     // qkv comes from the previous kernel
   for (int64_t i = threadIdx.x; i < half; i += blockDim.x) {
-    // The angle in double, as rope_forward.
-    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(D));
-    double sd, cd;
-    sincos(double(p) * inv_freq, &sd, &cd);
-    const float s = float(sd), c = float(cd);
+    float c, s;
+    dev::rope_cos_sin(p, i, D, theta, c, s);
     const float qa = to_f(qsrc[i]), qb = to_f(qsrc[i + half]);
     qs[i] = to_f(from_f<T>(qa * c - qb * s));
     qs[i + half] = to_f(from_f<T>(qb * c + qa * s));

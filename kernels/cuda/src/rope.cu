@@ -21,11 +21,9 @@ __global__ void rope_kernel(T* x, int64_t ld, const int32_t* positions, int64_t 
     const int64_t i = t % half;
     const int64_t h = (t / half) % n_heads;
     const int64_t row = t / (half * n_heads);
-    // The angle in double, as on the CPU: pos * theta^(-2i/hd) loses ~pos ulps in fp32.
-    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
-    double sd, cd;
-    sincos(double(positions[row]) * inv_freq, &sd, &cd);
-    const float s = float(sd) * sign, c = float(cd);
+    float c, s;
+    dev::rope_cos_sin(positions[row], i, head_dim, theta, c, s);
+    s *= sign;
     T* p = x + row * ld + h * head_dim;
     const float a = to_f(p[i]), b = to_f(p[i + half]);
     p[i] = from_f<T>(a * c - b * s);
@@ -49,11 +47,7 @@ __global__ void rope_table_kernel(float* cs, const int32_t* positions, int64_t n
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < n * half;
        t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t i = t % half, row = t / half;
-    const double inv_freq = pow(double(theta), -2.0 * double(i) / double(head_dim));
-    double sd, cd;
-    sincos(double(positions[row]) * inv_freq, &sd, &cd);
-    cs[2 * t] = float(cd);
-    cs[2 * t + 1] = float(sd);
+    dev::rope_cos_sin(positions[row], i, head_dim, theta, cs[2 * t], cs[2 * t + 1]);
   }
 }
 
