@@ -29,7 +29,7 @@ namespace wb::daemon {
 
 class CompletionStream : public StreamSource {
  public:
-  // `request.plugin` must already name its adapter (or none for the base model).
+  // `request.plugin` is what the plugin's submit() takes (its "model" names the base or an adapter).
   static std::shared_ptr<CompletionStream> submit(const wb_serving& serving, const OpenAiRequest& request,
                                                   std::shared_ptr<ServingMetrics> metrics);
 

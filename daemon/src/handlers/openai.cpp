@@ -21,17 +21,13 @@ constexpr const char* kRetryAfterSeconds = "1";
 Response completion(App& app, Request& req, Endpoint endpoint) {
   OpenAiRequest r = parse_openai_request(req.body, endpoint);
   const wb_serving& table = app.serving.table();
-  auto base = Serving::model_name(app.serving.stats());
-  if (!base) throw unavailable("no model is being served; start one with `wb serve start --model NAME`");
-  if (r.model != *base) r.plugin["adapter"] = r.model;
-  else if (r.plugin.contains("adapter_scale")) throw invalid_request("field 'adapter_scale': model '" + r.model + "' is the base model, not an adapter");
+  r.plugin["model"] = r.model;  // the plugin resolves it to the base model or a loaded adapter
   std::shared_ptr<CompletionStream> s;
   try {
     s = CompletionStream::submit(table, r, app.serving.metrics());
   } catch (const ApiError& e) {
-    if (e.status() == 404 && r.plugin.contains("adapter"))
-      throw not_found("model '" + r.model + "' is neither the served base model '" + *base +
-                      "' nor a loaded adapter (" + e.what() + ")");
+    if (e.status() == 404 && !Serving::model_name(app.serving.stats()))
+      throw unavailable("no model is being served; start one with `wb serve start --model NAME`");
     if (e.status() != 429) throw;
     Response busy = error_response(429, e.code(), e.what());
     busy.headers.emplace_back("Retry-After", kRetryAfterSeconds);
