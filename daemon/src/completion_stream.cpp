@@ -144,7 +144,6 @@ int CompletionStream::on_event(const char* event_json) {
     emit_locked(req_.stream ? sse(dump(err)) + sse("[DONE]") : dump(err), true);
     return 1;
   }
-  if (reason == "cancelled" && !req_.stream) reason = "stop";  // only a shutdown gets here
   if (req_.stream) {
     json choice = {{"index", 0}, {"finish_reason", reason}};
     if (req_.endpoint == Endpoint::Chat) choice["delta"] = json::object();
