@@ -7,7 +7,6 @@
 //          <= 1.3), by wall time and by CPU time (steadier on a shared machine).
 // The engine runs with --row-tile (batch-invariant products; 0 = off) like the daemon would.
 #include <CLI/CLI.hpp>
-#include <stdlib.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 #include "wb/llama/model_io.h"
 #include "wb/llama/rng.h"
 #include "wb/llama/weights.h"
+#include "wb_temp_dir.h"  // tests/common: a scratch directory removed at exit
 
 using namespace wb;
 namespace fs = std::filesystem;
@@ -32,29 +32,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A scratch directory removed with its contents at exit.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string t = "/tmp/wb-serve-bench-XXXXXX";
-    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = t;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& n) const { return path_ / n; }
-
- private:
-  fs::path path_;
-};
-
-std::vector<int32_t> random_tokens(const llama::LlamaConfig& c, int64_t n, uint64_t seed) {
-  llama::Rng rng(seed);
-  std::vector<int32_t> t{static_cast<int32_t>(c.bos_token_id)};
-  while (static_cast<int64_t>(t.size()) < n) t.push_back(static_cast<int32_t>(3 + rng.below(static_cast<uint64_t>(c.vocab_size - 3))));
-  return t;
+// Request i's prompt: BOS then ids drawn from its own stream (distinct prompts, no shared prefix).
+std::vector<int32_t> prompt_ids(const llama::LlamaConfig& c, int64_t n, uint64_t stream) {
+  llama::Rng rng(stream * 2654435761u + 17);
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  ids[0] = static_cast<int32_t>(c.bos_token_id);
+  for (size_t i = 1; i < ids.size(); ++i)
+    ids[i] = static_cast<int32_t>(3 + rng.below(static_cast<uint64_t>(c.vocab_size - 3)));
+  return ids;
 }
 
 // A trained-looking adapter: PEFT init for A, random B.
@@ -96,7 +81,7 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
   const auto t0 = Clock::now();
   const double c0 = cpu_seconds();
   for (int i = 0; i < n; ++i) {
-    json req = {{"prompt", random_tokens(c, prompt, seed + static_cast<uint64_t>(i))}, {"max_tokens", gen},
+    json req = {{"prompt", prompt_ids(c, prompt, seed + static_cast<uint64_t>(i))}, {"max_tokens", gen},
                 {"ignore_eos", true}, {"temperature", 0.8}, {"top_k", 40}, {"seed", i},
                 {"model", adapters[static_cast<size_t>(i) % adapters.size()]}};
     e.submit(req, [&](const std::string& ev) {
@@ -128,7 +113,7 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
 int main(int argc, char** argv) {
   CLI::App app{"serve_bench: serving tokens/s with one vs distinct adapters, TTFT, adapter load time"};
   std::string model_dir, preset = "15m";
-  int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 8, reps = 2;
+  int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 16, reps = 2;
   std::vector<int64_t> conc{1, 8, 32};
   app.add_option("--model", model_dir, "HF model directory (default: a random --preset model)");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)")->default_val("15m");
@@ -137,11 +122,11 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", conc, "requests submitted at once")->default_val(std::vector<int64_t>{1, 8, 32});
   app.add_option("--rank", rank, "adapter rank")->default_val(8);
   app.add_option("--adapters", n_adapters, "distinct adapters")->default_val(8);
-  app.add_option("--row-tile", row_tile, "engine row_tile (0: not batch-invariant)")->default_val(8);
+  app.add_option("--row-tile", row_tile, "engine row_tile (0: not batch-invariant)")->default_val(16);
   app.add_option("--reps", reps, "runs per point (best kept)")->default_val(2);
   CLI11_PARSE(app, argc, argv);
   try {
-    ScratchDir tmp;
+    wbtest::TempDir tmp("wb-serve-bench");
     const std::string label = bench::model_label(model_dir, model_dir.empty() ? preset : "");
     if (model_dir.empty()) {  // the engine loads from a directory: write the random model once
       llama::save_model(tmp / "model", bench::model_from_args("", preset, 1));

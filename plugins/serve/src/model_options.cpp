@@ -1,5 +1,6 @@
 #include "model_options.h"
 
+#include "json_fields.h"
 #include "serve_error.h"
 
 namespace wb::serve {
@@ -8,23 +9,19 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void bad(const std::string& field, const std::string& why) {
-  throw ServeError(WB_INVALID, "load_model: \"" + field + "\" " + why);
-}
+const JsonFields kFields("load_model");
+
+[[noreturn]] void bad(const std::string& field, const std::string& why) { kFields.fail(field, why); }
 
 int64_t integer(const json& j, const char* field, int64_t lo, int64_t hi, int64_t dflt) {
   if (!j.contains(field)) return dflt;
-  const json& v = j.at(field);
-  if (!v.is_number_integer()) bad(field, "must be an integer");
-  const int64_t x = v.get<int64_t>();
+  const int64_t x = kFields.integer(j.at(field), field);
   if (x < lo || x > hi) bad(field, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(x));
   return x;
 }
 
 std::string string(const json& j, const char* field, const std::string& dflt) {
-  if (!j.contains(field)) return dflt;
-  if (!j.at(field).is_string()) bad(field, "must be a string");
-  return j.at(field).get<std::string>();
+  return j.contains(field) ? kFields.string(j.at(field), field) : dflt;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "json_fields.h"
 #include "serve_error.h"
 
 namespace wb::serve {
@@ -10,26 +11,12 @@ namespace {
 
 using nlohmann::json;
 
-[[noreturn]] void bad(const std::string& field, const std::string& why) {
-  throw ServeError(WB_INVALID, "request: \"" + field + "\" " + why);
-}
+const JsonFields kFields("request");
 
-double number(const json& v, const char* field) {
-  if (!v.is_number()) bad(field, "must be a number");
-  const double x = v.get<double>();
-  if (!std::isfinite(x)) bad(field, "must be finite");
-  return x;
-}
-
-int64_t integer(const json& v, const char* field) {
-  if (!v.is_number_integer()) bad(field, "must be an integer");
-  return v.get<int64_t>();
-}
-
-std::string string(const json& v, const char* field) {
-  if (!v.is_string()) bad(field, "must be a string");
-  return v.get<std::string>();
-}
+[[noreturn]] void bad(const std::string& field, const std::string& why) { kFields.fail(field, why); }
+double number(const json& v, const std::string& field) { return kFields.number(v, field); }
+int64_t integer(const json& v, const std::string& field) { return kFields.integer(v, field); }
+std::string string(const json& v, const std::string& field) { return kFields.string(v, field); }
 
 }  // namespace
 
@@ -62,7 +49,7 @@ RequestSpec RequestSpec::from_json(const json& j) {
           bad(where, "must be an object with \"role\" and \"content\"");
         for (const auto& [mk, mv] : m.items())
           if (mk != "role" && mk != "content" && mk != "name") bad(where + "." + mk, "is not a known field");
-        msgs.push_back({string(m.at("role"), (where + ".role").c_str()), string(m.at("content"), (where + ".content").c_str())});
+        msgs.push_back({string(m.at("role"), where + ".role"), string(m.at("content"), where + ".content")});
       }
       r.messages = std::move(msgs);
     } else if (k == "model") {
