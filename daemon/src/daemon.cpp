@@ -79,19 +79,15 @@ struct Daemon::Impl {
 
   // [serving] model: load it at start (a failure is logged; the daemon still serves).
   void start_configured_model() {
-    Impl& d = *this;
-    if (d.cfg.serving.model.empty()) return;
-    try {
-      Request req;
-      req.method = "POST";
-      req.path = req.target = "/v1/serving";
-      req.body = nlohmann::json{{"model", d.cfg.serving.model}}.dump();
-      Response r = d.handle(req);
-      if (r.status != 200) spdlog::error("serving.model '{}' was not loaded: {}", d.cfg.serving.model, r.body);
-      else spdlog::info("serving model {}", d.cfg.serving.model);
-    } catch (const std::exception& e) {
-      spdlog::error("serving.model '{}' was not loaded: {}", d.cfg.serving.model, e.what());
-    }
+    const std::string& model = cfg.serving.model;
+    if (model.empty()) return;
+    Request req;  // the route itself, so the configured start behaves as POST /v1/serving
+    req.method = "POST";
+    req.path = req.target = "/v1/serving";
+    req.body = nlohmann::json{{"model", model}}.dump();
+    Response r = handle(req);  // never throws
+    if (r.status != 200) spdlog::error("serving.model '{}' was not loaded: {}", model, r.body);
+    else spdlog::info("serving model {}", model);
   }
 
   Response handle(Request& req) {

@@ -189,3 +189,16 @@ TEST_CASE("serving: a full queue answers 429 with Retry-After; /metrics counts r
   CHECK(has("workbench_serving_rejected_total " + std::to_string(busy)));
   CHECK(has("workbench_http_requests_total{route=\"/v1/completions\",status=\"429\"} " + std::to_string(busy)));
 }
+
+TEST_CASE("serving: [serving] model in the config is loaded at start") {
+  ServingDaemon d("[serving]\nmodel = \"tiny\"\nmax_batch = 3\n");
+  // The first start came before "tiny" was registered: logged, and the daemon kept serving.
+  CHECK(d.process.log_text().find("serving.model 'tiny' was not loaded") != std::string::npos);
+  CHECK(d.stats()["serving"] == false);
+  REQUIRE(d.process.terminate() == 0);
+  d.process.start();
+  json st = d.stats();
+  CHECK(st["serving"] == true);
+  CHECK(st["model"] == "tiny");
+  CHECK(st["max_batch"] == 3);
+}
