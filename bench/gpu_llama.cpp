@@ -1,4 +1,4 @@
-// GPU benchmark of the Llama-2 decoder built from wb_kernels_cuda (bench/gpu_model.h) at a given
+// GPU benchmark of the Llama-2 decoder built from wb_kernels_cuda (wb/llama/cuda/gpu_llama.h) at a given
 // shape (default: Llama 2 7B, bf16, random weights drawn on the device). Prints JSON lines:
 //   {"bench":"gpu_peak", "tflops":...}                       bf16 cuBLAS peak measured here
 //   {"bench":"gpu_decode", "batch":B, "tokens_per_s":...}    greedy decode, B sequences
@@ -13,7 +13,7 @@
 #include <random>
 
 #include "gpu_bench_util.h"
-#include "gpu_model.h"
+#include "wb/llama/cuda/gpu_llama.h"
 #include "wb/cuda/device.h"
 #include "wb/llama/hf_config.h"
 #include "wb/llama/presets.h"

@@ -1,4 +1,4 @@
-// Parity probe for scripts/gpu/parity.py: runs the GPU decoder (bench/gpu_model.h) on an HF
+// Parity probe for scripts/gpu/parity.py: runs the GPU decoder (wb/llama/cuda/gpu_llama.h) on an HF
 // checkpoint written by transformers, with an optional PEFT adapter, and writes what the script
 // compares against transformers/PEFT:
 //   <out>/logits_<dtype>.f32       logits [n, vocab], raw little-endian fp32
@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gpu_bench_util.h"
-#include "gpu_model.h"
+#include "wb/llama/cuda/gpu_llama.h"
 #include "wb/cuda/device.h"
 #include "wb/llama/lora.h"
 #include "wb/llama/model_io.h"

@@ -1,4 +1,4 @@
-// The GPU decoder of bench/gpu_model.h against the CPU engine (plugins/llama) on a tiny random
+// The GPU decoder of wb/llama/cuda/gpu_llama.h against the CPU engine (plugins/llama) on a tiny random
 // model with GQA and LoRA on all seven linears: logits, the mean token loss and LoRA gradients
 // of one training step in fp32 (and logits at bf16 tolerance), and greedy decode through the
 // KV cache equal to the CPU's argmax continuation. Skipped without a GPU.
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "gpu_model.h"
+#include "wb/llama/cuda/gpu_llama.h"
 #include "wb/cuda/gemv.h"
 #include "../gpu_test_util.h"
 #include "wb/llama/backward.h"

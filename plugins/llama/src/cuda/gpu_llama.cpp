@@ -1,4 +1,4 @@
-#include "gpu_model.h"
+#include "wb/llama/cuda/gpu_llama.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -296,9 +296,17 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
   attn_gemm_ = ws <= kAttnGemmMaxBytes && !(env && std::string(env) == "rows");
   if (attn_gemm_ && attn_gemm_ws_.size() * sizeof(float) < ws)
     attn_gemm_ws_ = DeviceBuffer<float>((ws + sizeof(float) - 1) / sizeof(float));
-  upload(tokens_.data(), tokens.data(), n);
-  upload(seq_start_.data(), start.data(), n);
-  upload(positions_.data(), pos.data(), n);
+  // Staged through pinned memory: the copies are asynchronous on the model's stream.
+  wait_fence(batch_fence_);
+  if (stage_batch_.size() < size_t(3 * n)) stage_batch_ = PinnedBuffer<int32_t>(size_t(3 * cap_));
+  int32_t* st = stage_batch_.data();
+  std::copy(tokens.begin(), tokens.end(), st);
+  std::copy(start.begin(), start.end(), st + n);
+  std::copy(pos.begin(), pos.end(), st + 2 * n);
+  upload(tokens_.data(), st, n, ctx_.s());
+  upload(seq_start_.data(), st + n, n, ctx_.s());
+  upload(positions_.data(), st + 2 * n, n, ctx_.s());
+  WB_CUDA_CHECK(cudaEventRecord(batch_fence_.get(), ctx_.s()));
   rope_table(ctx_, rope_cs_.data(), positions_.data(), n, c_.head_dim(), float(c_.rope_theta));
 }
 
@@ -375,27 +383,71 @@ void GpuLlama<T>::forward() {
 
 template <typename T>
 float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool backward) {
+  if (backward && !has_lora_)
+    throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+  if (loss_dev_.size() == 0) loss_dev_ = DeviceBuffer<float>(1);
+  if (loss_backward_async(targets, {}, loss_dev_.data(), /*accumulate=*/false, backward) == 0)
+    throw std::invalid_argument("loss: every target is masked");
+  ctx_.synchronize();
+  float loss = 0;
+  download(&loss, loss_dev_.data(), 1);
+  return loss;
+}
+
+template <typename T>
+int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
+                                         const std::vector<float>& weights, float* loss_dev,
+                                         bool accumulate, bool backward) {
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size, V = c_.vocab_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const int64_t KV = c_.kv_dim();
-  if (int64_t(targets.size()) != n) throw std::invalid_argument("loss: one target per token");
+  if (n == 0) throw std::logic_error("GpuLlama: set_batch and forward first");
+  if (int64_t(targets.size()) != n)
+    throw std::invalid_argument("loss: " + std::to_string(targets.size()) + " targets for " +
+                                std::to_string(n) + " rows");
+  if (!weights.empty() && int64_t(weights.size()) != n)
+    throw std::invalid_argument("loss: " + std::to_string(weights.size()) + " mask entries for " +
+                                std::to_string(n) + " rows");
+  if (backward && !has_lora_)
+    throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+  // The CPU's rule (loss.cpp): rows with a target and a positive weight count, the rest get
+  // target -1; each counted row's loss gradient is w_i / sum w.
+  double wsum = 0;
   n_valid_ = 0;
-  for (int32_t t : targets) n_valid_ += t >= 0;
-  if (n_valid_ == 0) throw std::invalid_argument("loss: every target is masked");
-  upload(targets_.data(), targets.data(), n);
+  for (int64_t i = 0; i < n; ++i) {
+    if (targets[i] >= V)
+      throw std::invalid_argument("loss: target " + std::to_string(targets[i]) + " at row " +
+                                  std::to_string(i) + " is outside the vocabulary");
+    const float w = weights.empty() ? 1.0f : weights[i];
+    if (w < 0) throw std::invalid_argument("loss: negative mask weight at row " + std::to_string(i));
+    if (targets[i] >= 0 && w > 0) {
+      wsum += double(w);
+      ++n_valid_;
+    }
+  }
+  if (n_valid_ == 0) return 0;
+  wait_fence(targets_fence_);
+  if (stage_targets_.size() < size_t(n)) {
+    stage_targets_ = PinnedBuffer<int32_t>(size_t(cap_));
+    stage_dloss_ = PinnedBuffer<float>(size_t(cap_));
+  }
+  int32_t* tt = stage_targets_.data();
+  float* dl = stage_dloss_.data();
+  for (int64_t i = 0; i < n; ++i) {
+    const float w = weights.empty() ? 1.0f : weights[i];
+    const bool on = targets[i] >= 0 && w > 0;
+    tt[i] = on ? targets[i] : -1;
+    dl[i] = on ? float(double(w) / wsum) : 0.0f;
+  }
+  upload(targets_.data(), tt, n, ctx_.s());
+  upload(dloss_.data(), dl, n, ctx_.s());
+  WB_CUDA_CHECK(cudaEventRecord(targets_fence_.get(), ctx_.s()));
   prof_.mark("head_xent", ctx_.s());
   cross_entropy_forward(ctx_, losses_.data(), logits_.data(), targets_.data(), n, V);
-  std::vector<float> losses(n);
-  ctx_.synchronize();
-  download(losses.data(), losses_.data(), n);
-  double sum = 0;
-  for (float x : losses) sum += x;
-  const float loss = float(sum / double(n_valid_));
-  if (!backward) return loss;
-  if (!has_lora_) throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+  // loss (+)= losses . dloss: the weighted mean, as a 1x1 product on the device.
+  linear_forward<float>(ctx_, loss_dev, losses_.data(), dloss_.data(), 1, n, 1, accumulate);
+  if (!backward) return n_valid_;
 
-  const std::vector<float> dl(n, 1.0f / float(n_valid_));
-  upload(dloss_.data(), dl.data(), n);
   cross_entropy_backward_inplace(ctx_, logits_.data(), targets_.data(), dloss_.data(), n, V);
   // d(final norm input): the last residual is in dres_; its gradient goes to dx_.
   // The first product into a gradient buffer overwrites it (no zero fill); the rest accumulate.
@@ -449,15 +501,20 @@ float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool b
     rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn1, a.x.data(), L.ln1.data(),
                         a.rstd1.data(), n, D);
   }
-  return loss;
+  return n_valid_;
 }
 
 template <typename T>
 void GpuLlama<T>::adamw_step(float lr, int64_t step) {
-  prof_.mark("adamw", ctx_.s());
   AdamWStep s;
   s.lr = lr;
   s.step = step;
+  adamw_step(s);
+}
+
+template <typename T>
+void GpuLlama<T>::adamw_step(const AdamWStep& s) {
+  prof_.mark("adamw", ctx_.s());
   for (auto& layer : lora_pairs_)
     for (auto& p : layer) {
       if (!p.on) continue;
@@ -471,17 +528,116 @@ void GpuLlama<T>::adamw_step(float lr, int64_t step) {
 }
 
 template <typename T>
-std::vector<float> GpuLlama<T>::logits_host() {
+double GpuLlama<T>::lora_grad_sq_norm() {
+  size_t k = 0;
+  for (auto& layer : lora_pairs_)
+    for (auto& p : layer) k += p.on ? 2 : 0;
+  if (k == 0) return 0;
+  if (norm_slots_.size() < k) norm_slots_ = DeviceBuffer<float>(k);
+  k = 0;
+  for (auto& layer : lora_pairs_)
+    for (auto& p : layer) {
+      if (!p.on) continue;
+      sum_squares(ctx_, norm_slots_.data() + k++, p.dA.data(), int64_t(p.dA.size()));
+      sum_squares(ctx_, norm_slots_.data() + k++, p.dB.data(), int64_t(p.dB.size()));
+    }
   ctx_.synchronize();
-  return to_float(to_host(logits_.data(), size_t(n_ * c_.vocab_size)));
+  double sum = 0;
+  for (float x : to_host(norm_slots_.data(), k)) sum += double(x);
+  return sum;
 }
 
 template <typename T>
-std::vector<float> GpuLlama<T>::lora_grad_host(int64_t layer, int module, bool b) {
+bool GpuLlama<T>::lora_targets(int64_t layer, int module) const {
+  return has_lora_ && layer >= 0 && layer < int64_t(lora_pairs_.size()) && module >= 0 &&
+         module < 7 && lora_pairs_[size_t(layer)][size_t(module)].on;
+}
+
+template <typename T>
+typename GpuLlama<T>::LoraPair& GpuLlama<T>::pair_at(int64_t layer, int module) {
+  if (!lora_targets(layer, module))
+    throw std::invalid_argument("GpuLlama: LoRA module " + std::to_string(module) + " of layer " +
+                                std::to_string(layer) + " is not targeted");
+  return lora_pairs_[size_t(layer)][size_t(module)];
+}
+
+template <typename T>
+float* GpuLlama<T>::state_ptr(LoraPair& p, bool b, LoraState which) {
+  switch (which) {
+    case LoraState::kWeight: return b ? p.B32.data() : p.A32.data();
+    case LoraState::kGrad: return b ? p.dB.data() : p.dA.data();
+    case LoraState::kAdamM: return b ? p.mB.data() : p.mA.data();
+    default: return b ? p.vB.data() : p.vA.data();
+  }
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::lora_state_host(int64_t layer, int module, bool b,
+                                                LoraState which) {
+  LoraPair& p = pair_at(layer, module);
   ctx_.synchronize();
-  const LoraPair& p = lora_pairs_.at(layer).at(module);
-  if (!p.on) throw std::invalid_argument("lora_grad_host: module not targeted");
-  return b ? to_host(p.dB.data(), p.dB.size()) : to_host(p.dA.data(), p.dA.size());
+  return to_host(state_ptr(p, b, which), b ? p.B32.size() : p.A32.size());
+}
+
+template <typename T>
+void GpuLlama<T>::set_lora_state(int64_t layer, int module, bool b, LoraState which,
+                                 const std::vector<float>& v) {
+  LoraPair& p = pair_at(layer, module);
+  const size_t size = b ? p.B32.size() : p.A32.size();
+  if (v.size() != size)
+    throw std::invalid_argument("GpuLlama: LoRA state of " + std::to_string(v.size()) +
+                                " values for a matrix of " + std::to_string(size));
+  ctx_.synchronize();
+  upload(state_ptr(p, b, which), v.data(), size);
+  if (which == LoraState::kWeight) {
+    if (b) convert(ctx_, p.B.data(), p.B32.data(), size);
+    else convert(ctx_, p.A.data(), p.A32.data(), size);
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::lora_host(llama::LoraAdapter<float>& a) {
+  if (!has_lora_) throw std::logic_error("GpuLlama::lora_host: no LoRA adapter");
+  ctx_.synchronize();
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l)
+    for (int m = 0; m < 7; ++m) {
+      const auto* dst = a.pair(l, llama::LoraModule(m));
+      if (!dst || !lora_targets(l, m)) {
+        if (bool(dst) != lora_targets(l, m))
+          throw std::invalid_argument("GpuLlama::lora_host: the adapter targets other modules");
+        continue;
+      }
+      LoraPair& p = pair_at(l, m);
+      auto& A = a.layers[size_t(l)][size_t(m)].A;
+      auto& B = a.layers[size_t(l)][size_t(m)].B;
+      if (A.data.size() != p.A32.size() || B.data.size() != p.B32.size())
+        throw std::invalid_argument("GpuLlama::lora_host: the adapter has another rank or shape");
+      download(A.data.data(), p.A32.data(), p.A32.size());
+      download(B.data.data(), p.B32.data(), p.B32.size());
+    }
+}
+
+template <typename T>
+void GpuLlama<T>::EventDeleter::operator()(CUevent_st* e) const noexcept {
+  cudaEventDestroy(e);
+}
+
+template <typename T>
+typename GpuLlama<T>::Event GpuLlama<T>::make_event() {
+  cudaEvent_t e = nullptr;
+  WB_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return Event(e);
+}
+
+template <typename T>
+void GpuLlama<T>::wait_fence(const Event& fence) {
+  WB_CUDA_CHECK(cudaEventSynchronize(fence.get()));
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::logits_host() {
+  ctx_.synchronize();
+  return to_float(to_host(logits_.data(), size_t(n_ * c_.vocab_size)));
 }
 
 template <typename T>

@@ -1,11 +1,15 @@
-// GpuLlama<T>: a Llama-2 decoder assembled from the wb_kernels_cuda ops, for the GPU benchmarks
-// and the parity check against transformers/PEFT (scripts/gpu-check.sh). It runs the same math
-// as the CPU engine (plugins/llama) with device storage T (bf16 or fp32) and fp32 accumulation:
-//   prefill/forward over packed sequences (optionally saving activations), the hand-written
+// GpuLlama<T>: the engine's Llama-2 decoder on the GPU, assembled from the wb_kernels_cuda ops.
+// It runs the same math as the CPU engine (forward.h / backward.h) with device storage T (bf16 or
+// fp32) and fp32 accumulation:
+//   prefill/forward over packed sequences (activations kept for backward), the hand-written
 //   backward with LoRA on any of the seven linears (base weights frozen), AdamW on fp32 LoRA
-//   master weights, and batched greedy decode over a per-sequence KV cache.
-// It is a benchmark harness, not the engine: the engine owns the model API and should move its
-// CUDA path onto these same ops (docs/GPU.md).
+//   master weights (with T shadows the forward reads), and batched greedy decode over a
+//   per-sequence KV cache.
+// Weights are converted once, from a CPU Model<float>, when the object is built. Everything is
+// enqueued on the Context's stream; batch inputs go through pinned staging buffers, so a training
+// step (set_batch, forward, loss_backward_async, adamw) makes the host wait only for the previous
+// step's copies, never for the step itself. The sft plugin trains LoRA through lora_trainer.h;
+// bench/gpu_llama and bench/gpu_parity drive this class directly.
 #pragma once
 
 #include <array>
@@ -16,9 +20,11 @@
 #include "wb/cuda/buffer.h"
 #include "wb/cuda/dtype.h"
 #include "wb/cuda/stream.h"
+#include "wb/kernels/adamw.h"
 #include "wb/llama/config.h"
+#include "wb/llama/lora.h"
 #include "wb/llama/model.h"
-#include "gpu_profile.h"
+#include "wb/llama/cuda/section_timer.h"
 
 namespace wb::gpu {
 
@@ -47,21 +53,52 @@ class GpuLlama {
   void set_lora(const llama::LoraAdapter<float>& a);
 
   // Sets the packed batch: tokens[n] with sequence lengths (sum = n); allocates activations for
-  // n rows (kept between calls while n does not grow).
+  // n rows (kept between calls while n does not grow). The copies are asynchronous (pinned
+  // staging); throws std::invalid_argument for an empty batch, lengths that do not sum to n or a
+  // token id outside the vocabulary.
   void set_batch(const std::vector<int32_t>& tokens, const std::vector<int32_t>& seq_lens);
 
   // Forward over the batch; logits [n, vocab] stay on the device (logits()).
   void forward();
   // Mean cross-entropy over targets >= 0 (targets[n] on the host); requires forward() first.
-  // With backward = true also fills the LoRA gradients (base weights frozen).
+  // With backward = true also adds the LoRA gradients (base weights frozen). Synchronizes.
   float loss_and_backward(const std::vector<int32_t>& targets, bool backward);
-  // One AdamW step on the LoRA master weights, then zeroes the gradients.
+  // The CPU's token_cross_entropy (loss.h) without a host synchronization: a row counts when its
+  // target is >= 0 and its weight (weights[n]; empty: all 1) is > 0; the loss is
+  // sum w_i l_i / sum w_i over those rows. The loss is added to (accumulate) or written into
+  // *loss_dev (one device fp32); with backward = true the LoRA gradients are ADDED into the
+  // gradient buffers (so micro-batches accumulate until adamw_step). Requires forward() first.
+  // Returns the rows counted; 0 enqueues nothing (no loss, no gradient, like the CPU).
+  // Throws std::invalid_argument for sizes that do not match the batch, a target outside the
+  // vocabulary or a negative weight, before anything is enqueued.
+  int64_t loss_backward_async(const std::vector<int32_t>& targets, const std::vector<float>& weights,
+                              float* loss_dev, bool accumulate, bool backward);
+  // Squared L2 norm of every LoRA gradient together (fp32 per buffer, summed in double on the
+  // host). Synchronizes.
+  double lora_grad_sq_norm();
+  // One AdamW step (wb/kernels/adamw.h semantics, s.grad_scale folding in 1/accumulation and the
+  // clip coefficient) on every LoRA master weight, refreshing the T shadows; then zeroes the
+  // gradients. Asynchronous.
+  void adamw_step(const kernels::AdamWStep& s);
+  // The same with the default betas/eps and no weight decay (the benchmarks).
   void adamw_step(float lr, int64_t step);
+
+  // The fp32 state of one LoRA matrix (module m of layer l, B when b), for checkpoints.
+  enum class LoraState { kWeight, kGrad, kAdamM, kAdamV };
+  bool lora_targets(int64_t layer, int module) const;
+  std::vector<float> lora_state_host(int64_t layer, int module, bool b, LoraState which);
+  // Replaces it (kWeight also refreshes the T shadow). Throws std::invalid_argument for a module
+  // that is not targeted or a size that does not match.
+  void set_lora_state(int64_t layer, int module, bool b, LoraState which, const std::vector<float>& v);
+  // Copies the fp32 master weights into `a` (same config as the adapter given to set_lora).
+  void lora_host(llama::LoraAdapter<float>& a);
 
   const T* logits() const { return logits_.data(); }
   std::vector<float> logits_host();
   // fp32 LoRA gradient of (layer, module): A then B (for the parity check).
-  std::vector<float> lora_grad_host(int64_t layer, int module, bool b);
+  std::vector<float> lora_grad_host(int64_t layer, int module, bool b) {
+    return lora_state_host(layer, module, b, LoraState::kGrad);
+  }
 
   // Greedy decode of the BASE model (no LoRA): `batch` sequences, each starting from prompt[b]
   // (all the same length), generating n_new tokens each; returns the ids [batch][n_new].
@@ -72,7 +109,7 @@ class GpuLlama {
   // Whether the last generate() replayed CUDA graphs.
   bool used_graphs() const { return used_graphs_; }
 
-  // Per-section GPU time of forward/backward/adamw/generate (see gpu_profile.h); off unless
+  // Per-section GPU time of forward/backward/adamw/generate (see section_timer.h); off unless
   // enabled. Decode sections are only meaningful eagerly (WB_CUDA_GRAPHS=0).
   SectionTimer& profiler() { return prof_; }
 
@@ -93,6 +130,18 @@ class GpuLlama {
     DeviceBuffer<float> rstd1, rstd2, lse;
     std::array<DeviceBuffer<T>, 7> t;  // LoRA x A^T per module
   };
+
+  // A cudaEvent_t that marks when a staging buffer's copies have left the host.
+  struct EventDeleter {
+    void operator()(CUevent_st* e) const noexcept;
+  };
+  using Event = std::unique_ptr<CUevent_st, EventDeleter>;
+  // Waits until `fence`'s previous copies are done (the device reached them), so the pinned
+  // staging behind it can be rewritten.
+  static void wait_fence(const Event& fence);
+  static Event make_event();
+  LoraPair& pair_at(int64_t layer, int module);
+  float* state_ptr(LoraPair& p, bool b, LoraState which);
 
   void alloc_weights();
   void alloc_acts(int64_t n);
@@ -124,6 +173,12 @@ class GpuLlama {
   bool attn_gemm_ = false;
   DeviceBuffer<float> attn_gemm_ws_;
   int64_t n_valid_ = 0;
+  // Pinned staging for the per-step inputs: [tokens | seq_start | positions] and
+  // [targets], [dloss]; each has a fence recorded after its copies.
+  cuda::PinnedBuffer<int32_t> stage_batch_, stage_targets_;
+  cuda::PinnedBuffer<float> stage_dloss_;
+  Event batch_fence_ = make_event(), targets_fence_ = make_event();
+  DeviceBuffer<float> loss_dev_, norm_slots_;
   bool used_graphs_ = false;
   SectionTimer prof_;
 };
