@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -196,4 +198,29 @@ TEST_CASE("kill -9 mid reward training: the restart resumes and ends with the un
     return out;
   };
   CHECK(bytes("resumed") == bytes("straight"));
+}
+
+TEST_CASE("concurrent score calls share the cached model and agree with a lone call", "[reward][integration]") {
+  RewardDaemon d;
+  d.import("help", "preference", "pref_helpful_train.jsonl");
+  d.init_tiny("base");
+  d.run_job("reward", {{"model", "base"}, {"head", "helpfulness"}, {"datasets", {"help"}}, {"max_steps", 3},
+                       {"max_len", 64}, {"output", "rm"}});
+  const json body = {{"rm", "rm"},
+                     {"items", {{{"prompt", "What is 3 + 4?"}, {"response", "Answer: 7"}},
+                                {{"prompt", "Reverse the word kelo."}, {"response", "Answer: olek"}}}}};
+  const auto lone = d.d.post("/v1/rewards/score", body);
+  REQUIRE(lone.status == 200);
+  std::vector<std::thread> threads;
+  std::vector<wbtest::Reply> replies(8);
+  for (size_t i = 0; i < replies.size(); ++i)
+    threads.emplace_back([&, i] { replies[i] = wbtest::to_reply(wbtest::http(d.d.socket(), "POST", "/v1/rewards/score", body.dump())); });
+  for (auto& t : threads) t.join();
+  for (const auto& r : replies) {
+    INFO(r.text);
+    CHECK(r.status == 200);
+    REQUIRE(r.body["scores"].size() == 2);
+    for (size_t k = 0; k < 2; ++k)  // same inputs; BLAS threading may only change rounding
+      CHECK(r.body["scores"][k].get<double>() == Approx(lone.body["scores"][k].get<double>()).margin(1e-5));
+  }
 }
