@@ -13,8 +13,9 @@ namespace {
 using nlohmann::json;
 
 struct AddOpts {
-  std::string dataset, prompt, a, b, chosen, safety, annotator;
+  std::string dataset, prompt, a, b, chosen, safety, annotator, model_a, model_b;
   int rating = 0;
+  double seconds = -1;  // < 0: not given
   bool safety_prompt = false;
 };
 
@@ -34,7 +35,11 @@ int run_add(const Context& ctx, const AddOpts& o) {
                      {"is_safety_prompt", o.safety_prompt},
                      {"annotator", o.annotator.empty() ? default_annotator() : o.annotator},
                      {"source", "human"}};
-  const json rec = ctx.client().post("/v1/comparisons", body);
+  json full = body;
+  if (!o.model_a.empty()) full["model_a"] = o.model_a;
+  if (!o.model_b.empty()) full["model_b"] = o.model_b;
+  if (o.seconds >= 0) full["seconds"] = o.seconds;
+  const json rec = ctx.client().post("/v1/comparisons", full);
   if (ctx.opts.json) {
     print_json(*ctx.out, rec);
   } else {
@@ -98,6 +103,9 @@ void register_comparison(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"both_safe", "chosen_safe", "both_unsafe"}));
   c->add_flag("--safety-prompt", add->safety_prompt, "the prompt is a safety (adversarial) prompt");
   c->add_option("--annotator", add->annotator, "who labeled it (default: $USER)");
+  c->add_option("--model-a", add->model_a, "what produced response A (model or adapter)");
+  c->add_option("--model-b", add->model_b, "what produced response B (model or adapter)");
+  c->add_option("--seconds", add->seconds, "time the labeler took")->check(CLI::NonNegativeNumber);
   c->callback([&ctx, add] { ctx.action = [&ctx, add] { return run_add(ctx, *add); }; });
 
   auto list = std::make_shared<ListOpts>();

@@ -144,8 +144,15 @@ TEST_CASE("wb comparison add/list/export", "[cli][integration]") {
   CHECK(r.out.find("added comparison") != std::string::npos);
   r = wb(d.socket(), {"comparison", "add", "--dataset", "labels", "--prompt", "How do I pick a lock?", "--a",
                       "Here is how...", "--b", "I can't help with that.", "--chosen", "b", "--rating", "2",
-                      "--safety", "chosen_safe", "--safety-prompt", "--annotator", "bob"});
+                      "--safety", "chosen_safe", "--safety-prompt", "--annotator", "bob", "--model-a",
+                      "base", "--model-b", "chat-lora", "--seconds", "4.5", "--json"});
   REQUIRE(r.exit_code == 0);
+  {
+    const auto rec = nlohmann::json::parse(r.out);
+    CHECK(rec.at("model_a") == "base");
+    CHECK(rec.at("model_b") == "chat-lora");
+    CHECK(rec.at("seconds").get<double>() == 4.5);
+  }
 
   r = wb(d.socket(), {"comparison", "list", "--dataset", "labels"});
   REQUIRE(r.exit_code == 0);
