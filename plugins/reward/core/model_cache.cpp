@@ -1,9 +1,6 @@
 #include "wb/reward/model_cache.h"
 
-#include <fstream>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/model_io.h"
