@@ -5,7 +5,8 @@
 //          adapter, then on --adapters DISTINCT adapters (round robin) -> tokens/s, time to
 //          first token; a ratio line per C: one-adapter tokens/s / distinct tokens/s (target
 //          <= 1.3), by wall time and by CPU time (steadier on a shared machine).
-// The engine runs with --row-tile (batch-invariant products; 0 = off) like the daemon would.
+// The engine runs batch-invariant like the daemon does (--batch-invariant 0 --row-tile N: BLAS
+// in fixed row tiles instead; --batch-invariant 0 --row-tile 0: plain BLAS, not invariant).
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
@@ -113,7 +114,8 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
 int main(int argc, char** argv) {
   CLI::App app{"serve_bench: serving tokens/s with one vs distinct adapters, TTFT, adapter load time"};
   std::string model_dir, preset = "15m";
-  int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 16, reps = 2;
+  int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 0, reps = 2;
+  bool invariant = true;
   std::vector<int64_t> conc{1, 8, 32};
   app.add_option("--model", model_dir, "HF model directory (default: a random --preset model)");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)")->default_val("15m");
@@ -122,7 +124,8 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", conc, "requests submitted at once")->default_val(std::vector<int64_t>{1, 8, 32});
   app.add_option("--rank", rank, "adapter rank")->default_val(8);
   app.add_option("--adapters", n_adapters, "distinct adapters")->default_val(8);
-  app.add_option("--row-tile", row_tile, "engine row_tile (0: not batch-invariant)")->default_val(16);
+  app.add_option("--batch-invariant", invariant, "engine batch_invariant (1: fixed-order row kernel)")->default_val(true);
+  app.add_option("--row-tile", row_tile, "engine row_tile, used with --batch-invariant 0 (BLAS tiles)")->default_val(0);
   app.add_option("--reps", reps, "runs per point (best kept)")->default_val(2);
   CLI11_PARSE(app, argc, argv);
   try {
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
     const int64_t max_c = *std::max_element(conc.begin(), conc.end());
     serve::Engine e(serve::ModelOptions::from_json({{"name", "base"}, {"path", model_dir}, {"max_batch", max_c},
                                                     {"max_queue", 4 * max_c}, {"max_adapters", n_adapters + 2},
-                                                    {"row_tile", row_tile}}));
+                                                    {"batch_invariant", invariant}, {"row_tile", row_tile}}));
     const llama::LlamaConfig c = e.model().config;
     gen = std::min(gen, c.max_position_embeddings - prompt);
 
@@ -183,12 +186,12 @@ int main(int argc, char** argv) {
       for (int mode = 0; mode < 2; ++mode)
         bench::emit({{"bench", "serve"}, {"model", label}, {"concurrency", n},
                      {"adapters", mode == 0 ? 1 : std::min<int64_t>(n_adapters, n)}, {"rank", rank},
-                     {"row_tile", row_tile}, {"prompt", prompt}, {"generate", gen},
+                     {"batch_invariant", invariant}, {"row_tile", row_tile}, {"prompt", prompt}, {"generate", gen},
                      {"tokens_per_s", best[mode].tokens_per_s}, {"wall_s", best[mode].wall_s},
                      {"tokens_per_cpu_s", best[mode].tokens_per_cpu_s}, {"cpu_s", best[mode].cpu_s},
                      {"ttft_mean_s", best[mode].ttft_mean_s}, {"ttft_max_s", best[mode].ttft_max_s},
                      {"rss_mb", static_cast<double>(bench::rss_bytes()) / (1 << 20)}});
-      bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"concurrency", n}, {"row_tile", row_tile},
+      bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"concurrency", n}, {"batch_invariant", invariant}, {"row_tile", row_tile},
                    {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s},
                    {"one_over_distinct_cpu", best[0].tokens_per_cpu_s / best[1].tokens_per_cpu_s}, {"target_max", 1.3}});
     }

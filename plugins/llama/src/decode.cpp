@@ -7,6 +7,7 @@
 
 #include "wb/kernels/attention.h"
 #include "wb/llama/forward.h"
+#include "row_invariant_gemm.h"
 
 namespace wb::llama {
 
@@ -72,6 +73,7 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
   acts_.resize(c, n, 0, lora_t);
   ForwardOptions opts;  // inference: no dropout, nothing kept
   opts.row_tile = row_tile_;
+  opts.row_invariant = row_invariant_;
 
   x_.resize(static_cast<size_t>(n * D));
   embed(model_, ids_.data(), n, x_.data());
@@ -102,6 +104,14 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
     out_rows = S;
   }
   // Batch-invariant mode pads the LM head's rows to whole tiles (zeros) and runs one tile a call.
+  if (row_invariant_) {
+    hidden_.resize(static_cast<size_t>(out_rows * D));
+    final_norm(model_, src, out_rows, hidden_.data(), static_cast<T*>(nullptr));
+    logits.resize(static_cast<size_t>(out_rows * c.vocab_size));
+    detail::row_invariant_gemm_nt<T>(out_rows, c.vocab_size, D, T(1), hidden_.data(),
+                                     model_.weights.output_embedding().ptr(), T(0), logits.data());
+    return;
+  }
   const int64_t tile = row_tile_, padded = tile > 0 ? (out_rows + tile - 1) / tile * tile : out_rows;
   hidden_.assign(static_cast<size_t>(padded * D), T(0));
   final_norm(model_, src, out_rows, hidden_.data(), static_cast<T*>(nullptr));

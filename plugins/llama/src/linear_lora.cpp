@@ -1,5 +1,6 @@
 // Base linear + grouped LoRA segments, forward and backward (see linear_lora.h).
 #include "linear_lora.h"
+#include "row_invariant_gemm.h"
 
 #include <algorithm>
 #include <vector>
@@ -18,11 +19,16 @@ uint64_t mix(uint64_t z) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-// C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C, contiguous rows. tile > 0: in calls of exactly
-// `tile` rows, the last one zero-padded in scratch (ForwardOptions::row_tile).
+// C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C, contiguous rows. row_invariant: the fixed-order
+// row kernel; else tile > 0: BLAS calls of exactly `tile` rows, the last one zero-padded in
+// scratch (ForwardOptions::row_tile); else one BLAS call.
 template <typename T>
 void gemm_nt_rows(int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C,
-                  int64_t tile) {
+                  int64_t tile, bool row_invariant) {
+  if (row_invariant) {
+    row_invariant_gemm_nt<T>(M, N, K, alpha, A, B, beta, C);
+    return;
+  }
   if (tile <= 0) {
     kernels::gemm<T>(false, true, M, N, K, alpha, A, K, B, K, beta, C, N);
     return;
@@ -68,8 +74,8 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
                          T* y, T* t, std::vector<T>& drop) {
   auto [in, out] = linear_shape(m.config, mod);
   const T* w = m.weights.layers[layer].linear(mod).ptr();
-  if (opts.row_tile > 0)
-    gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile);
+  if (opts.row_tile > 0 || opts.row_invariant)
+    gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile, opts.row_invariant);
   else
     kernels::linear_forward<T>(y, x, w, n, in, out);
   int64_t toff = 0;
@@ -86,10 +92,10 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
       xs = xd;
     }
     const T scale = s.adapter->scale() * s.scale;
-    if (opts.row_tile > 0) {  // kernels::lora_forward's two products, row-tiled
-      gemm_nt_rows<T>(rows, r, in, T(1), xs, p->A.ptr(), T(0), t + toff, opts.row_tile);
+    if (opts.row_tile > 0 || opts.row_invariant) {  // kernels::lora_forward's two products
+      gemm_nt_rows<T>(rows, r, in, T(1), xs, p->A.ptr(), T(0), t + toff, opts.row_tile, opts.row_invariant);
       gemm_nt_rows<T>(rows, out, r, scale, t + toff, p->B.ptr(), T(1), y + s.row_begin * out,
-                      opts.row_tile);
+                      opts.row_tile, opts.row_invariant);
     } else {
       kernels::lora_forward<T>(y + s.row_begin * out, t + toff, xs, p->A.ptr(), p->B.ptr(), rows,
                                in, out, r, scale);

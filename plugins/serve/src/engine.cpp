@@ -50,7 +50,6 @@ Engine::Engine(ModelOptions options)
     throw ServeError(WB_INVALID, "load_model: tokenizer.model has " + std::to_string(tokenizer_->vocab_size()) +
                                      " pieces but the model's vocabulary is " + std::to_string(model_.config.vocab_size));
   decoder_ = std::make_unique<llama::Decoder<float>>(model_);
-  decoder_->set_row_tile(opts_.row_tile);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -168,7 +167,7 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   }
 }
 
-void Engine::run_pass(const std::vector<ActiveRequest*>& batch, int64_t row_tile) {
+void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   if (batch.empty()) return;
   std::vector<llama::DecodeSequence<float>*> seqs;
   std::vector<std::vector<int32_t>> feeds;
@@ -180,7 +179,9 @@ void Engine::run_pass(const std::vector<ActiveRequest*>& batch, int64_t row_tile
   }
   std::vector<float> logits;
   try {
-    decoder_->set_row_tile(row_tile);
+    // Only the decode pass mixes requests; a prompt chunk's pass is alone and uses plain BLAS.
+    decoder_->set_row_invariant(decode && opts_.batch_invariant);
+    decoder_->set_row_tile(decode ? opts_.row_tile : 0);
     decoder_->forward(std::span<llama::DecodeSequence<float>* const>(seqs.data(), seqs.size()), feeds, logits);
     metrics_.step(rows);
     const int64_t V = model_.config.vocab_size;
@@ -208,11 +209,11 @@ void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
     budget -= next;
     prefilling.push_back(r.get());
   }
-  // Every generating sequence's next token in one pass (row-tiled: batch-invariant), then each
+  // Every generating sequence's next token in one pass (batch-invariant products), then each
   // prompt chunk in a pass of its own: a chunk is cut at fixed offsets, so that pass is the same
   // computation whatever else runs, and one GEMM call covers the whole chunk.
-  run_pass(decoding, opts_.row_tile);
-  for (ActiveRequest* r : prefilling) run_pass({r}, 0);
+  run_pass(decoding, true);
+  for (ActiveRequest* r : prefilling) run_pass({r}, false);
   // Finished requests leave now: their adapter reference and KV cache are released here.
   std::vector<uint64_t> gone;
   for (auto it = running.begin(); it != running.end();) {

@@ -14,8 +14,8 @@
 // prefill_budget tokens per step, arrival order), each chunk a forward of its own. Each sequence
 // has its own KV cache, RNG (seeded from the request) and adapter (+ scale); the base GEMM runs
 // once for all rows and each adapter adds its low-rank product on its rows. The decode pass runs
-// every product in BLAS calls of row_tile rows, and chunks are cut at fixed prompt offsets, so a
-// seeded request's tokens are bit-identical whatever else runs.
+// every product through the engine's fixed-order row kernel (batch_invariant), and chunks are cut
+// at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever else runs.
 //
 // Destruction stops the thread and ends every queued and running request with a done event
 // ("cancelled", error "the model was unloaded") before returning; no callback follows.
@@ -76,7 +76,8 @@ class Engine {
   void admit(std::vector<std::unique_ptr<ActiveRequest>>& running);
   void step(std::vector<std::unique_ptr<ActiveRequest>>& running);
   // One forward over `batch` (each sequence's next_feed), then each accepts its logits row.
-  void run_pass(const std::vector<ActiveRequest*>& batch, int64_t row_tile);
+  // decode: the mixed decode pass (batch_invariant / row_tile apply); else a lone prompt chunk.
+  void run_pass(const std::vector<ActiveRequest*>& batch, bool decode);
   std::vector<int32_t> prompt_tokens(const struct RequestSpec& spec) const;
 
   ModelOptions opts_;

@@ -29,7 +29,8 @@ std::string string(const json& j, const char* field, const std::string& dflt) {
 ModelOptions ModelOptions::from_json(const json& j) {
   if (!j.is_object()) throw ServeError(WB_INVALID, "load_model: expected a JSON object");
   static const char* const kKnown[] = {"name", "path", "max_batch", "max_context", "max_adapters", "max_queue",
-                                       "max_rank", "device", "prefill_chunk", "prefill_budget", "row_tile"};
+                                       "max_rank", "device", "prefill_chunk", "prefill_budget", "row_tile",
+                                       "batch_invariant"};
   for (const auto& [k, v] : j.items()) {
     bool known = false;
     for (const char* f : kKnown) known = known || k == f;
@@ -49,6 +50,10 @@ ModelOptions ModelOptions::from_json(const json& j) {
   o.prefill_chunk = integer(j, "prefill_chunk", 1, 1 << 16, o.prefill_chunk);
   o.prefill_budget = integer(j, "prefill_budget", 1, 1 << 20, o.prefill_budget);
   o.row_tile = integer(j, "row_tile", 0, 1024, o.row_tile);
+  if (j.contains("batch_invariant")) {
+    if (!j.at("batch_invariant").is_boolean()) bad("batch_invariant", "must be a boolean");
+    o.batch_invariant = j.at("batch_invariant").get<bool>();
+  }
   o.device = string(j, "device", "cpu");
   if (o.device == "cuda" || o.device == "auto")
     o.device_note = "device \"" + o.device + "\": the serving engine runs on the CPU until CUDA serving lands";
@@ -61,7 +66,8 @@ json ModelOptions::to_json() const {
   json j = {{"name", name},           {"path", path.string()},     {"max_batch", max_batch},
             {"max_context", max_context}, {"max_adapters", max_adapters}, {"max_queue", max_queue},
             {"max_rank", max_rank},   {"device", device},          {"prefill_chunk", prefill_chunk},
-            {"prefill_budget", prefill_budget}, {"row_tile", row_tile}};
+            {"prefill_budget", prefill_budget}, {"row_tile", row_tile},
+            {"batch_invariant", batch_invariant}};
   if (!device_note.empty()) j["device_note"] = device_note;
   return j;
 }

@@ -2,7 +2,7 @@
 //
 //   {"name": "tiny", "path": "/data/models/tiny", "max_batch": 8, "max_context": 2048,
 //    "max_adapters": 8, "max_queue": 64, "max_rank": 64, "device": "cpu",
-//    "prefill_chunk": 64, "prefill_budget": 256, "row_tile": 16}
+//    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": true, "row_tile": 0}
 //
 // Only "path" is required. Unknown fields and wrong types are refused (ServeError WB_INVALID
 // naming the field). device "cuda" / "auto" run on the CPU for now (device_note says so).
@@ -28,7 +28,8 @@ struct ModelOptions {
   std::string device_note;          // why the engine runs elsewhere ("" when it runs as asked)
   int64_t prefill_chunk = 64;       // prompt tokens fed per sequence per step
   int64_t prefill_budget = 256;     // prompt tokens fed per step over all sequences (>= one chunk)
-  int64_t row_tile = 16;            // batch-invariant BLAS row tile (Decoder::set_row_tile); 0: off
+  bool batch_invariant = true;      // decode pass through the fixed-order row kernel (Decoder::set_row_invariant)
+  int64_t row_tile = 0;             // without batch_invariant: BLAS row tile of the decode pass (0: none)
 
   // Throws ServeError(WB_INVALID) naming the field.
   static ModelOptions from_json(const nlohmann::json& j);

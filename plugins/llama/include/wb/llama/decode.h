@@ -66,6 +66,10 @@ class Decoder {
   // whatever else shares the step. Costs padding (a one-row step computes `rows` rows).
   void set_row_tile(int64_t rows) { row_tile_ = rows < 0 ? 0 : rows; }
   int64_t row_tile() const { return row_tile_; }
+  // true: batch-invariant mode through the engine's fixed-order row kernel
+  // (ForwardOptions::row_invariant; no padding, weights streamed once). Takes precedence.
+  void set_row_invariant(bool on) { row_invariant_ = on; }
+  bool row_invariant() const { return row_invariant_; }
 
  private:
   const Model<T>& model_;
@@ -73,6 +77,7 @@ class Decoder {
   std::vector<T> x_, rows_, hidden_, scratch_;
   std::vector<int32_t> ids_, positions_;
   int64_t row_tile_ = 0;
+  bool row_invariant_ = false;
 };
 
 }  // namespace wb::llama

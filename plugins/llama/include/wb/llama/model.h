@@ -90,6 +90,10 @@ struct ForwardOptions {
   // BLAS picks different kernels by shape (gemv for one row, small-matrix kernels for small
   // ones), which round differently; serving uses this for batch-invariant (seeded) outputs.
   int64_t row_tile = 0;
+  // Every base and LoRA product through the engine's fixed-order row kernel instead of BLAS
+  // (src/row_invariant_gemm.h): batch-invariant like row_tile, without padding, and streaming
+  // each weight once however few rows there are. Takes precedence over row_tile.
+  bool row_invariant = false;
 };
 
 // Rows [row_begin, row_end) use `adapter` (nullptr: base only).
