@@ -11,7 +11,7 @@
 
 using namespace rewardtest;
 
-TEST_CASE("label.pair samples two responses with the chat template; errors name the missing model or adapter", "[reward][integration][label]") {
+TEST_CASE("label.pair samples two responses with the chat template, and errors name the missing model or adapter", "[reward][integration][label]") {
   RewardDaemon d;
   d.import("prompts", "prompt", "prompts_train.jsonl");
   d.import("help", "preference", "pref_helpful_train.jsonl");

@@ -32,7 +32,7 @@ const json kCommon = {{"model", "base"}, {"max_steps", 120}, {"batch", 8}, {"lr"
 
 }  // namespace
 
-TEST_CASE("helpfulness and safety reward models reach 0.9 held-out accuracy; score route agrees", "[reward][integration]") {
+TEST_CASE("helpfulness and safety reward models reach 0.9 held-out accuracy, and the score route agrees", "[reward][integration]") {
   RewardDaemon d;
   d.import("help", "preference", "pref_helpful_train.jsonl");
   d.import("help-eval", "preference", "pref_helpful_eval.jsonl");
