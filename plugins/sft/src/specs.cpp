@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "spec_reader.h"
+#include "train_device.h"
 #include "wb/llama/presets.h"
 
 namespace wb::sft {
@@ -114,6 +115,7 @@ TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
   s.eval_batches = r.integer("eval_batches", 8, 0);
   s.log_every = r.integer("log_every", 1, 1);
   s.checkpoint_every = r.integer("checkpoint_every", 0, 0);
+  if (r.has("device")) s.device = r.choice("device", {"auto", "cpu", "cuda"}, "auto");
   if (kind == "sft") {
     s.method = r.choice("method", {"lora", "full"}, "lora");
     const bool lora = s.method == "lora";
@@ -234,6 +236,7 @@ void validate_spec(const std::string& kind, const json& spec) {
       if (e.value("kind", "") != want) spec_fail("eval_dataset", "must be a " + want + " dataset");
     }
     require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
+    choose_train_device(s);  // "cuda" that cannot run here is refused at submission
   } else if (kind == "eval") {
     EvalSpec s = parse_eval_spec(spec);
     require("model", "model", s.model);

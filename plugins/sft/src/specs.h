@@ -8,7 +8,8 @@
 //   pretrain/sft {"model", "dataset", "eval_dataset"?, "epochs" | "max_steps", "batch_size",
 //                 "context_length", "lr", "min_lr", "schedule": cosine|constant, "warmup" (steps
 //                 >= 1, or a fraction < 1), "weight_decay", "clip", "grad_accum", "seed",
-//                 "eval_every", "eval_batches", "log_every", "checkpoint_every", "output";
+//                 "eval_every", "eval_batches", "log_every", "checkpoint_every", "output",
+//                 "device": auto|cpu|cuda (default: the daemon's device; train_device.h);
 //                 sft only: "method": lora|full, "rank", "alpha", "dropout", "target_modules"}
 //   eval         {"model", "adapter"?, "dataset" | "suite_dir", "split", "max_tokens", "limit",
 //                 "batch"}
@@ -69,6 +70,7 @@ struct TrainSpec {
   std::string method = "full";    // sft: lora | full; pretrain: full
   llama::LoraConfig lora;         // rank/alpha/dropout/target_modules
   std::string resume_from;        // set by the daemon
+  std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
 };
 
 struct EvalSpec {

@@ -9,6 +9,8 @@
 #include "spec_reader.h"
 #include "specs.h"
 #include "train_data.h"
+#include "train_device.h"
+#include "train_loop.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/forward.h"
@@ -79,6 +81,7 @@ json lora_module_names(const llama::LoraConfig& lc) {
 wb_status run_train(const JobHost& job, const std::string& kind, const json& spec_json) {
   const TrainSpec s = parse_train_spec(kind, spec_json);
   const bool lora = kind == "sft" && s.method == "lora";
+  const DeviceChoice device = choose_train_device(s);
   job.progress(0.0, "load");
   const fs::path base_dir = registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
@@ -103,6 +106,7 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
            std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
            std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
+  job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
 
   if (lora) {
     model.lora = llama::LoraAdapter<float>::init(model.config, s.lora, s.seed);
@@ -123,60 +127,68 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
   tc.adamw.max_grad_norm = s.clip;
   tc.seed = s.seed;
   llama::InMemoryDataSource data(std::move(train));
-  llama::Trainer trainer(model, data, tc);
+  // On the GPU the loss is read back only on the steps that log it (log_every and the last).
+  const std::unique_ptr<TrainLoop> trainer =
+      device.cuda ? make_gpu_loop(model, data, tc, s.log_every) : make_cpu_loop(model, data, tc);
 
   const fs::path ckpt = job.dir() / "checkpoint";
   if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {
-    trainer.load(s.resume_from);
-    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer.steps_done()));
+    trainer->load(s.resume_from);
+    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer->steps_done()));
   }
   auto save_checkpoint = [&] {
-    trainer.save(ckpt);
+    trainer->save(ckpt);
     job.checkpoint(ckpt);
   };
 
   llama::Workspace<float> eval_ws;
   auto report_eval = [&](int64_t step) -> double {
     if (eval.empty()) return NAN;
+    trainer->sync_model();
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
     const double l = eval_loss(model, eval, s.eval_batches, eval_ws);
     if (std::isfinite(l)) job.metric(step, "eval_loss", l);
     return l;
   };
   double first_eval = NAN, last_eval = NAN, last_train = NAN;
-  if (trainer.steps_done() == 0) first_eval = report_eval(0);
+  if (trainer->steps_done() == 0) first_eval = report_eval(0);
 
-  while (!trainer.finished()) {
+  while (!trainer->finished()) {
     if (job.cancelled()) {
       if (job.shutting_down()) {
         save_checkpoint();
-        job.info("interrupted at step " + std::to_string(trainer.steps_done()) + "; checkpoint saved");
+        job.info("interrupted at step " + std::to_string(trainer->steps_done()) + "; checkpoint saved");
         return WB_INTERRUPTED;
       }
-      job.info("cancelled at step " + std::to_string(trainer.steps_done()));
+      job.info("cancelled at step " + std::to_string(trainer->steps_done()));
       return WB_CANCELLED;
     }
-    const llama::StepStats st = trainer.step();
-    last_train = st.loss;
-    if (!std::isfinite(st.loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) +
-                                                          " at step " + std::to_string(st.step));
-    if (st.step % s.log_every == 0 || trainer.finished()) {
+    const LoopStep ls = trainer->step();
+    const llama::StepStats& st = ls.stats;
+    if (ls.loss_read) {
+      last_train = st.loss;
+      if (!std::isfinite(st.loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) +
+                                                            " at step " + std::to_string(st.step));
+    }
+    if (ls.loss_read && (st.step % s.log_every == 0 || trainer->finished())) {
       job.metric(st.step, "train_loss", st.loss);
       job.metric(st.step, "lr", st.lr);
       job.metric(st.step, "grad_norm", st.grad_norm);
       job.metric(st.step, "tokens_per_s", st.tokens_per_s);
     }
     job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
-    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer.finished()) last_eval = report_eval(st.step);
-    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer.finished()) save_checkpoint();
+    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer->finished()) last_eval = report_eval(st.step);
+    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer->finished()) save_checkpoint();
   }
   last_eval = report_eval(total);
   // The final trainable state (the adapter's exact fp32 values, optimizer moments) stays in the
   // job's checkpoint: a crash before registration finishes from it without retraining.
   if (lora) save_checkpoint();
+  trainer->sync_model();
 
   job.progress(1.0, "save");
-  json result = {{"kind", kind}, {"output", s.output}, {"steps", total}, {"method", kind == "sft" ? s.method : "full"}};
+  json result = {{"kind", kind}, {"output", s.output}, {"steps", total}, {"method", kind == "sft" ? s.method : "full"},
+                 {"device", device.cuda ? "cuda" : "cpu"}};
   if (std::isfinite(last_train)) result["train_loss"] = last_train;
   if (std::isfinite(first_eval)) result["eval_loss_start"] = first_eval;
   if (std::isfinite(last_eval)) result["eval_loss"] = last_eval;

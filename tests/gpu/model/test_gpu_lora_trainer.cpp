@@ -164,7 +164,7 @@ TEST_CASE("GPU LoRA trainer matches the CPU Trainer step for step (fp32)", "[gpu
   CHECK(lora_values(reload_model, true) == lora_values(cpu_model, true));
 }
 
-TEST_CASE("GPU LoRA trainer in bf16 stays near the CPU loss; unsupported setups are refused",
+TEST_CASE("GPU LoRA trainer in bf16 stays near the CPU loss, unsupported setups are refused",
           "[gpu]") {
   require_device();
   cuda::Context ctx;
