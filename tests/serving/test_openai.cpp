@@ -144,7 +144,7 @@ TEST_CASE("serving: bad requests get clear 400s and unknown names 404") {
   CHECK(d.post("/v1/serving", {{"model", "tiny"}, {"max_batch", 0}}).status == 400);
 }
 
-TEST_CASE("serving: a full queue answers 429 with Retry-After; /metrics counts requests") {
+TEST_CASE("serving: a full queue answers 429 with Retry-After, /metrics counts requests") {
   ServingDaemon d;
   d.serve({{"max_batch", 1}, {"max_queue", 1}});
   // Eight long requests at once against one batch slot and one queue place: some are refused
