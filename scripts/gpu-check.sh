@@ -11,6 +11,10 @@
 #                                    at the 7B shape beside transformers/PEFT; writes
 #                                    results.md + results.json (+ logs) to $OUT (default
 #                                    build-gpu/results).
+#   scripts/gpu-check.sh --build-and-test
+#                                    on the GPU machine: the engine-only build of the GPU test
+#                                    targets and ctest -L gpu only (no parity, no benchmarks);
+#                                    ctest.log (+ configure/build logs) in $OUT. A short check.
 #   scripts/gpu-check.sh --dry-run   the same steps on a machine without a GPU: builds, runs the
 #                                    GPU tests (they report Skipped) and the Python scripts'
 #                                    CPU self-checks; no transformers needed.
@@ -86,14 +90,16 @@ use_devdeps() {
   fi
 }
 
+# build ARCH [tests]: with "tests", only the GPU test executables (no benchmarks).
 build() {
-  local arch="$1"
+  local arch="$1" only_tests="${2:-}"
   use_devdeps
   log "configure (engine only, CUDA on, arch $arch) in $BUILD"
   cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWB_ENGINE_ONLY=ON \
         -DWB_CUDA=ON "-DCMAKE_CUDA_ARCHITECTURES=$arch" "${CMAKE_EXTRA[@]}" > "$OUT/configure.log" 2>&1 \
     || { tail -30 "$OUT/configure.log"; return 1; }
-  local targets=(gpu_kernels gpu_llama gpu_parity)
+  local targets=()
+  [ "$only_tests" = tests ] || targets=(gpu_kernels gpu_llama gpu_parity)
   for t in "$ROOT"/tests/gpu/test_*.cpp; do targets+=("gpu_$(basename "$t" .cpp)"); done
   for t in "$ROOT"/tests/gpu/model/test_*.cpp; do targets+=("gpu_model_$(basename "$t" .cpp)"); done
   log "build ${targets[*]}"
@@ -157,10 +163,26 @@ main_dry_run() {
   log "dry run passed"
 }
 
+main_build_and_test() {
+  mkdir -p "$OUT"
+  local t0=$SECONDS
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/device.txt" 2>&1 || true
+  cat "$OUT/device.txt" >&2 || true
+  build "${WB_CUDA_ARCH:-native}" tests
+  log "build done in $((SECONDS - t0)) s"
+  local rc=0
+  gpu_tests || rc=$?
+  # Skipped tests on a GPU machine mean the device did not answer: show them.
+  grep -E 'Skipped|Failed|\*\*\*' "$OUT/ctest.log" >&2 || true
+  log "build-and-test done in $((SECONDS - t0)) s, status $rc"
+  return $rc
+}
+
 case "$MODE" in
   --prepare) prepare ;;
   --dry-run) main_dry_run ;;
+  --build-and-test) main_build_and_test ;;
   run|--run) main_run ;;
-  -h|--help) sed -n '2,22p' "$0" ;;
-  *) echo "usage: $0 [--prepare | --dry-run | --run]" >&2; exit 2 ;;
+  -h|--help) sed -n '2,26p' "$0" ;;
+  *) echo "usage: $0 [--prepare | --dry-run | --build-and-test | --run]" >&2; exit 2 ;;
 esac
