@@ -152,7 +152,7 @@ TEST_CASE("greedy output of base + adapter equals greedy output of the merged mo
   }
 }
 
-TEST_CASE("adapter_scale 0 serves the base model; scale 1 the adapter") {
+TEST_CASE("adapter_scale 0 serves the base model, scale 1 the adapter") {
   Setup s;
   auto e = make_engine(s.model_dir);
   e->registry().load("a", write_adapter(s.dir / "a", s.config, 5), 1.0);
@@ -200,7 +200,7 @@ TEST_CASE("a bad adapter load is refused with a clear error and replaces nothing
   CHECK(status_of([&] { reg.unload("nope"); }) == WB_NOT_FOUND);
 }
 
-TEST_CASE("reloading an adapter affects new requests only; a running request keeps its version") {
+TEST_CASE("reloading an adapter affects new requests only, a running request keeps its version") {
   Setup s;
   auto e = make_engine(s.model_dir);
   const fs::path v1_dir = write_adapter(s.dir / "v1", s.config, 1), v2_dir = write_adapter(s.dir / "v2", s.config, 2);
@@ -269,7 +269,7 @@ TEST_CASE("unload refuses new requests at once and frees memory after the last r
   CHECK(e->stats()["adapters"].size() == 1);
 }
 
-TEST_CASE("a full queue answers WB_BUSY; cancel ends queued and running requests") {
+TEST_CASE("a full queue answers WB_BUSY, cancel ends queued and running requests") {
   Setup s;
   auto e = make_engine(s.model_dir, /*max_batch=*/1, /*max_queue=*/2);
   Gate gate;

@@ -5,6 +5,10 @@
 #include <type_traits>
 
 #if defined(__x86_64__)
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized in their masked builtins.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #endif
 
@@ -42,47 +46,53 @@ void dot_rows_plain(int64_t rows, const T* A, int64_t K, const T* b, T alpha, T 
 }
 
 #if defined(__x86_64__)
-// AVX-512: lane j of one register is partial sum j (fused multiply-add); rows in groups of
-// kRows reuse each loaded vector of b. Per element the arithmetic is the same in a group or alone.
-// The 16 lanes by a fixed pairwise tree, then the K % 16 tail in order.
-__attribute__((target("avx512f"))) void finish_avx512(__m512 acc, const float* a, const float* b, int64_t kv,
-                                                       int64_t K, float alpha, float beta, float* c) {
-  alignas(64) float lane[kLanes];
-  _mm512_store_ps(lane, acc);
-  for (int64_t w = kLanes / 2; w >= 1; w /= 2)  // the same tree as the plain loops
-    for (int64_t j = 0; j < w; ++j) lane[j] += lane[j + w];
-  float s = lane[0];
-  for (int64_t k = kv; k < K; ++k) s += a[k] * b[k];
-  store(c, alpha, s, beta);
+// AVX-512: lane j of one register is partial sum j (fused multiply-add), the lanes summed by a
+// fixed pairwise tree, then the K % 16 tail in order; rows in groups of kRows reuse each
+// loaded vector of b. Per element the arithmetic is the same in a group or alone. The whole
+// product is one function so the compiler keeps everything in registers.
+// R rows of A (R <= kRows, a compile-time count so the sums stay in registers) times row b of B.
+template <int R>
+__attribute__((target("avx512f"))) inline void rows_times_avx512(const float* A, int64_t K, int64_t kv, const float* b,
+                                                                  float alpha, float beta, float* C, int64_t ldc) {
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kv; k += kLanes) {
+    const __m512 w = _mm512_loadu_ps(b + k);
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(A + r * K + k), w, acc[r]);
+  }
+  for (int r = 0; r < R; ++r) {
+    // Lanes j and j+8, then j and j+4, j and j+2, j and j+1: a fixed pairwise tree.
+    const __m512 v = _mm512_add_ps(acc[r], _mm512_shuffle_f32x4(acc[r], acc[r], 0xEE));
+    const __m256 v8 = _mm512_castps512_ps256(v);
+    __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+    v4 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+    v4 = _mm_add_ss(v4, _mm_shuffle_ps(v4, v4, 1));
+    const float* a = A + r * K;
+    float s = _mm_cvtss_f32(v4);
+    for (int64_t k = kv; k < K; ++k) s += a[k] * b[k];
+    store(C + r * ldc, alpha, s, beta);
+  }
 }
 
-__attribute__((target("avx512f"))) void dot_rows_avx512(int64_t rows, const float* A, int64_t K, const float* b,
-                                                         float alpha, float beta, float* C, int64_t ldc) {
+__attribute__((target("avx512f"))) void gemm_avx512(int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                                                     const float* B, float beta, float* C) {
   const int64_t kv = K / kLanes * kLanes;
-  int64_t m = 0;
-  for (; m + kRows <= rows; m += kRows) {
-    const float* a0 = A + m * K;
-    const float* a1 = a0 + K;
-    const float* a2 = a1 + K;
-    const float* a3 = a2 + K;
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kv; k += kLanes) {
-      const __m512 w = _mm512_loadu_ps(b + k);
-      s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + k), w, s0);
-      s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a1 + k), w, s1);
-      s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a2 + k), w, s2);
-      s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a3 + k), w, s3);
+  const int64_t blocks = (N + kCols - 1) / kCols;
+#pragma omp parallel for schedule(static) if (M * N * K >= kParallelWork)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t n_end = blk * kCols + kCols < N ? blk * kCols + kCols : N;
+    for (int64_t m = 0; m < M; m += kRows) {
+      const float* a = A + m * K;
+      float* c = C + m * N;
+      for (int64_t n = blk * kCols; n < n_end; ++n) {
+        switch (M - m < kRows ? M - m : kRows) {
+          case 1: rows_times_avx512<1>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
+          case 2: rows_times_avx512<2>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
+          case 3: rows_times_avx512<3>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
+          default: rows_times_avx512<4>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
+        }
+      }
     }
-    finish_avx512(s0, a0, b, kv, K, alpha, beta, C + m * ldc);
-    finish_avx512(s1, a1, b, kv, K, alpha, beta, C + (m + 1) * ldc);
-    finish_avx512(s2, a2, b, kv, K, alpha, beta, C + (m + 2) * ldc);
-    finish_avx512(s3, a3, b, kv, K, alpha, beta, C + (m + 3) * ldc);
-  }
-  for (; m < rows; ++m) {
-    const float* a = A + m * K;
-    __m512 s = _mm512_setzero_ps();
-    for (int64_t k = 0; k < kv; k += kLanes) s = _mm512_fmadd_ps(_mm512_loadu_ps(a + k), _mm512_loadu_ps(b + k), s);
-    finish_avx512(s, a, b, kv, K, alpha, beta, C + m * ldc);
   }
 }
 
@@ -97,22 +107,19 @@ bool have_avx512() {
 template <typename T>
 void row_invariant_gemm_nt(int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C) {
   if (M <= 0 || N <= 0) return;
+#if defined(__x86_64__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (have_avx512()) {
+      gemm_avx512(M, N, K, alpha, A, B, beta, C);
+      return;
+    }
+  }
+#endif
   const int64_t blocks = (N + kCols - 1) / kCols;
 #pragma omp parallel for schedule(static) if (M * N * K >= kParallelWork)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t n_end = blk * kCols + kCols < N ? blk * kCols + kCols : N;
-    for (int64_t n = blk * kCols; n < n_end; ++n) {
-#if defined(__x86_64__)
-      if constexpr (std::is_same_v<T, float>) {
-        if (have_avx512()) {
-          dot_rows_avx512(M, A, K, B + n * K,
-                          alpha, beta, C + n, N);
-          continue;
-        }
-      }
-#endif
-      dot_rows_plain<T>(M, A, K, B + n * K, alpha, beta, C + n, N);
-    }
+    for (int64_t n = blk * kCols; n < n_end; ++n) dot_rows_plain<T>(M, A, K, B + n * K, alpha, beta, C + n, N);
   }
 }
 
@@ -121,3 +128,7 @@ template void row_invariant_gemm_nt<double>(int64_t, int64_t, int64_t, double, c
                                             double*);
 
 }  // namespace wb::llama::detail
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic pop
+#endif
