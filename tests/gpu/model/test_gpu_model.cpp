@@ -1,8 +1,10 @@
 // The GPU decoder of wb/llama/cuda/gpu_llama.h against the CPU engine (plugins/llama) on a tiny random
 // model with GQA and LoRA on all seven linears: logits, the mean token loss and LoRA gradients
 // of one training step in fp32 (and logits at bf16 tolerance), and greedy decode through the
-// KV cache equal to the CPU's argmax continuation. Skipped without a GPU.
+// KV cache equal to the CPU's argmax continuation, with and without a LoRA adapter. Skipped
+// without a GPU.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <random>
 
@@ -162,4 +164,52 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   ::unsetenv("WB_CUDA_GRAPHS");
   REQUIRE_FALSE(g.used_graphs());
   REQUIRE(eager.at(0) == cpu_new);
+}
+
+TEST_CASE("GPU greedy decode with a LoRA adapter equals the CPU's continuation with it", "[gpu]") {
+  require_device();
+  auto m = tiny_model_with_lora();  // random A and B on all seven linears
+  const std::vector<int32_t> prompt = {1, 17, 4, 88, 23};
+  const int64_t k = 8, V = m.config.vocab_size;
+  std::vector<int32_t> seq = prompt, cpu_new;
+  llama::Workspace<float> ws;
+  for (int64_t i = 0; i < k; ++i) {
+    llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
+    const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
+    const int32_t t = int32_t(std::max_element(last, last + V) - last);
+    cpu_new.push_back(t);
+    seq.push_back(t);
+  }
+  cuda::Context ctx;
+  gpu::GpuLlama<float> g(ctx, m);
+  g.set_lora(*m.lora);
+  REQUIRE(g.generate({prompt}, k, /*with_lora=*/true).at(0) == cpu_new);
+  // More rows than the GEMV limit (the cuBLAS path everywhere), and eagerly.
+  const auto many = g.generate(std::vector<std::vector<int32_t>>(cuda::kGemvMaxRows + 1, prompt), k, true);
+  for (const auto& r : many) REQUIRE(r == cpu_new);
+  ::setenv("WB_CUDA_GRAPHS", "0", 1);
+  const auto eager = g.generate({prompt}, k, true);
+  ::unsetenv("WB_CUDA_GRAPHS");
+  REQUIRE(eager.at(0) == cpu_new);
+  // Only some modules targeted (o and down: the q/k/v and gate/up GEMVs stay fused).
+  llama::LoraConfig lc;
+  lc.r = 4;
+  lc.lora_alpha = 8.0;
+  lc.target_modules = {llama::LoraModule::O, llama::LoraModule::Down};
+  m.lora = llama::LoraAdapter<float>::init(m.config, lc, 8);
+  m.lora->for_each([&](const std::string& key, llama::Tensor<float>& t) {
+    if (key.find("lora_B") != std::string::npos)
+      for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = 0.05f * std::sin(float(i));
+  });
+  seq = prompt;
+  cpu_new.clear();
+  for (int64_t i = 0; i < k; ++i) {
+    llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
+    const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
+    cpu_new.push_back(int32_t(std::max_element(last, last + V) - last));
+    seq.push_back(cpu_new.back());
+  }
+  gpu::GpuLlama<float> g2(ctx, m);
+  g2.set_lora(*m.lora);
+  REQUIRE(g2.generate({prompt}, k, true).at(0) == cpu_new);
 }

@@ -642,7 +642,7 @@ std::vector<float> GpuLlama<T>::logits_host() {
 
 template <typename T>
 std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
-    const std::vector<std::vector<int32_t>>& prompts, int64_t n_new) {
+    const std::vector<std::vector<int32_t>>& prompts, int64_t n_new, bool with_lora) {
   const int64_t B = int64_t(prompts.size());
   if (B == 0 || n_new <= 0) return std::vector<std::vector<int32_t>>(size_t(B));
   const int64_t P = int64_t(prompts[0].size());
@@ -681,6 +681,37 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   // Rows few enough for the GEMV kernels (one read of each weight, input staged on chip);
   // otherwise RMSNorm + cuBLAS.
   const bool small = gemv_fits<T>(B, D), small_down = gemv_fits<T>(B, F);
+  if (with_lora && !has_lora_) throw std::logic_error("generate: with_lora needs a LoRA adapter");
+  // LoRA: q/k/v share one product, so their adapters are stacked: A_qkv = [A_q; A_k; A_v]
+  // [3r, D] and B_qkv = blockdiag(B_q, B_k, B_v) [QKV, 3r] (zeros where a module is untargeted).
+  const int64_t r = with_lora ? lora_.rank : 0;
+  const float lscale = lora_.scale;
+  auto on = [&](int64_t l, int m) { return with_lora && lora_pairs_[size_t(l)][size_t(m)].on; };
+  std::vector<DeviceBuffer<T>> a_qkv, b_qkv;
+  DeviceBuffer<T> lt(with_lora ? B * 3 * r : 0);
+  if (with_lora) {
+    const int64_t row0[3] = {0, D, D + KV}, rows[3] = {D, KV, KV};
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      a_qkv.emplace_back(3 * r * D);
+      b_qkv.emplace_back(QKV * 3 * r);
+      fill_bytes(a_qkv.back().data(), 0, a_qkv.back().size(), dc.s());
+      fill_bytes(b_qkv.back().data(), 0, b_qkv.back().size(), dc.s());
+      for (int m = kQ; m <= kV; ++m) {
+        if (!on(l, m)) continue;
+        const LoraPair& p = lora_pairs_[size_t(l)][size_t(m)];
+        copy_device(a_qkv.back().data() + m * r * D, p.A.data(), size_t(r * D), dc.s());
+        WB_CUDA_CHECK(cudaMemcpy2DAsync(b_qkv.back().data() + row0[m] * 3 * r + m * r,
+                                        size_t(3 * r) * sizeof(T), p.B.data(), size_t(r) * sizeof(T),
+                                        size_t(r) * sizeof(T), size_t(rows[m]),
+                                        cudaMemcpyDeviceToDevice, dc.s()));
+      }
+    }
+  }
+  auto lora_add = [&](int64_t l, int m, T* y, const T* x, int64_t in, int64_t out) {
+    if (!on(l, m)) return;
+    const LoraPair& p = lora_pairs_[size_t(l)][size_t(m)];
+    lora_forward(dc, y, lt.data(), x, p.A.data(), p.B.data(), B, in, out, r, lscale);
+  };
   auto mark = [&](const char* name) { prof_.mark(name, dc.s()); };
 
   // One decode step on the device, from *step_dev: reads the step's token, appends to the
@@ -695,11 +726,14 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
     for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
       const Layer& L = layers_[l];
       mark("decode_qkv");
-      if (small) {
+      if (small && !on(l, kQ) && !on(l, kK) && !on(l, kV)) {
         gemv_rmsnorm(dc, qkv.data(), x.data(), L.ln1.data(), eps, L.wqkv.data(), B, D, QKV);
       } else {
         rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
         linear_forward(dc, qkv.data(), xn.data(), L.wqkv.data(), B, D, QKV);
+        if (on(l, kQ) || on(l, kK) || on(l, kV))
+          lora_forward(dc, qkv.data(), lt.data(), xn.data(), a_qkv[size_t(l)].data(),
+                       b_qkv[size_t(l)].data(), B, D, QKV, 3 * r, lscale);
       }
       mark("decode_attention");
       attention_decode_rope(dc, att.data(), kc[l].data(), vc[l].data(), qkv.data(), QKV,
@@ -707,19 +741,23 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       mark("decode_o");
       if (small) gemv(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
       else linear_forward(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
+      lora_add(l, kO, x.data(), att.data(), D, D);
       mark("decode_gate_up");
-      if (small) {
+      if (small && !on(l, kGate) && !on(l, kUp)) {
         gemv_rmsnorm(dc, h.data(), x.data(), L.ln2.data(), eps, L.wgu.data(), B, D, F,
                      /*swiglu=*/true);
       } else {
         rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
         linear_forward(dc, g.data(), xn.data(), L.w[kGate], B, D, F);
         linear_forward(dc, u.data(), xn.data(), L.w[kUp], B, D, F);
+        lora_add(l, kGate, g.data(), xn.data(), D, F);
+        lora_add(l, kUp, u.data(), xn.data(), D, F);
         swiglu_forward(dc, h.data(), g.data(), u.data(), B * F);
       }
       mark("decode_down");
       if (small_down) gemv(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
       else linear_forward(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
+      lora_add(l, kDown, x.data(), h.data(), F, D);
     }
     mark("decode_head");
     if (head) {

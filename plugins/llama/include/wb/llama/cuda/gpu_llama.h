@@ -100,12 +100,15 @@ class GpuLlama {
     return lora_state_host(layer, module, b, LoraState::kGrad);
   }
 
-  // Greedy decode of the BASE model (no LoRA): `batch` sequences, each starting from prompt[b]
-  // (all the same length), generating n_new tokens each; returns the ids [batch][n_new].
+  // Greedy decode: `batch` sequences, each starting from prompt[b] (all the same length),
+  // generating n_new tokens each; returns the ids [batch][n_new]. The base model, or with
+  // with_lora the base plus the current LoRA adapter (set_lora / init_lora / training), applied
+  // after each base product as in forward() (q/k/v as one product with a stacked A and a
+  // block-diagonal B; the LoRA path takes RMSNorm + cuBLAS instead of the fused GEMVs).
   // Each one-token step is captured once as a CUDA graph and replayed (set WB_CUDA_GRAPHS=0 to
   // run eagerly); if capture fails for any reason the steps run eagerly.
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
-                                             int64_t n_new);
+                                             int64_t n_new, bool with_lora = false);
   // Whether the last generate() replayed CUDA graphs.
   bool used_graphs() const { return used_graphs_; }
 
