@@ -86,6 +86,13 @@ GpuStepStats GpuLoraTrainer<T>::step() {
                                     " entries for " + std::to_string(n) + " tokens");
       if (!tb.mask.empty() && int64_t(tb.mask.size()) != n)
         throw std::invalid_argument("train batch: mask size does not match the tokens");
+      // GpuLlama derives positions from the sequence lengths (0.. within each sequence).
+      if (!tb.batch.positions.empty())
+        for (int64_t s = 0; s < tb.batch.n_seqs(); ++s)
+          for (int64_t i = 0; i < tb.batch.seq_len(s); ++i)
+            if (tb.batch.positions[size_t(tb.batch.seq_begin(s) + i)] != i)
+              throw std::invalid_argument("train batch: the GPU trainer needs positions 0.. within "
+                                          "each sequence (sequence " + std::to_string(s) + ")");
       for (int64_t i = 0; i < n; ++i) {
         if (tb.targets[size_t(i)] >= model_.config.vocab_size)
           throw std::invalid_argument("train batch: target " + std::to_string(tb.targets[size_t(i)]) +

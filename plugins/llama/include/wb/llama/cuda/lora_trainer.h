@@ -18,7 +18,8 @@
 // only on read-out steps (every loss_every steps and the last one), and clipping, when on, reads
 // the norm every step. On other steps StepStats::loss and grad_norm are NaN (loss_read false).
 // Not supported (std::invalid_argument at construction): full or head training, the ranking
-// loss, LoRA dropout > 0 and activation recomputation — use the CPU Trainer for those.
+// loss, LoRA dropout > 0 and activation recomputation — use the CPU Trainer for those; and
+// batches whose positions are not 0.. within each sequence (at step()).
 #pragma once
 
 #include <cstdint>
