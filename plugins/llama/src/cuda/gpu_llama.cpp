@@ -20,6 +20,7 @@
 #include "wb/cuda/sampling.h"
 #include "wb/cuda/swiglu.h"
 #include "wb/cuda/xent.h"
+#include "wb/llama/rng.h"
 
 namespace wb::gpu {
 
@@ -642,10 +643,14 @@ std::vector<float> GpuLlama<T>::logits_host() {
 
 template <typename T>
 std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
-    const std::vector<std::vector<int32_t>>& prompts, int64_t n_new, bool with_lora) {
+    const std::vector<std::vector<int32_t>>& prompts, int64_t n_new, bool with_lora,
+    const std::vector<DeviceSampling>& sampling, const std::vector<uint64_t>& seeds) {
   const int64_t B = int64_t(prompts.size());
   if (B == 0 || n_new <= 0) return std::vector<std::vector<int32_t>>(size_t(B));
   const int64_t P = int64_t(prompts[0].size());
+  const bool sample = !sampling.empty();
+  if (sample && (int64_t(sampling.size()) != B || int64_t(seeds.size()) != B))
+    throw std::invalid_argument("generate: one sampling setting and one seed per prompt");
   std::vector<int32_t> flat;
   for (const auto& p : prompts) {
     if (int64_t(p.size()) != P || P == 0)
@@ -677,6 +682,21 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   DeviceBuffer<int32_t> prompts_dev(flat.size()), step_dev(1);
   upload(prompts_dev.data(), flat.data(), flat.size(), dc.s());
   fill_bytes(step_dev.data(), 0, 1, dc.s());
+  // Sampling: every uniform number is drawn up front (u_all [n_new, B]); before each head step
+  // the host enqueues a device-to-device copy of that token's row into u_cur, which the
+  // (captured) step reads.
+  DeviceBuffer<DeviceSampling> params_dev(sample ? B : 0);
+  DeviceBuffer<float> u_all(sample ? n_new * B : 0), u_cur(sample ? B : 0);
+  std::vector<float> u_host;
+  if (sample) {
+    u_host.resize(size_t(n_new * B));
+    for (int64_t b = 0; b < B; ++b) {
+      llama::Rng rng(seeds[size_t(b)]);
+      for (int64_t j = 0; j < n_new; ++j) u_host[size_t(j * B + b)] = float(rng.uniform_double());
+    }
+    upload(params_dev.data(), sampling.data(), size_t(B), dc.s());
+    upload(u_all.data(), u_host.data(), u_host.size(), dc.s());
+  }
   const AttentionShape sh{B, H, KVH, hd};
   // Rows few enough for the GEMV kernels (one read of each weight, input staged on chip);
   // otherwise RMSNorm + cuBLAS.
@@ -768,7 +788,8 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
         rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
         linear_forward(dc, logits.data(), xn.data(), lm, B, D, V);
       }
-      argmax_rows(dc, tok.data(), logits.data(), B, V);
+      if (sample) sample_rows(dc, tok.data(), logits.data(), params_dev.data(), u_cur.data(), B, V);
+      else argmax_rows(dc, tok.data(), logits.data(), B, V);
     }
     decode_step_end(dc, step_dev.data(), out_dev.data(), tok.data(), B, P, n_new);
   };
@@ -789,7 +810,10 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
       ++eager_runs[head];
     }
   };
-  for (int64_t t = 0; t < P + n_new - 1; ++t) run_step(t + 1 >= P);
+  for (int64_t t = 0; t < P + n_new - 1; ++t) {
+    if (sample && t + 1 >= P) copy_device(u_cur.data(), u_all.data() + (t + 1 - P) * B, size_t(B), dc.s());
+    run_step(t + 1 >= P);
+  }
   mark("end");
   dc.synchronize();
   const auto ids = to_host(out_dev.data(), size_t(B * n_new));

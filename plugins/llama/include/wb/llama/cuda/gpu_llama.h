@@ -19,6 +19,7 @@
 
 #include "wb/cuda/buffer.h"
 #include "wb/cuda/dtype.h"
+#include "wb/cuda/sampling.h"
 #include "wb/cuda/stream.h"
 #include "wb/kernels/adamw.h"
 #include "wb/llama/config.h"
@@ -105,10 +106,19 @@ class GpuLlama {
   // with_lora the base plus the current LoRA adapter (set_lora / init_lora / training), applied
   // after each base product as in forward() (q/k/v as one product with a stacked A and a
   // block-diagonal B; the LoRA path takes RMSNorm + cuBLAS instead of the fused GEMVs).
+  // Sampling instead of greedy: sampling[b] for row b (empty: greedy everywhere), with seeds[b]:
+  // row b's uniform number for its j-th new token is the j-th Rng(seeds[b]).uniform_double()
+  // (rounded to float) — the draw the CPU's sample_token (sampler.h) makes with that Rng — so a
+  // row sampled at a temperature alone gets the CPU sampler's tokens. With top-k/top-p the kernel
+  // draws over the kept ids in id order where sample_token goes in logit order: the same
+  // distribution, other tokens for the same seed. Throws std::invalid_argument for sizes other
+  // than the batch.
   // Each one-token step is captured once as a CUDA graph and replayed (set WB_CUDA_GRAPHS=0 to
   // run eagerly); if capture fails for any reason the steps run eagerly.
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
-                                             int64_t n_new, bool with_lora = false);
+                                             int64_t n_new, bool with_lora = false,
+                                             const std::vector<cuda::DeviceSampling>& sampling = {},
+                                             const std::vector<uint64_t>& seeds = {});
   // Whether the last generate() replayed CUDA graphs.
   bool used_graphs() const { return used_graphs_; }
 
