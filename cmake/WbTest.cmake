@@ -1,5 +1,21 @@
-# wb_add_tests(PREFIX GLOB_DIR LIBS...): one Catch2 executable per test_*.cpp in the calling
-# folder, each registered case by case with catch_discover_tests.
+# wb_add_test_dir(PREFIX LIBS ... [LABELS l]): one Catch2 executable per test_*.cpp in the calling
+# folder, each registered case by case with wb_discover_tests.
+
+# wb_discover_tests(EXE PREFIX [LABELS]): catch_discover_tests with our conventions. Exit code 77
+# (tests/common/wb_skip.h) is reported as skipped. `-w NoTests` makes a registered name that
+# matches no test case FAIL: a TEST_CASE name with ';' is split in two by CMake's list syntax and
+# each half would otherwise "pass" without running anything (it happened).
+function(wb_discover_tests exe prefix)
+  set(_labels "${ARGN}")
+  if(_labels)
+    catch_discover_tests(${exe} TEST_PREFIX "${prefix}:" EXTRA_ARGS -w NoTests
+                         PROPERTIES LABELS "${_labels}" SKIP_RETURN_CODE 77)
+  else()
+    catch_discover_tests(${exe} TEST_PREFIX "${prefix}:" EXTRA_ARGS -w NoTests
+                         PROPERTIES SKIP_RETURN_CODE 77)
+  endif()
+endfunction()
+
 function(wb_add_test_dir prefix)
   set(options)
   set(oneValueArgs LABELS)
@@ -15,11 +31,6 @@ function(wb_add_test_dir prefix)
     set_target_properties(${exe} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
     target_compile_definitions(${exe} PRIVATE
       WB_SOURCE_DIR="${CMAKE_SOURCE_DIR}" WB_BINARY_DIR="${CMAKE_BINARY_DIR}")
-    # Exit code 77 (tests/common/wb_skip.h) makes CTest report the case as skipped.
-    if(A_LABELS)
-      catch_discover_tests(${exe} TEST_PREFIX "${prefix}:" PROPERTIES LABELS "${A_LABELS}" SKIP_RETURN_CODE 77)
-    else()
-      catch_discover_tests(${exe} TEST_PREFIX "${prefix}:" PROPERTIES SKIP_RETURN_CODE 77)
-    endif()
+    wb_discover_tests(${exe} ${prefix} ${A_LABELS})
   endforeach()
 endfunction()

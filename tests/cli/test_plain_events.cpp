@@ -30,7 +30,7 @@ TEST_CASE("plain events: the metrics of one step share one line", "[follow]") {
         "step 20 eval_loss=1.75\nstate: succeeded\n");
 }
 
-TEST_CASE("plain events: finish prints what is gathered; progress every 5 points", "[follow]") {
+TEST_CASE("plain events: finish prints what is gathered, progress every 5 points", "[follow]") {
   std::ostringstream os;
   PlainEventPrinter p(os);
   p.on_event({{"type", "progress"}, {"progress", 0.01}, {"phase", "train"}});

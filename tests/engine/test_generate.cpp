@@ -114,7 +114,7 @@ TEST_CASE("EOS ends a request and is not returned", "[generate]") {
   }
 }
 
-TEST_CASE("stop strings spanning tokens cut the text; streaming never shows them", "[generate]") {
+TEST_CASE("stop strings spanning tokens cut the text, streaming never shows them", "[generate]") {
   Fixture f;
   GenerateRequest r = Fixture::req();
   r.prompt = {1, 44, 45};

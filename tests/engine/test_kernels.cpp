@@ -147,7 +147,7 @@ TEST_CASE("rmsnorm forward/backward", "[kernels]") {
   CHECK(max_abs_diff(dw, numeric_grad(w, L)) < 1e-8);
 }
 
-TEST_CASE("rope rotates (i, i + hd/2) pairs by pos * theta^(-2i/hd); backward is the inverse", "[kernels]") {
+TEST_CASE("rope rotates (i, i + hd/2) pairs by pos * theta^(-2i/hd), backward is the inverse", "[kernels]") {
   const int64_t n = 3, heads = 2, hd = 6, ld = heads * hd + 2;  // ld > width: padding untouched
   const double theta = 100.0;
   const std::vector<int32_t> pos{0, 5, 17};

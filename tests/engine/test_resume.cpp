@@ -130,7 +130,7 @@ TEST_CASE("loading a checkpoint of another trainable set fails and changes nothi
   CHECK_THROWS_AS(t.load(tmp.path() / "nothing-here"), CheckpointError);
 }
 
-TEST_CASE("run() checkpoints periodically and on cancellation; resuming finishes the same curve", "[resume]") {
+TEST_CASE("run() checkpoints periodically and on cancellation, resuming finishes the same curve", "[resume]") {
   const Setup s(Kind::kLora);
   TempDir tmp("resume-run");
   Model<float> m_ref = s.model();

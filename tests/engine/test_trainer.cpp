@@ -38,7 +38,7 @@ TrainerConfig base_cfg(int64_t steps, double lr) {
 
 }  // namespace
 
-TEST_CASE("LoRA training with masked CE lowers the loss; the base stays frozen", "[trainer]") {
+TEST_CASE("LoRA training with masked CE lowers the loss, the base stays frozen", "[trainer]") {
   const LlamaConfig c = small_config();
   Model<float> m = Model<float>::random(c, 1);
   // A wider init than HF's 0.02 so the frozen LM head can express confident predictions (with

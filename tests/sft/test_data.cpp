@@ -28,7 +28,7 @@ const ll::Tokenizer& test_tokenizer() {
 }
 }  // namespace
 
-TEST_CASE("SFT examples weight the answer only; packing keeps examples apart", "[sft][data]") {
+TEST_CASE("SFT examples weight the answer only, packing keeps examples apart", "[sft][data]") {
   const auto& tok = test_tokenizer();
   std::vector<json> rows = {
       {{"messages", {{{"role", "user"}, {"content", "What is 2 + 3?"}}, {{"role", "assistant"}, {"content", "Answer: 5"}}}}},

@@ -12,7 +12,7 @@ using namespace sfttest;
 namespace fs = std::filesystem;
 namespace ll = wb::llama;
 
-TEST_CASE("model_export: HF with a merged adapter matches base + adapter; GGUF has every tensor", "[sft][integration][export]") {
+TEST_CASE("model_export: HF with a merged adapter matches base + adapter, GGUF has every tensor", "[sft][integration][export]") {
   SftDaemon d;
   d.import_sft("chat", "sft_train.jsonl");
   d.init_tiny("base");

@@ -7,7 +7,7 @@
 using namespace sfttest;
 namespace fs = std::filesystem;
 
-TEST_CASE("LoRA and full SFT on the same data both learn; LoRA leaves base weights bit-identical", "[sft][integration]") {
+TEST_CASE("LoRA and full SFT on the same data both learn, LoRA leaves base weights bit-identical", "[sft][integration]") {
   SftDaemon d;
   d.import_sft("chat", "sft_train.jsonl", 0.2);
   d.init_tiny("base");

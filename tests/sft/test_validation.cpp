@@ -73,7 +73,7 @@ TEST_CASE("bad sft/pretrain/eval/model specs are rejected at submission naming t
   CHECK(d.d.get("/v1/jobs").body["jobs"].size() == 1);
 }
 
-TEST_CASE("model_import checks the directory and registers a copy; a broken one fails naming the tensor", "[sft][integration]") {
+TEST_CASE("model_import checks the directory and registers a copy, a broken one fails naming the tensor", "[sft][integration]") {
   SftDaemon d;
   d.init_tiny("base");
   const std::filesystem::path src = d.d.get("/v1/models/base").body["path"].get<std::string>();

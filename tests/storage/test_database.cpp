@@ -35,7 +35,7 @@ TEST_CASE("Database opens a new file with WAL, foreign keys and synchronous NORM
   CHECK(db.integrity_check() == "ok");
 }
 
-TEST_CASE("Database without create refuses a missing file; a non-database file is an error") {
+TEST_CASE("Database without create refuses a missing file, a non-database file is an error") {
   TempDir dir;
   OpenOptions no_create;
   no_create.create = false;

@@ -37,7 +37,7 @@ ImportOptions options(std::string name, DatasetKind kind, double eval_fraction =
 
 }  // namespace
 
-TEST_CASE("import each kind; the record counts rows and splits") {
+TEST_CASE("import each kind, the record counts rows and splits") {
   TempDir dir;
   Store store(dir / "wb.db");
   auto sft = store.datasets().import_jsonl(options("chat", DatasetKind::Sft),
@@ -161,7 +161,7 @@ TEST_CASE("bad import options and names are Invalid") {
   CHECK(store.datasets().count() == 0);
 }
 
-TEST_CASE("import_file reads a path; a missing path is a clear error") {
+TEST_CASE("import_file reads a path, a missing path is a clear error") {
   TempDir dir;
   Store store(dir / "wb.db");
   wb::storage::test::write_file(dir / "p.jsonl", "{\"prompt\":\"x\"}\n");
@@ -196,7 +196,7 @@ TEST_CASE("import_rows takes parsed rows and names the bad one") {
   CHECK_THROWS_AS(store.datasets().import_rows(options("r3", DatasetKind::Prompt), nlohmann::json::object()), Invalid);
 }
 
-TEST_CASE("rows page by split; eval split follows the hash rule") {
+TEST_CASE("rows page by split, eval split follows the hash rule") {
   TempDir dir;
   Store store(dir / "wb.db");
   std::string file;

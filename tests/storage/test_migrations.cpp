@@ -21,7 +21,7 @@ bool has_table(Database& db, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("An empty file migrates to the latest version; reopening changes nothing") {
+TEST_CASE("An empty file migrates to the latest version, reopening changes nothing") {
   TempDir dir;
   {
     Store store(dir / "sub" / "wb.db");  // parent directory is created
@@ -74,7 +74,7 @@ TEST_CASE("A file from a newer build is refused and left untouched") {
   CHECK_FALSE(has_table(db, "jobs"));
 }
 
-TEST_CASE("A failing step is rolled back whole; earlier steps stay applied") {
+TEST_CASE("A failing step is rolled back whole, earlier steps stay applied") {
   TempDir dir;
   const std::array<Migration, 3> steps{{
       {1, "first", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);"},

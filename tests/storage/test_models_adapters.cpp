@@ -6,7 +6,7 @@
 using namespace wb::storage;
 using wb::storage::test::TempDir;
 
-TEST_CASE("models: add, get, list, remove; names are unique") {
+TEST_CASE("models: add, get, list, remove, names are unique") {
   TempDir dir;
   Store store(dir / "wb.db");
   NewModel m;
@@ -67,7 +67,7 @@ TEST_CASE("models: parse and validation") {
   CHECK(store.models().count() == 0);
 }
 
-TEST_CASE("adapters: add, get, list, remove; job link; unique names") {
+TEST_CASE("adapters: add, get, list, remove, job link, unique names") {
   TempDir dir;
   Store store(dir / "wb.db");
   auto job = store.jobs().create("sft", nlohmann::json::object()).id;

@@ -60,7 +60,7 @@ TEST_CASE("wb-suite generate writes every file and the manifest", "[suite][tool]
   for (const auto& [name, text] : g.files) CHECK(read_file(dir.path() / "data" / name) == text);
 }
 
-TEST_CASE("wb-suite grade prints the aggregate; bad files fail with the line named", "[suite][tool]") {
+TEST_CASE("wb-suite grade prints the aggregate, bad files fail with the line named", "[suite][tool]") {
   TempDir dir;
   const auto results = dir.path() / "results.jsonl";
   {
