@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../gpu_test_util.h"
+#include "tiny_model.h"
 #include "wb_temp_dir.h"
 #include "wb/llama/cuda/lora_trainer.h"
 #include "wb/llama/model.h"
@@ -17,20 +18,9 @@
 
 using namespace wb;
 using namespace wb::cuda::test;
+using gputest::tiny;
 
 namespace {
-
-llama::LlamaConfig tiny() {
-  llama::LlamaConfig c;
-  c.hidden_size = 64;
-  c.intermediate_size = 160;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 97;
-  c.max_position_embeddings = 128;
-  return c;
-}
 
 // The base model with a fresh PEFT-style adapter (B = 0), LoRA trainable.
 llama::Model<float> lora_model() {

@@ -12,6 +12,7 @@
 #include "wb/llama/cuda/gpu_llama.h"
 #include "wb/cuda/gemv.h"
 #include "../gpu_test_util.h"
+#include "tiny_model.h"
 #include "wb/llama/backward.h"
 #include "wb/llama/batch.h"
 #include "wb/llama/forward.h"
@@ -21,20 +22,10 @@
 
 using namespace wb;
 using namespace wb::cuda::test;
+using gputest::cpu_continuation;
+using gputest::tiny;
 
 namespace {
-
-llama::LlamaConfig tiny() {
-  llama::LlamaConfig c;
-  c.hidden_size = 64;
-  c.intermediate_size = 160;
-  c.num_hidden_layers = 2;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.vocab_size = 97;
-  c.max_position_embeddings = 128;
-  return c;
-}
 
 llama::Model<float> tiny_model_with_lora() {
   auto m = llama::Model<float>::random(tiny(), 21);
@@ -130,16 +121,8 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   require_device();
   auto m = llama::Model<float>::random(tiny(), 33);
   const std::vector<int32_t> prompt = {1, 17, 4, 88, 23};
-  const int64_t k = 10, V = m.config.vocab_size;
-  std::vector<int32_t> seq = prompt, cpu_new;
-  llama::Workspace<float> ws;
-  for (int64_t i = 0; i < k; ++i) {
-    llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
-    const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
-    const int32_t t = int32_t(std::max_element(last, last + V) - last);  // lowest id on ties
-    cpu_new.push_back(t);
-    seq.push_back(t);
-  }
+  const int64_t k = 10;
+  const std::vector<int32_t> cpu_new = cpu_continuation(m, prompt, k);
   cuda::Context ctx;
   gpu::GpuLlama<float> g(ctx, m);
   REQUIRE(g.generate({prompt}, k).at(0) == cpu_new);
@@ -154,12 +137,7 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   }
   // The first token only (no step replayed), and a one-token prompt.
   REQUIRE(g.generate({prompt}, 1).at(0) == std::vector<int32_t>{cpu_new[0]});
-  {
-    llama::forward(m, llama::Batch::pack({{prompt[0]}}), ws, llama::ForwardOptions{});
-    const int32_t t = int32_t(std::max_element(ws.logits.begin(), ws.logits.begin() + V) -
-                              ws.logits.begin());
-    REQUIRE(g.generate({{prompt[0]}}, 1).at(0) == std::vector<int32_t>{t});
-  }
+  REQUIRE(g.generate({{prompt[0]}}, 1).at(0) == cpu_continuation(m, {prompt[0]}, 1));
   // The eager path (no CUDA graphs) gives the same tokens as the replayed graphs.
   ::setenv("WB_CUDA_GRAPHS", "0", 1);
   const auto eager = g.generate({prompt}, k);
@@ -172,16 +150,8 @@ TEST_CASE("GPU greedy decode with a LoRA adapter equals the CPU's continuation w
   require_device();
   auto m = tiny_model_with_lora();  // random A and B on all seven linears
   const std::vector<int32_t> prompt = {1, 17, 4, 88, 23};
-  const int64_t k = 8, V = m.config.vocab_size;
-  std::vector<int32_t> seq = prompt, cpu_new;
-  llama::Workspace<float> ws;
-  for (int64_t i = 0; i < k; ++i) {
-    llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
-    const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
-    const int32_t t = int32_t(std::max_element(last, last + V) - last);
-    cpu_new.push_back(t);
-    seq.push_back(t);
-  }
+  const int64_t k = 8;
+  std::vector<int32_t> cpu_new = cpu_continuation(m, prompt, k);
   cuda::Context ctx;
   gpu::GpuLlama<float> g(ctx, m);
   g.set_lora(*m.lora);
@@ -203,14 +173,7 @@ TEST_CASE("GPU greedy decode with a LoRA adapter equals the CPU's continuation w
     if (key.find("lora_B") != std::string::npos)
       for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = 0.05f * std::sin(float(i));
   });
-  seq = prompt;
-  cpu_new.clear();
-  for (int64_t i = 0; i < k; ++i) {
-    llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
-    const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
-    cpu_new.push_back(int32_t(std::max_element(last, last + V) - last));
-    seq.push_back(cpu_new.back());
-  }
+  cpu_new = cpu_continuation(m, prompt, k);
   gpu::GpuLlama<float> g2(ctx, m);
   g2.set_lora(*m.lora);
   REQUIRE(g2.generate({prompt}, k, true).at(0) == cpu_new);
@@ -220,24 +183,18 @@ TEST_CASE("GPU sampled decode draws the CPU sampler's tokens from the same seeds
   require_device();
   auto m = tiny_model_with_lora();
   const std::vector<int32_t> prompt = {1, 17, 4, 88, 23};
-  const int64_t k = 8, V = m.config.vocab_size;
+  const int64_t k = 8;
   // Row 0 greedy, rows 1-3 sampled at temperatures without a top-k/top-p cut (with a cut the
   // kernel draws over the kept ids in id order, sample_token in logit order: same distribution,
   // other tokens for the same u); the adapter on.
   const std::vector<llama::SamplingParams> params = {
       {0.0, 0, 1.0, 0}, {1.0, 0, 1.0, 11}, {0.7, 0, 1.0, 12}, {1.5, 0, 1.0, 13}};
   std::vector<std::vector<int32_t>> want;
-  llama::Workspace<float> ws;
   for (const auto& p : params) {
     llama::Rng rng(p.seed);
-    std::vector<int32_t> seq = prompt, out;
-    for (int64_t i = 0; i < k; ++i) {
-      llama::forward(m, llama::Batch::pack({seq}), ws, llama::ForwardOptions{});
-      const float* last = ws.logits.data() + (int64_t(seq.size()) - 1) * V;
-      out.push_back(llama::sample_token(std::span<const float>(last, size_t(V)), p, rng));
-      seq.push_back(out.back());
-    }
-    want.push_back(out);
+    want.push_back(cpu_continuation(m, prompt, k, [&](std::span<const float> l) {
+      return llama::sample_token(l, p, rng);
+    }));
   }
   std::vector<cuda::DeviceSampling> dev;
   std::vector<uint64_t> seeds;
