@@ -8,6 +8,7 @@
 #include "model_store.h"
 #include "reward_spec.h"
 #include "spec_reader.h"
+#include "training_options.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/model_io.h"
@@ -20,6 +21,7 @@ namespace wb::reward {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using sft::JobHost;
+using sft::trainer_config;
 
 namespace {
 
@@ -126,18 +128,8 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   model.head = llama::ScalarHead<float>::random(model.config.hidden_size, s.seed + 1);
   model.trainable = {.lora = true, .head = true};
 
-  llama::TrainerConfig tc;
+  llama::TrainerConfig tc = trainer_config(s, total);
   tc.loss = llama::LossKind::kRanking;
-  tc.total_steps = total;
-  tc.micro_batches = s.grad_accum;
-  tc.schedule.kind = llama::parse_schedule_kind(s.schedule);
-  tc.schedule.lr = s.lr;
-  tc.schedule.min_lr = s.min_lr;
-  if (s.warmup >= 1) tc.schedule.warmup_steps = std::min<int64_t>(static_cast<int64_t>(s.warmup), total);
-  else tc.schedule.warmup_fraction = s.warmup;
-  tc.adamw.weight_decay = s.weight_decay;
-  tc.adamw.max_grad_norm = s.clip;
-  tc.seed = s.seed;
   tc.centering = s.centering;
   llama::InMemoryDataSource data(std::move(batches));
   llama::Trainer trainer(model, data, tc);

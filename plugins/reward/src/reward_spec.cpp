@@ -4,12 +4,14 @@
 
 #include "host.h"
 #include "spec_reader.h"
+#include "training_options.h"
 
 namespace wb::reward {
 using nlohmann::json;
 using sft::Host;
 using sft::spec_fail;
 using sft::SpecReader;
+using sft::lora_from_spec;
 
 std::string reward_kind(const std::string& head) { return "reward_" + head; }
 
@@ -66,29 +68,7 @@ void parse_lora(SpecReader& r, const json& spec, RewardSpec& s) {
       if (spec.contains(f)) spec_fail(f, "not used with adapter (the SFT adapter's own LoRA settings continue)");
     return;
   }
-  s.lora.r = rank.value_or(8);
-  s.lora.lora_alpha = alpha.value_or(2.0 * static_cast<double>(s.lora.r));
-  s.lora.lora_dropout = dropout.value_or(0.0);
-  s.lora.target_modules = llama::all_lora_modules();
-  if (targets) {
-    s.lora.target_modules.clear();
-    for (const auto& t : *targets) {
-      if (t == "all-linear" || t == "all") {
-        s.lora.target_modules = llama::all_lora_modules();
-        break;
-      }
-      auto m = llama::lora_module_from_name(t);
-      if (!m) spec_fail("target_modules", "unknown module '" + t + "'");
-      for (auto existing : s.lora.target_modules)
-        if (existing == *m) spec_fail("target_modules", "'" + t + "' listed twice");
-      s.lora.target_modules.push_back(*m);
-    }
-  }
-  try {
-    s.lora.validate();
-  } catch (const std::exception& e) {
-    spec_fail("rank", e.what());
-  }
+  s.lora = lora_from_spec(rank, alpha, dropout, targets);
 }
 
 }  // namespace

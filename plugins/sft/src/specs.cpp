@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "spec_reader.h"
+#include "training_options.h"
 #include "train_device.h"
 #include "wb/llama/presets.h"
 
@@ -127,30 +128,7 @@ TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
       for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
         if (spec.contains(f)) spec_fail(f, "only used with method lora");
     }
-    s.lora.r = rank.value_or(8);
-    s.lora.lora_alpha = alpha.value_or(2.0 * static_cast<double>(s.lora.r));
-    s.lora.lora_dropout = dropout.value_or(0.0);
-    if (targets) {
-      s.lora.target_modules.clear();
-      for (const auto& t : *targets) {
-        if (t == "all-linear" || t == "all") {
-          s.lora.target_modules = llama::all_lora_modules();
-          break;
-        }
-        auto m = llama::lora_module_from_name(t);
-        if (!m) spec_fail("target_modules", "unknown module '" + t + "' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or all-linear)");
-        for (auto existing : s.lora.target_modules)
-          if (existing == *m) spec_fail("target_modules", "'" + t + "' listed twice");
-        s.lora.target_modules.push_back(*m);
-      }
-    } else {
-      s.lora.target_modules = llama::all_lora_modules();
-    }
-    try {
-      s.lora.validate();
-    } catch (const std::exception& e) {
-      spec_fail("rank", e.what());
-    }
+    s.lora = lora_from_spec(rank, alpha, dropout, targets);
   }
   r.finish();
   return s;

@@ -7,6 +7,7 @@
 
 #include "model_store.h"
 #include "spec_reader.h"
+#include "training_options.h"
 #include "specs.h"
 #include "train_data.h"
 #include "train_device.h"
@@ -115,17 +116,7 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
     model.trainable = {.full = true};
   }
 
-  llama::TrainerConfig tc;
-  tc.total_steps = total;
-  tc.micro_batches = s.grad_accum;
-  tc.schedule.kind = llama::parse_schedule_kind(s.schedule);
-  tc.schedule.lr = s.lr;
-  tc.schedule.min_lr = s.min_lr;
-  if (s.warmup >= 1) tc.schedule.warmup_steps = std::min<int64_t>(static_cast<int64_t>(s.warmup), total);
-  else tc.schedule.warmup_fraction = s.warmup;
-  tc.adamw.weight_decay = s.weight_decay;
-  tc.adamw.max_grad_norm = s.clip;
-  tc.seed = s.seed;
+  llama::TrainerConfig tc = trainer_config(s, total);
   llama::InMemoryDataSource data(std::move(train));
   // On the GPU the loss is read back only on the steps that log it (log_every and the last).
   const std::unique_ptr<TrainLoop> trainer =
