@@ -25,7 +25,7 @@ std::string read_file(const fs::path& p) {
 }
 }  // namespace
 
-SftDaemon::SftDaemon() : d({fs::path(WB_SFT_TEST_PLUGIN_DIR)}, true) {
+SftDaemon::SftDaemon(fs::path plugin_dir) : d({std::move(plugin_dir)}, true) {
   suite_ = d.tmp.path() / "suite";
   wb::suite::Sizes sz = wb::suite::Sizes::small();
   wb::suite::write_files(wb::suite::generate(7, sz), suite_);
@@ -46,7 +46,12 @@ void SftDaemon::import_text(const std::string& name, double eval_fraction, int m
 }
 
 void SftDaemon::import_sft(const std::string& name, const std::string& file, double eval_fraction) {
-  auto r = d.post("/v1/datasets", {{"name", name}, {"kind", "sft"}, {"jsonl", read_file(suite_ / file)}, {"eval_fraction", eval_fraction}});
+  import_file(name, "sft", file, eval_fraction);
+}
+
+void SftDaemon::import_file(const std::string& name, const std::string& kind, const std::string& file,
+                            double eval_fraction) {
+  auto r = d.post("/v1/datasets", {{"name", name}, {"kind", kind}, {"jsonl", read_file(suite_ / file)}, {"eval_fraction", eval_fraction}});
   INFO(r.text);
   REQUIRE(r.status == 201);
 }
@@ -95,6 +100,13 @@ std::vector<std::pair<int64_t, double>> SftDaemon::metric(int64_t job, const std
   for (auto& m : r.body["metrics"]) out.emplace_back(m["step"].get<int64_t>(), m["value"].get<double>());
   std::sort(out.begin(), out.end());
   return out;
+}
+
+double SftDaemon::last_metric(int64_t job, const std::string& name) {
+  const auto v = metric(job, name);
+  INFO("metric " << name);
+  REQUIRE(!v.empty());
+  return v.back().second;
 }
 
 std::vector<std::string> SftDaemon::logs(int64_t job) {

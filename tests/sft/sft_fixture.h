@@ -26,7 +26,8 @@ json tiny_config();
 
 class SftDaemon {
  public:
-  SftDaemon();
+  // plugin_dir: the directory the daemon loads plugins from (default: the sft plugin alone).
+  explicit SftDaemon(std::filesystem::path plugin_dir = WB_SFT_TEST_PLUGIN_DIR);
   std::string socket() const { return d.socket(); }
   const std::filesystem::path& suite_dir() const { return suite_; }
   std::filesystem::path data_dir() const { return d.process.data_dir(); }
@@ -34,6 +35,9 @@ class SftDaemon {
   // POST /v1/datasets from a suite file; text: pretrain.txt lines as {"prompt": line}.
   void import_text(const std::string& name, double eval_fraction, int max_lines = 0);
   void import_sft(const std::string& name, const std::string& file, double eval_fraction = 0.0);
+  // POST /v1/datasets with a suite file's rows as a dataset of `kind` (sft, preference, prompt).
+  void import_file(const std::string& name, const std::string& kind, const std::string& file,
+                   double eval_fraction = 0.0);
   // model_init with a SentencePiece tokenizer trained on the suite's tokenizer corpus (cached
   // per test process) and tiny_config().
   void init_tiny(const std::string& name, uint64_t seed = 1);
@@ -41,11 +45,13 @@ class SftDaemon {
   // Submits; returns the job id. Throws with the daemon's message when not 201.
   int64_t submit(const std::string& kind, const json& spec);
   // Waits for succeeded/failed/cancelled (REQUIREs it ends within `timeout`); returns the record.
-  json wait_final(int64_t id, std::chrono::seconds timeout = std::chrono::seconds(120));
+  json wait_final(int64_t id, std::chrono::seconds timeout = std::chrono::seconds(180));
   // submit + wait_final + REQUIRE succeeded (the job's log is shown on failure).
-  json run_job(const std::string& kind, const json& spec, std::chrono::seconds timeout = std::chrono::seconds(120));
+  json run_job(const std::string& kind, const json& spec, std::chrono::seconds timeout = std::chrono::seconds(180));
   // All values of one metric, by step.
   std::vector<std::pair<int64_t, double>> metric(int64_t job, const std::string& name);
+  // The value at the highest step; REQUIREs the metric exists.
+  double last_metric(int64_t job, const std::string& name);
   // Log messages of a job.
   std::vector<std::string> logs(int64_t job);
 
