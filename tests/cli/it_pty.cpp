@@ -2,17 +2,14 @@
 // bar in place ("\r" + erase-line) with step, rate, ETA and the loss, and prints log lines above it.
 #include <catch2/catch.hpp>
 
-#include <pty.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <chrono>
-#include <thread>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
+#include "pty_session.h"
 
 using nlohmann::json;
 using namespace wbtest;
@@ -26,37 +23,10 @@ struct PtyResult {
 
 // Runs argv on a new pseudo-terminal of the given width; returns its output and exit code.
 PtyResult run_in_pty(const std::vector<std::string>& argv, unsigned short cols) {
-  std::vector<std::string> args = argv;
-  std::vector<char*> c_args;
-  for (auto& a : args) c_args.push_back(a.data());
-  c_args.push_back(nullptr);
-  winsize ws{};
-  ws.ws_col = cols;
-  ws.ws_row = 24;
-  int master = -1;
-  pid_t pid = ::forkpty(&master, nullptr, nullptr, &ws);
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::execv(c_args[0], c_args.data());
-    ::_exit(127);
-  }
+  PtySession s(argv, cols, 24);
   PtyResult r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  char buf[4096];
-  while (std::chrono::steady_clock::now() < deadline) {
-    ssize_t n = ::read(master, buf, sizeof buf);
-    if (n > 0) {
-      r.out.append(buf, static_cast<std::size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      break;  // EIO: the child closed the terminal (exited)
-    }
-  }
-  ::close(master);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.exit_code = s.wait_exit(std::chrono::seconds(60));
+  r.out = s.output();
   return r;
 }
 

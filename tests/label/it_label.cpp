@@ -19,7 +19,7 @@
 #include "wb/suite/generator.h"
 
 using nlohmann::json;
-using labeltest::PtySession;
+using wbtest::PtySession;
 using namespace wbtest;
 using labeltest::get_json;
 using labeltest::post_json;

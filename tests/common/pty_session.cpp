@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace labeltest {
+namespace wbtest {
 
 PtySession::PtySession(const std::vector<std::string>& argv, unsigned short cols, unsigned short rows,
                        const std::map<std::string, std::string>& env) {
@@ -122,4 +122,4 @@ int PtySession::wait_exit(std::chrono::milliseconds timeout) {
   return -1;
 }
 
-}  // namespace labeltest
+}  // namespace wbtest

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace labeltest {
+namespace wbtest {
 
 class PtySession {
  public:
@@ -63,4 +63,4 @@ class PtySession {
   std::size_t mark_ = 0;
 };
 
-}  // namespace labeltest
+}  // namespace wbtest
