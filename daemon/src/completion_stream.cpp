@@ -141,6 +141,7 @@ int CompletionStream::on_event(const char* event_json) {
   if (reason == "error") {
     std::string msg = ev.contains("error") && ev["error"].is_string() ? ev["error"].get<std::string>() : "generation failed";
     json err = {{"error", {{"code", "generation_failed"}, {"message", msg}}}};
+    final_status_ = 500;
     emit_locked(req_.stream ? sse(dump(err)) + sse("[DONE]") : dump(err), true);
     return 1;
   }
@@ -156,6 +157,11 @@ int CompletionStream::on_event(const char* event_json) {
     emit_locked(dump(final_body(reason, usage)), true);
   }
   return 1;
+}
+
+int CompletionStream::final_status() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return final_status_;
 }
 
 void CompletionStream::start(Sink sink) {

@@ -5,7 +5,8 @@
 // ({"type":"token"...}, {"type":"done"...}) become, with "stream": true, server-sent events
 //     data: {"id","object":"text_completion"|"chat.completion.chunk","created","model","choices":[..]}
 // ending with a chunk carrying finish_reason and usage, then `data: [DONE]`; without it, one
-// JSON body (choices[0].text or .message, finish_reason, usage) sent when the request is done.
+// JSON body (choices[0].text or .message, finish_reason, usage) sent when the request is done,
+// with its status (a buffered StreamSource: nothing is sent before).
 // Events that arrive before the server attaches its sink are buffered. When the client goes
 // away (stop() before "done") the request is cancelled in the plugin: the event callback
 // returns nonzero and wb_serving.cancel() is called. The object keeps itself alive until the
@@ -35,6 +36,10 @@ class CompletionStream : public StreamSource {
 
   void start(Sink sink) override;
   void stop() override;
+  // Without "stream": one JSON answer whose status (200, or 500 when generation failed after
+  // the request was accepted) is sent with it.
+  bool buffered() const override { return !req_.stream; }
+  int final_status() const override;
   ~CompletionStream() override = default;
 
   // Content type of the response: text/event-stream or application/json.
@@ -56,7 +61,7 @@ class CompletionStream : public StreamSource {
   std::int64_t created_ = 0;
   std::chrono::steady_clock::time_point submitted_ = std::chrono::steady_clock::now();
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::shared_ptr<CompletionStream> self_;  // set while the plugin may still call back
   Sink sink_;
   std::string pending_;        // chunks produced before start()
@@ -67,6 +72,7 @@ class CompletionStream : public StreamSource {
   bool have_id_ = false;
   std::string text_;           // non-streamed: the whole completion
   std::int64_t tokens_ = 0;    // token events seen
+  int final_status_ = 200;     // non-streamed: 500 when generation failed
 };
 
 }  // namespace wb::daemon

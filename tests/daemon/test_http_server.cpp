@@ -1,8 +1,14 @@
 // HttpServer in-process: a throwing handler gives 500 and the server keeps serving; body limits;
-// chunked streams; a client hanging up mid-stream stops its source.
+// chunked streams; a client hanging up mid-stream stops its source; buffered answers carry their
+// own status.
 #include <utility>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -41,12 +47,38 @@ class CountingSource : public StreamSource {
   std::thread t_;
 };
 
+// A buffered source: answers once, after `delay_ms`, with `status`; records stop().
+class OneAnswerSource : public StreamSource {
+ public:
+  OneAnswerSource(int status, int delay_ms) : status_(status), delay_ms_(delay_ms) {}
+  ~OneAnswerSource() override {
+    stop();
+    if (t_.joinable()) t_.join();
+  }
+  bool buffered() const override { return true; }
+  int final_status() const override { return status_; }
+  void start(Sink sink) override {
+    t_ = std::thread([this, sink] {
+      for (int waited = 0; waited < delay_ms_ && !stopped_; ++waited)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (!stopped_) sink("{\"status\":" + std::to_string(status_) + "}", true);
+    });
+  }
+  void stop() override { stopped_ = true; }
+  std::atomic<bool> stopped_{false};
+
+ private:
+  int status_, delay_ms_;
+  std::thread t_;
+};
+
 struct Server {
   TempDir tmp;
   boost::asio::io_context ioc;
   std::unique_ptr<HttpServer> server;
   std::vector<std::thread> threads;
   std::shared_ptr<CountingSource> last_source;
+  std::shared_ptr<OneAnswerSource> last_answer;
 
   Server() {
     HttpServer::Options o;
@@ -57,6 +89,14 @@ struct Server {
     server = std::make_unique<HttpServer>(ioc, o, [this](Request& r) -> Response {
       if (r.path == "/throw") throw std::runtime_error("handler bug");
       if (r.path == "/throw-int") throw 42;
+      if (r.path == "/answer") {
+        Response res;
+        res.headers.emplace_back("X-Extra", "kept");
+        last_answer = std::make_shared<OneAnswerSource>(std::stoi(r.query_or("status", "200")),
+                                                        std::stoi(r.query_or("ms", "1")));
+        res.stream = last_answer;
+        return res;
+      }
       if (r.path == "/stream") {
         Response res;
         res.content_type = "application/x-ndjson";
@@ -132,4 +172,35 @@ TEST_CASE("a client hanging up mid-stream stops the source", "[http]") {
   }
   REQUIRE(s.last_source);
   CHECK(eventually([&] { return s.last_source->stopped_.load(); }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("a buffered source's answer carries the status it ends with, as an ordinary response", "[http]") {
+  Server s;
+  UnixHttp c(s.socket());
+  HttpResult r = c.request("GET", "/answer?status=500&ms=50");
+  CHECK(r.status == 500);
+  CHECK(r.body == "{\"status\":500}");
+  r = c.request("GET", "/answer?status=200");
+  CHECK(r.status == 200);
+  CHECK(r.body == "{\"status\":200}");
+  CHECK(c.request("GET", "/after").status == 200);  // the connection keeps serving
+}
+
+TEST_CASE("a client hanging up before a buffered answer stops the source", "[http]") {
+  Server s;
+  {
+    // A raw connection: send the request, wait until the server holds the source, hang up.
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, s.socket().c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string req = "GET /answer?ms=100000 HTTP/1.1\r\nHost: wb\r\n\r\n";
+    REQUIRE(::write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size()));
+    const bool held = eventually([&] { return s.last_answer != nullptr; }, std::chrono::seconds(5));
+    ::close(fd);
+    REQUIRE(held);
+  }
+  CHECK(eventually([&] { return s.last_answer->stopped_.load(); }, std::chrono::seconds(5)));
 }

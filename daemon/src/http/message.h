@@ -40,6 +40,12 @@ class StreamSource {
   virtual ~StreamSource() = default;
   virtual void start(Sink sink) = 0;
   virtual void stop() = 0;
+  // A buffered source answers once (one sink call with last == true); the server writes nothing
+  // before that and then sends an ordinary response with final_status() and that body. For a
+  // result that takes long to produce and must carry its own status (a non-streamed completion
+  // that may fail after it was accepted). A client that hangs up meanwhile still gets stop().
+  virtual bool buffered() const { return false; }
+  virtual int final_status() const { return 200; }
 };
 
 struct Response {

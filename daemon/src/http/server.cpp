@@ -176,7 +176,9 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (...) {
       res = error_response(500, "internal", "internal error");
     }
-    if (server_.options().observer) server_.options().observer(r.route.empty() ? "-" : r.route, res.status);
+    const std::string route = r.route.empty() ? "-" : r.route;
+    if (res.stream && res.stream->buffered()) return start_buffered(std::move(res), route);
+    if (server_.options().observer) server_.options().observer(route, res.status);
     if (res.stream) return start_stream(std::move(res));
     write_response(std::move(res), !keep_alive_);
   }
@@ -202,6 +204,27 @@ class Session : public std::enable_shared_from_this<Session> {
                         if (ec || close_after) return self->shutdown();
                         self->do_read();
                       });
+  }
+
+  // ---- buffered: one answer, sent as an ordinary response once the source has it ----
+  void start_buffered(Response res, std::string route) {
+    stream_ = res.stream;
+    res.stream.reset();
+    auto head = std::make_shared<Response>(std::move(res));  // content type and extra headers
+    watch_peer();  // a client hanging up meanwhile stops the source (shutdown)
+    auto exec = socket_.get_executor();
+    stream_->start([self = shared_from_this(), exec, head, route](std::string chunk, bool last) {
+      if (!last) return;  // the contract is one call; anything earlier is not the answer
+      net::post(exec, [self, head, route, chunk = std::move(chunk)]() mutable {
+        if (!self->stream_) return;  // the client went away
+        head->status = self->stream_->final_status();
+        head->body = std::move(chunk);
+        self->stream_->stop();
+        self->stream_.reset();
+        if (self->server_.options().observer) self->server_.options().observer(route, head->status);
+        self->write_response(std::move(*head), !self->keep_alive_);
+      });
+    });
   }
 
   // ---- chunked streaming ----
