@@ -1,10 +1,5 @@
 // wb train reward --head and wb reward score against the real daemon: the table and --json forms,
 // and a cancelled reward job.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
-
 #include <catch2/catch.hpp>
 
 #include "reward_fixture.h"
@@ -14,24 +9,10 @@ using namespace rewardtest;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
 #ifdef WB_CLI_PATH
-Run wb(const std::string& socket, const std::string& args) {
-  const std::string cmd = std::string(WB_CLI_PATH) + " --socket " + socket + " " + args + " 2>&1";
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Run = sfttest::WbRun;
+
+Run wb(const std::string& socket, const std::string& args) { return sfttest::run_wb(socket, args); }
 #endif
 
 }  // namespace

@@ -1,6 +1,11 @@
 #include "sft_fixture.h"
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -119,6 +124,23 @@ std::vector<std::string> SftDaemon::logs(int64_t job) {
   });
   return out;
 }
+
+#ifdef WB_CLI_PATH
+WbRun run_wb(const std::string& socket, const std::string& args) {
+  const char* override_bin = std::getenv("WB_TEST_WB");
+  const std::string bin = override_bin && *override_bin ? override_bin : WB_CLI_PATH;
+  const std::string cmd = bin + " --socket " + socket + " " + args + " 2>&1";
+  WbRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+#endif
 
 std::string dir_bytes(const fs::path& dir) {
   std::vector<fs::path> files;

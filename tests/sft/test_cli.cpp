@@ -1,11 +1,6 @@
 // Integration through the real `wb`: model init/list/show, train sft --follow, eval's table, and a
 // bad --set rejected naming the field. Skipped while wb lacks these commands (their registration
 // in cli/src/app.cpp is the CLI owner's one-line change).
-#include <array>
-#include <cstdio>
-#include <cstdlib>
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
 
 #include "sft_fixture.h"
@@ -15,26 +10,9 @@ using namespace sfttest;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
+using Run = WbRun;
 
-Run wb_at(const std::string& socket, const std::string& args) {
-  // WB_TEST_WB overrides the built wb (e.g. to try a wb built with extra commands).
-  const char* override_bin = std::getenv("WB_TEST_WB");
-  const std::string bin = override_bin && *override_bin ? override_bin : WB_CLI_PATH;
-  const std::string cmd = bin + " --socket " + socket + " " + args + " 2>&1";
-  Run r;
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+Run wb_at(const std::string& socket, const std::string& args) { return run_wb(socket, args); }
 
 Run wb(const SftDaemon& d, const std::string& args) { return wb_at(d.socket(), args); }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "abi_guard.h"
 #include "host.h"
 #include "label_job.h"
 #include "methods.h"
@@ -16,27 +17,7 @@ namespace {
 
 using nlohmann::json;
 
-template <typename F>
-wb_status guarded(wb_error* err, F&& fn) {
-  try {
-    return fn();
-  } catch (const wb::sft::SpecError& e) {
-    wb_error_set(err, e.what());
-    return WB_INVALID;
-  } catch (const json::exception& e) {
-    wb_error_set(err, (std::string("invalid JSON: ") + e.what()).c_str());
-    return WB_INVALID;
-  } catch (const wb::sft::HostError& e) {
-    wb_error_set(err, e.what());
-    return e.status() == WB_OK ? WB_ERROR : e.status();
-  } catch (const std::exception& e) {
-    wb_error_set(err, e.what());
-    return WB_ERROR;
-  } catch (...) {
-    wb_error_set(err, "unknown error");
-    return WB_ERROR;
-  }
-}
+using wb::sft::guarded;
 
 wb_status reward_init(const wb_host* host, const char*, wb_error* err) {
   return guarded(err, [&] {

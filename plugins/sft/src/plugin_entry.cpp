@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "eval_job.h"
+#include "abi_guard.h"
 #include "host.h"
 #include "model_jobs.h"
 #include "spec_reader.h"
@@ -17,29 +18,7 @@ namespace {
 
 using nlohmann::json;
 
-void set_error(wb_error* err, const std::string& msg) { wb_error_set(err, msg.c_str()); }
-
-template <typename F>
-wb_status guarded(wb_error* err, F&& fn) {
-  try {
-    return fn();
-  } catch (const wb::sft::SpecError& e) {
-    set_error(err, e.what());
-    return WB_INVALID;
-  } catch (const json::exception& e) {
-    set_error(err, std::string("invalid JSON: ") + e.what());
-    return WB_INVALID;
-  } catch (const wb::sft::HostError& e) {
-    set_error(err, e.what());
-    return e.status() == WB_OK ? WB_ERROR : e.status();
-  } catch (const std::exception& e) {
-    set_error(err, e.what());
-    return WB_ERROR;
-  } catch (...) {
-    set_error(err, "unknown error");
-    return WB_ERROR;
-  }
-}
+using wb::sft::guarded;
 
 wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) {
   return guarded(err, [&] {
@@ -83,7 +62,10 @@ wb_status sft_run(wb_job* job, const char* kind_c, const char* spec_json, wb_err
 void sft_shutdown() {}
 
 const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown, nullptr,
+    WB_PLUGIN_ABI_VERSION, "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown,
+    nullptr,  // serving
+    nullptr,  // methods
+    nullptr,  // invoke
 };
 
 }  // namespace

@@ -11,7 +11,7 @@ wb_status bad_init(const wb_host*, const char*, wb_error*) {
 }
 
 const char* const kKinds[] = {"bad_abi_kind", nullptr};
-const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION + 100, "bad_abi", "0.0.1", kKinds, bad_init, nullptr, nullptr, nullptr, nullptr};
+const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION + 100, "bad_abi", "0.0.1", kKinds, bad_init, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

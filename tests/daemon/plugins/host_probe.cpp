@@ -113,7 +113,7 @@ wb_status probe_run(wb_job* job, const char*, const char* spec_text, wb_error* e
 }
 
 const char* const kKinds[] = {"probe", nullptr};
-const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, "host_probe", "1.0.0", kKinds, probe_init, nullptr, probe_run, nullptr, nullptr};
+const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, "host_probe", "1.0.0", kKinds, probe_init, nullptr, probe_run, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

@@ -165,7 +165,7 @@ const char* const kKinds[] = {"sleep", nullptr};
 
 const wb_plugin kPlugin = {
     WB_PLUGIN_ABI_VERSION, "sleeper", "1.0.0", kKinds, sleeper_init, sleeper_validate, sleeper_run,
-    sleeper_shutdown,      nullptr,
+    sleeper_shutdown,      nullptr /* serving */, nullptr /* methods */, nullptr /* invoke */,
 };
 
 }  // namespace

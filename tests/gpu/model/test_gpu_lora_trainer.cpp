@@ -24,12 +24,7 @@ namespace {
 
 // The base model with a fresh PEFT-style adapter (B = 0), LoRA trainable.
 llama::Model<float> lora_model() {
-  auto m = llama::Model<float>::random(tiny(), 21);
-  llama::LoraConfig lc;
-  lc.r = 4;
-  lc.lora_alpha = 8.0;
-  lc.target_modules = llama::all_lora_modules();
-  m.lora = llama::LoraAdapter<float>::init(m.config, lc, 5);
+  auto m = gputest::tiny_with_fresh_lora();
   m.trainable = {.lora = true};
   return m;
 }

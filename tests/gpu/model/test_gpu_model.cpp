@@ -28,12 +28,7 @@ using gputest::tiny;
 namespace {
 
 llama::Model<float> tiny_model_with_lora() {
-  auto m = llama::Model<float>::random(tiny(), 21);
-  llama::LoraConfig lc;
-  lc.r = 4;
-  lc.lora_alpha = 8.0;
-  lc.target_modules = llama::all_lora_modules();
-  m.lora = llama::LoraAdapter<float>::init(m.config, lc, 5);
+  auto m = gputest::tiny_with_fresh_lora();
   std::mt19937 rng(6);
   std::normal_distribution<float> nd(0.0f, 0.05f);
   // PEFT starts B at zero; a random B makes every gradient non-trivial.

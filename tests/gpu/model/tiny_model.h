@@ -1,4 +1,5 @@
-// Shared by the GPU model tests: the tiny Llama config (GQA, 2 layers) and the CPU engine's
+// Shared by the GPU model tests: the tiny Llama config (GQA, 2 layers), that model with a fresh
+// LoRA adapter, and the CPU engine's
 // continuation of a prompt, token by token through the full forward, with a caller's choice rule.
 #pragma once
 
@@ -11,7 +12,9 @@
 #include "wb/llama/batch.h"
 #include "wb/llama/config.h"
 #include "wb/llama/forward.h"
+#include "wb/llama/lora.h"
 #include "wb/llama/model.h"
+#include "wb/llama/peft_config.h"
 #include "wb/llama/workspace.h"
 
 namespace gputest {
@@ -26,6 +29,18 @@ inline wb::llama::LlamaConfig tiny() {
   c.vocab_size = 97;
   c.max_position_embeddings = 128;
   return c;
+}
+
+// The tiny model (seed 21) with a fresh rank-4 adapter on all seven linears (seed 5; B = 0, as
+// PEFT starts it).
+inline wb::llama::Model<float> tiny_with_fresh_lora() {
+  auto m = wb::llama::Model<float>::random(tiny(), 21);
+  wb::llama::LoraConfig lc;
+  lc.r = 4;
+  lc.lora_alpha = 8.0;
+  lc.target_modules = wb::llama::all_lora_modules();
+  m.lora = wb::llama::LoraAdapter<float>::init(m.config, lc, 5);
+  return m;
 }
 
 using Pick = std::function<int32_t(std::span<const float> last_logits)>;
