@@ -341,6 +341,14 @@ void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, 
 
 template <typename T>
 void GpuLlama<T>::forward() {
+  forward_hidden();
+  prof_.mark("head_xent", ctx_.s());
+  const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+  linear_forward(ctx_, logits_.data(), xf_.data(), head, n_, c_.hidden_size, c_.vocab_size);
+}
+
+template <typename T>
+void GpuLlama<T>::forward_hidden() {
   if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
@@ -377,9 +385,6 @@ void GpuLlama<T>::forward() {
   }
   // dres_ holds the last residual until backward reuses it.
   rmsnorm_forward(ctx_, xf_.data(), rstdf_.data(), dres_.data(), norm_.data(), n, D, eps);
-  prof_.mark("head_xent", ctx_.s());
-  const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
-  linear_forward(ctx_, logits_.data(), xf_.data(), head, n, D, c_.vocab_size);
 }
 
 template <typename T>

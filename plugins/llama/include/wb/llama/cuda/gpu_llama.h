@@ -39,6 +39,9 @@ struct LoraSpec {
 };
 
 template <typename T>
+class GpuDecoder;  // serving decode over per-sequence KV caches (gpu_decoder.h)
+
+template <typename T>
 class GpuLlama {
  public:
   // Random weights drawn on the device (N(0, 0.02^2), norms 1): the 7B benchmark shape.
@@ -61,6 +64,10 @@ class GpuLlama {
 
   // Forward over the batch; logits [n, vocab] stay on the device (logits()).
   void forward();
+  // The same without the LM head: only hidden() is written (reward/value heads, scoring).
+  void forward_hidden();
+  // The final RMSNorm's output [n, hidden_size] of the last forward()/forward_hidden() (device).
+  const T* hidden() const { return xf_.data(); }
   // Mean cross-entropy over targets >= 0 (targets[n] on the host); requires forward() first.
   // With backward = true also adds the LoRA gradients (base weights frozen). Synchronizes.
   float loss_and_backward(const std::vector<int32_t>& targets, bool backward);
@@ -127,6 +134,8 @@ class GpuLlama {
   SectionTimer& profiler() { return prof_; }
 
  private:
+  friend class GpuDecoder<T>;  // reads the converted weights; never changes them
+
   // The projections are stored fused, [q; k; v] and [gate; up], so decode reads each with one
   // kernel; w[m] points at module m's [out, in] block inside them.
   struct Layer {
