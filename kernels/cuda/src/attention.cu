@@ -179,31 +179,34 @@ __global__ void attention_backward_dkv_kernel(T* dk, T* dv, const float* Dws, co
 template <typename T>
 __global__ void attention_decode_kernel(T* out, const T* q, const T* k_cache, const T* v_cache,
                                         const int32_t* lengths, int64_t cache_stride,
-                                        AttentionShape sh, float scale) {
+                                        AttentionShape sh, float scale, const int32_t* slot) {
   extern __shared__ float smem[];  // [head_dim] q, then [max_len] scores
   __shared__ float scratch[32];
   const int64_t b = blockIdx.x / sh.n_heads, h = blockIdx.x % sh.n_heads;
   const int64_t kvh = h / (sh.n_heads / sh.n_kv_heads);
   const int64_t D = sh.head_dim, qld = sh.n_heads * D, kvld = sh.n_kv_heads * D;
   const int64_t L = lengths[b];
+  const int64_t cache = slot ? int64_t(slot[b]) : b;  // which sequence's cache row b reads
   float* qs = smem;
   float* sc = smem + D;
   for (int64_t c = threadIdx.x; c < D; c += blockDim.x) qs[c] = to_f(q[b * qld + h * D + c]);
   __syncthreads();
 
-  dev::attend_cached(out + b * qld + h * D, qs, sc, scratch, k_cache + b * cache_stride + kvh * D,
-                     v_cache + b * cache_stride + kvh * D, kvld, D, L, scale,
+  dev::attend_cached(out + b * qld + h * D, qs, sc, scratch,
+                     k_cache + cache * cache_stride + kvh * D,
+                     v_cache + cache * cache_stride + kvh * D, kvld, D, L, scale,
                      static_cast<const float*>(nullptr), static_cast<const float*>(nullptr));
 }
 
 template <typename T>
 __global__ void kv_append_kernel(T* k_cache, T* v_cache, const T* k_new, const T* v_new,
                                  const int32_t* positions, int64_t batch, int64_t cache_stride,
-                                 int64_t kv_dim) {
+                                 int64_t kv_dim, const int32_t* slot) {
   for (int64_t t = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; t < batch * kv_dim;
        t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t b = t / kv_dim, c = t % kv_dim;
-    const int64_t dst = b * cache_stride + int64_t(positions[b]) * kv_dim + c;
+    const int64_t cache = slot ? int64_t(slot[b]) : b;
+    const int64_t dst = cache * cache_stride + int64_t(positions[b]) * kv_dim + c;
     k_cache[dst] = k_new[t];
     v_cache[dst] = v_new[t];
   }
@@ -258,7 +261,7 @@ void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const 
 template <typename T>
 void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const T* v_cache,
                       const int32_t* lengths, int64_t batch, int64_t max_len,
-                      int64_t cache_stride, const AttentionShape& sh) {
+                      int64_t cache_stride, const AttentionShape& sh, const int32_t* slot) {
   check_shape(sh);
   if (batch == 0) return;
   const size_t smem = size_t(sh.head_dim + max_len) * sizeof(float);
@@ -268,17 +271,17 @@ void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const 
   }
   const float scale = 1.0f / sqrtf(float(sh.head_dim));
   attention_decode_kernel<<<unsigned(batch * sh.n_heads), 128, smem, ctx.s()>>>(
-      out, q, k_cache, v_cache, lengths, cache_stride, sh, scale);
+      out, q, k_cache, v_cache, lengths, cache_stride, sh, scale, slot);
   WB_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
 void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const T* v_new,
                      const int32_t* positions, int64_t batch, int64_t cache_stride,
-                     int64_t kv_dim) {
+                     int64_t kv_dim, const int32_t* slot) {
   if (batch * kv_dim == 0) return;
   kv_append_kernel<<<blocks_for(batch * kv_dim, 256), 256, 0, ctx.s()>>>(
-      k_cache, v_cache, k_new, v_new, positions, batch, cache_stride, kv_dim);
+      k_cache, v_cache, k_new, v_new, positions, batch, cache_stride, kv_dim, slot);
   WB_CUDA_CHECK_LAUNCH();
 }
 
@@ -289,9 +292,10 @@ void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const
                                       const T*, const T*, const float*, const int32_t*,          \
                                       const AttentionShape&, float*);                            \
   template void attention_decode<T>(Context&, T*, const T*, const T*, const T*, const int32_t*, \
-                                    int64_t, int64_t, int64_t, const AttentionShape&);           \
+                                    int64_t, int64_t, int64_t, const AttentionShape&,            \
+                                    const int32_t*);                                             \
   template void kv_cache_append<T>(Context&, T*, T*, const T*, const T*, const int32_t*, int64_t, \
-                                   int64_t, int64_t);
+                                   int64_t, int64_t, const int32_t*);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 

@@ -74,15 +74,20 @@ void attention_backward_gemm(Context& ctx, T* dq, T* dk, T* dv, const T* dout, c
 // positions 0..lengths[b]-1 of that sequence's cache (the new token's k/v already appended).
 // Sequence b's cache is k_cache + b*cache_stride, laid out [max_len, n_kv_heads*head_dim].
 // lengths[b] <= max_len. One block per (sequence, head); scores live in shared memory.
+// slot (device, [batch], optional): row b reads cache slot[b] instead of b, so rows of several
+// sequences in arbitrary cache slots, or several query rows of one sequence (a prompt chunk,
+// lengths = position + 1), go in one call. Null: row b uses slot b.
 template <typename T>
 void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const T* v_cache,
                       const int32_t* lengths, int64_t batch, int64_t max_len,
-                      int64_t cache_stride, const AttentionShape& shape);
+                      int64_t cache_stride, const AttentionShape& shape,
+                      const int32_t* slot = nullptr);
 
 // Appends rows: cache row positions[b] of sequence b gets k_new[b,:] / v_new[b,:].
+// slot (device, [batch], optional): row b goes to cache slot[b] instead of b (null: b).
 template <typename T>
 void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const T* v_new,
                      const int32_t* positions, int64_t batch, int64_t cache_stride,
-                     int64_t kv_dim);
+                     int64_t kv_dim, const int32_t* slot = nullptr);
 
 }  // namespace wb::cuda

@@ -1,0 +1,42 @@
+#include "wb/llama/cuda/gpu_adapter.h"
+
+#include "wb/cuda/dtype.h"
+
+namespace wb::gpu {
+
+template <typename T>
+GpuAdapter<T>::GpuAdapter(const llama::LoraAdapter<float>& a, const llama::LlamaConfig& c)
+    : rank_(a.config.r), scale_(static_cast<float>(a.config.scale())), config_(c) {
+  a.check_shapes(c);  // throws before anything is allocated
+  layers_.resize(static_cast<size_t>(c.num_hidden_layers));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+    for (int m = 0; m < llama::kNumLinear; ++m) {
+      const auto* src = a.pair(l, static_cast<llama::LoraModule>(m));
+      if (!src || !src->present()) continue;
+      Pair& p = layers_[static_cast<size_t>(l)][static_cast<size_t>(m)];
+      p.A = cuda::to_device(cuda::from_float<T>(src->A.data));
+      p.B = cuda::to_device(cuda::from_float<T>(src->B.data));
+      bytes_ += static_cast<int64_t>(p.A.bytes() + p.B.bytes());
+    }
+}
+
+template <typename T>
+const T* GpuAdapter<T>::A(int64_t layer, int m) const {
+  return layers_.at(static_cast<size_t>(layer)).at(static_cast<size_t>(m)).A.data();
+}
+
+template <typename T>
+const T* GpuAdapter<T>::B(int64_t layer, int m) const {
+  return layers_.at(static_cast<size_t>(layer)).at(static_cast<size_t>(m)).B.data();
+}
+
+template <typename T>
+bool GpuAdapter<T>::fits(const llama::LlamaConfig& c) const {
+  return c.num_hidden_layers == config_.num_hidden_layers && c.hidden_size == config_.hidden_size &&
+         c.intermediate_size == config_.intermediate_size && c.kv_dim() == config_.kv_dim();
+}
+
+template class GpuAdapter<float>;
+template class GpuAdapter<cuda::bf16>;
+
+}  // namespace wb::gpu
