@@ -3,7 +3,9 @@
 #
 #   scripts/gpu-check.sh --prepare   on a Debian 12 machine with network to the Debian archive:
 #                                    fills .devdeps/ with what the GPU machine lacks (Catch2,
-#                                    nlohmann-json, OpenBLAS + libgfortran, pkgconf), from
+#                                    nlohmann-json, OpenBLAS + libgfortran, pkgconf; SQLite,
+#                                    sentencepiece, toml++, spdlog, CLI11 and the Boost headers
+#                                    the build includes, for --full-test), from
 #                                    Debian packages (apt-get download + dpkg -x). .devdeps/ is
 #                                    listed in .git/info/exclude, so carry it to the device.
 #   scripts/gpu-check.sh             on the GPU machine: engine-only build with WB_CUDA=ON,
@@ -15,6 +17,10 @@
 #                                    on the GPU machine: the engine-only build of the GPU test
 #                                    targets and ctest -L gpu only (no parity, no benchmarks);
 #                                    ctest.log (+ configure/build logs) in $OUT. A short check.
+#   scripts/gpu-check.sh --full-test on the GPU machine: the WHOLE project (daemon, CLI, plugins;
+#                                    --prepare carries their deps, Boost as a header subset)
+#                                    with WB_CUDA=ON, then ctest -L gpu over everything: the
+#                                    plugin and daemon GPU tests too. full_*.log in $OUT.
 #   scripts/gpu-check.sh --dry-run   the same steps on a machine without a GPU: builds, runs the
 #                                    GPU tests (they report Skipped) and the Python scripts'
 #                                    CPU self-checks; no transformers needed.
@@ -36,7 +42,11 @@ log() { printf '[gpu-check %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 prepare() {
   local pkgs=(catch2 nlohmann-json3-dev libopenblas0-pthread libopenblas-pthread-dev
-              libgfortran5 libquadmath0 pkgconf-bin libpkgconf3)
+              libgfortran5 libquadmath0 pkgconf-bin libpkgconf3
+              # the daemon, CLI and plugins (--full-test); Boost comes as a header subset below
+              libsqlite3-dev libsqlite3-0 libsentencepiece-dev libsentencepiece0
+              libtomlplusplus-dev libtomlplusplus3 libspdlog-dev libspdlog1.10 libfmt-dev libfmt9
+              libcli11-dev)
   local tmp
   tmp="$(mktemp -d)"
   chmod 755 "$tmp"  # apt downloads as _apt
@@ -54,8 +64,13 @@ prepare() {
   # Keep only what the build and the run need (carried paths are limited to 64 MiB).
   local blas="$DEVDEPS/usr/lib/x86_64-linux-gnu/openblas-pthread"
   rm -f "$blas"/*.a "$blas"/liblapack.so* "$blas"/libblas.so*
+  rm -f "$DEVDEPS"/usr/lib/x86_64-linux-gnu/lib{sqlite3,fmt,spdlog,sentencepiece,sentencepiece_train}.a
   rm -rf "$DEVDEPS/usr/share/doc" "$DEVDEPS/usr/share/man" "$DEVDEPS/usr/share/lintian" \
-         "$blas/pkgconfig" "$blas/cmake" "$DEVDEPS/usr/lib/x86_64-linux-gnu/cmake"
+         "$blas/pkgconfig" "$blas/cmake" "$DEVDEPS/usr/lib/x86_64-linux-gnu/cmake/openblas"*
+  # Debian's .pc files say prefix=/usr: make them relative to where they lie.
+  sed -i -E -e 's#^prefix=/usr$#prefix=${pcfiledir}/../../..#' -e 's#^exec_prefix=/usr$#exec_prefix=${prefix}#' \
+    "$DEVDEPS"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
+  boost_subset || return 1
   # A relocatable openblas.pc: Debian's points at /usr and is chosen by update-alternatives.
   mkdir -p "$DEVDEPS/pkgconfig"
   cat > "$DEVDEPS/pkgconfig/openblas.pc" <<'PC'
@@ -77,12 +92,42 @@ PC
   log ".devdeps ready: $(du -sh "$DEVDEPS" | cut -f1) (carry it: run(carry=['.devdeps']))"
 }
 
+# The Boost headers the full build includes (Asio + Beast: header-only), not the whole 160 MB
+# tree: every header a translation unit of the configured full build in build/ (or
+# $WB_DEPS_SCAN_BUILD) pulls in, found with the compiler's -M, plus boost/config/ whole (other
+# compilers take other branches there), and the CMake package files of Debian's libboost-dev.
+boost_subset() {
+  local scan="${WB_DEPS_SCAN_BUILD:-$ROOT/build}" list
+  [ -f "$scan/compile_commands.json" ] && [ -d /usr/include/boost ] || {
+    log "Boost subset needs a configured full build ($scan/compile_commands.json) and libboost-dev here"
+    return 1; }
+  list="$(mktemp)"
+  log "finding the Boost headers the full build includes (compiler -M over $scan)"
+  jq -r '.[] | select(.file | test("\\.(cpp|cc)$")) | .directory + "\t" + .command' \
+      "$scan/compile_commands.json" |
+    while IFS=$'\t' read -r dir cmd; do
+      # Same flags, dependencies only: -o <obj> becomes -M output on stdout.
+      cmd="$(sed -E 's# -o [^ ]+# -M -MF /dev/stdout -o /dev/null#' <<<"$cmd")"
+      (cd "$dir" && eval "$cmd" 2>/dev/null) || true
+    done | tr ' \\' '\n\n' | grep '^/usr/include/boost/' | sort -u > "$list"
+  find /usr/include/boost/config -type f >> "$list"
+  [ -s "$list" ] || { log "no Boost header found by the scan"; rm -f "$list"; return 1; }
+  sort -u "$list" | while read -r h; do
+    mkdir -p "$DEVDEPS$(dirname "$h")" && cp "$h" "$DEVDEPS$h"
+  done
+  local cm=/usr/lib/x86_64-linux-gnu/cmake
+  mkdir -p "$DEVDEPS$cm"
+  cp -r "$cm"/Boost-1.74.0 "$cm"/boost_headers-1.74.0 "$cm"/BoostDetectToolset-1.74.0.cmake "$DEVDEPS$cm/"
+  log "Boost subset: $(sort -u "$list" | wc -l) headers, $(du -sh "$DEVDEPS/usr/include/boost" | cut -f1)"
+  rm -f "$list"
+}
+
 # Points CMake, pkg-config and the loader at .devdeps when it exists.
 use_devdeps() {
   CMAKE_EXTRA=()
   [ -d "$DEVDEPS" ] || { log "no .devdeps: relying on system packages"; return 0; }
   export CMAKE_PREFIX_PATH="$DEVDEPS/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
-  export PKG_CONFIG_PATH="$DEVDEPS/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+  export PKG_CONFIG_PATH="$DEVDEPS/pkgconfig:$DEVDEPS/usr/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
   local lib="$DEVDEPS/usr/lib/x86_64-linux-gnu"
   export LD_LIBRARY_PATH="$lib/openblas-pthread:$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   if ! command -v pkg-config >/dev/null 2>&1; then
@@ -178,11 +223,42 @@ main_build_and_test() {
   return $rc
 }
 
+# The whole project (daemon, CLI, plugins, tests; no benchmarks) with the CUDA backend, against
+# .devdeps (Boost subset, SQLite, sentencepiece, toml++, spdlog, CLI11 included since --prepare
+# carries them), in $WB_GPU_FULL_BUILD (default build-gpu-full).
+build_full() {
+  local arch="$1"
+  use_devdeps
+  FULL="${WB_GPU_FULL_BUILD:-$ROOT/build-gpu-full}"
+  log "configure (full project, CUDA on, arch $arch) in $FULL"
+  cmake -S "$ROOT" -B "$FULL" -G Ninja -DCMAKE_BUILD_TYPE=Release -DWB_CUDA=ON -DWB_BENCH=OFF \
+        "-DCMAKE_CUDA_ARCHITECTURES=$arch" "${CMAKE_EXTRA[@]}" > "$OUT/full_configure.log" 2>&1 \
+    || { tail -30 "$OUT/full_configure.log"; return 1; }
+  log "build everything"
+  cmake --build "$FULL" -j "$(nproc)" > "$OUT/full_build.log" 2>&1 \
+    || { grep -E 'error|FAILED' "$OUT/full_build.log" | head -30; return 1; }
+}
+
+# --full-test: every gpu-labelled test of the whole project, the plugin- and daemon-level ones
+# included (a real workbenchd running jobs and serving on the GPU) -> full_ctest.log.
+main_full_test() {
+  mkdir -p "$OUT"
+  local t0=$SECONDS rc=0
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/device.txt" 2>&1 || true
+  build_full "${WB_CUDA_ARCH:-native}" || { log "full build failed after $((SECONDS - t0)) s"; return 1; }
+  log "build done in $((SECONDS - t0)) s; ctest -L gpu over the whole project"
+  (cd "$FULL" && ctest -L gpu -j 4 --output-on-failure --timeout 300) > "$OUT/full_ctest.log" 2>&1 || rc=$?
+  grep -E 'tests passed|Total Test time|Skipped|Failed|\*\*\*' "$OUT/full_ctest.log" >&2 || tail -5 "$OUT/full_ctest.log" >&2
+  log "full-test done in $((SECONDS - t0)) s, status $rc"
+  return $rc
+}
+
 case "$MODE" in
   --prepare) prepare ;;
   --dry-run) main_dry_run ;;
   --build-and-test) main_build_and_test ;;
+  --full-test) main_full_test ;;
   run|--run) main_run ;;
-  -h|--help) sed -n '2,26p' "$0" ;;
-  *) echo "usage: $0 [--prepare | --dry-run | --build-and-test | --run]" >&2; exit 2 ;;
+  -h|--help) sed -n '2,30p' "$0" ;;
+  *) echo "usage: $0 [--prepare | --dry-run | --build-and-test | --full-test | --run]" >&2; exit 2 ;;
 esac
