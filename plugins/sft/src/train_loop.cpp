@@ -4,7 +4,7 @@
 
 #ifdef WB_SFT_CUDA
 #include "wb/cuda/stream.h"
-#include "wb/llama/cuda/lora_trainer.h"
+#include "wb/llama/cuda/trainer.h"
 #endif
 
 namespace wb::sft {
@@ -39,11 +39,11 @@ class GpuLoop final : public TrainLoop {
   int64_t steps_done() const override { return t_.steps_done(); }
   void save(const std::filesystem::path& dir) override { t_.save(dir); }
   void load(const std::filesystem::path& dir) override { t_.load(dir); }
-  void sync_model() override { t_.lora_host(); }
+  void sync_model() override { t_.sync_to_host(); }
 
  private:
   cuda::Context ctx_;
-  gpu::GpuLoraTrainer<float> t_;
+  gpu::GpuTrainer<float> t_;
 };
 #endif
 

@@ -5,6 +5,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "wb/cuda/adamw.h"
 #include "wb/cuda/attention.h"
@@ -15,8 +16,10 @@
 #include "wb/cuda/gemm.h"
 #include "wb/cuda/gemv.h"
 #include "wb/cuda/lora.h"
+#include "wb/cuda/ranking.h"
 #include "wb/cuda/rmsnorm.h"
 #include "wb/cuda/rope.h"
+#include "wb/cuda/scalar_head.h"
 #include "wb/cuda/sampling.h"
 #include "wb/cuda/swiglu.h"
 #include "wb/cuda/xent.h"
@@ -203,6 +206,16 @@ void GpuLlama<T>::init_lora(const LoraSpec& spec, uint64_t seed, float b_std) {
         fill(ctx_, b->data(), 0.0f, b->size());
       }
     }
+  // The trainable set becomes the adapter alone (set_trainable may widen it afterwards).
+  train_full_ = false;
+  train_lora_ = true;
+  train_head_ = false;
+  full_.clear();
+  embed32_ = Master{};
+  norm32_ = Master{};
+  lm_head32_ = Master{};
+  params_.clear();
+  add_lora_params();
   ctx_.synchronize();
 }
 
@@ -267,6 +280,13 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   positions_ = DeviceBuffer<int32_t>(n);
   rope_cs_ = DeviceBuffer<float>(n * c_.head_dim());
   targets_ = DeviceBuffer<int32_t>(n);
+  // The head reads at most one row per sequence (<= n sequences).
+  head_rows_ = DeviceBuffer<int32_t>(n);
+  margins_ = DeviceBuffer<float>(n);
+  scores_ = DeviceBuffer<float>(n);
+  dscores_ = DeviceBuffer<float>(n);
+  ones_ = DeviceBuffer<float>(n);
+  fill(ctx_, ones_.data(), 1.0f, n);
 }
 
 template <typename T>
@@ -330,10 +350,15 @@ void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, 
   auto [in, out] = shape(m);
   prof_.mark("bwd_linear", ctx_.s());
   linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m], n, in, out, accumulate);
+  // Full training: dW[out, in] += dy^T x, accumulated in fp32 (the master's gradient).
+  if (train_full_)
+    gemm_f32out<T>(ctx_, true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, full_grad(l, m), in);
   if (has_lora_ && lora_pairs_[l][m].on) {
     prof_.mark("bwd_lora", ctx_.s());
     LoraPair& p = lora_pairs_[l][m];
-    lora_backward(ctx_, dx, p.dA.data(), p.dB.data(), dt_.data(), dy, x, t, p.A.data(),
+    // A frozen adapter still passes its share of dx down.
+    lora_backward(ctx_, dx, train_lora_ ? p.dA.data() : nullptr,
+                  train_lora_ ? p.dB.data() : nullptr, dt_.data(), dy, x, t, p.A.data(),
                   p.B.data(), n, in, out, lora_.rank, lora_.scale);
   }
   prof_.mark("bwd_other", ctx_.s());
@@ -389,8 +414,8 @@ void GpuLlama<T>::forward_hidden() {
 
 template <typename T>
 float GpuLlama<T>::loss_and_backward(const std::vector<int32_t>& targets, bool backward) {
-  if (backward && !has_lora_)
-    throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+  if (backward && params_.empty())
+    throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
   if (loss_dev_.size() == 0) loss_dev_ = DeviceBuffer<float>(1);
   if (loss_backward_async(targets, {}, loss_dev_.data(), /*accumulate=*/false, backward) == 0)
     throw std::invalid_argument("loss: every target is masked");
@@ -404,9 +429,7 @@ template <typename T>
 int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
                                          const std::vector<float>& weights, float* loss_dev,
                                          bool accumulate, bool backward) {
-  const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size, V = c_.vocab_size;
-  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
-  const int64_t KV = c_.kv_dim();
+  const int64_t n = n_, D = c_.hidden_size, V = c_.vocab_size;
   if (n == 0) throw std::logic_error("GpuLlama: set_batch and forward first");
   if (int64_t(targets.size()) != n)
     throw std::invalid_argument("loss: " + std::to_string(targets.size()) + " targets for " +
@@ -414,8 +437,8 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
   if (!weights.empty() && int64_t(weights.size()) != n)
     throw std::invalid_argument("loss: " + std::to_string(weights.size()) + " mask entries for " +
                                 std::to_string(n) + " rows");
-  if (backward && !has_lora_)
-    throw std::logic_error("backward needs a LoRA adapter (base weights are frozen)");
+  if (backward && params_.empty())
+    throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
   // The CPU's rule (loss.cpp): rows with a target and a positive weight count, the rest get
   // target -1; each counted row's loss gradient is w_i / sum w.
   double wsum = 0;
@@ -455,16 +478,33 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
   if (!backward) return n_valid_;
 
   cross_entropy_backward_inplace(ctx_, logits_.data(), targets_.data(), dloss_.data(), n, V);
-  // d(final norm input): the last residual is in dres_; its gradient goes to dx_.
-  // The first product into a gradient buffer overwrites it (no zero fill); the rest accumulate.
-  T* dxf = dbuf_a_.data();
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+  // Full training: the output matrix's gradient (embed_tokens' when tied) dW += dlogits^T xf.
+  if (train_full_) {
+    float* dhead = lm_head_.size() ? lm_head32_.g.data() : embed32_.g.data();
+    gemm_f32out<T>(ctx_, true, false, V, D, n, 1.0f, logits_.data(), V, xf_.data(), D, 1.0f,
+                   dhead, D);
+  }
+  if (!decoder_trains()) return n_valid_;
+  // d(final norm output); the first product into a gradient buffer overwrites it (no zero fill).
+  T* dxf = dbuf_a_.data();
   linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V,
                      /*accumulate=*/false);
+  backward_decoder(dxf);
+  return n_valid_;
+}
+
+template <typename T>
+void GpuLlama<T>::backward_decoder(T* dxf) {
+  const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
+  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
+  const int64_t KV = c_.kv_dim();
+  // d(final norm input): the last residual is in dres_; its gradient goes to dx_.
+  // The first product into a gradient buffer overwrites it (no zero fill); the rest accumulate.
   fill_bytes(dx_.data(), 0, n * D, ctx_.s());
   prof_.mark("bwd_other", ctx_.s());
-  rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxf, dres_.data(), norm_.data(), rstdf_.data(),
-                      n, D);
+  rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? norm32_.g.data() : nullptr, dxf,
+                      dres_.data(), norm_.data(), rstdf_.data(), n, D);
   const AttentionShape sh{n, H, KVH, hd};
   for (int64_t l = c_.num_hidden_layers - 1; l >= 0; --l) {
     Acts& a = acts_[l];
@@ -479,8 +519,8 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
     linear_back(l, kGate, dxn2, dg, a.xn2.data(), a.t[kGate].data(), n, /*accumulate=*/false);
     linear_back(l, kUp, dxn2, du, a.xn2.data(), a.t[kUp].data(), n);
     // dx_ becomes d xmid: the residual path plus the norm's backward.
-    rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn2, a.xmid.data(), L.ln2.data(),
-                        a.rstd2.data(), n, D);
+    rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? full_[l].ln2.g.data() : nullptr, dxn2,
+                        a.xmid.data(), L.ln2.data(), a.rstd2.data(), n, D);
     // Attention branch: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
     T* datt = dbuf_a_.data();
     linear_back(l, kO, datt, dx_.data(), a.att.data(), a.t[kO].data(), n, /*accumulate=*/false);
@@ -504,10 +544,11 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
     linear_back(l, kK, dxn1, dk_.data(), a.xn1.data(), a.t[kK].data(), n);
     linear_back(l, kV, dxn1, dv_.data(), a.xn1.data(), a.t[kV].data(), n);
     // dx_ becomes d x_l.
-    rmsnorm_backward<T>(ctx_, dx_.data(), nullptr, dxn1, a.x.data(), L.ln1.data(),
-                        a.rstd1.data(), n, D);
+    rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? full_[l].ln1.g.data() : nullptr, dxn1,
+                        a.x.data(), L.ln1.data(), a.rstd1.data(), n, D);
   }
-  return n_valid_;
+  // dx_ is d x_0: the embedding rows' gradient (summed over repeated tokens).
+  if (train_full_) embedding_backward<T>(ctx_, embed32_.g.data(), dx_.data(), tokens_.data(), n, D);
 }
 
 template <typename T>
@@ -521,36 +562,382 @@ void GpuLlama<T>::adamw_step(float lr, int64_t step) {
 template <typename T>
 void GpuLlama<T>::adamw_step(const AdamWStep& s) {
   prof_.mark("adamw", ctx_.s());
-  for (auto& layer : lora_pairs_)
-    for (auto& p : layer) {
-      if (!p.on) continue;
-      adamw_update_shadow(ctx_, p.A32.data(), p.A.data(), p.dA.data(), p.mA.data(), p.vA.data(),
-                          int64_t(p.A32.size()), s);
-      adamw_update_shadow(ctx_, p.B32.data(), p.B.data(), p.dB.data(), p.mB.data(), p.vB.data(),
-                          int64_t(p.B32.size()), s);
-      fill_bytes(p.dA.data(), 0, p.dA.size(), ctx_.s());
-      fill_bytes(p.dB.data(), 0, p.dB.size(), ctx_.s());
-    }
+  for (const TrainParam& p : params_) {
+    AdamWStep ps = s;
+    if (!p.decay) ps.weight_decay = 0.0f;  // norms and biases (model.cpp's rule)
+    if (p.shadow)
+      adamw_update_shadow(ctx_, p.value, p.shadow, p.grad, p.m, p.v, p.numel, ps);
+    else
+      adamw_update(ctx_, p.value, p.grad, p.m, p.v, p.numel, ps);
+    fill_bytes(p.grad, 0, size_t(p.numel), ctx_.s());
+  }
 }
 
 template <typename T>
-double GpuLlama<T>::lora_grad_sq_norm() {
-  size_t k = 0;
-  for (auto& layer : lora_pairs_)
-    for (auto& p : layer) k += p.on ? 2 : 0;
+double GpuLlama<T>::grad_sq_norm() {
+  const size_t k = params_.size();
   if (k == 0) return 0;
   if (norm_slots_.size() < k) norm_slots_ = DeviceBuffer<float>(k);
-  k = 0;
-  for (auto& layer : lora_pairs_)
-    for (auto& p : layer) {
-      if (!p.on) continue;
-      sum_squares(ctx_, norm_slots_.data() + k++, p.dA.data(), int64_t(p.dA.size()));
-      sum_squares(ctx_, norm_slots_.data() + k++, p.dB.data(), int64_t(p.dB.size()));
-    }
+  for (size_t i = 0; i < k; ++i)
+    sum_squares(ctx_, norm_slots_.data() + i, params_[i].grad, params_[i].numel);
   ctx_.synchronize();
   double sum = 0;
   for (float x : to_host(norm_slots_.data(), k)) sum += double(x);
   return sum;
+}
+
+namespace {
+// model.cpp's weight-decay rule: none for norms and biases.
+bool decays(const std::string& name) {
+  const bool is_norm = name.find("norm") != std::string::npos;
+  const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+  return !is_norm && !is_bias;
+}
+
+// A zero-filled fp32 buffer of n elements.
+DeviceBuffer<float> zeros(Context& ctx, size_t n) {
+  DeviceBuffer<float> b(n);
+  fill_bytes(b.data(), 0, n, ctx.s());
+  return b;
+}
+}  // namespace
+
+template <typename T>
+void GpuLlama<T>::add_lora_params() {
+  if (!has_lora_) return;
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l)
+    for (int m = 0; m < 7; ++m) {
+      LoraPair& p = lora_pairs_[size_t(l)][size_t(m)];
+      if (!p.on) continue;
+      for (bool b : {false, true}) {
+        TrainParam t;
+        t.name = llama::LoraAdapter<float>::key(l, llama::LoraModule(m), b);
+        t.numel = int64_t(b ? p.B32.size() : p.A32.size());
+        t.decay = decays(t.name);
+        t.value = b ? p.B32.data() : p.A32.data();
+        t.grad = b ? p.dB.data() : p.dA.data();
+        t.m = b ? p.mB.data() : p.mA.data();
+        t.v = b ? p.vB.data() : p.vA.data();
+        t.shadow = b ? p.B.data() : p.A.data();
+        params_.push_back(std::move(t));
+      }
+    }
+}
+
+template <typename T>
+float* GpuLlama<T>::full_grad(int64_t l, int m) {
+  Layer& L = layers_[size_t(l)];
+  LayerMasters& M = full_[size_t(l)];
+  // The block's offset inside its fused buffer is the same in the master as in the T copy.
+  switch (m) {
+    case kQ:
+    case kK:
+    case kV: return M.wqkv.g.data() + (L.w[m] - L.wqkv.data());
+    case kO: return M.wo.g.data();
+    case kGate:
+    case kUp: return M.wgu.g.data() + (L.w[m] - L.wgu.data());
+    default: return M.wdown.g.data();
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::set_head(const llama::ScalarHead<float>& h) {
+  const int64_t D = c_.hidden_size;
+  if (h.weight.numel() != D || h.bias.numel() != 1)
+    throw std::invalid_argument("GpuLlama::set_head: the head must be [" + std::to_string(D) +
+                                "] + bias [1], got " + h.weight.shape_string() + " + " +
+                                h.bias.shape_string());
+  ctx_.synchronize();
+  head_w32_ = to_device(h.weight.data);
+  head_b32_ = to_device(h.bias.data);
+  head_w_ = DeviceBuffer<T>(size_t(D));
+  convert(ctx_, head_w_.data(), head_w32_.data(), D);
+  head_dw_ = zeros(ctx_, size_t(D));
+  head_mw_ = zeros(ctx_, size_t(D));
+  head_vw_ = zeros(ctx_, size_t(D));
+  head_db_ = zeros(ctx_, 1);
+  head_mb_ = zeros(ctx_, 1);
+  head_vb_ = zeros(ctx_, 1);
+  // A previous head's parameters pointed at the old buffers.
+  if (train_head_) {
+    params_.erase(std::remove_if(params_.begin(), params_.end(),
+                                 [](const TrainParam& p) { return p.name.rfind("score.", 0) == 0; }),
+                  params_.end());
+    train_head_ = false;
+  }
+  ctx_.synchronize();
+}
+
+template <typename T>
+void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
+  const llama::Trainable& tr = m.trainable;
+  if (m.config.hidden_size != c_.hidden_size || m.config.vocab_size != c_.vocab_size ||
+      m.config.num_hidden_layers != c_.num_hidden_layers ||
+      m.config.intermediate_size != c_.intermediate_size || m.config.kv_dim() != c_.kv_dim() ||
+      m.config.tie_word_embeddings != c_.tie_word_embeddings)
+    throw std::invalid_argument("GpuLlama::set_trainable: the model's config differs from the "
+                                "device model's");
+  if (tr.lora && !has_lora_)
+    throw std::invalid_argument("GpuLlama::set_trainable: LoRA is trainable but no adapter is set");
+  if (tr.lora && m.lora)
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l)
+      for (int mm = 0; mm < 7; ++mm)
+        if (bool(m.lora->pair(l, llama::LoraModule(mm))) != lora_targets(l, mm))
+          throw std::invalid_argument("GpuLlama::set_trainable: the adapter set on the device "
+                                      "targets other modules than the model's");
+  if (tr.head && !has_head())
+    throw std::invalid_argument("GpuLlama::set_trainable: the head is trainable but none is set");
+  if (tr.full) m.weights.check_shapes(m.config);
+  ctx_.synchronize();
+  train_full_ = tr.full;
+  train_lora_ = tr.lora;
+  train_head_ = tr.head;
+  params_.clear();
+  full_.clear();
+  embed32_ = Master{};
+  norm32_ = Master{};
+  lm_head32_ = Master{};
+  if (train_full_) {
+    // Masters come from the fp32 source, never from the rounded T copy.
+    auto master = [&](const llama::Tensor<float>& t) {
+      Master ms;
+      ms.w = to_device(t.data);
+      ms.g = zeros(ctx_, t.data.size());
+      ms.m = zeros(ctx_, t.data.size());
+      ms.v = zeros(ctx_, t.data.size());
+      return ms;
+    };
+    // A fused master [a; b; c] from its blocks, in the T copy's layout.
+    auto fused = [&](std::initializer_list<const llama::Tensor<float>*> parts) {
+      std::vector<float> all;
+      for (const auto* p : parts) all.insert(all.end(), p->data.begin(), p->data.end());
+      llama::Tensor<float> t;
+      t.shape = {int64_t(all.size())};
+      t.data = std::move(all);
+      return master(t);
+    };
+    const auto& w = m.weights;
+    embed32_ = master(w.embed_tokens);
+    norm32_ = master(w.norm);
+    if (lm_head_.size()) lm_head32_ = master(w.lm_head);
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      const auto& src = w.layers[size_t(l)];
+      LayerMasters M;
+      M.ln1 = master(src.input_layernorm);
+      M.ln2 = master(src.post_attention_layernorm);
+      M.wqkv = fused({&src.q_proj, &src.k_proj, &src.v_proj});
+      M.wo = master(src.o_proj);
+      M.wgu = fused({&src.gate_proj, &src.up_proj});
+      M.wdown = master(src.down_proj);
+      full_.push_back(std::move(M));
+    }
+    // The parameter list in Weights::for_each order (checked against it below).
+    auto add = [&](const std::string& name, Master& ms, size_t offset, int64_t numel, T* shadow) {
+      TrainParam t;
+      t.name = name;
+      t.numel = numel;
+      t.decay = decays(name);
+      t.value = ms.w.data() + offset;
+      t.grad = ms.g.data() + offset;
+      t.m = ms.m.data() + offset;
+      t.v = ms.v.data() + offset;
+      t.shadow = shadow;
+      params_.push_back(std::move(t));
+    };
+    add("model.embed_tokens.weight", embed32_, 0, int64_t(embed_.size()), embed_.data());
+    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      Layer& L = layers_[size_t(l)];
+      LayerMasters& M = full_[size_t(l)];
+      auto lin = [&](int mm) {
+        const auto [in, out] = shape(mm);
+        const std::string name = p + llama::linear_path(llama::LoraModule(mm)) + ".weight";
+        if (mm <= kV) add(name, M.wqkv, size_t(L.w[mm] - L.wqkv.data()), in * out, L.w[mm]);
+        else if (mm == kO) add(name, M.wo, 0, in * out, L.w[mm]);
+        else if (mm <= kUp) add(name, M.wgu, size_t(L.w[mm] - L.wgu.data()), in * out, L.w[mm]);
+        else add(name, M.wdown, 0, in * out, L.w[mm]);
+      };
+      add(p + "input_layernorm.weight", M.ln1, 0, int64_t(L.ln1.size()), L.ln1.data());
+      for (int mm : {kQ, kK, kV, kO}) lin(mm);
+      add(p + "post_attention_layernorm.weight", M.ln2, 0, int64_t(L.ln2.size()), L.ln2.data());
+      for (int mm : {kGate, kUp, kDown}) lin(mm);
+    }
+    add("model.norm.weight", norm32_, 0, int64_t(norm_.size()), norm_.data());
+    if (lm_head_.size()) add("lm_head.weight", lm_head32_, 0, int64_t(lm_head_.size()), lm_head_.data());
+    size_t k = 0;
+    w.for_each([&](const std::string& name, const llama::Tensor<float>& t) {
+      if (k >= params_.size() || params_[k].name != name || params_[k].numel != t.numel())
+        throw std::logic_error("GpuLlama::set_trainable: the device's tensor list differs from the "
+                               "model's at '" + name + "'");
+      ++k;
+    });
+  }
+  if (train_lora_) add_lora_params();
+  if (train_head_) {
+    for (auto* b : {&head_dw_, &head_mw_, &head_vw_, &head_db_, &head_mb_, &head_vb_})
+      fill_bytes(b->data(), 0, b->size(), ctx_.s());
+    TrainParam w;
+    w.name = "score.weight";
+    w.numel = int64_t(head_w32_.size());
+    w.decay = decays(w.name);
+    w.value = head_w32_.data();
+    w.grad = head_dw_.data();
+    w.m = head_mw_.data();
+    w.v = head_vw_.data();
+    w.shadow = head_w_.data();
+    params_.push_back(std::move(w));
+    TrainParam b;
+    b.name = "score.bias";
+    b.numel = 1;
+    b.decay = decays(b.name);
+    b.value = head_b32_.data();
+    b.grad = head_db_.data();
+    b.m = head_mb_.data();
+    b.v = head_vb_.data();
+    params_.push_back(std::move(b));  // no T copy: the forward adds the fp32 bias
+  }
+  if (train_lora_) {
+    // Fresh moments and gradients for the adapter, as for the other parts.
+    for (auto& layer : lora_pairs_)
+      for (auto& p : layer) {
+        if (!p.on) continue;
+        for (auto* b : {&p.dA, &p.mA, &p.vA, &p.dB, &p.mB, &p.vB})
+          fill_bytes(b->data(), 0, b->size(), ctx_.s());
+      }
+  }
+  ctx_.synchronize();
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::param_state_host(size_t i, ParamState which) {
+  const TrainParam& p = params_.at(i);
+  const float* src = which == ParamState::kWeight ? p.value
+                     : which == ParamState::kGrad ? p.grad
+                     : which == ParamState::kAdamM ? p.m
+                                                   : p.v;
+  ctx_.synchronize();
+  return to_host(src, size_t(p.numel));
+}
+
+template <typename T>
+void GpuLlama<T>::set_param_state(size_t i, ParamState which, const std::vector<float>& v) {
+  const TrainParam& p = params_.at(i);
+  if (int64_t(v.size()) != p.numel)
+    throw std::invalid_argument("GpuLlama: " + std::to_string(v.size()) + " values for '" + p.name +
+                                "' of " + std::to_string(p.numel));
+  float* dst = which == ParamState::kWeight ? p.value
+               : which == ParamState::kGrad ? p.grad
+               : which == ParamState::kAdamM ? p.m
+                                             : p.v;
+  ctx_.synchronize();
+  upload(dst, v.data(), v.size());
+  if (which == ParamState::kWeight && p.shadow) convert(ctx_, p.shadow, p.value, p.numel);
+}
+
+template <typename T>
+void GpuLlama<T>::trained_to_host(llama::Model<float>& m) {
+  std::unordered_map<std::string, llama::Tensor<float>*> dst;
+  auto collect = [&](const std::string& name, llama::Tensor<float>& t) { dst[name] = &t; };
+  if (train_full_) m.weights.for_each(collect);
+  if (train_lora_) {
+    if (!m.lora) throw std::invalid_argument("GpuLlama::trained_to_host: the model has no adapter");
+    m.lora->for_each(collect);
+  }
+  if (train_head_) {
+    if (!m.head) throw std::invalid_argument("GpuLlama::trained_to_host: the model has no head");
+    m.head->for_each(collect);
+  }
+  // Check every tensor before copying any.
+  for (const TrainParam& p : params_) {
+    auto it = dst.find(p.name);
+    if (it == dst.end() || it->second->numel() != p.numel)
+      throw std::invalid_argument("GpuLlama::trained_to_host: the model has no tensor '" + p.name +
+                                  "' of " + std::to_string(p.numel) + " values");
+  }
+  ctx_.synchronize();
+  for (const TrainParam& p : params_) download(dst[p.name]->data.data(), p.value, size_t(p.numel));
+}
+
+template <typename T>
+std::vector<int32_t> GpuLlama<T>::head_rows(const std::vector<int32_t>& last_index) const {
+  const int64_t S = int64_t(seq_lens_.size());
+  if (n_ == 0) throw std::logic_error("GpuLlama: set_batch and forward first");
+  if (!last_index.empty() && int64_t(last_index.size()) != S)
+    throw std::invalid_argument("head: " + std::to_string(last_index.size()) +
+                                " last_index entries for " + std::to_string(S) + " sequences");
+  std::vector<int32_t> rows(static_cast<size_t>(S));
+  int32_t begin = 0;
+  for (int64_t s = 0; s < S; ++s) {
+    const int32_t end = begin + seq_lens_[size_t(s)];
+    const int32_t r = last_index.empty() ? end - 1 : last_index[size_t(s)];
+    if (r < begin || r >= end)
+      throw std::invalid_argument("head: last_index " + std::to_string(r) + " of sequence " +
+                                  std::to_string(s) + " lies outside its rows [" +
+                                  std::to_string(begin) + ", " + std::to_string(end) + ")");
+    rows[size_t(s)] = r;
+    begin = end;
+  }
+  return rows;
+}
+
+template <typename T>
+void GpuLlama<T>::head_forward(const std::vector<int32_t>& rows, const std::vector<float>& margins) {
+  const int64_t S = int64_t(rows.size());
+  wait_fence(head_fence_);
+  if (stage_rows_.size() < size_t(S)) {
+    stage_rows_ = PinnedBuffer<int32_t>(size_t(cap_));
+    stage_margins_ = PinnedBuffer<float>(size_t(cap_));
+  }
+  std::copy(rows.begin(), rows.end(), stage_rows_.data());
+  std::copy(margins.begin(), margins.end(), stage_margins_.data());
+  upload(head_rows_.data(), stage_rows_.data(), size_t(S), ctx_.s());
+  if (!margins.empty()) upload(margins_.data(), stage_margins_.data(), margins.size(), ctx_.s());
+  WB_CUDA_CHECK(cudaEventRecord(head_fence_.get(), ctx_.s()));
+  prof_.mark("head_xent", ctx_.s());
+  scalar_head_forward<T>(ctx_, scores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(),
+                         0.0f, c_.hidden_size);
+  // + b, read on the device: scores[S, 1] += ones[S, 1] * b[1, 1].
+  linear_forward<float>(ctx_, scores_.data(), ones_.data(), head_b32_.data(), S, 1, 1,
+                        /*accumulate=*/true);
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::head_scores(const std::vector<int32_t>& last_index) {
+  if (!has_head()) throw std::logic_error("GpuLlama::head_scores: no head (set_head)");
+  const std::vector<int32_t> rows = head_rows(last_index);
+  head_forward(rows, {});
+  ctx_.synchronize();
+  return to_host(scores_.data(), rows.size());
+}
+
+template <typename T>
+void GpuLlama<T>::ranking_backward_async(const std::vector<int32_t>& last_index,
+                                         const std::vector<float>& margins, double centering,
+                                         float* loss_dev, bool accumulate, bool backward) {
+  if (!has_head()) throw std::logic_error("GpuLlama: the ranking loss needs a head (set_head)");
+  if (backward && params_.empty())
+    throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
+  const int64_t S = int64_t(seq_lens_.size());
+  if (S == 0 || S % 2 != 0)
+    throw std::invalid_argument("ranking loss: needs 2P sequences (chosen then rejected), got " +
+                                std::to_string(S));
+  const int64_t P = S / 2;
+  if (!margins.empty() && int64_t(margins.size()) != P)
+    throw std::invalid_argument("ranking loss: " + std::to_string(margins.size()) +
+                                " margins for " + std::to_string(P) + " pairs");
+  if (!(centering >= 0)) throw std::invalid_argument("ranking loss: centering must be >= 0");
+  const std::vector<int32_t> rows = head_rows(last_index);
+  head_forward(rows, margins);
+  ranking_loss(ctx_, loss_dev, backward ? dscores_.data() : nullptr, scores_.data(),
+               margins.empty() ? nullptr : margins_.data(), P, centering, accumulate);
+  if (!backward) return;
+  const bool dec = decoder_trains();
+  const int64_t n = n_, D = c_.hidden_size;
+  if (dec) fill_bytes(dbuf_a_.data(), 0, size_t(n * D), ctx_.s());
+  scalar_head_backward<T>(ctx_, train_head_ ? head_dw_.data() : nullptr,
+                          train_head_ ? head_db_.data() : nullptr, dec ? dbuf_a_.data() : nullptr,
+                          dscores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(), D);
+  if (dec) backward_decoder(dbuf_a_.data());
 }
 
 template <typename T>

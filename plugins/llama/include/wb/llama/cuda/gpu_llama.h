@@ -1,20 +1,28 @@
 // GpuLlama<T>: the engine's Llama-2 decoder on the GPU, assembled from the wb_kernels_cuda ops.
 // It runs the same math as the CPU engine (forward.h / backward.h) with device storage T (bf16 or
 // fp32) and fp32 accumulation:
-//   prefill/forward over packed sequences (activations kept for backward), the hand-written
-//   backward with LoRA on any of the seven linears (base weights frozen), AdamW on fp32 LoRA
-//   master weights (with T shadows the forward reads), and batched greedy decode over a
-//   per-sequence KV cache.
+//   prefill/forward over packed sequences (activations kept for backward), an optional scalar
+//   head (reward/value models) read at each sequence's last real row, the hand-written backward
+//   from the token cross-entropy or the ranking loss into any trainable set — LoRA on any of the
+//   seven linears, the scalar head, every base tensor (full training) — and AdamW on fp32 master
+//   weights (with T shadows the forward reads), and batched greedy decode over a per-sequence KV
+//   cache.
 // Weights are converted once, from a CPU Model<float>, when the object is built. Everything is
 // enqueued on the Context's stream; batch inputs go through pinned staging buffers, so a training
 // step (set_batch, forward, loss_backward_async, adamw) makes the host wait only for the previous
-// step's copies, never for the step itself. The sft plugin trains LoRA through lora_trainer.h;
-// bench/gpu_llama and bench/gpu_parity drive this class directly.
+// step's copies, never for the step itself. The sft and reward plugins train through trainer.h
+// (GpuTrainer); bench/gpu_llama and bench/gpu_parity drive this class directly.
+//
+// What trains: after init_lora/set_lora the LoRA matrices (the benchmarks' default; either call
+// resets the trainable set to them); set_trainable chooses any combination of full / lora / head
+// from a Model's Trainable, in the CPU's parameter order (model.h parameters()), which the
+// param_* accessors index.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "wb/cuda/buffer.h"
@@ -69,30 +77,79 @@ class GpuLlama {
   // The final RMSNorm's output [n, hidden_size] of the last forward()/forward_hidden() (device).
   const T* hidden() const { return xf_.data(); }
   // Mean cross-entropy over targets >= 0 (targets[n] on the host); requires forward() first.
-  // With backward = true also adds the LoRA gradients (base weights frozen). Synchronizes.
+  // With backward = true also adds the gradients of the trainable set. Synchronizes. Throws
+  // std::invalid_argument when every target is masked. (Forward-only, backward = false, this is
+  // the evaluation loss of a batch.)
   float loss_and_backward(const std::vector<int32_t>& targets, bool backward);
   // The CPU's token_cross_entropy (loss.h) without a host synchronization: a row counts when its
   // target is >= 0 and its weight (weights[n]; empty: all 1) is > 0; the loss is
   // sum w_i l_i / sum w_i over those rows. The loss is added to (accumulate) or written into
-  // *loss_dev (one device fp32); with backward = true the LoRA gradients are ADDED into the
-  // gradient buffers (so micro-batches accumulate until adamw_step). Requires forward() first.
-  // Returns the rows counted; 0 enqueues nothing (no loss, no gradient, like the CPU).
+  // *loss_dev (one device fp32); with backward = true the gradients of the trainable set are
+  // ADDED into their buffers (so micro-batches accumulate until adamw_step). Requires forward()
+  // first. Returns the rows counted; 0 enqueues nothing (no loss, no gradient, like the CPU).
   // Throws std::invalid_argument for sizes that do not match the batch, a target outside the
   // vocabulary or a negative weight, before anything is enqueued.
   int64_t loss_backward_async(const std::vector<int32_t>& targets, const std::vector<float>& weights,
                               float* loss_dev, bool accumulate, bool backward);
-  // Squared L2 norm of every LoRA gradient together (fp32 per buffer, summed in double on the
-  // host). Synchronizes.
-  double lora_grad_sq_norm();
+
+  // Scalar head (reward / value models; wb/llama/lora.h ScalarHead): an fp32 master of the
+  // weight [hidden] and bias, and a T copy of the weight. Replaces any previous head.
+  void set_head(const llama::ScalarHead<float>& h);
+  bool has_head() const { return head_w32_.size() > 0; }
+  // Scores of the last forward_hidden()/forward(): r_s = hidden[row_s] . w + b for each sequence
+  // s, row_s = last_index[s] (absolute rows of the packed batch, inside sequence s; empty: each
+  // sequence's last row). Synchronizes. Throws std::invalid_argument for a bad last_index and
+  // std::logic_error without a head.
+  std::vector<float> head_scores(const std::vector<int32_t>& last_index);
+  // The CPU's ranking loss over the batch's 2P sequences (chosen_0..chosen_{P-1} then
+  // rejected_0..), without a host synchronization: mean_p -log sigmoid(r_c - r_r - margin_p)
+  // (margins[P], empty: 0) plus, with centering > 0, centering * mean_p (r_c + r_r)^2; the scores
+  // are head_scores' (same last_index rule). Added to (accumulate) or written into *loss_dev;
+  // with backward = true the gradients of the trainable set are ADDED. Requires forward_hidden()
+  // (or forward()) first. Throws std::invalid_argument for an odd or zero sequence count, a
+  // margins size other than P, a bad last_index, before anything is enqueued; std::logic_error
+  // without a head.
+  void ranking_backward_async(const std::vector<int32_t>& last_index,
+                              const std::vector<float>& margins, double centering, float* loss_dev,
+                              bool accumulate, bool backward);
+
+  // Chooses what backward computes gradients for and adamw_step updates: m.trainable's parts.
+  //   full  every base tensor gets an fp32 master (copied from m.weights, not from the T copy),
+  //         an fp32 gradient and AdamW moments (16 bytes per parameter beside the T copy).
+  //   lora  the adapter given to set_lora/init_lora (which must match m.lora's targets).
+  //   head  the head given to set_head.
+  // Moments and gradients start at zero. Throws std::invalid_argument when a part is missing
+  // (lora without set_lora, head without set_head) or m's config differs from this model's.
+  void set_trainable(const llama::Model<float>& m);
+  // The trainable tensors, in the CPU Trainer's order, with the CPU's names and decay rule.
+  enum class ParamState { kWeight, kGrad, kAdamM, kAdamV };
+  size_t n_params() const { return params_.size(); }
+  const std::string& param_name(size_t i) const { return params_.at(i).name; }
+  int64_t param_numel(size_t i) const { return params_.at(i).numel; }
+  bool param_decays(size_t i) const { return params_.at(i).decay; }
+  // fp32 state of parameter i (synchronizes); set_param_state replaces it (kWeight also
+  // refreshes the T copy). Throws std::invalid_argument for a size other than param_numel(i) or
+  // std::out_of_range for i.
+  std::vector<float> param_state_host(size_t i, ParamState which);
+  void set_param_state(size_t i, ParamState which, const std::vector<float>& v);
+  // Copies every trainable fp32 master into m's matching tensor (full: m.weights, lora: m.lora,
+  // head: m.head). Synchronizes. Throws std::invalid_argument when m lacks a part or a shape
+  // differs.
+  void trained_to_host(llama::Model<float>& m);
+
+  // Squared L2 norm of every trainable gradient together (fp32 per tensor, summed in double on
+  // the host, in parameter order). Synchronizes.
+  double grad_sq_norm();
+  double lora_grad_sq_norm() { return grad_sq_norm(); }  // (the name the benchmarks use)
   // One AdamW step (wb/kernels/adamw.h semantics, s.grad_scale folding in 1/accumulation and the
-  // clip coefficient) on every LoRA master weight, refreshing the T shadows; then zeroes the
-  // gradients. Asynchronous.
+  // clip coefficient) on every trainable master weight, refreshing the T shadows; s.weight_decay
+  // applies to the tensors that decay (param_decays). Then zeroes the gradients. Asynchronous.
   void adamw_step(const kernels::AdamWStep& s);
   // The same with the default betas/eps and no weight decay (the benchmarks).
   void adamw_step(float lr, int64_t step);
 
   // The fp32 state of one LoRA matrix (module m of layer l, B when b), for checkpoints.
-  enum class LoraState { kWeight, kGrad, kAdamM, kAdamV };
+  using LoraState = ParamState;
   bool lora_targets(int64_t layer, int module) const;
   std::vector<float> lora_state_host(int64_t layer, int module, bool b, LoraState which);
   // Replaces it (kWeight also refreshes the T shadow). Throws std::invalid_argument for a module
@@ -165,6 +222,35 @@ class GpuLlama {
   LoraPair& pair_at(int64_t layer, int module);
   float* state_ptr(LoraPair& p, bool b, LoraState which);
 
+  // fp32 training state of one stored base tensor (full training): master, gradient, moments.
+  struct Master {
+    DeviceBuffer<float> w, g, m, v;
+  };
+  struct LayerMasters {
+    Master ln1, ln2, wqkv, wo, wgu, wdown;
+  };
+  // One trainable tensor: views of its fp32 master, gradient and moments (q/k/v and gate/up are
+  // blocks of their fused buffers) and the T copy AdamW refreshes (null for the head's bias,
+  // which the forward reads in fp32).
+  struct TrainParam {
+    std::string name;
+    int64_t numel = 0;
+    bool decay = true;
+    float *value = nullptr, *grad = nullptr, *m = nullptr, *v = nullptr;
+    T* shadow = nullptr;
+  };
+  // The LoRA matrices as parameters (adapter order: layer, module, A then B).
+  void add_lora_params();
+  // fp32 gradient of module m's [out, in] block in layer l (full training).
+  float* full_grad(int64_t l, int m);
+  // Checks last_index (empty: each sequence's last row) against the batch; the rows to read.
+  std::vector<int32_t> head_rows(const std::vector<int32_t>& last_index) const;
+  // Stages the head's rows (and margins) and computes scores_ = h[rows] . w + b. Asynchronous.
+  void head_forward(const std::vector<int32_t>& rows, const std::vector<float>& margins);
+  // Backward from d hidden (dxf [n, D], consumed) through the decoder into the trainable set.
+  void backward_decoder(T* dxf);
+  bool decoder_trains() const { return train_full_ || (train_lora_ && has_lora_); }
+
   void alloc_weights();
   void alloc_acts(int64_t n);
   // y = x W^T (+ LoRA) for module m of layer l; t is the LoRA scratch kept for backward.
@@ -203,6 +289,23 @@ class GpuLlama {
   DeviceBuffer<float> loss_dev_, norm_slots_;
   bool used_graphs_ = false;
   SectionTimer prof_;
+
+  // Training state. LoRA trains by default once an adapter is set (the benchmarks).
+  bool train_full_ = false, train_lora_ = true, train_head_ = false;
+  std::vector<LayerMasters> full_;
+  Master embed32_, norm32_, lm_head32_;
+  std::vector<TrainParam> params_;
+  // Scalar head: fp32 weight/bias masters, gradients, moments; the weight's T copy.
+  DeviceBuffer<float> head_w32_, head_b32_, head_dw_, head_db_, head_mw_, head_vw_, head_mb_,
+      head_vb_;
+  DeviceBuffer<T> head_w_;
+  // Per batch: the rows the head reads, margins, scores and their gradients, a column of ones
+  // (adds the bias as a 1-column product), with pinned staging behind head_fence_.
+  DeviceBuffer<int32_t> head_rows_;
+  DeviceBuffer<float> margins_, scores_, dscores_, ones_;
+  cuda::PinnedBuffer<int32_t> stage_rows_;
+  cuda::PinnedBuffer<float> stage_margins_;
+  Event head_fence_ = make_event();
 };
 
 }  // namespace wb::gpu

@@ -1,4 +1,4 @@
-// The GPU LoRA trainer (wb/llama/cuda/lora_trainer.h) against the CPU Trainer (trainer.h) on a
+// The GPU trainer (wb/llama/cuda/trainer.h) training LoRA, against the CPU Trainer (trainer.h) on a
 // tiny model with GQA and LoRA on all seven linears: packed micro-batches with prompt masks and a
 // fractional weight, gradient accumulation, warm-up + cosine schedule, weight decay and clipping
 // that bites. In fp32 the read-out losses and gradient norms agree to 1e-4 (relative) and the
@@ -12,7 +12,7 @@
 #include "../gpu_test_util.h"
 #include "tiny_model.h"
 #include "wb_temp_dir.h"
-#include "wb/llama/cuda/lora_trainer.h"
+#include "wb/llama/cuda/trainer.h"
 #include "wb/llama/model.h"
 #include "wb/llama/trainer.h"
 
@@ -74,7 +74,7 @@ std::vector<float> lora_values(const llama::Model<float>& m, bool b) {
 
 }  // namespace
 
-TEST_CASE("GPU LoRA trainer matches the CPU Trainer step for step (fp32)", "[gpu]") {
+TEST_CASE("GPU trainer (LoRA) matches the CPU Trainer step for step (fp32)", "[gpu]") {
   require_device();
   const int64_t K = 6, total = K + 1;
   // Clip at half the first step's gradient norm, so clipping changes at least that step.
@@ -96,7 +96,7 @@ TEST_CASE("GPU LoRA trainer matches the CPU Trainer step for step (fp32)", "[gpu
   cuda::Context ctx;
   auto gpu_model = lora_model();
   llama::InMemoryDataSource gpu_data(batches());
-  gpu::GpuLoraTrainer<float> g(ctx, gpu_model, gpu_data, config(total, clip), /*loss_every=*/2);
+  gpu::GpuTrainer<float> g(ctx, gpu_model, gpu_data, config(total, clip), /*loss_every=*/2);
   int64_t read = 0;
   for (int64_t s = 0; s < K; ++s) {
     const gpu::GpuStepStats st = g.step();
@@ -116,7 +116,7 @@ TEST_CASE("GPU LoRA trainer matches the CPU Trainer step for step (fp32)", "[gpu
   }
   CHECK(read == K / 2);
   CHECK(want[0].grad_norm > clip);
-  g.lora_host();
+  g.sync_to_host();
   CHECK(rel_err(lora_values(gpu_model, false), lora_values(cpu_model, false)) < 1e-3);
   CHECK(rel_err(lora_values(gpu_model, true), lora_values(cpu_model, true)) < 1e-3);
   // The adapter moved: B started at zero.
@@ -143,13 +143,13 @@ TEST_CASE("GPU LoRA trainer matches the CPU Trainer step for step (fp32)", "[gpu
   cpu.save(dir / "cpu_ckpt");
   auto reload_model = lora_model();
   llama::InMemoryDataSource reload_data(batches());
-  gpu::GpuLoraTrainer<float> g2(ctx, reload_model, reload_data, config(total, clip));
+  gpu::GpuTrainer<float> g2(ctx, reload_model, reload_data, config(total, clip));
   g2.load(dir / "cpu_ckpt");
   CHECK(g2.steps_done() == total);
   CHECK(lora_values(reload_model, true) == lora_values(cpu_model, true));
 }
 
-TEST_CASE("GPU LoRA trainer in bf16 stays near the CPU loss, unsupported setups are refused",
+TEST_CASE("GPU trainer (LoRA) in bf16 stays near the CPU loss, unsupported setups are refused",
           "[gpu]") {
   require_device();
   cuda::Context ctx;
@@ -159,7 +159,7 @@ TEST_CASE("GPU LoRA trainer in bf16 stays near the CPU loss, unsupported setups 
     llama::Trainer cpu(cpu_model, cpu_data, config(4, 1.0));
     auto gpu_model = lora_model();
     llama::InMemoryDataSource gpu_data(batches());
-    gpu::GpuLoraTrainer<cuda::bf16> g(ctx, gpu_model, gpu_data, config(4, 1.0));
+    gpu::GpuTrainer<cuda::bf16> g(ctx, gpu_model, gpu_data, config(4, 1.0));
     for (int s = 0; s < 4; ++s) {
       const auto want = cpu.step();
       const auto got = g.step();
@@ -169,21 +169,29 @@ TEST_CASE("GPU LoRA trainer in bf16 stays near the CPU loss, unsupported setups 
   }
   auto m = lora_model();
   llama::InMemoryDataSource d(batches());
-  m.trainable = {.full = true};
-  CHECK_THROWS_WITH((gpu::GpuLoraTrainer<float>(ctx, m, d, config(2, 0))),
-                    Catch::Contains("only LoRA training"));
+  m.trainable = {};
+  CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, config(2, 0))),
+                    Catch::Contains("nothing trainable"));
   m.trainable = {.lora = true};
+  {
+    auto rc = config(2, 0);
+    rc.recompute = true;
+    CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, rc)), Catch::Contains("recomputation"));
+    rc.recompute = false;
+    rc.loss = llama::LossKind::kRanking;
+    CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, rc)), Catch::Contains("scalar head"));
+  }
   m.lora->config.lora_dropout = 0.1;
-  CHECK_THROWS_WITH((gpu::GpuLoraTrainer<float>(ctx, m, d, config(2, 0))),
+  CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, config(2, 0))),
                     Catch::Contains("dropout"));
   m.lora->config.lora_dropout = 0.0;
-  CHECK_THROWS_WITH((gpu::GpuLoraTrainer<float>(ctx, m, d, config(2, 0), 0)),
+  CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, config(2, 0), 0)),
                     Catch::Contains("loss_every"));
   // A malformed micro-batch is refused before anything runs; the data position is kept.
   std::vector<llama::TrainBatch> bad = batches();
   bad[0].targets.pop_back();
   llama::InMemoryDataSource bd(bad);
-  gpu::GpuLoraTrainer<float> g(ctx, m, bd, config(2, 0));
+  gpu::GpuTrainer<float> g(ctx, m, bd, config(2, 0));
   CHECK_THROWS_WITH(g.step(), Catch::Contains("targets has"));
   CHECK(bd.position() == nlohmann::json{{"epoch", 0}, {"index", 0}});
   CHECK(g.steps_done() == 0);

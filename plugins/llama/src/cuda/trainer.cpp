@@ -1,0 +1,278 @@
+#include "wb/llama/cuda/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "wb/llama/checkpoint.h"
+
+namespace wb::gpu {
+
+namespace {
+
+llama::ScheduleConfig with_total(llama::ScheduleConfig s, int64_t total) {
+  s.total_steps = total;
+  return s;
+}
+
+const char* loss_name(llama::LossKind k) {
+  return k == llama::LossKind::kTokenCE ? "token_ce" : "ranking";
+}
+
+// The CPU Trainer's checks, and what only the CPU runs; before the GpuLlama is built (member
+// initialization order).
+const llama::Model<float>& supported(const llama::Model<float>& m, const llama::TrainerConfig& c,
+                                     int64_t loss_every) {
+  c.validate();
+  if (loss_every < 1) throw std::invalid_argument("gpu trainer: loss_every must be >= 1");
+  const llama::Trainable& tr = m.trainable;
+  if (!tr.full && !tr.lora && !tr.head)
+    throw std::invalid_argument("gpu trainer: the model has nothing trainable");
+  if (c.loss == llama::LossKind::kRanking && !m.head)
+    throw std::invalid_argument("gpu trainer: the ranking loss needs a scalar head");
+  if (m.lora && m.lora->config.lora_dropout > 0)
+    throw std::invalid_argument("gpu trainer: LoRA dropout is not implemented on the GPU (set "
+                                "dropout 0 or train on the CPU)");
+  if (c.recompute)
+    throw std::invalid_argument("gpu trainer: activation recomputation is not implemented on the "
+                                "GPU (train on the CPU)");
+  m.validate();
+  return m;
+}
+
+// The checks Trainer::micro_step makes (and the GPU's own: positions 0.. per sequence), on the
+// host before anything is enqueued.
+void check_batch(const llama::TrainBatch& tb, const llama::LlamaConfig& c, llama::LossKind loss) {
+  tb.batch.validate(c);
+  const int64_t n = tb.batch.n_tokens();
+  if (!tb.batch.positions.empty())
+    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s)
+      for (int64_t i = 0; i < tb.batch.seq_len(s); ++i)
+        if (tb.batch.positions[size_t(tb.batch.seq_begin(s) + i)] != i)
+          throw std::invalid_argument("train batch: the GPU trainer needs positions 0.. within "
+                                      "each sequence (sequence " + std::to_string(s) + ")");
+  if (loss == llama::LossKind::kTokenCE) {
+    if (int64_t(tb.targets.size()) != n)
+      throw std::invalid_argument("train batch: targets has " + std::to_string(tb.targets.size()) +
+                                  " entries for " + std::to_string(n) + " tokens");
+    if (!tb.mask.empty() && int64_t(tb.mask.size()) != n)
+      throw std::invalid_argument("train batch: mask size does not match the tokens");
+    for (int64_t i = 0; i < n; ++i) {
+      if (tb.targets[size_t(i)] >= c.vocab_size)
+        throw std::invalid_argument("train batch: target " + std::to_string(tb.targets[size_t(i)]) +
+                                    " at row " + std::to_string(i) + " is outside the vocabulary");
+      if (!tb.mask.empty() && tb.mask[size_t(i)] < 0)
+        throw std::invalid_argument("train batch: negative mask weight at row " + std::to_string(i));
+    }
+    return;
+  }
+  const int64_t s = tb.batch.n_seqs();
+  if (s % 2 != 0 || s == 0)
+    throw std::invalid_argument("train batch: the ranking loss needs 2P sequences (chosen then rejected)");
+  if (!tb.margins.empty() && int64_t(tb.margins.size()) != s / 2)
+    throw std::invalid_argument("train batch: margins must have one entry per pair");
+}
+
+}  // namespace
+
+template <typename T>
+GpuTrainer<T>::GpuTrainer(cuda::Context& ctx, llama::Model<float>& model, llama::DataSource& data,
+                          llama::TrainerConfig config, int64_t loss_every)
+    : ctx_(ctx),
+      model_(model),
+      data_(data),
+      config_(std::move(config)),
+      loss_every_(loss_every),
+      schedule_(with_total(config_.schedule, config_.total_steps)),
+      gpu_(ctx, supported(model, config_, loss_every)),
+      loss_dev_(1),
+      rng_(config_.seed) {
+  if (model_.lora) gpu_.set_lora(*model_.lora);
+  if (model_.head) gpu_.set_head(*model_.head);
+  gpu_.set_trainable(model_);
+}
+
+template <typename T>
+GpuStepStats GpuTrainer<T>::step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  // Take and check every micro-batch before enqueueing anything.
+  const nlohmann::json pos_before = data_.position();
+  std::vector<llama::TrainBatch> micro;
+  try {
+    for (int64_t k = 0; k < config_.micro_batches; ++k) {
+      micro.push_back(data_.next());
+      check_batch(micro.back(), model_.config, config_.loss);
+    }
+  } catch (...) {
+    data_.seek(pos_before);
+    throw;
+  }
+
+  int64_t tokens = 0;
+  cuda::fill_bytes(loss_dev_.data(), 0, 1, ctx_.s());
+  for (const auto& tb : micro) {
+    rng_.next_u64();  // the CPU Trainer's dropout seed for this micro-batch (dropout is 0 here)
+    std::vector<int32_t> lens(size_t(tb.batch.n_seqs()));
+    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens[size_t(s)] = int32_t(tb.batch.seq_len(s));
+    gpu_.set_batch(tb.batch.tokens, lens);
+    if (config_.loss == llama::LossKind::kTokenCE) {
+      gpu_.forward();
+      gpu_.loss_backward_async(tb.targets, tb.mask, loss_dev_.data(), /*accumulate=*/true,
+                               /*backward=*/true);
+    } else {
+      gpu_.forward_hidden();
+      gpu_.ranking_backward_async(tb.batch.last_index, tb.margins, config_.centering,
+                                  loss_dev_.data(), /*accumulate=*/true, /*backward=*/true);
+    }
+    tokens += tb.batch.n_tokens();
+  }
+
+  const double scale = 1.0 / double(config_.micro_batches);
+  const bool read = reads_loss(step_ + 1);
+  const bool clip = config_.adamw.max_grad_norm > 0;
+  GpuStepStats st;
+  st.loss_read = read;
+  st.grad_norm = std::numeric_limits<double>::quiet_NaN();
+  st.loss = std::numeric_limits<double>::quiet_NaN();
+  double clip_coef = 1.0;
+  if (read || clip) {
+    st.grad_norm = std::sqrt(gpu_.grad_sq_norm()) * scale;
+    if (clip && st.grad_norm > config_.adamw.max_grad_norm)
+      clip_coef = config_.adamw.max_grad_norm / st.grad_norm;
+  }
+  st.lr = schedule_.lr_at(step_);
+  ++optimizer_steps_;
+  kernels::AdamWStep a;
+  a.lr = float(st.lr);
+  a.beta1 = float(config_.adamw.beta1);
+  a.beta2 = float(config_.adamw.beta2);
+  a.eps = float(config_.adamw.eps);
+  a.weight_decay = float(config_.adamw.weight_decay);  // GpuLlama skips norms and biases
+  a.step = optimizer_steps_;
+  a.grad_scale = float(scale * clip_coef);
+  gpu_.adamw_step(a);
+  ++step_;
+  st.step = step_;
+  st.tokens = tokens;
+  tokens_since_read_ += tokens;
+  if (read) {
+    float loss_sum = 0;
+    ctx_.synchronize();
+    cuda::download(&loss_sum, loss_dev_.data(), 1);
+    st.loss = double(loss_sum) * scale;
+  }
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  seconds_since_read_ += st.seconds;
+  if (read) {
+    // Host time between read-outs is device time too: the read-out waited for every step.
+    st.tokens_per_s = seconds_since_read_ > 0 ? double(tokens_since_read_) / seconds_since_read_ : 0;
+    tokens_since_read_ = 0;
+    seconds_since_read_ = 0;
+  }
+  if (on_step) on_step(st);
+  return st;
+}
+
+template <typename T>
+int64_t GpuTrainer<T>::run() {
+  const bool ckpt = !config_.checkpoint_dir.empty();
+  while (!finished()) {
+    if (cancelled && cancelled()) break;
+    step();
+    if (ckpt && config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0 && !finished())
+      save(config_.checkpoint_dir);
+  }
+  if (ckpt) save(config_.checkpoint_dir);
+  return step_;
+}
+
+template <typename T>
+void GpuTrainer<T>::sync_to_host() {
+  gpu_.trained_to_host(model_);
+}
+
+template <typename T>
+void GpuTrainer<T>::save(const std::filesystem::path& dir) {
+  using S = typename GpuLlama<T>::ParamState;
+  sync_to_host();
+  llama::Checkpoint c;
+  c.step = step_;
+  c.optimizer_steps = optimizer_steps_;
+  c.rng = rng_.to_string();
+  c.data_position = data_.position();
+  // The CPU Trainer's meta, so either trainer resumes the other's checkpoint.
+  const llama::Trainable& tr = model_.trainable;
+  c.meta = {{"loss", loss_name(config_.loss)},
+            {"total_steps", config_.total_steps},
+            {"micro_batches", config_.micro_batches},
+            {"trainable", {{"full", tr.full}, {"lora", tr.lora}, {"head", tr.head}}}};
+  for (size_t i = 0; i < gpu_.n_params(); ++i) {
+    const std::string& name = gpu_.param_name(i);
+    c.weights.push_back({name, {gpu_.param_numel(i)}, gpu_.param_state_host(i, S::kWeight)});
+    c.optimizer.push_back({name, gpu_.param_state_host(i, S::kAdamM), gpu_.param_state_host(i, S::kAdamV)});
+  }
+  llama::save_checkpoint(dir, c);
+}
+
+template <typename T>
+void GpuTrainer<T>::load(const std::filesystem::path& dir) {
+  using S = typename GpuLlama<T>::ParamState;
+  const llama::Checkpoint c = llama::load_checkpoint(dir);
+  // Check everything before changing anything.
+  std::unordered_map<std::string, const llama::NamedBuffer*> weights;
+  std::unordered_map<std::string, const llama::AdamWSlot*> moments;
+  for (const auto& w : c.weights) weights[w.name] = &w;
+  for (const auto& m : c.optimizer) moments[m.name] = &m;
+  const size_t n = gpu_.n_params();
+  if (weights.size() != n)
+    throw llama::CheckpointError(dir.string() + ": holds " + std::to_string(weights.size()) +
+                                 " trainable tensors, the model has " + std::to_string(n));
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& name = gpu_.param_name(i);
+    const int64_t numel = gpu_.param_numel(i);
+    auto w = weights.find(name);
+    auto m = moments.find(name);
+    if (w == weights.end()) throw llama::CheckpointError(dir.string() + ": no tensor for '" + name + "'");
+    if (int64_t(w->second->data.size()) != numel)
+      throw llama::CheckpointError(dir.string() + ": tensor '" + name + "' has the wrong size");
+    if (m == moments.end() || int64_t(m->second->m.size()) != numel ||
+        int64_t(m->second->v.size()) != numel)
+      throw llama::CheckpointError(dir.string() + ": optimizer state for '" + name +
+                                   "' is missing or has the wrong size");
+  }
+  if (moments.size() != n)
+    throw llama::CheckpointError(dir.string() + ": holds optimizer state for " +
+                                 std::to_string(moments.size()) + " tensors, the model has " +
+                                 std::to_string(n));
+  llama::Rng rng;
+  try {
+    rng = llama::Rng::from_string(c.rng);
+  } catch (const std::exception& e) {
+    throw llama::CheckpointError(dir.string() + ": " + e.what());
+  }
+  if (c.step > config_.total_steps)
+    throw llama::CheckpointError(dir.string() + ": step " + std::to_string(c.step) + " is past total_steps");
+  if (c.optimizer_steps < 0) throw llama::CheckpointError(dir.string() + ": negative optimizer step count");
+  try {
+    data_.seek(c.data_position);
+  } catch (const std::invalid_argument& e) {
+    throw llama::CheckpointError(dir.string() + ": " + e.what());
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& name = gpu_.param_name(i);
+    gpu_.set_param_state(i, S::kWeight, weights[name]->data);
+    gpu_.set_param_state(i, S::kAdamM, moments[name]->m);
+    gpu_.set_param_state(i, S::kAdamV, moments[name]->v);
+  }
+  sync_to_host();
+  rng_ = rng;
+  step_ = c.step;
+  optimizer_steps_ = c.optimizer_steps;
+}
+
+template class GpuTrainer<float>;
+template class GpuTrainer<cuda::bf16>;
+
+}  // namespace wb::gpu
