@@ -11,6 +11,7 @@
 
 #include "../gpu_test_util.h"
 #include "tiny_model.h"
+#include "train_cases.h"
 #include "wb_temp_dir.h"
 #include "wb/llama/cuda/trainer.h"
 #include "wb/llama/model.h"
@@ -29,38 +30,8 @@ llama::Model<float> lora_model() {
   return m;
 }
 
-// A packed micro-batch of SFT-like sequences: next-token targets (-1 at each end), the first two
-// rows of every sequence masked out as "prompt", one row weighted 0.5.
-llama::TrainBatch micro_batch(const std::vector<std::vector<int32_t>>& seqs) {
-  llama::TrainBatch tb;
-  tb.batch = llama::Batch::pack(seqs);
-  for (const auto& s : seqs)
-    for (size_t i = 0; i < s.size(); ++i) {
-      tb.targets.push_back(i + 1 < s.size() ? s[i + 1] : -1);
-      tb.mask.push_back(i < 2 ? 0.0f : 1.0f);
-    }
-  tb.mask[tb.mask.size() - 3] = 0.5f;
-  return tb;
-}
-
-std::vector<llama::TrainBatch> batches() {
-  return {micro_batch({{1, 5, 9, 33, 2, 71, 12}, {1, 7, 7, 40, 96, 3, 18, 55, 60, 11, 4}}),
-          micro_batch({{1, 44, 8, 19, 23, 5, 90, 61, 2}}),
-          micro_batch({{1, 3, 3, 87, 14}, {1, 62, 30, 9, 9, 41}, {1, 77, 6, 12, 50, 2, 8, 4}})};
-}
-
-llama::TrainerConfig config(int64_t total, double clip) {
-  llama::TrainerConfig tc;
-  tc.total_steps = total;
-  tc.micro_batches = 2;
-  tc.schedule.lr = 2e-2;
-  tc.schedule.min_lr = 2e-3;
-  tc.schedule.warmup_steps = 2;
-  tc.adamw.weight_decay = 0.05;
-  tc.adamw.max_grad_norm = clip;
-  tc.seed = 9;
-  return tc;
-}
+std::vector<llama::TrainBatch> batches() { return gputest::sft_batches(); }
+llama::TrainerConfig config(int64_t total, double clip) { return gputest::train_config(total, clip); }
 
 // Every A (b = false) or B matrix of the adapter, concatenated in for_each order.
 std::vector<float> lora_values(const llama::Model<float>& m, bool b) {
