@@ -1,6 +1,7 @@
 #include "wb/reward/pair_eval.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "wb/reward/scoring.h"
 
@@ -40,18 +41,23 @@ json PairAccuracy::to_json() const {
   return j;
 }
 
-PairScores score_pairs(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
-                       const llama::ScalarHead<float>& head, const std::vector<EncodedPair>& pairs,
-                       int64_t max_seqs) {
+PairScores score_pairs(const SequenceScorer& score, const std::vector<EncodedPair>& pairs) {
   std::vector<std::vector<int32_t>> seqs;
   seqs.reserve(pairs.size() * 2);
   for (const auto& p : pairs) seqs.push_back(p.chosen);
   for (const auto& p : pairs) seqs.push_back(p.rejected);
-  const std::vector<float> r = score_sequences(base, adapter, head, seqs, max_seqs);
+  const std::vector<float> r = score(seqs);
+  if (r.size() != seqs.size()) throw std::logic_error("score_pairs: the scorer returned a wrong number of scores");
   PairScores s;
   s.chosen.assign(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(pairs.size()));
   s.rejected.assign(r.begin() + static_cast<std::ptrdiff_t>(pairs.size()), r.end());
   return s;
+}
+
+PairScores score_pairs(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
+                       const llama::ScalarHead<float>& head, const std::vector<EncodedPair>& pairs,
+                       int64_t max_seqs) {
+  return score_pairs(cpu_scorer(base, adapter, head, max_seqs), pairs);
 }
 
 PairAccuracy accuracy_of(const std::vector<EncodedPair>& pairs, const PairScores& scores, const Margins& margins) {

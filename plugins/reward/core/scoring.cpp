@@ -72,4 +72,11 @@ std::vector<float> score_sequences(const llama::Model<float>& base, const llama:
   return out;
 }
 
+SequenceScorer cpu_scorer(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
+                          const llama::ScalarHead<float>& head, int64_t max_seqs) {
+  return [&base, adapter, &head, max_seqs](const std::vector<std::vector<int32_t>>& seqs) {
+    return score_sequences(base, adapter, head, seqs, max_seqs);
+  };
+}
+
 }  // namespace wb::reward

@@ -3,6 +3,8 @@
 #include "host.h"
 #include "requests.h"
 #include "resolve.h"
+#include "reward_device.h"
+#include "rm_scorer.h"
 #include "spec_reader.h"
 #include "wb/reward/pair_eval.h"
 #include "wb/reward/pair_sampler.h"
@@ -28,14 +30,15 @@ json label_pair(const json& request) {
 
 json reward_score(const json& request) {
   const ScoreRequest q = parse_score(request);
+  const RewardDevice device = choose_reward_device(q.device);
   const ResolvedRm r = resolve_reward_model("rm", q.rm);
   const llama::Model<float>& base = r.base->model;
   const int64_t max_len = r.rm->max_len ? r.rm->max_len : base.config.max_position_embeddings;
-  json out = {{"rm", q.rm}, {"kind", r.kind}};
+  json out = {{"rm", q.rm}, {"kind", r.kind}, {"device", device.cuda ? "cuda" : "cpu"}};
   if (!q.items.empty()) {
     std::vector<std::vector<int32_t>> seqs;
     for (const auto& it : q.items) seqs.push_back(encode_scored(r.base->tok, it.prompt, it.response, max_len));
-    out["scores"] = score_sequences(base, &r.rm->lora, *r.rm->head, seqs);
+    out["scores"] = rm_scorer(r, device)(seqs);
     return out;
   }
   const auto ds = sft::Host::lookup("dataset", q.dataset);
@@ -48,7 +51,7 @@ json reward_score(const json& request) {
     return q.limit == 0 || static_cast<int64_t>(pairs.size()) < q.limit;
   });
   const Margins margins = kPaperMargins;  // only the report's "loss" depends on them
-  const PairScores sc = score_pairs(base, &r.rm->lora, *r.rm->head, pairs);
+  const PairScores sc = score_pairs(rm_scorer(r, device), pairs);
   json rows = json::array();
   for (size_t i = 0; i < pairs.size(); ++i) {
     json row = {{"index", pairs[i].row},

@@ -5,11 +5,14 @@
 //                 the response: "<model>@T=<temperature>" for the base, "<model>+<adapter>@T=<t>"
 //                 with an adapter (pair_sampler.h side_label). Side a samples with seed, side b
 //                 with seed + 1.
-//   reward.score  item form -> {"rm", "kind", "scores": [r_0, ...]}
-//                 dataset form -> {"rm", "kind", "dataset", "split", "n", "rows":
+//   reward.score  item form -> {"rm", "kind", "device", "scores": [r_0, ...]}
+//                 dataset form -> {"rm", "kind", "device", "dataset", "split", "n", "rows":
 //                 [{"index","chosen","rejected","difference","correct","rating"?,"safety"?}], plus the
 //                 accuracy report of pair_eval.h ("accuracy", "by_rating", "by_safety", ...)}
 //
+// "device" is where the scores were computed, "cpu" or "cuda" (the request's "device", else the
+// daemon's setting: reward_device.h; on cuda the plugin's GpuScorer, gpu_scorer.h). label.pair
+// samples on the CPU whatever the device (docs/REWARD.md "Device" says why).
 // Both are thread-safe (the model cache has a mutex; each call has its own workspaces).
 // Errors: sft::SpecError (WB_INVALID, names the field), sft::HostError (WB_NOT_FOUND for an
 // unknown model / adapter / dataset, naming it).

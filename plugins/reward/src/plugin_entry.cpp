@@ -11,6 +11,7 @@
 #include "reward_job.h"
 #include "reward_spec.h"
 #include "spec_reader.h"
+#include "train_device.h"
 #include "wb/wb_plugin.h"
 
 namespace {
@@ -19,11 +20,18 @@ using nlohmann::json;
 
 using wb::sft::guarded;
 
-wb_status reward_init(const wb_host* host, const char*, wb_error* err) {
+wb_status reward_init(const wb_host* host, const char* config_json, wb_error* err) {
   return guarded(err, [&] {
     if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
       throw std::runtime_error("reward plugin: incompatible host table");
     wb::sft::Host::install(host);
+    // The daemon's `device` setting is the default of reward specs and requests without "device"
+    // (this module's own copy of the sft code's default: reward_device.h).
+    const json config = config_json && *config_json ? json::parse(config_json) : json::object();
+    if (config.is_object() && config.contains("device")) {
+      if (!config["device"].is_string()) throw wb::sft::SpecError("init config: device must be a string");
+      wb::sft::set_default_device(config["device"].get<std::string>());
+    }
     return WB_OK;
   });
 }

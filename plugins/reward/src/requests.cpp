@@ -1,5 +1,6 @@
 #include "requests.h"
 
+#include "reward_device.h"
 #include "spec_reader.h"
 
 namespace wb::reward {
@@ -57,6 +58,7 @@ ScoreRequest parse_score(const json& req) {
   SpecReader r(req);
   ScoreRequest q;
   q.rm = r.str("rm");
+  q.device = read_device(r);
   q.dataset = r.str_or("dataset", "");
   r.allow("items");
   const bool has_items = req.contains("items") && !req["items"].is_null();

@@ -6,6 +6,8 @@
 //                  "b": {...}, "max_tokens": n (default 64), "seed": n (default 0)}
 //   reward.score  {"rm", "items": [{"prompt","response"}, ...]}
 //              or {"rm", "dataset", "split": "train"|"eval"|"all" (default all), "limit": n (0: all)}
+//                 either form may add "device": "auto"|"cpu"|"cuda" (default: the daemon's
+//                 device setting; reward_device.h)
 #pragma once
 
 #include <cstdint>
@@ -41,6 +43,7 @@ struct ScoreRequest {
   std::string dataset;           // dataset form
   std::string split;             // "" = all rows
   int64_t limit = 0;
+  std::string device;            // "" = the daemon's default
 };
 ScoreRequest parse_score(const nlohmann::json& req);
 

@@ -6,8 +6,10 @@
 #include <sstream>
 
 #include "model_store.h"
+#include "reward_device.h"
 #include "reward_spec.h"
 #include "spec_reader.h"
+#include "train_loop.h"
 #include "training_options.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
@@ -132,59 +134,73 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   tc.loss = llama::LossKind::kRanking;
   tc.centering = s.centering;
   llama::InMemoryDataSource data(std::move(batches));
-  llama::Trainer trainer(model, data, tc);
+  // The CPU Trainer, or the GPU trainer in fp32 (the sft plugin's train loops); both write the
+  // CPU's checkpoint format, so a run resumes on either device. Held-out evaluation runs on the
+  // CPU model, synced from the GPU first.
+  const RewardDevice device =
+      choose_reward_device(s.device, reward_cpu_only(s, s.adapter.empty() ? nullptr : &model.lora->config));
+  job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
+  const std::unique_ptr<sft::TrainLoop> trainer =
+      device.cuda ? sft::make_gpu_loop(model, data, tc, s.log_every) : sft::make_cpu_loop(model, data, tc);
 
   const fs::path ckpt = job.dir() / "checkpoint";
   if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {
-    trainer.load(s.resume_from);
-    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer.steps_done()));
+    trainer->load(s.resume_from);
+    job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer->steps_done()));
   }
   auto save_checkpoint = [&] {
-    trainer.save(ckpt);
+    trainer->save(ckpt);
     job.checkpoint(ckpt);
   };
   const bool safety_head = s.head == "safety";
   auto evaluate = [&](int64_t step) -> std::optional<PairAccuracy> {
     if (eval.empty()) return std::nullopt;
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
+    trainer->sync_model();
     PairAccuracy acc = accuracy_of(eval, score_pairs(model, &*model.lora, *model.head, eval), s.margins);
     report(job, step, acc, safety_head);
     return acc;
   };
   std::optional<PairAccuracy> first, last;
-  if (trainer.steps_done() == 0) first = evaluate(0);
+  if (trainer->steps_done() == 0) first = evaluate(0);
 
   double last_train = NAN;
-  while (!trainer.finished()) {
+  while (!trainer->finished()) {
     if (job.cancelled()) {
       if (job.shutting_down()) {
         save_checkpoint();
-        job.info("interrupted at step " + std::to_string(trainer.steps_done()) + "; checkpoint saved");
+        job.info("interrupted at step " + std::to_string(trainer->steps_done()) + "; checkpoint saved");
         return WB_INTERRUPTED;
       }
-      job.info("cancelled at step " + std::to_string(trainer.steps_done()));
+      job.info("cancelled at step " + std::to_string(trainer->steps_done()));
       return WB_CANCELLED;
     }
-    const llama::StepStats st = trainer.step();
-    last_train = st.loss;
-    if (!std::isfinite(st.loss))
-      throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
-                               std::to_string(st.step));
-    if (st.step % s.log_every == 0 || trainer.finished()) {
+    const sft::LoopStep ls = trainer->step();
+    const llama::StepStats& st = ls.stats;
+    // The GPU loop reads the loss back every log_every steps and on the last (loss_read).
+    if (ls.loss_read) {
+      last_train = st.loss;
+      if (!std::isfinite(st.loss))
+        throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
+                                 std::to_string(st.step));
+    }
+    if (ls.loss_read && (st.step % s.log_every == 0 || trainer->finished())) {
       job.metric(st.step, "train_loss", st.loss);
       job.metric(st.step, "lr", st.lr);
       job.metric(st.step, "grad_norm", st.grad_norm);
     }
     job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
-    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer.finished()) evaluate(st.step);
-    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer.finished()) save_checkpoint();
+    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer->finished()) evaluate(st.step);
+    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer->finished()) save_checkpoint();
   }
   last = evaluate(total);
   // The final state stays in the checkpoint: a crash before registration finishes from it.
   save_checkpoint();
+  trainer->sync_model();  // the GPU loop's weights into `model` for the save below
 
   job.progress(1.0, "save");
-  json result = {{"kind", "reward"}, {"head", s.head}, {"output", s.output}, {"steps", total}};
+  json result = {{"kind", "reward"}, {"head", s.head}, {"output", s.output}, {"steps", total},
+                 {"device", device.cuda ? "cuda" : "cpu"}};
   if (std::isfinite(last_train)) result["train_loss"] = last_train;
   if (first) result["eval_start"] = first->to_json();
   if (last) result["eval"] = last->to_json();

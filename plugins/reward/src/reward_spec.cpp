@@ -1,12 +1,16 @@
 #include "reward_spec.h"
 
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
 #include "host.h"
+#include "reward_device.h"
 #include "spec_reader.h"
 #include "training_options.h"
 
 namespace wb::reward {
+namespace fs = std::filesystem;
 using nlohmann::json;
 using sft::Host;
 using sft::spec_fail;
@@ -14,6 +18,11 @@ using sft::SpecReader;
 using sft::lora_from_spec;
 
 std::string reward_kind(const std::string& head) { return "reward_" + head; }
+
+std::string reward_cpu_only(const RewardSpec& s, const llama::LoraConfig* continued) {
+  const double dropout = continued ? continued->lora_dropout : s.lora.lora_dropout;
+  return dropout > 0 ? "LoRA with dropout" : "";
+}
 
 namespace {
 
@@ -120,6 +129,7 @@ RewardSpec parse_reward_spec(const json& spec) {
   s.eval_every = r.integer("eval_every", 0, 0);
   s.log_every = r.integer("log_every", 1, 1);
   s.checkpoint_every = r.integer("checkpoint_every", 0, 0);
+  s.device = read_device(r);
   r.finish();
   return s;
 }
@@ -127,13 +137,18 @@ RewardSpec parse_reward_spec(const json& spec) {
 void validate_reward_spec(const json& spec) {
   const RewardSpec s = parse_reward_spec(spec);
   if (!Host::lookup("model", s.model)) spec_fail("model", "unknown model '" + s.model + "'");
+  std::optional<llama::LoraConfig> continued;
   if (!s.adapter.empty()) {
     auto a = Host::lookup("adapter", s.adapter);
     if (!a) spec_fail("adapter", "unknown adapter '" + s.adapter + "'");
     if (a->value("base_model", s.model) != s.model)
       spec_fail("adapter", "adapter '" + s.adapter + "' was trained on model '" + a->value("base_model", "") +
                                "', not '" + s.model + "'");
+    const fs::path cfg = fs::path(a->value("path", "")) / "adapter_config.json";
+    if (fs::is_regular_file(cfg)) continued = llama::load_peft_config(cfg);
   }
+  // "cuda" that cannot run here is refused now, naming the field and the reason.
+  choose_reward_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
   auto check_ds = [](const std::string& field, const std::string& name) {
     auto d = Host::lookup("dataset", name);
     if (!d) spec_fail(field, "unknown dataset '" + name + "'");

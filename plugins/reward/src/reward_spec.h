@@ -14,6 +14,8 @@
 //    "clip" (1), "epochs" (1) | "max_steps", "batch" (pairs per micro-batch, 8), "grad_accum" (1),
 //    "max_len" (tokens per scored sequence; default min(256, context)), "seed" (0),
 //    "eval_every" (0: start and end only), "log_every" (1), "checkpoint_every" (0),
+//    "device": "auto" | "cpu" | "cuda" (default: the daemon's device setting; reward_device.h —
+//              cuda trains through the GPU trainer, LoRA dropout keeps a job on the CPU),
 //    "output": the reward adapter's name}
 // The daemon adds "job_id" and "resume_from"; both are accepted.
 #pragma once
@@ -53,12 +55,17 @@ struct RewardSpec {
   uint64_t seed = 0;
   int64_t eval_every = 0, log_every = 1, checkpoint_every = 0;
   std::string resume_from;
+  std::string device;  // "" = the daemon's default
 };
 
 RewardSpec parse_reward_spec(const nlohmann::json& spec);
 // parse + the registry: model, adapter (a policy adapter of that model), datasets (preference
-// kind) exist; output is a free adapter name.
+// kind) exist; output is a free adapter name; the device can run the job (reward_device.h).
 void validate_reward_spec(const nlohmann::json& spec);
+
+// What keeps this job on the CPU ("" when the GPU trainer can run it): LoRA dropout, the spec's
+// or, continuing an SFT adapter, that adapter's (`continued`: its config, when there is one).
+std::string reward_cpu_only(const RewardSpec& s, const llama::LoraConfig* continued);
 
 // The reward_<head> adapter kind.
 std::string reward_kind(const std::string& head);

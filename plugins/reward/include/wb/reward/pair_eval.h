@@ -21,6 +21,7 @@
 #include "wb/llama/lora.h"
 #include "wb/llama/model.h"
 #include "wb/reward/preference_pairs.h"
+#include "wb/reward/scoring.h"
 
 namespace wb::reward {
 
@@ -53,7 +54,10 @@ struct PairScores {
   std::vector<float> chosen, rejected;
 };
 
-// Scores both sides of every pair (scoring.h score_sequences).
+// Scores both sides of every pair with `score` (every chosen side, then every rejected side, in
+// one call): the CPU's cpu_scorer or a GpuScorer (scoring.h SequenceScorer).
+PairScores score_pairs(const SequenceScorer& score, const std::vector<EncodedPair>& pairs);
+// The same on the CPU (scoring.h score_sequences).
 PairScores score_pairs(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
                        const llama::ScalarHead<float>& head, const std::vector<EncodedPair>& pairs,
                        int64_t max_seqs = 32);

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,5 +47,13 @@ llama::ScalarHead<float> load_reward_head(const std::filesystem::path& dir, int6
 std::vector<float> score_sequences(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
                                    const llama::ScalarHead<float>& head,
                                    const std::vector<std::vector<int32_t>>& seqs, int64_t max_seqs = 32);
+
+// One score per sequence, in order: a reward model bound to where it runs — score_sequences on
+// the CPU (cpu_scorer) or a GpuScorer (gpu_scorer.h, builds with the CUDA backend). What pair
+// evaluation (pair_eval.h) and, later, RLHF take, so they need not know the device.
+using SequenceScorer = std::function<std::vector<float>(const std::vector<std::vector<int32_t>>&)>;
+// score_sequences over these; base, adapter and head must outlive the returned function.
+SequenceScorer cpu_scorer(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
+                          const llama::ScalarHead<float>& head, int64_t max_seqs = 32);
 
 }  // namespace wb::reward
