@@ -19,19 +19,17 @@ double log_prob(std::span<const float> logits, int32_t tok) {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-ActiveRequest::ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, int64_t context,
-                             const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
-                             std::atomic<int64_t>* running)
+ActiveRequest::ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config,
+                             std::unique_ptr<BackendSequence> seq, const llama::Tokenizer* tokenizer,
+                             ServeMetrics& metrics, std::atomic<int64_t>* running)
     : req_(std::move(req)),
-      seq_(config, context),
+      seq_(std::move(seq)),
       tok_(tokenizer),
       stops_(req_.stop),
       rng_(req_.sampling.seed),
       metrics_(metrics),
       running_(running),
       eos_(static_cast<int32_t>(config.eos_token_id)) {
-  seq_.adapter = req_.adapter ? &req_.adapter->lora : nullptr;
-  seq_.adapter_scale = req_.adapter_scale;
   if (tok_) text_.emplace(*tok_);
 }
 
@@ -77,7 +75,7 @@ bool ActiveRequest::accept_logits(std::span<const float> logits, int64_t fed) {
     piece = st.emit;
     stopped = st.stopped;
   }
-  const bool at_limit = generated_ >= req_.max_tokens || seq_.length() >= seq_.cache.max_tokens();
+  const bool at_limit = generated_ >= req_.max_tokens || seq_->length() >= seq_->max_tokens();
   if (!stopped && at_limit && text_) {  // the last token: release what the pipeline holds back
     const auto st = stops_.push(text_->finish());
     piece += st.emit;
@@ -119,7 +117,7 @@ void ActiveRequest::finish(const std::string& reason, const std::string& error) 
   if (!error.empty()) done["error"] = error;
   metrics_.finished(reason, prompt_tokens, generated_, latency);
   // Release before telling: a client that sees "done" then reads stats finds this request gone.
-  seq_.adapter = nullptr;
+  seq_.reset();
   req_.adapter.reset();
   if (running_) --*running_;
   // Always delivered, also after the callback asked to cancel: the host may wait for it.

@@ -1,5 +1,6 @@
-// ActiveRequest: one admitted request on the decode thread — its KV cache, its RNG, its output
-// text pipeline (StreamDecoder -> StopMatcher) and its event callback.
+// ActiveRequest: one admitted request on the decode thread — its sequence on the backend (KV
+// cache, adapter, scale; decode_backend.h), its RNG, its output text pipeline (StreamDecoder ->
+// StopMatcher) and its event callback.
 //
 // The engine feeds it: next_feed() says which tokens the sequence needs in the next batched
 // forward (a prompt chunk while prefilling, else the last sampled token); after the forward,
@@ -21,8 +22,9 @@
 #include <vector>
 
 #include "adapter_registry.h"
+#include "decode_backend.h"
 #include "serve_metrics.h"
-#include "wb/llama/decode.h"
+#include "wb/llama/config.h"
 #include "wb/llama/rng.h"
 #include "wb/llama/sampler.h"
 #include "wb/llama/tokenizer.h"
@@ -50,10 +52,12 @@ struct PreparedRequest {
 
 class ActiveRequest {
  public:
-  // context: the sequence's token limit (prompt + generated). tokenizer may be null (no text).
-  // running (nullable) is decremented by finish(), before the done event goes out, so whoever
-  // receives "done" sees the engine's counts and adapter references without this request.
-  ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, int64_t context,
+  // seq: the request's sequence on the backend (its max_tokens is the request's token limit,
+  // prompt + generated); null for a request that ends without running (cancelled while queued).
+  // tokenizer may be null (no text). running (nullable) is decremented by finish(), before the
+  // done event goes out, so whoever receives "done" sees the engine's counts and adapter
+  // references without this request.
+  ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, std::unique_ptr<BackendSequence> seq,
                 const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
                 std::atomic<int64_t>* running = nullptr);
 
@@ -62,7 +66,8 @@ class ActiveRequest {
   bool prefilling() const { return fed_ < req_.prompt.size(); }
   // Prompt tokens not yet fed.
   int64_t prompt_left() const { return static_cast<int64_t>(req_.prompt.size() - fed_); }
-  llama::DecodeSequence<float>& sequence() { return seq_; }
+  // The backend sequence; only while the request runs (not finished, opened with one).
+  BackendSequence& sequence() { return *seq_; }
 
   // Tokens for the next forward: the next prompt chunk (at most `chunk`, split at fixed
   // multiples of `chunk` from the prompt's start so the work is the same in any batch), or the
@@ -71,8 +76,8 @@ class ActiveRequest {
   // After the forward consumed next_feed(): `logits` is this sequence's row. Returns true when
   // the request has finished (finish() was called).
   bool accept_logits(std::span<const float> logits, int64_t fed);
-  // Emits the done event (once), after releasing the adapter reference (the KV cache goes when
-  // the engine drops the finished request, right after the step).
+  // Emits the done event (once), after releasing the sequence (its KV cache, on the GPU its slot)
+  // and the adapter reference.
   // reason: "stop" | "length" | "cancelled" | "error".
   void finish(const std::string& reason, const std::string& error = "");
   bool finished() const { return done_; }
@@ -81,7 +86,7 @@ class ActiveRequest {
   bool emit(const nlohmann::json& event);  // false: the callback asked to cancel
 
   PreparedRequest req_;
-  llama::DecodeSequence<float> seq_;
+  std::unique_ptr<BackendSequence> seq_;
   const llama::Tokenizer* tok_;
   std::optional<llama::StreamDecoder> text_;
   llama::StopMatcher stops_;

@@ -11,16 +11,18 @@ namespace wb::serve {
 namespace fs = std::filesystem;
 
 ResidentAdapter::ResidentAdapter(std::string n, uint64_t v, fs::path p, double s, llama::LoraAdapter<float> l,
-                                 std::shared_ptr<std::atomic<int64_t>> total)
-    : name(std::move(n)), version(v), path(std::move(p)), scale(s), lora(std::move(l)), total_(std::move(total)) {
-  bytes = lora.numel() * static_cast<int64_t>(sizeof(float));
+                                 std::unique_ptr<const DeviceAdapter> d, std::shared_ptr<std::atomic<int64_t>> total)
+    : name(std::move(n)), version(v), path(std::move(p)), scale(s), lora(std::move(l)), device(std::move(d)),
+      total_(std::move(total)) {
+  bytes = device ? device->bytes() : lora.numel() * static_cast<int64_t>(sizeof(float));
   *total_ += bytes;
 }
 
 ResidentAdapter::~ResidentAdapter() { *total_ -= bytes; }
 
-AdapterRegistry::AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank)
-    : base_(base), max_adapters_(max_adapters), max_rank_(max_rank) {}
+AdapterRegistry::AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank,
+                                 AdapterUpload upload)
+    : base_(base), max_adapters_(max_adapters), max_rank_(max_rank), upload_(std::move(upload)) {}
 
 std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& name, const fs::path& dir,
                                                              double scale) {
@@ -44,7 +46,16 @@ std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& 
   if (lora.config.r > max_rank_)
     throw ServeError(WB_INVALID, "adapter '" + name + "': rank " + std::to_string(lora.config.r) +
                                      " exceeds the serving limit of " + std::to_string(max_rank_) + " (max_rank)");
-  auto entry = std::make_shared<const ResidentAdapter>(name, next_version_++, dir, scale, std::move(lora), total_);
+  std::unique_ptr<const DeviceAdapter> device;
+  if (upload_) {  // before publishing: a failure leaves the old version in place
+    try {
+      device = upload_(lora);
+    } catch (const std::exception& e) {
+      throw ServeError(WB_ERROR, "adapter '" + name + "': copying it to the GPU failed: " + e.what());
+    }
+  }
+  auto entry = std::make_shared<const ResidentAdapter>(name, next_version_++, dir, scale, std::move(lora),
+                                                       std::move(device), total_);
   std::shared_ptr<const ResidentAdapter> old;
   {
     std::lock_guard lock(mu_);

@@ -13,6 +13,11 @@
 // started with. Validation happens before anything is replaced: a missing directory, a file
 // that is not a PEFT LoRA adapter, shapes that do not fit the base model, a rank over max_rank
 // or a full table (max_adapters) leave the registry as it was. Thread-safe.
+//
+// On the GPU the engine gives the registry its backend's AdapterUpload (decode_backend.h): a
+// load then also copies the adapter to the device, before publishing (a failed upload leaves the
+// old version in place), and the device copy lives exactly as long as the entry — it is freed
+// when the last request holding that version ends. bytes() then counts device bytes.
 #pragma once
 
 #include <atomic>
@@ -24,23 +29,27 @@
 #include <string>
 #include <vector>
 
+#include "decode_backend.h"
 #include "wb/llama/config.h"
 #include "wb/llama/lora.h"
 
 namespace wb::serve {
 
-// One immutable loaded version of an adapter. Counts its tensor bytes into the registry's total
-// for as long as it lives (until the last request holding it ends).
+// One immutable loaded version of an adapter. Counts its tensor bytes (the device copy's when
+// there is one, else the host tensors') into the registry's total for as long as it lives (until
+// the last request holding it ends).
 struct ResidentAdapter {
   std::string name;
   uint64_t version = 0;
   std::filesystem::path path;
   double scale = 1.0;               // default request adapter_scale (multiplies alpha/r)
   llama::LoraAdapter<float> lora;
-  int64_t bytes = 0;                // tensor bytes
+  std::unique_ptr<const DeviceAdapter> device;  // the backend's copy (GPU), or null (CPU)
+  int64_t bytes = 0;                // tensor bytes (device bytes when `device` is set)
 
   ResidentAdapter(std::string name, uint64_t version, std::filesystem::path path, double scale,
-                  llama::LoraAdapter<float> lora, std::shared_ptr<std::atomic<int64_t>> total);
+                  llama::LoraAdapter<float> lora, std::unique_ptr<const DeviceAdapter> device,
+                  std::shared_ptr<std::atomic<int64_t>> total);
   ~ResidentAdapter();
   ResidentAdapter(const ResidentAdapter&) = delete;
   ResidentAdapter& operator=(const ResidentAdapter&) = delete;
@@ -51,12 +60,15 @@ struct ResidentAdapter {
 
 class AdapterRegistry {
  public:
-  AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank);
+  // upload: the backend's device copy of each loaded adapter (empty: none, the CPU).
+  AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank,
+                  AdapterUpload upload = {});
 
   // Reads `dir` (PEFT layout), checks it against the base model and the limits, and publishes
   // it as `name` (a new version). scale must be finite. Throws ServeError: WB_INVALID (bad name,
   // scale, files, shapes, rank), WB_NOT_FOUND (no such directory), WB_BUSY (max_adapters
-  // resident and `name` is not one of them).
+  // resident and `name` is not one of them), WB_ERROR (the device copy failed, e.g. out of
+  // device memory).
   std::shared_ptr<const ResidentAdapter> load(const std::string& name, const std::filesystem::path& dir,
                                               double scale);
   // Removes `name`: new lookups fail at once; holders keep their reference. WB_NOT_FOUND if absent.
@@ -84,6 +96,7 @@ class AdapterRegistry {
  private:
   llama::LlamaConfig base_;
   int64_t max_adapters_, max_rank_;
+  AdapterUpload upload_;
   std::shared_ptr<std::atomic<int64_t>> total_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<uint64_t> next_version_{1};
   mutable std::mutex mu_;

@@ -3,10 +3,11 @@
 #include <random>
 #include <system_error>
 
+#include "cpu_backend.h"
+#include "gpu_backend.h"
 #include "request_spec.h"
 #include "serve_error.h"
 #include "wb/llama/chat_template.h"
-#include "wb/llama/decode.h"
 #include "wb/llama/model_io.h"
 
 namespace wb::serve {
@@ -36,20 +37,41 @@ std::optional<llama::Tokenizer> load_tokenizer(const fs::path& dir) {
   }
 }
 
+// The backend the device choice asks for. "auto" falls back to the CPU when the GPU cannot take
+// the model (e.g. out of device memory); o.device_note and o.batch_invariant follow what was built.
+std::unique_ptr<DecodeBackend> make_backend(ModelOptions& o, const DeviceChoice& d, const llama::Model<float>& m,
+                                            int64_t context) {
+  o.device_note = d.note;
+  if (d.cuda) {
+    try {
+      auto b = make_gpu_backend(m, o.gpu_dtype, o.max_batch, context);
+      o.batch_invariant = false;  // not on the GPU (serve_device.h refuses an explicit true)
+      return b;
+    } catch (const std::exception& e) {
+      if (o.device == "cuda")
+        throw ServeError(WB_ERROR, "load_model: \"device\" \"cuda\": the GPU could not take the model: " +
+                                       std::string(e.what()));
+      o.device_note = "device \"auto\" serves on the CPU: the GPU could not take the model: " + std::string(e.what());
+    }
+  }
+  return std::make_unique<CpuBackend>(m, o.batch_invariant, o.row_tile);
+}
+
 }  // namespace
 
 Engine::Engine(ModelOptions options)
     : opts_(std::move(options)),
+      device_(choose_device(opts_)),  // before reading the model: a refusal costs nothing
       model_(load_base(opts_)),
       tokenizer_(load_tokenizer(opts_.path)),
       context_(opts_.max_context > 0 ? std::min(opts_.max_context, model_.config.max_position_embeddings)
                                      : model_.config.max_position_embeddings),
-      registry_(model_.config, opts_.max_adapters, opts_.max_rank),
+      backend_(make_backend(opts_, device_, model_, context_)),
+      registry_(model_.config, opts_.max_adapters, opts_.max_rank, backend_->adapter_upload()),
       seed_counter_(std::random_device{}()) {
   if (tokenizer_ && tokenizer_->vocab_size() > model_.config.vocab_size)
     throw ServeError(WB_INVALID, "load_model: tokenizer.model has " + std::to_string(tokenizer_->vocab_size()) +
                                      " pieces but the model's vocabulary is " + std::to_string(model_.config.vocab_size));
-  decoder_ = std::make_unique<llama::Decoder<float>>(model_);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -155,21 +177,38 @@ bool Engine::cancel(uint64_t id) {
 }
 
 void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
-  std::lock_guard lock(mu_);
-  while (!queue_.empty() && static_cast<int64_t>(running.size()) < opts_.max_batch) {
-    PreparedRequest p = std::move(queue_.front());
-    queue_.pop_front();
+  std::vector<PreparedRequest> admitted;
+  {
+    std::lock_guard lock(mu_);
+    while (!queue_.empty() && static_cast<int64_t>(running.size() + admitted.size()) < opts_.max_batch) {
+      admitted.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+  }
+  // Sequences are opened without the lock: a request that cannot get one ends with "error" (its
+  // done event goes out here, and the callback may call cancel or stats).
+  for (PreparedRequest& p : admitted) {
     // The cache never needs more than prompt + max_tokens rows (+1 so the last token fits).
     const int64_t need = static_cast<int64_t>(p.prompt.size()) + std::max<int64_t>(p.max_tokens, 1);
+    std::unique_ptr<BackendSequence> seq;
+    try {
+      seq = backend_->open(std::min(context_, need), p.adapter.get(), p.adapter_scale);
+    } catch (const std::exception& e) {
+      const uint64_t id = p.id;
+      ActiveRequest(std::move(p), model_.config, nullptr, tokenizer(), metrics_).finish("error", e.what());
+      std::lock_guard lock(mu_);
+      live_.erase(id);
+      continue;
+    }
     ++running_count_;
-    running.push_back(std::make_unique<ActiveRequest>(std::move(p), model_.config, std::min(context_, need),
-                                                      tokenizer(), metrics_, &running_count_));
+    running.push_back(std::make_unique<ActiveRequest>(std::move(p), model_.config, std::move(seq), tokenizer(),
+                                                      metrics_, &running_count_));
   }
 }
 
 void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   if (batch.empty()) return;
-  std::vector<llama::DecodeSequence<float>*> seqs;
+  std::vector<BackendSequence*> seqs;
   std::vector<std::vector<int32_t>> feeds;
   int64_t rows = 0;
   for (ActiveRequest* r : batch) {
@@ -179,10 +218,7 @@ void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   }
   std::vector<float> logits;
   try {
-    // Only the decode pass mixes requests; a prompt chunk's pass is alone and uses plain BLAS.
-    decoder_->set_row_invariant(decode && opts_.batch_invariant);
-    decoder_->set_row_tile(decode ? opts_.row_tile : 0);
-    decoder_->forward(std::span<llama::DecodeSequence<float>* const>(seqs.data(), seqs.size()), feeds, logits);
+    backend_->forward(std::span<BackendSequence* const>(seqs.data(), seqs.size()), feeds, logits, decode);
     metrics_.step(rows);
     const int64_t V = model_.config.vocab_size;
     for (size_t i = 0; i < batch.size(); ++i)
@@ -251,7 +287,7 @@ void Engine::loop() {
           }
         }
       }
-      for (auto& p : dropped) ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled");
+      for (auto& p : dropped) ActiveRequest(std::move(p), model_.config, nullptr, tokenizer(), metrics_).finish("cancelled");
     }
     try {
       admit(running);
@@ -274,12 +310,15 @@ void Engine::loop() {
   for (auto& r : running) r->finish("cancelled", "the model was unloaded");
   running.clear();
   for (auto& p : left)
-    ActiveRequest(std::move(p), model_.config, 1, tokenizer(), metrics_).finish("cancelled", "the model was unloaded");
+    ActiveRequest(std::move(p), model_.config, nullptr, tokenizer(), metrics_).finish("cancelled", "the model was unloaded");
 }
 
 json Engine::stats() const {
   json j = opts_.to_json();
   j["model"] = opts_.name;
+  j["device"] = backend_->device();  // where it runs; the options' "device" is what was asked
+  j["device_requested"] = opts_.device;
+  j["device_name"] = backend_->device_name();
   j["context"] = context_;
   j["tokenizer"] = tokenizer_.has_value();
   json adapters = json::array();

@@ -6,6 +6,11 @@
 //   e.cancel(id);
 //   nlohmann::json s = e.stats();
 //
+// The passes run on a DecodeBackend (decode_backend.h): the CPU (llama::Decoder) or, with
+// device "cuda" / "auto" where a GPU answers, the GPU (gpu::GpuDecoder; serve_device.h decides).
+// Everything else below — queueing, admission, batching, chunking, cancellation, metrics — is
+// this one loop for both.
+//
 // Requests are resolved at submit (adapter looked up, prompt tokenized or chat-rendered, limits
 // checked; errors throw ServeError) and wait in a bounded FIFO queue (max_queue; beyond it
 // WB_BUSY). The decode thread admits them in arrival order up to max_batch running sequences.
@@ -13,9 +18,10 @@
 // the prompt chunks of sequences still prefilling (prefill_chunk tokens each, at most
 // prefill_budget tokens per step, arrival order), each chunk a forward of its own. Each sequence
 // has its own KV cache, RNG (seeded from the request) and adapter (+ scale); the base GEMM runs
-// once for all rows and each adapter adds its low-rank product on its rows. The decode pass runs
-// every product through the engine's fixed-order row kernel (batch_invariant), and chunks are cut
-// at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever else runs.
+// once for all rows and each adapter adds its low-rank product on its rows. On the CPU the decode
+// pass runs every product through the engine's fixed-order row kernel (batch_invariant), and
+// chunks are cut at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever
+// else runs. On the GPU batch_invariant is off (cuBLAS picks kernels by shape).
 //
 // Destruction stops the thread and ends every queued and running request with a done event
 // ("cancelled", error "the model was unloaded") before returning; no callback follows.
@@ -37,7 +43,9 @@
 
 #include "active_request.h"
 #include "adapter_registry.h"
+#include "decode_backend.h"
 #include "model_options.h"
+#include "serve_device.h"
 #include "serve_metrics.h"
 #include "wb/llama/model.h"
 #include "wb/llama/tokenizer.h"
@@ -46,8 +54,10 @@ namespace wb::serve {
 
 class Engine {
  public:
-  // Loads options.path (config.json + weights; tokenizer.model when present). Throws ServeError
-  // (WB_NOT_FOUND for a missing directory, WB_INVALID for a bad model or option).
+  // Picks the device (serve_device.h), loads options.path (config.json + weights;
+  // tokenizer.model when present) and, on the GPU, converts the weights to the device. Throws
+  // ServeError (WB_NOT_FOUND for a missing directory, WB_INVALID for a bad model or option or a
+  // device that cannot serve, WB_ERROR when device "cuda" cannot hold the model).
   explicit Engine(ModelOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -66,9 +76,11 @@ class Engine {
   const llama::Model<float>& model() const { return model_; }
   const llama::Tokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
   const ModelOptions& options() const { return opts_; }
+  // "cpu" or "cuda": where the passes run.
+  std::string device() const { return backend_->device(); }
   int64_t context() const { return context_; }
-  // {"model","path","device",...options,"adapters":[...],"adapter_bytes","running","queued",
-  //  "tokens_per_s","metrics":{...}} — docs/SERVING.md "Stats".
+  // {"model","path","device" (used),"device_requested","device_name",...options,"adapters":[...],
+  //  "adapter_bytes","running","queued","tokens_per_s","metrics":{...}} — docs/SERVING.md "Stats".
   nlohmann::json stats() const;
 
  private:
@@ -81,12 +93,13 @@ class Engine {
   std::vector<int32_t> prompt_tokens(const struct RequestSpec& spec) const;
 
   ModelOptions opts_;
+  DeviceChoice device_;
   llama::Model<float> model_;
   std::optional<llama::Tokenizer> tokenizer_;
   int64_t context_ = 0;
+  std::unique_ptr<DecodeBackend> backend_;  // outlives registry_ (destroyed after it)
   AdapterRegistry registry_;
   ServeMetrics metrics_;
-  std::unique_ptr<llama::Decoder<float>> decoder_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

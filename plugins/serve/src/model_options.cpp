@@ -30,7 +30,7 @@ ModelOptions ModelOptions::from_json(const json& j) {
   if (!j.is_object()) throw ServeError(WB_INVALID, "load_model: expected a JSON object");
   static const char* const kKnown[] = {"name", "path", "max_batch", "max_context", "max_adapters", "max_queue",
                                        "max_rank", "device", "prefill_chunk", "prefill_budget", "row_tile",
-                                       "batch_invariant"};
+                                       "batch_invariant", "gpu_dtype"};
   for (const auto& [k, v] : j.items()) {
     bool known = false;
     for (const char* f : kKnown) known = known || k == f;
@@ -53,11 +53,13 @@ ModelOptions ModelOptions::from_json(const json& j) {
   if (j.contains("batch_invariant")) {
     if (!j.at("batch_invariant").is_boolean()) bad("batch_invariant", "must be a boolean");
     o.batch_invariant = j.at("batch_invariant").get<bool>();
+    o.batch_invariant_given = true;
   }
+  o.gpu_dtype = string(j, "gpu_dtype", o.gpu_dtype);
+  if (o.gpu_dtype != "bf16" && o.gpu_dtype != "fp32")
+    bad("gpu_dtype", "must be \"bf16\" or \"fp32\", got \"" + o.gpu_dtype + "\"");
   o.device = string(j, "device", "cpu");
-  if (o.device == "cuda" || o.device == "auto")
-    o.device_note = "device \"" + o.device + "\": the serving engine runs on the CPU until CUDA serving lands";
-  else if (o.device != "cpu")
+  if (o.device != "cpu" && o.device != "cuda" && o.device != "auto")
     bad("device", "must be \"cpu\", \"cuda\" or \"auto\", got \"" + o.device + "\"");
   return o;
 }
@@ -67,7 +69,7 @@ json ModelOptions::to_json() const {
             {"max_context", max_context}, {"max_adapters", max_adapters}, {"max_queue", max_queue},
             {"max_rank", max_rank},   {"device", device},          {"prefill_chunk", prefill_chunk},
             {"prefill_budget", prefill_budget}, {"row_tile", row_tile},
-            {"batch_invariant", batch_invariant}};
+            {"batch_invariant", batch_invariant}, {"gpu_dtype", gpu_dtype}};
   if (!device_note.empty()) j["device_note"] = device_note;
   return j;
 }

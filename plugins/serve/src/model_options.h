@@ -2,10 +2,12 @@
 //
 //   {"name": "tiny", "path": "/data/models/tiny", "max_batch": 8, "max_context": 2048,
 //    "max_adapters": 8, "max_queue": 64, "max_rank": 64, "device": "cpu",
-//    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": true, "row_tile": 0}
+//    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": true, "row_tile": 0,
+//    "gpu_dtype": "bf16"}
 //
 // Only "path" is required. Unknown fields and wrong types are refused (ServeError WB_INVALID
-// naming the field). device "cuda" / "auto" run on the CPU for now (device_note says so).
+// naming the field). Which device actually serves is decided by serve_device.h from "device",
+// this build and this machine; on the GPU batch_invariant is false (and may not be asked for).
 #pragma once
 
 #include <cstdint>
@@ -24,11 +26,13 @@ struct ModelOptions {
   int64_t max_adapters = 8;         // resident adapters
   int64_t max_queue = 64;           // requests waiting for a batch slot; beyond it submit is WB_BUSY
   int64_t max_rank = 256;           // adapters of a larger rank are refused
-  std::string device = "cpu";       // what was asked
+  std::string device = "cpu";       // what was asked: "cpu" | "cuda" | "auto"
   std::string device_note;          // why the engine runs elsewhere ("" when it runs as asked)
+  std::string gpu_dtype = "bf16";   // GPU storage of weights, adapters and KV caches: "bf16" | "fp32"
   int64_t prefill_chunk = 64;       // prompt tokens fed per sequence per step
   int64_t prefill_budget = 256;     // prompt tokens fed per step over all sequences (>= one chunk)
   bool batch_invariant = true;      // decode pass through the fixed-order row kernel (Decoder::set_row_invariant)
+  bool batch_invariant_given = false;  // the request named batch_invariant (the GPU refuses true)
   int64_t row_tile = 0;             // without batch_invariant: BLAS row tile of the decode pass (0: none)
 
   // Throws ServeError(WB_INVALID) naming the field.
