@@ -7,6 +7,8 @@
 //          <= 1.3), by wall time and by CPU time (steadier on a shared machine).
 // The engine runs batch-invariant like the daemon does (--batch-invariant 0 --row-tile N: BLAS
 // in fixed row tiles instead; --batch-invariant 0 --row-tile 0: plain BLAS, not invariant).
+// --device cuda serves on the GPU (--gpu-dtype bf16|fp32; not batch-invariant); where no GPU
+// answers it prints one "skipped" line and exits 0.
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
@@ -113,7 +115,7 @@ RunResult run(serve::Engine& e, const llama::LlamaConfig& c, int n, int64_t prom
 
 int main(int argc, char** argv) {
   CLI::App app{"serve_bench: serving tokens/s with one vs distinct adapters, TTFT, adapter load time"};
-  std::string model_dir, preset = "15m";
+  std::string model_dir, preset = "15m", device = "cpu", gpu_dtype = "bf16";
   int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 0, reps = 2;
   bool invariant = true;
   std::vector<int64_t> conc{1, 8, 32};
@@ -127,6 +129,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch-invariant", invariant, "engine batch_invariant (1: fixed-order row kernel)")->default_val(true);
   app.add_option("--row-tile", row_tile, "engine row_tile, used with --batch-invariant 0 (BLAS tiles)")->default_val(0);
   app.add_option("--reps", reps, "runs per point (best kept)")->default_val(2);
+  app.add_option("--device", device, "engine device: cpu, cuda or auto (--batch-invariant/--row-tile are CPU options)")
+      ->default_val("cpu");
+  app.add_option("--gpu-dtype", gpu_dtype, "GPU storage: bf16 or fp32")->default_val("bf16");
   CLI11_PARSE(app, argc, argv);
   try {
     wbtest::TempDir tmp("wb-serve-bench");
@@ -136,9 +141,24 @@ int main(int argc, char** argv) {
       model_dir = (tmp / "model").string();
     }
     const int64_t max_c = *std::max_element(conc.begin(), conc.end());
-    serve::Engine e(serve::ModelOptions::from_json({{"name", "base"}, {"path", model_dir}, {"max_batch", max_c},
-                                                    {"max_queue", 4 * max_c}, {"max_adapters", n_adapters + 2},
-                                                    {"batch_invariant", invariant}, {"row_tile", row_tile}}));
+    nlohmann::json opts = {{"name", "base"}, {"path", model_dir}, {"max_batch", max_c}, {"max_queue", 4 * max_c},
+                           {"max_adapters", n_adapters + 2}, {"device", device}};
+    if (device == "cpu") {
+      opts["batch_invariant"] = invariant;
+      opts["row_tile"] = row_tile;
+    } else {
+      opts["gpu_dtype"] = gpu_dtype;
+    }
+    try {  // a machine without a GPU: one "skipped" line, as the GPU benches do
+      serve::choose_device(serve::ModelOptions::from_json(opts));
+    } catch (const std::exception& ex) {
+      bench::emit({{"bench", "serve"}, {"device", device}, {"skipped", ex.what()}});
+      return 0;
+    }
+    serve::Engine e(serve::ModelOptions::from_json(opts));
+    device = e.device();  // what runs ("auto" may have chosen either), with its settings
+    invariant = e.options().batch_invariant;
+    row_tile = e.options().row_tile;
     const llama::LlamaConfig c = e.model().config;
     gen = std::min(gen, c.max_position_embeddings - prompt);
 
@@ -159,7 +179,7 @@ int main(int argc, char** argv) {
     const double big_s = bench::seconds_since(t0);
     const auto big_bytes = e.registry().find("big")->bytes;
     e.registry().unload("big");
-    bench::emit({{"bench", "serve_adapter_load"}, {"model", label}, {"rank", rank},
+    bench::emit({{"bench", "serve_adapter_load"}, {"model", label}, {"device", device}, {"rank", rank},
                  {"load_s_mean", std::accumulate(load_s.begin(), load_s.end(), 0.0) / static_cast<double>(load_s.size())},
                  {"load_s_min", *std::min_element(load_s.begin(), load_s.end())},
                  {"adapter_bytes", e.registry().find("a0")->bytes}, {"rank64_load_s", big_s}, {"rank64_bytes", big_bytes}});
@@ -184,14 +204,14 @@ int main(int argc, char** argv) {
           }
         }
       for (int mode = 0; mode < 2; ++mode)
-        bench::emit({{"bench", "serve"}, {"model", label}, {"concurrency", n},
+        bench::emit({{"bench", "serve"}, {"model", label}, {"device", device}, {"concurrency", n},
                      {"adapters", mode == 0 ? 1 : std::min<int64_t>(n_adapters, n)}, {"rank", rank},
                      {"batch_invariant", invariant}, {"row_tile", row_tile}, {"prompt", prompt}, {"generate", gen},
                      {"tokens_per_s", best[mode].tokens_per_s}, {"wall_s", best[mode].wall_s},
                      {"tokens_per_cpu_s", best[mode].tokens_per_cpu_s}, {"cpu_s", best[mode].cpu_s},
                      {"ttft_mean_s", best[mode].ttft_mean_s}, {"ttft_max_s", best[mode].ttft_max_s},
                      {"rss_mb", static_cast<double>(bench::rss_bytes()) / (1 << 20)}});
-      bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"concurrency", n}, {"batch_invariant", invariant}, {"row_tile", row_tile},
+      bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"device", device}, {"concurrency", n}, {"batch_invariant", invariant}, {"row_tile", row_tile},
                    {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s},
                    {"one_over_distinct_cpu", best[0].tokens_per_cpu_s / best[1].tokens_per_cpu_s}, {"target_max", 1.3}});
     }
