@@ -47,6 +47,16 @@ GpuDecoder<T>::GpuDecoder(GpuLlama<T>& model, int64_t max_seqs, int64_t max_cont
   if (max_context_ < 1 || max_context_ > model_ctx)
     throw std::invalid_argument("GpuDecoder: max_context " + std::to_string(max_context) +
                                 " outside [1, the model's " + std::to_string(model_ctx) + "]");
+  // attention_decode keeps a row's scores in shared memory: [head_dim + max_context] floats.
+  int dev = 0, optin = 0;
+  WB_CUDA_CHECK(cudaGetDevice(&dev));
+  WB_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  const int64_t smem = (c_.head_dim() + max_context_) * int64_t(sizeof(float)) + 1024;  // + static scratch
+  if (smem > optin)
+    throw std::invalid_argument("GpuDecoder: max_context " + std::to_string(max_context_) +
+                                " is longer than decode attention holds on this GPU (" +
+                                std::to_string((optin - 1024) / int64_t(sizeof(float)) - c_.head_dim()) +
+                                " tokens); lower max_context");
   const int64_t per_layer = max_seqs_ * max_context_ * c_.kv_dim();
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     k_cache_.emplace_back(size_t(per_layer));

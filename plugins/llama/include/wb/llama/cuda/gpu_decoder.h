@@ -79,7 +79,9 @@ class GpuDecoder {
   // model must outlive the decoder; its weights are read, never changed. max_context 0: the
   // model's context (max_position_embeddings). Allocates the caches:
   // 2 * layers * max_seqs * max_context * kv_dim * sizeof(T) bytes (cache_bytes()).
-  // Throws std::invalid_argument for max_seqs < 1 or a max_context outside [1, the model's].
+  // Throws std::invalid_argument for max_seqs < 1, a max_context outside [1, the model's] or
+  // longer than decode attention's shared-memory scores hold on this GPU (about 56K tokens on
+  // sm_90, 40K on sm_80), cuda::CudaError when the caches do not fit in device memory.
   GpuDecoder(GpuLlama<T>& model, int64_t max_seqs, int64_t max_context = 0);
 
   // Appends tokens[i] (one or more ids) to seqs[i] and runs them in one pass (see above).
