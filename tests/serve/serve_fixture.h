@@ -82,6 +82,13 @@ inline fs::path write_adapter(const fs::path& dir, const wb::llama::LlamaConfig&
   return dir;
 }
 
+// A prompt of n token ids (BOS first) inside a 256-token vocabulary, different per start.
+inline std::vector<int32_t> prompt(int n, int32_t start) {
+  std::vector<int32_t> p{1};
+  for (int i = 1; i < n; ++i) p.push_back(static_cast<int32_t>((start + 7 * i) % 250 + 3));
+  return p;
+}
+
 // Collects one request's events; wait() blocks until its done event (or a timeout).
 class Collector {
  public:

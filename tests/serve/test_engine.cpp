@@ -39,12 +39,6 @@ uint64_t submit(Engine& e, Collector& c, json req) {
   return e.submit(req, [&c](const std::string& ev) { return c.on_event(ev); });
 }
 
-std::vector<int32_t> prompt(int n, int32_t start) {
-  std::vector<int32_t> p{1};
-  for (int i = 1; i < n; ++i) p.push_back(static_cast<int32_t>((start + 7 * i) % 250 + 3));
-  return p;
-}
-
 wb_status status_of(const std::function<void()>& f) {
   try {
     f();

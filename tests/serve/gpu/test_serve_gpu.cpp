@@ -10,22 +10,18 @@
 #include <memory>
 #include <thread>
 
+#include "../../gpu/gpu_test_util.h"  // require_device()
 #include "engine.h"
 #include "serve_error.h"
 #include "serve_fixture.h"
-#include "wb/cuda/device.h"
-#include "wb_skip.h"
 
 using namespace servetest;
 using wb::serve::Engine;
 using wb::serve::ModelOptions;
 using wb::serve::ServeError;
+using wb::cuda::test::require_device;
 
 namespace {
-
-void require_device() {
-  if (!wb::cuda::device_available()) WB_SKIP(("no CUDA device: " + wb::cuda::unavailable_reason()).c_str());
-}
 
 struct Setup {
   TempDir dir{"wb-serve-gpu"};
@@ -39,12 +35,6 @@ std::unique_ptr<Engine> make_engine(const fs::path& model, const std::string& de
             {"max_adapters", 8},  {"max_rank", 16},         {"prefill_chunk", 8},   {"prefill_budget", 16}};
   if (device == "cuda") o["gpu_dtype"] = dtype;
   return std::make_unique<Engine>(ModelOptions::from_json(o));
-}
-
-std::vector<int32_t> prompt(int n, int32_t start) {
-  std::vector<int32_t> p{1};
-  for (int i = 1; i < n; ++i) p.push_back(static_cast<int32_t>((start + 7 * i) % 250 + 3));
-  return p;
 }
 
 json greedy(const std::vector<int32_t>& p, const std::string& model, int64_t max_tokens) {
