@@ -4,7 +4,7 @@
 // of five sequences in non-contiguous slots, three adapters with different targets and ranks,
 // one sequence without, one at scale 0.5) equal to each sequence run alone on the CPU; slot reuse;
 // a full context refused with nothing changed; bad input refused; bf16 at bf16 tolerance.
-// Skipped without a GPU.
+// Also the cache kernels' per-row slot argument the decoder relies on. Skipped without a GPU.
 #include <algorithm>
 #include <memory>
 #include <random>
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../gpu_test_util.h"
+#include "wb/cuda/attention.h"
 #include "tiny_model.h"
 #include "wb/llama/cuda/gpu_decoder.h"
 #include "wb/llama/decode.h"
@@ -74,6 +75,50 @@ std::vector<float> row(const std::vector<float>& l, int64_t r, int64_t V) {
 }
 
 }  // namespace
+
+TEST_CASE("attention_decode and kv_cache_append with per-row slots equal the slot-less calls", "[gpu]") {
+  require_device();
+  using namespace wb::cuda;
+  Context ctx;
+  const int64_t slots = 3, max_len = 12, H = 4, KVH = 2, D = 16, kv = KVH * D, stride = max_len * kv;
+  // Four rows: two of the sequence in slot 2 (a chunk: positions 5 and 6), one each in 0 and 1.
+  const std::vector<int32_t> slot = {2, 0, 2, 1}, pos = {5, 2, 6, 9};
+  const int64_t rows = int64_t(slot.size());
+  std::vector<int32_t> len;
+  for (int32_t p : pos) len.push_back(p + 1);
+  const auto kc = randn(size_t(slots * stride), 61), vc = randn(size_t(slots * stride), 62);
+  const auto kn = randn(size_t(rows * kv), 63), vn = randn(size_t(rows * kv), 64);
+  const auto q = randn(size_t(rows * H * D), 65);
+  auto gk = to_device(kc), gv = to_device(vc);
+  auto gkn = to_device(kn), gvn = to_device(vn), gq = to_device(q);
+  auto gslot = to_device(slot), gpos = to_device(pos), glen = to_device(len);
+  kv_cache_append<float>(ctx, gk.data(), gv.data(), gkn.data(), gvn.data(), gpos.data(), rows, stride, kv,
+                         gslot.data());
+  // The caches: exactly the appended rows changed, each in its own slot.
+  auto kx = kc, vx = vc;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < kv; ++c) {
+      kx[size_t(slot[size_t(r)] * stride + pos[size_t(r)] * kv + c)] = kn[size_t(r * kv + c)];
+      vx[size_t(slot[size_t(r)] * stride + pos[size_t(r)] * kv + c)] = vn[size_t(r * kv + c)];
+    }
+  CHECK(download_f(ctx, gk) == kx);
+  CHECK(download_f(ctx, gv) == vx);
+  // All rows in one call with slots, against one slot-less call per row on that row's cache.
+  DeviceBuffer<float> out(size_t(rows * H * D)), one(size_t(H * D));
+  poison(ctx, out);
+  attention_decode<float>(ctx, out.data(), gq.data(), gk.data(), gv.data(), glen.data(), rows, max_len, stride,
+                          AttentionShape{rows, H, KVH, D}, gslot.data());
+  const auto got = download_f(ctx, out);
+  for (int64_t r = 0; r < rows; ++r) {
+    poison(ctx, one);
+    attention_decode<float>(ctx, one.data(), gq.data() + r * H * D, gk.data() + slot[size_t(r)] * stride,
+                            gv.data() + slot[size_t(r)] * stride, glen.data() + r, 1, max_len, stride,
+                            AttentionShape{1, H, KVH, D});
+    const auto want = download_f(ctx, one);
+    INFO("row " << r);
+    CHECK(std::vector<float>(got.begin() + r * H * D, got.begin() + (r + 1) * H * D) == want);
+  }
+}
 
 TEST_CASE("GpuDecoder matches the CPU Decoder: prompt whole, in chunks, then decoded", "[gpu]") {
   require_device();
