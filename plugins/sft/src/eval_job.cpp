@@ -2,9 +2,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
+#include "gpu_greedy.h"
 #include "model_store.h"
 #include "specs.h"
+#include "train_device.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/chat_template.h"
 #include "wb/llama/generate.h"
@@ -84,6 +87,7 @@ std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
 
 wb_status run_eval(const JobHost& job, const json& spec_json) {
   const EvalSpec s = parse_eval_spec(spec_json);
+  const DeviceChoice device = choose_eval_device(s);
   job.progress(0.0, "load");
   const fs::path model_path = registered_model_path(s.model, job.handle());
   const auto model = llama::load_model<float>(model_path);
@@ -93,6 +97,10 @@ wb_status run_eval(const JobHost& job, const json& spec_json) {
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");
+  job.info("device: " + device.note);
+  // On the GPU the model (and adapter) are copied to the device once for the whole job.
+  std::unique_ptr<GpuGreedy> gpu;
+  if (device.cuda) gpu = std::make_unique<GpuGreedy>(model, adapter ? &*adapter : nullptr);
 
   suite::Report report;
   std::ofstream results(job.dir() / "eval_results.jsonl");
@@ -112,10 +120,21 @@ wb_status run_eval(const JobHost& job, const json& spec_json) {
       r.sampling.temperature = 0;  // greedy
       reqs.push_back(std::move(r));
     }
-    const auto out = llama::generate(model, reqs);
+    std::vector<std::vector<int32_t>> out;
+    if (gpu) {
+      std::vector<std::vector<int32_t>> prompts;
+      std::vector<int64_t> max_tokens;
+      for (const auto& r : reqs) {
+        prompts.push_back(r.prompt);
+        max_tokens.push_back(r.max_tokens);
+      }
+      out = gpu->complete(prompts, max_tokens);
+    } else {
+      for (auto& r : llama::generate(model, reqs)) out.push_back(std::move(r.tokens));
+    }
     for (size_t k = 0; k < out.size(); ++k) {
       const Item& it = items[begin + k];
-      const std::string response = tok.decode(out[k].tokens);
+      const std::string response = tok.decode(out[k]);
       const suite::Verdict v = suite::check(it.prompt_text, response);
       report.add(v);
       results << json{{"prompt", it.prompt_text}, {"response", response}, {"verdict", v.to_json()}}.dump() << "\n";

@@ -147,6 +147,7 @@ EvalSpec parse_eval_spec(const json& spec) {
   s.max_tokens = r.integer("max_tokens", 24, 1, 4096);
   s.limit = r.integer("limit", 0, 0);
   s.batch = r.integer("batch", 16, 1, 1024);
+  if (r.has("device")) s.device = r.choice("device", {"auto", "cpu", "cuda"}, "auto");
   r.finish();
   return s;
 }
@@ -222,6 +223,7 @@ void validate_spec(const std::string& kind, const json& spec) {
     if (!s.dataset.empty()) require("dataset", "dataset", s.dataset);
     if (!s.suite_dir.empty() && !fs::is_regular_file(fs::path(s.suite_dir) / "sft_eval.jsonl"))
       spec_fail("suite_dir", "no sft_eval.jsonl in " + s.suite_dir);
+    choose_eval_device(s);  // "cuda" that cannot run here is refused at submission
   } else {
     throw SpecError("unknown job kind '" + kind + "'");
   }

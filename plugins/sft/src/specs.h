@@ -12,7 +12,7 @@
 //                 "device": auto|cpu|cuda (default: the daemon's device; train_device.h);
 //                 sft only: "method": lora|full, "rank", "alpha", "dropout", "target_modules"}
 //   eval         {"model", "adapter"?, "dataset" | "suite_dir", "split", "max_tokens", "limit",
-//                 "batch"}
+//                 "batch", "device": auto|cpu|cuda (as for training; train_device.h)}
 // The daemon adds "job_id" (and "resume_from") when it runs a job; those are accepted.
 #pragma once
 
@@ -79,6 +79,7 @@ struct EvalSpec {
   int64_t max_tokens = 24;
   int64_t limit = 0;              // 0: every item
   int64_t batch = 16;             // prompts generated together
+  std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
 };
 
 // Parsers: SpecError naming the field for any malformed or unknown field.

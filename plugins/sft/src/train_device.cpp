@@ -37,29 +37,23 @@ bool cuda_built() {
 #endif
 }
 
-DeviceChoice choose_train_device(const TrainSpec& s) {
+DeviceChoice choose_device(const std::string& spec_device, const std::string& cpu_only) {
   DeviceChoice c;
-  c.setting = s.device.empty() ? default_device() : s.device;
-  const std::string from = s.device.empty() ? " (the daemon's device setting)" : "";
-  // What the GPU trainer runs; anything else is CPU-only.
-  std::string cpu_only;
-  if (s.kind != "sft" || s.method != "lora")
-    cpu_only = s.kind == "pretrain" ? "pretraining" : "full SFT (method full)";
-  else if (s.lora.lora_dropout > 0)
-    cpu_only = "LoRA with dropout";
+  c.setting = spec_device.empty() ? default_device() : spec_device;
+  const std::string from = spec_device.empty() ? " (the daemon's device setting)" : "";
   if (c.setting == "cpu") {
     c.note = "cpu";
     return c;
   }
-  if (c.setting == "cuda" && !cpu_only.empty() && s.device.empty()) {
+  if (c.setting == "cuda" && !cpu_only.empty() && spec_device.empty()) {
     // The daemon's default, not this job's request: the job runs where it can.
-    c.note = "cpu (the daemon's device is cuda, but " + cpu_only + " trains on the CPU only)";
+    c.note = "cpu (the daemon's device is cuda, but " + cpu_only + " runs on the CPU only)";
     return c;
   }
   if (c.setting == "cuda") {
     if (!cpu_only.empty())
-      spec_fail("device", "cuda" + from + " trains LoRA SFT only (method lora, dropout 0); " + cpu_only +
-                              " runs on the CPU: set device to cpu or auto");
+      spec_fail("device", "cuda" + from + ": " + cpu_only + " runs on the CPU only; set device to cpu "
+                          "or auto");
     if (!cuda_built())
       spec_fail("device", "cuda" + from + ": this build of workbench has no CUDA backend (configure with "
                           "-DWB_CUDA=ON); set device to cpu or auto");
@@ -73,7 +67,7 @@ DeviceChoice choose_train_device(const TrainSpec& s) {
     return c;
   }
   if (!cpu_only.empty()) {
-    c.note = "cpu (auto: " + cpu_only + " trains on the CPU only)";
+    c.note = "cpu (auto: " + cpu_only + " runs on the CPU only)";
     return c;
   }
   c.cuda = true;
@@ -84,5 +78,13 @@ DeviceChoice choose_train_device(const TrainSpec& s) {
   return c;
 #endif
 }
+
+DeviceChoice choose_train_device(const TrainSpec& s) {
+  // Everything the CPU Trainer runs for these jobs runs on the GPU trainer too, except dropout.
+  const bool dropout = s.kind == "sft" && s.method == "lora" && s.lora.lora_dropout > 0;
+  return choose_device(s.device, dropout ? "LoRA with dropout" : "");
+}
+
+DeviceChoice choose_eval_device(const EvalSpec& s) { return choose_device(s.device, ""); }
 
 }  // namespace wb::sft

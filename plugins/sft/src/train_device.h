@@ -1,14 +1,14 @@
-// train_device.h — where a pretrain/sft job trains: the spec's "device" ("auto" | "cpu" |
+// train_device.h — where a pretrain/sft/eval job runs: the spec's "device" ("auto" | "cpu" |
 // "cuda"), or, when the spec has none, the daemon's `device` setting given to the plugin's init.
 //
-//   cuda  LoRA SFT (method lora, dropout 0) on the GPU trainer (wb/llama/cuda/lora_trainer.h).
-//         Refused (SpecError on field "device", at submission) when this build has no CUDA
-//         backend, when no device answers, or for full SFT / pretraining / LoRA dropout, which
-//         only the CPU trainer runs. (When "cuda" is only the daemon's default, those jobs
-//         run on the CPU and the note says so.)
-//   auto  cuda when the job is LoRA SFT without dropout and a device answers; otherwise cpu,
-//         and the note says why.
-//   cpu   the CPU Trainer.
+//   cuda  the GPU: pretraining, full SFT and LoRA SFT on the GPU trainer
+//         (wb/llama/cuda/trainer.h), eval jobs' greedy generation on GpuLlama. Refused
+//         (SpecError on field "device", at submission) when this build has no CUDA backend, when
+//         no device answers, or for LoRA dropout > 0, which only the CPU trainer runs. (When
+//         "cuda" is only the daemon's default, such a job runs on the CPU and the note says so.)
+//   auto  cuda when a device answers and the job is not CPU-only; otherwise cpu, and the note
+//         says why.
+//   cpu   the CPU engine.
 #pragma once
 
 #include <string>
@@ -22,7 +22,7 @@ namespace wb::sft {
 void set_default_device(const std::string& setting);
 std::string default_device();
 
-// Whether this plugin was built with the GPU trainer (the CUDA backend).
+// Whether this plugin was built with the GPU engine (the CUDA backend).
 bool cuda_built();
 
 struct DeviceChoice {
@@ -31,7 +31,14 @@ struct DeviceChoice {
   std::string note;     // one line for the job log, e.g. "cuda (NVIDIA H200)" or "cpu (auto: ...)"
 };
 
-// The device for a parsed train spec (see above). Throws SpecError naming "device".
+// The rule above for any job: spec_device is the spec's "device" (empty: the default), cpu_only
+// names what keeps this job on the CPU (empty: nothing; e.g. "LoRA with dropout"). Throws
+// SpecError naming "device".
+DeviceChoice choose_device(const std::string& spec_device, const std::string& cpu_only);
+
+// The device for a parsed train spec (CPU-only: LoRA dropout > 0).
 DeviceChoice choose_train_device(const TrainSpec& s);
+// The device for a parsed eval spec (nothing CPU-only).
+DeviceChoice choose_eval_device(const EvalSpec& s);
 
 }  // namespace wb::sft

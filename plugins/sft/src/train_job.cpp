@@ -14,8 +14,6 @@
 #include "train_loop.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
-#include "wb/llama/forward.h"
-#include "wb/llama/loss.h"
 #include "wb/llama/model_io.h"
 #include "wb/llama/trainer.h"
 
@@ -50,25 +48,6 @@ std::vector<llama::TrainBatch> load_batches(const JobHost& job, const TrainSpec&
                                std::to_string(s.context_length) + " and were truncated");
   }
   return pack(ex, s.batch_size, s.context_length, s.seed, shuffle);
-}
-
-// Mean masked token loss over the first `limit` micro-batches (0: all), without dropout.
-double eval_loss(const llama::Model<float>& m, const std::vector<llama::TrainBatch>& batches, int64_t limit,
-                 llama::Workspace<float>& ws) {
-  double sum = 0;
-  int64_t count = 0;
-  const size_t n = limit > 0 ? std::min(batches.size(), static_cast<size_t>(limit)) : batches.size();
-  llama::ForwardOptions opts;
-  for (size_t i = 0; i < n; ++i) {
-    const auto& b = batches[i];
-    llama::forward(m, b.batch, ws, opts);
-    int64_t c = 0;
-    const float loss = llama::token_cross_entropy<float>(ws.logits.data(), b.batch.n_tokens(), m.config.vocab_size,
-                                                         b.targets, b.mask, nullptr, &c);
-    sum += static_cast<double>(loss) * static_cast<double>(c);
-    count += c;
-  }
-  return count ? sum / static_cast<double>(count) : NAN;
 }
 
 json lora_module_names(const llama::LoraConfig& lc) {
@@ -107,7 +86,7 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
            std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
            std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
-  job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
+  job.info("device: " + device.note);
 
   if (lora) {
     model.lora = llama::LoraAdapter<float>::init(model.config, s.lora, s.seed);
@@ -132,12 +111,10 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
     job.checkpoint(ckpt);
   };
 
-  llama::Workspace<float> eval_ws;
   auto report_eval = [&](int64_t step) -> double {
     if (eval.empty()) return NAN;
-    trainer->sync_model();
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
-    const double l = eval_loss(model, eval, s.eval_batches, eval_ws);
+    const double l = trainer->eval_loss(eval, s.eval_batches);
     if (std::isfinite(l)) job.metric(step, "eval_loss", l);
     return l;
   };

@@ -1,7 +1,8 @@
-// The sft plugin's choice of training device: the spec's "device" (or the daemon's default) is
-// parsed strictly, "cuda" is refused with a message naming the field and the reason when it
-// cannot run (no CUDA backend in this build, no device answering, or a job only the CPU trains),
-// and "auto" falls back to the CPU saying why.
+// The sft plugin's choice of device for training and eval jobs: the spec's "device" (or the
+// daemon's default) is parsed strictly, "cuda" is refused with a message naming the field and the
+// reason when it cannot run (no CUDA backend in this build, no device answering, or LoRA dropout,
+// which only the CPU trains), and "auto" falls back to the CPU saying why. Pretraining, full SFT
+// and LoRA SFT all go to the GPU where one answers.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -23,6 +24,18 @@ namespace {
 
 json lora_spec(const std::string& device = "") {
   json j = {{"model", "base"}, {"dataset", "chat"}, {"output", "out"}, {"method", "lora"}};
+  if (!device.empty()) j["device"] = device;
+  return j;
+}
+
+json eval_spec(const std::string& device = "") {
+  json j = {{"model", "base"}, {"dataset", "chat"}};
+  if (!device.empty()) j["device"] = device;
+  return j;
+}
+
+json pretrain_spec(const std::string& device = "") {
+  json j = {{"model", "base"}, {"dataset", "text"}, {"output", "out"}};
   if (!device.empty()) j["device"] = device;
   return j;
 }
@@ -49,36 +62,67 @@ TEST_CASE("train specs accept device auto|cpu|cuda and nothing else", "[sft][dev
   CHECK_THROWS_WITH(set_default_device("tpu"), Catch::Contains("device"));
 }
 
-TEST_CASE("device cpu trains on the CPU, auto picks the GPU only when one answers", "[sft][device]") {
+TEST_CASE("device cpu trains on the CPU, auto picks the GPU whenever one answers", "[sft][device]") {
   const DeviceChoice cpu = choose_train_device(parse_train_spec("sft", lora_spec("cpu")));
   CHECK_FALSE(cpu.cuda);
   CHECK(cpu.note == "cpu");
   const DeviceChoice a = choose_train_device(parse_train_spec("sft", lora_spec("auto")));
   CHECK(a.cuda == gpu_here());
   if (!gpu_here()) CHECK(a.note.rfind("cpu (auto: ", 0) == 0);
-  // Full SFT and pretraining stay on the CPU under auto, and say so.
+  // Full SFT and pretraining go where LoRA SFT goes.
   json full = lora_spec("auto");
   full["method"] = "full";
   const DeviceChoice f = choose_train_device(parse_train_spec("sft", full));
-  CHECK_FALSE(f.cuda);
-  if (gpu_here()) CHECK_THAT(f.note, Catch::Contains("full SFT"));
+  CHECK(f.cuda == gpu_here());
+  const DeviceChoice p = choose_train_device(parse_train_spec("pretrain", pretrain_spec("auto")));
+  CHECK(p.cuda == gpu_here());
+  if (!gpu_here()) {
+    CHECK(f.note == a.note);
+    CHECK(p.note == a.note);
+  }
+  // LoRA dropout stays on the CPU under auto, and says so (where a GPU would otherwise be used).
+  json dropout = lora_spec("auto");
+  dropout["dropout"] = 0.1;
+  const DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
+  CHECK_FALSE(d.cuda);
+  if (gpu_here()) CHECK_THAT(d.note, Catch::Contains("LoRA with dropout"));
 }
 
 TEST_CASE("device cuda is refused with a clear message where it cannot run", "[sft][device]") {
-  json full = lora_spec("cuda");
-  full["method"] = "full";
-  CHECK_THROWS_WITH(choose_train_device(parse_train_spec("sft", full)),
-                    Catch::Contains("field 'device'") && Catch::Contains("LoRA SFT only") &&
-                        Catch::Contains("full SFT"));
   json dropout = lora_spec("cuda");
   dropout["dropout"] = 0.1;
   CHECK_THROWS_WITH(choose_train_device(parse_train_spec("sft", dropout)),
-                    Catch::Contains("LoRA with dropout"));
+                    Catch::Contains("field 'device'") && Catch::Contains("LoRA with dropout") &&
+                        Catch::Contains("runs on the CPU only"));
+  json full = lora_spec("cuda");
+  full["method"] = "full";
+  for (const TrainSpec& s : {parse_train_spec("sft", lora_spec("cuda")), parse_train_spec("sft", full),
+                             parse_train_spec("pretrain", pretrain_spec("cuda"))}) {
+    INFO(s.kind << " " << s.method);
+    if (gpu_here()) {
+      CHECK(choose_train_device(s).cuda);
+    } else {
+      // This machine: no CUDA backend in the build, or no device answering.
+      CHECK_THROWS_WITH(choose_train_device(s),
+                        Catch::Contains("field 'device'") &&
+                            (Catch::Contains("no CUDA backend") || Catch::Contains("no CUDA device")));
+    }
+  }
+}
+
+TEST_CASE("eval specs take a device too: cuda refused without a GPU, auto on the CPU", "[sft][device]") {
+  CHECK(parse_eval_spec(eval_spec()).device.empty());
+  CHECK(parse_eval_spec(eval_spec("cuda")).device == "cuda");
+  CHECK_THROWS_WITH(parse_eval_spec(eval_spec("gpu")),
+                    Catch::Contains("device") && Catch::Contains("expected one of auto, cpu, cuda"));
+  CHECK(choose_eval_device(parse_eval_spec(eval_spec("cpu"))).note == "cpu");
+  const DeviceChoice a = choose_eval_device(parse_eval_spec(eval_spec("auto")));
+  CHECK(a.cuda == gpu_here());
   if (gpu_here()) {
-    CHECK(choose_train_device(parse_train_spec("sft", lora_spec("cuda"))).cuda);
+    CHECK(choose_eval_device(parse_eval_spec(eval_spec("cuda"))).cuda);
   } else {
-    // This machine: no CUDA backend in the build, or no device answering.
-    CHECK_THROWS_WITH(choose_train_device(parse_train_spec("sft", lora_spec("cuda"))),
+    CHECK(a.note.rfind("cpu (auto: ", 0) == 0);
+    CHECK_THROWS_WITH(choose_eval_device(parse_eval_spec(eval_spec("cuda"))),
                       Catch::Contains("field 'device'") &&
                           (Catch::Contains("no CUDA backend") || Catch::Contains("no CUDA device")));
   }
@@ -88,15 +132,19 @@ TEST_CASE("the daemon's device is the default of specs without one", "[sft][devi
   set_default_device("cpu");
   CHECK(choose_train_device(parse_train_spec("sft", lora_spec())).note == "cpu");
   CHECK(choose_train_device(parse_train_spec("sft", lora_spec())).setting == "cpu");
+  CHECK(choose_eval_device(parse_eval_spec(eval_spec())).note == "cpu");
   // A daemon-wide "cuda" does not fail jobs only the CPU trains: they run there, saying why.
   set_default_device("cuda");
-  const DeviceChoice p = choose_train_device(parse_train_spec("pretrain", {{"model", "base"},
-                                                                           {"dataset", "text"},
-                                                                           {"output", "out"}}));
-  CHECK_FALSE(p.cuda);
-  CHECK_THAT(p.note, Catch::Contains("the daemon's device is cuda") && Catch::Contains("pretraining"));
-  if (!gpu_here())
-    CHECK_THROWS_WITH(choose_train_device(parse_train_spec("sft", lora_spec())),
+  json dropout = lora_spec();
+  dropout["dropout"] = 0.1;
+  const DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
+  CHECK_FALSE(d.cuda);
+  CHECK_THAT(d.note, Catch::Contains("the daemon's device is cuda") && Catch::Contains("LoRA with dropout"));
+  if (!gpu_here()) {
+    CHECK_THROWS_WITH(choose_train_device(parse_train_spec("pretrain", pretrain_spec())),
                       Catch::Contains("the daemon's device setting"));
+    CHECK_THROWS_WITH(choose_eval_device(parse_eval_spec(eval_spec())),
+                      Catch::Contains("the daemon's device setting"));
+  }
   set_default_device("auto");
 }
