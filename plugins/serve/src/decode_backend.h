@@ -50,6 +50,11 @@ class DecodeBackend {
   virtual std::string device() const = 0;
   // A readable name of that device ("cpu", "NVIDIA H100 80GB HBM3").
   virtual std::string device_name() const = 0;
+  // true: the step's decode rows and prompt chunks go in ONE forward (rows of any lengths; the
+  // GPU, which reads every weight once per pass and promises no batch invariance). false: the
+  // decode rows in one pass, each prompt chunk in a pass of its own (the CPU: a chunk's pass is
+  // then the same computation whatever else runs).
+  virtual bool one_pass() const { return false; }
   // The copy of an adapter this backend needs beside the host tensors, or an empty function when
   // it reads the host tensors (the CPU).
   virtual AdapterUpload adapter_upload() { return {}; }
@@ -57,9 +62,9 @@ class DecodeBackend {
   // request that owns the sequence) at `scale`. Throws when the backend cannot hold another one.
   virtual std::unique_ptr<BackendSequence> open(int64_t max_tokens, const ResidentAdapter* adapter,
                                                 float scale) = 0;
-  // Appends feeds[i] to seqs[i] and runs them; logits [S, V] (each sequence's last new token) on
-  // the host. decode: this is the step's mixed decode pass (the CPU's batch-invariant options
-  // apply to it); otherwise a prompt chunk's pass. Throws like llama::Decoder::forward, with the
+  // Appends feeds[i] (one token, or a prompt chunk) to seqs[i] and runs them; logits [S, V] (each
+  // sequence's last new token) on the host. decode: this is the step's mixed pass (the CPU's
+  // batch-invariant options apply to it); otherwise a lone prompt chunk's pass. Throws like llama::Decoder::forward, with the
   // sequences unchanged.
   virtual void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
                        std::vector<float>& logits, bool decode) = 0;

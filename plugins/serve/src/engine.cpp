@@ -247,9 +247,15 @@ void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   }
   // Every generating sequence's next token in one pass (batch-invariant products), then each
   // prompt chunk in a pass of its own: a chunk is cut at fixed offsets, so that pass is the same
-  // computation whatever else runs, and one GEMM call covers the whole chunk.
-  run_pass(decoding, true);
-  for (ActiveRequest* r : prefilling) run_pass({r}, false);
+  // computation whatever else runs, and one GEMM call covers the whole chunk. A backend that
+  // promises no batch invariance (the GPU) takes them all in one pass: one weight stream a step.
+  if (backend_->one_pass()) {
+    decoding.insert(decoding.end(), prefilling.begin(), prefilling.end());
+    run_pass(decoding, true);
+  } else {
+    run_pass(decoding, true);
+    for (ActiveRequest* r : prefilling) run_pass({r}, false);
+  }
   // Finished requests leave now: their adapter reference and KV cache are released here.
   std::vector<uint64_t> gone;
   for (auto it = running.begin(); it != running.end();) {

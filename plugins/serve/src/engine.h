@@ -21,7 +21,8 @@
 // once for all rows and each adapter adds its low-rank product on its rows. On the CPU the decode
 // pass runs every product through the engine's fixed-order row kernel (batch_invariant), and
 // chunks are cut at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever
-// else runs. On the GPU batch_invariant is off (cuBLAS picks kernels by shape).
+// else runs. On the GPU batch_invariant is off (cuBLAS picks kernels by shape), and a step's decode
+// rows and prompt chunks go in one pass (DecodeBackend::one_pass).
 //
 // Destruction stops the thread and ends every queued and running request with a done event
 // ("cancelled", error "the model was unloaded") before returning; no callback follows.

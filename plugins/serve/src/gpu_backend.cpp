@@ -42,6 +42,7 @@ class GpuBackend final : public DecodeBackend {
 
   std::string device() const override { return "cuda"; }
   std::string device_name() const override { return name_; }
+  bool one_pass() const override { return true; }
 
   AdapterUpload adapter_upload() override {
     const llama::LlamaConfig c = config_;
@@ -62,7 +63,7 @@ class GpuBackend final : public DecodeBackend {
   }
 
   void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
-               std::vector<float>& logits, bool /*decode: one path on the GPU*/) override {
+               std::vector<float>& logits, bool /*decode: the GPU has one path*/) override {
     std::vector<gpu::GpuDecodeSequence<T>*> g;
     g.reserve(seqs.size());
     for (BackendSequence* s : seqs) g.push_back(&static_cast<GpuSequence<T>*>(s)->seq);  // opened here
