@@ -30,7 +30,7 @@ json label_pair(const json& request) {
 
 json reward_score(const json& request) {
   const ScoreRequest q = parse_score(request);
-  const RewardDevice device = choose_reward_device(q.device);
+  const sft::DeviceChoice device = sft::choose_device(q.device, "");
   const ResolvedRm r = resolve_reward_model("rm", q.rm);
   const llama::Model<float>& base = r.base->model;
   const int64_t max_len = r.rm->max_len ? r.rm->max_len : base.config.max_position_embeddings;

@@ -17,7 +17,7 @@ GpuScorerCache& plugin_gpu_cache() {
 }  // namespace
 #endif
 
-SequenceScorer rm_scorer(const ResolvedRm& r, const RewardDevice& device) {
+SequenceScorer rm_scorer(const ResolvedRm& r, const sft::DeviceChoice& device) {
   // Aliasing pointers: they keep the LoadedAdapter alive and point at its parts.
   const std::shared_ptr<const llama::LoraAdapter<float>> lora(r.rm, &r.rm->lora);
   const std::shared_ptr<const llama::ScalarHead<float>> head(r.rm, &*r.rm->head);

@@ -10,8 +10,8 @@
 namespace wb::reward {
 
 // The returned function holds the model and adapter (r's shared pointers) while it lives.
-// device.cuda in a build without the backend throws std::logic_error (choose_reward_device
+// device.cuda in a build without the backend throws std::logic_error (sft::choose_device
 // never answers that).
-SequenceScorer rm_scorer(const ResolvedRm& r, const RewardDevice& device);
+SequenceScorer rm_scorer(const ResolvedRm& r, const sft::DeviceChoice& device);
 
 }  // namespace wb::reward
