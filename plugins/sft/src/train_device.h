@@ -11,6 +11,7 @@
 //   cpu   the CPU engine.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "specs.h"
@@ -40,5 +41,12 @@ DeviceChoice choose_device(const std::string& spec_device, const std::string& cp
 DeviceChoice choose_train_device(const TrainSpec& s);
 // The device for a parsed eval spec (nothing CPU-only).
 DeviceChoice choose_eval_device(const EvalSpec& s);
+
+// Once the model is loaded: whether the GPU can hold a model of `params` parameters for
+// training — the fp32 device copy, plus for full training an fp32 master, gradient and two AdamW
+// moments per parameter (20 bytes each), within 90% of the device's memory (the rest is left to
+// activations). "" when it fits (or without a device); otherwise one line saying how much is
+// needed and what the device has.
+std::string gpu_memory_problem(int64_t params, bool full);
 
 }  // namespace wb::sft

@@ -61,7 +61,7 @@ json lora_module_names(const llama::LoraConfig& lc) {
 wb_status run_train(const JobHost& job, const std::string& kind, const json& spec_json) {
   const TrainSpec s = parse_train_spec(kind, spec_json);
   const bool lora = kind == "sft" && s.method == "lora";
-  const DeviceChoice device = choose_train_device(s);
+  DeviceChoice device = choose_train_device(s);
   job.progress(0.0, "load");
   const fs::path base_dir = registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
@@ -86,6 +86,16 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
            std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
            std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
+  if (device.cuda) {
+    // Full training keeps 20 bytes per parameter on the GPU: a model too large for it trains on
+    // the CPU when the job did not ask for cuda itself, and fails saying why when it did.
+    const std::string why = gpu_memory_problem(model.weights.numel(), !lora);
+    if (!why.empty()) {
+      if (s.device == "cuda") throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
+      device.cuda = false;
+      device.note = "cpu (" + device.setting + ": " + why + ")";
+    }
+  }
   job.info("device: " + device.note);
 
   if (lora) {
