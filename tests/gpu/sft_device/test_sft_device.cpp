@@ -148,3 +148,18 @@ TEST_CASE("the daemon's device is the default of specs without one", "[sft][devi
   }
   set_default_device("auto");
 }
+
+TEST_CASE("a model too large for the GPU's memory is named, with what it needs and what there is",
+          "[sft][device]") {
+  const int64_t huge = int64_t(1) << 40;  // 1.1T parameters: no GPU holds their training state
+  if (gpu_here()) {
+    CHECK(gpu_memory_problem(1000, true).empty());
+    CHECK(gpu_memory_problem(1000, false).empty());
+    CHECK_THAT(gpu_memory_problem(huge, true),
+               Catch::Contains("full training of") && Catch::Contains("needs about") && Catch::Contains("GB"));
+    CHECK_THAT(gpu_memory_problem(huge, false), Catch::StartsWith("training of"));
+  } else {
+    // No device in use: nothing to check against.
+    CHECK(gpu_memory_problem(huge, true).empty());
+  }
+}
