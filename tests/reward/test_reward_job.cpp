@@ -27,8 +27,10 @@ json adapter_record(RewardDaemon& d, const std::string& name) {
   return {};
 }
 
+// On the CPU on every machine (these check the CPU path bit for bit; tests/reward/gpu compares
+// the GPU with it).
 const json kCommon = {{"model", "base"}, {"max_steps", 120}, {"batch", 8}, {"lr", 3e-3}, {"rank", 8},
-                      {"max_len", 64},   {"eval_every", 60}, {"seed", 3}};
+                      {"max_len", 64},   {"eval_every", 60}, {"seed", 3},     {"device", "cpu"}};
 
 }  // namespace
 
@@ -92,7 +94,7 @@ TEST_CASE("helpfulness and safety reward models reach 0.9 held-out accuracy, and
   CHECK(r.body["kind"] == "reward_helpfulness");
 
   // Dataset form over the held-out pairs: the registered adapter scores exactly as the job did.
-  r = d.d.post("/v1/rewards/score", {{"rm", "rm-help"}, {"dataset", "help-eval"}});
+  r = d.d.post("/v1/rewards/score", {{"rm", "rm-help"}, {"dataset", "help-eval"}, {"device", "cpu"}});
   INFO(r.text.substr(0, 400));
   REQUIRE(r.status == 200);
   CHECK(r.body["n"] == 100);
@@ -166,7 +168,8 @@ TEST_CASE("kill -9 mid reward training: the restart resumes and ends with the un
   d.import("help", "preference", "pref_helpful_train.jsonl", 0.1);
   d.init_tiny("base");
   json spec = {{"model", "base"}, {"head", "helpfulness"}, {"datasets", {"help"}}, {"max_steps", 60}, {"batch", 8},
-               {"max_len", 64},   {"checkpoint_every", 3},     {"seed", 5},          {"output", "resumed"}};
+               {"max_len", 64},   {"checkpoint_every", 3},     {"seed", 5},          {"output", "resumed"},
+               {"device", "cpu"}};
   const int64_t id = d.submit("reward", spec);
   json mid;
   REQUIRE(wbtest::eventually([&] {
