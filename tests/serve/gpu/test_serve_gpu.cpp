@@ -1,5 +1,6 @@
 // The serving engine on the GPU (device "cuda", gpu::GpuDecoder behind the same loop) against the
-// CPU engine on a tiny model written by the test: greedy tokens of concurrent requests on
+// CPU engine on a tiny model written by the test: greedy and seeded sampled tokens of concurrent
+// requests on
 // different adapters (prompts long enough to be chunked) equal in fp32; streaming and
 // cancellation (from the callback, by cancel(), queued) with slots released for later requests;
 // an adapter reloaded and unloaded while requests run, the device bytes following; bf16 serving.
@@ -70,12 +71,20 @@ TEST_CASE("on the GPU concurrent requests on different adapters get the CPU engi
   // fp32 on the device: the same bytes as the host tensors.
   CHECK(gpu->registry().bytes() == cpu->registry().bytes());
 
-  // Six requests over four slots: prompts of 5..29 tokens (1..4 chunks of 8), base and both
-  // adapters, one at adapter_scale 0.5; the last two wait for slots and reuse them.
+  // Eight requests over four slots: prompts of 5..29 tokens (1..4 chunks of 8), base and both
+  // adapters, one at adapter_scale 0.5; the later ones wait for slots and reuse them.
   std::vector<json> reqs = {greedy(prompt(5, 1), "tiny", 16),  greedy(prompt(29, 2), "a", 16),
                             greedy(prompt(12, 3), "b", 16),    greedy(prompt(9, 4), "a", 16),
                             greedy(prompt(17, 5), "b", 16),    greedy(prompt(8, 6), "tiny", 16)};
   reqs[3]["adapter_scale"] = 0.5;
+  // Two seeded samplers: the draws are the CPU's, from logits within float rounding of the CPU's.
+  reqs.push_back(greedy(prompt(11, 7), "a", 16));
+  reqs.back()["temperature"] = 0.8;
+  reqs.back()["seed"] = 7;
+  reqs.push_back(greedy(prompt(6, 8), "tiny", 16));
+  reqs.back()["temperature"] = 1.0;
+  reqs.back()["top_p"] = 0.9;
+  reqs.back()["seed"] = 8;
   const auto want = run_all(*cpu, reqs);
   const auto got = run_all(*gpu, reqs);
   for (size_t i = 0; i < reqs.size(); ++i) {
