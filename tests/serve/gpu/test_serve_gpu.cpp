@@ -1,7 +1,6 @@
 // The serving engine on the GPU (device "cuda", gpu::GpuDecoder behind the same loop) against the
 // CPU engine on a tiny model written by the test: greedy and seeded sampled tokens of concurrent
-// requests on
-// different adapters (prompts long enough to be chunked) equal in fp32; streaming and
+// requests on different adapters (prompts long enough to be chunked) equal in fp32; streaming and
 // cancellation (from the callback, by cancel(), queued) with slots released for later requests;
 // an adapter reloaded and unloaded while requests run, the device bytes following; bf16 serving.
 // Skipped without a GPU.
