@@ -1,0 +1,81 @@
+// sft plugin jobs on the GPU against the same specs on the CPU, through the real daemon and
+// plugin (tests/sft's fixture): full SFT (every base tensor, the pretraining path) and LoRA SFT
+// on device cuda give the CPU run's train and eval losses (fp32, 1e-3 relative after 4 steps),
+// and an eval job on cuda gives the CPU eval's answers (fp32 greedy: the same report). Skipped
+// without a GPU.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "sft_fixture.h"
+#include "wb/cuda/device.h"
+#include "wb_skip.h"
+
+using namespace sfttest;
+
+namespace {
+
+void require_gpu() {
+  if (!wb::cuda::device_available())
+    WB_SKIP(("no CUDA device: " + wb::cuda::unavailable_reason()).c_str());
+}
+
+bool logged(SftDaemon& d, int64_t job, const std::string& prefix) {
+  for (const auto& line : d.logs(job))
+    if (line.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+std::string result_line(SftDaemon& d, int64_t job) {
+  for (const auto& line : d.logs(job))
+    if (line.rfind("result ", 0) == 0) return line;
+  return "";
+}
+
+// Runs `spec` as an sft job on the CPU and on cuda (outputs <name>-cpu / <name>-cuda) and
+// compares the last train and eval losses.
+void same_losses(SftDaemon& d, json spec, const std::string& name) {
+  json c = spec, g = spec;
+  c.update({{"device", "cpu"}, {"output", name + "-cpu"}});
+  g.update({{"device", "cuda"}, {"output", name + "-cuda"}});
+  const int64_t cpu_id = d.run_job("sft", c)["id"];
+  const int64_t gpu_id = d.run_job("sft", g)["id"];
+  CHECK(logged(d, gpu_id, "device: cuda ("));
+  CHECK(d.last_metric(gpu_id, "train_loss") == Approx(d.last_metric(cpu_id, "train_loss")).epsilon(1e-3));
+  CHECK(d.last_metric(gpu_id, "eval_loss") == Approx(d.last_metric(cpu_id, "eval_loss")).epsilon(1e-3));
+  CHECK(result_line(d, gpu_id).find("\"device\":\"cuda\"") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("full and LoRA SFT jobs on cuda give the CPU run's losses", "[gpu][sft]") {
+  require_gpu();
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl", 0.2);
+  d.init_tiny("base");
+  const json spec = {{"model", "base"}, {"dataset", "chat"}, {"batch_size", 2}, {"context_length", 64},
+                     {"max_steps", 4},  {"eval_batches", 1}, {"log_every", 1},  {"lr", 1e-3}};
+  json full = spec;
+  full["method"] = "full";
+  same_losses(d, full, "full");
+  json lora = spec;
+  lora.update({{"method", "lora"}, {"rank", 2}});
+  same_losses(d, lora, "lora");
+}
+
+TEST_CASE("an eval job on cuda gives the CPU eval's answers", "[gpu][sft]") {
+  require_gpu();
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl", 0.2);
+  d.init_tiny("base");
+  const json spec = {{"model", "base"}, {"dataset", "chat"}, {"max_tokens", 6}, {"limit", 5}, {"batch", 3}};
+  json c = spec, g = spec;
+  c["device"] = "cpu";
+  g["device"] = "cuda";
+  const int64_t cpu_id = d.run_job("eval", c)["id"];
+  const int64_t gpu_id = d.run_job("eval", g)["id"];
+  CHECK(logged(d, gpu_id, "device: cuda ("));
+  CHECK(logged(d, cpu_id, "device: cpu"));
+  CHECK_FALSE(result_line(d, cpu_id).empty());
+  CHECK(result_line(d, gpu_id) == result_line(d, cpu_id));
+}
