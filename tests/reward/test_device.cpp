@@ -87,6 +87,24 @@ TEST_CASE("reward device: cuda refused with the reason, auto on the CPU with the
   }
 }
 
+TEST_CASE("reward device: a base the GPU cannot hold moves to the CPU, or is refused when cuda was asked for", "[reward][device]") {
+  wb::sft::DeviceChoice cpu = choose_device("cpu", "");
+  fit_gpu_memory(cpu, "cpu", int64_t(1) << 40);
+  CHECK_FALSE(cpu.cuda);
+  CHECK(cpu.note == "cpu");
+  if (!gpu_here()) return;  // the rest needs a device to measure
+  wb::sft::DeviceChoice small = choose_device("cuda", "");
+  fit_gpu_memory(small, "cuda", 1000);
+  CHECK(small.cuda);
+  const int64_t huge = int64_t(1) << 42;  // 16 TiB of fp32
+  wb::sft::DeviceChoice a = choose_device("auto", "");
+  fit_gpu_memory(a, "auto", huge);
+  CHECK_FALSE(a.cuda);
+  CHECK_THAT(a.note, Catch::StartsWith("cpu (auto: training of ") && Catch::Contains("needs about"));
+  wb::sft::DeviceChoice c = choose_device("cuda", "");
+  CHECK_THROWS_WITH(fit_gpu_memory(c, "cuda", huge), Catch::StartsWith("field 'device': cuda: training of "));
+}
+
 TEST_CASE("reward specs and score requests read device strictly, and a continued adapter's dropout counts", "[reward][device]") {
   CHECK(parse_reward_spec(kSpec).device.empty());
   json s = kSpec;

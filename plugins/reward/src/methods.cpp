@@ -30,9 +30,10 @@ json label_pair(const json& request) {
 
 json reward_score(const json& request) {
   const ScoreRequest q = parse_score(request);
-  const sft::DeviceChoice device = sft::choose_device(q.device, "");
+  sft::DeviceChoice device = sft::choose_device(q.device, "");
   const ResolvedRm r = resolve_reward_model("rm", q.rm);
   const llama::Model<float>& base = r.base->model;
+  fit_gpu_memory(device, q.device, base.weights.numel());
   const int64_t max_len = r.rm->max_len ? r.rm->max_len : base.config.max_position_embeddings;
   json out = {{"rm", q.rm}, {"kind", r.kind}, {"device", device.cuda ? "cuda" : "cpu"}};
   if (!q.items.empty()) {

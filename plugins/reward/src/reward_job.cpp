@@ -137,8 +137,9 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   // The CPU Trainer, or the GPU trainer in fp32 (the sft plugin's train loops); both write the
   // CPU's checkpoint format, so a run resumes on either device. Held-out evaluation runs on the
   // CPU model, synced from the GPU first.
-  const sft::DeviceChoice device =
+  sft::DeviceChoice device =
       sft::choose_device(s.device, reward_cpu_only(s, s.adapter.empty() ? nullptr : &model.lora->config));
+  fit_gpu_memory(device, s.device, model.weights.numel());
   job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
   const std::unique_ptr<sft::TrainLoop> trainer =
       device.cuda ? sft::make_gpu_loop(model, data, tc, s.log_every) : sft::make_cpu_loop(model, data, tc);
