@@ -2,7 +2,8 @@
 // llama::Decoder on the tiny random model (GQA) in fp32: logits of a prompt fed whole, in chunks
 // and then decoded; a 24-token greedy continuation; a mixed batch (decode rows and prompt chunks
 // of five sequences in non-contiguous slots, three adapters with different targets and ranks,
-// one sequence without, one at scale 0.5) equal to each sequence run alone on the CPU; slot reuse;
+// one sequence without, one at scale 0.5; then three decode rows, the GEMV path) equal to each
+// sequence run alone on the CPU; slot reuse;
 // a full context refused with nothing changed; bad input refused; bf16 at bf16 tolerance.
 // Also the cache kernels' per-row slot argument the decoder relies on. Skipped without a GPU.
 #include <algorithm>
@@ -268,6 +269,27 @@ TEST_CASE("GpuDecoder: mixed adapters in non-contiguous slots equal each sequenc
         got[size_t(s)].push_back(greedy(gl));
         want[size_t(s)].push_back(greedy(w));
       }
+    }
+  }
+  // Three of them on: three decode rows (the GEMV path, with two adapter segments and a base one).
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<GpuSeq*> ptrs;
+    std::vector<std::vector<int32_t>> feeds;
+    for (int64_t s : {0, 2, 4}) {
+      ptrs.push_back(gs[size_t(s)].get());
+      feeds.push_back({next[size_t(s)]});
+    }
+    std::vector<float> logits;
+    dec.forward(std::span<GpuSeq* const>(ptrs.data(), ptrs.size()), feeds, logits);
+    REQUIRE(int64_t(logits.size()) == 3 * V);
+    int64_t i = 0;
+    for (int64_t s : {0, 2, 4}) {
+      const auto w = cpu_feed(cpu, *cs[size_t(s)], feeds[size_t(i)]);
+      const auto gl = row(logits, i++, V);
+      CHECK(rel_err(gl, w) < 1e-4);
+      next[size_t(s)] = greedy(gl);
+      got[size_t(s)].push_back(greedy(gl));
+      want[size_t(s)].push_back(greedy(w));
     }
   }
   for (int64_t s = 0; s < S; ++s) {

@@ -8,6 +8,7 @@
 #include "wb/cuda/check.h"
 #include "wb/cuda/embedding.h"
 #include "wb/cuda/gemm.h"
+#include "wb/cuda/gemv.h"
 #include "wb/cuda/lora.h"
 #include "wb/cuda/rmsnorm.h"
 #include "wb/cuda/rope.h"
@@ -210,6 +211,13 @@ void GpuDecoder<T>::forward(std::span<GpuDecodeSequence<T>* const> seqs,
   const int32_t* d_len = d_ids + 3 * n;
   const int32_t* d_out = d_ids + 4 * n;
 
+  // y[rows, out] (+)= x W^T: the decode GEMV (W read once, 1-4 rows), else cuBLAS.
+  auto base = [&](T* y, const T* x, const T* w, int64_t rows, int64_t in, int64_t out, bool accumulate) {
+    if (gemv_fits<T>(rows, in))
+      gemv(ctx, y, x, w, rows, in, out, accumulate);
+    else
+      linear_forward(ctx, y, x, w, rows, in, out, accumulate);
+  };
   // y[n, out] (+)= LoRA of module m on each segment's rows (x[n, in]).
   auto lora = [&](int64_t l, int m, T* y, const T* x, int64_t in, int64_t out) {
     for (const auto& g : segs) {
@@ -228,9 +236,9 @@ void GpuDecoder<T>::forward(std::span<GpuDecodeSequence<T>* const> seqs,
     const auto& L = m_.layers_[size_t(l)];
     // Attention block: x += o(attention(rope(q), cache + rope(k), cache + v)).
     rmsnorm_forward(ctx, xn_.data(), rstd_.data(), x_.data(), L.ln1.data(), n, D, eps);
-    linear_forward(ctx, q_.data(), xn_.data(), L.w[kQ], n, D, D);
-    linear_forward(ctx, k_.data(), xn_.data(), L.w[kK], n, D, KV);
-    linear_forward(ctx, v_.data(), xn_.data(), L.w[kV], n, D, KV);
+    base(q_.data(), xn_.data(), L.w[kQ], n, D, D, false);
+    base(k_.data(), xn_.data(), L.w[kK], n, D, KV, false);
+    base(v_.data(), xn_.data(), L.w[kV], n, D, KV, false);
     lora(l, kQ, q_.data(), xn_.data(), D, D);
     lora(l, kK, k_.data(), xn_.data(), D, KV);
     lora(l, kV, v_.data(), xn_.data(), D, KV);
@@ -240,23 +248,23 @@ void GpuDecoder<T>::forward(std::span<GpuDecodeSequence<T>* const> seqs,
                     n, stride, KV, d_slot);
     attention_decode(ctx, att_.data(), q_.data(), k_cache_[size_t(l)].data(), v_cache_[size_t(l)].data(), d_len,
                      n, max_context_, stride, sh, d_slot);
-    linear_forward(ctx, x_.data(), att_.data(), L.w[kO], n, D, D, /*accumulate=*/true);
+    base(x_.data(), att_.data(), L.w[kO], n, D, D, /*accumulate=*/true);
     lora(l, kO, x_.data(), att_.data(), D, D);
     // MLP block: x += down(silu(gate(xn)) * up(xn)).
     rmsnorm_forward(ctx, xn_.data(), rstd_.data(), x_.data(), L.ln2.data(), n, D, eps);
-    linear_forward(ctx, g_.data(), xn_.data(), L.w[kGate], n, D, F);
-    linear_forward(ctx, u_.data(), xn_.data(), L.w[kUp], n, D, F);
+    base(g_.data(), xn_.data(), L.w[kGate], n, D, F, false);
+    base(u_.data(), xn_.data(), L.w[kUp], n, D, F, false);
     lora(l, kGate, g_.data(), xn_.data(), D, F);
     lora(l, kUp, u_.data(), xn_.data(), D, F);
     swiglu_forward(ctx, h_.data(), g_.data(), u_.data(), n * F);
-    linear_forward(ctx, x_.data(), h_.data(), L.w[kDown], n, F, D, /*accumulate=*/true);
+    base(x_.data(), h_.data(), L.w[kDown], n, F, D, /*accumulate=*/true);
     lora(l, kDown, x_.data(), h_.data(), F, D);
   }
   // The wanted rows (a gather: embedding_forward with x as the table), final norm, LM head.
   embedding_forward(ctx, xo_.data(), d_out, x_.data(), R, D);
   rmsnorm_forward(ctx, xn_.data(), rstd_.data(), xo_.data(), m_.norm_.data(), R, D, eps);
   const T* head = m_.lm_head_.size() ? m_.lm_head_.data() : m_.embed_.data();
-  linear_forward(ctx, logits_.data(), xn_.data(), head, R, D, V);
+  base(logits_.data(), xn_.data(), head, R, D, V, false);
   ctx.synchronize();  // throws CudaError on an asynchronous fault: the lengths stay unchanged
   logits = to_float(to_host(logits_.data(), size_t(R * V)));
   for (int64_t s = 0; s < S; ++s) seqs[s]->length_ += int64_t(tokens[s].size());

@@ -13,8 +13,9 @@
 // its length.
 //
 // forward() runs every new token of every sequence — decode rows and prompt chunks alike — in
-// ONE pass: the rows are packed sequence after sequence, each base linear is one cuBLAS product
-// over all rows, and each adapter adds its low-rank product on its own rows (adjacent sequences
+// ONE pass: the rows are packed sequence after sequence, each base linear is one product over all
+// rows (the decode GEMV of wb/cuda/gemv.h at 1-4 rows, cuBLAS above), and each adapter adds its
+// low-rank product on its own rows (adjacent sequences
 // with the same adapter and scale form one segment, as the CPU Decoder does; lora_forward per
 // segment). Attention appends each row's k/v into its sequence's slot (kv_cache_append with a
 // per-row slot index), then attention_decode gives each row one query over its sequence's cache
@@ -26,7 +27,8 @@
 // The math is the CPU engine's (embedding, RMSNorm, q/k/v, RoPE, attention, o, SwiGLU MLP, LM
 // head; LoRA y += scale_seq * alpha/r * B (A x)) with storage T and fp32 accumulation, so in fp32
 // the logits match llama::Decoder's up to summation order. Not batch-invariant: cuBLAS picks its
-// kernels by shape, so a row's last bits can depend on the rows beside it.
+// kernels by shape (and the GEMV takes 1-4 rows), so a row's last bits can depend on the rows
+// beside it.
 #pragma once
 
 #include <cstdint>
