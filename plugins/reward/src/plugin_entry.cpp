@@ -10,6 +10,7 @@
 #include "methods.h"
 #include "reward_job.h"
 #include "reward_spec.h"
+#include "rm_scorer.h"
 #include "spec_reader.h"
 #include "train_device.h"
 #include "wb/wb_plugin.h"
@@ -74,7 +75,7 @@ wb_status reward_invoke(const char* method_c, const char* request_json, wb_emit_
   });
 }
 
-void reward_shutdown() {}
+void reward_shutdown() { wb::reward::release_gpu_scorers(); }
 
 const char* const kJobKinds[] = {"reward", "label_synthetic", nullptr};
 const char* const kMethods[] = {"label.pair", "reward.score", nullptr};

@@ -35,4 +35,10 @@ SequenceScorer rm_scorer(const ResolvedRm& r, const sft::DeviceChoice& device) {
   };
 }
 
+void release_gpu_scorers() {
+#ifdef WB_REWARD_CUDA
+  plugin_gpu_cache().clear();
+#endif
+}
+
 }  // namespace wb::reward

@@ -14,4 +14,8 @@ namespace wb::reward {
 // never answers that).
 SequenceScorer rm_scorer(const ResolvedRm& r, const sft::DeviceChoice& device);
 
+// Drops the plugin's resident GPU scorer (the base model's device copy), e.g. at plugin
+// shutdown, while the CUDA runtime and cuBLAS are certainly still there. No-op without CUDA.
+void release_gpu_scorers();
+
 }  // namespace wb::reward
