@@ -4,7 +4,8 @@
 // of five sequences in non-contiguous slots, three adapters with different targets and ranks,
 // one sequence without, one at scale 0.5; then three decode rows, the GEMV path) equal to each
 // sequence run alone on the CPU; slot reuse;
-// a full context refused with nothing changed; bad input refused; bf16 at bf16 tolerance.
+// a full context refused with nothing changed; bad input refused; bf16 at bf16 tolerance; a pass
+// that runs out of device memory refused with nothing changed, the passes after it right.
 // Also the cache kernels' per-row slot argument the decoder relies on. Skipped without a GPU.
 #include <algorithm>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "../gpu_test_util.h"
 #include "wb/cuda/attention.h"
+#include "wb/cuda/check.h"
 #include "tiny_model.h"
 #include "wb/llama/cuda/gpu_decoder.h"
 #include "wb/llama/decode.h"
@@ -411,4 +413,46 @@ TEST_CASE("GpuDecoder in bf16: logits at bf16 tolerance, with an adapter", "[gpu
     CHECK(rel_err(row(logits, 0, V), cpu_feed(cpu, cs, {tok})) < 0.05);
     CHECK(rel_err(row(logits, 1, V), cpu_feed(cpu, cb, {tok})) < 0.05);
   }
+}
+
+TEST_CASE("GpuDecoder: a pass the device has no memory for changes nothing, and the next passes are right", "[gpu]") {
+  require_device();
+  // A vocabulary of 2^20 and a context of 40000: the logits of one all-positions pass over the
+  // whole context need 40000 * 2^20 * 4 bytes = 160 GB, more than the device has, while the model
+  // (256 MB of embeddings, tied) and the caches fit. The failed pass must leave the work buffers'
+  // capacities and the CUDA error state as they were, so the passes after it are right.
+  size_t free_b = 0, total_b = 0;
+  WB_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+  llama::LlamaConfig c = tiny();
+  c.vocab_size = 1 << 20;
+  c.max_position_embeddings = 40000;
+  c.tie_word_embeddings = true;
+  const size_t logits_bytes = size_t(c.max_position_embeddings) * size_t(c.vocab_size) * sizeof(float);
+  if (logits_bytes <= total_b) WB_SKIP("the device holds the 160 GB logits this case needs to fail");
+  const auto m = llama::Model<float>::random(c, 23);
+  const int64_t V = c.vocab_size;
+  cuda::Context ctx;
+  gpu::GpuLlama<float> g(ctx, m);
+  gpu::GpuDecoder<float> dec(g, 2, c.max_position_embeddings);
+  llama::Decoder<float> cpu(m);
+  GpuSeq a(dec), b(dec);
+  CpuSeq ca(c, 64), cb(c, 64);
+  // A small first pass: one row, one row of logits (the work buffers' first, small size).
+  CHECK(rel_err(gpu_feed(dec, a, {1}), cpu_feed(cpu, ca, {1})) < 1e-4);
+  // The whole context on b with every position's logits: refused for memory, nothing changed.
+  CHECK_THROWS_AS(gpu_feed(dec, b, prompt_of(c.max_position_embeddings, 9, V), /*all=*/true), cuda::CudaError);
+  CHECK(b.length() == 0);
+  CHECK(a.length() == 1);
+  // Then eight rows with all their logits on a, and a fresh prompt on b, as on the CPU.
+  const auto p8 = prompt_of(8, 10, V);
+  std::vector<float> want;
+  {
+    CpuSeq* one[1] = {&ca};
+    cpu.forward(std::span<CpuSeq* const>(one, 1), {p8}, want, /*all_positions=*/true);
+  }
+  CHECK(rel_err(gpu_feed(dec, a, p8, /*all=*/true), want) < 1e-4);
+  CHECK(a.length() == 9);
+  const auto p3 = prompt_of(3, 11, V);
+  CHECK(rel_err(gpu_feed(dec, b, p3), cpu_feed(cpu, cb, p3)) < 1e-4);
+  CHECK(b.length() == 3);
 }
