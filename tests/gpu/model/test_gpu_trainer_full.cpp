@@ -26,15 +26,8 @@ using gputest::train_config;
 
 namespace {
 
-constexpr double kLr = 1e-2;
-
-llama::Model<float> full_model(bool tied) {
-  auto c = gputest::tiny();
-  c.tie_word_embeddings = tied;
-  auto m = llama::Model<float>::random(c, 21);
-  m.trainable = {.full = true};
-  return m;
-}
+using gputest::full_model;
+constexpr double kLr = gputest::kFullLr;
 
 // Half the first step's gradient norm: clipping changes at least the first steps.
 double clip_for(bool tied, int64_t total) {

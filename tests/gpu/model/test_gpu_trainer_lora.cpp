@@ -24,11 +24,7 @@ using gputest::tiny;
 namespace {
 
 // The base model with a fresh PEFT-style adapter (B = 0), LoRA trainable.
-llama::Model<float> lora_model() {
-  auto m = gputest::tiny_with_fresh_lora();
-  m.trainable = {.lora = true};
-  return m;
-}
+using gputest::lora_model;
 
 std::vector<llama::TrainBatch> batches() { return gputest::sft_batches(); }
 llama::TrainerConfig config(int64_t total, double clip) { return gputest::train_config(total, clip); }

@@ -29,19 +29,8 @@ using gputest::train_config;
 
 namespace {
 
-constexpr double kCentering = 0.05;
-
-llama::Model<float> reward_model(llama::Trainable tr) {
-  auto m = gputest::tiny_with_fresh_lora();
-  m.head = llama::ScalarHead<float>::random(m.config.hidden_size, 17, 0.1);
-  m.head->bias.data[0] = 0.25f;
-  m.trainable = tr;
-  return m;
-}
-
-llama::TrainerConfig ranking_config(int64_t total, double clip) {
-  return train_config(total, clip, 2e-2, llama::LossKind::kRanking, kCentering);
-}
+using gputest::ranking_config;
+using gputest::reward_model;
 
 double clip_for(llama::Trainable tr, int64_t total) {
   auto m = reward_model(tr);

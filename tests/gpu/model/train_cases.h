@@ -1,6 +1,7 @@
 // Shared by the GPU trainer tests (test_gpu_trainer_*.cpp): the micro-batches (SFT-like token
 // batches with prompt masks; chosen/rejected pair batches with margins and a padded sequence),
-// the trainer config (2 micro-batches, warm-up + cosine, weight decay, optional clipping), every
+// the trainer config (2 micro-batches, warm-up + cosine, weight decay, optional clipping, an AdamW
+// eps that keeps final-weight comparisons well conditioned), every
 // trainable tensor of a model by name, and the lockstep run that compares a GpuTrainer with the
 // CPU Trainer step by step.
 #pragma once
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tiny_model.h"
 #include "wb/llama/batch.h"
 #include "wb/llama/cuda/trainer.h"
 #include "wb/llama/model.h"
@@ -69,6 +71,16 @@ inline std::vector<llama::TrainBatch> ranking_batches() {
                      false)};
 }
 
+// AdamW's eps in every GPU-vs-CPU training comparison. Not the default 1e-8: with it, Adam's
+// update m/(sqrt(v)+eps) is about +-lr whatever the gradient's size, so an element whose gradient
+// is within fp32 roundoff of zero moves in a direction the roundoff decides, and the final
+// weights of two correct trainers differ by more than the 1e-3 the tests allow (on the CPU,
+// roundoff-sized gradient noise gives up to 1e-2 on these cases). With eps = 1e-3 a gradient
+// difference dg changes a step by at most lr * dg / eps: roundoff-sized noise then stays under
+// 1e-4, and the elements with |g| >> 1e-3 still take Adam's normalized steps.
+// test_gpu_trainer_tolerance.cpp measures both on the CPU with perturbed gradients.
+constexpr double kCompareAdamEps = 1e-3;
+
 // total steps; clip 0: no clipping. Two micro-batches per step, warm-up 2 then cosine.
 inline llama::TrainerConfig train_config(int64_t total, double clip, double lr = 2e-2,
                                          llama::LossKind loss = llama::LossKind::kTokenCE,
@@ -82,9 +94,42 @@ inline llama::TrainerConfig train_config(int64_t total, double clip, double lr =
   tc.schedule.warmup_steps = 2;
   tc.adamw.weight_decay = 0.05;
   tc.adamw.max_grad_norm = clip;
+  tc.adamw.eps = kCompareAdamEps;
   tc.centering = centering;
   tc.seed = 9;
   return tc;
+}
+
+// The models the tests train: the tiny model (seed 21) fully trainable (full_model), with a fresh
+// PEFT-style adapter trainable (lora_model: B = 0), and as a reward model (reward_model: that
+// adapter plus a scalar head, seed 17, bias 0.25) with the trainable set tr.
+inline llama::Model<float> full_model(bool tied) {
+  auto c = tiny();
+  c.tie_word_embeddings = tied;
+  auto m = llama::Model<float>::random(c, 21);
+  m.trainable = {.full = true};
+  return m;
+}
+
+inline llama::Model<float> lora_model() {
+  auto m = tiny_with_fresh_lora();
+  m.trainable = {.lora = true};
+  return m;
+}
+
+inline llama::Model<float> reward_model(llama::Trainable tr) {
+  auto m = tiny_with_fresh_lora();
+  m.head = llama::ScalarHead<float>::random(m.config.hidden_size, 17, 0.1);
+  m.head->bias.data[0] = 0.25f;
+  m.trainable = tr;
+  return m;
+}
+
+// The full-training tests' peak rate; the reward tests' ranking config (centering on).
+constexpr double kFullLr = 1e-2;
+constexpr double kCentering = 0.05;
+inline llama::TrainerConfig ranking_config(int64_t total, double clip) {
+  return train_config(total, clip, 2e-2, llama::LossKind::kRanking, kCentering);
 }
 
 // Every trainable tensor of m (its trainable set), by CPU parameter name.
