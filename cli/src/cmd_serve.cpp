@@ -17,6 +17,7 @@ using nlohmann::json;
 struct StartOpts {
   std::string model;
   std::optional<std::int64_t> max_batch, max_context, max_adapters, max_queue;
+  std::optional<std::string> device, gpu_dtype;
 };
 
 std::string rate(const json& s) {
@@ -56,6 +57,8 @@ int run_start(const Context& ctx, const StartOpts& o) {
   if (o.max_context) body["max_context"] = *o.max_context;
   if (o.max_adapters) body["max_adapters"] = *o.max_adapters;
   if (o.max_queue) body["max_queue"] = *o.max_queue;
+  if (o.device) body["device"] = *o.device;
+  if (o.gpu_dtype) body["gpu_dtype"] = *o.gpu_dtype;
   print_status(ctx, ctx.client().post("/v1/serving", body));
   return kExitOk;
 }
@@ -73,6 +76,10 @@ void register_serve(CLI::App& app, Context& ctx) {
   c->add_option("--max-context", o->max_context, "tokens per sequence, prompt included")->check(CLI::Range(16, 1 << 20));
   c->add_option("--max-adapters", o->max_adapters, "resident LoRA adapters")->check(CLI::Range(0, 4096));
   c->add_option("--max-queue", o->max_queue, "requests waiting for a batch slot before 429")->check(CLI::Range(0, 1 << 20));
+  c->add_option("--device", o->device, "where to serve: cpu, cuda or auto (default: the daemon's device setting)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  c->add_option("--gpu-dtype", o->gpu_dtype, "weights on the GPU: bf16 (default) or fp32")
+      ->check(CLI::IsMember({"bf16", "fp32"}));
   c->callback([&ctx, o] { ctx.action = [&ctx, o] { return run_start(ctx, *o); }; });
 
   c = grp->add_subcommand("stop", "unload the served model (its running requests end)");

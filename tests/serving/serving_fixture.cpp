@@ -195,9 +195,10 @@ constexpr std::int64_t kVocab = 320;
 }  // namespace
 
 std::vector<std::string> ServingDaemon::args(const wbtest::TempDir& tmp, const std::string& config_toml) {
-  if (config_toml.empty()) return {};
+  // These tests check the CPU engine's exact, batch-invariant outputs: pin the device, or the
+  // daemon's default (auto) would serve on a GPU where one answers (tests/serve/gpu covers it).
   fs::path cfg = tmp.path() / "workbench.toml";
-  std::ofstream(cfg) << config_toml;
+  std::ofstream(cfg) << "device = \"cpu\"\n" << config_toml;
   return {"--config", cfg.string()};
 }
 

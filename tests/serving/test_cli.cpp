@@ -16,10 +16,14 @@ TEST_CASE("serving: wb serve, adapter, generate and chat") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("wb serve start") != std::string::npos);
 
-  r = wb({"serve", "start", "--model", "tiny", "--max-batch", "4"});
+  r = wb({"serve", "start", "--model", "tiny", "--device", "gpu"});
+  CHECK(r.exit_code != 0);  // not one of cpu, cuda, auto: refused by the CLI
+  CHECK(r.err.find("gpu") != std::string::npos);
+  r = wb({"serve", "start", "--model", "tiny", "--max-batch", "4", "--device", "cpu"});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("tiny") != std::string::npos);
+  CHECK(r.out.find("cpu") != std::string::npos);  // the device line
   const fs::path a = d.write_adapter("a", 11);
   r = wb({"adapter", "load", "a", a.string(), "--scale", "0.5"});
   INFO(r.out << r.err);

@@ -142,6 +142,26 @@ TEST_CASE("serving: bad requests get clear 400s and unknown names 404") {
   CHECK(d.get("/v1/adapters").body["adapters"].empty());  // nothing half-registered
   CHECK(d.post("/v1/serving", {{"model", "missing"}}).status == 404);
   CHECK(d.post("/v1/serving", {{"model", "tiny"}, {"max_batch", 0}}).status == 400);
+
+  // The device: a bad value or type is a 400 naming the field, and the resident model stays.
+  Reply bad_device = d.post("/v1/serving", {{"model", "tiny"}, {"device", "gpu"}});
+  CHECK(bad_device.status == 400);
+  CHECK(bad_device.text.find("device") != std::string::npos);
+  CHECK(d.post("/v1/serving", {{"model", "tiny"}, {"device", 1}}).status == 400);
+  CHECK(d.post("/v1/serving", {{"model", "tiny"}, {"gpu_dtype", "fp8"}}).status == 400);
+  CHECK(d.get("/v1/serving").body["serving"] == true);
+  // "cuda" serves on the GPU where one answers, else it is refused with the reason.
+  Reply cuda = d.post("/v1/serving", {{"model", "tiny"}, {"device", "cuda"}});
+  if (cuda.status == 200) {
+    CHECK(cuda.body["device"] == "cuda");
+  } else {
+    CHECK(cuda.status == 400);
+    CHECK(cuda.text.find("device") != std::string::npos);
+    CHECK(d.get("/v1/serving").body["device"] == "cpu");
+  }
+  Reply cpu = d.post("/v1/serving", {{"model", "tiny"}, {"device", "cpu"}});
+  CHECK(cpu.status == 200);
+  CHECK(cpu.body["device"] == "cpu");
 }
 
 TEST_CASE("serving: a full queue answers 429 with Retry-After, /metrics counts requests") {

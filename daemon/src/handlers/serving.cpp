@@ -66,7 +66,7 @@ storage::NewAdapter peft_registration(const std::string& name, const fs::path& d
 
 Response serving_start(App& app, Request& req) {
   json body = parse_json_body(req.body);
-  Fields f(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue"});
+  Fields f(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype"});
   const auto& sc = app.config.serving;
   storage::ModelRecord m = app.store.models().get(f.required_string("model"));
   // The configured context, capped by the model's own (a tiny test model has 128 positions).
@@ -80,6 +80,10 @@ Response serving_start(App& app, Request& req) {
                {"max_adapters", f.optional_int("max_adapters", sc.max_adapters, 0, 4096)},
                {"device", std::string(config::to_string(app.config.device))}};
   if (f.has("max_queue")) load["max_queue"] = f.optional_int("max_queue", 0, 0, 1 << 20);
+  // Where to serve: the request's device, else the daemon's setting. The plugin checks the value
+  // and whether the device can run it (400 naming "device" otherwise).
+  if (auto device = f.optional_string("device")) load["device"] = *device;
+  if (auto dtype = f.optional_string("gpu_dtype")) load["gpu_dtype"] = *dtype;
   app.serving.load_model(load);
   return json_response(200, status_body(app));
 }
