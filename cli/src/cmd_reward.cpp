@@ -21,7 +21,7 @@ namespace {
 using nlohmann::json;
 
 struct ScoreOpts {
-  std::string rm, prompt, response, dataset, split;
+  std::string rm, prompt, response, dataset, split, device;
   std::int64_t limit = 0;
   bool rows = false;
 };
@@ -44,6 +44,7 @@ int run_score(const Context& ctx, const ScoreOpts& o) {
   if (item == !o.dataset.empty()) throw UsageError("give --prompt and --response, or --dataset");
   if (item && (o.prompt.empty() || o.response.empty())) throw UsageError("--prompt and --response go together");
   json body = {{"rm", o.rm}};
+  if (!o.device.empty()) body["device"] = o.device;
   if (item) {
     body["items"] = json::array({{{"prompt", o.prompt}, {"response", o.response}}});
   } else {
@@ -94,6 +95,8 @@ void register_reward(CLI::App& app, Context& ctx) {
   c->add_option("--split", o->split, "train | eval | all (default all)");
   c->add_option("--limit", o->limit, "score only the first N pairs");
   c->add_flag("--rows", o->rows, "also print each pair's scores");
+  c->add_option("--device", o->device, "where to score: cpu, cuda or auto (default: the daemon's device setting)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   c->callback([&ctx, o] { ctx.action = [&ctx, o] { return run_score(ctx, *o); }; });
 }
 

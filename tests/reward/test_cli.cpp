@@ -39,6 +39,16 @@ TEST_CASE("wb train reward --head and wb reward score (table and --json)", "[rew
   const json j = json::parse(r.out);
   CHECK(j["kind"] == "reward_safety");
   CHECK(j["scores"].size() == 1);
+  // --device reaches the method: the same score on the CPU; a value outside cpu|cuda|auto is a
+  // usage error.
+  r = wb(s, "--json reward score --device cpu --rm rm --prompt 'What is 1 + 1?' --response 'Answer: 2'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const json jc = json::parse(r.out);
+  CHECK(jc["device"] == "cpu");
+  if (j["device"] == "cpu") CHECK(jc["scores"] == j["scores"]);  // (auto may have scored on a GPU)
+  r = wb(s, "reward score --device tpu --rm rm --prompt a --response b");
+  CHECK(r.code != 0);
 
   r = wb(s, "reward score --rm rm --dataset help --split eval --rows");
   INFO(r.out);
