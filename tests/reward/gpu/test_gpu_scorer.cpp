@@ -2,7 +2,8 @@
 // tiny random model with odd sizes (hidden 48, 3 query heads over 1 KV head, 3 layers, vocab 101)
 // and a LoRA reward adapter with a random B on all seven linears + a scalar head: sequences of 1
 // to 96 tokens (the whole context), in chunks with a tail; swapping adapters (another rank and
-// targets), the base alone, and bad input refused before anything runs. Skipped without a GPU.
+// targets), the base alone, and bad input refused before anything runs; a chunk the device has no
+// memory for refused, the calls after it right. Skipped without a GPU.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "wb/cuda/check.h"
 #include "wb/cuda/device.h"
 #include "wb/llama/lora.h"
 #include "wb/llama/model.h"
@@ -163,4 +165,39 @@ TEST_CASE("GPU scorer: bad input is refused before anything runs, and the scorer
   CHECK_THROWS_AS(g.score(foreign, head, seqs), std::invalid_argument);
 
   check_close(g.score(lora, head, seqs), reward::score_sequences(base, lora.get(), head, seqs));
+}
+
+TEST_CASE("GPU scorer: a chunk the device has no memory for throws, and the next calls score right", "[reward][gpu]") {
+  need_gpu();
+  // A vocabulary of 2^20: the activations GpuLlama allocates for a chunk include logits [n, vocab],
+  // so 32 sequences of 1250 tokens (n = 40000) need 160 GB, more than the device has, while the
+  // model (256 MB of tied embeddings) fits. The failure must not leave half-grown buffers or a
+  // stale CUDA error behind: the next, larger-than-before chunk must score as the CPU does.
+  size_t free_b = 0, total_b = 0;
+  REQUIRE(cudaMemGetInfo(&free_b, &total_b) == cudaSuccess);
+  llama::LlamaConfig c = odd_config();
+  c.vocab_size = 1 << 20;
+  c.max_position_embeddings = 1250;
+  c.tie_word_embeddings = true;
+  if (size_t(40000) * size_t(c.vocab_size) * sizeof(float) <= total_b)
+    WB_SKIP("the device holds the 160 GB of logits this case needs to fail");
+  const auto base = llama::Model<float>::random(c, 14);
+  const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 10);
+  const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
+  reward::GpuScorer g(base);
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(c.vocab_size) - 1);
+  auto seqs_of = [&](size_t count, size_t len) {
+    std::vector<std::vector<int32_t>> out(count);
+    for (auto& s : out)
+      for (size_t j = 0; j < len; ++j) s.push_back(tok(rng));
+    return out;
+  };
+  const auto small = seqs_of(2, 5);   // n = 10: the activations' first size
+  const auto huge = seqs_of(32, 1250);
+  const auto medium = seqs_of(6, 40);  // n = 240: more rows than the first call
+  check_close(g.score(lora, head, small, 32), reward::score_sequences(base, lora.get(), head, small, 32));
+  CHECK_THROWS_AS(g.score(lora, head, huge, 32), cuda::CudaError);
+  check_close(g.score(lora, head, medium, 32), reward::score_sequences(base, lora.get(), head, medium, 32));
+  check_close(g.score(nullptr, head, small, 32), reward::score_sequences(base, nullptr, head, small, 32));
 }

@@ -126,7 +126,7 @@ void GpuDecoder<T>::reserve_rows(int64_t n, int64_t out_rows, int64_t max_rank) 
   } catch (const CudaError&) {
     // A failed cudaMalloc also stays behind as the thread's last error, which the next pass's
     // first launch check (cudaGetLastError) would report as its own failure: clear it.
-    cudaGetLastError();
+    (void)cudaGetLastError();
     throw;
   }
 }

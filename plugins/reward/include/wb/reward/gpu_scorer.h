@@ -19,7 +19,9 @@
 // logits buffer GpuLlama keeps for forward()).
 //
 // Threads: score() takes the scorer's mutex (one stream, one batch at a time); the cache has
-// its own. CUDA failures throw cuda::CudaError; bad input throws std::invalid_argument.
+// its own. CUDA failures throw cuda::CudaError; bad input throws std::invalid_argument. After a
+// CudaError such as out of device memory for a large chunk, the next score() starts afresh
+// (adapter re-uploaded, activations reallocated).
 #pragma once
 
 #include <cstdint>
