@@ -13,7 +13,13 @@ std::string describe(cublasStatus_t status, const char* expr, const char* file, 
 }
 
 void check(cudaError_t err, const char* expr, const char* file, int line) {
-  if (err != cudaSuccess) throw CudaError(describe(err, expr, file, line));
+  if (err == cudaSuccess) return;
+  // The error is reported by this exception: take it off the thread's last error too, or the
+  // next launch check (cudaGetLastError) would report it again, e.g. an out-of-memory cudaMalloc
+  // the caller recovered from failing the next, unrelated kernel. (A sticky error — the context
+  // is broken — keeps failing every later call anyway.)
+  (void)cudaGetLastError();
+  throw CudaError(describe(err, expr, file, line));
 }
 
 void check(cublasStatus_t status, const char* expr, const char* file, int line) {
