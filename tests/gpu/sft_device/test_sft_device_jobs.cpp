@@ -5,6 +5,7 @@
 // cuda); gpu/ compares such jobs with the CPU's.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include "sft_fixture.h"
@@ -95,4 +96,6 @@ TEST_CASE("eval jobs: device cuda without a GPU is refused, auto generates on th
   const int64_t auto_id = d.run_job("eval", a)["id"];
   CHECK(logged(d, auto_id, gpu ? "device: cuda (" : "device: cpu (auto: "));
   CHECK(result_line(d, auto_id).rfind("result {", 0) == 0);
+  // Its responses are in its job directory, where gpu/ compares them across devices.
+  CHECK(std::filesystem::exists(d.data_dir() / "jobs" / std::to_string(auto_id) / "eval_results.jsonl"));
 }

@@ -1,10 +1,14 @@
 // sft plugin jobs on the GPU against the same specs on the CPU, through the real daemon and
 // plugin (tests/sft's fixture): full SFT (every base tensor, the pretraining path) and LoRA SFT
 // on device cuda give the CPU run's train and eval losses (fp32, 1e-3 relative after 4 steps),
-// and an eval job on cuda gives the CPU eval's answers (fp32 greedy: the same report). Skipped
-// without a GPU.
+// and an eval job on cuda gives the CPU eval's answers (fp32 greedy: the same responses, token
+// for token, hence the same report). Skipped without a GPU.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "sft_fixture.h"
@@ -30,6 +34,14 @@ std::string result_line(SftDaemon& d, int64_t job) {
   for (const auto& line : d.logs(job))
     if (line.rfind("result ", 0) == 0) return line;
   return "";
+}
+
+// A job's eval_results.jsonl (one line per prompt: prompt, response, verdict), from its job dir.
+std::string eval_results(SftDaemon& d, int64_t job) {
+  std::ifstream in(d.data_dir() / "jobs" / std::to_string(job) / "eval_results.jsonl");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 // Runs `spec` as an sft job on the CPU and on cuda (outputs <name>-cpu / <name>-cuda) and
@@ -78,4 +90,15 @@ TEST_CASE("an eval job on cuda gives the CPU eval's answers", "[gpu][sft]") {
   CHECK(logged(d, cpu_id, "device: cpu"));
   CHECK_FALSE(result_line(d, cpu_id).empty());
   CHECK(result_line(d, gpu_id) == result_line(d, cpu_id));
+  // The report of a random tiny model is near zero whatever it says: compare what it said.
+  const std::string want = eval_results(d, cpu_id);
+  const auto lines = std::count(want.begin(), want.end(), '\n');
+  CHECK(lines > 0);
+  // Not every response is empty (a model that only said EOS would compare equal trivially).
+  size_t empty = 0;
+  for (size_t at = want.find("\"response\":\"\""); at != std::string::npos;
+       at = want.find("\"response\":\"\"", at + 1))
+    ++empty;
+  CHECK(int64_t(empty) < int64_t(lines));
+  CHECK(eval_results(d, gpu_id) == want);
 }
