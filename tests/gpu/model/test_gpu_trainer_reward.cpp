@@ -81,12 +81,8 @@ TEST_CASE("GPU ranking loss equals loss.h's ranking_loss + reward_centering", "[
 TEST_CASE("GPU head scores equal the CPU forward's, read at the last real row", "[gpu]") {
   require_device();
   cuda::Context ctx;
-  auto m = reward_model({.lora = true, .head = true});
   // A trained-looking adapter (B != 0) so the LoRA path shows in the scores.
-  m.lora->for_each([](const std::string& name, llama::Tensor<float>& t) {
-    if (name.find("lora_B") != std::string::npos)
-      for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = 0.01f * float(int(i % 7) - 3);
-  });
+  auto m = gputest::with_nonzero_b(reward_model({.lora = true, .head = true}));
   for (const auto& tb : ranking_batches()) {
     llama::Workspace<float> ws;
     llama::ForwardOptions opts;
@@ -175,10 +171,11 @@ TEST_CASE("GPU head-only and full + head reward training match the CPU Trainer",
   for (llama::Trainable tr : {llama::Trainable{.head = true}, llama::Trainable{.full = true, .head = true}}) {
     INFO("full " << tr.full);
     const int64_t total = 4;
-    auto cpu_model = reward_model(tr);
+    // A frozen adapter with B != 0: its share of the forward and of dx (full) must count.
+    auto cpu_model = gputest::with_nonzero_b(reward_model(tr));
     llama::InMemoryDataSource cpu_data(ranking_batches());
     llama::Trainer cpu(cpu_model, cpu_data, ranking_config(total, 0.0));
-    auto gpu_model = reward_model(tr);
+    auto gpu_model = gputest::with_nonzero_b(reward_model(tr));
     llama::InMemoryDataSource gpu_data(ranking_batches());
     gpu::GpuTrainer<float> g(ctx, gpu_model, gpu_data, ranking_config(total, 0.0));
     lockstep(cpu, g, total, 1e-4);

@@ -62,9 +62,10 @@ std::vector<Case> cases() {
       {"lora", gputest::lora_model, sft_batches(), train_config(7, 1.0), 6},
       {"reward lora + head", [] { return reward_model({.lora = true, .head = true}); },
        ranking_batches(), ranking_config(8, 1.0), 7},
-      {"reward head", [] { return reward_model({.head = true}); }, ranking_batches(),
-       ranking_config(4, 0.0), 4},
-      {"reward full + head", [] { return reward_model({.full = true, .head = true}); },
+      {"reward head", [] { return gputest::with_nonzero_b(reward_model({.head = true})); },
+       ranking_batches(), ranking_config(4, 0.0), 4},
+      {"reward full + head",
+       [] { return gputest::with_nonzero_b(reward_model({.full = true, .head = true})); },
        ranking_batches(), ranking_config(4, 0.0), 4},
   };
   // The clipped runs clip at half the first norm, as their GPU tests do.

@@ -125,6 +125,16 @@ inline llama::Model<float> reward_model(llama::Trainable tr) {
   return m;
 }
 
+// m with a trained-looking adapter: every B (fresh: 0, which hides the adapter's share of the
+// forward and of the gradient passed down) set to small nonzero values.
+inline llama::Model<float> with_nonzero_b(llama::Model<float> m) {
+  m.lora->for_each([](const std::string& name, llama::Tensor<float>& t) {
+    if (name.find("lora_B") != std::string::npos)
+      for (size_t i = 0; i < t.data.size(); ++i) t.data[i] = 0.01f * float(int(i % 7) - 3);
+  });
+  return m;
+}
+
 // The full-training tests' peak rate; the reward tests' ranking config (centering on).
 constexpr double kFullLr = 1e-2;
 constexpr double kCentering = 0.05;
