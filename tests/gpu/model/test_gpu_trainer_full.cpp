@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../gpu_test_util.h"
+#include "wb/cuda/check.h"
 #include "tiny_model.h"
 #include "train_cases.h"
 #include "wb_temp_dir.h"
@@ -156,4 +157,38 @@ TEST_CASE("GPU full training in bf16 stays near the CPU loss", "[gpu]") {
   const double moved = max_tensor_err(gpu_model, full_model(false));
   CHECK(std::isfinite(moved));
   CHECK(moved > 1e-3);
+}
+
+TEST_CASE("GPU model: a batch the device cannot hold fails cleanly, then batches run as before",
+          "[gpu]") {
+  require_device();
+  cuda::Context ctx;
+  const auto m = full_model(false);
+  auto lens_of = [](const llama::TrainBatch& tb) {
+    std::vector<int32_t> lens;
+    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens.push_back(int32_t(tb.batch.seq_len(s)));
+    return lens;
+  };
+  const auto small = sft_batches()[0];  // 18 rows
+  const auto larger = sft_batches()[2];  // 19 rows: the activations grow after the failure
+  auto run = [&](gpu::GpuLlama<float>& g, const llama::TrainBatch& tb) {
+    g.set_batch(tb.batch.tokens, lens_of(tb));
+    g.forward();
+    return g.logits_host();
+  };
+  gpu::GpuLlama<float> fresh(ctx, m);
+  const auto want_small = run(fresh, small);
+  const auto want_larger = run(fresh, larger);
+
+  gpu::GpuLlama<float> g(ctx, m);
+  CHECK(rel_err(run(g, small), want_small) < 1e-6);
+  // 64M rows of 64 tokens: layer 0's activations alone need over 200 GB.
+  const int64_t huge = int64_t(64) << 20;
+  const std::vector<int32_t> tokens(size_t(huge), 1), lens(size_t(huge / 64), 64);
+  CHECK_THROWS_AS(g.set_batch(tokens, lens), cuda::CudaError);
+  // No half-set batch is left to run on.
+  CHECK_THROWS_AS(g.forward(), std::logic_error);
+  // The next batches allocate anew and compute what a model that never failed computes.
+  CHECK(rel_err(run(g, small), want_small) < 1e-6);
+  CHECK(rel_err(run(g, larger), want_larger) < 1e-6);
 }

@@ -242,7 +242,10 @@ void GpuLlama<T>::set_lora(const llama::LoraAdapter<float>& a) {
 template <typename T>
 void GpuLlama<T>::alloc_acts(int64_t n) {
   if (n <= cap_) return;
-  cap_ = n;
+  // cap_ says every buffer below holds n rows only once they all do: an allocation that throws
+  // (out of device memory) leaves cap_ 0, so the next set_batch allocates again instead of
+  // trusting buffers of the old size (or a layer list cut short).
+  cap_ = 0;
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
   const int64_t H = c_.num_attention_heads, V = c_.vocab_size, r = has_lora_ ? lora_.rank : 0;
   acts_.clear();
@@ -287,6 +290,7 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   dscores_ = DeviceBuffer<float>(n);
   ones_ = DeviceBuffer<float>(n);
   fill(ctx_, ones_.data(), 1.0f, n);
+  cap_ = n;
 }
 
 template <typename T>
@@ -298,8 +302,10 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
     throw std::invalid_argument("GpuLlama::set_batch: sequence lengths do not sum to the tokens");
   for (int32_t t : tokens)
     if (t < 0 || t >= c_.vocab_size) throw std::invalid_argument("GpuLlama: token id out of range");
+  // No batch is set until this one is: a throw below (out of device memory) leaves forward()
+  // refusing to run on half-replaced buffers.
+  n_ = 0;
   alloc_acts(n);
-  n_ = n;
   std::vector<int32_t> start, pos;
   int32_t s0 = 0;
   for (int32_t L : seq_lens) {
@@ -329,6 +335,7 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
   upload(positions_.data(), st + 2 * n, n, ctx_.s());
   WB_CUDA_CHECK(cudaEventRecord(batch_fence_.get(), ctx_.s()));
   rope_table(ctx_, rope_cs_.data(), positions_.data(), n, c_.head_dim(), float(c_.rope_theta));
+  n_ = n;
 }
 
 template <typename T>

@@ -67,7 +67,8 @@ class GpuLlama {
   // Sets the packed batch: tokens[n] with sequence lengths (sum = n); allocates activations for
   // n rows (kept between calls while n does not grow). The copies are asynchronous (pinned
   // staging); throws std::invalid_argument for an empty batch, lengths that do not sum to n or a
-  // token id outside the vocabulary.
+  // token id outside the vocabulary. When it throws after validation (a CudaError: out of device
+  // memory) no batch is set: forward() refuses until a set_batch succeeds, which allocates anew.
   void set_batch(const std::vector<int32_t>& tokens, const std::vector<int32_t>& seq_lens);
 
   // Forward over the batch; logits [n, vocab] stay on the device (logits()).
