@@ -655,6 +655,14 @@ void GpuLlama<T>::set_head(const llama::ScalarHead<float>& h) {
                                 "] + bias [1], got " + h.weight.shape_string() + " + " +
                                 h.bias.shape_string());
   ctx_.synchronize();
+  // A previous head's parameters point at the buffers replaced below: drop them first, so none
+  // is left dangling if an allocation throws.
+  if (train_head_) {
+    params_.erase(std::remove_if(params_.begin(), params_.end(),
+                                 [](const TrainParam& p) { return p.name.rfind("score.", 0) == 0; }),
+                  params_.end());
+    train_head_ = false;
+  }
   head_w32_ = to_device(h.weight.data);
   head_b32_ = to_device(h.bias.data);
   head_w_ = DeviceBuffer<T>(size_t(D));
@@ -665,13 +673,6 @@ void GpuLlama<T>::set_head(const llama::ScalarHead<float>& h) {
   head_db_ = zeros(ctx_, 1);
   head_mb_ = zeros(ctx_, 1);
   head_vb_ = zeros(ctx_, 1);
-  // A previous head's parameters pointed at the old buffers.
-  if (train_head_) {
-    params_.erase(std::remove_if(params_.begin(), params_.end(),
-                                 [](const TrainParam& p) { return p.name.rfind("score.", 0) == 0; }),
-                  params_.end());
-    train_head_ = false;
-  }
   ctx_.synchronize();
 }
 
