@@ -5,7 +5,8 @@
 // to 1e-3 (max error over the tensor's max), with an untied LM head and with tied embeddings
 // (the embedding's gradient then also comes from the head). Checkpoints go both ways (GPU ->
 // CPU Trainer, CPU -> GPU). The trainable-tensor list is the CPU's (names, sizes, decay). bf16
-// storage stays within 5% of the CPU loss. Skipped without a GPU.
+// storage stays within 5% of the CPU loss. A step the device cannot hold is undone (data, RNG,
+// gradients), as the CPU Trainer undoes a failed step. Skipped without a GPU.
 #include <string>
 #include <vector>
 
@@ -191,4 +192,28 @@ TEST_CASE("GPU model: a batch the device cannot hold fails cleanly, then batches
   // The next batches allocate anew and compute what a model that never failed computes.
   CHECK(rel_err(run(g, small), want_small) < 1e-6);
   CHECK(rel_err(run(g, larger), want_larger) < 1e-6);
+}
+
+TEST_CASE("GPU trainer: a step whose micro-batch the device cannot hold is undone, as on the CPU",
+          "[gpu]") {
+  require_device();
+  cuda::Context ctx;
+  auto m = full_model(false);
+  const auto start = full_model(false);
+  // The step's first micro-batch runs (gradients accumulate), the second needs over 200 GB of
+  // activations (1M sequences of 64 tokens): set_batch throws after the first was enqueued.
+  std::vector<std::vector<int32_t>> seqs(size_t(1) << 20, std::vector<int32_t>(64, 3));
+  llama::InMemoryDataSource data({sft_batches()[0], gputest::sft_micro_batch(seqs)});
+  gpu::GpuTrainer<float> g(ctx, m, data, train_config(3, 0.0, kLr));
+  const auto pos = data.position();
+  CHECK_THROWS_AS(g.step(), cuda::CudaError);
+  CHECK(g.steps_done() == 0);
+  CHECK(data.position() == pos);  // the data stream stands where it stood
+  auto& dev = g.device_model();
+  for (size_t i = 0; i < dev.n_params(); ++i) {
+    INFO(dev.param_name(i));
+    for (float x : dev.param_state_host(i, gpu::GpuLlama<float>::ParamState::kGrad)) REQUIRE(x == 0.0f);
+  }
+  g.sync_to_host();
+  CHECK(max_tensor_err(m, start) == 0.0);  // the optimizer never ran
 }

@@ -581,6 +581,11 @@ void GpuLlama<T>::adamw_step(const AdamWStep& s) {
 }
 
 template <typename T>
+void GpuLlama<T>::zero_grads() {
+  for (const TrainParam& p : params_) fill_bytes(p.grad, 0, size_t(p.numel), ctx_.s());
+}
+
+template <typename T>
 double GpuLlama<T>::grad_sq_norm() {
   const size_t k = params_.size();
   if (k == 0) return 0;

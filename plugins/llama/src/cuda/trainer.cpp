@@ -112,21 +112,33 @@ GpuStepStats GpuTrainer<T>::step() {
 
   int64_t tokens = 0;
   cuda::fill_bytes(loss_dev_.data(), 0, 1, ctx_.s());
-  for (const auto& tb : micro) {
-    rng_.next_u64();  // the CPU Trainer's dropout seed for this micro-batch (dropout is 0 here)
-    std::vector<int32_t> lens(size_t(tb.batch.n_seqs()));
-    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens[size_t(s)] = int32_t(tb.batch.seq_len(s));
-    gpu_.set_batch(tb.batch.tokens, lens);
-    if (config_.loss == llama::LossKind::kTokenCE) {
-      gpu_.forward();
-      gpu_.loss_backward_async(tb.targets, tb.mask, loss_dev_.data(), /*accumulate=*/true,
-                               /*backward=*/true);
-    } else {
-      gpu_.forward_hidden();
-      gpu_.ranking_backward_async(tb.batch.last_index, tb.margins, config_.centering,
-                                  loss_dev_.data(), /*accumulate=*/true, /*backward=*/true);
+  const llama::Rng rng_before = rng_;
+  try {
+    for (const auto& tb : micro) {
+      rng_.next_u64();  // the CPU Trainer's dropout seed for this micro-batch (dropout is 0 here)
+      std::vector<int32_t> lens(size_t(tb.batch.n_seqs()));
+      for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens[size_t(s)] = int32_t(tb.batch.seq_len(s));
+      gpu_.set_batch(tb.batch.tokens, lens);
+      if (config_.loss == llama::LossKind::kTokenCE) {
+        gpu_.forward();
+        gpu_.loss_backward_async(tb.targets, tb.mask, loss_dev_.data(), /*accumulate=*/true,
+                                 /*backward=*/true);
+      } else {
+        gpu_.forward_hidden();
+        gpu_.ranking_backward_async(tb.batch.last_index, tb.margins, config_.centering,
+                                    loss_dev_.data(), /*accumulate=*/true, /*backward=*/true);
+      }
+      tokens += tb.batch.n_tokens();
     }
-    tokens += tb.batch.n_tokens();
+  } catch (...) {
+    // A micro-batch the device could not run (e.g. out of memory in set_batch): undo the step as
+    // the CPU Trainer does — no gradient kept, data and RNG where they were — so a retry (after
+    // freeing memory, or on a smaller batch) continues the same run. Weights are untouched: the
+    // optimizer has not run.
+    gpu_.zero_grads();
+    rng_ = rng_before;
+    data_.seek(pos_before);
+    throw;
   }
 
   const double scale = 1.0 / double(config_.micro_batches);

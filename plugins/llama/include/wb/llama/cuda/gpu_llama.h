@@ -148,6 +148,8 @@ class GpuLlama {
   void adamw_step(const kernels::AdamWStep& s);
   // The same with the default betas/eps and no weight decay (the benchmarks).
   void adamw_step(float lr, int64_t step);
+  // Zeroes every trainable gradient (asynchronous): drops what micro-batches accumulated.
+  void zero_grads();
 
   // The fp32 state of one LoRA matrix (module m of layer l, B when b), for checkpoints.
   using LoraState = ParamState;

@@ -71,6 +71,8 @@ class GpuTrainer {
 
   // One optimizer step. Every micro-batch is checked on the host before anything is enqueued:
   // a malformed one throws std::invalid_argument with the data position and weights unchanged.
+  // A micro-batch the device cannot run (cuda::CudaError, e.g. out of memory) undoes the step:
+  // accumulated gradients dropped, data position and RNG restored, weights never touched.
   GpuStepStats step();
   // Steps until total_steps or cancellation, checkpointing as the CPU Trainer::run does.
   int64_t run();
