@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <stdexcept>
 
 #include "gpu_greedy.h"
 #include "model_store.h"
@@ -87,7 +88,7 @@ std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
 
 wb_status run_eval(const JobHost& job, const json& spec_json) {
   const EvalSpec s = parse_eval_spec(spec_json);
-  const DeviceChoice device = choose_eval_device(s);
+  DeviceChoice device = choose_eval_device(s);
   job.progress(0.0, "load");
   const fs::path model_path = registered_model_path(s.model, job.handle());
   const auto model = llama::load_model<float>(model_path);
@@ -97,6 +98,15 @@ wb_status run_eval(const JobHost& job, const json& spec_json) {
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");
+  if (device.cuda) {
+    // As for training: a model the GPU cannot hold evaluates on the CPU unless cuda was asked for.
+    const std::string why = gpu_memory_problem(model.weights.numel(), false, "evaluation");
+    if (!why.empty()) {
+      if (s.device == "cuda") throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
+      device.cuda = false;
+      device.note = "cpu (" + device.setting + ": " + why + ")";
+    }
+  }
   job.info("device: " + device.note);
   // On the GPU the model (and adapter) are copied to the device once for the whole job.
   std::unique_ptr<GpuGreedy> gpu;

@@ -87,17 +87,18 @@ DeviceChoice choose_train_device(const TrainSpec& s) {
 
 DeviceChoice choose_eval_device(const EvalSpec& s) { return choose_device(s.device, ""); }
 
-std::string gpu_memory_problem(int64_t params, bool full) {
+std::string gpu_memory_problem(int64_t params, bool full, const std::string& work) {
 #ifdef WB_SFT_CUDA
   if (!cuda::device_available()) return "";
   const double need = double(params) * (full ? 20.0 : 4.0);
   const double have = double(cuda::device_info().total_memory);
   if (need <= 0.9 * have) return "";
   auto gb = [](double b) { return std::to_string(int64_t(b / 1e9 + 0.5)) + " GB"; };
-  return std::string(full ? "full training" : "training") + " of " + std::to_string(params) +
+  const std::string what = !work.empty() ? work : full ? "full training" : "training";
+  return what + " of " + std::to_string(params) +
          " parameters needs about " + gb(need) + " on the GPU, which has " + gb(have);
 #else
-  (void)params, (void)full;
+  (void)params, (void)full, (void)work;
   return "";
 #endif
 }

@@ -45,8 +45,9 @@ DeviceChoice choose_eval_device(const EvalSpec& s);
 // Once the model is loaded: whether the GPU can hold a model of `params` parameters for
 // training — the fp32 device copy, plus for full training an fp32 master, gradient and two AdamW
 // moments per parameter (20 bytes each), within 90% of the device's memory (the rest is left to
-// activations). "" when it fits (or without a device); otherwise one line saying how much is
-// needed and what the device has.
-std::string gpu_memory_problem(int64_t params, bool full);
+// activations); for other work (eval, scoring) the fp32 copy alone. "" when it fits (or without
+// a device); otherwise one line saying how much is needed and what the device has, starting
+// with `work` ("" : "full training" or "training").
+std::string gpu_memory_problem(int64_t params, bool full, const std::string& work = "");
 
 }  // namespace wb::sft

@@ -158,6 +158,7 @@ TEST_CASE("a model too large for the GPU's memory is named, with what it needs a
     CHECK_THAT(gpu_memory_problem(huge, true),
                Catch::Contains("full training of") && Catch::Contains("needs about") && Catch::Contains("GB"));
     CHECK_THAT(gpu_memory_problem(huge, false), Catch::StartsWith("training of"));
+    CHECK_THAT(gpu_memory_problem(huge, false, "evaluation"), Catch::StartsWith("evaluation of"));
   } else {
     // No device in use: nothing to check against.
     CHECK(gpu_memory_problem(huge, true).empty());
