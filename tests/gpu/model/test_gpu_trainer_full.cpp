@@ -217,3 +217,29 @@ TEST_CASE("GPU trainer: a step whose micro-batch the device cannot hold is undon
   g.sync_to_host();
   CHECK(max_tensor_err(m, start) == 0.0);  // the optimizer never ran
 }
+
+TEST_CASE("GPU model: logits exist only after forward(); the token loss refuses hidden-only passes",
+          "[gpu]") {
+  require_device();
+  cuda::Context ctx;
+  const auto m = full_model(false);
+  gpu::GpuLlama<float> g(ctx, m);
+  const auto tb = sft_batches()[0];
+  std::vector<int32_t> lens;
+  for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens.push_back(int32_t(tb.batch.seq_len(s)));
+  cuda::DeviceBuffer<float> loss(1);
+  g.set_batch(tb.batch.tokens, lens);
+  g.forward_hidden();  // scoring / reward training: no rows x vocab buffer
+  CHECK(g.logits() == nullptr);
+  CHECK_THROWS_AS(g.logits_host(), std::logic_error);
+  CHECK_THROWS_AS(g.loss_backward_async(tb.targets, tb.mask, loss.data(), false, false), std::logic_error);
+  g.forward();
+  const auto logits = g.logits_host();
+  CHECK(logits.size() == size_t(tb.batch.n_tokens() * m.config.vocab_size));
+  CHECK(g.loss_backward_async(tb.targets, tb.mask, loss.data(), false, false) > 0);
+  // A new batch invalidates them until the next forward().
+  g.set_batch(tb.batch.tokens, lens);
+  CHECK_THROWS_AS(g.logits_host(), std::logic_error);
+  g.forward();
+  CHECK(g.logits_host() == logits);  // same batch, same bits
+}

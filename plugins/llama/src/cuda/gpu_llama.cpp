@@ -247,7 +247,7 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   // trusting buffers of the old size (or a layer list cut short).
   cap_ = 0;
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
-  const int64_t H = c_.num_attention_heads, V = c_.vocab_size, r = has_lora_ ? lora_.rank : 0;
+  const int64_t H = c_.num_attention_heads, r = has_lora_ ? lora_.rank : 0;
   acts_.clear();
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     Acts a;
@@ -272,7 +272,8 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   dk_ = DeviceBuffer<T>(n * KV);
   dv_ = DeviceBuffer<T>(n * KV);
   dt_ = DeviceBuffer<T>(n * (r > 0 ? r : 1));
-  logits_ = DeviceBuffer<T>(n * V);
+  // logits_ is allocated by forward() only: scoring and reward training (forward_hidden) never
+  // need rows x vocab of them.
   rstdf_ = DeviceBuffer<float>(n);
   losses_ = DeviceBuffer<float>(n);
   dloss_ = DeviceBuffer<float>(n);
@@ -305,6 +306,7 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
   // No batch is set until this one is: a throw below (out of device memory) leaves forward()
   // refusing to run on half-replaced buffers.
   n_ = 0;
+  logits_rows_ = 0;
   alloc_acts(n);
   std::vector<int32_t> start, pos;
   int32_t s0 = 0;
@@ -375,13 +377,20 @@ template <typename T>
 void GpuLlama<T>::forward() {
   forward_hidden();
   prof_.mark("head_xent", ctx_.s());
+  const size_t need = size_t(n_ * c_.vocab_size);
+  if (logits_.size() < need) {
+    logits_ = DeviceBuffer<T>(0);  // free the smaller one first
+    logits_ = DeviceBuffer<T>(need);
+  }
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
   linear_forward(ctx_, logits_.data(), xf_.data(), head, n_, c_.hidden_size, c_.vocab_size);
+  logits_rows_ = n_;
 }
 
 template <typename T>
 void GpuLlama<T>::forward_hidden() {
   if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
+  logits_rows_ = 0;  // until forward() runs the LM head on this batch
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const float eps = float(c_.rms_norm_eps);
@@ -437,7 +446,8 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
                                          const std::vector<float>& weights, float* loss_dev,
                                          bool accumulate, bool backward) {
   const int64_t n = n_, D = c_.hidden_size, V = c_.vocab_size;
-  if (n == 0) throw std::logic_error("GpuLlama: set_batch and forward first");
+  if (n == 0 || logits_rows_ != n)
+    throw std::logic_error("GpuLlama: the token loss needs forward() (with the LM head) on this batch");
   if (int64_t(targets.size()) != n)
     throw std::invalid_argument("loss: " + std::to_string(targets.size()) + " targets for " +
                                 std::to_string(n) + " rows");
@@ -1042,6 +1052,8 @@ void GpuLlama<T>::wait_fence(const Event& fence) {
 
 template <typename T>
 std::vector<float> GpuLlama<T>::logits_host() {
+  if (n_ == 0 || logits_rows_ != n_)
+    throw std::logic_error("GpuLlama::logits_host: forward() (with the LM head) on this batch first");
   ctx_.synchronize();
   return to_float(to_host(logits_.data(), size_t(n_ * c_.vocab_size)));
 }

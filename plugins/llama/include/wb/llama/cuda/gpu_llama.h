@@ -161,6 +161,9 @@ class GpuLlama {
   // Copies the fp32 master weights into `a` (same config as the adapter given to set_lora).
   void lora_host(llama::LoraAdapter<float>& a);
 
+  // The logits [n, vocab] of the last forward() (allocated there, not by set_batch: scoring and
+  // reward training through forward_hidden() never hold rows x vocab of them). logits_host()
+  // throws std::logic_error unless forward() ran on the current batch; so does the token loss.
   const T* logits() const { return logits_.data(); }
   std::vector<float> logits_host();
   // fp32 LoRA gradient of (layer, module): A then B (for the parity check).
@@ -275,6 +278,7 @@ class GpuLlama {
   DeviceBuffer<int32_t> tokens_, seq_start_, positions_, targets_;
   std::vector<Acts> acts_;
   DeviceBuffer<T> xf_, logits_, dx_, dres_, dbuf_a_, dbuf_b_, dbuf_c_, dq_, dk_, dv_, dt_;
+  int64_t logits_rows_ = 0;  // rows of logits_ that forward() computed for the current batch
   DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
   DeviceBuffer<float> rope_cs_;  // RoPE (cos, sin) per row of the batch (rope_table)
   std::vector<int32_t> seq_lens_;  // of the current batch (host)
