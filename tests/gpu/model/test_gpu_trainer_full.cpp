@@ -218,7 +218,7 @@ TEST_CASE("GPU trainer: a step whose micro-batch the device cannot hold is undon
   CHECK(max_tensor_err(m, start) == 0.0);  // the optimizer never ran
 }
 
-TEST_CASE("GPU model: logits exist only after forward(); the token loss refuses hidden-only passes",
+TEST_CASE("GPU model: logits exist only after forward(), and the token loss refuses hidden-only passes",
           "[gpu]") {
   require_device();
   cuda::Context ctx;
