@@ -49,12 +49,13 @@ void Gradients<T>::zero() {
   if (head) head->for_each(z);
 }
 
-namespace {
 bool decays(const std::string& name) {
   const bool is_norm = name.find("norm") != std::string::npos;
   const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
   return !is_norm && !is_bias;
 }
+
+namespace {
 
 // Pairs the tensors of two identically shaped structures visited in the same order.
 template <typename T, typename S>

@@ -5,14 +5,11 @@
 #include <string>
 
 #include "wb/cuda/check.h"
-#include "wb/cuda/scalar_head.h"
 #include "wb/llama/batch.h"
 
 namespace wb::reward {
 
-GpuScorer::GpuScorer(const llama::Model<float>& base) : model_(ctx_, base) {
-  head_w_ = cuda::DeviceBuffer<float>(static_cast<size_t>(base.config.hidden_size));
-}
+GpuScorer::GpuScorer(const llama::Model<float>& base) : model_(ctx_, base) {}
 
 int64_t GpuScorer::adapter_uploads() const {
   std::lock_guard lock(mu_);
@@ -64,42 +61,21 @@ std::vector<float> GpuScorer::score(const std::shared_ptr<const llama::LoraAdapt
     chunks.push_back(std::move(b));
   }
 
+  // A CudaError below (e.g. out of device memory for a large chunk's activations) leaves the
+  // scorer usable: GpuLlama::set_batch keeps no half-grown buffers and cuda::check clears the
+  // error it reports, so the next call starts afresh.
   std::lock_guard lock(mu_);
-  std::vector<float> out(seqs.size());
-  try {
-    use_adapter(adapter);
-    cuda::upload(head_w_.data(), head.weight.ptr(), static_cast<size_t>(D), ctx_.s());
-    const float bias = head.bias.data[0];
-    size_t done = 0;
-    for (const llama::Batch& b : chunks) {
-      const int64_t S = b.n_seqs();
-      std::vector<int32_t> lens(static_cast<size_t>(S));
-      for (int64_t s = 0; s < S; ++s) lens[static_cast<size_t>(s)] = static_cast<int32_t>(b.seq_len(s));
-      if (index_.size() < static_cast<size_t>(S) || scores_.size() < static_cast<size_t>(S)) {
-        index_ = cuda::DeviceBuffer<int32_t>(static_cast<size_t>(S));
-        scores_ = cuda::DeviceBuffer<float>(static_cast<size_t>(S));
-      }
-      // GpuLlama derives positions 0.. per sequence and reads the rows packed as Batch::pack packs
-      // them, so b.last_index (each sequence's last row) indexes hidden() directly.
-      model_.set_batch(b.tokens, lens);
-      model_.forward_hidden();
-      cuda::upload(index_.data(), b.last_index.data(), static_cast<size_t>(S), ctx_.s());
-      // NaN first: a sequence the head kernel failed to write cannot pass for a score.
-      cuda::fill_bytes(scores_.data(), 0xFF, static_cast<size_t>(S), ctx_.s());
-      cuda::scalar_head_forward<float>(ctx_, scores_.data(), model_.hidden(), index_.data(), S, head_w_.data(),
-                                       bias, D);
-      cuda::download(out.data() + done, scores_.data(), static_cast<size_t>(S), ctx_.s());
-      ctx_.synchronize();  // the host vectors above (lens, index) and `out` are settled
-      done += static_cast<size_t>(S);
-    }
-  } catch (const cuda::CudaError&) {
-    // E.g. out of device memory for a large chunk's activations: GpuLlama may be left with
-    // half-grown buffers, and the failed cudaMalloc stays behind as this thread's last error (the
-    // next launch check would report it). The next call re-uploads the adapter (set_lora drops
-    // the activations, so its set_batch allocates them afresh), and the error is cleared.
-    resident_set_ = false;
-    (void)cudaGetLastError();
-    throw;
+  std::vector<float> out;
+  out.reserve(seqs.size());
+  use_adapter(adapter);
+  model_.set_head(head);
+  for (const llama::Batch& b : chunks) {
+    // GpuLlama derives positions 0.. per sequence and reads the rows packed as Batch::pack packs
+    // them, so b.last_index (each sequence's last row) indexes hidden() directly.
+    model_.set_batch(b);
+    model_.forward_hidden();
+    const std::vector<float> r = model_.head_scores(b.last_index);
+    out.insert(out.end(), r.begin(), r.end());
   }
   return out;
 }

@@ -10,12 +10,8 @@ std::string read_device(sft::SpecReader& r) {
 }
 
 void fit_gpu_memory(sft::DeviceChoice& d, const std::string& requested, int64_t params) {
-  if (!d.cuda) return;
-  const std::string why = sft::gpu_memory_problem(params, /*full=*/false);
-  if (why.empty()) return;
-  if (requested == "cuda") sft::spec_fail("device", "cuda: " + why + "; set device to cpu or auto");
-  d.cuda = false;
-  d.note = "cpu (" + d.setting + ": " + why + ")";
+  const std::string why = sft::fit_gpu_memory(d, requested, params, /*full=*/false);
+  if (!why.empty()) sft::spec_fail("device", "cuda: " + why + "; set device to cpu or auto");
 }
 
 }  // namespace wb::reward

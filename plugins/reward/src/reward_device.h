@@ -29,10 +29,9 @@ namespace wb::reward {
 // cpu, cuda (SpecError naming "device" otherwise).
 std::string read_device(sft::SpecReader& r);
 
-// Once the base model is loaded: when `d` chose cuda but the GPU cannot hold the fp32 copy of a
-// model of `params` parameters (sft::gpu_memory_problem; LoRA + head training and scoring keep
-// no per-parameter state beside it), `d` becomes cpu with the reason in its note — or, when the
-// job or request asked for cuda by name (`requested`), throws sft::SpecError naming "device".
+// Once the base model is loaded: sft::fit_gpu_memory for the fp32 copy of a model of `params`
+// parameters (LoRA + head training and scoring keep no per-parameter state beside it), throwing
+// sft::SpecError naming "device" when the job or request asked for cuda by name.
 void fit_gpu_memory(sft::DeviceChoice& d, const std::string& requested, int64_t params);
 
 }  // namespace wb::reward

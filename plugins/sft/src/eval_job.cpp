@@ -98,15 +98,10 @@ wb_status run_eval(const JobHost& job, const json& spec_json) {
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");
-  if (device.cuda) {
-    // As for training: a model the GPU cannot hold evaluates on the CPU unless cuda was asked for.
-    const std::string why = gpu_memory_problem(model.weights.numel(), false, "evaluation");
-    if (!why.empty()) {
-      if (s.device == "cuda") throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
-      device.cuda = false;
-      device.note = "cpu (" + device.setting + ": " + why + ")";
-    }
-  }
+  // As for training: a model the GPU cannot hold evaluates on the CPU unless cuda was asked for.
+  if (const std::string why = fit_gpu_memory(device, s.device, model.weights.numel(), false, "evaluation");
+      !why.empty())
+    throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
   job.info("device: " + device.note);
   // On the GPU the model (and adapter) are copied to the device once for the whole job.
   std::unique_ptr<GpuGreedy> gpu;

@@ -103,4 +103,14 @@ std::string gpu_memory_problem(int64_t params, bool full, const std::string& wor
 #endif
 }
 
+std::string fit_gpu_memory(DeviceChoice& d, const std::string& requested, int64_t params, bool full,
+                           const std::string& work) {
+  if (!d.cuda) return "";
+  const std::string why = gpu_memory_problem(params, full, work);
+  if (why.empty() || requested == "cuda") return why;
+  d.cuda = false;
+  d.note = "cpu (" + d.setting + ": " + why + ")";
+  return "";
+}
+
 }  // namespace wb::sft

@@ -50,4 +50,11 @@ DeviceChoice choose_eval_device(const EvalSpec& s);
 // with `work` ("" : "full training" or "training").
 std::string gpu_memory_problem(int64_t params, bool full, const std::string& work = "");
 
+// Applies that rule to a choice: when `d` chose cuda and the GPU cannot hold the model, `d`
+// becomes cpu with the reason in its note — unless the job asked for cuda by name
+// (`requested` == "cuda"): then `d` is unchanged and the reason is returned for the caller to
+// refuse with. "" otherwise.
+std::string fit_gpu_memory(DeviceChoice& d, const std::string& requested, int64_t params, bool full,
+                           const std::string& work = "");
+
 }  // namespace wb::sft

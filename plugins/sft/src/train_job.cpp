@@ -86,16 +86,10 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
            std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
            std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
-  if (device.cuda) {
-    // Full training keeps 20 bytes per parameter on the GPU: a model too large for it trains on
-    // the CPU when the job did not ask for cuda itself, and fails saying why when it did.
-    const std::string why = gpu_memory_problem(model.weights.numel(), !lora);
-    if (!why.empty()) {
-      if (s.device == "cuda") throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
-      device.cuda = false;
-      device.note = "cpu (" + device.setting + ": " + why + ")";
-    }
-  }
+  // Full training keeps 20 bytes per parameter on the GPU: a model too large for it trains on
+  // the CPU when the job did not ask for cuda itself, and fails saying why when it did.
+  if (const std::string why = fit_gpu_memory(device, s.device, model.weights.numel(), !lora); !why.empty())
+    throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
   job.info("device: " + device.note);
 
   if (lora) {

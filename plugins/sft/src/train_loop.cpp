@@ -75,9 +75,7 @@ class GpuLoop final : public TrainLoop {
     int64_t count = 0;
     for (size_t i = 0; i < eval_count(batches, limit); ++i) {
       const auto& b = batches[i];
-      std::vector<int32_t> lens(static_cast<size_t>(b.batch.n_seqs()));
-      for (int64_t s = 0; s < b.batch.n_seqs(); ++s) lens[static_cast<size_t>(s)] = int32_t(b.batch.seq_len(s));
-      g.set_batch(b.batch.tokens, lens);
+      g.set_batch(b.batch);
       g.forward();
       const int64_t c = g.loss_backward_async(b.targets, b.mask, loss_.data(), /*accumulate=*/false,
                                               /*backward=*/false);

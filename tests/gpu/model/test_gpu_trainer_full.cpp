@@ -165,15 +165,10 @@ TEST_CASE("GPU model: a batch the device cannot hold fails cleanly, then batches
   require_device();
   cuda::Context ctx;
   const auto m = full_model(false);
-  auto lens_of = [](const llama::TrainBatch& tb) {
-    std::vector<int32_t> lens;
-    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens.push_back(int32_t(tb.batch.seq_len(s)));
-    return lens;
-  };
   const auto small = sft_batches()[0];  // 18 rows
   const auto larger = sft_batches()[2];  // 19 rows: the activations grow after the failure
   auto run = [&](gpu::GpuLlama<float>& g, const llama::TrainBatch& tb) {
-    g.set_batch(tb.batch.tokens, lens_of(tb));
+    g.set_batch(tb.batch);
     g.forward();
     return g.logits_host();
   };
@@ -225,10 +220,8 @@ TEST_CASE("GPU model: logits exist only after forward(), and the token loss refu
   const auto m = full_model(false);
   gpu::GpuLlama<float> g(ctx, m);
   const auto tb = sft_batches()[0];
-  std::vector<int32_t> lens;
-  for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens.push_back(int32_t(tb.batch.seq_len(s)));
   cuda::DeviceBuffer<float> loss(1);
-  g.set_batch(tb.batch.tokens, lens);
+  g.set_batch(tb.batch);
   g.forward_hidden();  // scoring / reward training: no rows x vocab buffer
   CHECK(g.logits() == nullptr);
   CHECK_THROWS_AS(g.logits_host(), std::logic_error);
@@ -238,7 +231,7 @@ TEST_CASE("GPU model: logits exist only after forward(), and the token loss refu
   CHECK(logits.size() == size_t(tb.batch.n_tokens() * m.config.vocab_size));
   CHECK(g.loss_backward_async(tb.targets, tb.mask, loss.data(), false, false) > 0);
   // A new batch invalidates them until the next forward().
-  g.set_batch(tb.batch.tokens, lens);
+  g.set_batch(tb.batch);
   CHECK_THROWS_AS(g.logits_host(), std::logic_error);
   g.forward();
   CHECK(g.logits_host() == logits);  // same batch, same bits

@@ -94,9 +94,7 @@ TEST_CASE("GPU head scores equal the CPU forward's, read at the last real row", 
     gpu::GpuLlama<float> g(ctx, m);
     g.set_lora(*m.lora);
     g.set_head(*m.head);
-    std::vector<int32_t> lens;
-    for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens.push_back(int32_t(tb.batch.seq_len(s)));
-    g.set_batch(tb.batch.tokens, lens);
+    g.set_batch(tb.batch);
     g.forward_hidden();
     CHECK(rel_err(g.head_scores(tb.batch.last_index), want) < 1e-4);
     // A row outside its sequence is refused.

@@ -295,6 +295,13 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
 }
 
 template <typename T>
+void GpuLlama<T>::set_batch(const llama::Batch& b) {
+  std::vector<int32_t> lens(size_t(b.n_seqs()));
+  for (int64_t s = 0; s < b.n_seqs(); ++s) lens[size_t(s)] = int32_t(b.seq_len(s));
+  set_batch(b.tokens, lens);
+}
+
+template <typename T>
 void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
                             const std::vector<int32_t>& seq_lens) {
   const int64_t n = int64_t(tokens.size());
@@ -609,13 +616,6 @@ double GpuLlama<T>::grad_sq_norm() {
 }
 
 namespace {
-// model.cpp's weight-decay rule: none for norms and biases.
-bool decays(const std::string& name) {
-  const bool is_norm = name.find("norm") != std::string::npos;
-  const bool is_bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
-  return !is_norm && !is_bias;
-}
-
 // A zero-filled fp32 buffer of n elements.
 DeviceBuffer<float> zeros(Context& ctx, size_t n) {
   DeviceBuffer<float> b(n);
@@ -635,7 +635,7 @@ void GpuLlama<T>::add_lora_params() {
         TrainParam t;
         t.name = llama::LoraAdapter<float>::key(l, llama::LoraModule(m), b);
         t.numel = int64_t(b ? p.B32.size() : p.A32.size());
-        t.decay = decays(t.name);
+        t.decay = llama::decays(t.name);
         t.value = b ? p.B32.data() : p.A32.data();
         t.grad = b ? p.dB.data() : p.dA.data();
         t.m = b ? p.mB.data() : p.mA.data();
@@ -759,7 +759,7 @@ void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
       TrainParam t;
       t.name = name;
       t.numel = numel;
-      t.decay = decays(name);
+      t.decay = llama::decays(name);
       t.value = ms.w.data() + offset;
       t.grad = ms.g.data() + offset;
       t.m = ms.m.data() + offset;
@@ -802,7 +802,7 @@ void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
     TrainParam w;
     w.name = "score.weight";
     w.numel = int64_t(head_w32_.size());
-    w.decay = decays(w.name);
+    w.decay = llama::decays(w.name);
     w.value = head_w32_.data();
     w.grad = head_dw_.data();
     w.m = head_mw_.data();
@@ -812,7 +812,7 @@ void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
     TrainParam b;
     b.name = "score.bias";
     b.numel = 1;
-    b.decay = decays(b.name);
+    b.decay = llama::decays(b.name);
     b.value = head_b32_.data();
     b.grad = head_db_.data();
     b.m = head_mb_.data();

@@ -116,9 +116,7 @@ GpuStepStats GpuTrainer<T>::step() {
   try {
     for (const auto& tb : micro) {
       rng_.next_u64();  // the CPU Trainer's dropout seed for this micro-batch (dropout is 0 here)
-      std::vector<int32_t> lens(size_t(tb.batch.n_seqs()));
-      for (int64_t s = 0; s < tb.batch.n_seqs(); ++s) lens[size_t(s)] = int32_t(tb.batch.seq_len(s));
-      gpu_.set_batch(tb.batch.tokens, lens);
+      gpu_.set_batch(tb.batch);
       if (config_.loss == llama::LossKind::kTokenCE) {
         gpu_.forward();
         gpu_.loss_backward_async(tb.targets, tb.mask, loss_dev_.data(), /*accumulate=*/true,

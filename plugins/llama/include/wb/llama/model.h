@@ -61,8 +61,11 @@ struct Gradients {
   void zero();
 };
 
+// The weight-decay convention: every tensor decays but norms and biases (by name).
+bool decays(const std::string& name);
+
 // One trainable tensor: its value, its gradient (same numel), and whether weight decay applies
-// by convention (no decay for norms and biases).
+// by convention (decays(name)).
 template <typename T>
 struct Param {
   std::string name;  // HF / PEFT / "score.*" name

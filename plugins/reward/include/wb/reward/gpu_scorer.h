@@ -4,7 +4,7 @@
 // The same computation as scoring.h's score_sequences, on the engine's GPU model in fp32: a packed
 // batch of token sequences -> GpuLlama::forward_hidden() (the final normed hidden states
 // [n, hidden]) -> the scalar head r = w·h + b at each sequence's last row
-// (wb/cuda/scalar_head.h) -> the scores back to the host. With fp32 storage it returns the CPU's
+// (GpuLlama::set_head / head_scores) -> the scores back to the host. With fp32 storage it returns the CPU's
 // scores to ~1e-6 relative (checked to 1e-4 in tests/reward/gpu).
 //
 //   GpuScorerCache cache;                                   // one per process (the plugin's)
@@ -15,8 +15,7 @@
 // LoRA adapter at a time; scoring with another adapter uploads it in place of the resident one
 // (GpuLlama::set_lora), so reward models of the same base share the base. The cache keeps a
 // single scorer: asking for another base drops the old one (freed once no caller holds it).
-// Activations are sized for the largest chunk scored so far (max_seqs sequences, including a
-// logits buffer GpuLlama keeps for forward()).
+// Activations are sized for the largest chunk scored so far (max_seqs sequences; no logits).
 //
 // Threads: score() takes the scorer's mutex (one stream, one batch at a time); the cache has
 // its own. CUDA failures throw cuda::CudaError; bad input throws std::invalid_argument. After a
@@ -67,9 +66,6 @@ class GpuScorer {
   bool resident_set_ = false;
   std::shared_ptr<const llama::LoraAdapter<float>> resident_;  // null: the base alone
   int64_t uploads_ = 0;
-  cuda::DeviceBuffer<float> head_w_;    // [hidden]
-  cuda::DeviceBuffer<int32_t> index_;   // last row of each sequence of the chunk
-  cuda::DeviceBuffer<float> scores_;    // one per sequence of the chunk
 };
 
 // At most one resident GpuScorer, for the base model asked for last.

@@ -30,6 +30,7 @@
 #include "wb/cuda/sampling.h"
 #include "wb/cuda/stream.h"
 #include "wb/kernels/adamw.h"
+#include "wb/llama/batch.h"
 #include "wb/llama/config.h"
 #include "wb/llama/lora.h"
 #include "wb/llama/model.h"
@@ -70,6 +71,8 @@ class GpuLlama {
   // token id outside the vocabulary. When it throws after validation (a CudaError: out of device
   // memory) no batch is set: forward() refuses until a set_batch succeeds, which allocates anew.
   void set_batch(const std::vector<int32_t>& tokens, const std::vector<int32_t>& seq_lens);
+  // The same for the CPU engine's packed batch (its tokens and the lengths its cu_seqlens mark).
+  void set_batch(const llama::Batch& b);
 
   // Forward over the batch; logits [n, vocab] stay on the device (logits()).
   void forward();
