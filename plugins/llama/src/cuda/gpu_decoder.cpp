@@ -102,32 +102,26 @@ void GpuDecoder<T>::reserve_rows(int64_t n, int64_t out_rows, int64_t max_rank) 
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
   // Each capacity is raised only once all of its buffers are allocated: an allocation that throws
   // (out of device memory) leaves the capacities describing buffers that really are that large.
-  try {
-    if (n > cap_rows_) {
-      for (auto* b : {&x_, &xn_, &q_, &att_}) *b = DeviceBuffer<T>(size_t(n * D));
-      k_ = DeviceBuffer<T>(size_t(n * KV));
-      v_ = DeviceBuffer<T>(size_t(n * KV));
-      for (auto* b : {&g_, &u_, &h_}) *b = DeviceBuffer<T>(size_t(n * F));
-      rstd_ = DeviceBuffer<float>(size_t(n));
-      rope_cs_ = DeviceBuffer<float>(size_t(n * c_.head_dim()));
-      ints_ = DeviceBuffer<int32_t>(size_t(5 * n));  // out_rows <= n
-      cap_rows_ = n;
-      cap_rank_ = 0;  // lora_t_ is sized by rows too
-    }
-    if (out_rows > cap_out_) {
-      xo_ = DeviceBuffer<T>(size_t(out_rows * D));
-      logits_ = DeviceBuffer<T>(size_t(out_rows * c_.vocab_size));
-      cap_out_ = out_rows;
-    }
-    if (max_rank > cap_rank_) {
-      lora_t_ = DeviceBuffer<T>(size_t(cap_rows_ * max_rank));
-      cap_rank_ = max_rank;
-    }
-  } catch (const CudaError&) {
-    // A failed cudaMalloc also stays behind as the thread's last error, which the next pass's
-    // first launch check (cudaGetLastError) would report as its own failure: clear it.
-    (void)cudaGetLastError();
-    throw;
+  // (cuda::check has taken the failure off the thread's last error, so the next pass is clean.)
+  if (n > cap_rows_) {
+    for (auto* b : {&x_, &xn_, &q_, &att_}) *b = DeviceBuffer<T>(size_t(n * D));
+    k_ = DeviceBuffer<T>(size_t(n * KV));
+    v_ = DeviceBuffer<T>(size_t(n * KV));
+    for (auto* b : {&g_, &u_, &h_}) *b = DeviceBuffer<T>(size_t(n * F));
+    rstd_ = DeviceBuffer<float>(size_t(n));
+    rope_cs_ = DeviceBuffer<float>(size_t(n * c_.head_dim()));
+    ints_ = DeviceBuffer<int32_t>(size_t(5 * n));  // out_rows <= n
+    cap_rows_ = n;
+    cap_rank_ = 0;  // lora_t_ is sized by rows too
+  }
+  if (out_rows > cap_out_) {
+    xo_ = DeviceBuffer<T>(size_t(out_rows * D));
+    logits_ = DeviceBuffer<T>(size_t(out_rows * c_.vocab_size));
+    cap_out_ = out_rows;
+  }
+  if (max_rank > cap_rank_) {
+    lora_t_ = DeviceBuffer<T>(size_t(cap_rows_ * max_rank));
+    cap_rank_ = max_rank;
   }
 }
 
