@@ -5,6 +5,8 @@
 //   nlohmann::json job = d.wait_job(id, "succeeded");
 #pragma once
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,8 +34,10 @@ inline Reply to_reply(const HttpResult& r) {
 
 class DaemonFixture {
  public:
-  explicit DaemonFixture(std::vector<std::filesystem::path> plugin_dirs = {test_plugin_dir()}, bool start = true)
-      : process(tmp.path() / "data", tmp.path() / "run/wb.sock", std::move(plugin_dirs)) {
+  // config_toml: when not empty, written to <tmp>/workbench.toml and passed as --config.
+  explicit DaemonFixture(std::vector<std::filesystem::path> plugin_dirs = {test_plugin_dir()}, bool start = true,
+                         const std::string& config_toml = "")
+      : process(tmp.path() / "data", tmp.path() / "run/wb.sock", std::move(plugin_dirs), config_args(tmp, config_toml)) {
     if (start) process.start();
   }
 
@@ -65,6 +69,14 @@ class DaemonFixture {
 
   TempDir tmp;
   DaemonProcess process;
+
+ private:
+  static std::vector<std::string> config_args(const TempDir& tmp, const std::string& config_toml) {
+    if (config_toml.empty()) return {};
+    const std::filesystem::path cfg = tmp.path() / "workbench.toml";
+    std::ofstream(cfg) << config_toml;
+    return {"--config", cfg.string()};
+  }
 };
 
 }  // namespace wbtest

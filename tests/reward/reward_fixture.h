@@ -19,7 +19,8 @@ using nlohmann::json;
 
 class RewardDaemon : public sfttest::SftDaemon {
  public:
-  RewardDaemon() : SftDaemon(WB_REWARD_TEST_PLUGIN_DIR) {}
+  // device: the daemon's `device` setting (see SftDaemon).
+  explicit RewardDaemon(const std::string& device = "cpu") : SftDaemon(WB_REWARD_TEST_PLUGIN_DIR, device) {}
 
   // POST /v1/datasets with a suite file's rows.
   void import(const std::string& name, const std::string& kind, const std::string& file,

@@ -20,7 +20,7 @@ TEST_CASE("reward jobs and reward.score: device cuda without a GPU is refused, a
 #ifdef WB_REWARD_CUDA
   gpu = wb::cuda::device_available();
 #endif
-  RewardDaemon d;
+  RewardDaemon d("auto");  // the daemon default is what a spec without "device" gets: auto here
   d.import("help", "preference", "pref_helpful_train.jsonl", 0.1);
   d.init_tiny("base");
   const json spec = {{"model", "base"}, {"head", "helpfulness"}, {"datasets", {"help"}}, {"max_steps", 2},

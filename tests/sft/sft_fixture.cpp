@@ -30,7 +30,8 @@ std::string read_file(const fs::path& p) {
 }
 }  // namespace
 
-SftDaemon::SftDaemon(fs::path plugin_dir) : d({std::move(plugin_dir)}, true) {
+SftDaemon::SftDaemon(fs::path plugin_dir, const std::string& device)
+    : d({std::move(plugin_dir)}, true, "device = \"" + device + "\"\n") {
   suite_ = d.tmp.path() / "suite";
   wb::suite::Sizes sz = wb::suite::Sizes::small();
   wb::suite::write_files(wb::suite::generate(7, sz), suite_);
