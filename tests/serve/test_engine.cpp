@@ -258,7 +258,7 @@ TEST_CASE("unload refuses new requests at once and frees memory after the last r
   gate.open();
   CHECK(c.wait()["finish_reason"] == "length");
   CHECK(c.tokens.size() == 10);
-  for (int i = 0; i < 100 && reg.bytes() != before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 1000 && reg.bytes() != before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(reg.bytes() == before);
   CHECK(e->stats()["adapters"].size() == 1);
 }
