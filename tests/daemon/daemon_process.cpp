@@ -22,6 +22,13 @@ fs::path test_plugin_dir() { return WB_TEST_PLUGIN_DIR; }
 fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
 fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
 
+std::vector<std::string> config_args(const fs::path& dir, const std::string& toml) {
+  if (toml.empty()) return {};
+  const fs::path cfg = dir / "workbench.toml";
+  std::ofstream(cfg) << toml;
+  return {"--config", cfg.string()};
+}
+
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;
   for (;;) {

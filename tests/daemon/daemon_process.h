@@ -61,6 +61,10 @@ class DaemonProcess {
   pid_t pid_ = -1;
 };
 
+// Writes `toml` to <dir>/workbench.toml and returns the daemon arguments that load it
+// ({"--config", path}); an empty `toml` writes nothing and returns no arguments.
+std::vector<std::string> config_args(const std::filesystem::path& dir, const std::string& toml);
+
 // Polls `pred` every 10 ms until it returns true or `timeout` passes; returns the last result.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 

@@ -5,8 +5,6 @@
 //   nlohmann::json job = d.wait_job(id, "succeeded");
 #pragma once
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,7 +35,7 @@ class DaemonFixture {
   // config_toml: when not empty, written to <tmp>/workbench.toml and passed as --config.
   explicit DaemonFixture(std::vector<std::filesystem::path> plugin_dirs = {test_plugin_dir()}, bool start = true,
                          const std::string& config_toml = "")
-      : process(tmp.path() / "data", tmp.path() / "run/wb.sock", std::move(plugin_dirs), config_args(tmp, config_toml)) {
+      : process(tmp.path() / "data", tmp.path() / "run/wb.sock", std::move(plugin_dirs), config_args(tmp.path(), config_toml)) {
     if (start) process.start();
   }
 
@@ -69,14 +67,6 @@ class DaemonFixture {
 
   TempDir tmp;
   DaemonProcess process;
-
- private:
-  static std::vector<std::string> config_args(const TempDir& tmp, const std::string& config_toml) {
-    if (config_toml.empty()) return {};
-    const std::filesystem::path cfg = tmp.path() / "workbench.toml";
-    std::ofstream(cfg) << config_toml;
-    return {"--config", cfg.string()};
-  }
 };
 
 }  // namespace wbtest

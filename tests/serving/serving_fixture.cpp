@@ -194,17 +194,12 @@ constexpr std::int64_t kVocab = 320;
 
 }  // namespace
 
-std::vector<std::string> ServingDaemon::args(const wbtest::TempDir& tmp, const std::string& config_toml) {
-  // These tests check the CPU engine's exact, batch-invariant outputs: pin the device, or the
-  // daemon's default (auto) would serve on a GPU where one answers (tests/serve/gpu covers it).
-  fs::path cfg = tmp.path() / "workbench.toml";
-  std::ofstream(cfg) << "device = \"cpu\"\n" << config_toml;
-  return {"--config", cfg.string()};
-}
-
 ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow, const std::string& model)
     : tmp("wb-serving"),
-      process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()}, args(tmp, config_toml)),
+      process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()},
+              // These tests check the CPU engine's exact, batch-invariant outputs: pin the device, or
+              // the daemon's default (auto) would serve on a GPU where one answers (tests/serve/gpu).
+              wbtest::config_args(tmp.path(), "device = \"cpu\"\n" + config_toml)),
       slow_(slow),
       model_(model) {
   // The model: tokenizer trained on the corpus, random weights (large enough that greedy

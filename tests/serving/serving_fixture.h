@@ -78,7 +78,6 @@ class ServingDaemon {
   wbtest::DaemonProcess process;
 
  private:
-  static std::vector<std::string> args(const wbtest::TempDir& tmp, const std::string& config_toml);
   bool slow_ = false;
   std::string model_;
 };
