@@ -19,9 +19,10 @@
 #                                    ctest.log (+ configure/build logs) in $OUT. A short check.
 #   scripts/gpu-check.sh --full-test on the GPU machine: the WHOLE project (daemon, CLI, plugins;
 #                                    --prepare carries their deps, Boost as a header subset)
-#                                    with WB_CUDA=ON, then its whole ctest suite with the GPU
-#                                    answering: the plugin and daemon GPU tests, and every CPU
-#                                    test on a GPU machine. full_*.log in $OUT.
+#                                    with WB_CUDA=ON, then its whole ctest suite on the GPU
+#                                    machine. The sft, reward and serving test daemons pin
+#                                    device = "cpu"; the device tests (explicit auto/cuda, the
+#                                    plugin and daemon GPU tests) use the GPU. full_*.log in $OUT.
 #   scripts/gpu-check.sh --dry-run   the same steps on a machine without a GPU: builds, runs the
 #                                    GPU tests (they report Skipped) and the Python scripts'
 #                                    CPU self-checks; no transformers needed.
@@ -240,10 +241,11 @@ build_full() {
     || { grep -E 'error|FAILED' "$OUT/full_build.log" | head -30; return 1; }
 }
 
-# --full-test: the whole project's suite on the GPU machine -> full_ctest.log: the gpu-labelled
-# tests, the plugin- and daemon-level ones included (a real workbenchd running jobs and serving on
-# the GPU), and every other test too, since with a GPU answering the daemon's default device
-# (auto) sends jobs there: the suite must pass on a GPU workstation as it does in CI.
+# --full-test: the whole project's suite on the GPU machine -> full_ctest.log. The whole suite
+# must pass on a GPU machine too, as it does in CI. The sft, reward and serving test daemons pin
+# device = "cpu", so their CPU-exact checks stay on the CPU. The device tests exercise the GPU:
+# those that ask for auto or cuda explicitly, and the gpu-labelled plugin and daemon tests (a real
+# workbenchd running jobs and serving on the GPU).
 # WB_FULL_TEST_LABEL=gpu runs only the gpu-labelled ones.
 main_full_test() {
   mkdir -p "$OUT"
@@ -265,6 +267,6 @@ case "$MODE" in
   --build-and-test) main_build_and_test ;;
   --full-test) main_full_test ;;
   run|--run) main_run ;;
-  -h|--help) sed -n '2,30p' "$0" ;;
+  -h|--help) awk 'NR == 1 { next } /^set -euo pipefail/ { exit } { print }' "$0" ;;  # the header, to set -euo
   *) echo "usage: $0 [--prepare | --dry-run | --build-and-test | --full-test | --run]" >&2; exit 2 ;;
 esac
