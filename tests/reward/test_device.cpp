@@ -12,25 +12,15 @@
 #include "reward_device.h"
 #include "reward_spec.h"
 #include "spec_reader.h"
+#include "sft_fixture.h"  // gpu_here()
 #include "train_device.h"
-
-#ifdef WB_REWARD_CUDA
-#include "wb/cuda/device.h"
-#endif
 
 using namespace wb::reward;
 using nlohmann::json;
+using sfttest::gpu_here;
 using wb::sft::choose_device;
 
 namespace {
-
-bool gpu_here() {
-#ifdef WB_REWARD_CUDA
-  return wb::cuda::device_available();
-#else
-  return false;
-#endif
-}
 
 // The daemon default is process-wide: the case puts it back.
 struct DefaultDevice {

@@ -9,17 +9,10 @@
 
 #include "reward_fixture.h"
 
-#ifdef WB_REWARD_CUDA
-#include "wb/cuda/device.h"
-#endif
-
 using namespace rewardtest;
 
 TEST_CASE("reward jobs and reward.score: device cuda without a GPU is refused, auto runs on the CPU", "[reward][device][integration]") {
-  bool gpu = false;
-#ifdef WB_REWARD_CUDA
-  gpu = wb::cuda::device_available();
-#endif
+  const bool gpu = sfttest::gpu_here();
   RewardDaemon d("auto");  // the daemon default is what a spec without "device" gets: auto here
   d.import("help", "preference", "pref_helpful_train.jsonl", 0.1);
   d.init_tiny("base");

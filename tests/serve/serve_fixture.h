@@ -1,6 +1,7 @@
 // Shared helpers of the serve tests: a tiny random Llama model and "trained-looking" LoRA
-// adapters written to disk with the engine's own writers, and an event collector that waits
-// for a request's done event.
+// adapters written to disk with the engine's own writers (Setup: a temp dir with the model), a
+// wait for the adapter registry's bytes, and an event collector that waits for a request's done
+// event.
 #pragma once
 
 #include <chrono>
@@ -9,10 +10,13 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "adapter_registry.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/config.h"
 #include "wb/llama/lora.h"
@@ -80,6 +84,26 @@ inline wb::llama::LoraAdapter<float> random_adapter(const wb::llama::LlamaConfig
 inline fs::path write_adapter(const fs::path& dir, const wb::llama::LlamaConfig& c, uint64_t seed, int64_t rank = 4) {
   wb::llama::save_adapter(dir, random_adapter(c, seed, rank), "tiny");
   return dir;
+}
+
+// A temp dir (/tmp/<tag>-XXXXXX) with a tiny_config() model written to model/ (seed 11).
+struct Setup {
+  explicit Setup(std::string_view tag) : dir(tag) {}
+  TempDir dir;
+  wb::llama::LlamaConfig config = tiny_config();
+  fs::path model_dir = write_model(dir / "model", config, 11);
+};
+
+// Polls every 10 ms until the registry's bytes() is `want` (an unloaded adapter is freed by the
+// decode thread after its last request ends); false if it is not within `timeout`.
+inline bool wait_bytes(const wb::serve::AdapterRegistry& reg, int64_t want,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (reg.bytes() != want) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
 }
 
 // A prompt of n token ids (BOS first) inside a 256-token vocabulary, different per start.

@@ -5,7 +5,6 @@
 
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "engine.h"
 #include "serve_error.h"
@@ -19,12 +18,6 @@ using wb::serve::ModelOptions;
 using wb::serve::ServeError;
 
 namespace {
-
-struct Setup {
-  TempDir dir{"wb-serve"};
-  wb::llama::LlamaConfig config = tiny_config();
-  fs::path model_dir = write_model(dir / "model", config, 11);
-};
 
 // invariant: the engine's default (batch_invariant true) unless false.
 std::unique_ptr<Engine> make_engine(const fs::path& model, int64_t max_batch = 8, int64_t max_queue = 64,
@@ -51,7 +44,7 @@ wb_status status_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST_CASE("a seeded request gives the same tokens alone and batched with 7 others on other adapters") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   for (int i = 0; i < 8; ++i)
     e->registry().load("a" + std::to_string(i), write_adapter(s.dir / ("a" + std::to_string(i)), s.config, 100 + i), 1.0);
@@ -85,7 +78,7 @@ TEST_CASE("a seeded request gives the same tokens alone and batched with 7 other
 }
 
 TEST_CASE("in batch-invariant modes a sequence's logits are bit-identical whatever shares the step") {
-  Setup s;
+  Setup s{"wb-serve"};
   const auto model = wb::llama::load_model<float>(s.model_dir);
   std::vector<wb::llama::LoraAdapter<float>> adapters;
   for (int i = 0; i < 8; ++i) adapters.push_back(random_adapter(s.config, 300 + i));
@@ -122,7 +115,7 @@ TEST_CASE("in batch-invariant modes a sequence's logits are bit-identical whatev
 }
 
 TEST_CASE("greedy output of base + adapter equals greedy output of the merged model") {
-  Setup s;
+  Setup s{"wb-serve"};
   const fs::path adapter = write_adapter(s.dir / "lora", s.config, 77, 8);
   const fs::path merged = s.dir / "merged";
   wb::llama::merge_adapter_to_directory(s.model_dir, adapter, merged);
@@ -147,7 +140,7 @@ TEST_CASE("greedy output of base + adapter equals greedy output of the merged mo
 }
 
 TEST_CASE("adapter_scale 0 serves the base model, scale 1 the adapter") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   e->registry().load("a", write_adapter(s.dir / "a", s.config, 5), 1.0);
   const json req = {{"prompt", prompt(10, 3)}, {"temperature", 0}, {"max_tokens", 16}, {"ignore_eos", true}};
@@ -165,7 +158,7 @@ TEST_CASE("adapter_scale 0 serves the base model, scale 1 the adapter") {
 }
 
 TEST_CASE("a bad adapter load is refused with a clear error and replaces nothing") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir, 8, 64, true, /*max_rank=*/8);
   auto& reg = e->registry();
   const auto v1 = reg.load("a", write_adapter(s.dir / "a", s.config, 1), 1.0);
@@ -195,7 +188,7 @@ TEST_CASE("a bad adapter load is refused with a clear error and replaces nothing
 }
 
 TEST_CASE("reloading an adapter affects new requests only, a running request keeps its version") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   const fs::path v1_dir = write_adapter(s.dir / "v1", s.config, 1), v2_dir = write_adapter(s.dir / "v2", s.config, 2);
   const json req = {{"prompt", prompt(12, 9)}, {"model", "a"}, {"temperature", 0}, {"max_tokens", 20}, {"ignore_eos", true}};
@@ -234,7 +227,7 @@ TEST_CASE("reloading an adapter affects new requests only, a running request kee
 }
 
 TEST_CASE("unload refuses new requests at once and frees memory after the last request ends") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   auto& reg = e->registry();
   reg.load("a", write_adapter(s.dir / "a", s.config, 1), 1.0);
@@ -258,13 +251,13 @@ TEST_CASE("unload refuses new requests at once and frees memory after the last r
   gate.open();
   CHECK(c.wait()["finish_reason"] == "length");
   CHECK(c.tokens.size() == 10);
-  for (int i = 0; i < 1000 && reg.bytes() != before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_bytes(reg, before);
   CHECK(reg.bytes() == before);
   CHECK(e->stats()["adapters"].size() == 1);
 }
 
 TEST_CASE("a full queue answers WB_BUSY, cancel ends queued and running requests") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir, /*max_batch=*/1, /*max_queue=*/2);
   Gate gate;
   Collector first;
@@ -301,7 +294,7 @@ TEST_CASE("a full queue answers WB_BUSY, cancel ends queued and running requests
 }
 
 TEST_CASE("requests are validated at submit") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   auto st = [&](json r) { return status_of([&] { e->submit(r, [](const std::string&) { return true; }); }); };
   CHECK(st({{"prompt", prompt(4, 1)}, {"bogus", 1}}) == WB_INVALID);
@@ -324,7 +317,7 @@ TEST_CASE("requests are validated at submit") {
 }
 
 TEST_CASE("a half-precision PEFT adapter (as PEFT saves for fp16 models) loads and serves") {
-  Setup s;
+  Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);
   const auto lora = random_adapter(s.config, 41);
   wb::llama::save_adapter(s.dir / "f16", lora, "tiny", wb::llama::DType::F16);

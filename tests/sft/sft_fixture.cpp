@@ -11,10 +11,23 @@
 
 #include <catch2/catch.hpp>
 
+#include "train_device.h"
 #include "wb/suite/generator.h"
+
+#ifdef WB_HAVE_CUDA
+#include "wb/cuda/device.h"
+#endif
 
 namespace sfttest {
 namespace fs = std::filesystem;
+
+bool gpu_here() {
+#ifdef WB_HAVE_CUDA
+  return wb::sft::cuda_built() && wb::cuda::device_available();
+#else
+  return false;
+#endif
+}
 
 json tiny_config() {
   return {{"hidden_size", 64},         {"intermediate_size", 176}, {"num_hidden_layers", 2},
@@ -124,6 +137,18 @@ std::vector<std::string> SftDaemon::logs(int64_t job) {
     return true;
   });
   return out;
+}
+
+bool SftDaemon::logged(int64_t job, const std::string& prefix) {
+  for (const auto& line : logs(job))
+    if (line.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+std::string SftDaemon::result_line(int64_t job) {
+  for (const auto& line : logs(job))
+    if (line.rfind("result ", 0) == 0) return line;
+  return "";
 }
 
 #ifdef WB_CLI_PATH

@@ -21,6 +21,9 @@ namespace sfttest {
 
 using nlohmann::json;
 
+// Whether the sft plugin was built with the CUDA backend and a CUDA device answers here.
+bool gpu_here();
+
 // The config overrides of the test model: 2 layers, dim 64, context 128 (fast on 2 cores).
 json tiny_config();
 
@@ -57,6 +60,10 @@ class SftDaemon {
   double last_metric(int64_t job, const std::string& name);
   // Log messages of a job.
   std::vector<std::string> logs(int64_t job);
+  // Whether a job's log has a line starting with `prefix`.
+  bool logged(int64_t job, const std::string& prefix);
+  // A job's "result ..." log line ("" when it has none).
+  std::string result_line(int64_t job);
 
   wbtest::DaemonFixture d;
 

@@ -9,16 +9,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sft_fixture.h"  // gpu_here()
 #include "spec_reader.h"
 #include "specs.h"
 #include "train_device.h"
 
-#ifdef WB_HAVE_CUDA
-#include "wb/cuda/device.h"
-#endif
-
 using nlohmann::json;
 using namespace wb::sft;
+using sfttest::gpu_here;
 
 namespace {
 
@@ -38,14 +36,6 @@ json pretrain_spec(const std::string& device = "") {
   json j = {{"model", "base"}, {"dataset", "text"}, {"output", "out"}};
   if (!device.empty()) j["device"] = device;
   return j;
-}
-
-bool gpu_here() {
-#ifdef WB_HAVE_CUDA
-  return cuda_built() && wb::cuda::device_available();
-#else
-  return false;
-#endif
 }
 
 }  // namespace

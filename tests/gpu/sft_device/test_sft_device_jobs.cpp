@@ -9,38 +9,8 @@
 #include <string>
 
 #include "sft_fixture.h"
-#include "train_device.h"
-
-#ifdef WB_HAVE_CUDA
-#include "wb/cuda/device.h"
-#endif
 
 using namespace sfttest;
-
-namespace {
-
-bool gpu_here() {
-#ifdef WB_HAVE_CUDA
-  return wb::sft::cuda_built() && wb::cuda::device_available();
-#else
-  return false;
-#endif
-}
-
-// Whether a job's log has a line starting with `prefix`; its "result ..." line.
-bool logged(SftDaemon& d, int64_t job, const std::string& prefix) {
-  for (const auto& line : d.logs(job))
-    if (line.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-
-std::string result_line(SftDaemon& d, int64_t job) {
-  for (const auto& line : d.logs(job))
-    if (line.rfind("result ", 0) == 0) return line;
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("sft jobs: device cuda without a GPU is refused, auto trains on the CPU", "[sft][device][integration]") {
   const bool gpu = gpu_here();
@@ -94,8 +64,8 @@ TEST_CASE("eval jobs: device cuda without a GPU is refused, auto generates on th
   json a = spec;
   a["device"] = "auto";
   const int64_t auto_id = d.run_job("eval", a)["id"];
-  CHECK(logged(d, auto_id, gpu ? "device: cuda (" : "device: cpu (auto: "));
-  CHECK(result_line(d, auto_id).rfind("result {", 0) == 0);
+  CHECK(d.logged(auto_id, gpu ? "device: cuda (" : "device: cpu (auto: "));
+  CHECK(d.result_line(auto_id).rfind("result {", 0) == 0);
   // Its responses are in its job directory, where gpu/ compares them across devices.
   CHECK(std::filesystem::exists(d.data_dir() / "jobs" / std::to_string(auto_id) / "eval_results.jsonl"));
 }

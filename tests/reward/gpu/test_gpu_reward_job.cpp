@@ -9,23 +9,13 @@
 #include <cmath>
 #include <string>
 
+#include "../../gpu/gpu_test_util.h"  // require_device()
 #include "reward_fixture.h"
-#include "wb/cuda/device.h"
-#include "wb_skip.h"
 
 using namespace rewardtest;
+using wb::cuda::test::require_device;
 
 namespace {
-
-void need_gpu() {
-  if (!wb::cuda::device_available()) WB_SKIP(("no CUDA device: " + wb::cuda::unavailable_reason()).c_str());
-}
-
-bool logged(RewardDaemon& d, int64_t job, const std::string& prefix) {
-  for (const auto& line : d.logs(job))
-    if (line.rfind(prefix, 0) == 0) return true;
-  return false;
-}
 
 // max |a - b| / max |b| over two score arrays (JSON), both the same length.
 double rel_error(const json& a, const json& b) {
@@ -42,7 +32,7 @@ double rel_error(const json& a, const json& b) {
 }  // namespace
 
 TEST_CASE("a reward job on cuda trains as on the CPU, and reward.score on cuda gives the CPU's scores", "[reward][gpu][integration]") {
-  need_gpu();
+  require_device();
   RewardDaemon d;
   d.import("help", "preference", "pref_helpful_train.jsonl");
   d.import("help-eval", "preference", "pref_helpful_eval.jsonl");
@@ -56,8 +46,8 @@ TEST_CASE("a reward job on cuda trains as on the CPU, and reward.score on cuda g
   on_gpu.update({{"device", "cuda"}, {"output", "rm-gpu"}});
   const int64_t cj = d.run_job("reward", on_cpu)["id"];
   const int64_t gj = d.run_job("reward", on_gpu)["id"];
-  CHECK(logged(d, gj, "device: cuda ("));
-  CHECK(logged(d, cj, "device: cpu"));
+  CHECK(d.logged(gj, "device: cuda ("));
+  CHECK(d.logged(cj, "device: cpu"));
 
   // Every step's loss (log_every 1: the GPU loop reads each back), then the held-out figures at
   // steps 0, 12 and 24. fp32 on both sides: the differences are summation order only.

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../../gpu/gpu_test_util.h"  // require_device()
 #include "wb/cuda/check.h"
 #include "wb/cuda/device.h"
 #include "wb/llama/lora.h"
@@ -20,16 +21,12 @@
 #include "wb/llama/peft_config.h"
 #include "wb/reward/gpu_scorer.h"
 #include "wb/reward/scoring.h"
-#include "wb_skip.h"
 
 using namespace wb;
 using Adapter = llama::LoraAdapter<float>;
+using wb::cuda::test::require_device;
 
 namespace {
-
-void need_gpu() {
-  if (!cuda::device_available()) WB_SKIP(("no CUDA device: " + cuda::unavailable_reason()).c_str());
-}
 
 llama::LlamaConfig odd_config() {
   llama::LlamaConfig c;
@@ -92,7 +89,7 @@ void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, d
 }  // namespace
 
 TEST_CASE("GPU scores equal the CPU's: LoRA reward adapter + head, odd sizes, chunks with a tail", "[reward][gpu]") {
-  need_gpu();
+  require_device();
   const auto base = llama::Model<float>::random(odd_config(), 11);
   const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 7);
   const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
@@ -115,7 +112,7 @@ TEST_CASE("GPU scores equal the CPU's: LoRA reward adapter + head, odd sizes, ch
 }
 
 TEST_CASE("GPU scorer: the resident adapter is reused, and swapped adapters and the base alone match the CPU", "[reward][gpu]") {
-  need_gpu();
+  require_device();
   const auto base = llama::Model<float>::random(odd_config(), 12);
   const auto a = random_adapter(base.config, 4, llama::all_lora_modules(), 21);
   const auto b = random_adapter(base.config, 2, {llama::LoraModule::Q, llama::LoraModule::V, llama::LoraModule::Down}, 22);
@@ -140,7 +137,7 @@ TEST_CASE("GPU scorer: the resident adapter is reused, and swapped adapters and 
 }
 
 TEST_CASE("GPU scorer: bad input is refused before anything runs, and the scorer still works after", "[reward][gpu]") {
-  need_gpu();
+  require_device();
   const auto base = llama::Model<float>::random(odd_config(), 13);
   const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 8);
   const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
@@ -168,7 +165,7 @@ TEST_CASE("GPU scorer: bad input is refused before anything runs, and the scorer
 }
 
 TEST_CASE("GPU scorer: a chunk the device has no memory for throws, and the next calls score right", "[reward][gpu]") {
-  need_gpu();
+  require_device();
   // One chunk of more rows than the device can hold activations for: GpuLlama keeps over 4 KB per
   // row at these sizes (every layer's inputs, norms, q/k/v, attention, MLP and LoRA products, and
   // the backward scratch), so total memory / 4 KB rows cannot fit, while the model does. (Scoring

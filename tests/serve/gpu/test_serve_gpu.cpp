@@ -8,7 +8,6 @@
 
 #include <cmath>
 #include <memory>
-#include <thread>
 
 #include "../../gpu/gpu_test_util.h"  // require_device()
 #include "engine.h"
@@ -22,12 +21,6 @@ using wb::serve::ServeError;
 using wb::cuda::test::require_device;
 
 namespace {
-
-struct Setup {
-  TempDir dir{"wb-serve-gpu"};
-  wb::llama::LlamaConfig config = tiny_config();
-  fs::path model_dir = write_model(dir / "model", config, 11);
-};
 
 std::unique_ptr<Engine> make_engine(const fs::path& model, const std::string& device, int64_t max_batch = 4,
                                     const std::string& dtype = "fp32") {
@@ -54,7 +47,7 @@ std::vector<Collector> run_all(Engine& e, const std::vector<json>& reqs) {
 
 TEST_CASE("on the GPU concurrent requests on different adapters get the CPU engine's greedy tokens") {
   require_device();
-  Setup s;
+  Setup s{"wb-serve-gpu"};
   auto cpu = make_engine(s.model_dir, "cpu");
   auto gpu = make_engine(s.model_dir, "cuda");
   const json st = gpu->stats();
@@ -102,7 +95,7 @@ TEST_CASE("on the GPU concurrent requests on different adapters get the CPU engi
 
 TEST_CASE("on the GPU streaming and cancellation work and free the slots") {
   require_device();
-  Setup s;
+  Setup s{"wb-serve-gpu"};
   auto e = make_engine(s.model_dir, "cuda", /*max_batch=*/2);
   const json long_req = greedy(prompt(6, 2), "tiny", 200);
   // Cancelled by cancel() from inside the callback after 3 tokens.
@@ -142,7 +135,7 @@ TEST_CASE("on the GPU streaming and cancellation work and free the slots") {
 
 TEST_CASE("on the GPU an adapter reloads and unloads while requests run") {
   require_device();
-  Setup s;
+  Setup s{"wb-serve-gpu"};
   auto e = make_engine(s.model_dir, "cuda");
   auto& reg = e->registry();
   const fs::path v1_dir = write_adapter(s.dir / "v1", s.config, 1), v2_dir = write_adapter(s.dir / "v2", s.config, 2);
@@ -179,13 +172,13 @@ TEST_CASE("on the GPU an adapter reloads and unloads while requests run") {
   CHECK(fresh.wait()["adapter_version"] == v2);
   CHECK(running.tokens == ref1);
   CHECK(fresh.tokens == ref2);
-  for (int i = 0; i < 100 && reg.bytes() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  wait_bytes(reg, 0);
   CHECK(reg.bytes() == 0);  // both device copies freed with their last request
 }
 
 TEST_CASE("on the GPU bf16 storage serves, with adapters counted in device bytes") {
   require_device();
-  Setup s;
+  Setup s{"wb-serve-gpu"};
   auto e = make_engine(s.model_dir, "cuda", 4, "bf16");
   CHECK(e->stats()["gpu_dtype"] == "bf16");
   const auto a = random_adapter(s.config, 1);

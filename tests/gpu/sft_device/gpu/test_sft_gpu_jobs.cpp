@@ -11,30 +11,13 @@
 #include <sstream>
 #include <string>
 
+#include "../../gpu_test_util.h"  // require_device()
 #include "sft_fixture.h"
-#include "wb/cuda/device.h"
-#include "wb_skip.h"
 
 using namespace sfttest;
+using wb::cuda::test::require_device;
 
 namespace {
-
-void require_gpu() {
-  if (!wb::cuda::device_available())
-    WB_SKIP(("no CUDA device: " + wb::cuda::unavailable_reason()).c_str());
-}
-
-bool logged(SftDaemon& d, int64_t job, const std::string& prefix) {
-  for (const auto& line : d.logs(job))
-    if (line.rfind(prefix, 0) == 0) return true;
-  return false;
-}
-
-std::string result_line(SftDaemon& d, int64_t job) {
-  for (const auto& line : d.logs(job))
-    if (line.rfind("result ", 0) == 0) return line;
-  return "";
-}
 
 // A job's eval_results.jsonl (one line per prompt: prompt, response, verdict), from its job dir.
 std::string eval_results(SftDaemon& d, int64_t job) {
@@ -52,16 +35,16 @@ void same_losses(SftDaemon& d, json spec, const std::string& name) {
   g.update({{"device", "cuda"}, {"output", name + "-cuda"}});
   const int64_t cpu_id = d.run_job("sft", c)["id"];
   const int64_t gpu_id = d.run_job("sft", g)["id"];
-  CHECK(logged(d, gpu_id, "device: cuda ("));
+  CHECK(d.logged(gpu_id, "device: cuda ("));
   CHECK(d.last_metric(gpu_id, "train_loss") == Approx(d.last_metric(cpu_id, "train_loss")).epsilon(1e-3));
   CHECK(d.last_metric(gpu_id, "eval_loss") == Approx(d.last_metric(cpu_id, "eval_loss")).epsilon(1e-3));
-  CHECK(result_line(d, gpu_id).find("\"device\":\"cuda\"") != std::string::npos);
+  CHECK(d.result_line(gpu_id).find("\"device\":\"cuda\"") != std::string::npos);
 }
 
 }  // namespace
 
 TEST_CASE("full and LoRA SFT jobs on cuda give the CPU run's losses", "[gpu][sft]") {
-  require_gpu();
+  require_device();
   SftDaemon d;
   d.import_sft("chat", "sft_train.jsonl", 0.2);
   d.init_tiny("base");
@@ -76,7 +59,7 @@ TEST_CASE("full and LoRA SFT jobs on cuda give the CPU run's losses", "[gpu][sft
 }
 
 TEST_CASE("an eval job on cuda gives the CPU eval's answers", "[gpu][sft]") {
-  require_gpu();
+  require_device();
   SftDaemon d;
   d.import_sft("chat", "sft_train.jsonl", 0.2);
   d.init_tiny("base");
@@ -86,10 +69,10 @@ TEST_CASE("an eval job on cuda gives the CPU eval's answers", "[gpu][sft]") {
   g["device"] = "cuda";
   const int64_t cpu_id = d.run_job("eval", c)["id"];
   const int64_t gpu_id = d.run_job("eval", g)["id"];
-  CHECK(logged(d, gpu_id, "device: cuda ("));
-  CHECK(logged(d, cpu_id, "device: cpu"));
-  CHECK_FALSE(result_line(d, cpu_id).empty());
-  CHECK(result_line(d, gpu_id) == result_line(d, cpu_id));
+  CHECK(d.logged(gpu_id, "device: cuda ("));
+  CHECK(d.logged(cpu_id, "device: cpu"));
+  CHECK_FALSE(d.result_line(cpu_id).empty());
+  CHECK(d.result_line(gpu_id) == d.result_line(cpu_id));
   // The report of a random tiny model is near zero whatever it says: compare what it said.
   const std::string want = eval_results(d, cpu_id);
   const auto lines = std::count(want.begin(), want.end(), '\n');
