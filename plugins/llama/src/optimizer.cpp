@@ -10,12 +10,33 @@
 
 namespace wb::llama {
 
+void AdamWConfig::validate() const {
+  if (!(beta1 >= 0 && beta1 < 1)) throw std::invalid_argument("adamw: beta1 must be in [0, 1)");
+  if (!(beta2 >= 0 && beta2 < 1)) throw std::invalid_argument("adamw: beta2 must be in [0, 1)");
+  if (!(eps > 0)) throw std::invalid_argument("adamw: eps must be > 0");
+  if (!(weight_decay >= 0)) throw std::invalid_argument("adamw: weight_decay must be >= 0");
+}
+
+double AdamWConfig::clip_coefficient(double norm) const {
+  if (max_grad_norm <= 0 || !(norm > max_grad_norm)) return 1.0;
+  return max_grad_norm / norm;
+}
+
+kernels::AdamWStep AdamWConfig::step_args(double lr, int64_t step, double grad_scale, bool decay) const {
+  kernels::AdamWStep s;
+  s.lr = static_cast<float>(lr);
+  s.beta1 = static_cast<float>(beta1);
+  s.beta2 = static_cast<float>(beta2);
+  s.eps = static_cast<float>(eps);
+  s.weight_decay = decay ? static_cast<float>(weight_decay) : 0.0f;
+  s.step = step;
+  s.grad_scale = static_cast<float>(grad_scale);
+  return s;
+}
+
 AdamW::AdamW(const AdamWConfig& config, std::vector<ParamRef> params)
     : config_(config), params_(std::move(params)) {
-  if (!(config.beta1 >= 0 && config.beta1 < 1)) throw std::invalid_argument("adamw: beta1 must be in [0, 1)");
-  if (!(config.beta2 >= 0 && config.beta2 < 1)) throw std::invalid_argument("adamw: beta2 must be in [0, 1)");
-  if (!(config.eps > 0)) throw std::invalid_argument("adamw: eps must be > 0");
-  if (!(config.weight_decay >= 0)) throw std::invalid_argument("adamw: weight_decay must be >= 0");
+  config_.validate();
   std::unordered_set<std::string> seen;
   for (const auto& p : params_) {
     if (!seen.insert(p.name).second) throw std::invalid_argument("adamw: duplicate parameter '" + p.name + "'");
@@ -42,24 +63,14 @@ double AdamW::global_grad_norm(double grad_scale) const {
   return std::sqrt(sum) * std::fabs(grad_scale);
 }
 
-double AdamW::clip_coefficient(double norm) const {
-  if (config_.max_grad_norm <= 0 || !(norm > config_.max_grad_norm)) return 1.0;
-  return config_.max_grad_norm / norm;
-}
+double AdamW::clip_coefficient(double norm) const { return config_.clip_coefficient(norm); }
 
 void AdamW::step(double lr, double grad_scale) {
   ++step_;
   for (size_t k = 0; k < params_.size(); ++k) {
     const auto& p = params_[k];
-    kernels::AdamWStep s;
-    s.lr = static_cast<float>(lr);
-    s.beta1 = static_cast<float>(config_.beta1);
-    s.beta2 = static_cast<float>(config_.beta2);
-    s.eps = static_cast<float>(config_.eps);
-    s.weight_decay = p.decay ? static_cast<float>(config_.weight_decay) : 0.0f;
-    s.step = step_;
-    s.grad_scale = static_cast<float>(grad_scale);
-    kernels::adamw_update(p.value, p.grad, m_[k].data(), v_[k].data(), p.numel, s);
+    kernels::adamw_update(p.value, p.grad, m_[k].data(), v_[k].data(), p.numel,
+                          config_.step_args(lr, step_, grad_scale, p.decay));
   }
 }
 

@@ -54,16 +54,37 @@ void TrainerConfig::validate() const {
     throw std::invalid_argument("trainer: checkpoint_every needs a checkpoint_dir");
 }
 
-namespace {
+// ---- Shared by the trainers ------------------------------------------------------------------
 
-ScheduleConfig with_total(ScheduleConfig s, int64_t total) {
-  s.total_steps = total;
+ScheduleConfig run_schedule(const TrainerConfig& config) {
+  ScheduleConfig s = config.schedule;
+  s.total_steps = config.total_steps;
   return s;
 }
 
-const char* loss_name(LossKind k) { return k == LossKind::kTokenCE ? "token_ce" : "ranking"; }
+void check_loss_inputs(const TrainBatch& tb, LossKind loss) {
+  const int64_t n = tb.batch.n_tokens();
+  if (loss == LossKind::kTokenCE) {
+    if (static_cast<int64_t>(tb.targets.size()) != n)
+      throw std::invalid_argument("train batch: targets has " + std::to_string(tb.targets.size()) +
+                                  " entries for " + std::to_string(n) + " tokens");
+    if (!tb.mask.empty() && static_cast<int64_t>(tb.mask.size()) != n)
+      throw std::invalid_argument("train batch: mask size does not match the tokens");
+    return;
+  }
+  const int64_t s = tb.batch.n_seqs();
+  if (s % 2 != 0 || s == 0)
+    throw std::invalid_argument("train batch: the ranking loss needs 2P sequences (chosen then rejected)");
+  if (!tb.margins.empty() && static_cast<int64_t>(tb.margins.size()) != s / 2)
+    throw std::invalid_argument("train batch: margins must have one entry per pair");
+}
 
-}  // namespace
+nlohmann::json checkpoint_meta(const TrainerConfig& config, const Trainable& trainable) {
+  return {{"loss", config.loss == LossKind::kTokenCE ? "token_ce" : "ranking"},
+          {"total_steps", config.total_steps},
+          {"micro_batches", config.micro_batches},
+          {"trainable", {{"full", trainable.full}, {"lora", trainable.lora}, {"head", trainable.head}}}};
+}
 
 // ---- Trainer -----------------------------------------------------------------------------------
 
@@ -71,7 +92,7 @@ Trainer::Trainer(Model<float>& model, DataSource& data, TrainerConfig config)
     : model_(model),
       data_(data),
       config_((config.validate(), std::move(config))),
-      schedule_(with_total(config_.schedule, config_.total_steps)),
+      schedule_(run_schedule(config_)),
       rng_(config_.seed) {
   const Trainable& tr = model_.trainable;
   if (!tr.full && !tr.lora && !tr.head) throw std::invalid_argument("trainer: the model has nothing trainable");
@@ -91,6 +112,7 @@ Trainer::~Trainer() = default;
 double Trainer::micro_step(const TrainBatch& tb) {
   const LlamaConfig& c = model_.config;
   tb.batch.validate(c);
+  check_loss_inputs(tb, config_.loss);
   ForwardOptions opts;
   opts.for_backward = true;
   opts.recompute = config_.recompute;
@@ -98,11 +120,6 @@ double Trainer::micro_step(const TrainBatch& tb) {
   opts.dropout_seed = rng_.next_u64();
   const int64_t n = tb.batch.n_tokens();
   if (config_.loss == LossKind::kTokenCE) {
-    if (static_cast<int64_t>(tb.targets.size()) != n)
-      throw std::invalid_argument("train batch: targets has " + std::to_string(tb.targets.size()) +
-                                  " entries for " + std::to_string(n) + " tokens");
-    if (!tb.mask.empty() && static_cast<int64_t>(tb.mask.size()) != n)
-      throw std::invalid_argument("train batch: mask size does not match the tokens");
     opts.logits = true;
     forward(model_, tb.batch, ws_, opts);
     dlogits_.resize(static_cast<size_t>(n * c.vocab_size));
@@ -112,11 +129,7 @@ double Trainer::micro_step(const TrainBatch& tb) {
     return loss;
   }
   const int64_t s = tb.batch.n_seqs();
-  if (s % 2 != 0 || s == 0)
-    throw std::invalid_argument("train batch: the ranking loss needs 2P sequences (chosen then rejected)");
   const int64_t pairs = s / 2;
-  if (!tb.margins.empty() && static_cast<int64_t>(tb.margins.size()) != pairs)
-    throw std::invalid_argument("train batch: margins must have one entry per pair");
   opts.logits = false;
   opts.head = true;
   forward(model_, tb.batch, ws_, opts);
@@ -167,17 +180,7 @@ StepStats Trainer::step() {
   return st;
 }
 
-int64_t Trainer::run() {
-  const bool ckpt = !config_.checkpoint_dir.empty();
-  while (!finished()) {
-    if (cancelled && cancelled()) break;
-    step();
-    if (ckpt && config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0 && !finished())
-      save(config_.checkpoint_dir);
-  }
-  if (ckpt) save(config_.checkpoint_dir);
-  return step_;
-}
+int64_t Trainer::run() { return run_to_end(*this); }
 
 void Trainer::save(const std::filesystem::path& dir) const {
   Checkpoint c;
@@ -185,10 +188,7 @@ void Trainer::save(const std::filesystem::path& dir) const {
   c.optimizer_steps = opt_->steps();
   c.rng = rng_.to_string();
   c.data_position = data_.position();
-  c.meta = {{"loss", loss_name(config_.loss)},
-            {"total_steps", config_.total_steps},
-            {"micro_batches", config_.micro_batches},
-            {"trainable", {{"full", model_.trainable.full}, {"lora", model_.trainable.lora}, {"head", model_.trainable.head}}}};
+  c.meta = checkpoint_meta(config_, model_.trainable);
   for (const auto& p : params_)
     c.weights.push_back({p.name, {p.numel}, std::vector<float>(p.value, p.value + p.numel)});
   c.optimizer = opt_->export_state();

@@ -21,11 +21,7 @@ void GpuScorer::use_adapter(const std::shared_ptr<const llama::LoraAdapter<float
   const llama::LlamaConfig& c = model_.config();
   resident_set_ = false;  // until the upload below has finished
   if (adapter) {
-    adapter->check_shapes(c);  // std::invalid_argument naming the tensor that does not fit
-    if (static_cast<int64_t>(adapter->layers.size()) != c.num_hidden_layers)
-      throw std::invalid_argument("adapter has " + std::to_string(adapter->layers.size()) + " layers for a " +
-                                  std::to_string(c.num_hidden_layers) + "-layer model");
-    model_.set_lora(*adapter);
+    model_.set_lora(*adapter);  // std::invalid_argument naming a tensor that does not fit
   } else {
     // GpuLlama has no "remove the adapter": an adapter that targets no module leaves every
     // linear to the base weights (GpuLlama::linear adds LoRA only where a module is on).

@@ -221,6 +221,7 @@ void GpuLlama<T>::init_lora(const LoraSpec& spec, uint64_t seed, float b_std) {
 
 template <typename T>
 void GpuLlama<T>::set_lora(const llama::LoraAdapter<float>& a) {
+  a.check_shapes(c_);  // before anything changes: the copies below read a's tensors by our shapes
   LoraSpec spec;
   spec.rank = a.config.r;
   spec.scale = float(a.config.scale());

@@ -12,15 +12,6 @@ namespace wb::gpu {
 
 namespace {
 
-llama::ScheduleConfig with_total(llama::ScheduleConfig s, int64_t total) {
-  s.total_steps = total;
-  return s;
-}
-
-const char* loss_name(llama::LossKind k) {
-  return k == llama::LossKind::kTokenCE ? "token_ce" : "ranking";
-}
-
 // The CPU Trainer's checks, and what only the CPU runs; before the GpuLlama is built (member
 // initialization order).
 const llama::Model<float>& supported(const llama::Model<float>& m, const llama::TrainerConfig& c,
@@ -42,8 +33,8 @@ const llama::Model<float>& supported(const llama::Model<float>& m, const llama::
   return m;
 }
 
-// The checks Trainer::micro_step makes (and the GPU's own: positions 0.. per sequence), on the
-// host before anything is enqueued.
+// The checks Trainer::micro_step makes (and the GPU's own: positions 0.. per sequence, targets
+// in the vocabulary, mask weights >= 0), on the host before anything is enqueued.
 void check_batch(const llama::TrainBatch& tb, const llama::LlamaConfig& c, llama::LossKind loss) {
   tb.batch.validate(c);
   const int64_t n = tb.batch.n_tokens();
@@ -53,12 +44,8 @@ void check_batch(const llama::TrainBatch& tb, const llama::LlamaConfig& c, llama
         if (tb.batch.positions[size_t(tb.batch.seq_begin(s) + i)] != i)
           throw std::invalid_argument("train batch: the GPU trainer needs positions 0.. within "
                                       "each sequence (sequence " + std::to_string(s) + ")");
-  if (loss == llama::LossKind::kTokenCE) {
-    if (int64_t(tb.targets.size()) != n)
-      throw std::invalid_argument("train batch: targets has " + std::to_string(tb.targets.size()) +
-                                  " entries for " + std::to_string(n) + " tokens");
-    if (!tb.mask.empty() && int64_t(tb.mask.size()) != n)
-      throw std::invalid_argument("train batch: mask size does not match the tokens");
+  llama::check_loss_inputs(tb, loss);
+  if (loss == llama::LossKind::kTokenCE)
     for (int64_t i = 0; i < n; ++i) {
       if (tb.targets[size_t(i)] >= c.vocab_size)
         throw std::invalid_argument("train batch: target " + std::to_string(tb.targets[size_t(i)]) +
@@ -66,13 +53,6 @@ void check_batch(const llama::TrainBatch& tb, const llama::LlamaConfig& c, llama
       if (!tb.mask.empty() && tb.mask[size_t(i)] < 0)
         throw std::invalid_argument("train batch: negative mask weight at row " + std::to_string(i));
     }
-    return;
-  }
-  const int64_t s = tb.batch.n_seqs();
-  if (s % 2 != 0 || s == 0)
-    throw std::invalid_argument("train batch: the ranking loss needs 2P sequences (chosen then rejected)");
-  if (!tb.margins.empty() && int64_t(tb.margins.size()) != s / 2)
-    throw std::invalid_argument("train batch: margins must have one entry per pair");
 }
 
 }  // namespace
@@ -85,7 +65,7 @@ GpuTrainer<T>::GpuTrainer(cuda::Context& ctx, llama::Model<float>& model, llama:
       data_(data),
       config_(std::move(config)),
       loss_every_(loss_every),
-      schedule_(with_total(config_.schedule, config_.total_steps)),
+      schedule_(llama::run_schedule(config_)),
       gpu_(ctx, supported(model, config_, loss_every)),
       loss_dev_(1),
       rng_(config_.seed) {
@@ -149,20 +129,12 @@ GpuStepStats GpuTrainer<T>::step() {
   double clip_coef = 1.0;
   if (read || clip) {
     st.grad_norm = std::sqrt(gpu_.grad_sq_norm()) * scale;
-    if (clip && st.grad_norm > config_.adamw.max_grad_norm)
-      clip_coef = config_.adamw.max_grad_norm / st.grad_norm;
+    clip_coef = config_.adamw.clip_coefficient(st.grad_norm);
   }
   st.lr = schedule_.lr_at(step_);
   ++optimizer_steps_;
-  kernels::AdamWStep a;
-  a.lr = float(st.lr);
-  a.beta1 = float(config_.adamw.beta1);
-  a.beta2 = float(config_.adamw.beta2);
-  a.eps = float(config_.adamw.eps);
-  a.weight_decay = float(config_.adamw.weight_decay);  // GpuLlama skips norms and biases
-  a.step = optimizer_steps_;
-  a.grad_scale = float(scale * clip_coef);
-  gpu_.adamw_step(a);
+  // Weight decay as configured: GpuLlama leaves out norms and biases, as the CPU does.
+  gpu_.adamw_step(config_.adamw.step_args(st.lr, optimizer_steps_, scale * clip_coef, /*decay=*/true));
   ++step_;
   st.step = step_;
   st.tokens = tokens;
@@ -187,15 +159,7 @@ GpuStepStats GpuTrainer<T>::step() {
 
 template <typename T>
 int64_t GpuTrainer<T>::run() {
-  const bool ckpt = !config_.checkpoint_dir.empty();
-  while (!finished()) {
-    if (cancelled && cancelled()) break;
-    step();
-    if (ckpt && config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0 && !finished())
-      save(config_.checkpoint_dir);
-  }
-  if (ckpt) save(config_.checkpoint_dir);
-  return step_;
+  return llama::run_to_end(*this);
 }
 
 template <typename T>
@@ -212,12 +176,7 @@ void GpuTrainer<T>::save(const std::filesystem::path& dir) {
   c.optimizer_steps = optimizer_steps_;
   c.rng = rng_.to_string();
   c.data_position = data_.position();
-  // The CPU Trainer's meta, so either trainer resumes the other's checkpoint.
-  const llama::Trainable& tr = model_.trainable;
-  c.meta = {{"loss", loss_name(config_.loss)},
-            {"total_steps", config_.total_steps},
-            {"micro_batches", config_.micro_batches},
-            {"trainable", {{"full", tr.full}, {"lora", tr.lora}, {"head", tr.head}}}};
+  c.meta = llama::checkpoint_meta(config_, model_.trainable);  // the CPU Trainer's: either resumes the other's
   for (size_t i = 0; i < gpu_.n_params(); ++i) {
     const std::string& name = gpu_.param_name(i);
     c.weights.push_back({name, {gpu_.param_numel(i)}, gpu_.param_state_host(i, S::kWeight)});

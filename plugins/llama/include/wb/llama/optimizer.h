@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "wb/kernels/adamw.h"
+
 namespace wb::llama {
 
 struct ParamRef {
@@ -30,6 +32,15 @@ struct AdamWConfig {
   double eps = 1e-8;
   double weight_decay = 0.0;
   double max_grad_norm = 0.0;  // <= 0: no clipping
+
+  // Throws std::invalid_argument for betas outside [0, 1), eps <= 0 or weight_decay < 0.
+  void validate() const;
+  // Clip coefficient for a measured norm: min(1, max_grad_norm / norm) (1 when clipping is off
+  // or the norm is NaN).
+  double clip_coefficient(double norm) const;
+  // The update's arguments for optimizer step `step` (1-based) at rate lr; weight decay only
+  // where `decay` (the CPU AdamW and the GPU trainer both build their steps here).
+  kernels::AdamWStep step_args(double lr, int64_t step, double grad_scale, bool decay) const;
 };
 
 // Named fp32 moments for one parameter (checkpoint payload).

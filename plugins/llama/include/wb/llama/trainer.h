@@ -104,6 +104,33 @@ struct StepStats {
   double seconds = 0;
 };
 
+// ---- What the trainers share (Trainer below, gpu::GpuTrainer in wb/llama/cuda/trainer.h), so
+// they train, refuse batches and checkpoint alike.
+
+// The learning-rate schedule of the whole run: config.schedule over config.total_steps.
+ScheduleConfig run_schedule(const TrainerConfig& config);
+// Throws std::invalid_argument when a micro-batch's loss inputs do not fit `loss`: kTokenCE
+// needs one target per token and a mask of that length (or none); kRanking needs 2P sequences
+// (chosen then rejected) and one margin per pair (or none). The tokens are batch.validate()'s.
+void check_loss_inputs(const TrainBatch& tb, LossKind loss);
+// A checkpoint's meta: the loss, total_steps, micro_batches and the trainable set.
+nlohmann::json checkpoint_meta(const TrainerConfig& config, const Trainable& trainable);
+// The run loop: steps until total_steps or cancellation, saving a checkpoint every
+// checkpoint_every steps and at the end when a checkpoint_dir is set; returns steps_done().
+template <class AnyTrainer>
+int64_t run_to_end(AnyTrainer& t) {
+  const TrainerConfig& c = t.config();
+  const bool ckpt = !c.checkpoint_dir.empty();
+  while (!t.finished()) {
+    if (t.cancelled && t.cancelled()) break;
+    t.step();
+    if (ckpt && c.checkpoint_every > 0 && t.steps_done() % c.checkpoint_every == 0 && !t.finished())
+      t.save(c.checkpoint_dir);
+  }
+  if (ckpt) t.save(c.checkpoint_dir);
+  return t.steps_done();
+}
+
 class Trainer {
  public:
   // The model must outlive the trainer; its trainable set decides what is optimized.

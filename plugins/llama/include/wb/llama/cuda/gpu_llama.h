@@ -61,7 +61,8 @@ class GpuLlama {
   const llama::LlamaConfig& config() const { return c_; }
 
   // LoRA adapters: fresh PEFT-style (A random, B = 0 unless b_std > 0), or copied from the CPU
-  // engine's adapter (same layout: A [r, in], B [out, r]).
+  // engine's adapter (same layout: A [r, in], B [out, r]); set_lora throws std::invalid_argument
+  // (LoraAdapter::check_shapes, naming the tensor) for an adapter that does not fit this model.
   void init_lora(const LoraSpec& spec, uint64_t seed, float b_std = 0.0f);
   void set_lora(const llama::LoraAdapter<float>& a);
 
