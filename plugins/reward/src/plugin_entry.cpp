@@ -26,13 +26,9 @@ wb_status reward_init(const wb_host* host, const char* config_json, wb_error* er
     if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
       throw std::runtime_error("reward plugin: incompatible host table");
     wb::sft::Host::install(host);
-    // The daemon's `device` setting is the default of reward specs and requests without "device"
-    // (this module's own copy of the sft code's default: reward_device.h).
-    const json config = config_json && *config_json ? json::parse(config_json) : json::object();
-    if (config.is_object() && config.contains("device")) {
-      if (!config["device"].is_string()) throw wb::sft::SpecError("init config: device must be a string");
-      wb::sft::set_default_device(config["device"].get<std::string>());
-    }
+    // The daemon's `device`: the default of reward specs and requests without "device" (this
+    // module's own copy of the sft code's default: reward_device.h).
+    wb::sft::apply_init_config(config_json);
     return WB_OK;
   });
 }

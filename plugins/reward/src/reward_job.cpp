@@ -196,8 +196,7 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   }
   last = evaluate(total);
   // The final state stays in the checkpoint: a crash before registration finishes from it.
-  save_checkpoint();
-  trainer->sync_model();  // the GPU loop's weights into `model` for the save below
+  save_checkpoint();  // also brings the GPU loop's weights into `model` for the save below
 
   job.progress(1.0, "save");
   json result = {{"kind", "reward"}, {"head", s.head}, {"output", s.output}, {"steps", total},

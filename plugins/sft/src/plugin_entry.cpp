@@ -25,12 +25,7 @@ wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) 
     if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
       throw std::runtime_error("sft plugin: incompatible host table");
     wb::sft::Host::install(host);
-    // The daemon's `device` setting is the default of train specs without "device".
-    const json config = config_json && *config_json ? json::parse(config_json) : json::object();
-    if (config.is_object() && config.contains("device")) {
-      if (!config["device"].is_string()) throw wb::sft::SpecError("init config: device must be a string");
-      wb::sft::set_default_device(config["device"].get<std::string>());
-    }
+    wb::sft::apply_init_config(config_json);  // the daemon's `device`: the default of train specs
     return WB_OK;
   });
 }

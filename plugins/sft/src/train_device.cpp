@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include <nlohmann/json.hpp>
+
 #include "spec_reader.h"
 
 #ifdef WB_SFT_CUDA
@@ -22,6 +24,14 @@ void set_default_device(const std::string& setting) {
     spec_fail("device", "expected one of auto, cpu, cuda, got '" + setting + "'");
   std::lock_guard<std::mutex> lock(g_mu);
   g_default = setting;
+}
+
+void apply_init_config(const char* config_json) {
+  const nlohmann::json config =
+      config_json && *config_json ? nlohmann::json::parse(config_json) : nlohmann::json::object();
+  if (!config.is_object() || !config.contains("device")) return;
+  if (!config["device"].is_string()) throw SpecError("init config: device must be a string");
+  set_default_device(config["device"].get<std::string>());
 }
 
 std::string default_device() {

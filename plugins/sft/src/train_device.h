@@ -21,6 +21,10 @@ namespace wb::sft {
 // Sets the default for specs without "device" (from init's config JSON); throws SpecError for a
 // value other than auto, cpu, cuda. Initially "auto".
 void set_default_device(const std::string& setting);
+// Applies a plugin init config (the daemon's settings as JSON; null or empty: none): its
+// "device", when present, becomes the default device. Throws SpecError for a device that is not
+// a string, and what set_default_device throws.
+void apply_init_config(const char* config_json);
 std::string default_device();
 
 // Whether this plugin was built with the GPU engine (the CUDA backend).

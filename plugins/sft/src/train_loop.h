@@ -28,6 +28,7 @@ class TrainLoop {
   virtual bool finished() const = 0;
   virtual int64_t steps_done() const = 0;
   // Checkpoint write / restore (checkpoint.h); load throws CheckpointError, nothing changed.
+  // save also leaves the trained weights in the CPU model, as sync_model does.
   virtual void save(const std::filesystem::path& dir) = 0;
   virtual void load(const std::filesystem::path& dir) = 0;
   // Brings the trained weights into the CPU model (the GPU loop copies its fp32 masters back:
