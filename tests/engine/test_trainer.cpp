@@ -171,6 +171,18 @@ TEST_CASE("trainer rejects configurations that cannot train", "[trainer]") {
   CHECK_THROWS_WITH(Trainer(m, data, tc), Catch::Contains("head"));
   tc = base_cfg(0, 1e-3);
   CHECK_THROWS_WITH(Trainer(m, data, tc), Catch::Contains("total_steps"));
+  // The optimizer's settings are part of the trainer config: its validate() refuses them, so
+  // every trainer built on it does (the GPU trainer had trained bad ones to NaN).
+  tc = base_cfg(5, 1e-3);
+  tc.adamw.eps = 0;
+  CHECK_THROWS_WITH(tc.validate(), Catch::Contains("adamw: eps"));
+  tc.adamw.eps = 1e-8;
+  tc.adamw.beta1 = 1.0;
+  CHECK_THROWS_WITH(tc.validate(), Catch::Contains("adamw: beta1"));
+  tc.adamw.beta1 = 0.9;
+  tc.adamw.weight_decay = -0.1;
+  CHECK_THROWS_WITH(tc.validate(), Catch::Contains("adamw: weight_decay"));
+  CHECK_THROWS_WITH(Trainer(m, data, tc), Catch::Contains("adamw: weight_decay"));
   CHECK_THROWS_WITH(InMemoryDataSource({}), Catch::Contains("no batches"));
   CHECK_THROWS(data.seek(nlohmann::json{{"epoch", 0}, {"index", 9}}));
   CHECK_THROWS(data.seek(nlohmann::json("x")));

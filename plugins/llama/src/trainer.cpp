@@ -52,6 +52,7 @@ void TrainerConfig::validate() const {
   if (!(centering >= 0)) throw std::invalid_argument("trainer: centering must be >= 0");
   if (checkpoint_every > 0 && checkpoint_dir.empty())
     throw std::invalid_argument("trainer: checkpoint_every needs a checkpoint_dir");
+  adamw.validate();
 }
 
 // ---- Shared by the trainers ------------------------------------------------------------------

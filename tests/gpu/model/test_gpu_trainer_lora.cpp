@@ -154,6 +154,11 @@ TEST_CASE("GPU trainer (LoRA) in bf16 stays near the CPU loss, unsupported setup
   m.lora->config.lora_dropout = 0.0;
   CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, config(2, 0), 0)),
                     Catch::Contains("loss_every"));
+  {
+    auto bad_opt = config(2, 0);
+    bad_opt.adamw.beta1 = 1.0;  // would train to NaN: refused as the CPU Trainer refuses it
+    CHECK_THROWS_WITH((gpu::GpuTrainer<float>(ctx, m, d, bad_opt)), Catch::Contains("adamw: beta1"));
+  }
   // A malformed micro-batch is refused before anything runs; the data position is kept.
   std::vector<llama::TrainBatch> bad = batches();
   bad[0].targets.pop_back();

@@ -90,7 +90,7 @@ struct TrainerConfig {
   double centering = 0;        // kRanking: + centering * mean (r_c + r_r)^2 (loss.h reward_centering)
   int64_t checkpoint_every = 0;          // 0: never during run()
   std::filesystem::path checkpoint_dir;  // used by run() when checkpoint_every > 0
-  // Throws std::invalid_argument naming the bad field.
+  // Throws std::invalid_argument naming the bad field (adamw's included: AdamWConfig::validate).
   void validate() const;
 };
 
