@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "loop_driver.h"
 #include "model_store.h"
 #include "reward_device.h"
 #include "reward_spec.h"
@@ -166,34 +167,10 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   if (trainer->steps_done() == 0) first = evaluate(0);
 
   double last_train = NAN;
-  while (!trainer->finished()) {
-    if (job.cancelled()) {
-      if (job.shutting_down()) {
-        save_checkpoint();
-        job.info("interrupted at step " + std::to_string(trainer->steps_done()) + "; checkpoint saved");
-        return WB_INTERRUPTED;
-      }
-      job.info("cancelled at step " + std::to_string(trainer->steps_done()));
-      return WB_CANCELLED;
-    }
-    const sft::LoopStep ls = trainer->step();
-    const llama::StepStats& st = ls.stats;
-    // The GPU loop reads the loss back every log_every steps and on the last (loss_read).
-    if (ls.loss_read) {
-      last_train = st.loss;
-      if (!std::isfinite(st.loss))
-        throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
-                                 std::to_string(st.step));
-    }
-    if (ls.loss_read && (st.step % s.log_every == 0 || trainer->finished())) {
-      job.metric(st.step, "train_loss", st.loss);
-      job.metric(st.step, "lr", st.lr);
-      job.metric(st.step, "grad_norm", st.grad_norm);
-    }
-    job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
-    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer->finished()) evaluate(st.step);
-    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer->finished()) save_checkpoint();
-  }
+  const sft::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/false};
+  const wb_status loop_status =
+      sft::drive_loop(job, *trainer, plan, [&](int64_t step) { evaluate(step); }, save_checkpoint, last_train);
+  if (loop_status != WB_OK) return loop_status;
   last = evaluate(total);
   // The final state stays in the checkpoint: a crash before registration finishes from it.
   save_checkpoint();  // also brings the GPU loop's weights into `model` for the save below

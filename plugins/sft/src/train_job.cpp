@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "loop_driver.h"
 #include "model_store.h"
 #include "spec_reader.h"
 #include "training_options.h"
@@ -125,33 +126,10 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
   double first_eval = NAN, last_eval = NAN, last_train = NAN;
   if (trainer->steps_done() == 0) first_eval = report_eval(0);
 
-  while (!trainer->finished()) {
-    if (job.cancelled()) {
-      if (job.shutting_down()) {
-        save_checkpoint();
-        job.info("interrupted at step " + std::to_string(trainer->steps_done()) + "; checkpoint saved");
-        return WB_INTERRUPTED;
-      }
-      job.info("cancelled at step " + std::to_string(trainer->steps_done()));
-      return WB_CANCELLED;
-    }
-    const LoopStep ls = trainer->step();
-    const llama::StepStats& st = ls.stats;
-    if (ls.loss_read) {
-      last_train = st.loss;
-      if (!std::isfinite(st.loss)) throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) +
-                                                            " at step " + std::to_string(st.step));
-    }
-    if (ls.loss_read && (st.step % s.log_every == 0 || trainer->finished())) {
-      job.metric(st.step, "train_loss", st.loss);
-      job.metric(st.step, "lr", st.lr);
-      job.metric(st.step, "grad_norm", st.grad_norm);
-      job.metric(st.step, "tokens_per_s", st.tokens_per_s);
-    }
-    job.progress(static_cast<double>(st.step) / static_cast<double>(total), "train");
-    if (s.eval_every > 0 && st.step % s.eval_every == 0 && !trainer->finished()) last_eval = report_eval(st.step);
-    if (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0 && !trainer->finished()) save_checkpoint();
-  }
+  const LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
+  const wb_status loop_status = drive_loop(job, *trainer, plan, [&](int64_t step) { last_eval = report_eval(step); },
+                                           save_checkpoint, last_train);
+  if (loop_status != WB_OK) return loop_status;
   last_eval = report_eval(total);
   // The final trainable state (the adapter's exact fp32 values, optimizer moments) stays in the
   // job's checkpoint: a crash before registration finishes from it without retraining.

@@ -1,0 +1,44 @@
+#include "loop_driver.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace wb::sft {
+
+wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
+                     const std::function<void(int64_t step)>& eval, const std::function<void()>& save,
+                     double& last_train_loss) {
+  while (!loop.finished()) {
+    if (job.cancelled()) {
+      if (job.shutting_down()) {
+        save();
+        job.info("interrupted at step " + std::to_string(loop.steps_done()) + "; checkpoint saved");
+        return WB_INTERRUPTED;
+      }
+      job.info("cancelled at step " + std::to_string(loop.steps_done()));
+      return WB_CANCELLED;
+    }
+    const LoopStep ls = loop.step();
+    const llama::StepStats& st = ls.stats;
+    // The GPU loop reads the loss back only on some steps (loss_read).
+    if (ls.loss_read) {
+      last_train_loss = st.loss;
+      if (!std::isfinite(st.loss))
+        throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
+                                 std::to_string(st.step));
+    }
+    if (ls.loss_read && (st.step % plan.log_every == 0 || loop.finished())) {
+      job.metric(st.step, "train_loss", st.loss);
+      job.metric(st.step, "lr", st.lr);
+      job.metric(st.step, "grad_norm", st.grad_norm);
+      if (plan.log_tokens_per_s) job.metric(st.step, "tokens_per_s", st.tokens_per_s);
+    }
+    job.progress(static_cast<double>(st.step) / static_cast<double>(plan.total), "train");
+    if (plan.eval_every > 0 && st.step % plan.eval_every == 0 && !loop.finished()) eval(st.step);
+    if (plan.checkpoint_every > 0 && st.step % plan.checkpoint_every == 0 && !loop.finished()) save();
+  }
+  return WB_OK;
+}
+
+}  // namespace wb::sft

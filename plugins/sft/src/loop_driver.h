@@ -1,0 +1,39 @@
+// loop_driver.h — drives a TrainLoop (train_loop.h) to its end for a job: the loop the sft
+// (pretrain, sft) and reward jobs share.
+//
+//   LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
+//   double last_train = NAN;
+//   const wb_status st = drive_loop(job, *trainer, plan, [&](int64_t step) { eval(step); },
+//                                   [&] { save_checkpoint(); }, last_train);
+//   if (st != WB_OK) return st;  // cancelled, or interrupted with a checkpoint saved
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "host.h"
+#include "train_loop.h"
+#include "wb/wb_plugin.h"
+
+namespace wb::sft {
+
+struct LoopPlan {
+  int64_t total = 0;             // the run's steps (progress is steps_done / total)
+  int64_t log_every = 1;         // train metrics at read-out steps that are multiples, and the last
+  int64_t eval_every = 0;        // eval(step) at multiples before the last step; 0: never
+  int64_t checkpoint_every = 0;  // save() at multiples before the last step; 0: never
+  bool log_tokens_per_s = false; // also the tokens_per_s metric with the train metrics
+};
+
+// Steps `loop` until it finishes, checking the job's cancellation before every step: on a
+// shutdown it saves a checkpoint and returns WB_INTERRUPTED; on a cancel it returns WB_CANCELLED;
+// WB_OK when the loop finished. Records train_loss, lr and grad_norm (and tokens_per_s) on
+// read-out steps (LoopStep::loss_read) every log_every steps and at the last, and "train"
+// progress after each step; last_train_loss gets every loss read. Throws std::runtime_error
+// ("training diverged: ...") when a loss read is not finite. The final eval and checkpoint are
+// the caller's.
+wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
+                     const std::function<void(int64_t step)>& eval, const std::function<void()>& save,
+                     double& last_train_loss);
+
+}  // namespace wb::sft
