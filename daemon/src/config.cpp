@@ -123,7 +123,7 @@ class TableReader {
       if (!n->is_integer()) fail(key, "expected an integer");
       std::int64_t v = *n->value<std::int64_t>();
       if (v < lo || v > hi)
-        fail(key, "expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+        fail(key, "expected an integer " + std::to_string(lo) + ".." + std::to_string(hi) +
                       ", got " + std::to_string(v));
       out = static_cast<T>(v);
     }

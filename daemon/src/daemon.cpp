@@ -1,3 +1,5 @@
+#include "wb/json/parse.h"
+#include "wb/json/reader.h"
 #include "daemon.h"
 
 #include <utility>
@@ -55,7 +57,7 @@ struct Daemon::Impl {
         lock(cfg.data_dir),
         store(database_path(cfg)),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
-        plugins(install_host_api(&host_services), plugin_config(cfg)),
+        plugins(&host_services, plugin_config(cfg)),
         scheduler(events, plugins, cfg.data_dir / "jobs") {}
 
   // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
@@ -97,6 +99,10 @@ struct Daemon::Impl {
       return router.dispatch(req);
     } catch (const ApiError& e) {
       return error_response(e.status(), e.code(), e.what());
+    } catch (const JsonParseError& e) {
+      return error_response(400, "invalid_json", e.what());
+    } catch (const JsonFieldError& e) {
+      return error_response(400, "invalid_request", e.what());
     } catch (const storage::Error& e) {
       switch (e.code()) {
         case storage::ErrorCode::NotFound: return error_response(404, "not_found", e.what());

@@ -1,5 +1,6 @@
 #include "host_api.h"
 
+#include <atomic>
 
 #include <spdlog/spdlog.h>
 
@@ -10,7 +11,8 @@ namespace wb::daemon {
 namespace {
 
 using nlohmann::json;
-HostServices* g_services = nullptr;
+
+HostServices& services(void* ctx) { return *static_cast<HostServices*>(ctx); }
 
 const char* level_name(wb_log_level l) {
   switch (l) {
@@ -62,7 +64,7 @@ void logged(const char* what, F&& fn) {
 
 const char* str(const char* s) { return s ? s : ""; }
 
-void h_log(wb_log_level level, const char* message) {
+void h_log(void*, wb_log_level level, const char* message) {
   switch (level) {
     case WB_LOG_DEBUG: spdlog::debug("plugin: {}", str(message)); break;
     case WB_LOG_WARN: spdlog::warn("plugin: {}", str(message)); break;
@@ -71,47 +73,47 @@ void h_log(wb_log_level level, const char* message) {
   }
 }
 
-void h_job_log(wb_job* job, wb_log_level level, const char* message) {
+void h_job_log(void* ctx, wb_job* job, wb_log_level level, const char* message) {
   if (!job) return;
-  logged("job_log", [&] { g_services->events->log(job->id, level_name(level), str(message)); });
+  logged("job_log", [&] { services(ctx).events->log(job->id, level_name(level), str(message)); });
 }
 
-void h_job_progress(wb_job* job, double fraction, const char* phase) {
+void h_job_progress(void* ctx, wb_job* job, double fraction, const char* phase) {
   if (!job) return;
   if (!(fraction >= 0)) fraction = 0;
   if (fraction > 1) fraction = 1;
-  logged("job_progress", [&] { g_services->events->progress(job->id, fraction, str(phase)); });
+  logged("job_progress", [&] { services(ctx).events->progress(job->id, fraction, str(phase)); });
 }
 
-void h_job_metric(wb_job* job, int64_t step, const char* name, double value) {
+void h_job_metric(void* ctx, wb_job* job, int64_t step, const char* name, double value) {
   if (!job) return;
-  logged("job_metric", [&] { g_services->events->metric(job->id, step, str(name), value); });
+  logged("job_metric", [&] { services(ctx).events->metric(job->id, step, str(name), value); });
 }
 
-int h_job_cancelled(wb_job* job) {
+int h_job_cancelled(void*, wb_job* job) {
   return job && (job->cancel_requested.load() || job->shutting_down.load()) ? 1 : 0;
 }
 
-int h_job_shutting_down(wb_job* job) { return job && job->shutting_down.load() ? 1 : 0; }
+int h_job_shutting_down(void*, wb_job* job) { return job && job->shutting_down.load() ? 1 : 0; }
 
-wb_status h_job_checkpoint(wb_job* job, const char* path, wb_error* err) {
+wb_status h_job_checkpoint(void* ctx, wb_job* job, const char* path, wb_error* err) {
   return guarded(err, [&] {
     if (!job) throw storage::Invalid("job handle is NULL");
     if (!path || !*path) throw storage::Invalid("checkpoint path is empty");
-    g_services->events->store().jobs().set_checkpoint(job->id, path);
+    services(ctx).events->store().jobs().set_checkpoint(job->id, path);
     return WB_OK;
   });
 }
 
-const char* h_job_dir(wb_job* job) { return job ? job->dir.c_str() : ""; }
+const char* h_job_dir(void*, wb_job* job) { return job ? job->dir.c_str() : ""; }
 
-const char* h_data_dir() { return g_services->data_dir.c_str(); }
+const char* h_data_dir(void* ctx) { return services(ctx).data_dir.c_str(); }
 
-wb_status h_lookup(wb_job*, const char* kind, const char* name, wb_emit_fn emit, void* user,
+wb_status h_lookup(void* ctx, wb_job*, const char* kind, const char* name, wb_emit_fn emit, void* user,
                    wb_error* err) {
   return guarded(err, [&] {
     std::string k = str(kind), n = str(name);
-    auto& st = g_services->events->store();
+    auto& st = services(ctx).events->store();
     json j;
     if (k == "model") j = st.models().get(n);
     else if (k == "adapter") j = st.adapters().get(n);
@@ -123,7 +125,7 @@ wb_status h_lookup(wb_job*, const char* kind, const char* name, wb_emit_fn emit,
   });
 }
 
-wb_status h_dataset_rows(wb_job*, const char* dataset, const char* split, int64_t offset, int64_t limit,
+wb_status h_dataset_rows(void* ctx, wb_job*, const char* dataset, const char* split, int64_t offset, int64_t limit,
                          int (*row)(void*, int64_t, const char*), void* user, wb_error* err) {
   return guarded(err, [&] {
     std::optional<storage::Split> sp;
@@ -136,7 +138,7 @@ wb_status h_dataset_rows(wb_job*, const char* dataset, const char* split, int64_
     // host function (job_log, ...) from inside its row callback.
     const std::int64_t page = 512;
     std::int64_t delivered = 0, pos = offset;
-    auto& repo = g_services->events->store().datasets();
+    auto& repo = services(ctx).events->store().datasets();
     for (;;) {
       std::int64_t want = page;
       if (limit > 0) want = std::min(page, limit - delivered);
@@ -153,20 +155,20 @@ wb_status h_dataset_rows(wb_job*, const char* dataset, const char* split, int64_
   });
 }
 
-wb_status h_comparison_insert(wb_job*, const char* dataset, const char* comparison_json, wb_error* err) {
+wb_status h_comparison_insert(void* ctx, wb_job*, const char* dataset, const char* comparison_json, wb_error* err) {
   return guarded(err, [&] {
     json body = json::parse(str(comparison_json));
     auto c = storage::ComparisonRepository::parse(body, std::string_view(str(dataset)));
-    g_services->events->store().comparisons().insert(c);
+    services(ctx).events->store().comparisons().insert(c);
     return WB_OK;
   });
 }
 
-wb_status h_register_artifact(wb_job* job, const char* kind, const char* artifact_json, wb_error* err) {
+wb_status h_register_artifact(void* ctx, wb_job* job, const char* kind, const char* artifact_json, wb_error* err) {
   return guarded(err, [&] {
     std::string k = str(kind);
     json j = json::parse(str(artifact_json));
-    auto& st = g_services->events->store();
+    auto& st = services(ctx).events->store();
     if (k == "model") {
       st.models().add(storage::ModelRepository::parse(j));
     } else if (k == "adapter") {
@@ -192,34 +194,94 @@ wb_status h_register_artifact(wb_job* job, const char* kind, const char* artifac
     } else {
       throw storage::Invalid("artifact kind must be model, adapter or dataset, got '" + k + "'");
     }
-    if (job) g_services->events->log(job->id, "info", "registered " + k + " " + j.value("name", std::string("?")));
+    if (job) services(ctx).events->log(job->id, "info", "registered " + k + " " + j.value("name", std::string("?")));
     return WB_OK;
   });
 }
 
-wb_host g_host = {
-    WB_PLUGIN_ABI_VERSION,
-    sizeof(wb_host),
-    h_log,
-    h_job_log,
-    h_job_progress,
-    h_job_metric,
-    h_job_cancelled,
-    h_job_shutting_down,
-    h_job_checkpoint,
-    h_job_dir,
-    h_data_dir,
-    h_lookup,
-    h_dataset_rows,
-    h_comparison_insert,
-    h_register_artifact,
-};
+// ---- ABI 2: the same functions without the context argument ----------------------------------
+// An ABI 2 plugin's host functions carry no context. Those taking a job reach the daemon through
+// the job handle (wb_job::host_ctx); the job-less ones (data_dir, lookup and dataset_rows from
+// validate() or invoke()) through the services of the daemon that built the table last: one
+// daemon per process, as the instance lock enforces for a data directory.
+std::atomic<HostServices*> g_legacy_services{nullptr};
+
+void* legacy_ctx(wb_job* job) {
+  if (job && job->host_ctx) return job->host_ctx;
+  return g_legacy_services.load();
+}
+
+void v2_log(wb_log_level level, const char* message) { h_log(nullptr, level, message); }
+void v2_job_log(wb_job* job, wb_log_level level, const char* message) { h_job_log(legacy_ctx(job), job, level, message); }
+void v2_job_progress(wb_job* job, double fraction, const char* phase) {
+  h_job_progress(legacy_ctx(job), job, fraction, phase);
+}
+void v2_job_metric(wb_job* job, int64_t step, const char* name, double value) {
+  h_job_metric(legacy_ctx(job), job, step, name, value);
+}
+int v2_job_cancelled(wb_job* job) { return h_job_cancelled(nullptr, job); }
+int v2_job_shutting_down(wb_job* job) { return h_job_shutting_down(nullptr, job); }
+wb_status v2_job_checkpoint(wb_job* job, const char* path, wb_error* err) {
+  return h_job_checkpoint(legacy_ctx(job), job, path, err);
+}
+const char* v2_job_dir(wb_job* job) { return h_job_dir(nullptr, job); }
+const char* v2_data_dir() { return h_data_dir(legacy_ctx(nullptr)); }
+wb_status v2_lookup(wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user, wb_error* err) {
+  return h_lookup(legacy_ctx(job), job, kind, name, emit, user, err);
+}
+wb_status v2_dataset_rows(wb_job* job, const char* dataset, const char* split, int64_t offset, int64_t limit,
+                          int (*row)(void*, int64_t, const char*), void* user, wb_error* err) {
+  return h_dataset_rows(legacy_ctx(job), job, dataset, split, offset, limit, row, user, err);
+}
+wb_status v2_comparison_insert(wb_job* job, const char* dataset, const char* comparison_json, wb_error* err) {
+  return h_comparison_insert(legacy_ctx(job), job, dataset, comparison_json, err);
+}
+wb_status v2_register_artifact(wb_job* job, const char* kind, const char* artifact_json, wb_error* err) {
+  return h_register_artifact(legacy_ctx(job), job, kind, artifact_json, err);
+}
 
 }  // namespace
 
-const wb_host* install_host_api(HostServices* services) {
-  g_services = services;
-  return &g_host;
+wb_host make_host_table(HostServices* services) {
+  return wb_host{
+      WB_PLUGIN_ABI_VERSION,
+      sizeof(wb_host),
+      services,
+      h_log,
+      h_job_log,
+      h_job_progress,
+      h_job_metric,
+      h_job_cancelled,
+      h_job_shutting_down,
+      h_job_checkpoint,
+      h_job_dir,
+      h_data_dir,
+      h_lookup,
+      h_dataset_rows,
+      h_comparison_insert,
+      h_register_artifact,
+  };
+}
+
+abi_v2::wb_host make_host_table_v2(HostServices* services) {
+  g_legacy_services.store(services);
+  return abi_v2::wb_host{
+      2,
+      sizeof(abi_v2::wb_host),
+      v2_log,
+      v2_job_log,
+      v2_job_progress,
+      v2_job_metric,
+      v2_job_cancelled,
+      v2_job_shutting_down,
+      v2_job_checkpoint,
+      v2_job_dir,
+      v2_data_dir,
+      v2_lookup,
+      v2_dataset_rows,
+      v2_comparison_insert,
+      v2_register_artifact,
+  };
 }
 
 }  // namespace wb::daemon

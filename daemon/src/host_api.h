@@ -1,13 +1,14 @@
-// host_api.h — the wb_host table the daemon hands to every plugin's init().
+// host_api.h — the wb_host tables the daemon hands to plugins' init().
 //
-// Each function is a plain C function backed by the daemon's storage and event hub (set once
-// by install_host_api()); see wb_plugin.h for the contract of each entry. All are thread-safe,
-// never throw across the ABI, and report failures as a wb_status + message.
+// Each function is a plain C function backed by the daemon's storage and event hub, reached
+// through the table's ctx (a HostServices); see wb_plugin.h for the contract of each entry. All
+// are thread-safe, never throw across the ABI, and report failures as a wb_status + message.
 #pragma once
 
 #include <string>
 
 #include "job_events.h"
+#include "plugin_abi_v2.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::daemon {
@@ -17,8 +18,12 @@ struct HostServices {
   std::string data_dir;         // absolute
 };
 
-// Installs the services the host functions use (one daemon per process) and returns the table.
-// `services` must outlive every plugin call.
-const wb_host* install_host_api(HostServices* services);
+// The current (ABI 3) table; its ctx is `services`, which must outlive every plugin call.
+wb_host make_host_table(HostServices* services);
+
+// The ABI 2 table for plugins built against it. Its functions carry no context: those taking a
+// job reach the daemon through the job handle (wb_job::host_ctx), the job-less ones through the
+// `services` given to the last call of this function (one daemon per process).
+abi_v2::wb_host make_host_table_v2(HostServices* services);
 
 }  // namespace wb::daemon

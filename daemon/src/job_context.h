@@ -12,6 +12,7 @@
 
 struct wb_job {
   std::int64_t id = 0;
+  void* host_ctx = nullptr;               // the daemon's host context (ABI 2 host functions find it here)
   std::string kind;
   std::string dir;                        // <data_dir>/jobs/<id>, created before run()
   std::atomic<bool> cancel_requested{false};  // user cancel (DELETE /v1/jobs/{id})

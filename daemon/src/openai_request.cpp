@@ -102,7 +102,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
     if (!v.is_null()) o[k] = v;
 
   const bool chat = endpoint == Endpoint::Chat;
-  std::initializer_list<const char*> common = {
+  std::initializer_list<std::string_view> common = {
       "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options",
       "adapter_scale", "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "logit_bias",
       "metadata", "store", "best_of", "echo", "suffix", "response_format", "prompt", "messages",
@@ -110,7 +110,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   // Which of the shared names belong to which endpoint.
   for (auto& [k, v] : o.items()) {
     bool known = false;
-    for (const char* c : common) known = known || k == c;
+    for (std::string_view c : common) known = known || k == c;
     bool wrong = (chat && (k == "prompt" || k == "best_of" || k == "echo" || k == "suffix")) ||
                  (!chat && (k == "messages" || k == "max_completion_tokens" || k == "response_format" ||
                             k == "top_logprobs" || k == "metadata" || k == "store"));
@@ -124,16 +124,16 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   if (o.contains("suffix")) bad("suffix", "suffix is not supported");
   if (o.contains("top_logprobs")) bad("top_logprobs", "log probabilities are not supported");
 
-  Fields f(o, common);
+  JsonReader f = body_fields(o, common);
   OpenAiRequest r;
   r.endpoint = endpoint;
-  r.model = f.required_string("model");
-  r.stream = f.optional_bool("stream", false);
+  r.model = f.string("model");
+  r.stream = f.boolean_or("stream", false);
   if (o.contains("stream_options")) {
     const json& so = o["stream_options"];
     if (!r.stream) bad("stream_options", "only allowed with \"stream\": true");
-    Fields sf(so, {"include_usage"}, "stream_options.");
-    sf.optional_bool("include_usage", false);  // usage is always sent with the last chunk
+    JsonReader sf = body_fields(so, {"include_usage"}, "stream_options.");
+    sf.boolean_or("include_usage", false);  // usage is always sent with the last chunk
   }
 
   json p = json::object();
@@ -154,19 +154,19 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   const char* max_name = chat && o.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (chat && o.contains("max_completion_tokens") && o.contains("max_tokens"))
     bad("max_completion_tokens", "give max_tokens or max_completion_tokens, not both");
-  if (o.contains(max_name)) p["max_tokens"] = f.optional_int(max_name, 16, 1, 1 << 20);
+  if (o.contains(max_name)) p["max_tokens"] = f.integer_or(max_name, 16, 1, 1 << 20);
   else if (!chat) p["max_tokens"] = 16;  // OpenAI's default for /v1/completions
-  if (o.contains("temperature")) p["temperature"] = f.optional_number("temperature", 1, 0, 2);
+  if (o.contains("temperature")) p["temperature"] = f.number_or("temperature", 1, 0, 2);
   if (o.contains("top_p")) {
-    double tp = f.optional_number("top_p", 1, 0, 1);
+    double tp = f.number_or("top_p", 1, 0, 1);
     if (tp <= 0) bad("top_p", "expected a number in (0, 1]");
     p["top_p"] = tp;
   }
-  if (o.contains("top_k")) p["top_k"] = f.optional_int("top_k", 0, 0, 1 << 20);
-  if (o.contains("seed")) p["seed"] = f.optional_int("seed", 0, INT64_MIN, INT64_MAX);
+  if (o.contains("top_k")) p["top_k"] = f.integer_or("top_k", 0, 0, 1 << 20);
+  if (o.contains("seed")) p["seed"] = f.integer_or("seed", 0, INT64_MIN, INT64_MAX);
   if (o.contains("stop")) p["stop"] = parse_stop(o["stop"]);
-  if (o.contains("ignore_eos")) p["ignore_eos"] = f.optional_bool("ignore_eos", false);
-  if (o.contains("adapter_scale")) p["adapter_scale"] = f.optional_number("adapter_scale", 1, 0, 100);
+  if (o.contains("ignore_eos")) p["ignore_eos"] = f.boolean_or("ignore_eos", false);
+  if (o.contains("adapter_scale")) p["adapter_scale"] = f.number_or("adapter_scale", 1, 0, 100);
   r.plugin = std::move(p);
   return r;
 }

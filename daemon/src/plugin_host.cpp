@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -15,14 +16,29 @@ DlHandle::~DlHandle() {
 
 nlohmann::json to_json_value(const PluginInfo& p) {
   nlohmann::json j = {{"name", p.name},           {"version", p.version},
-                      {"path", p.path},           {"job_kinds", p.job_kinds},
+                      {"path", p.path},           {"abi_version", p.abi_version},           {"job_kinds", p.job_kinds},
                       {"serving", p.serving},     {"methods", p.methods},     {"status", p.loaded ? "loaded" : "error"}};
   if (!p.loaded) j["error"] = p.error;
   return j;
 }
 
-PluginHost::PluginHost(const wb_host* host, std::string init_config_json)
-    : host_(host), init_config_(std::move(init_config_json)) {}
+namespace {
+
+// The plugin's struct as far as `size` bytes of it exist, the rest zero (absent). Never reads
+// past the module's struct: a plugin built before a field was appended lacks it.
+template <typename T>
+std::unique_ptr<T> read_struct(const void* p, std::size_t size) {
+  auto copy = std::make_unique<T>();
+  std::memset(copy.get(), 0, sizeof(T));
+  std::memcpy(copy.get(), p, std::min(size, sizeof(T)));
+  return copy;
+}
+
+}  // namespace
+
+PluginHost::PluginHost(HostServices* services, std::string init_config_json)
+    : host_(make_host_table(services)), host_v2_(make_host_table_v2(services)),
+      init_config_(std::move(init_config_json)) {}
 
 PluginHost::~PluginHost() { shutdown_all(); }
 
@@ -60,11 +76,40 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
   }
   auto entry = reinterpret_cast<wb_plugin_entry_fn>(::dlsym(h.get(), WB_PLUGIN_ENTRY_SYMBOL));
   if (!entry) return fail("no " WB_PLUGIN_ENTRY_SYMBOL " symbol: not a workbench plugin");
-  const wb_plugin* p = entry();
-  if (!p) return fail(WB_PLUGIN_ENTRY_SYMBOL " returned NULL");
-  if (p->abi_version != WB_PLUGIN_ABI_VERSION)
-    return fail("plugin ABI version " + std::to_string(p->abi_version) + " does not match the daemon's " +
-                std::to_string(WB_PLUGIN_ABI_VERSION) + "; rebuild the plugin against this wb_plugin.h");
+  const void* raw = entry();
+  if (!raw) return fail(WB_PLUGIN_ENTRY_SYMBOL " returned NULL");
+  // abi_version is the first field of every version's struct; it says how to read the rest.
+  uint32_t abi = 0;
+  std::memcpy(&abi, raw, sizeof abi);
+  info.abi_version = abi;
+  if (abi < WB_PLUGIN_ABI_MIN_VERSION || abi > WB_PLUGIN_ABI_VERSION)
+    return fail("plugin ABI version " + std::to_string(abi) + " is outside the daemon's supported range " +
+                std::to_string(WB_PLUGIN_ABI_MIN_VERSION) + ".." + std::to_string(WB_PLUGIN_ABI_VERSION) +
+                (abi > WB_PLUGIN_ABI_VERSION ? "; the plugin is newer than this daemon: upgrade workbenchd"
+                                             : "; rebuild the plugin against this wb_plugin.h"));
+  // ABI 2 had no struct_size: its struct is wb_plugin up to invoke, with padding where ABI 3 put
+  // struct_size (plugin_abi_v2.h).
+  std::size_t size = sizeof(abi_v2::wb_plugin);
+  if (abi >= 3) {
+    uint32_t declared = 0;
+    std::memcpy(&declared, static_cast<const char*>(raw) + offsetof(wb_plugin, struct_size), sizeof declared);
+    const std::size_t fixed = offsetof(wb_plugin, serving) + sizeof(wb_plugin::serving);
+    if (declared < fixed)
+      return fail("plugin struct_size " + std::to_string(declared) + " is smaller than the " +
+                  std::to_string(fixed) + " bytes every ABI " + std::to_string(abi) + " plugin has");
+    size = declared;
+  }
+  std::unique_ptr<wb_plugin> plugin = read_struct<wb_plugin>(raw, size);
+  plugin->struct_size = static_cast<uint32_t>(std::min(size, sizeof(wb_plugin)));
+  const wb_plugin* p = plugin.get();
+  std::unique_ptr<wb_serving> serving;
+  if (p->serving) {
+    uint32_t serving_size = 0;
+    std::memcpy(&serving_size, p->serving, sizeof serving_size);
+    serving = read_struct<wb_serving>(p->serving, serving_size);
+    serving->struct_size = static_cast<uint32_t>(std::min<std::size_t>(serving_size, sizeof(wb_serving)));
+    plugin->serving = serving.get();
+  }
   if (p->name && *p->name) info.name = p->name;
   if (p->version) info.version = p->version;
   if (p->job_kinds)
@@ -85,7 +130,9 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
     wb_error err{};
     wb_status st = WB_ERROR;
     try {
-      st = p->init(host_, init_config_.c_str(), &err);
+      // An ABI 2 module is handed the ABI 2 table: the same pointer type, its own layout.
+      const wb_host* table = abi >= 3 ? &host_ : reinterpret_cast<const wb_host*>(&host_v2_);
+      st = p->init(table, init_config_.c_str(), &err);
     } catch (...) {
       return fail("init() threw an exception across the C ABI");
     }
@@ -97,11 +144,11 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
   for (auto& k : info.job_kinds) by_kind_[k] = p;
   for (auto& m : info.methods) by_method_[m] = p;
   info.loaded = true;
-  loaded_.push_back(Loaded{std::move(h), p});
+  loaded_.push_back(Loaded{std::move(h), std::move(plugin), std::move(serving)});
   infos_.push_back(info);
   std::string kinds;
   for (auto& k : info.job_kinds) kinds += (kinds.empty() ? "" : ", ") + k;
-  spdlog::info("plugin {} {} loaded from {} (kinds: {})", info.name, info.version, info.path, kinds);
+  spdlog::info("plugin {} {} (ABI {}) loaded from {} (kinds: {})", info.name, info.version, abi, info.path, kinds);
   return info;
 }
 
@@ -118,6 +165,7 @@ std::vector<std::string> PluginHost::kinds() const {
 
 void PluginHost::shutdown_all() {
   by_kind_.clear();
+  by_method_.clear();
   while (!loaded_.empty()) {
     Loaded& l = loaded_.back();
     if (l.plugin->shutdown) {

@@ -1,6 +1,7 @@
 #include "plugin_invoke.h"
 
 #include "http/api_error.h"
+#include "plugin_status.h"
 
 namespace wb::daemon {
 
@@ -36,13 +37,7 @@ json invoke_method(const PluginHost& plugins, const std::string& method, const j
   }
   err.message[WB_ERROR_CAPACITY - 1] = 0;
   std::string msg = err.message[0] ? err.message : "plugin method '" + method + "' failed without a message";
-  switch (st) {
-    case WB_OK: break;
-    case WB_INVALID: throw invalid_request(msg);
-    case WB_NOT_FOUND: throw not_found(msg);
-    case WB_BUSY: throw ApiError(429, "busy", msg);
-    default: throw ApiError(500, "plugin_error", msg);
-  }
+  if (st != WB_OK) throw plugin_failure(st, msg, ApiError(429, "busy", msg));
   if (!emitted) throw ApiError(500, "plugin_error", "plugin method '" + method + "' returned no answer");
   json out = json::parse(answer, nullptr, false);
   if (out.is_discarded())

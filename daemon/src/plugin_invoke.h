@@ -2,9 +2,8 @@
 //
 // invoke_method(plugins, "reward.score", request) finds the plugin that declared the method,
 // passes the request as JSON text and returns the plugin's JSON answer. Statuses become the
-// ApiError a handler throws: WB_INVALID → 400 invalid_request, WB_NOT_FOUND → 404 not_found,
-// WB_BUSY → 429 busy, no plugin for the method → 422 unsupported_method, anything else → 500
-// plugin_error; the message is the plugin's. It runs on the calling (io worker) thread.
+// ApiError a handler throws (plugin_status.h; WB_BUSY → 429 busy), no plugin for the method →
+// 422 unsupported_method; the message is the plugin's. It runs on the calling (io worker) thread.
 #pragma once
 
 #include <string>

@@ -38,6 +38,7 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/models/{name}", h(model_show));
   r.add("GET", "/v1/adapters", h(adapter_list));
   r.add("POST", "/v1/rewards/score", h(reward_score));  // handlers/rewards.cpp
+  r.add("POST", "/v1/methods/{method}", h(method_call));
   // serving (handlers/serving.cpp, handlers/openai.cpp)
   r.add("POST", "/v1/serving", h(serving_start));
   r.add("GET", "/v1/serving", h(serving_status));

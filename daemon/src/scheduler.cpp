@@ -122,6 +122,7 @@ void Scheduler::run_one(JobRecord job) {
 
   wb_job ctx;
   ctx.id = id;
+  ctx.host_ctx = plugins_.host_ctx();
   ctx.kind = job.kind;
   ctx.dir = (jobs_root_ / std::to_string(id)).string();
   std::error_code ec;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "http/api_error.h"
+#include "plugin_status.h"
 
 namespace wb::daemon {
 
@@ -19,12 +20,7 @@ const wb_serving& Serving::table() const {
 void Serving::fail(wb_status st, const wb_error& err, const std::string& what, bool load) {
   std::string msg(err.message, strnlen(err.message, WB_ERROR_CAPACITY));
   if (msg.empty()) msg = what + " failed without a message";
-  switch (st) {
-    case WB_INVALID: throw invalid_request(msg);
-    case WB_NOT_FOUND: throw not_found(msg);
-    case WB_BUSY: throw load ? conflict(msg) : ApiError(429, "queue_full", msg);
-    default: throw ApiError(500, "plugin_error", msg);
-  }
+  throw plugin_failure(st, msg, load ? conflict(msg) : ApiError(429, "queue_full", msg));
 }
 
 namespace {

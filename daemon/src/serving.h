@@ -3,8 +3,8 @@
 // Finds the loaded plugin that fills a wb_serving table and calls it, turning its statuses into
 // the ApiError a handler throws (docs/PROTOCOL.md "Serving"):
 //   no serving plugin or no resident model → 503 unavailable
-//   WB_INVALID → 400 invalid_request, WB_NOT_FOUND → 404 not_found,
-//   WB_BUSY → 429 queue_full (submit) or 409 conflict (loads: capacity), other → 500 plugin_error;
+//   a plugin's status as plugin_status.h maps it, WB_BUSY → 429 queue_full (submit) or
+//   409 conflict (loads: capacity);
 // the message is the plugin's. Also owns the daemon-side serving metrics (serving_metrics.h).
 // Thread-safe: every call goes straight to the plugin, whose table is thread-safe.
 #pragma once

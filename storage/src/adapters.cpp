@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "json_fields.h"
+#include "wb/json/reader.h"
 #include "wb/storage/connection.h"
 #include "wb/storage/error.h"
 
@@ -39,8 +40,7 @@ std::optional<AdapterRecord> find_locked(Database& db, std::string_view name) {
 
 NewAdapter AdapterRepository::parse(const nlohmann::json& j) {
   try {
-    detail::require_object(j);
-    detail::ObjectReader r(j);
+    JsonReader r(j, "", NullIs::value);
     r.allow_only({"name", "path", "base_model", "job", "rank", "alpha", "target_modules", "kind"});
     NewAdapter a;
     a.name = r.string("name");
@@ -54,17 +54,17 @@ NewAdapter AdapterRepository::parse(const nlohmann::json& j) {
     const nlohmann::json* modules = r.find("target_modules");
     if (!modules) r.fail("target_modules", "is required");
     if (!modules->is_array() || modules->empty())
-      r.fail("target_modules", "expected a non-empty array of strings, got " + detail::describe(*modules));
+      r.fail("target_modules", "expected a non-empty array of strings, got " + describe_json(*modules));
     for (const auto& m : *modules) {
       if (!m.is_string() || m.get_ref<const std::string&>().empty())
-        r.fail("target_modules", "expected a non-empty array of strings, got " + detail::describe(*modules));
+        r.fail("target_modules", "expected a non-empty array of strings, got " + describe_json(*modules));
       a.target_modules.push_back(m.get<std::string>());
     }
     const std::string& kind = r.one_of("kind", {"policy", "reward_helpfulness", "reward_safety", "value"});
     a.kind = *parse_adapter_kind(kind);
     return a;
-  } catch (const detail::FieldProblem& p) {
-    throw Invalid(p.message());
+  } catch (const JsonFieldError& p) {
+    throw Invalid(p.what());
   }
 }
 

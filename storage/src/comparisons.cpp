@@ -5,6 +5,7 @@
 
 #include "dataset_tables.h"
 #include "json_fields.h"
+#include "wb/json/reader.h"
 #include "wb/storage/connection.h"
 #include "wb/storage/dataset_format.h"
 #include "wb/storage/error.h"
@@ -69,8 +70,7 @@ bool valid_utf8(const std::string& s) {
 
 NewComparison ComparisonRepository::parse(const nlohmann::json& body, std::optional<std::string_view> dataset) {
   try {
-    detail::require_object(body);
-    detail::ObjectReader r(body);
+    JsonReader r(body, "", NullIs::value);
     r.allow_only({"dataset", "prompt", "response_a", "response_b", "chosen", "rating", "safety", "is_safety_prompt",
                   "annotator", "source", "model_a", "model_b", "seconds"});
     NewComparison c;
@@ -94,8 +94,8 @@ NewComparison ComparisonRepository::parse(const nlohmann::json& body, std::optio
     c.model_b = r.optional_string("model_b");
     c.seconds = r.optional_number("seconds", 0, std::numeric_limits<double>::max());
     return c;
-  } catch (const detail::FieldProblem& p) {
-    throw Invalid(p.message());
+  } catch (const JsonFieldError& p) {
+    throw Invalid(p.what());
   }
 }
 

@@ -4,27 +4,26 @@
 #include <algorithm>
 
 #include "json_fields.h"
+#include "wb/json/reader.h"
 #include "wb/storage/error.h"
 
 namespace wb::storage {
 
 namespace {
 
-using detail::FieldProblem;
-using detail::ObjectReader;
 using detail::quote;
 
-std::string canonical_messages_row(const ObjectReader& r, const nlohmann::json& row) {
+std::string canonical_messages_row(JsonReader& r, const nlohmann::json& row) {
   const nlohmann::json& messages = row.at("messages");
-  if (!messages.is_array()) r.fail("messages", "expected an array of messages, got " + detail::describe(messages));
+  if (!messages.is_array()) r.fail("messages", "expected an array of messages, got " + describe_json(messages));
   if (messages.empty()) r.fail("messages", "must not be empty");
   std::string out = "{\"messages\":[";
   bool has_assistant = false;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string path = "messages[" + std::to_string(i) + "]";
     const nlohmann::json& m = messages[i];
-    if (!m.is_object()) throw FieldProblem{path, "expected an object {\"role\",\"content\"}, got " + detail::describe(m)};
-    ObjectReader mr(m, path + ".");
+    if (!m.is_object()) throw JsonFieldError(path, "expected an object {\"role\",\"content\"}, got " + describe_json(m));
+    JsonReader mr(m, path + ".", NullIs::value);
     mr.allow_only({"role", "content"});
     const std::string& role = mr.one_of("role", {"system", "user", "assistant"});
     const std::string& content = mr.string("content");
@@ -43,7 +42,7 @@ std::string canonical_messages_row(const ObjectReader& r, const nlohmann::json& 
 }
 
 std::string canonical_sft(const nlohmann::json& row) {
-  ObjectReader r(row);
+  JsonReader r(row, "", NullIs::value);
   if (r.has("messages")) {
     r.allow_only({"messages"});
     return canonical_messages_row(r, row);
@@ -55,7 +54,7 @@ std::string canonical_sft(const nlohmann::json& row) {
 }
 
 std::string canonical_preference(const nlohmann::json& row) {
-  ObjectReader r(row);
+  JsonReader r(row, "", NullIs::value);
   r.allow_only({"prompt", "chosen", "rejected", "rating", "safety", "is_safety_prompt"});
   std::string out = "{\"prompt\":" + quote(r.string("prompt"));
   out += ",\"chosen\":" + quote(r.string("chosen"));
@@ -70,7 +69,7 @@ std::string canonical_preference(const nlohmann::json& row) {
 }
 
 std::string canonical_prompt(const nlohmann::json& row) {
-  ObjectReader r(row);
+  JsonReader r(row, "", NullIs::value);
   r.allow_only({"prompt", "system", "is_safety_prompt"});
   std::string out = "{\"prompt\":" + quote(r.string("prompt"));
   if (auto system = r.optional_string("system")) out += ",\"system\":" + quote(*system);
@@ -126,15 +125,14 @@ nlohmann::json parse_strict(std::string_view text) {
 
 std::string canonical_row(DatasetKind kind, const nlohmann::json& row, std::int64_t line, std::string_view unit) {
   try {
-    detail::require_object(row);
     switch (kind) {
       case DatasetKind::Sft: return canonical_sft(row);
       case DatasetKind::Preference: return canonical_preference(row);
       case DatasetKind::Prompt: return canonical_prompt(row);
     }
-    throw FieldProblem{"", "unknown dataset kind"};
-  } catch (const FieldProblem& p) {
-    throw InvalidDataset(located(unit, line, p.message()), line);
+    throw JsonFieldError("", "unknown dataset kind");
+  } catch (const JsonFieldError& p) {
+    throw InvalidDataset(located(unit, line, p.what()), line);
   } catch (const nlohmann::json::exception& e) {
     // Only a string that cannot be written back (invalid UTF-8 in a parsed-from-memory object).
     throw InvalidDataset(located(unit, line, std::string("invalid value: ") + parser_message(e)), line);

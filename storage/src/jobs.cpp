@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "json_fields.h"
+#include "wb/json/reader.h"
 #include "wb/storage/connection.h"
 #include "wb/storage/error.h"
 
@@ -55,7 +56,7 @@ JobRecord require_locked(Database& db, std::int64_t id) {
 
 JobRecord JobRepository::create(std::string_view kind, const nlohmann::json& spec, int priority) {
   if (kind.empty()) throw Invalid("field 'kind': must not be empty");
-  if (!spec.is_object()) throw Invalid("field 'spec': expected an object, got " + detail::describe(spec));
+  if (!spec.is_object()) throw Invalid("field 'spec': expected an object, got " + describe_json(spec));
   auto lock = conn_.lock();
   Database& db = conn_.db();
   Transaction tx(db);

@@ -1,6 +1,7 @@
 #include "wb/storage/models.h"
 
 #include "json_fields.h"
+#include "wb/json/reader.h"
 #include "wb/storage/connection.h"
 #include "wb/storage/error.h"
 
@@ -32,21 +33,20 @@ std::optional<ModelRecord> find_locked(Database& db, std::string_view name) {
 
 NewModel ModelRepository::parse(const nlohmann::json& j) {
   try {
-    detail::require_object(j);
-    detail::ObjectReader r(j);
+    JsonReader r(j, "", NullIs::value);
     r.allow_only({"name", "path", "config", "dtype", "hash"});
     NewModel m;
     m.name = r.string("name");
     m.path = r.string("path");
     if (const auto* config = r.find("config")) {
-      if (!config->is_object()) r.fail("config", "expected an object, got " + detail::describe(*config));
+      if (!config->is_object()) r.fail("config", "expected an object, got " + describe_json(*config));
       m.config = *config;
     }
     m.dtype = r.string("dtype");
     m.hash = r.optional_string("hash", true).value_or("");
     return m;
-  } catch (const detail::FieldProblem& p) {
-    throw Invalid(p.message());
+  } catch (const JsonFieldError& p) {
+    throw Invalid(p.what());
   }
 }
 
@@ -54,7 +54,7 @@ ModelRecord ModelRepository::add(const NewModel& m) {
   validate_name(m.name);
   if (m.path.empty()) throw Invalid("field 'path': must not be empty");
   if (m.dtype.empty()) throw Invalid("field 'dtype': must not be empty");
-  if (!m.config.is_object()) throw Invalid("field 'config': expected an object, got " + detail::describe(m.config));
+  if (!m.config.is_object()) throw Invalid("field 'config': expected an object, got " + describe_json(m.config));
   auto lock = conn_.lock();
   Database& db = conn_.db();
   Transaction tx(db);

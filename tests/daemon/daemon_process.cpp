@@ -21,6 +21,7 @@ fs::path workbenchd_path() { return WB_WORKBENCHD; }
 fs::path test_plugin_dir() { return WB_TEST_PLUGIN_DIR; }
 fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
 fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
+fs::path compat_plugin_dir() { return WB_COMPAT_PLUGIN_DIR; }
 
 std::vector<std::string> config_args(const fs::path& dir, const std::string& toml) {
   if (toml.empty()) return {};

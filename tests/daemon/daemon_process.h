@@ -26,6 +26,7 @@ std::filesystem::path workbenchd_path();
 std::filesystem::path test_plugin_dir();     // sleeper
 std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
 std::filesystem::path probe_plugin_dir();    // host_probe
+std::filesystem::path compat_plugin_dir();   // short_struct (ABI 3 plugin with a short wb_plugin)
 
 class DaemonProcess {
  public:

@@ -137,9 +137,10 @@ TEST_CASE("bad_abi is refused and failing_init reported in status, their kinds a
   }
   REQUIRE(bad.is_object());
   CHECK(bad["status"] == "error");
-  // bad_abi.cpp declares WB_PLUGIN_ABI_VERSION + 100.
+  // bad_abi.cpp declares WB_PLUGIN_ABI_VERSION + 100: refused, both versions named.
   const std::string expected = "ABI version " + std::to_string(WB_PLUGIN_ABI_VERSION + 100) +
-                               " does not match the daemon's " + std::to_string(WB_PLUGIN_ABI_VERSION);
+                               " is outside the daemon's supported range " + std::to_string(WB_PLUGIN_ABI_MIN_VERSION) +
+                               ".." + std::to_string(WB_PLUGIN_ABI_VERSION) + "; the plugin is newer than this daemon";
   CHECK_THAT(bad["error"].get<std::string>(), Catch::Contains(expected));
   REQUIRE(failing.is_object());
   CHECK(failing["status"] == "error");
@@ -240,4 +241,20 @@ TEST_CASE("a socket path too long for sun_path is a clear start-up error", "[dae
   DaemonProcess p(tmp.path() / "data", sock, {});
   CHECK(p.run_expecting_exit() == 1);
   CHECK_THAT(p.log_text(), Catch::Contains("socket path too long"));
+}
+
+TEST_CASE("a body nested 200000 deep or with a number beyond double is a 400, and the daemon stays up", "[daemon][json]") {
+  DaemonFixture d;
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  for (const char* route : {"/v1/jobs", "/v1/datasets", "/v1/comparisons", "/v1/chat/completions"}) {
+    Reply r = d.post_raw(route, deep);
+    INFO(route);
+    CHECK(r.status == 400);
+    CHECK(r.body["error"]["code"] == "invalid_json");
+    CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("nested deeper than 128 levels"));
+  }
+  Reply big = d.post_raw("/v1/jobs", R"({"kind":"sleep","spec":{"steps":1e400}})");
+  CHECK(big.status == 400);
+  CHECK_THAT(big.body["error"]["message"].get<std::string>(), Catch::Contains("number out of range: 1e400"));
+  CHECK(d.get("/v1/health").status == 200);
 }

@@ -59,17 +59,29 @@ TEST_CASE("parse_json_body names the byte offset", "[json]") {
   CHECK_THROWS_AS(parse_json_body(""), ApiError);
 }
 
-TEST_CASE("Fields rejects unknown fields and wrong types naming them", "[json]") {
+TEST_CASE("body_fields rejects unknown fields and wrong types naming them", "[json]") {
   auto j = nlohmann::json::parse(R"({"name":"x","n":5,"flag":true,"extra":1})");
-  CHECK_THROWS_WITH((Fields(j, {"name", "n", "flag"})), Catch::Contains("unknown field 'extra'"));
+  CHECK_THROWS_WITH(body_fields(j, {"name", "n", "flag"}), Catch::Contains("field 'extra': unknown field"));
   j.erase("extra");
-  Fields f(j, {"name", "n", "flag", "opt"});
-  CHECK(f.required_string("name") == "x");
-  CHECK(f.optional_int("n", 0, 0, 10) == 5);
-  CHECK_THROWS_WITH(f.optional_int("n", 0, 6, 10), Catch::Contains("field 'n': expected an integer in 6..10"));
-  CHECK_THROWS_WITH(f.required_string("n"), Catch::Contains("field 'n': expected a string, got number"));
-  CHECK_THROWS_WITH(f.optional_number("flag", 0, 0, 1), Catch::Contains("field 'flag': expected a number"));
-  CHECK_THROWS_WITH(f.required_string("opt"), Catch::Contains("field 'opt': required"));
-  CHECK(f.optional_bool("flag", false));
-  CHECK_THROWS_AS(Fields(nlohmann::json::array(), {}), ApiError);
+  wb::JsonReader f = body_fields(j, {"name", "n", "flag", "opt"});
+  CHECK(f.string("name") == "x");
+  CHECK(f.integer_or("n", 0, 0, 10) == 5);
+  CHECK_THROWS_WITH(f.integer_or("n", 0, 6, 10), Catch::Contains("field 'n': expected an integer 6..10, got 5"));
+  CHECK_THROWS_WITH(f.string("n"), Catch::Contains("field 'n': expected a string, got 5"));
+  CHECK_THROWS_WITH(f.number_or("flag", 0, 0, 1), Catch::Contains("field 'flag': expected a number 0..1, got true"));
+  CHECK_THROWS_WITH(f.string("opt"), Catch::Contains("field 'opt': is required"));
+  CHECK(f.boolean_or("flag", false));
+  CHECK_THROWS_AS(body_fields(nlohmann::json::array(), {}), wb::JsonFieldError);
+}
+
+TEST_CASE("parse_json_body refuses nesting beyond the limit before anything recurses", "[json]") {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  try {
+    parse_json_body(deep);
+    FAIL("a 200000-deep body was accepted");
+  } catch (const ApiError& e) {
+    CHECK(e.status() == 400);
+    CHECK(e.code() == "invalid_json");
+    CHECK_THAT(e.what(), Catch::Contains("nested deeper than 128 levels at byte offset 128"));
+  }
 }

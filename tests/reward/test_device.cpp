@@ -11,7 +11,7 @@
 #include "requests.h"
 #include "reward_device.h"
 #include "reward_spec.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "sft_fixture.h"  // gpu_here()
 #include "train_device.h"
 
@@ -31,7 +31,7 @@ struct DefaultDevice {
 std::string refusal(const std::string& requested, const std::string& cpu_only) {
   try {
     choose_device(requested, cpu_only);
-  } catch (const wb::sft::SpecError& e) {
+  } catch (const wb::plugin::SpecError& e) {
     return e.what();
   }
   return "";

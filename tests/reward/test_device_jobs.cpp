@@ -26,7 +26,7 @@ TEST_CASE("reward jobs and reward.score: device cuda without a GPU is refused, a
   };
   json bad = spec;
   bad.update({{"device", "gpu"}, {"output", "never"}});
-  refused(bad, "field 'device': expected one of auto, cpu, cuda, got 'gpu'");
+  refused(bad, "field 'device': expected one of auto, cpu, cuda, got \\\"gpu\\\"");  // as JSON text in the body
   bad.update({{"device", "cuda"}, {"dropout", 0.1}});
   refused(bad, "field 'device': cuda: LoRA with dropout runs on the CPU only");
   if (!gpu) {

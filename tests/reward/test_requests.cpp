@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "requests.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 
 using namespace wb::reward;
 using nlohmann::json;
@@ -15,7 +15,7 @@ void expect_error(const json& req, const std::string& message, bool score = fals
     if (score) parse_score(req);
     else parse_label_pair(req);
     FAIL("accepted");
-  } catch (const wb::sft::SpecError& e) {
+  } catch (const wb::plugin::SpecError& e) {
     CHECK(std::string(e.what()) == message);
   }
 }
@@ -30,13 +30,13 @@ TEST_CASE("label.pair requests: defaults, sides, and errors naming the field", "
   CHECK(q.max_tokens == 64);
   CHECK(q.seed == 0);
 
-  expect_error({{"prompt", "p"}}, "field 'model': missing (required)");
+  expect_error({{"prompt", "p"}}, "field 'model': is required");
   expect_error({{"model", "m"}, {"prompt", ""}}, "field 'prompt': must not be empty");
   expect_error({{"model", "m"}, {"prompt", "p"}, {"a", {{"temperature", "hot"}}}},
-               "field 'a.temperature': expected a number, got string");
+               "field 'a.temperature': expected a number 0..100, got \"hot\"");
   expect_error({{"model", "m"}, {"prompt", "p"}, {"b", {{"adaptor", "x"}}}}, "field 'b.adaptor': unknown field");
   expect_error({{"model", "m"}, {"prompt", "p"}, {"a", 3}}, "field 'a': expected an object {\"adapter\",\"temperature\"}, got number");
-  expect_error({{"model", "m"}, {"prompt", "p"}, {"max_tokens", 0}}, "field 'max_tokens': must be >= 1, got 0");
+  expect_error({{"model", "m"}, {"prompt", "p"}, {"max_tokens", 0}}, "field 'max_tokens': expected an integer 1..4096, got 0");
   expect_error({{"model", "m"}, {"prompt", "p"}, {"extra", 1}}, "field 'extra': unknown field");
 }
 

@@ -155,7 +155,7 @@ TEST_CASE("reward specs are checked at submission, naming the field", "[reward][
   expect(with({{"epochs", 2}}), "give epochs or max_steps");
   json no_head = good;
   no_head.erase("head");
-  expect(no_head, "field 'head': missing");
+  expect(no_head, "field 'head': is required");
 
   // Zero margins are accepted (disabled), and the dataset's own eval split is held out.
   const json j = d.run_job("reward", with({{"margins", {0, 0, 0, 0}}, {"max_steps", 4}}));

@@ -7,7 +7,8 @@
 #include <memory>
 
 #include "engine.h"
-#include "serve_error.h"
+#include "wb/plugin/error.h"
+#include "wb/plugin/guard.h"
 #include "serve_fixture.h"
 #include "wb/llama/decode.h"
 #include "wb/llama/merge.h"
@@ -15,7 +16,7 @@
 using namespace servetest;
 using wb::serve::Engine;
 using wb::serve::ModelOptions;
-using wb::serve::ServeError;
+using wb::plugin::PluginError;
 
 namespace {
 
@@ -32,13 +33,13 @@ uint64_t submit(Engine& e, Collector& c, json req) {
   return e.submit(req, [&c](const std::string& ev) { return c.on_event(ev); });
 }
 
+// The status f's exception crosses the C ABI with (the kit's guard).
 wb_status status_of(const std::function<void()>& f) {
-  try {
+  wb_error err{};
+  return wb::plugin::guarded(&err, [&] {
     f();
-  } catch (const ServeError& e) {
-    return e.status();
-  }
-  return WB_OK;
+    return WB_OK;
+  });
 }
 
 }  // namespace
@@ -168,7 +169,7 @@ TEST_CASE("a bad adapter load is refused with a clear error and replaces nothing
     try {
       f();
       FAIL("no error");
-    } catch (const ServeError& err) {
+    } catch (const PluginError& err) {
       CHECK(err.status() == want);
       CHECK_THAT(err.what(), Catch::Contains(words));
     }
@@ -274,7 +275,7 @@ TEST_CASE("a full queue answers WB_BUSY, cancel ends queued and running requests
   try {
     e->submit(long_req, [](const std::string&) { return true; });
     FAIL("queue overflow accepted");
-  } catch (const ServeError& err) {
+  } catch (const PluginError& err) {
     CHECK(err.status() == WB_BUSY);
     CHECK_THAT(err.what(), Catch::Contains("queue is full"));
   }

@@ -20,8 +20,8 @@ struct DlClose {
 
 // A host table with a store that knows one adapter by name ("trained" -> its path).
 std::string g_trained_path;
-void host_log(wb_log_level, const char*) {}
-wb_status host_lookup(wb_job*, const char* kind, const char* name, wb_emit_fn emit, void* user, wb_error* err) {
+void host_log(void*, wb_log_level, const char*) {}
+wb_status host_lookup(void*, wb_job*, const char* kind, const char* name, wb_emit_fn emit, void* user, wb_error* err) {
   if (std::string(kind) == "adapter" && std::string(name) == "trained") {
     emit(user, json{{"name", "trained"}, {"path", g_trained_path}}.dump().c_str());
     return WB_OK;

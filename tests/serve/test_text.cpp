@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine.h"
-#include "serve_error.h"
+#include "wb/plugin/error.h"
 #include "serve_fixture.h"
 #include "wb/llama/chat_template.h"
 #include "wb/llama/tokenizer.h"
@@ -65,7 +65,7 @@ TEST_CASE("text prompts, chat messages and stop strings") {
   try {
     e.submit({{"messages", {{{"role", "assistant"}, {"content", "x"}}}}}, [](const std::string&) { return true; });
     FAIL("a dialog starting with the assistant was accepted");
-  } catch (const wb::serve::ServeError& err) {
+  } catch (const wb::plugin::PluginError& err) {
     CHECK(err.status() == WB_INVALID);
   }
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "http/api_error.h"
+#include "wb/json/reader.h"
 #include "openai_request.h"
 #include "serving_metrics.h"
 #include "tcp_listener.h"
@@ -18,6 +19,8 @@ std::string rejection(const json& body, Endpoint e) {
     parse_openai_request(body.dump(), e);
   } catch (const ApiError& err) {
     CHECK(err.status() == 400);
+    return err.what();
+  } catch (const wb::JsonFieldError& err) {  // answered 400 invalid_request by the daemon
     return err.what();
   }
   return "";

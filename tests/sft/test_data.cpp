@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon_process.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "specs.h"
 #include "train_data.h"
 #include "wb/llama/sp_trainer.h"
@@ -108,7 +108,7 @@ TEST_CASE("train specs are parsed strictly with defaults", "[sft][spec]") {
   bad(b, "field 'min_lr'");
   b = s;
   b["epochs"] = 0;
-  bad(b, "field 'epochs': must be >= 1, got 0");
+  bad(b, "field 'epochs': expected an integer 1..100000, got 0");
   b = s;
   b["dropout"] = 1.5;
   bad(b, "field 'dropout'");

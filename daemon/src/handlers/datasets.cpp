@@ -9,16 +9,16 @@ using nlohmann::json;
 
 Response dataset_import(App& app, Request& req) {
   json body = parse_json_body(req.body);
-  Fields f(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace"});
+  JsonReader f = body_fields(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace"});
   storage::ImportOptions o;
-  o.name = f.required_string("name");
-  std::string kind = f.required_string("kind");
+  o.name = f.string("name");
+  std::string kind = f.string("kind");
   auto k = storage::parse_dataset_kind(kind);
   if (!k) f.fail("kind", "expected one of sft, preference, prompt, got '" + kind + "'");
   o.kind = *k;
-  o.source = f.optional_string("source").value_or("");
-  o.eval_fraction = f.optional_number("eval_fraction", 0.0, 0.0, 0.5);
-  o.replace = f.optional_bool("replace", false);
+  o.source = f.optional_string("source", /*allow_empty=*/true).value_or("");
+  o.eval_fraction = f.number_or("eval_fraction", 0.0, 0.0, 0.5);
+  o.replace = f.boolean_or("replace", false);
   bool has_jsonl = body.contains("jsonl"), has_path = body.contains("path");
   if (has_jsonl == has_path) throw invalid_request("exactly one of fields 'jsonl' and 'path' is required");
   storage::DatasetRecord rec;
@@ -27,7 +27,7 @@ Response dataset_import(App& app, Request& req) {
     if (o.source.empty()) o.source = "inline";
     rec = app.store.datasets().import_jsonl(o, body["jsonl"].get_ref<const std::string&>());
   } else {
-    std::string path = f.required_string("path");
+    std::string path = f.string("path");
     if (path.front() != '/') f.fail("path", "expected an absolute path, got '" + path + "'");
     rec = app.store.datasets().import_file(o, path);
   }

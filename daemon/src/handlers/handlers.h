@@ -46,6 +46,7 @@ Response job_events(App&, Request&);  // job_events_stream.cpp
 
 // rewards.cpp
 Response reward_score(App&, Request&);
+Response method_call(App&, Request&);  // POST /v1/methods/{method}: any plugin method
 
 // models.cpp
 Response model_list(App&, Request&);

@@ -4,6 +4,7 @@
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
+#include "plugin_status.h"
 
 namespace wb::daemon::handlers {
 
@@ -13,10 +14,10 @@ std::int64_t job_id_param(Request& req) { return query_int("id", req.params["id"
 
 Response job_create(App& app, Request& req) {
   json body = parse_json_body(req.body);
-  Fields f(body, {"kind", "spec", "priority"});
-  std::string kind = f.required_string("kind");
-  json spec = body.contains("spec") ? f.required_object("spec") : json::object();
-  int priority = static_cast<int>(f.optional_int("priority", 0, -1000, 1000));
+  JsonReader f = body_fields(body, {"kind", "spec", "priority"});
+  std::string kind = f.string("kind");
+  json spec = body.contains("spec") ? f.object("spec") : json::object();
+  int priority = static_cast<int>(f.integer_or("priority", 0, -1000, 1000));
   const wb_plugin* p = app.plugins.for_kind(kind);
   if (!p) {
     std::string kinds;
@@ -32,8 +33,10 @@ Response job_create(App& app, Request& req) {
     std::string text = spec.dump(-1, ' ', false, json::error_handler_t::replace);
     wb_status st = p->validate(kind.c_str(), text.c_str(), &err);
     err.message[WB_ERROR_CAPACITY - 1] = 0;
-    if (st != WB_OK)
-      throw invalid_request(err.message[0] ? err.message : "the plugin rejected the spec without a message");
+    if (st != WB_OK) {
+      const std::string msg = err.message[0] ? err.message : "the plugin rejected the spec without a message";
+      throw plugin_failure(st, msg, unavailable(msg));
+    }
   }
   if (app.shutting_down) throw unavailable("the daemon is shutting down");
   storage::JobRecord rec = app.store.jobs().create(kind, spec, priority);

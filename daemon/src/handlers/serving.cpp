@@ -66,24 +66,24 @@ storage::NewAdapter peft_registration(const std::string& name, const fs::path& d
 
 Response serving_start(App& app, Request& req) {
   json body = parse_json_body(req.body);
-  Fields f(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype"});
+  JsonReader f = body_fields(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype"});
   const auto& sc = app.config.serving;
-  storage::ModelRecord m = app.store.models().get(f.required_string("model"));
+  storage::ModelRecord m = app.store.models().get(f.string("model"));
   // The configured context, capped by the model's own (a tiny test model has 128 positions).
   std::int64_t context = sc.max_context;
   if (m.config.contains("max_position_embeddings") && m.config["max_position_embeddings"].is_number_integer())
     context = std::min<std::int64_t>(context, m.config["max_position_embeddings"].get<std::int64_t>());
   json load = {{"name", m.name},
                {"path", m.path},
-               {"max_batch", f.optional_int("max_batch", sc.max_batch, 1, 4096)},
-               {"max_context", f.optional_int("max_context", context, 16, 1 << 20)},
-               {"max_adapters", f.optional_int("max_adapters", sc.max_adapters, 0, 4096)},
+               {"max_batch", f.integer_or("max_batch", sc.max_batch, 1, 4096)},
+               {"max_context", f.integer_or("max_context", context, 16, 1 << 20)},
+               {"max_adapters", f.integer_or("max_adapters", sc.max_adapters, 0, 4096)},
                {"device", std::string(config::to_string(app.config.device))}};
-  if (f.has("max_queue")) load["max_queue"] = f.optional_int("max_queue", 0, 0, 1 << 20);
+  if (f.has("max_queue")) load["max_queue"] = f.integer_or("max_queue", 0, 0, 1 << 20);
   // Where to serve: the request's device, else the daemon's setting. The plugin checks the value
   // and whether the device can run it (400 naming "device" otherwise).
-  if (auto device = f.optional_string("device")) load["device"] = *device;
-  if (auto dtype = f.optional_string("gpu_dtype")) load["gpu_dtype"] = *dtype;
+  if (auto device = f.optional_string("device", /*allow_empty=*/true)) load["device"] = *device;
+  if (auto dtype = f.optional_string("gpu_dtype", /*allow_empty=*/true)) load["gpu_dtype"] = *dtype;
   app.serving.load_model(load);
   return json_response(200, status_body(app));
 }
@@ -100,12 +100,12 @@ Response serving_status(App& app, Request&) { return json_response(200, status_b
 Response adapter_load(App& app, Request& req) {
   const std::string name = req.params["name"];
   json body = req.body.empty() ? json::object() : parse_json_body(req.body);
-  Fields f(body, {"path", "scale"});
+  JsonReader f = body_fields(body, {"path", "scale"});
   auto base = Serving::model_name(app.serving.stats());
   if (!base) throw unavailable("no model is being served; start one with `wb serve start --model NAME`");
   json load = {{"name", name}};
-  if (f.has("scale")) load["scale"] = f.optional_number("scale", 1, 0, 100);
-  auto path = f.optional_string("path");
+  if (f.has("scale")) load["scale"] = f.number_or("scale", 1, 0, 100);
+  auto path = f.optional_string("path", /*allow_empty=*/true);
   auto registered = app.store.adapters().find(name);
   std::optional<storage::NewAdapter> to_register;
   if (registered) {
@@ -135,7 +135,7 @@ Response adapter_load(App& app, Request& req) {
 
 Response adapter_unload(App& app, Request& req) {
   const std::string name = req.params["name"];
-  if (!req.body.empty()) Fields(parse_json_body(req.body), {});
+  if (!req.body.empty()) body_fields(parse_json_body(req.body), {});
   app.serving.unload_adapter(name);
   return json_response(200, {{"unloaded", name}});
 }

@@ -5,16 +5,16 @@
 
 #include "requests.h"
 #include "resolve.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "wb/reward/pair_sampler.h"
 #include "wb/reward/synthetic_label.h"
 
 namespace wb::reward {
 namespace fs = std::filesystem;
 using nlohmann::json;
-using sft::Host;
-using sft::spec_fail;
-using sft::SpecReader;
+using plugin::Host;
+using plugin::spec_fail;
+using plugin::SpecReader;
 
 namespace {
 
@@ -31,21 +31,21 @@ LabelSpec parse(const json& spec) {
   SpecReader r(spec);
   r.allow("job_id");
   LabelSpec s;
-  s.resume_from = r.str_or("resume_from", "");
-  s.model = r.str("model");
-  s.prompts = r.str("prompts");
-  const std::string split = r.choice("split", {"train", "eval", "all"}, "train");
+  s.resume_from = r.string_or("resume_from", "");
+  s.model = r.string("model");
+  s.prompts = r.string("prompts");
+  const std::string split = r.one_of_or("split", {"train", "eval", "all"}, "train");
   s.split = split == "all" ? "" : split;
-  s.output = r.str("output");
+  s.output = r.string("output");
   r.allow("a");
   r.allow("b");
   s.a = parse_side(spec, "a");
   s.b = parse_side(spec, "b");
-  s.max_tokens = r.integer("max_tokens", 24, 1, 4096);
-  s.seed = static_cast<uint64_t>(r.integer("seed", 0, 0));
-  s.limit = r.integer("limit", 0, 0);
-  s.batch = r.integer("batch", 16, 1, 1024);
-  s.keep_identical = r.boolean("keep_identical", false);
+  s.max_tokens = r.integer_or("max_tokens", 24, 1, 4096);
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
+  s.limit = r.integer_or("limit", 0, 0);
+  s.batch = r.integer_or("batch", 16, 1, 1024);
+  s.keep_identical = r.boolean_or("keep_identical", false);
   r.finish();
   return s;
 }
@@ -75,14 +75,6 @@ struct Progress {
   }
 };
 
-// The sft host wrapper has no comparison call: the host table's own, errors as HostError.
-void insert_comparison(const sft::JobHost& job, const std::string& dataset, const json& c) {
-  wb_error err{};
-  const std::string text = c.dump();
-  const wb_status st = Host::table().comparison_insert(job.handle(), dataset.c_str(), text.c_str(), &err);
-  if (st != WB_OK) throw sft::HostError(st, "inserting a comparison into '" + dataset + "': " + err.message);
-}
-
 }  // namespace
 
 void validate_label_synthetic(const json& spec) {
@@ -98,7 +90,7 @@ void validate_label_synthetic(const json& spec) {
     spec_fail("output", "'" + s.output + "' exists and is not a preference dataset");
 }
 
-wb_status run_label_synthetic(const sft::JobHost& job, const json& spec) {
+wb_status run_label_synthetic(const plugin::JobHost& job, const json& spec) {
   const LabelSpec s = parse(spec);
   job.progress(0.0, "load");
   const auto base = resolve_model(s.model, job.handle());
@@ -172,7 +164,7 @@ wb_status run_label_synthetic(const sft::JobHost& job, const json& spec) {
                       {"source", "model"},
                       {"model_a", model_a},
                       {"model_b", model_b}};
-      insert_comparison(job, s.output, c);
+      job.insert_comparison(s.output, c);
       ++pr.pairs;
       ++pr.ratings[static_cast<size_t>(label->rating)];
     }

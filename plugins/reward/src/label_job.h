@@ -23,11 +23,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 
 namespace wb::reward {
 
-wb_status run_label_synthetic(const sft::JobHost& job, const nlohmann::json& spec);
+wb_status run_label_synthetic(const plugin::JobHost& job, const nlohmann::json& spec);
 void validate_label_synthetic(const nlohmann::json& spec);
 
 }  // namespace wb::reward

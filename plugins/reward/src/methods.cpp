@@ -1,11 +1,11 @@
 #include "methods.h"
 
-#include "host.h"
+#include "wb/plugin/host.h"
 #include "requests.h"
 #include "resolve.h"
 #include "reward_device.h"
 #include "rm_scorer.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "wb/reward/pair_eval.h"
 #include "wb/reward/pair_sampler.h"
 #include "wb/reward/scoring.h"
@@ -42,12 +42,12 @@ json reward_score(const json& request) {
     out["scores"] = rm_scorer(r, device)(seqs);
     return out;
   }
-  const auto ds = sft::Host::lookup("dataset", q.dataset);
-  if (!ds) throw sft::HostError(WB_NOT_FOUND, "unknown dataset '" + q.dataset + "'");
+  const auto ds = plugin::Host::lookup("dataset", q.dataset);
+  if (!ds) throw plugin::HostError(WB_NOT_FOUND, "unknown dataset '" + q.dataset + "'");
   if (ds->value("kind", "") != "preference")
-    sft::spec_fail("dataset", "'" + q.dataset + "' is a " + ds->value("kind", "?") + " dataset, not a preference dataset");
+    plugin::spec_fail("dataset", "'" + q.dataset + "' is a " + ds->value("kind", "?") + " dataset, not a preference dataset");
   std::vector<EncodedPair> pairs;
-  sft::JobHost(nullptr).rows(q.dataset, q.split, [&](int64_t index, const json& row) {
+  plugin::JobHost(nullptr).rows(q.dataset, q.split, [&](int64_t index, const json& row) {
     pairs.push_back(encode_pair(r.base->tok, parse_preference_row(row, index), max_len, index));
     return q.limit == 0 || static_cast<int64_t>(pairs.size()) < q.limit;
   });

@@ -14,7 +14,7 @@
 // daemon's setting: reward_device.h; on cuda the plugin's GpuScorer, gpu_scorer.h). label.pair
 // samples on the CPU whatever the device (docs/REWARD.md "Device" says why).
 // Both are thread-safe (the model cache has a mutex; each call has its own workspaces).
-// Errors: sft::SpecError (WB_INVALID, names the field), sft::HostError (WB_NOT_FOUND for an
+// Errors: plugin::SpecError (WB_INVALID, names the field), plugin::HostError (WB_NOT_FOUND for an
 // unknown model / adapter / dataset, naming it).
 #pragma once
 

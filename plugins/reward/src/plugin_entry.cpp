@@ -4,14 +4,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "abi_guard.h"
-#include "host.h"
+#include "wb/plugin/guard.h"
+#include "wb/plugin/host.h"
 #include "label_job.h"
 #include "methods.h"
 #include "reward_job.h"
 #include "reward_spec.h"
 #include "rm_scorer.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "train_device.h"
 #include "wb/wb_plugin.h"
 
@@ -19,13 +19,11 @@ namespace {
 
 using nlohmann::json;
 
-using wb::sft::guarded;
+using wb::plugin::guarded;
 
 wb_status reward_init(const wb_host* host, const char* config_json, wb_error* err) {
   return guarded(err, [&] {
-    if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
-      throw std::runtime_error("reward plugin: incompatible host table");
-    wb::sft::Host::install(host);
+    wb::plugin::Host::install(host, "reward");
     // The daemon's `device`: the default of reward specs and requests without "device" (this
     // module's own copy of the sft code's default: reward_device.h).
     wb::sft::apply_init_config(config_json);
@@ -36,22 +34,22 @@ wb_status reward_init(const wb_host* host, const char* config_json, wb_error* er
 wb_status reward_validate(const char* kind_c, const char* spec_json, wb_error* err) {
   const std::string kind = kind_c ? kind_c : "";
   return guarded(err, [&] {
-    const json spec = json::parse(spec_json ? spec_json : "");
+    const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "reward") wb::reward::validate_reward_spec(spec);
     else if (kind == "label_synthetic") wb::reward::validate_label_synthetic(spec);
-    else throw wb::sft::SpecError("unknown job kind '" + kind + "'");
+    else throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
     return WB_OK;
   });
 }
 
 wb_status reward_run(wb_job* job, const char* kind_c, const char* spec_json, wb_error* err) {
   const std::string kind = kind_c ? kind_c : "";
-  const wb::sft::JobHost host(job);
+  const wb::plugin::JobHost host(job);
   const wb_status st = guarded(err, [&] {
-    const json spec = json::parse(spec_json ? spec_json : "");
+    const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "reward") return wb::reward::run_reward(host, spec);
     if (kind == "label_synthetic") return wb::reward::run_label_synthetic(host, spec);
-    throw wb::sft::SpecError("unknown job kind '" + kind + "'");
+    throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
   });
   if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
   return st;
@@ -60,11 +58,11 @@ wb_status reward_run(wb_job* job, const char* kind_c, const char* spec_json, wb_
 wb_status reward_invoke(const char* method_c, const char* request_json, wb_emit_fn emit, void* user, wb_error* err) {
   const std::string method = method_c ? method_c : "";
   return guarded(err, [&] {
-    const json req = json::parse(request_json ? request_json : "");
+    const json req = wb::plugin::parse_spec(request_json);
     json answer;
     if (method == "label.pair") answer = wb::reward::label_pair(req);
     else if (method == "reward.score") answer = wb::reward::reward_score(req);
-    else throw wb::sft::HostError(WB_NOT_FOUND, "reward plugin: no method '" + method + "'");
+    else throw wb::plugin::PluginError(WB_NOT_FOUND, "reward plugin: no method '" + method + "'");
     const std::string text = answer.dump();
     emit(user, text.c_str());
     return WB_OK;
@@ -77,7 +75,7 @@ const char* const kJobKinds[] = {"reward", "label_synthetic", nullptr};
 const char* const kMethods[] = {"label.pair", "reward.score", nullptr};
 
 const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, "reward", "0.1.0", kJobKinds, reward_init, reward_validate, reward_run, reward_shutdown, nullptr,
+    WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "reward", "0.1.0", kJobKinds, reward_init, reward_validate, reward_run, reward_shutdown, nullptr,
     kMethods,              reward_invoke,
 };
 

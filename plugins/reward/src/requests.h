@@ -1,6 +1,6 @@
 // requests.h — strict parsing of the reward plugin's method requests and the pieces its job
 // specs share with them. Every parser rejects unknown fields and names the bad one
-// (sft::SpecError "field 'a.temperature': ..." -> WB_INVALID).
+// (plugin::SpecError "field 'a.temperature': ..." -> WB_INVALID).
 //
 //   label.pair    {"model", "prompt", "a": {"adapter": name|null, "temperature": x},
 //                  "b": {...}, "max_tokens": n (default 64), "seed": n (default 0)}

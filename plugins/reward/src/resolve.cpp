@@ -1,12 +1,12 @@
 #include "resolve.h"
 
-#include "host.h"
-#include "spec_reader.h"
+#include "wb/plugin/host.h"
+#include "wb/plugin/spec.h"
 
 namespace wb::reward {
-using sft::Host;
-using sft::HostError;
-using sft::spec_fail;
+using plugin::Host;
+using plugin::HostError;
+using plugin::spec_fail;
 
 ModelCache& plugin_cache() {
   static ModelCache cache;

@@ -1,9 +1,9 @@
 // resolve.h — registry names -> loaded objects, through the daemon's lookup and the plugin's one
 // ModelCache (shared by methods and jobs of this plugin).
 //
-// Errors: an unregistered name throws sft::HostError(WB_NOT_FOUND, "unknown model 'x'"); an
+// Errors: an unregistered name throws plugin::HostError(WB_NOT_FOUND, "unknown model 'x'"); an
 // adapter trained on another base, or a policy adapter where a reward model is wanted, throws
-// sft::SpecError naming `field` (WB_INVALID).
+// plugin::SpecError naming `field` (WB_INVALID).
 #pragma once
 
 #include <memory>

@@ -3,7 +3,7 @@
 // plugin's init. The rule is the sft plugin's, for any job kind (train_device.h
 // sft::choose_device; this module has its own copy of the default):
 //
-//   cuda  the GPU. Refused (sft::SpecError on field "device" -> WB_INVALID, at submission for
+//   cuda  the GPU. Refused (plugin::SpecError on field "device" -> WB_INVALID, at submission for
 //         jobs) when this build has no CUDA backend, when no device answers, or when the work
 //         is CPU-only (reward_cpu_only: LoRA with dropout). When "cuda" is only the daemon's
 //         default, CPU-only work runs on the CPU and the note says so.
@@ -19,7 +19,7 @@
 
 #include "train_device.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 class SpecReader;
 }
 
@@ -27,11 +27,11 @@ namespace wb::reward {
 
 // The optional "device" field of a spec or request: "" when absent or null, else one of auto,
 // cpu, cuda (SpecError naming "device" otherwise).
-std::string read_device(sft::SpecReader& r);
+std::string read_device(plugin::SpecReader& r);
 
 // Once the base model is loaded: sft::fit_gpu_memory for the fp32 copy of a model of `params`
 // parameters (LoRA + head training and scoring keep no per-parameter state beside it), throwing
-// sft::SpecError naming "device" when the job or request asked for cuda by name.
+// plugin::SpecError naming "device" when the job or request asked for cuda by name.
 void fit_gpu_memory(sft::DeviceChoice& d, const std::string& requested, int64_t params);
 
 }  // namespace wb::reward

@@ -5,13 +5,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "loop_driver.h"
-#include "model_store.h"
+#include "wb/plugin/loop_driver.h"
+#include "wb/plugin/model_store.h"
 #include "reward_device.h"
 #include "reward_spec.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "train_loop.h"
-#include "training_options.h"
+#include "wb/plugin/training_options.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/model_io.h"
@@ -23,8 +23,8 @@
 namespace wb::reward {
 namespace fs = std::filesystem;
 using nlohmann::json;
-using sft::JobHost;
-using sft::trainer_config;
+using plugin::JobHost;
+using plugin::trainer_config;
 
 namespace {
 
@@ -70,14 +70,14 @@ void report(const JobHost& job, int64_t step, const PairAccuracy& acc, bool safe
 wb_status run_reward(const JobHost& job, const json& spec_json) {
   const RewardSpec s = parse_reward_spec(spec_json);
   job.progress(0.0, "load");
-  const fs::path base_dir = sft::registered_model_path(s.model, job.handle());
+  const fs::path base_dir = plugin::registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
-  const llama::Tokenizer tok = sft::model_tokenizer(base_dir, s.model);
+  const llama::Tokenizer tok = plugin::model_tokenizer(base_dir, s.model);
   if (tok.vocab_size() != model.config.vocab_size)
     throw std::runtime_error("model '" + s.model + "': tokenizer vocabulary differs from config vocab_size");
   const int64_t ctx = model.config.max_position_embeddings;
   const int64_t max_len = s.max_len ? s.max_len : std::min<int64_t>(256, ctx);
-  if (max_len > ctx) sft::spec_fail("max_len", "exceeds the model's context of " + std::to_string(ctx));
+  if (max_len > ctx) plugin::spec_fail("max_len", "exceeds the model's context of " + std::to_string(ctx));
 
   job.progress(0.01, "data");
   std::vector<std::vector<EncodedPair>> pools;
@@ -124,7 +124,7 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   if (eval.empty()) job.log(WB_LOG_WARN, "no held-out pairs: eval metrics are not reported");
 
   if (!s.adapter.empty()) {
-    model.lora = llama::load_adapter(sft::registered_adapter_path(s.adapter, job.handle()), model.config);
+    model.lora = llama::load_adapter(plugin::registered_adapter_path(s.adapter, job.handle()), model.config);
   } else {
     model.lora = llama::LoraAdapter<float>::init(model.config, s.lora, s.seed);
   }
@@ -167,9 +167,9 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   if (trainer->steps_done() == 0) first = evaluate(0);
 
   double last_train = NAN;
-  const sft::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/false};
+  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/false};
   const wb_status loop_status =
-      sft::drive_loop(job, *trainer, plan, [&](int64_t step) { evaluate(step); }, save_checkpoint, last_train);
+      plugin::drive_loop(job, *trainer, plan, [&](int64_t step) { evaluate(step); }, save_checkpoint, last_train);
   if (loop_status != WB_OK) return loop_status;
   last = evaluate(total);
   // The final state stays in the checkpoint: a crash before registration finishes from it.
@@ -192,7 +192,7 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   rc.base_model = s.model;
   for (size_t k = 0; k < 4; ++k) rc.margins[k] = s.margins[k];
   rc.centering = s.centering;
-  result["path"] = sft::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
+  result["path"] = plugin::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
                      llama::save_adapter(dir, *model.lora, s.model);
                      save_reward_head(dir, *model.head);
                      save_reward_config(dir, rc);

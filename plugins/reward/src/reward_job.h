@@ -23,11 +23,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 
 namespace wb::reward {
 
 // WB_OK, WB_CANCELLED or WB_INTERRUPTED; failures throw.
-wb_status run_reward(const sft::JobHost& job, const nlohmann::json& spec);
+wb_status run_reward(const plugin::JobHost& job, const nlohmann::json& spec);
 
 }  // namespace wb::reward

@@ -4,18 +4,18 @@
 #include <filesystem>
 #include <optional>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 #include "reward_device.h"
-#include "spec_reader.h"
-#include "training_options.h"
+#include "wb/plugin/spec.h"
+#include "wb/plugin/training_options.h"
 
 namespace wb::reward {
 namespace fs = std::filesystem;
 using nlohmann::json;
-using sft::Host;
-using sft::spec_fail;
-using sft::SpecReader;
-using sft::lora_from_spec;
+using plugin::Host;
+using plugin::spec_fail;
+using plugin::SpecReader;
+using plugin::lora_from_spec;
 
 std::string reward_kind(const std::string& head) { return "reward_" + head; }
 
@@ -36,7 +36,7 @@ void check_output_name(const std::string& name) {
 
 std::vector<DatasetMix> parse_datasets(const json& spec) {
   auto it = spec.find("datasets");
-  if (it == spec.end() || it->is_null()) spec_fail("datasets", "missing (required)");
+  if (it == spec.end() || it->is_null()) spec_fail("datasets", "is required");
   json list = it->is_array() ? *it : json::array({*it});
   if (list.empty()) spec_fail("datasets", "must name at least one preference dataset");
   std::vector<DatasetMix> out;
@@ -68,10 +68,10 @@ std::vector<DatasetMix> parse_datasets(const json& spec) {
 }
 
 void parse_lora(SpecReader& r, const json& spec, RewardSpec& s) {
-  auto rank = r.opt_integer("rank", 1, 4096);
-  auto alpha = r.opt_number("alpha", 1e-9, 1e6);
-  auto dropout = r.opt_number("dropout", 0.0, 0.999);
-  auto targets = r.opt_strings("target_modules");
+  auto rank = r.optional_integer("rank", 1, 4096);
+  auto alpha = r.optional_number("alpha", 1e-9, 1e6);
+  auto dropout = r.optional_number("dropout", 0.0, 0.999);
+  auto targets = r.optional_strings("target_modules");
   if (!s.adapter.empty()) {
     for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
       if (spec.contains(f)) spec_fail(f, "not used with adapter (the SFT adapter's own LoRA settings continue)");
@@ -86,17 +86,17 @@ RewardSpec parse_reward_spec(const json& spec) {
   SpecReader r(spec);
   r.allow("job_id");
   RewardSpec s;
-  s.resume_from = r.str_or("resume_from", "");
-  s.model = r.str("model");
-  s.adapter = r.str_or("adapter", "");
-  s.head = r.str("head");
+  s.resume_from = r.string_or("resume_from", "");
+  s.model = r.string("model");
+  s.adapter = r.string_or("adapter", "");
+  s.head = r.string("head");
   if (s.head != "helpfulness" && s.head != "safety")
     spec_fail("head", "expected one of helpfulness, safety, got '" + s.head + "'");
-  s.output = r.str("output");
+  s.output = r.string("output");
   check_output_name(s.output);
   r.allow("datasets");
   s.datasets = parse_datasets(spec);
-  if (auto e = r.opt_strings("eval_datasets")) s.eval_datasets = *e;
+  if (auto e = r.optional_strings("eval_datasets")) s.eval_datasets = *e;
   r.allow("margins");
   if (spec.contains("margins") && !spec["margins"].is_null()) {
     const json& m = spec["margins"];
@@ -107,28 +107,28 @@ RewardSpec parse_reward_spec(const json& spec) {
       s.margins[k] = m[k].get<float>();
     }
   }
-  s.centering = r.number("centering", 0.0, 0.0, 1e6);
+  s.centering = r.number_or("centering", 0.0, 0.0, 1e6);
   parse_lora(r, spec, s);
-  s.lr = r.number("lr", 1e-3, 0.0, 10.0);
-  s.min_lr = r.number("min_lr", 0.0, 0.0, 10.0);
+  s.lr = r.number_or("lr", 1e-3, 0.0, 10.0);
+  s.min_lr = r.number_or("min_lr", 0.0, 0.0, 10.0);
   if (s.min_lr > s.lr) spec_fail("min_lr", "must not exceed lr");
-  s.schedule = r.choice("schedule", {"cosine", "constant"}, "cosine");
-  s.warmup = r.number("warmup", 0.03, 0.0, 1e9);
+  s.schedule = r.one_of_or("schedule", {"cosine", "constant"}, "cosine");
+  s.warmup = r.number_or("warmup", 0.03, 0.0, 1e9);
   if (s.warmup >= 1 && s.warmup != std::floor(s.warmup))
     spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
-  s.weight_decay = r.number("weight_decay", 0.0, 0.0, 10.0);
-  s.clip = r.number("clip", 1.0, 0.0);
-  s.epochs = r.integer("epochs", 1, 1, 10000);
-  s.max_steps = r.opt_integer("max_steps", 1);
+  s.weight_decay = r.number_or("weight_decay", 0.0, 0.0, 10.0);
+  s.clip = r.number_or("clip", 1.0, 0.0);
+  s.epochs = r.integer_or("epochs", 1, 1, 10000);
+  s.max_steps = r.optional_integer("max_steps", 1);
   if (s.max_steps && spec.contains("epochs")) spec_fail("max_steps", "give epochs or max_steps, not both");
-  s.batch = r.integer("batch", 8, 1, 4096);
-  s.grad_accum = r.integer("grad_accum", 1, 1, 4096);
-  s.max_len = r.integer("max_len", 0, 0, 1 << 20);
+  s.batch = r.integer_or("batch", 8, 1, 4096);
+  s.grad_accum = r.integer_or("grad_accum", 1, 1, 4096);
+  s.max_len = r.integer_or("max_len", 0, 0, 1 << 20);
   if (s.max_len == 1) spec_fail("max_len", "must be >= 2 (or 0 for the default)");
-  s.seed = static_cast<uint64_t>(r.integer("seed", 0, 0));
-  s.eval_every = r.integer("eval_every", 0, 0);
-  s.log_every = r.integer("log_every", 1, 1);
-  s.checkpoint_every = r.integer("checkpoint_every", 0, 0);
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
+  s.eval_every = r.integer_or("eval_every", 0, 0);
+  s.log_every = r.integer_or("log_every", 1, 1);
+  s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
   s.device = read_device(r);
   r.finish();
   return s;

@@ -1,4 +1,4 @@
-// reward_spec.h — the reward job's spec, parsed strictly (sft::SpecReader: unknown fields are
+// reward_spec.h — the reward job's spec, parsed strictly (plugin::SpecReader: unknown fields are
 // errors naming them), and its submission-time checks against the registry.
 //
 //   {"model": base model, "adapter": SFT (policy) adapter to start the LoRA from (optional),

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <system_error>
 
-#include "serve_error.h"
+#include "wb/plugin/error.h"
 #include "wb/llama/adapter_io.h"
 
 namespace wb::serve {
@@ -26,32 +26,32 @@ AdapterRegistry::AdapterRegistry(const llama::LlamaConfig& base, int64_t max_ada
 
 std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& name, const fs::path& dir,
                                                              double scale) {
-  if (name.empty()) throw ServeError(WB_INVALID, "adapter name must not be empty");
-  if (!std::isfinite(scale)) throw ServeError(WB_INVALID, "adapter '" + name + "': scale must be a finite number");
+  if (name.empty()) throw plugin::PluginError(WB_INVALID, "adapter name must not be empty");
+  if (!std::isfinite(scale)) throw plugin::PluginError(WB_INVALID, "adapter '" + name + "': scale must be a finite number");
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw ServeError(WB_NOT_FOUND, "adapter '" + name + "': no adapter directory at " + dir.string());
+    throw plugin::PluginError(WB_NOT_FOUND, "adapter '" + name + "': no adapter directory at " + dir.string());
   {  // Cheap refusal before reading anything when the table is full.
     std::lock_guard lock(mu_);
     if (!by_name_.count(name) && static_cast<int64_t>(by_name_.size()) >= max_adapters_)
-      throw ServeError(WB_BUSY, "adapter '" + name + "': " + std::to_string(max_adapters_) +
+      throw plugin::PluginError(WB_BUSY, "adapter '" + name + "': " + std::to_string(max_adapters_) +
                                     " adapters are resident (max_adapters); unload one first");
   }
   llama::LoraAdapter<float> lora;
   try {
     lora = llama::load_adapter(dir, base_);  // reads, converts and checks every shape
   } catch (const std::exception& e) {
-    throw ServeError(WB_INVALID, "adapter '" + name + "': " + e.what());
+    throw plugin::PluginError(WB_INVALID, "adapter '" + name + "': " + e.what());
   }
   if (lora.config.r > max_rank_)
-    throw ServeError(WB_INVALID, "adapter '" + name + "': rank " + std::to_string(lora.config.r) +
+    throw plugin::PluginError(WB_INVALID, "adapter '" + name + "': rank " + std::to_string(lora.config.r) +
                                      " exceeds the serving limit of " + std::to_string(max_rank_) + " (max_rank)");
   std::unique_ptr<const DeviceAdapter> device;
   if (upload_) {  // before publishing: a failure leaves the old version in place
     try {
       device = upload_(lora);
     } catch (const std::exception& e) {
-      throw ServeError(WB_ERROR, "adapter '" + name + "': copying it to the GPU failed: " + e.what());
+      throw plugin::PluginError(WB_ERROR, "adapter '" + name + "': copying it to the GPU failed: " + e.what());
     }
   }
   auto entry = std::make_shared<const ResidentAdapter>(name, next_version_++, dir, scale, std::move(lora),
@@ -61,7 +61,7 @@ std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& 
     std::lock_guard lock(mu_);
     auto it = by_name_.find(name);
     if (it == by_name_.end() && static_cast<int64_t>(by_name_.size()) >= max_adapters_)
-      throw ServeError(WB_BUSY, "adapter '" + name + "': " + std::to_string(max_adapters_) +
+      throw plugin::PluginError(WB_BUSY, "adapter '" + name + "': " + std::to_string(max_adapters_) +
                                     " adapters are resident (max_adapters); unload one first");
     if (it != by_name_.end()) {
       old = std::move(it->second);
@@ -79,7 +79,7 @@ void AdapterRegistry::unload(const std::string& name) {
   {
     std::lock_guard lock(mu_);
     auto it = by_name_.find(name);
-    if (it == by_name_.end()) throw ServeError(WB_NOT_FOUND, "adapter '" + name + "' is not loaded");
+    if (it == by_name_.end()) throw plugin::PluginError(WB_NOT_FOUND, "adapter '" + name + "' is not loaded");
     old = std::move(it->second);
     by_name_.erase(it);
     retired_.push_back(old);

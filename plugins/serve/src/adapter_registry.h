@@ -65,7 +65,7 @@ class AdapterRegistry {
                   AdapterUpload upload = {});
 
   // Reads `dir` (PEFT layout), checks it against the base model and the limits, and publishes
-  // it as `name` (a new version). scale must be finite. Throws ServeError: WB_INVALID (bad name,
+  // it as `name` (a new version). scale must be finite. Throws plugin::PluginError: WB_INVALID (bad name,
   // scale, files, shapes, rank), WB_NOT_FOUND (no such directory), WB_BUSY (max_adapters
   // resident and `name` is not one of them), WB_ERROR (the device copy failed, e.g. out of
   // device memory).

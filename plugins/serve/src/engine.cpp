@@ -6,7 +6,7 @@
 #include "cpu_backend.h"
 #include "gpu_backend.h"
 #include "request_spec.h"
-#include "serve_error.h"
+#include "wb/plugin/error.h"
 #include "wb/llama/chat_template.h"
 #include "wb/llama/model_io.h"
 
@@ -19,11 +19,11 @@ namespace {
 
 llama::Model<float> load_base(const ModelOptions& o) {
   std::error_code ec;
-  if (!fs::is_directory(o.path, ec)) throw ServeError(WB_NOT_FOUND, "load_model: no model directory at " + o.path.string());
+  if (!fs::is_directory(o.path, ec)) throw plugin::PluginError(WB_NOT_FOUND, "load_model: no model directory at " + o.path.string());
   try {
     return llama::load_model<float>(o.path);
   } catch (const std::exception& e) {
-    throw ServeError(WB_INVALID, "load_model: " + std::string(e.what()));
+    throw plugin::PluginError(WB_INVALID, "load_model: " + std::string(e.what()));
   }
 }
 
@@ -33,7 +33,7 @@ std::optional<llama::Tokenizer> load_tokenizer(const fs::path& dir) {
   try {
     return llama::Tokenizer(dir / "tokenizer.model");
   } catch (const std::exception& e) {
-    throw ServeError(WB_INVALID, "load_model: " + std::string(e.what()));
+    throw plugin::PluginError(WB_INVALID, "load_model: " + std::string(e.what()));
   }
 }
 
@@ -49,7 +49,7 @@ std::unique_ptr<DecodeBackend> make_backend(ModelOptions& o, const DeviceChoice&
       return b;
     } catch (const std::exception& e) {
       if (o.device == "cuda")
-        throw ServeError(WB_ERROR, "load_model: \"device\" \"cuda\": the GPU could not take the model: " +
+        throw plugin::PluginError(WB_ERROR, "load_model: \"device\" \"cuda\": the GPU could not take the model: " +
                                        std::string(e.what()));
       o.device_note = "device \"auto\" serves on the CPU: the GPU could not take the model: " + std::string(e.what());
     }
@@ -70,7 +70,7 @@ Engine::Engine(ModelOptions options)
       registry_(model_.config, opts_.max_adapters, opts_.max_rank, backend_->adapter_upload()),
       seed_counter_(std::random_device{}()) {
   if (tokenizer_ && tokenizer_->vocab_size() > model_.config.vocab_size)
-    throw ServeError(WB_INVALID, "load_model: tokenizer.model has " + std::to_string(tokenizer_->vocab_size()) +
+    throw plugin::PluginError(WB_INVALID, "load_model: tokenizer.model has " + std::to_string(tokenizer_->vocab_size()) +
                                      " pieces but the model's vocabulary is " + std::to_string(model_.config.vocab_size));
   thread_ = std::thread([this] { loop(); });
 }
@@ -88,30 +88,30 @@ std::vector<int32_t> Engine::prompt_tokens(const RequestSpec& spec) const {
   if (spec.prompt_ids) {
     for (int32_t id : *spec.prompt_ids)
       if (id >= model_.config.vocab_size)
-        throw ServeError(WB_INVALID, "request: \"prompt\" token id " + std::to_string(id) + " is outside the vocabulary (" +
+        throw plugin::PluginError(WB_INVALID, "request: \"prompt\" token id " + std::to_string(id) + " is outside the vocabulary (" +
                                          std::to_string(model_.config.vocab_size) + ")");
     return *spec.prompt_ids;
   }
   if (!tokenizer_)
-    throw ServeError(WB_INVALID, "request: model '" + opts_.name +
+    throw plugin::PluginError(WB_INVALID, "request: model '" + opts_.name +
                                      "' has no tokenizer.model; send \"prompt\" as an array of token ids");
   try {
     if (spec.messages) {
       llama::ChatTokens ct = llama::render_llama2_chat(*tokenizer_, *spec.messages);
       if (!ct.ends_with_prompt)
-        throw ServeError(WB_INVALID, "request: \"messages\" must end with a user message");
+        throw plugin::PluginError(WB_INVALID, "request: \"messages\" must end with a user message");
       return ct.ids;
     }
     return tokenizer_->encode(*spec.prompt_text, /*add_bos=*/true);
-  } catch (const ServeError&) {
+  } catch (const plugin::PluginError&) {
     throw;
   } catch (const std::exception& e) {
-    throw ServeError(WB_INVALID, std::string("request: ") + e.what());
+    throw plugin::PluginError(WB_INVALID, std::string("request: ") + e.what());
   }
 }
 
 uint64_t Engine::submit(const json& request, EventFn on_event) {
-  if (!on_event) throw ServeError(WB_INVALID, "request: no event callback");
+  if (!on_event) throw plugin::PluginError(WB_INVALID, "request: no event callback");
   const RequestSpec spec = RequestSpec::from_json(request);
   PreparedRequest p;
   p.model_name = opts_.name;
@@ -119,7 +119,7 @@ uint64_t Engine::submit(const json& request, EventFn on_event) {
   std::optional<std::string> adapter_name = spec.adapter;
   if (spec.model && *spec.model != opts_.name) {
     if (adapter_name && *adapter_name != *spec.model)
-      throw ServeError(WB_INVALID, "request: \"model\" ('" + *spec.model + "') and \"adapter\" ('" + *adapter_name +
+      throw plugin::PluginError(WB_INVALID, "request: \"model\" ('" + *spec.model + "') and \"adapter\" ('" + *adapter_name +
                                        "') name different adapters");
     adapter_name = spec.model;
   }
@@ -127,20 +127,20 @@ uint64_t Engine::submit(const json& request, EventFn on_event) {
     p.adapter = registry_.find(*adapter_name);
     if (!p.adapter) {
       if (spec.model && *spec.model == *adapter_name && !spec.adapter)
-        throw ServeError(WB_NOT_FOUND, "model '" + *adapter_name + "' is neither the served model ('" + opts_.name +
+        throw plugin::PluginError(WB_NOT_FOUND, "model '" + *adapter_name + "' is neither the served model ('" + opts_.name +
                                            "') nor a loaded adapter");
-      throw ServeError(WB_NOT_FOUND, "adapter '" + *adapter_name + "' is not loaded");
+      throw plugin::PluginError(WB_NOT_FOUND, "adapter '" + *adapter_name + "' is not loaded");
     }
     p.model_name = *adapter_name;
   }
-  if (spec.adapter_scale && !p.adapter) throw ServeError(WB_INVALID, "request: \"adapter_scale\" needs an adapter");
+  if (spec.adapter_scale && !p.adapter) throw plugin::PluginError(WB_INVALID, "request: \"adapter_scale\" needs an adapter");
   p.adapter_scale = static_cast<float>(spec.adapter_scale.value_or(p.adapter ? p.adapter->scale : 1.0));
   if (!spec.stop.empty() && !tokenizer_)
-    throw ServeError(WB_INVALID, "request: \"stop\" needs a model with a tokenizer.model");
+    throw plugin::PluginError(WB_INVALID, "request: \"stop\" needs a model with a tokenizer.model");
   p.prompt = prompt_tokens(spec);
-  if (p.prompt.empty()) throw ServeError(WB_INVALID, "request: the prompt encodes to no tokens");
+  if (p.prompt.empty()) throw plugin::PluginError(WB_INVALID, "request: the prompt encodes to no tokens");
   if (static_cast<int64_t>(p.prompt.size()) > context_)
-    throw ServeError(WB_INVALID, "request: the prompt has " + std::to_string(p.prompt.size()) +
+    throw plugin::PluginError(WB_INVALID, "request: the prompt has " + std::to_string(p.prompt.size()) +
                                      " tokens, more than the context of " + std::to_string(context_));
   p.sampling = spec.sampling;
   p.max_tokens = spec.max_tokens;
@@ -150,10 +150,10 @@ uint64_t Engine::submit(const json& request, EventFn on_event) {
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (stopping_) throw ServeError(WB_ERROR, "the model is being unloaded");
+    if (stopping_) throw plugin::PluginError(WB_ERROR, "the model is being unloaded");
     if (static_cast<int64_t>(queue_.size()) >= opts_.max_queue) {
       metrics_.rejected_busy();
-      throw ServeError(WB_BUSY, "the serving queue is full (" + std::to_string(queue_.size()) +
+      throw plugin::PluginError(WB_BUSY, "the serving queue is full (" + std::to_string(queue_.size()) +
                                     " requests waiting, max_queue " + std::to_string(opts_.max_queue) + "); retry later");
     }
     id = next_id_++;

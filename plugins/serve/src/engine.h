@@ -12,7 +12,7 @@
 // this one loop for both.
 //
 // Requests are resolved at submit (adapter looked up, prompt tokenized or chat-rendered, limits
-// checked; errors throw ServeError) and wait in a bounded FIFO queue (max_queue; beyond it
+// checked; errors throw plugin::PluginError) and wait in a bounded FIFO queue (max_queue; beyond it
 // WB_BUSY). The decode thread admits them in arrival order up to max_batch running sequences.
 // Each step runs ONE batched forward over every generating sequence (one new token each), then
 // the prompt chunks of sequences still prefilling (prefill_chunk tokens each, at most
@@ -57,7 +57,7 @@ class Engine {
  public:
   // Picks the device (serve_device.h), loads options.path (config.json + weights;
   // tokenizer.model when present) and, on the GPU, converts the weights to the device. Throws
-  // ServeError (WB_NOT_FOUND for a missing directory, WB_INVALID for a bad model or option or a
+  // plugin::PluginError (WB_NOT_FOUND for a missing directory, WB_INVALID for a bad model or option or a
   // device that cannot serve, WB_ERROR when device "cuda" cannot hold the model).
   explicit Engine(ModelOptions options);
   ~Engine();
@@ -65,7 +65,7 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Validates and queues a request (RequestSpec JSON); returns its id. on_event receives the
-  // token events and one done event on the decode thread. Throws ServeError: WB_INVALID (bad
+  // token events and one done event on the decode thread. Throws plugin::PluginError: WB_INVALID (bad
   // field, prompt too long for the context, text without a tokenizer), WB_NOT_FOUND (unknown
   // model / adapter name), WB_BUSY (queue full).
   uint64_t submit(const nlohmann::json& request, EventFn on_event);

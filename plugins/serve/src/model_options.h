@@ -5,7 +5,7 @@
 //    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": true, "row_tile": 0,
 //    "gpu_dtype": "bf16"}
 //
-// Only "path" is required. Unknown fields and wrong types are refused (ServeError WB_INVALID
+// Only "path" is required. Unknown fields and wrong types are refused (plugin::PluginError WB_INVALID
 // naming the field). Which device actually serves is decided by serve_device.h from "device",
 // this build and this machine; on the GPU batch_invariant is false (and may not be asked for).
 #pragma once
@@ -35,7 +35,7 @@ struct ModelOptions {
   bool batch_invariant_given = false;  // the request named batch_invariant (the GPU refuses true)
   int64_t row_tile = 0;             // without batch_invariant: BLAS row tile of the decode pass (0: none)
 
-  // Throws ServeError(WB_INVALID) naming the field.
+  // Throws plugin::PluginError(WB_INVALID) naming the field.
   static ModelOptions from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;
 };

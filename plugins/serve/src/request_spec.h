@@ -10,7 +10,7 @@
 // `model`); "adapter" names an adapter explicitly (both may be given if they agree). "stream" is
 // accepted and ignored (events always stream through the callback). Messages are rendered with
 // the Llama 2 chat template by the engine. Unknown fields, wrong types and out-of-range values
-// throw ServeError(WB_INVALID) naming the field.
+// throw JsonFieldError naming the field (WB_INVALID at the ABI).
 #pragma once
 
 #include <cstdint>

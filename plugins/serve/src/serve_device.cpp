@@ -1,7 +1,7 @@
 #include "serve_device.h"
 
 #include "gpu_backend.h"
-#include "serve_error.h"
+#include "wb/plugin/error.h"
 
 #if WB_SERVE_CUDA
 #include "wb/cuda/device.h"
@@ -31,7 +31,7 @@ DeviceChoice choose_device(const ModelOptions& o) {
   if (o.device == "cpu") return c;
   const std::string why = gpu_refusal(o);
   if (o.device == "cuda") {
-    if (!why.empty()) throw ServeError(WB_INVALID, "load_model: \"device\" \"cuda\" cannot serve here: " + why);
+    if (!why.empty()) throw plugin::PluginError(WB_INVALID, "load_model: \"device\" \"cuda\" cannot serve here: " + why);
     c.cuda = true;
     return c;
   }

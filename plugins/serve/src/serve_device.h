@@ -2,7 +2,7 @@
 // this build and this machine can do, decided before the model is read.
 //
 //   "cpu"   the CPU.
-//   "cuda"  the GPU, or ServeError(WB_INVALID) naming "device" and the reason: the build has no
+//   "cuda"  the GPU, or plugin::PluginError(WB_INVALID) naming "device" and the reason: the build has no
 //           CUDA backend, no CUDA device answers (cuda::unavailable_reason()), or a CPU-only option
 //           was asked for (batch_invariant true, row_tile > 0: cuBLAS picks its kernels by the
 //           batch's shape, so the GPU cannot promise batch-invariant results).
@@ -20,7 +20,7 @@ struct DeviceChoice {
   std::string note;  // why "auto" chose the CPU ("" otherwise)
 };
 
-// Throws ServeError(WB_INVALID) as above. Never throws for "cpu" and "auto".
+// Throws plugin::PluginError(WB_INVALID) as above. Never throws for "cpu" and "auto".
 DeviceChoice choose_device(const ModelOptions& o);
 
 }  // namespace wb::serve

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "gpu_greedy.h"
-#include "model_store.h"
+#include "wb/plugin/model_store.h"
 #include "specs.h"
 #include "train_device.h"
 #include "wb/llama/adapter_io.h"
@@ -52,7 +52,7 @@ void add_row_items(const json& row, int64_t index, std::vector<Item>& items) {
   }
 }
 
-std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
+std::vector<Item> load_items(const plugin::JobHost& job, const EvalSpec& s) {
   std::vector<Item> items;
   auto want_more = [&] { return s.limit == 0 || static_cast<int64_t>(items.size()) < s.limit; };
   if (!s.suite_dir.empty()) {
@@ -71,7 +71,7 @@ std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
   } else {
     std::string split = s.split == "all" ? "" : s.split;
     if (s.split == "auto") {
-      auto rec = Host::lookup("dataset", s.dataset, job.handle());
+      auto rec = plugin::Host::lookup("dataset", s.dataset, job.handle());
       split = rec && rec->value("eval_rows", 0) > 0 ? "eval" : "";
     }
     job.rows(s.dataset, split, [&](int64_t index, const json& row) {
@@ -86,15 +86,15 @@ std::vector<Item> load_items(const JobHost& job, const EvalSpec& s) {
 
 }  // namespace
 
-wb_status run_eval(const JobHost& job, const json& spec_json) {
+wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
   const EvalSpec s = parse_eval_spec(spec_json);
   DeviceChoice device = choose_eval_device(s);
   job.progress(0.0, "load");
-  const fs::path model_path = registered_model_path(s.model, job.handle());
+  const fs::path model_path = plugin::registered_model_path(s.model, job.handle());
   const auto model = llama::load_model<float>(model_path);
-  const llama::Tokenizer tok = model_tokenizer(model_path, s.model);
+  const llama::Tokenizer tok = plugin::model_tokenizer(model_path, s.model);
   std::optional<llama::LoraAdapter<float>> adapter;
-  if (!s.adapter.empty()) adapter = llama::load_adapter(registered_adapter_path(s.adapter, job.handle()), model.config);
+  if (!s.adapter.empty()) adapter = llama::load_adapter(plugin::registered_adapter_path(s.adapter, job.handle()), model.config);
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");

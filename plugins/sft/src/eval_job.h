@@ -15,12 +15,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::sft {
 
 // WB_OK, or WB_CANCELLED / WB_INTERRUPTED when stopped (eval has no checkpoint: it restarts).
-wb_status run_eval(const JobHost& job, const nlohmann::json& spec);
+wb_status run_eval(const plugin::JobHost& job, const nlohmann::json& spec);
 
 }  // namespace wb::sft

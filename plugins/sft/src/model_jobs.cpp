@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "gguf_export.h"
-#include "model_store.h"
-#include "spec_reader.h"
+#include "wb/plugin/model_store.h"
+#include "wb/plugin/spec.h"
 #include "specs.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/hf_config.h"
@@ -36,7 +36,7 @@ llama::LlamaConfig parse_config(const json& base) {
   try {
     return llama::parse_hf_config(base.dump());
   } catch (const std::exception& e) {
-    spec_fail("config", e.what());
+    plugin::spec_fail("config", e.what());
   }
 }
 
@@ -50,7 +50,7 @@ void write_tokenizer_config(const fs::path& dir) {
 
 }  // namespace
 
-void run_model_init(const JobHost& job, const json& spec_json) {
+void run_model_init(const plugin::JobHost& job, const json& spec_json) {
   const InitSpec s = parse_init_spec(spec_json);
   json base = init_config_json(s);
   fs::path tokenizer = s.tokenizer;
@@ -58,7 +58,7 @@ void run_model_init(const JobHost& job, const json& spec_json) {
     job.progress(0.05, "tokenizer");
     llama::SpTrainOptions o;
     const int64_t vocab = s.vocab_size ? s.vocab_size : base.value("vocab_size", int64_t{0});
-    if (vocab <= 0) spec_fail("vocab_size", "needed to train a tokenizer (no preset or config vocab_size)");
+    if (vocab <= 0) plugin::spec_fail("vocab_size", "needed to train a tokenizer (no preset or config vocab_size)");
     o.vocab_size = static_cast<int32_t>(vocab);
     tokenizer = job.dir() / "tokenizer.model";
     job.info("training a SentencePiece BPE tokenizer (vocab " + std::to_string(o.vocab_size) + ") on " +
@@ -79,11 +79,11 @@ void run_model_init(const JobHost& job, const json& spec_json) {
   try {
     c.validate();
   } catch (const std::exception& e) {
-    spec_fail("config", e.what());
+    plugin::spec_fail("config", e.what());
   }
   job.progress(0.3, "init");
   job.info("initializing " + s.name + ": " + std::to_string(c.parameter_count()) + " parameters");
-  publish_model(job, s.name, [&](const fs::path& dir) {
+  plugin::publish_model(job, s.name, [&](const fs::path& dir) {
     const auto m = llama::Model<float>::random(c, s.seed);
     llama::save_model(dir, m);
     if (!tokenizer.empty()) {
@@ -133,25 +133,25 @@ void check_hf_model_dir(const fs::path& dir) {
                              " pieces but config.json says vocab_size " + std::to_string(V));
 }
 
-void run_model_import(const JobHost& job, const json& spec_json) {
+void run_model_import(const plugin::JobHost& job, const json& spec_json) {
   const ImportSpec s = parse_import_spec(spec_json);
   job.progress(0.1, "check");
   check_hf_model_dir(s.path);
   job.progress(0.4, "copy");
   job.info("importing " + s.path + " as " + s.name + " (files copied into the data directory)");
-  publish_model(job, s.name, [&](const fs::path& dir) {
-    copy_files(s.path, dir);
+  plugin::publish_model(job, s.name, [&](const fs::path& dir) {
+    plugin::copy_files(s.path, dir);
     if (!fs::exists(dir / "tokenizer_config.json")) write_tokenizer_config(dir);
   });
   job.progress(1.0, "done");
 }
 
-void run_model_export(const JobHost& job, const json& spec_json) {
+void run_model_export(const plugin::JobHost& job, const json& spec_json) {
   const ExportSpec s = parse_export_spec(spec_json);
-  const fs::path model = registered_model_path(s.model, job.handle());
+  const fs::path model = plugin::registered_model_path(s.model, job.handle());
   const fs::path out = s.out;
   if (fs::exists(out) && !(fs::is_directory(out) && fs::is_empty(out)))
-    spec_fail("out", "exists and is not an empty directory: " + out.string());
+    plugin::spec_fail("out", "exists and is not an empty directory: " + out.string());
   // Work in a temp sibling and rename, so a failed export leaves nothing half-written at `out`.
   fs::create_directories(out.parent_path());
   const fs::path tmp = out.parent_path() / ("." + out.filename().string() + ".export-tmp");
@@ -160,7 +160,7 @@ void run_model_export(const JobHost& job, const json& spec_json) {
     fs::path source = model;
     if (!s.adapter.empty()) {
       job.progress(0.1, "merge");
-      const fs::path adapter = registered_adapter_path(s.adapter, job.handle());
+      const fs::path adapter = plugin::registered_adapter_path(s.adapter, job.handle());
       source = job.dir() / "merged";
       fs::remove_all(source);
       llama::merge_adapter_to_directory(model, adapter, source);

@@ -9,18 +9,18 @@
 //               registered model cannot change under the daemon.
 // model_export  writes an HF directory (optionally with an adapter merged first) or a GGUF v3
 //               file (gguf_writer.h) at "out".
-// Each returns normally on success and throws (SpecError, std::exception) on failure.
+// Each returns normally on success and throws (plugin::SpecError, std::exception) on failure.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 
 namespace wb::sft {
 
-void run_model_init(const JobHost& job, const nlohmann::json& spec);
-void run_model_import(const JobHost& job, const nlohmann::json& spec);
-void run_model_export(const JobHost& job, const nlohmann::json& spec);
+void run_model_init(const plugin::JobHost& job, const nlohmann::json& spec);
+void run_model_import(const plugin::JobHost& job, const nlohmann::json& spec);
+void run_model_export(const plugin::JobHost& job, const nlohmann::json& spec);
 
 // Checks an HF Llama directory as model_import does, without copying. Throws naming the file and
 // tensor at fault.

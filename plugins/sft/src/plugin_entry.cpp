@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "eval_job.h"
-#include "abi_guard.h"
-#include "host.h"
+#include "wb/plugin/guard.h"
+#include "wb/plugin/host.h"
 #include "model_jobs.h"
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "specs.h"
 #include "train_device.h"
 #include "train_job.h"
@@ -18,13 +18,11 @@ namespace {
 
 using nlohmann::json;
 
-using wb::sft::guarded;
+using wb::plugin::guarded;
 
 wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) {
   return guarded(err, [&] {
-    if (!host || host->abi_version != WB_PLUGIN_ABI_VERSION || host->struct_size < sizeof(wb_host))
-      throw std::runtime_error("sft plugin: incompatible host table");
-    wb::sft::Host::install(host);
+    wb::plugin::Host::install(host, "sft");
     wb::sft::apply_init_config(config_json);  // the daemon's `device`: the default of train specs
     return WB_OK;
   });
@@ -32,22 +30,22 @@ wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) 
 
 wb_status sft_validate(const char* kind, const char* spec_json, wb_error* err) {
   return guarded(err, [&] {
-    wb::sft::validate_spec(kind ? kind : "", json::parse(spec_json ? spec_json : ""));
+    wb::sft::validate_spec(kind ? kind : "", wb::plugin::parse_spec(spec_json));
     return WB_OK;
   });
 }
 
 wb_status sft_run(wb_job* job, const char* kind_c, const char* spec_json, wb_error* err) {
   const std::string kind = kind_c ? kind_c : "";
-  const wb::sft::JobHost host(job);
+  const wb::plugin::JobHost host(job);
   const wb_status st = guarded(err, [&] {
-    const json spec = json::parse(spec_json ? spec_json : "");
+    const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "pretrain" || kind == "sft") return wb::sft::run_train(host, kind, spec);
     if (kind == "eval") return wb::sft::run_eval(host, spec);
     if (kind == "model_init") wb::sft::run_model_init(host, spec);
     else if (kind == "model_import") wb::sft::run_model_import(host, spec);
     else if (kind == "model_export") wb::sft::run_model_export(host, spec);
-    else throw wb::sft::SpecError("unknown job kind '" + kind + "'");
+    else throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
     return WB_OK;
   });
   if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
@@ -57,7 +55,7 @@ wb_status sft_run(wb_job* job, const char* kind_c, const char* spec_json, wb_err
 void sft_shutdown() {}
 
 const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown,
+    WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown,
     nullptr,  // serving
     nullptr,  // methods
     nullptr,  // invoke

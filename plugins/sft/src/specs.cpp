@@ -4,9 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "host.h"
-#include "spec_reader.h"
-#include "training_options.h"
+#include "wb/plugin/host.h"
+#include "wb/plugin/spec.h"
+#include "wb/plugin/training_options.h"
 #include "train_device.h"
 #include "wb/llama/presets.h"
 
@@ -20,14 +20,14 @@ namespace {
 
 // Names become directory names under <data_dir>/models|adapters.
 void check_name(const std::string& field, const std::string& name) {
-  if (name.size() > 128) spec_fail(field, "longer than 128 characters");
-  if (name.front() == '.' || name.front() == '-') spec_fail(field, "must not start with '.' or '-'");
+  if (name.size() > 128) plugin::spec_fail(field, "longer than 128 characters");
+  if (name.front() == '.' || name.front() == '-') plugin::spec_fail(field, "must not start with '.' or '-'");
   for (char c : name)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      spec_fail(field, "may contain only letters, digits, '-', '_' and '.', got '" + name + "'");
+      plugin::spec_fail(field, "may contain only letters, digits, '-', '_' and '.', got '" + name + "'");
 }
 
-void allow_daemon_fields(SpecReader& r) {
+void allow_daemon_fields(plugin::SpecReader& r) {
   r.allow("job_id");
   r.allow("resume_from");
 }
@@ -35,119 +35,119 @@ void allow_daemon_fields(SpecReader& r) {
 }  // namespace
 
 InitSpec parse_init_spec(const json& spec) {
-  SpecReader r(spec);
+  plugin::SpecReader r(spec);
   allow_daemon_fields(r);
   InitSpec s;
-  s.name = r.str("name");
+  s.name = r.string("name");
   check_name("name", s.name);
-  s.preset = r.str_or("preset", "");
+  s.preset = r.string_or("preset", "");
   if (!s.preset.empty()) {
     try {
       (void)llama::preset_config(s.preset);
     } catch (const std::exception& e) {
-      spec_fail("preset", e.what());
+      plugin::spec_fail("preset", e.what());
     }
   }
-  if (auto c = r.opt_object("config")) s.config = *c;
-  if (s.preset.empty() && s.config.is_null()) spec_fail("preset", "missing: give a preset or a config");
-  s.tokenizer = r.str_or("tokenizer", "");
-  s.tokenizer_corpus = r.str_or("tokenizer_corpus", "");
+  if (auto c = r.optional_object("config")) s.config = *c;
+  if (s.preset.empty() && s.config.is_null()) plugin::spec_fail("preset", "missing: give a preset or a config");
+  s.tokenizer = r.string_or("tokenizer", "");
+  s.tokenizer_corpus = r.string_or("tokenizer_corpus", "");
   if (!s.tokenizer.empty() && !s.tokenizer_corpus.empty())
-    spec_fail("tokenizer_corpus", "give either tokenizer or tokenizer_corpus, not both");
-  s.vocab_size = r.integer("vocab_size", 0, 260, 1 << 20);
-  if (s.vocab_size && s.tokenizer_corpus.empty()) spec_fail("vocab_size", "only used with tokenizer_corpus");
-  s.seed = static_cast<uint64_t>(r.integer("seed", 0, 0));
+    plugin::spec_fail("tokenizer_corpus", "give either tokenizer or tokenizer_corpus, not both");
+  s.vocab_size = r.integer_or("vocab_size", 0, 260, 1 << 20);
+  if (s.vocab_size && s.tokenizer_corpus.empty()) plugin::spec_fail("vocab_size", "only used with tokenizer_corpus");
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
   r.finish();
   return s;
 }
 
 ImportSpec parse_import_spec(const json& spec) {
-  SpecReader r(spec);
+  plugin::SpecReader r(spec);
   allow_daemon_fields(r);
   ImportSpec s;
-  s.name = r.str("name");
+  s.name = r.string("name");
   check_name("name", s.name);
-  s.path = r.str("path");
+  s.path = r.string("path");
   r.finish();
   return s;
 }
 
 ExportSpec parse_export_spec(const json& spec) {
-  SpecReader r(spec);
+  plugin::SpecReader r(spec);
   allow_daemon_fields(r);
   ExportSpec s;
-  s.model = r.str("model");
-  s.out = r.str("out");
-  if (!fs::path(s.out).is_absolute()) spec_fail("out", "must be an absolute path, got '" + s.out + "'");
-  s.format = r.choice("format", {"hf", "gguf"}, "hf");
-  s.adapter = r.str_or("adapter", "");
-  s.dtype = r.choice("dtype", {"f32", "f16"}, "f32");
+  s.model = r.string("model");
+  s.out = r.string("out");
+  if (!fs::path(s.out).is_absolute()) plugin::spec_fail("out", "must be an absolute path, got '" + s.out + "'");
+  s.format = r.one_of_or("format", {"hf", "gguf"}, "hf");
+  s.adapter = r.string_or("adapter", "");
+  s.dtype = r.one_of_or("dtype", {"f32", "f16"}, "f32");
   r.finish();
   return s;
 }
 
 TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
-  SpecReader r(spec);
+  plugin::SpecReader r(spec);
   r.allow("job_id");
   TrainSpec s;
   s.kind = kind;
-  s.resume_from = r.str_or("resume_from", "");
-  s.model = r.str("model");
-  s.dataset = r.str("dataset");
-  s.eval_dataset = r.str_or("eval_dataset", "");
-  s.output = r.str("output");
+  s.resume_from = r.string_or("resume_from", "");
+  s.model = r.string("model");
+  s.dataset = r.string("dataset");
+  s.eval_dataset = r.string_or("eval_dataset", "");
+  s.output = r.string("output");
   check_name("output", s.output);
-  s.epochs = r.integer("epochs", 1, 1, 100000);
-  s.max_steps = r.opt_integer("max_steps", 1, 100000000);
-  s.batch_size = r.integer("batch_size", 8, 1, 65536);
-  s.context_length = r.integer("context_length", 256, 2, 1 << 20);
-  s.lr = r.number("lr", kind == "sft" ? 1e-3 : 3e-3, 0.0, 10.0);
-  s.min_lr = r.number("min_lr", 0.0, 0.0, 10.0);
-  if (s.min_lr > s.lr) spec_fail("min_lr", "must not exceed lr");
-  s.schedule = r.choice("schedule", {"cosine", "constant"}, "cosine");
-  s.warmup = r.number("warmup", 0.0, 0.0, 1e9);
+  s.epochs = r.integer_or("epochs", 1, 1, 100000);
+  s.max_steps = r.optional_integer("max_steps", 1, 100000000);
+  s.batch_size = r.integer_or("batch_size", 8, 1, 65536);
+  s.context_length = r.integer_or("context_length", 256, 2, 1 << 20);
+  s.lr = r.number_or("lr", kind == "sft" ? 1e-3 : 3e-3, 0.0, 10.0);
+  s.min_lr = r.number_or("min_lr", 0.0, 0.0, 10.0);
+  if (s.min_lr > s.lr) plugin::spec_fail("min_lr", "must not exceed lr");
+  s.schedule = r.one_of_or("schedule", {"cosine", "constant"}, "cosine");
+  s.warmup = r.number_or("warmup", 0.0, 0.0, 1e9);
   if (s.warmup >= 1 && s.warmup != static_cast<double>(static_cast<int64_t>(s.warmup)))
-    spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
-  s.weight_decay = r.number("weight_decay", 0.0, 0.0, 10.0);
-  s.clip = r.number("clip", 1.0, 0.0);
-  s.grad_accum = r.integer("grad_accum", 1, 1, 4096);
-  s.seed = static_cast<uint64_t>(r.integer("seed", 0, 0));
-  s.eval_every = r.integer("eval_every", 0, 0);
-  s.eval_batches = r.integer("eval_batches", 8, 0);
-  s.log_every = r.integer("log_every", 1, 1);
-  s.checkpoint_every = r.integer("checkpoint_every", 0, 0);
-  if (r.has("device")) s.device = r.choice("device", {"auto", "cpu", "cuda"}, "auto");
+    plugin::spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
+  s.weight_decay = r.number_or("weight_decay", 0.0, 0.0, 10.0);
+  s.clip = r.number_or("clip", 1.0, 0.0);
+  s.grad_accum = r.integer_or("grad_accum", 1, 1, 4096);
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
+  s.eval_every = r.integer_or("eval_every", 0, 0);
+  s.eval_batches = r.integer_or("eval_batches", 8, 0);
+  s.log_every = r.integer_or("log_every", 1, 1);
+  s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
+  if (r.has("device")) s.device = r.one_of_or("device", {"auto", "cpu", "cuda"}, "auto");
   if (kind == "sft") {
-    s.method = r.choice("method", {"lora", "full"}, "lora");
+    s.method = r.one_of_or("method", {"lora", "full"}, "lora");
     const bool lora = s.method == "lora";
-    auto rank = r.opt_integer("rank", 1, 4096);
-    auto alpha = r.opt_number("alpha", 1e-9, 1e6);
-    auto dropout = r.opt_number("dropout", 0.0, 0.999);
-    auto targets = r.opt_strings("target_modules");
+    auto rank = r.optional_integer("rank", 1, 4096);
+    auto alpha = r.optional_number("alpha", 1e-9, 1e6);
+    auto dropout = r.optional_number("dropout", 0.0, 0.999);
+    auto targets = r.optional_strings("target_modules");
     if (!lora) {
       for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
-        if (spec.contains(f)) spec_fail(f, "only used with method lora");
+        if (spec.contains(f)) plugin::spec_fail(f, "only used with method lora");
     }
-    s.lora = lora_from_spec(rank, alpha, dropout, targets);
+    s.lora = plugin::lora_from_spec(rank, alpha, dropout, targets);
   }
   r.finish();
   return s;
 }
 
 EvalSpec parse_eval_spec(const json& spec) {
-  SpecReader r(spec);
+  plugin::SpecReader r(spec);
   allow_daemon_fields(r);
   EvalSpec s;
-  s.model = r.str("model");
-  s.adapter = r.str_or("adapter", "");
-  s.dataset = r.str_or("dataset", "");
-  s.suite_dir = r.str_or("suite_dir", "");
-  if (s.dataset.empty() == s.suite_dir.empty()) spec_fail("dataset", "give exactly one of dataset or suite_dir");
-  s.split = r.choice("split", {"auto", "eval", "train", "all"}, "auto");
-  s.max_tokens = r.integer("max_tokens", 24, 1, 4096);
-  s.limit = r.integer("limit", 0, 0);
-  s.batch = r.integer("batch", 16, 1, 1024);
-  if (r.has("device")) s.device = r.choice("device", {"auto", "cpu", "cuda"}, "auto");
+  s.model = r.string("model");
+  s.adapter = r.string_or("adapter", "");
+  s.dataset = r.string_or("dataset", "");
+  s.suite_dir = r.string_or("suite_dir", "");
+  if (s.dataset.empty() == s.suite_dir.empty()) plugin::spec_fail("dataset", "give exactly one of dataset or suite_dir");
+  s.split = r.one_of_or("split", {"auto", "eval", "train", "all"}, "auto");
+  s.max_tokens = r.integer_or("max_tokens", 24, 1, 4096);
+  s.limit = r.integer_or("limit", 0, 0);
+  s.batch = r.integer_or("batch", 16, 1, 1024);
+  if (r.has("device")) s.device = r.one_of_or("device", {"auto", "cpu", "cuda"}, "auto");
   r.finish();
   return s;
 }
@@ -155,13 +155,13 @@ EvalSpec parse_eval_spec(const json& spec) {
 namespace {
 
 json require(const std::string& field, const std::string& kind, const std::string& name) {
-  auto rec = Host::lookup(kind, name);
-  if (!rec) spec_fail(field, "unknown " + kind + " '" + name + "'");
+  auto rec = plugin::Host::lookup(kind, name);
+  if (!rec) plugin::spec_fail(field, "unknown " + kind + " '" + name + "'");
   return *rec;
 }
 
 void require_free(const std::string& field, const std::string& kind, const std::string& name) {
-  if (Host::lookup(kind, name)) spec_fail(field, kind + " '" + name + "' already exists");
+  if (plugin::Host::lookup(kind, name)) plugin::spec_fail(field, kind + " '" + name + "' already exists");
 }
 
 int64_t mem_available_bytes() {
@@ -181,38 +181,38 @@ void validate_spec(const std::string& kind, const json& spec) {
     InitSpec s = parse_init_spec(spec);
     require_free("name", "model", s.name);
     if (!s.tokenizer.empty() && !fs::is_regular_file(s.tokenizer))
-      spec_fail("tokenizer", "no such file: " + s.tokenizer);
+      plugin::spec_fail("tokenizer", "no such file: " + s.tokenizer);
     if (!s.tokenizer_corpus.empty() && !fs::is_regular_file(s.tokenizer_corpus))
-      spec_fail("tokenizer_corpus", "no such file: " + s.tokenizer_corpus);
+      plugin::spec_fail("tokenizer_corpus", "no such file: " + s.tokenizer_corpus);
     if (s.preset == "7b") {
       // fp32 weights + working memory; refuse at submission rather than die in the middle.
       const int64_t need = llama::preset_config("7b").parameter_count() * 4 * 11 / 10;
       const int64_t have = mem_available_bytes();
       if (have >= 0 && have < need)
-        spec_fail("preset", "7b needs about " + std::to_string(need >> 30) + " GiB of memory, MemAvailable is " +
+        plugin::spec_fail("preset", "7b needs about " + std::to_string(need >> 30) + " GiB of memory, MemAvailable is " +
                                 std::to_string(have >> 30) + " GiB");
     }
   } else if (kind == "model_import") {
     ImportSpec s = parse_import_spec(spec);
     require_free("name", "model", s.name);
-    if (!fs::is_directory(s.path)) spec_fail("path", "not a directory: " + s.path);
+    if (!fs::is_directory(s.path)) plugin::spec_fail("path", "not a directory: " + s.path);
   } else if (kind == "model_export") {
     ExportSpec s = parse_export_spec(spec);
     require("model", "model", s.model);
     if (!s.adapter.empty()) require("adapter", "adapter", s.adapter);
     if (fs::exists(s.out) && !(fs::is_directory(s.out) && fs::is_empty(s.out)))
-      spec_fail("out", "exists and is not an empty directory: " + s.out);
+      plugin::spec_fail("out", "exists and is not an empty directory: " + s.out);
   } else if (kind == "pretrain" || kind == "sft") {
     TrainSpec s = parse_train_spec(kind, spec);
     require("model", "model", s.model);
     json ds = require("dataset", "dataset", s.dataset);
     const std::string want = kind == "sft" ? "sft" : "prompt";
     if (ds.value("kind", "") != want)
-      spec_fail("dataset", "'" + s.dataset + "' is a " + ds.value("kind", "?") + " dataset; " + kind + " needs a " + want +
+      plugin::spec_fail("dataset", "'" + s.dataset + "' is a " + ds.value("kind", "?") + " dataset; " + kind + " needs a " + want +
                                " dataset");
     if (!s.eval_dataset.empty()) {
       json e = require("eval_dataset", "dataset", s.eval_dataset);
-      if (e.value("kind", "") != want) spec_fail("eval_dataset", "must be a " + want + " dataset");
+      if (e.value("kind", "") != want) plugin::spec_fail("eval_dataset", "must be a " + want + " dataset");
     }
     require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
     choose_train_device(s);  // "cuda" that cannot run here is refused at submission
@@ -222,10 +222,10 @@ void validate_spec(const std::string& kind, const json& spec) {
     if (!s.adapter.empty()) require("adapter", "adapter", s.adapter);
     if (!s.dataset.empty()) require("dataset", "dataset", s.dataset);
     if (!s.suite_dir.empty() && !fs::is_regular_file(fs::path(s.suite_dir) / "sft_eval.jsonl"))
-      spec_fail("suite_dir", "no sft_eval.jsonl in " + s.suite_dir);
+      plugin::spec_fail("suite_dir", "no sft_eval.jsonl in " + s.suite_dir);
     choose_eval_device(s);  // "cuda" that cannot run here is refused at submission
   } else {
-    throw SpecError("unknown job kind '" + kind + "'");
+    throw plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
   }
 }
 

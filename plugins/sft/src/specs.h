@@ -82,7 +82,7 @@ struct EvalSpec {
   std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
 };
 
-// Parsers: SpecError naming the field for any malformed or unknown field.
+// Parsers: plugin::SpecError naming the field for any malformed or unknown field.
 InitSpec parse_init_spec(const nlohmann::json& spec);
 ImportSpec parse_import_spec(const nlohmann::json& spec);
 ExportSpec parse_export_spec(const nlohmann::json& spec);
@@ -92,9 +92,9 @@ EvalSpec parse_eval_spec(const nlohmann::json& spec);
 // Job kinds this plugin runs, NULL-terminated for wb_plugin::job_kinds.
 extern const char* const kJobKinds[];
 
-// Parses `spec` for `kind` and checks it against the registry (Host::lookup): the model,
+// Parses `spec` for `kind` and checks it against the registry (plugin::Host::lookup): the model,
 // adapter and datasets named must exist, an output name must be free, paths must exist, and a
-// 7b init must fit in MemAvailable. Throws SpecError naming the field.
+// 7b init must fit in MemAvailable. Throws plugin::SpecError naming the field.
 void validate_spec(const std::string& kind, const nlohmann::json& spec);
 
 }  // namespace wb::sft

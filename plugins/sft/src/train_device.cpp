@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 
 #ifdef WB_SFT_CUDA
 #include "wb/cuda/device.h"
@@ -21,7 +21,7 @@ bool valid_setting(const std::string& s) { return s == "auto" || s == "cpu" || s
 
 void set_default_device(const std::string& setting) {
   if (!valid_setting(setting))
-    spec_fail("device", "expected one of auto, cpu, cuda, got '" + setting + "'");
+    plugin::spec_fail("device", "expected one of auto, cpu, cuda, got '" + setting + "'");
   std::lock_guard<std::mutex> lock(g_mu);
   g_default = setting;
 }
@@ -30,7 +30,7 @@ void apply_init_config(const char* config_json) {
   const nlohmann::json config =
       config_json && *config_json ? nlohmann::json::parse(config_json) : nlohmann::json::object();
   if (!config.is_object() || !config.contains("device")) return;
-  if (!config["device"].is_string()) throw SpecError("init config: device must be a string");
+  if (!config["device"].is_string()) throw plugin::SpecError("device", "init config: expected a string");
   set_default_device(config["device"].get<std::string>());
 }
 
@@ -62,16 +62,16 @@ DeviceChoice choose_device(const std::string& spec_device, const std::string& cp
   }
   if (c.setting == "cuda") {
     if (!cpu_only.empty())
-      spec_fail("device", "cuda" + from + ": " + cpu_only + " runs on the CPU only; set device to cpu "
+      plugin::spec_fail("device", "cuda" + from + ": " + cpu_only + " runs on the CPU only; set device to cpu "
                           "or auto");
     if (!cuda_built())
-      spec_fail("device", "cuda" + from + ": this build of workbench has no CUDA backend (configure with "
+      plugin::spec_fail("device", "cuda" + from + ": this build of workbench has no CUDA backend (configure with "
                           "-DWB_CUDA=ON); set device to cpu or auto");
   }
 #ifdef WB_SFT_CUDA
   if (!cuda::device_available()) {
     if (c.setting == "cuda")
-      spec_fail("device", "cuda" + from + ": no CUDA device answers (" + cuda::unavailable_reason() +
+      plugin::spec_fail("device", "cuda" + from + ": no CUDA device answers (" + cuda::unavailable_reason() +
                               "); set device to cpu or auto");
     c.note = "cpu (auto: no CUDA device: " + cuda::unavailable_reason() + ")";
     return c;

@@ -3,7 +3,7 @@
 //
 //   cuda  the GPU: pretraining, full SFT and LoRA SFT on the GPU trainer
 //         (wb/llama/cuda/trainer.h), eval jobs' greedy generation on GpuLlama. Refused
-//         (SpecError on field "device", at submission) when this build has no CUDA backend, when
+//         (plugin::SpecError on field "device", at submission) when this build has no CUDA backend, when
 //         no device answers, or for LoRA dropout > 0, which only the CPU trainer runs. (When
 //         "cuda" is only the daemon's default, such a job runs on the CPU and the note says so.)
 //   auto  cuda when a device answers and the job is not CPU-only; otherwise cpu, and the note
@@ -18,11 +18,11 @@
 
 namespace wb::sft {
 
-// Sets the default for specs without "device" (from init's config JSON); throws SpecError for a
+// Sets the default for specs without "device" (from init's config JSON); throws plugin::SpecError for a
 // value other than auto, cpu, cuda. Initially "auto".
 void set_default_device(const std::string& setting);
 // Applies a plugin init config (the daemon's settings as JSON; null or empty: none): its
-// "device", when present, becomes the default device. Throws SpecError for a device that is not
+// "device", when present, becomes the default device. Throws plugin::SpecError for a device that is not
 // a string, and what set_default_device throws.
 void apply_init_config(const char* config_json);
 std::string default_device();
@@ -38,7 +38,7 @@ struct DeviceChoice {
 
 // The rule above for any job: spec_device is the spec's "device" (empty: the default), cpu_only
 // names what keeps this job on the CPU (empty: nothing; e.g. "LoRA with dropout"). Throws
-// SpecError naming "device".
+// plugin::SpecError naming "device".
 DeviceChoice choose_device(const std::string& spec_device, const std::string& cpu_only);
 
 // The device for a parsed train spec (CPU-only: LoRA dropout > 0).

@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "loop_driver.h"
-#include "model_store.h"
-#include "spec_reader.h"
-#include "training_options.h"
+#include "wb/plugin/loop_driver.h"
+#include "wb/plugin/model_store.h"
+#include "wb/plugin/spec.h"
+#include "wb/plugin/training_options.h"
 #include "specs.h"
 #include "train_data.h"
 #include "train_device.h"
@@ -25,7 +25,7 @@ using nlohmann::json;
 namespace {
 
 // Tokenized micro-batches of one split of a dataset. Empty when the split has no rows.
-std::vector<llama::TrainBatch> load_batches(const JobHost& job, const TrainSpec& s, const llama::Tokenizer& tok,
+std::vector<llama::TrainBatch> load_batches(const plugin::JobHost& job, const TrainSpec& s, const llama::Tokenizer& tok,
                                             const std::string& dataset, const std::string& split, bool shuffle) {
   std::vector<json> rows;
   std::vector<int64_t> indices;
@@ -59,18 +59,18 @@ json lora_module_names(const llama::LoraConfig& lc) {
 
 }  // namespace
 
-wb_status run_train(const JobHost& job, const std::string& kind, const json& spec_json) {
+wb_status run_train(const plugin::JobHost& job, const std::string& kind, const json& spec_json) {
   const TrainSpec s = parse_train_spec(kind, spec_json);
   const bool lora = kind == "sft" && s.method == "lora";
   DeviceChoice device = choose_train_device(s);
   job.progress(0.0, "load");
-  const fs::path base_dir = registered_model_path(s.model, job.handle());
+  const fs::path base_dir = plugin::registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
-  const llama::Tokenizer tok = model_tokenizer(base_dir, s.model);
+  const llama::Tokenizer tok = plugin::model_tokenizer(base_dir, s.model);
   if (tok.vocab_size() != model.config.vocab_size)
     throw std::runtime_error("model '" + s.model + "': tokenizer vocabulary differs from config vocab_size");
   if (s.context_length > model.config.max_position_embeddings)
-    spec_fail("context_length", "exceeds the model's max_position_embeddings " +
+    plugin::spec_fail("context_length", "exceeds the model's max_position_embeddings " +
                                     std::to_string(model.config.max_position_embeddings));
 
   job.progress(0.01, "data");
@@ -100,7 +100,7 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
     model.trainable = {.full = true};
   }
 
-  llama::TrainerConfig tc = trainer_config(s, total);
+  llama::TrainerConfig tc = plugin::trainer_config(s, total);
   llama::InMemoryDataSource data(std::move(train));
   // On the GPU the loss is read back only on the steps that log it (log_every and the last).
   const std::unique_ptr<TrainLoop> trainer =
@@ -126,8 +126,8 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
   double first_eval = NAN, last_eval = NAN, last_train = NAN;
   if (trainer->steps_done() == 0) first_eval = report_eval(0);
 
-  const LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
-  const wb_status loop_status = drive_loop(job, *trainer, plan, [&](int64_t step) { last_eval = report_eval(step); },
+  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
+  const wb_status loop_status = plugin::drive_loop(job, *trainer, plan, [&](int64_t step) { last_eval = report_eval(step); },
                                            save_checkpoint, last_train);
   if (loop_status != WB_OK) return loop_status;
   last_eval = report_eval(total);
@@ -148,11 +148,11 @@ wb_status run_train(const JobHost& job, const std::string& kind, const json& spe
                    {"alpha", s.lora.lora_alpha},
                    {"target_modules", lora_module_names(s.lora)},
                    {"kind", "policy"}};
-    result["path"] = publish_adapter(job, s.output, record, [&](const fs::path& dir) {
+    result["path"] = plugin::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
                        llama::save_adapter(dir, *model.lora, s.model);
                      }).string();
   } else {
-    result["path"] = publish_model(job, s.output, [&](const fs::path& dir) {
+    result["path"] = plugin::publish_model(job, s.output, [&](const fs::path& dir) {
                        llama::save_model(dir, model);
                        for (const char* f : {"tokenizer.model", "tokenizer_config.json"})
                          if (fs::exists(base_dir / f)) fs::copy_file(base_dir / f, dir / f);

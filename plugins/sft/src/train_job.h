@@ -16,13 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::sft {
 
 // WB_OK when finished and registered; WB_CANCELLED on a user cancel; WB_INTERRUPTED after
 // checkpointing for a shutdown. Failures throw.
-wb_status run_train(const JobHost& job, const std::string& kind, const nlohmann::json& spec);
+wb_status run_train(const plugin::JobHost& job, const std::string& kind, const nlohmann::json& spec);
 
 }  // namespace wb::sft

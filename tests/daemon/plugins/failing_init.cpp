@@ -14,7 +14,7 @@ wb_status failing_init(const wb_host*, const char*, wb_error* err) {
 wb_status never_run(wb_job*, const char*, const char*, wb_error*) { return WB_ERROR; }
 
 const char* const kKinds[] = {"never", nullptr};
-const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, "failing_init", "0.0.1", kKinds, failing_init, nullptr, never_run, nullptr, nullptr, nullptr, nullptr};
+const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "failing_init", "0.0.1", kKinds, failing_init, nullptr, never_run, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

@@ -7,6 +7,9 @@
 // shutdown returns WB_INTERRUPTED (the checkpoint is already on disk); a user cancel returns
 // WB_CANCELLED. With "resume_from" it continues after the step the checkpoint holds and reports
 // metric "resumed_at" = that step. fail_at = K fails the job at step K.
+//
+// Built against the released ABI 2 header (tests/daemon/plugins/abi2): host functions without a
+// context argument, wb_plugin without struct_size. It stays so, to keep ABI 2 plugins loading.
 #include <chrono>
 #include <cstdio>
 #include <cstring>

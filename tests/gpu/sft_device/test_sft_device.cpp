@@ -10,13 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "sft_fixture.h"  // gpu_here()
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 #include "specs.h"
 #include "train_device.h"
 
 using nlohmann::json;
 using namespace wb::sft;
 using sfttest::gpu_here;
+using wb::plugin::SpecError;
 
 namespace {
 

@@ -44,7 +44,7 @@ void fixture_shutdown() {}
 const char* const kKinds[] = {nullptr};
 const char* const kMethods[] = {"label.pair", nullptr};
 
-const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, "pair_fixture", "1.0.0", kKinds, fixture_init, nullptr, nullptr,
+const wb_plugin kPlugin = {WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "pair_fixture", "1.0.0", kKinds, fixture_init, nullptr, nullptr,
                            fixture_shutdown,      nullptr,        kMethods, fixture_invoke};
 
 }  // namespace

@@ -11,13 +11,13 @@
 
 #include "../../gpu/gpu_test_util.h"  // require_device()
 #include "engine.h"
-#include "serve_error.h"
+#include "wb/plugin/error.h"
 #include "serve_fixture.h"
 
 using namespace servetest;
 using wb::serve::Engine;
 using wb::serve::ModelOptions;
-using wb::serve::ServeError;
+using wb::plugin::PluginError;
 using wb::cuda::test::require_device;
 
 namespace {
@@ -164,7 +164,7 @@ TEST_CASE("on the GPU an adapter reloads and unloads while requests run") {
   try {
     e->submit(req, [](const std::string&) { return true; });
     FAIL("a request for an unloaded adapter was accepted");
-  } catch (const ServeError& err) {
+  } catch (const PluginError& err) {
     CHECK(err.status() == WB_NOT_FOUND);
   }
   gate.open();
@@ -190,5 +190,5 @@ TEST_CASE("on the GPU bf16 storage serves, with adapters counted in device bytes
     for (double lp : c.logprobs) CHECK((std::isfinite(lp) && lp <= 0.0));
   }
   // A bad gpu_dtype never reaches the device.
-  CHECK_THROWS_AS(make_engine(s.model_dir, "cuda", 4, "fp16"), ServeError);
+  CHECK_THROWS_AS(make_engine(s.model_dir, "cuda", 4, "fp16"), PluginError);
 }

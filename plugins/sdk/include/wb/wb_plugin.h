@@ -5,11 +5,25 @@
  *
  *     WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void);
  *
- * The daemon dlopens every *.so in its plugin directories, calls wb_plugin_entry, and refuses a
- * module whose abi_version differs from the daemon's WB_PLUGIN_ABI_VERSION (PostgreSQL's "module
- * magic"). The host then calls init() once with a table of host functions (SQLite's loadable
- * extension model): that table is the plugin's only channel to the daemon, so a job can later run
- * in a worker process with the calls forwarded over a pipe, without the plugin changing.
+ * The daemon dlopens every *.so in its plugin directories, calls wb_plugin_entry, and accepts a
+ * module whose abi_version lies in [WB_PLUGIN_ABI_MIN_VERSION, WB_PLUGIN_ABI_VERSION]; outside
+ * that range it is refused with both numbers named. The host then calls init() once with a table
+ * of host functions and a context pointer that every host function takes back as its first
+ * argument (SQLite's loadable-extension model: no process-wide state on the daemon's side). That
+ * table is the plugin's only channel to the daemon, so a job can later run in a worker process
+ * with the calls forwarded over a pipe, without the plugin changing.
+ *
+ * Growing the ABI (the append-only rule):
+ *   - every struct here begins with abi_version/struct_size (wb_serving: struct_size), filled with
+ *     sizeof() of the struct as its builder compiled it;
+ *   - a field is only ever appended at the end of a struct, never inserted, removed, reordered or
+ *     retyped; a wb_status value is only ever added;
+ *   - a reader reads a field only when the writer's struct_size covers it (WB_STRUCT_HAS): the
+ *     daemon for wb_plugin and wb_serving, a plugin for wb_host. A field beyond a shorter struct is
+ *     absent (NULL, 0);
+ *   - appending fields does not change WB_PLUGIN_ABI_VERSION; an incompatible change (a changed
+ *     signature, a removed field) bumps it, and the daemon keeps serving the versions it still
+ *     supports by translating them (see WB_PLUGIN_ABI_MIN_VERSION).
  *
  * Rules at the boundary:
  *   - strings are UTF-8; structured values are JSON text;
@@ -30,8 +44,17 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change to a struct or function signature in this file.
- * 1: jobs and serving. 2: adds wb_plugin.methods / invoke (synchronous calls beside jobs). */
-#define WB_PLUGIN_ABI_VERSION 2
+ * 1: jobs and serving. 2: adds wb_plugin.methods / invoke (synchronous calls beside jobs).
+ * 3: wb_plugin.struct_size; every host function takes wb_host.ctx first; statuses WB_IO,
+ *    WB_NO_MEMORY and WB_UNSUPPORTED. */
+#define WB_PLUGIN_ABI_VERSION 3
+/* The oldest version the daemon still loads (an ABI 2 plugin gets the ABI 2 host table). */
+#define WB_PLUGIN_ABI_MIN_VERSION 2
+
+/* Whether a struct of the writer's struct_size holds `field`:
+ *   if (WB_STRUCT_HAS(host, wb_host, register_artifact)) ... */
+#define WB_STRUCT_HAS(ptr, type, field) \
+  ((ptr)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
 
 #if defined(__GNUC__)
 #define WB_PLUGIN_EXPORT __attribute__((visibility("default")))
@@ -46,7 +69,11 @@ typedef enum wb_status {
   WB_NOT_FOUND = 3,    /* a named thing (model, dataset, adapter, request) does not exist */
   WB_CANCELLED = 4,    /* the job or request was cancelled and stopped cleanly */
   WB_BUSY = 5,         /* capacity exhausted (serving queue full); try again later */
-  WB_INTERRUPTED = 6   /* stopped for shutdown after writing a checkpoint; resume later */
+  WB_INTERRUPTED = 6,  /* stopped for shutdown after writing a checkpoint; resume later */
+  /* since ABI 3: the cause of a failure, so the daemon answers with a fitting HTTP code */
+  WB_IO = 7,           /* reading or writing a file failed (permissions, disk full, short read) */
+  WB_NO_MEMORY = 8,    /* the host or the device cannot hold the work */
+  WB_UNSUPPORTED = 9   /* valid, but not on this device or build (cuda without a GPU) */
 } wb_status;
 
 /* Error text written by the callee into storage owned by the caller. */
@@ -80,49 +107,51 @@ typedef enum wb_log_level { WB_LOG_DEBUG = 0, WB_LOG_INFO = 1, WB_LOG_WARN = 2, 
  * run() is executing.
  * ------------------------------------------------------------------------------------------ */
 typedef struct wb_host {
-  uint32_t abi_version; /* == WB_PLUGIN_ABI_VERSION */
+  uint32_t abi_version; /* the daemon's WB_PLUGIN_ABI_VERSION */
   uint32_t struct_size; /* sizeof(wb_host) as the host was built */
+  /* The daemon's context: pass it as the first argument of every function below. */
+  void* ctx;
 
   /* Daemon-wide log line (no job). */
-  void (*log)(wb_log_level level, const char* message);
+  void (*log)(void* ctx, wb_log_level level, const char* message);
 
   /* ---- job reporting ---- */
-  void (*job_log)(wb_job* job, wb_log_level level, const char* message);
+  void (*job_log)(void* ctx, wb_job* job, wb_log_level level, const char* message);
   /* fraction in [0,1]; phase is a short word ("train", "eval", "save"). */
-  void (*job_progress)(wb_job* job, double fraction, const char* phase);
+  void (*job_progress)(void* ctx, wb_job* job, double fraction, const char* phase);
   /* One scalar (train_loss, eval_loss, lr, tokens_per_s, ...) at an optimizer step. */
-  void (*job_metric)(wb_job* job, int64_t step, const char* name, double value);
+  void (*job_metric)(void* ctx, wb_job* job, int64_t step, const char* name, double value);
   /* Nonzero once the job was cancelled or the daemon is shutting down. Check every step. */
-  int (*job_cancelled)(wb_job* job);
+  int (*job_cancelled)(void* ctx, wb_job* job);
   /* Nonzero when the stop is a shutdown (checkpoint and return WB_INTERRUPTED), zero for a
    * user cancel (return WB_CANCELLED). */
-  int (*job_shutting_down)(wb_job* job);
+  int (*job_shutting_down)(void* ctx, wb_job* job);
   /* Records the path of the job's latest complete checkpoint (persisted before returning), so a
    * daemon restart resumes from it: the next run() gets it as spec field "resume_from". */
-  wb_status (*job_checkpoint)(wb_job* job, const char* checkpoint_path, wb_error* err);
+  wb_status (*job_checkpoint)(void* ctx, wb_job* job, const char* checkpoint_path, wb_error* err);
   /* A directory owned by this job for checkpoints and outputs (created by the host). */
-  const char* (*job_dir)(wb_job* job);
+  const char* (*job_dir)(void* ctx, wb_job* job);
 
   /* ---- data ---- */
   /* The daemon's data directory (absolute path). */
-  const char* (*data_dir)(void);
+  const char* (*data_dir)(void* ctx);
   /* Looks up a registered object; kind is "model", "adapter" or "dataset". Emits its JSON record
    * (same shape as the HTTP API returns) or answers WB_NOT_FOUND. `job` may be NULL (e.g. from
    * validate(), to reject a spec naming an unknown model at submission). */
-  wb_status (*lookup)(wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user,
+  wb_status (*lookup)(void* ctx, wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user,
                       wb_error* err);
   /* Iterates a dataset's rows in row order; split is "train", "eval" or NULL for all. Each row is
    * emitted as its JSON object. The callback returns nonzero to stop early. */
-  wb_status (*dataset_rows)(wb_job* job, const char* dataset, const char* split, int64_t offset,
+  wb_status (*dataset_rows)(void* ctx, wb_job* job, const char* dataset, const char* split, int64_t offset,
                             int64_t limit, int (*row)(void* user, int64_t index, const char* row_json),
                             void* user, wb_error* err);
   /* Inserts one comparison (the JSON shape of POST /v1/comparisons) into a preference dataset. */
-  wb_status (*comparison_insert)(wb_job* job, const char* dataset, const char* comparison_json,
+  wb_status (*comparison_insert)(void* ctx, wb_job* job, const char* dataset, const char* comparison_json,
                                  wb_error* err);
   /* Registers a produced artifact. kind "model": {"name","path","config":{..},"dtype"};
    * kind "adapter": {"name","path","base_model","rank","alpha","target_modules":[..],"kind"};
    * kind "dataset": {"name","kind","rows":[...]} imported in one transaction. */
-  wb_status (*register_artifact)(wb_job* job, const char* kind, const char* artifact_json,
+  wb_status (*register_artifact)(void* ctx, wb_job* job, const char* kind, const char* artifact_json,
                                  wb_error* err);
 } wb_host;
 
@@ -160,12 +189,14 @@ typedef struct wb_serving {
  * The plugin: what wb_plugin_entry returns. Static storage, valid while the module is loaded.
  * ------------------------------------------------------------------------------------------ */
 typedef struct wb_plugin {
-  uint32_t abi_version;          /* must be WB_PLUGIN_ABI_VERSION */
+  uint32_t abi_version;          /* WB_PLUGIN_ABI_VERSION as the plugin was built */
+  uint32_t struct_size;          /* sizeof(wb_plugin) as the plugin was built (since ABI 3) */
   const char* name;              /* "sft" */
   const char* version;           /* "0.1.0" */
   const char* const* job_kinds;  /* NULL-terminated: {"pretrain", "sft", NULL}; may be empty */
 
-  /* Once, before anything else. config_json: {"device":"auto|cpu|cuda","threads":N,...}. */
+  /* Once, before anything else. config_json: {"device":"auto|cpu|cuda","threads":N,...}.
+   * `host` and host->ctx stay valid until shutdown() returns. */
   wb_status (*init)(const wb_host* host, const char* config_json, wb_error* err);
 
   /* At submission: checks a spec for `kind` without running it (WB_INVALID names the field).

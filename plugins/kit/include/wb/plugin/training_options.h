@@ -11,7 +11,7 @@
 #include "wb/llama/schedule.h"
 #include "wb/llama/trainer.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 
 // The LoRA settings of a spec's "rank" (default 8), "alpha" (2 x rank), "dropout" (0) and
 // "target_modules" (module names or "all-linear"; default all seven linears), validated.
@@ -40,4 +40,4 @@ llama::TrainerConfig trainer_config(const Spec& s, int64_t total_steps) {
   return tc;
 }
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

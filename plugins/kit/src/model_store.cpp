@@ -1,10 +1,10 @@
-#include "model_store.h"
+#include "wb/plugin/model_store.h"
 
 #include <stdexcept>
 
 #include "wb/llama/hf_config.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -90,4 +90,4 @@ fs::path publish_adapter(const JobHost& job, const std::string& name, json recor
   return publish(job, "adapter", final_dir, record, write);
 }
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

@@ -1,13 +1,14 @@
-// host.h — the sft plugin's C++ view of the daemon's host table (wb_plugin.h).
+// host.h — a plugin's C++ view of the daemon's host table (wb_plugin.h, ABI 3).
 //
 //   Host::install(table);                       // once, from init()
 //   auto rec = Host::lookup("model", "tiny");   // std::optional<json>, nullopt when not registered
 //   JobHost job(handle);                        // inside run(): logs, progress, metrics, rows...
 //   job.rows("sft-train", "train", [](int64_t i, const json& row) { ...; return true; });
 //
-// Every failure reported by the host becomes a HostError carrying the host's status and
-// message, so plugin code uses exceptions and only plugin_entry.cpp converts them back into a
-// wb_status at the C boundary.
+// Every failure reported by the host becomes a HostError (a PluginError) carrying the host's status
+// and message, so plugin code uses exceptions and only its entry points convert them back into a
+// wb_status at the C boundary (guard.h). Each call passes the table's ctx back to the daemon.
+// Install refuses a table older than ABI 3 or shorter than the functions this kit calls.
 #pragma once
 
 #include <cstdint>
@@ -19,26 +20,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wb/plugin/error.h"
 #include "wb/wb_plugin.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 
 using nlohmann::json;
 
 // A host call failed; status() is what the host answered (WB_NOT_FOUND, WB_INVALID, ...).
-class HostError : public std::runtime_error {
+class HostError : public PluginError {
  public:
-  HostError(wb_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-  wb_status status() const { return status_; }
-
- private:
-  wb_status status_;
+  using PluginError::PluginError;
 };
 
 class Host {
  public:
-  // Records the table given to init(); every other function requires it.
-  static void install(const wb_host* host);
+  // Records the table given to init(); every other function requires it. Throws
+  // std::runtime_error naming `plugin` for a NULL table, one older than ABI 3, or one whose
+  // struct_size does not cover every function (a plugin reads only what the host's struct holds).
+  static void install(const wb_host* host, const std::string& plugin);
   static bool installed();
   static const wb_host& table();
   static std::filesystem::path data_dir();
@@ -68,6 +68,9 @@ class JobHost {
   // row order until it returns false. A row that is not JSON throws HostError.
   void rows(const std::string& dataset, const std::string& split,
             const std::function<bool(int64_t, const json&)>& on_row) const;
+  // comparison_insert: one comparison (the JSON of POST /v1/comparisons) into a preference
+  // dataset; throws HostError (WB_INVALID naming the field of a malformed comparison).
+  void insert_comparison(const std::string& dataset, const json& comparison) const;
   // register_artifact; throws HostError (e.g. WB_INVALID when the name already exists).
   void register_artifact(const std::string& kind, const json& artifact) const;
 
@@ -75,4 +78,4 @@ class JobHost {
   wb_job* job_;
 };
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

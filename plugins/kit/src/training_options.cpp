@@ -1,10 +1,10 @@
-#include "training_options.h"
+#include "wb/plugin/training_options.h"
 
 #include <exception>
 
-#include "spec_reader.h"
+#include "wb/plugin/spec.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 
 llama::LoraConfig lora_from_spec(std::optional<int64_t> rank, std::optional<double> alpha,
                                  std::optional<double> dropout,
@@ -38,4 +38,4 @@ llama::LoraConfig lora_from_spec(std::optional<int64_t> rank, std::optional<doub
   return lora;
 }
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

@@ -16,11 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "host.h"
+#include "wb/plugin/host.h"
 #include "wb/llama/config.h"
 #include "wb/llama/tokenizer.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 
 std::filesystem::path model_dir(const std::string& name);
 std::filesystem::path adapter_dir(const std::string& name);
@@ -46,4 +46,4 @@ std::filesystem::path publish_adapter(const JobHost& job, const std::string& nam
 // Copies the regular files of `from` into `to` (created), no recursion into subdirectories.
 void copy_files(const std::filesystem::path& from, const std::filesystem::path& to);
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

@@ -1,5 +1,5 @@
-// loop_driver.h — drives a TrainLoop (train_loop.h) to its end for a job: the loop the sft
-// (pretrain, sft) and reward jobs share.
+// loop_driver.h — drives the engine's trainer (wb/llama/train_loop.h) to its end for a job: the
+// loop every training job shares (sft's pretrain and sft, reward's reward models).
 //
 //   LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
 //   double last_train = NAN;
@@ -11,11 +11,11 @@
 #include <cstdint>
 #include <functional>
 
-#include "host.h"
-#include "train_loop.h"
+#include "wb/llama/train_loop.h"
+#include "wb/plugin/host.h"
 #include "wb/wb_plugin.h"
 
-namespace wb::sft {
+namespace wb::plugin {
 
 struct LoopPlan {
   int64_t total = 0;             // the run's steps (progress is steps_done / total)
@@ -32,8 +32,8 @@ struct LoopPlan {
 // progress after each step; last_train_loss gets every loss read. Throws std::runtime_error
 // ("training diverged: ...") when a loss read is not finite. The final eval and checkpoint are
 // the caller's.
-wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
+wb_status drive_loop(const JobHost& job, llama::TrainLoop& loop, const LoopPlan& plan,
                      const std::function<void(int64_t step)>& eval, const std::function<void()>& save,
                      double& last_train_loss);
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

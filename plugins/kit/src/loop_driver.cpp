@@ -1,12 +1,12 @@
-#include "loop_driver.h"
+#include "wb/plugin/loop_driver.h"
 
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
-namespace wb::sft {
+namespace wb::plugin {
 
-wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
+wb_status drive_loop(const JobHost& job, llama::TrainLoop& loop, const LoopPlan& plan,
                      const std::function<void(int64_t step)>& eval, const std::function<void()>& save,
                      double& last_train_loss) {
   while (!loop.finished()) {
@@ -19,7 +19,7 @@ wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
       job.info("cancelled at step " + std::to_string(loop.steps_done()));
       return WB_CANCELLED;
     }
-    const LoopStep ls = loop.step();
+    const llama::LoopStep ls = loop.step();
     const llama::StepStats& st = ls.stats;
     // The GPU loop reads the loss back only on some steps (loss_read).
     if (ls.loss_read) {
@@ -41,4 +41,4 @@ wb_status drive_loop(const JobHost& job, TrainLoop& loop, const LoopPlan& plan,
   return WB_OK;
 }
 
-}  // namespace wb::sft
+}  // namespace wb::plugin

@@ -1,0 +1,42 @@
+// parse.h — parsing JSON text from outside (a request body, a dataset line, a file) with limits,
+// so a hostile document cannot exhaust the stack or memory of the code that walks it later
+// (nlohmann's dump, copy and compare recurse once per level of nesting).
+//
+//   nlohmann::json j = parse_json(body);             // JsonParseError with the byte offset
+//   nlohmann::json k = parse_json(line, {.max_depth = 64});
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace wb {
+
+struct JsonLimits {
+  int max_depth = 128;               // nested arrays/objects; the top-level value is depth 1
+  int64_t max_values = 10'000'000;   // every value counted once (a key is not a value)
+};
+
+// The text is not JSON, or exceeds a limit. offset() is the 0-based byte offset of the problem
+// (for a limit: where the value that crossed it starts); what() says what is wrong and where:
+// "invalid JSON at byte offset 12: syntax error ..." or "JSON nested deeper than 128 levels at
+// byte offset 4096".
+class JsonParseError : public std::invalid_argument {
+ public:
+  JsonParseError(std::size_t offset, const std::string& message)
+      : std::invalid_argument(message), offset_(offset) {}
+  std::size_t offset() const { return offset_; }
+
+ private:
+  std::size_t offset_;
+};
+
+// Parses `text` (one JSON value, surrounded by whitespace only). Numbers outside the double range
+// (1e400) are a syntax error here, as nlohmann reports them.
+nlohmann::json parse_json(std::string_view text, const JsonLimits& limits = {});
+
+}  // namespace wb

@@ -1,0 +1,204 @@
+/*
+ * wb_plugin.h — the C ABI between workbenchd and its plugins. The only contract between them.
+ *
+ * A plugin is a shared object exporting one symbol:
+ *
+ *     WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void);
+ *
+ * The daemon dlopens every *.so in its plugin directories, calls wb_plugin_entry, and refuses a
+ * module whose abi_version differs from the daemon's WB_PLUGIN_ABI_VERSION (PostgreSQL's "module
+ * magic"). The host then calls init() once with a table of host functions (SQLite's loadable
+ * extension model): that table is the plugin's only channel to the daemon, so a job can later run
+ * in a worker process with the calls forwarded over a pipe, without the plugin changing.
+ *
+ * Rules at the boundary:
+ *   - strings are UTF-8; structured values are JSON text;
+ *   - every call returns a wb_status; on failure the callee writes a message into the caller's
+ *     wb_error (memory owned by the caller);
+ *   - no C++ object, exception or allocation crosses: strings coming back are delivered through a
+ *     wb_emit_fn callback and are valid only during that callback;
+ *   - a plugin must not throw out of any function here (catch everything at the boundary).
+ */
+#ifndef WB_PLUGIN_H
+#define WB_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change to a struct or function signature in this file.
+ * 1: jobs and serving. 2: adds wb_plugin.methods / invoke (synchronous calls beside jobs). */
+#define WB_PLUGIN_ABI_VERSION 2
+
+#if defined(__GNUC__)
+#define WB_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define WB_PLUGIN_EXPORT
+#endif
+
+typedef enum wb_status {
+  WB_OK = 0,
+  WB_ERROR = 1,        /* failure; message in wb_error */
+  WB_INVALID = 2,      /* the caller's input is wrong (bad spec field, bad JSON) */
+  WB_NOT_FOUND = 3,    /* a named thing (model, dataset, adapter, request) does not exist */
+  WB_CANCELLED = 4,    /* the job or request was cancelled and stopped cleanly */
+  WB_BUSY = 5,         /* capacity exhausted (serving queue full); try again later */
+  WB_INTERRUPTED = 6   /* stopped for shutdown after writing a checkpoint; resume later */
+} wb_status;
+
+/* Error text written by the callee into storage owned by the caller. */
+#define WB_ERROR_CAPACITY 1024
+typedef struct wb_error {
+  char message[WB_ERROR_CAPACITY]; /* NUL-terminated */
+} wb_error;
+
+/* Copies `message` into `err`, truncated to fit and always NUL-terminated; `err` may be NULL. */
+static inline void wb_error_set(wb_error* err, const char* message) {
+  size_t n = 0;
+  if (!err) return;
+  while (message && message[n] && n < WB_ERROR_CAPACITY - 1) {
+    err->message[n] = message[n];
+    ++n;
+  }
+  err->message[n] = 0;
+}
+
+/* Delivers a string (usually JSON) to the caller; `text` is valid only during the call. */
+typedef void (*wb_emit_fn)(void* user, const char* text);
+
+/* Opaque per-job handle the host passes to run() and expects back on every host call. */
+typedef struct wb_job wb_job;
+
+typedef enum wb_log_level { WB_LOG_DEBUG = 0, WB_LOG_INFO = 1, WB_LOG_WARN = 2, WB_LOG_ERROR = 3 } wb_log_level;
+
+/* --------------------------------------------------------------------------------------------
+ * Host table: what the daemon offers a plugin. Valid from init() until shutdown() returns.
+ * All functions are thread-safe. Functions taking a wb_job* may only be called while that job's
+ * run() is executing.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct wb_host {
+  uint32_t abi_version; /* == WB_PLUGIN_ABI_VERSION */
+  uint32_t struct_size; /* sizeof(wb_host) as the host was built */
+
+  /* Daemon-wide log line (no job). */
+  void (*log)(wb_log_level level, const char* message);
+
+  /* ---- job reporting ---- */
+  void (*job_log)(wb_job* job, wb_log_level level, const char* message);
+  /* fraction in [0,1]; phase is a short word ("train", "eval", "save"). */
+  void (*job_progress)(wb_job* job, double fraction, const char* phase);
+  /* One scalar (train_loss, eval_loss, lr, tokens_per_s, ...) at an optimizer step. */
+  void (*job_metric)(wb_job* job, int64_t step, const char* name, double value);
+  /* Nonzero once the job was cancelled or the daemon is shutting down. Check every step. */
+  int (*job_cancelled)(wb_job* job);
+  /* Nonzero when the stop is a shutdown (checkpoint and return WB_INTERRUPTED), zero for a
+   * user cancel (return WB_CANCELLED). */
+  int (*job_shutting_down)(wb_job* job);
+  /* Records the path of the job's latest complete checkpoint (persisted before returning), so a
+   * daemon restart resumes from it: the next run() gets it as spec field "resume_from". */
+  wb_status (*job_checkpoint)(wb_job* job, const char* checkpoint_path, wb_error* err);
+  /* A directory owned by this job for checkpoints and outputs (created by the host). */
+  const char* (*job_dir)(wb_job* job);
+
+  /* ---- data ---- */
+  /* The daemon's data directory (absolute path). */
+  const char* (*data_dir)(void);
+  /* Looks up a registered object; kind is "model", "adapter" or "dataset". Emits its JSON record
+   * (same shape as the HTTP API returns) or answers WB_NOT_FOUND. `job` may be NULL (e.g. from
+   * validate(), to reject a spec naming an unknown model at submission). */
+  wb_status (*lookup)(wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user,
+                      wb_error* err);
+  /* Iterates a dataset's rows in row order; split is "train", "eval" or NULL for all. Each row is
+   * emitted as its JSON object. The callback returns nonzero to stop early. */
+  wb_status (*dataset_rows)(wb_job* job, const char* dataset, const char* split, int64_t offset,
+                            int64_t limit, int (*row)(void* user, int64_t index, const char* row_json),
+                            void* user, wb_error* err);
+  /* Inserts one comparison (the JSON shape of POST /v1/comparisons) into a preference dataset. */
+  wb_status (*comparison_insert)(wb_job* job, const char* dataset, const char* comparison_json,
+                                 wb_error* err);
+  /* Registers a produced artifact. kind "model": {"name","path","config":{..},"dtype"};
+   * kind "adapter": {"name","path","base_model","rank","alpha","target_modules":[..],"kind"};
+   * kind "dataset": {"name","kind","rows":[...]} imported in one transaction. */
+  wb_status (*register_artifact)(wb_job* job, const char* kind, const char* artifact_json,
+                                 wb_error* err);
+} wb_host;
+
+/* --------------------------------------------------------------------------------------------
+ * Serving table: filled by a plugin that serves requests (plugins/serve). All functions are
+ * thread-safe and return quickly; generation happens on the plugin's own threads.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Called from a plugin thread for each event of a request, in order:
+ *   {"type":"token","text":"...","token_id":N}
+ *   {"type":"done","finish_reason":"stop|length|cancelled|error","usage":{...},"error":"..."}
+ * Return nonzero to cancel the request (client went away). No call follows "done". */
+typedef int (*wb_request_event_fn)(void* user, const char* event_json);
+
+typedef struct wb_serving {
+  uint32_t struct_size;
+  /* {"name","path","max_batch","max_context","max_adapters","device"} — replaces any resident model. */
+  wb_status (*load_model)(const char* model_json, wb_error* err);
+  wb_status (*unload_model)(wb_error* err);
+  /* {"name","path","scale"}: validated and converted off the decode thread, then published
+   * atomically; a name already loaded is replaced for new requests only. */
+  wb_status (*load_adapter)(const char* adapter_json, wb_error* err);
+  /* New requests naming it fail at once; running ones keep it until they end. */
+  wb_status (*unload_adapter)(const char* name, wb_error* err);
+  /* request_json: {"prompt" | "messages", "adapter", "adapter_scale", "max_tokens", "temperature",
+   * "top_p", "top_k", "seed", "stop":[..]}. On WB_OK *request_id identifies it for cancel(). */
+  wb_status (*submit)(const char* request_json, wb_request_event_fn on_event, void* user,
+                      uint64_t* request_id, wb_error* err);
+  wb_status (*cancel)(uint64_t request_id);
+  /* Emits {"model":..,"adapters":[{"name","refs",..}],"running":N,"queued":N,"tokens_per_s":x}. */
+  wb_status (*stats)(wb_emit_fn emit, void* user, wb_error* err);
+} wb_serving;
+
+/* --------------------------------------------------------------------------------------------
+ * The plugin: what wb_plugin_entry returns. Static storage, valid while the module is loaded.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct wb_plugin {
+  uint32_t abi_version;          /* must be WB_PLUGIN_ABI_VERSION */
+  const char* name;              /* "sft" */
+  const char* version;           /* "0.1.0" */
+  const char* const* job_kinds;  /* NULL-terminated: {"pretrain", "sft", NULL}; may be empty */
+
+  /* Once, before anything else. config_json: {"device":"auto|cpu|cuda","threads":N,...}. */
+  wb_status (*init)(const wb_host* host, const char* config_json, wb_error* err);
+
+  /* At submission: checks a spec for `kind` without running it (WB_INVALID names the field).
+   * May be NULL (no validation beyond JSON syntax). */
+  wb_status (*validate)(const char* kind, const char* spec_json, wb_error* err);
+
+  /* Runs one job to its end on the calling thread. spec_json is the submitted spec plus
+   * "job_id" and, when resuming, "resume_from". Returns WB_OK, WB_CANCELLED, WB_INTERRUPTED or an
+   * error status. */
+  wb_status (*run)(wb_job* job, const char* kind, const char* spec_json, wb_error* err);
+
+  /* Once, before dlclose; no job is running. */
+  void (*shutdown)(void);
+
+  /* NULL unless the plugin serves requests. */
+  const wb_serving* serving;
+  /* ---- since ABI 2: synchronous calls beside jobs ----
+   * `methods` is NULL-terminated ({"reward.score", NULL}) or NULL. The daemon maps a route to a
+   * method name and calls invoke() on one of its worker threads, several at once (invoke must be
+   * thread-safe); the answer is JSON, delivered once through `emit` before WB_OK is returned.
+   * There is no job: host functions taking a wb_job* are called with NULL (lookup and
+   * dataset_rows accept it; job reporting calls ignore it). Errors as everywhere: WB_INVALID names
+   * the field, WB_NOT_FOUND names the missing object. May be NULL when `methods` is. */
+  const char* const* methods;
+  wb_status (*invoke)(const char* method, const char* request_json, wb_emit_fn emit, void* user,
+                      wb_error* err);
+} wb_plugin;
+
+typedef const wb_plugin* (*wb_plugin_entry_fn)(void);
+#define WB_PLUGIN_ENTRY_SYMBOL "wb_plugin_entry"
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WB_PLUGIN_H */
