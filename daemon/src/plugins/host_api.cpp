@@ -1,9 +1,9 @@
-#include "host_api.h"
+#include "plugins/host_api.h"
 
 
 #include <spdlog/spdlog.h>
 
-#include "job_context.h"
+#include "jobs/job_context.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {

@@ -17,8 +17,8 @@
 #include <mutex>
 #include <thread>
 
-#include "job_events.h"
-#include "plugin_host.h"
+#include "jobs/job_events.h"
+#include "plugins/plugin_host.h"
 
 struct wb_job;
 

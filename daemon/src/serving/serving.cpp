@@ -1,4 +1,4 @@
-#include "serving.h"
+#include "serving/serving.h"
 
 #include <cstring>
 

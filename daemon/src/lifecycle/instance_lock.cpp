@@ -1,4 +1,4 @@
-#include "instance_lock.h"
+#include "lifecycle/instance_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,7 +1,7 @@
 // routes.h — the daemon's route table (PROTOCOL.md), in one place.
 #pragma once
 
-#include "app.h"
+#include "handlers/app.h"
 #include "http/router.h"
 
 namespace wb::daemon {

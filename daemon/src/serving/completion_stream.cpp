@@ -1,11 +1,11 @@
-#include "completion_stream.h"
+#include "serving/completion_stream.h"
 
 #include <atomic>
 #include <cstring>
 #include <ctime>
 
 #include "http/api_error.h"
-#include "serving.h"
+#include "serving/serving.h"
 
 namespace wb::daemon {
 

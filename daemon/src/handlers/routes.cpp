@@ -1,4 +1,4 @@
-#include "routes.h"
+#include "handlers/routes.h"
 
 #include "handlers/handlers.h"
 

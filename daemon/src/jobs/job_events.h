@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "event_hub.h"
+#include "jobs/event_hub.h"
 #include "wb/storage/store.h"
 
 namespace wb::daemon {

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugin_host.h"
-#include "serving_metrics.h"
+#include "plugins/plugin_host.h"
+#include "serving/serving_metrics.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::daemon {

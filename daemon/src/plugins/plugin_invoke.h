@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugin_host.h"
+#include "plugins/plugin_host.h"
 
 namespace wb::daemon {
 

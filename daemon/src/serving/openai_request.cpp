@@ -1,4 +1,4 @@
-#include "openai_request.h"
+#include "serving/openai_request.h"
 
 #include "http/api_error.h"
 #include "http/json_body.h"

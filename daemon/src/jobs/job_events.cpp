@@ -1,4 +1,4 @@
-#include "job_events.h"
+#include "jobs/job_events.h"
 
 #include "wb/storage/database.h"
 

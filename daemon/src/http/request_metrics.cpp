@@ -1,4 +1,4 @@
-#include "request_metrics.h"
+#include "http/request_metrics.h"
 
 namespace wb::daemon {
 

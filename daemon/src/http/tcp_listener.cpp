@@ -1,4 +1,4 @@
-#include "tcp_listener.h"
+#include "http/tcp_listener.h"
 
 #include <unistd.h>
 

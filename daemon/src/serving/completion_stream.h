@@ -22,8 +22,8 @@
 #include <nlohmann/json.hpp>
 
 #include "http/message.h"
-#include "openai_request.h"
-#include "serving_metrics.h"
+#include "serving/openai_request.h"
+#include "serving/serving_metrics.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::daemon {

@@ -1,8 +1,8 @@
-#include "scheduler.h"
+#include "jobs/scheduler.h"
 
 #include <spdlog/spdlog.h>
 
-#include "job_context.h"
+#include "jobs/job_context.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {

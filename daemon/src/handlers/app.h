@@ -4,12 +4,12 @@
 #include <atomic>
 #include <chrono>
 
-#include "event_hub.h"
-#include "job_events.h"
-#include "plugin_host.h"
-#include "request_metrics.h"
-#include "scheduler.h"
-#include "serving.h"
+#include "jobs/event_hub.h"
+#include "jobs/job_events.h"
+#include "plugins/plugin_host.h"
+#include "http/request_metrics.h"
+#include "jobs/scheduler.h"
+#include "serving/serving.h"
 #include "wb/config.h"
 #include "wb/storage/store.h"
 

@@ -10,7 +10,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon.h"
+#include "lifecycle/daemon.h"
 #include "wb/config.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "event_hub.h"
+#include "jobs/event_hub.h"
 
 namespace wb::daemon {
 

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "job_events.h"
+#include "jobs/job_events.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::daemon {

@@ -1,4 +1,4 @@
-#include "daemon.h"
+#include "lifecycle/daemon.h"
 
 #include <utility>
 
@@ -11,14 +11,14 @@
 #include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
 
-#include "app.h"
-#include "host_api.h"
+#include "handlers/app.h"
+#include "plugins/host_api.h"
 #include "http/api_error.h"
 #include "http/router.h"
 #include "http/server.h"
-#include "instance_lock.h"
-#include "routes.h"
-#include "tcp_listener.h"
+#include "lifecycle/instance_lock.h"
+#include "handlers/routes.h"
+#include "http/tcp_listener.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {

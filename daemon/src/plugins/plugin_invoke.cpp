@@ -1,4 +1,4 @@
-#include "plugin_invoke.h"
+#include "plugins/plugin_invoke.h"
 
 #include "http/api_error.h"
 

@@ -1,4 +1,4 @@
-#include "plugin_host.h"
+#include "plugins/plugin_host.h"
 
 #include <dlfcn.h>
 

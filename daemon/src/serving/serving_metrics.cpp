@@ -1,8 +1,8 @@
-#include "serving_metrics.h"
+#include "serving/serving_metrics.h"
 
 #include <cstdio>
 
-#include "request_metrics.h"
+#include "http/request_metrics.h"
 
 namespace wb::daemon {
 
