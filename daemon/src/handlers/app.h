@@ -10,7 +10,7 @@
 #include "http/request_metrics.h"
 #include "jobs/scheduler.h"
 #include "serving/serving.h"
-#include "wb/config.h"
+#include "wb/config/config.h"
 #include "wb/storage/store.h"
 
 namespace wb::daemon {

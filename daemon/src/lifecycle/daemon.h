@@ -14,7 +14,7 @@
 #include <chrono>
 #include <memory>
 
-#include "wb/config.h"
+#include "wb/config/config.h"
 
 namespace wb::daemon {
 

@@ -11,7 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lifecycle/daemon.h"
-#include "wb/config.h"
+#include "wb/config/config.h"
 
 namespace fs = std::filesystem;
 

@@ -1,5 +1,5 @@
-// TOML loading for wb/config.h: strict key checking, defaults, path expansion.
-#include "wb/config.h"
+// TOML loading for wb/config/config.h: strict key checking, defaults, path expansion.
+#include "wb/config/config.h"
 
 #include <cstdlib>
 #include <fstream>

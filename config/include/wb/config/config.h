@@ -1,4 +1,4 @@
-// wb/config.h — workbenchd configuration (library `wb_config`).
+// wb/config/config.h — the workbench configuration file (library `wb_config`).
 //
 // The daemon and the CLI both read the same TOML file (docs/CONFIG.md lists every key):
 //
