@@ -4,11 +4,11 @@
 #include <atomic>
 #include <chrono>
 
+#include "http/request_metrics.h"
 #include "jobs/event_hub.h"
 #include "jobs/job_events.h"
-#include "plugins/plugin_host.h"
-#include "http/request_metrics.h"
 #include "jobs/scheduler.h"
+#include "plugins/plugin_host.h"
 #include "serving/serving.h"
 #include "wb/config/config.h"
 #include "wb/storage/store.h"

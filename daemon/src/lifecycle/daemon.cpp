@@ -12,13 +12,13 @@
 #include <spdlog/spdlog.h>
 
 #include "handlers/app.h"
-#include "plugins/host_api.h"
+#include "handlers/routes.h"
 #include "http/api_error.h"
 #include "http/router.h"
 #include "http/server.h"
-#include "lifecycle/instance_lock.h"
-#include "handlers/routes.h"
 #include "http/tcp_listener.h"
+#include "lifecycle/instance_lock.h"
+#include "plugins/host_api.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {
