@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon_process.h"
-#include "wb/config.h"
+#include "wb/config/config.h"
 
 using namespace wb::config;
 namespace fs = std::filesystem;

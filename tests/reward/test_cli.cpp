@@ -3,24 +3,18 @@
 #include <catch2/catch.hpp>
 
 #include "reward_fixture.h"
-#include "wb_skip.h"
 
 using namespace rewardtest;
 
 namespace {
 
-#ifdef WB_CLI_PATH
 using Run = sfttest::WbRun;
 
 Run wb(const std::string& socket, const std::string& args) { return sfttest::run_wb(socket, args); }
-#endif
 
 }  // namespace
 
 TEST_CASE("wb train reward --head and wb reward score (table and --json)", "[reward][integration][cli]") {
-#ifndef WB_CLI_PATH
-  WB_SKIP("wb is not built in this configuration");
-#else
   RewardDaemon d;
   d.import("help", "preference", "pref_helpful_train.jsonl", 0.2);
   d.init_tiny("base");
@@ -63,7 +57,6 @@ TEST_CASE("wb train reward --head and wb reward score (table and --json)", "[rew
   r = wb(s, "reward score --rm rm --prompt a");
   CHECK(r.code != 0);
   CHECK(r.out.find("--prompt and --response go together") != std::string::npos);
-#endif
 }
 
 TEST_CASE("a running reward job is cancelled within a step", "[reward][integration]") {

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include "http/api_error.h"
+#include "http/tcp_listener.h"
+#include "serving/openai_request.h"
+#include "serving/serving_metrics.h"
 #include "wb/json/reader.h"
-#include "openai_request.h"
-#include "serving_metrics.h"
-#include "tcp_listener.h"
 #include "wb/cli/sse_reader.h"
 
 using nlohmann::json;

@@ -151,7 +151,6 @@ std::string SftDaemon::result_line(int64_t job) {
   return "";
 }
 
-#ifdef WB_CLI_PATH
 WbRun run_wb(const std::string& socket, const std::string& args) {
   const char* override_bin = std::getenv("WB_TEST_WB");
   const std::string bin = override_bin && *override_bin ? override_bin : WB_CLI_PATH;
@@ -166,7 +165,6 @@ WbRun run_wb(const std::string& socket, const std::string& args) {
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
 }
-#endif
 
 std::string dir_bytes(const fs::path& dir) {
   std::vector<fs::path> files;

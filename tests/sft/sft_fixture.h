@@ -71,7 +71,6 @@ class SftDaemon {
   std::filesystem::path suite_;
 };
 
-#ifdef WB_CLI_PATH
 // What one `wb` run printed (stdout and stderr together) and its exit code.
 struct WbRun {
   int code = -1;
@@ -80,7 +79,6 @@ struct WbRun {
 // Runs `wb --socket SOCKET ARGS` through the shell: the built wb, or $WB_TEST_WB when set (to
 // try a wb built elsewhere).
 WbRun run_wb(const std::string& socket, const std::string& args);
-#endif
 
 // SHA-256-free content fingerprint of every file in a directory (name + bytes), for
 // "bit-identical" checks.

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app.h"
+#include "handlers/app.h"
 #include "http/message.h"
 
 namespace wb::daemon::handlers {

@@ -4,7 +4,7 @@
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
-#include "plugin_status.h"
+#include "plugins/plugin_status.h"
 
 namespace wb::daemon::handlers {
 

@@ -3,11 +3,11 @@
 // "model" picks the resident base model or a loaded adapter. The request goes to the serving
 // plugin at once, so its errors keep their status (404 unknown adapter, 429 queue full with
 // Retry-After, 503 no model); the answer then streams (SSE) or arrives as one JSON body.
-#include "completion_stream.h"
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/server.h"
-#include "openai_request.h"
+#include "serving/completion_stream.h"
+#include "serving/openai_request.h"
 
 namespace wb::daemon::handlers {
 

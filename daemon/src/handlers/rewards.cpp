@@ -5,7 +5,7 @@
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
-#include "plugin_invoke.h"
+#include "plugins/plugin_invoke.h"
 
 namespace wb::daemon::handlers {
 

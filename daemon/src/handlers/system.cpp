@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "handlers/handlers.h"
-#include "request_metrics.h"
+#include "http/request_metrics.h"
 
 namespace wb::daemon::handlers {
 

@@ -31,10 +31,10 @@ struct Context {
   DaemonClient client() const { return DaemonClient(socket_path()); }
 };
 
-// The daemon's default socket: with the daemon's wb_config library, the `socket` of the config
-// file workbenchd reads ($WB_CONFIG, else ~/.config/workbench/workbench.toml), else the default
-// rule in PROTOCOL.md ($XDG_RUNTIME_DIR/workbench/wb.sock, else
-// ~/.local/share/workbench/run/wb.sock). Throws Error when the config file is unreadable/bad.
+// The daemon's default socket (wb_config): the `socket` of the config file workbenchd reads
+// ($WB_CONFIG, else ~/.config/workbench/workbench.toml), else the default rule in PROTOCOL.md
+// ($XDG_RUNTIME_DIR/workbench/wb.sock, else ~/.local/share/workbench/run/wb.sock). Throws Error
+// when the config file is unreadable/bad.
 std::string default_socket_path();
 
 }  // namespace wb::cli

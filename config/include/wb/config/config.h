@@ -1,0 +1,113 @@
+// wb/config/config.h — the workbench configuration file (library `wb_config`).
+//
+// The daemon and the CLI both read the same TOML file (docs/CONFIG.md lists every key):
+//
+//     data_dir     = "~/.local/share/workbench"       # SQLite file, job dirs, logs
+//     socket       = "$XDG_RUNTIME_DIR/workbench/wb.sock"
+//     plugin_dirs  = ["/usr/lib/workbench/plugins"]   # replaces the default list
+//     device       = "auto"                           # auto | cpu | cuda
+//     threads      = 0                                # compute threads, 0 = all cores
+//     http_threads = 4                                # io threads serving HTTP
+//     [limits]  max_body_bytes, max_request_bytes, max_header_bytes
+//     [serving] model, max_batch, max_context, max_adapters
+//     [tcp]     enabled, host, port, token
+//
+// Loading is strict: an unknown key, a value of the wrong type or out of range throws
+// ConfigError naming the key (e.g. "workbench.toml: unknown key 'limits.max_bodyy'").
+// Every key is optional; a missing one keeps its documented default (see defaults()).
+//
+// Path rules: "~" at the start of a path expands to $HOME; a relative path in a file is taken
+// relative to the file's directory.
+#ifndef WB_CONFIG_H
+#define WB_CONFIG_H
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wb::config {
+
+// Raised for an unreadable/unparsable file or a bad key; what() names the file and the key.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Device { Auto, Cpu, Cuda };
+std::string_view to_string(Device d);  // "auto" | "cpu" | "cuda"
+
+struct Limits {
+  std::uint64_t max_body_bytes = 256ull << 20;    // POST /v1/datasets bodies (inline JSONL)
+  std::uint64_t max_request_bytes = 1ull << 20;   // every other route's body
+  std::uint32_t max_header_bytes = 64u << 10;     // request line + headers
+};
+
+struct Serving {
+  std::string model;          // base model name loaded at start; empty = none
+  int max_batch = 8;          // sequences decoded together
+  int max_context = 2048;     // tokens per sequence
+  int max_adapters = 8;       // resident LoRA adapters
+};
+
+struct Tcp {
+  bool enabled = false;       // OpenAI-compatible routes over TCP; off by default
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 11435;
+  std::string token;          // bearer token; required (non-empty) when enabled
+};
+
+struct Config {
+  std::filesystem::path data_dir;                  // default_data_dir()
+  std::filesystem::path socket;                    // default_socket_path()
+  // Explicit plugin directories; empty means the default list (see plugin_search_dirs()).
+  std::vector<std::filesystem::path> plugin_dirs;
+  Device device = Device::Auto;
+  int threads = 0;       // 0 = std::thread::hardware_concurrency()
+  int http_threads = 4;  // 1..64
+  Limits limits;
+  Serving serving;
+  Tcp tcp;
+  // Where the values came from (empty when no file was read); for logs and `wb status`.
+  std::filesystem::path source;
+
+  // plugin_dirs when set, else {builtin_plugin_dir(), data_dir/"plugins"}.
+  std::vector<std::filesystem::path> plugin_search_dirs() const;
+};
+
+// Every key at its default.
+Config defaults();
+
+// Parses TOML text; `origin` names it in errors and anchors relative paths (a file path, or
+// empty for "relative to the current directory"). Keys absent from the text keep defaults.
+// Throws ConfigError.
+Config load_string(std::string_view toml_text, const std::filesystem::path& origin = {});
+
+// Reads and parses a file. Throws ConfigError if it is missing or bad.
+Config load_file(const std::filesystem::path& file);
+
+// $WB_CONFIG if set (even if the file is missing: that is then an error at load), else
+// ~/.config/workbench/workbench.toml when that file exists, else nullopt.
+std::optional<std::filesystem::path> default_config_path();
+
+// load_file(default_config_path()) or defaults() when there is no config file.
+Config load_default();
+
+// $XDG_DATA_HOME/workbench, else ~/.local/share/workbench.
+std::filesystem::path default_data_dir();
+
+// $XDG_RUNTIME_DIR/workbench/wb.sock, else ~/.local/share/workbench/run/wb.sock (PROTOCOL.md).
+std::filesystem::path default_socket_path();
+
+// The build's plugin output directory, baked in at compile time (build/lib/workbench/plugins).
+std::filesystem::path builtin_plugin_dir();
+
+// "~/x" → "$HOME/x"; other paths unchanged.
+std::filesystem::path expand_home(const std::filesystem::path& p);
+
+}  // namespace wb::config
+
+#endif  // WB_CONFIG_H

@@ -1,0 +1,114 @@
+#include "http/tcp_listener.h"
+
+#include <unistd.h>
+
+#include <future>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+
+namespace wb::daemon {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+bool constant_time_equal(const std::string& given, const std::string& expected) {
+  // Compare over the expected length so the time does not reveal how much of a guess matched.
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  return diff == 0;
+}
+
+TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
+                         std::string host, std::uint16_t port, std::string token)
+    : ioc_(ioc),
+      host_(std::move(host)),
+      port_(port),
+      token_(std::move(token)),
+      inner_(std::move(handler)),
+      acceptor_(net::make_strand(ioc)) {
+  HttpServer::Options o = base;
+  o.socket.clear();
+  o.check_peer_uid = false;  // a TCP peer has no uid; the bearer token authenticates it
+  server_ = std::make_unique<HttpServer>(ioc_, std::move(o), [this](Request& r) { return handle(r); });
+}
+
+TcpListener::~TcpListener() {
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+}
+
+Response TcpListener::handle(Request& req) const {
+  const auto it = req.headers.find("authorization");
+  const std::string given = it == req.headers.end() ? "" : it->second;
+  const std::string prefix = "Bearer ";
+  if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
+    Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  const bool allowed = (req.method == "POST" && (req.path == "/v1/completions" || req.path == "/v1/chat/completions")) ||
+                       (req.method == "GET" && (req.path == "/v1/models" || req.path == "/v1/health"));
+  if (!allowed)
+    return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
+                                            "/v1/chat/completions, GET /v1/models and GET /v1/health");
+  return inner_(req);
+}
+
+void TcpListener::listen() {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(host_, ec);
+  if (ec) throw std::runtime_error("tcp.host '" + host_ + "' is not an IP address");
+  if (!addr.is_loopback())
+    throw std::runtime_error("tcp.host '" + host_ + "' is not a loopback address; the TCP listener serves 127.0.0.1 only");
+  tcp::endpoint ep(addr, port_);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + host_ + ":" + std::to_string(port_) + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  do_accept();
+}
+
+void TcpListener::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](boost::system::error_code ec, tcp::socket sock) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      boost::system::error_code ec2;
+      sock.set_option(tcp::no_delay(true), ec2);  // streamed tokens leave at once
+      // The server's sessions speak to any stream fd; hand the connection over as one.
+      auto exec = sock.get_executor();
+      int fd = sock.release(ec2);
+      if (!ec2) {
+        net::local::stream_protocol::socket s(exec);
+        s.assign(net::local::stream_protocol(), fd, ec2);
+        if (ec2) ::close(fd);
+        else server_->adopt(std::move(s));
+      }
+    }
+    do_accept();
+  });
+}
+
+void TcpListener::stop_accepting() {
+  auto done = std::make_shared<std::promise<void>>();
+  net::post(acceptor_.get_executor(), [this, done] {
+    boost::system::error_code ec;
+    acceptor_.cancel(ec);
+    acceptor_.close(ec);
+    done->set_value();
+  });
+  if (ioc_.stopped()) {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    return;
+  }
+  done->get_future().wait_for(std::chrono::seconds(5));
+}
+
+}  // namespace wb::daemon

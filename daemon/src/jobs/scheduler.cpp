@@ -1,0 +1,197 @@
+#include "jobs/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "jobs/job_context.h"
+#include "wb/storage/error.h"
+
+namespace wb::daemon {
+namespace fs = std::filesystem;
+using storage::JobRecord;
+using storage::JobState;
+
+Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs_root)
+    : events_(events), plugins_(plugins), jobs_root_(std::move(jobs_root)) {}
+
+Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
+
+void Scheduler::recover() {
+  for (const JobRecord& r : events_.store().jobs().recover_after_crash()) {
+    events_.transition(r.id, [&] { return r; });  // announce the recovered state
+    if (r.state == JobState::Cancelled) {
+      spdlog::warn("job {} ({}) was running with a cancel requested when the daemon stopped; now cancelled", r.id, r.kind);
+      events_.log(r.id, "warn", "daemon restarted while the job was being cancelled; marked cancelled");
+      continue;
+    }
+    spdlog::warn("job {} ({}) was running when the daemon stopped; re-queued (attempt {}, {})", r.id,
+                 r.kind, r.attempts, r.checkpoint ? "resumes from " + *r.checkpoint : "from the start");
+    events_.log(r.id, "warn",
+                std::string("daemon restarted while the job was running; re-queued ") +
+                    (r.checkpoint ? "to resume from checkpoint " + *r.checkpoint : "from the start"));
+  }
+}
+
+void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
+
+void Scheduler::wake() {
+  std::lock_guard<std::mutex> lk(mu_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+JobRecord Scheduler::cancel(std::int64_t id) {
+  JobRecord r = events_.transition(id, [&] { return events_.store().jobs().cancel(id); });
+  std::lock_guard<std::mutex> lk(mu_);
+  if (current_ && current_->id == id) current_->cancel_requested = true;
+  return r;
+}
+
+bool Scheduler::shutdown(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stopping_ && !thread_.joinable()) return true;
+    stopping_ = true;
+    if (current_) current_->shutting_down = true;
+    cv_.notify_all();
+  }
+  if (!thread_.joinable()) return true;
+  std::unique_lock<std::mutex> lk(mu_);
+  bool done = cv_.wait_for(lk, grace, [&] { return idle_; });
+  lk.unlock();
+  if (done) {
+    thread_.join();
+    return true;
+  }
+  // The plugin ignored the request; leave it (the process is about to exit) and let start-up
+  // recovery re-queue the job next time.
+  thread_.detach();
+  return false;
+}
+
+void Scheduler::loop() {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stopping_) break;
+      idle_ = false;
+    }
+    std::optional<JobRecord> job;
+    try {
+      job = events_.store().jobs().claim_next();
+    } catch (const std::exception& e) {
+      spdlog::error("scheduler: claiming the next job failed: {}", e.what());
+    }
+    if (job) {
+      run_one(std::move(*job));
+    }
+    std::unique_lock<std::mutex> lk(mu_);
+    idle_ = true;
+    cv_.notify_all();
+    if (stopping_) break;
+    if (!job) {
+      // Poll as a fallback; wake() makes a new job start at once.
+      cv_.wait_for(lk, std::chrono::seconds(1), [&] { return woken_ || stopping_; });
+      woken_ = false;
+    }
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  idle_ = true;
+  cv_.notify_all();
+}
+
+void Scheduler::run_one(JobRecord job) {
+  const std::int64_t id = job.id;
+  events_.transition(id, [&] { return job; });  // announce running
+  auto finish = [&](JobState to, std::optional<std::string> error) {
+    try {
+      events_.transition(id, [&] { return events_.store().jobs().finish(id, to, error); });
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: recording the final state failed: {}", id, e.what());
+    }
+  };
+
+  const wb_plugin* plugin = plugins_.for_kind(job.kind);
+  if (!plugin) {
+    std::string kinds;
+    for (auto& k : plugins_.kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
+    std::string msg = "no loaded plugin runs job kind '" + job.kind + "' (loaded kinds: " +
+                      (kinds.empty() ? "none" : kinds) + ")";
+    spdlog::error("job {}: {}", id, msg);
+    return finish(JobState::Failed, msg);
+  }
+
+  wb_job ctx;
+  ctx.id = id;
+  ctx.host_ctx = plugins_.host_ctx();
+  ctx.kind = job.kind;
+  ctx.dir = (jobs_root_ / std::to_string(id)).string();
+  std::error_code ec;
+  fs::create_directories(ctx.dir, ec);
+  if (ec) return finish(JobState::Failed, "cannot create job directory " + ctx.dir + ": " + ec.message());
+
+  nlohmann::json spec = job.spec;
+  spec["job_id"] = id;
+  if (job.checkpoint) spec["resume_from"] = *job.checkpoint;
+  std::string spec_text = spec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ctx.cancel_requested = job.cancel_requested;
+    ctx.shutting_down = stopping_;
+    current_ = &ctx;
+  }
+  // A cancel committed between claim and here is seen now (cancel() sets the flag itself once
+  // current_ is visible).
+  try {
+    if (events_.store().jobs().cancel_requested(id)) ctx.cancel_requested = true;
+  } catch (const std::exception&) {
+  }
+  if (job.checkpoint)
+    events_.log(id, "info", "resuming from checkpoint " + *job.checkpoint + " (attempt " +
+                                std::to_string(job.attempts + 1) + ")");
+  spdlog::info("job {} ({}) started{}", id, job.kind, job.checkpoint ? " (resuming)" : "");
+
+  wb_error err{};
+  wb_status st = WB_ERROR;
+  try {
+    st = plugin->run(&ctx, job.kind.c_str(), spec_text.c_str(), &err);
+  } catch (...) {
+    st = WB_ERROR;
+    std::snprintf(err.message, sizeof err.message, "plugin threw an exception across the C ABI");
+  }
+  err.message[WB_ERROR_CAPACITY - 1] = 0;
+  bool shutting_down;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    current_ = nullptr;
+    shutting_down = ctx.shutting_down;
+  }
+  std::string message = err.message;
+
+  switch (st) {
+    case WB_OK:
+      spdlog::info("job {} succeeded", id);
+      return finish(JobState::Succeeded, std::nullopt);
+    case WB_CANCELLED:
+      spdlog::info("job {} cancelled", id);
+      return finish(JobState::Cancelled, std::nullopt);
+    case WB_INTERRUPTED:
+      if (shutting_down) {
+        spdlog::info("job {} interrupted for shutdown; left queued for resume", id);
+        try {
+          events_.transition(id, [&] { return events_.store().jobs().requeue(id); });
+        } catch (const std::exception& e) {
+          spdlog::error("job {}: re-queue failed: {}", id, e.what());
+        }
+        return;
+      }
+      return finish(JobState::Failed, "plugin returned WB_INTERRUPTED although the daemon is not shutting down" +
+                                          (message.empty() ? std::string() : ": " + message));
+    default:
+      if (message.empty()) message = "plugin returned status " + std::to_string(static_cast<int>(st));
+      spdlog::warn("job {} failed: {}", id, message);
+      return finish(JobState::Failed, message);
+  }
+}
+
+}  // namespace wb::daemon

@@ -1,0 +1,65 @@
+// scheduler.h — runs queued jobs, one per compute slot (one slot today), on its own thread.
+//
+// Loop: claim the next queued job (storage: queued -> running, committed), announce it, find the
+// plugin serving its kind (none: the job fails with a clear error), create <data_dir>/jobs/<id>,
+// call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded), then
+// record the outcome:
+//   WB_OK -> succeeded   WB_CANCELLED -> cancelled   WB_INTERRUPTED during shutdown -> queued
+//   (resumed from its checkpoint by the next daemon)   anything else -> failed with the message.
+// Cancellation is cooperative: cancel() of a queued job cancels it at once; of a running job it
+// sets the flag job_cancelled() returns and records cancel_requested.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "jobs/job_events.h"
+#include "plugins/plugin_host.h"
+
+struct wb_job;
+
+namespace wb::daemon {
+
+class Scheduler {
+ public:
+  Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root);
+  ~Scheduler();  // shutdown(0s) if still running
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Start-up recovery: jobs left running by a dead daemon go back to queued (attempts + 1),
+  // keeping their checkpoint, so the next run() resumes from it. Call once, before start().
+  void recover();
+  // Starts the worker thread.
+  void start();
+  // A job was queued: look now instead of at the next poll.
+  void wake();
+  // User cancel. Throws storage::NotFound / storage::Conflict (already finished).
+  storage::JobRecord cancel(std::int64_t id);
+  // Stops claiming, asks the running job to checkpoint (job_shutting_down), waits up to `grace`
+  // for it to return. Returns false when the job did not return in time (it is then left
+  // running in storage and recovered at the next start).
+  bool shutdown(std::chrono::milliseconds grace);
+
+ private:
+  void loop();
+  void run_one(storage::JobRecord job);
+
+  JobEvents& events_;
+  const PluginHost& plugins_;
+  std::filesystem::path jobs_root_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool woken_ = false;
+  bool idle_ = true;
+  wb_job* current_ = nullptr;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace wb::daemon

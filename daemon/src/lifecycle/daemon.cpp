@@ -1,0 +1,216 @@
+#include "lifecycle/daemon.h"
+
+#include <utility>
+
+#include <csignal>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "wb/json/parse.h"
+#include "wb/json/reader.h"
+#include "handlers/app.h"
+#include "handlers/routes.h"
+#include "http/api_error.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "http/tcp_listener.h"
+#include "lifecycle/instance_lock.h"
+#include "plugins/host_api.h"
+#include "wb/storage/error.h"
+
+namespace wb::daemon {
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+
+struct Daemon::Impl {
+  config::Config cfg;
+  std::chrono::milliseconds grace;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<bool> shutting_down{false};
+
+  // Declaration order is construction order; destruction runs in reverse (server before
+  // scheduler before plugins before storage before the lock).
+  InstanceLock lock;
+  storage::Store store;
+  EventHub hub;
+  JobEvents events{store, hub};
+  HostServices host_services;
+  PluginHost plugins;
+  Scheduler scheduler;
+  RequestMetrics requests;
+  Serving serving{plugins};
+  App app{cfg, store, plugins, scheduler, events, requests, serving, started, shutting_down};
+  Router router;
+  net::io_context ioc;
+  net::signal_set signals{ioc, SIGTERM, SIGINT};
+  std::unique_ptr<HttpServer> server;
+  std::unique_ptr<TcpListener> tcp;  // config [tcp]; null when disabled
+
+  Impl(config::Config c, std::chrono::milliseconds g)
+      : cfg(std::move(c)),
+        grace(g),
+        lock(cfg.data_dir),
+        store(database_path(cfg)),
+        host_services{&events, fs::absolute(cfg.data_dir).string()},
+        plugins(&host_services, plugin_config(cfg)),
+        scheduler(events, plugins, cfg.data_dir / "jobs") {}
+
+  // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
+  // remove a stale socket file) before touching anything else.
+  static fs::path database_path(const config::Config& c) {
+    prepare_socket_path(c.socket);
+    return c.data_dir / "workbench.db";
+  }
+
+  static std::string plugin_config(const config::Config& c) {
+    nlohmann::json j = {{"device", std::string(config::to_string(c.device))},
+                        {"threads", c.threads > 0 ? c.threads : int(std::thread::hardware_concurrency())},
+                        {"data_dir", fs::absolute(c.data_dir).string()},
+                        {"serving",
+                         {{"model", c.serving.model},
+                          {"max_batch", c.serving.max_batch},
+                          {"max_context", c.serving.max_context},
+                          {"max_adapters", c.serving.max_adapters}}}};
+    return j.dump();
+  }
+
+  // [serving] model: load it at start (a failure is logged; the daemon still serves).
+  void start_configured_model() {
+    const std::string& model = cfg.serving.model;
+    if (model.empty()) return;
+    Request req;  // the route itself, so the configured start behaves as POST /v1/serving
+    req.method = "POST";
+    req.path = req.target = "/v1/serving";
+    req.body = nlohmann::json{{"model", model}}.dump();
+    Response r = handle(req);  // never throws
+    if (r.status != 200) spdlog::error("serving.model '{}' was not loaded: {}", model, r.body);
+    else spdlog::info("serving model {}", model);
+  }
+
+  Response handle(Request& req) {
+    try {
+      if (shutting_down && req.path != "/v1/health" && req.path != "/v1/status")
+        throw unavailable("the daemon is shutting down");
+      return router.dispatch(req);
+    } catch (const ApiError& e) {
+      return error_response(e.status(), e.code(), e.what());
+    } catch (const JsonParseError& e) {
+      return error_response(400, "invalid_json", e.what());
+    } catch (const JsonFieldError& e) {
+      return error_response(400, "invalid_request", e.what());
+    } catch (const storage::Error& e) {
+      switch (e.code()) {
+        case storage::ErrorCode::NotFound: return error_response(404, "not_found", e.what());
+        case storage::ErrorCode::Conflict: return error_response(409, "conflict", e.what());
+        case storage::ErrorCode::Invalid: return error_response(400, "invalid_request", e.what());
+        case storage::ErrorCode::InvalidDataset: return error_response(400, "invalid_dataset", e.what());
+        default:
+          spdlog::error("{} {}: storage error: {}", req.method, req.target, e.what());
+          return error_response(500, "internal", e.what());
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: unhandled exception: {}", req.method, req.target, e.what());
+      return error_response(500, "internal", std::string("internal error: ") + e.what());
+    } catch (...) {
+      spdlog::error("{} {}: unhandled non-standard exception", req.method, req.target);
+      return error_response(500, "internal", "internal error");
+    }
+  }
+};
+
+Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
+  impl_ = std::make_unique<Impl>(std::move(cfg), grace);
+  Impl& d = *impl_;
+  spdlog::info("workbenchd {} starting: data dir {}, socket {}", "0.1.0", d.cfg.data_dir.string(), d.cfg.socket.string());
+  d.plugins.load_dirs(d.cfg.plugin_search_dirs());
+  add_routes(d.router, d.app);
+  d.scheduler.recover();
+
+  HttpServer::Options o;
+  o.socket = d.cfg.socket;
+  o.max_header_bytes = d.cfg.limits.max_header_bytes;
+  std::uint64_t big = d.cfg.limits.max_body_bytes, small = d.cfg.limits.max_request_bytes;
+  o.body_limit = [big, small](const std::string& method, const std::string& path) {
+    return method == "POST" && path == "/v1/datasets" ? big : small;
+  };
+  o.observer = [&d](const std::string& route, int status) { d.requests.observe(route, status); };
+  if (d.cfg.tcp.enabled) {
+    d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
+                                          d.cfg.tcp.port, d.cfg.tcp.token);
+    d.tcp->listen();
+    spdlog::info("OpenAI-compatible routes on http://{}:{} (bearer token required)", d.cfg.tcp.host, d.tcp->port());
+  }
+  d.server = std::make_unique<HttpServer>(d.ioc, std::move(o), [&d](Request& r) { return d.handle(r); });
+  d.server->listen();
+  d.start_configured_model();
+  // Only now: a failure above must not leave a job running in a plugin that is being unloaded.
+  d.scheduler.start();
+  spdlog::info("listening on {}", d.cfg.socket.string());
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::request_stop() {
+  net::post(impl_->ioc, [this] {
+    boost::system::error_code ec;
+    impl_->signals.cancel(ec);
+  });
+}
+
+int Daemon::run() {
+  Impl& d = *impl_;
+  std::promise<void> stop;
+  d.signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) spdlog::info("received {}; shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    stop.set_value();
+  });
+  int n = std::max(1, d.cfg.http_threads);
+  std::vector<std::thread> threads;
+  // A work guard keeps the io threads alive while the main thread drives the shutdown.
+  auto guard = net::make_work_guard(d.ioc);
+  for (int i = 0; i < n; ++i) threads.emplace_back([&] {
+    for (;;) {
+      try {
+        d.ioc.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::error("io thread: {}", e.what());
+      }
+    }
+  });
+  stop.get_future().wait();
+
+  d.shutting_down = true;
+  d.server->stop_accepting();
+  if (d.tcp) d.tcp->stop_accepting();
+  if (!d.scheduler.shutdown(d.grace)) {
+    // The plugin is still running on a detached thread: unloading it would crash. Exit now; the
+    // socket is gone, SQLite (WAL) is consistent at every commit, the kernel drops the lock, and
+    // the next start re-queues the job.
+    spdlog::warn("the running job did not stop within {} ms; exiting without waiting for it (it is "
+                 "recovered at the next start)", d.grace.count());
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
+  // Close every connection and let the io threads drain: each session's pending operation
+  // completes with an error and the session ends, so run() returns on its own. Bounded: after
+  // 5 s the io_context is stopped regardless.
+  d.server->close_all();
+  if (d.tcp) d.tcp->close_all();
+  guard.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!d.ioc.stopped() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  d.ioc.stop();
+  for (auto& t : threads) t.join();
+  d.plugins.shutdown_all();
+  spdlog::info("workbenchd stopped");
+  return 0;
+}
+
+}  // namespace wb::daemon
