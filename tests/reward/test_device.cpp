@@ -1,5 +1,5 @@
-// The reward plugin's device fields and choice (src/reward_device.h over the sft plugin's
-// sft::choose_device), on every machine: the reward job spec and the reward.score request parse
+// The reward plugin's device fields and its wiring of the engine's rule (src/reward_device.h over
+// wb/llama/device.h, whose rule tests/engine/test_device.cpp checks), on every machine: the reward job spec and the reward.score request parse
 // "device" strictly; LoRA dropout (the spec's or the continued adapter's) keeps a job on the CPU;
 // "cuda" that cannot run is refused naming the field and the reason; "auto" falls back to the
 // CPU with a note saying why; a daemon-wide "cuda" default does not fail CPU-only work. (On a
@@ -13,12 +13,13 @@
 #include "reward_spec.h"
 #include "spec_reader.h"
 #include "sft_fixture.h"  // gpu_here()
-#include "train_device.h"
+#include "train_device.h"  // the daemon default
+#include "wb_skip.h"
 
 using namespace wb::reward;
 using nlohmann::json;
 using sfttest::gpu_here;
-using wb::sft::choose_device;
+using wb::reward::choose_device;
 
 namespace {
 
@@ -59,7 +60,7 @@ TEST_CASE("reward device: cuda refused with the reason, auto on the CPU with the
     CHECK(a.note.rfind("cpu (auto: ", 0) == 0);
     const std::string e = refusal("cuda", ok);
     CHECK_THAT(e, Catch::StartsWith("field 'device': cuda: "));
-    CHECK_THAT(e, Catch::Contains(wb::sft::cuda_built() ? "no CUDA device answers" : "no CUDA backend"));
+    CHECK_THAT(e, Catch::Contains(wb::llama::cuda_built() ? "no CUDA device answers" : "no CUDA backend"));
   }
   CHECK(refusal("cuda", cpu_only) ==
         "field 'device': cuda: LoRA with dropout runs on the CPU only; set device to cpu or auto");
@@ -82,7 +83,10 @@ TEST_CASE("reward device: a base the GPU cannot hold moves to the CPU, or is ref
   fit_gpu_memory(cpu, "cpu", int64_t(1) << 40);
   CHECK_FALSE(cpu.cuda);
   CHECK(cpu.note == "cpu");
-  if (!gpu_here()) return;  // the rest needs a device to measure
+}
+
+TEST_CASE("reward device: on a GPU, a base it cannot hold moves to the CPU, or is refused naming the field", "[reward][device]") {
+  if (!gpu_here()) WB_SKIP("no CUDA device answers: nothing to measure the base against");
   wb::sft::DeviceChoice small = choose_device("cuda", "");
   fit_gpu_memory(small, "cuda", 1000);
   CHECK(small.cuda);

@@ -30,7 +30,7 @@ json label_pair(const json& request) {
 
 json reward_score(const json& request) {
   const ScoreRequest q = parse_score(request);
-  sft::DeviceChoice device = sft::choose_device(q.device, "");
+  llama::DeviceChoice device = choose_device(q.device, "");
   const ResolvedRm r = resolve_reward_model("rm", q.rm);
   const llama::Model<float>& base = r.base->model;
   fit_gpu_memory(device, q.device, base.weights.numel());

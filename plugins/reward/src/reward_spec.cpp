@@ -148,7 +148,7 @@ void validate_reward_spec(const json& spec) {
     if (fs::is_regular_file(cfg)) continued = llama::load_peft_config(cfg);
   }
   // "cuda" that cannot run here is refused now, naming the field and the reason.
-  sft::choose_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
+  choose_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
   auto check_ds = [](const std::string& field, const std::string& name) {
     auto d = Host::lookup("dataset", name);
     if (!d) spec_fail(field, "unknown dataset '" + name + "'");

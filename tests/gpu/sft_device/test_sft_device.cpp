@@ -2,7 +2,8 @@
 // daemon's default) is parsed strictly, "cuda" is refused with a message naming the field and the
 // reason when it cannot run (no CUDA backend in this build, no device answering, or LoRA dropout,
 // which only the CPU trains), and "auto" falls back to the CPU saying why. Pretraining, full SFT
-// and LoRA SFT all go to the GPU where one answers.
+// and LoRA SFT all go to the GPU where one answers. (The rule itself, and the memory-fit rule, are
+// the engine's: tests/engine/test_device.cpp.)
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -137,20 +138,4 @@ TEST_CASE("the daemon's device is the default of specs without one", "[sft][devi
                       Catch::Contains("the daemon's device setting"));
   }
   set_default_device("auto");
-}
-
-TEST_CASE("a model too large for the GPU's memory is named, with what it needs and what there is",
-          "[sft][device]") {
-  const int64_t huge = int64_t(1) << 40;  // 1.1T parameters: no GPU holds their training state
-  if (gpu_here()) {
-    CHECK(gpu_memory_problem(1000, true).empty());
-    CHECK(gpu_memory_problem(1000, false).empty());
-    CHECK_THAT(gpu_memory_problem(huge, true),
-               Catch::Contains("full training of") && Catch::Contains("needs about") && Catch::Contains("GB"));
-    CHECK_THAT(gpu_memory_problem(huge, false), Catch::StartsWith("training of"));
-    CHECK_THAT(gpu_memory_problem(huge, false, "evaluation"), Catch::StartsWith("evaluation of"));
-  } else {
-    // No device in use: nothing to check against.
-    CHECK(gpu_memory_problem(huge, true).empty());
-  }
 }
