@@ -1,11 +1,12 @@
 // GPU benchmark of the Llama-2 decoder built from wb_kernels_cuda (wb/llama/cuda/gpu_llama.h) at a given
 // shape (default: Llama 2 7B, bf16, random weights drawn on the device). Prints JSON lines:
 //   {"bench":"gpu_peak", "tflops":...}                       bf16 cuBLAS peak measured here
-//   {"bench":"gpu_decode", "batch":B, "tokens_per_s":...}    greedy decode, B sequences
+//   {"bench":"gpu_decode", "batch":B, "tokens_per_s":...}    greedy decode, B sequences (GpuLlama::generate
+//       over the serving decoder, GpuDecoder: what serving runs)
 //   {"bench":"gpu_prefill", "tokens":N, "tokens_per_s":...}  forward over N packed tokens
 //   {"bench":"gpu_lora_train", "tokens_per_s":..., "mfu":...} LoRA forward+backward+AdamW
-//   {"bench":"gpu_profile", "phase":"decode"|"train", "ms":{section: ms}}   with --profile: where
-//       one eager decode step (batch 1) and one training step spend their GPU time
+//   {"bench":"gpu_profile", "phase":"train", "ms":{section: ms}}   with --profile: where one
+//       training step spends its GPU time
 // Without a device it prints one {"skipped": ...} line and exits 0.
 #include <cmath>
 #include <cstdio>
@@ -97,17 +98,9 @@ int run(int argc, char** argv) {
       const double bound = info.memory_bandwidth_gbs * 1e9 / weight_bytes;
       std::printf("{\"bench\":\"gpu_decode\",\"batch\":%ld,\"prompt\":%ld,\"new_tokens\":%ld,"
                   "\"seconds\":%.3f,\"tokens_per_s\":%.1f,\"steps_per_s\":%.1f,"
-                  "\"hbm_bound_steps_per_s\":%.1f,\"cuda_graphs\":%s}\n",
-                  B, long(P), long(N), dt, double(B) * N / dt, steps / dt, bound,
-                  model.used_graphs() ? "true" : "false");
+                  "\"hbm_bound_steps_per_s\":%.1f}\n",
+                  B, long(P), long(N), dt, double(B) * N / dt, steps / dt, bound);
       std::fflush(stdout);
-    }
-    if (profile) {  // one eager step per token, batch 1, per section
-      const int64_t P = args.num("prompt"), N = 8;
-      model.profiler().enable(true);
-      model.generate({random_tokens(P, c.vocab_size, 7)}, N);
-      model.profiler().enable(false);
-      print_profile("decode", model.profiler(), double(P + N - 1));
     }
   }
 

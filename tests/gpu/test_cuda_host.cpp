@@ -26,6 +26,11 @@ TEST_CASE("device probe answers without throwing and explains a missing device")
   } else {
     REQUIRE_FALSE(unavailable_reason().empty());
     REQUIRE_THROWS_AS(device_info(), CudaError);
+    try {
+      device_info();
+    } catch (const CudaError& e) {
+      REQUIRE(e.kind() == wb::ErrorKind::unsupported);
+    }
   }
 }
 
@@ -58,12 +63,26 @@ TEST_CASE("failed CUDA and cuBLAS calls throw with the library's error string an
     REQUIRE(m.find("cudaErrorMemoryAllocation") != std::string::npos);
     REQUIRE(m.find("out of memory") != std::string::npos);
     REQUIRE(m.find("test_cuda_host.cpp") != std::string::npos);
+    REQUIRE(e.kind() == wb::ErrorKind::out_of_memory);  // an EngineError with its cause
+  }
+  try {
+    WB_CUDA_CHECK(cudaErrorInvalidValue);
+    FAIL("must throw");
+  } catch (const wb::EngineError& e) {
+    REQUIRE(e.kind() == wb::ErrorKind::internal);
+  }
+  try {
+    WB_CUBLAS_CHECK(CUBLAS_STATUS_ALLOC_FAILED);
+    FAIL("must throw");
+  } catch (const CudaError& e) {
+    REQUIRE(e.kind() == wb::ErrorKind::out_of_memory);
   }
   try {
     WB_CUBLAS_CHECK(CUBLAS_STATUS_INVALID_VALUE);
     FAIL("must throw");
   } catch (const CudaError& e) {
     REQUIRE(std::string(e.what()).find("CUBLAS_STATUS_INVALID_VALUE") != std::string::npos);
+    REQUIRE(e.kind() == wb::ErrorKind::internal);
   }
 }
 

@@ -1,5 +1,6 @@
-// The reward plugin's device fields and choice (src/reward_device.h over the sft plugin's
-// sft::choose_device), on every machine: the reward job spec and the reward.score request parse
+// The reward plugin's device fields and its wiring of the engine's rule (the kit's
+// wb/plugin/device.h over wb/llama/device.h, whose rule tests/engine/test_device.cpp checks), on
+// every machine: the reward job spec and the reward.score request parse
 // "device" strictly; LoRA dropout (the spec's or the continued adapter's) keeps a job on the CPU;
 // "cuda" that cannot run is refused naming the field and the reason; "auto" falls back to the
 // CPU with a note saying why; a daemon-wide "cuda" default does not fail CPU-only work. (On a
@@ -9,23 +10,23 @@
 #include <string>
 
 #include "requests.h"
-#include "reward_device.h"
 #include "reward_spec.h"
 #include "wb/plugin/spec.h"
 #include "sft_fixture.h"  // gpu_here()
-#include "train_device.h"
+#include "wb/plugin/device.h"  // the daemon default
+#include "wb_skip.h"
 
 using namespace wb::reward;
 using nlohmann::json;
 using sfttest::gpu_here;
-using wb::sft::choose_device;
+using wb::plugin::choose_device;
 
 namespace {
 
 // The daemon default is process-wide: the case puts it back.
 struct DefaultDevice {
-  explicit DefaultDevice(const std::string& d) { wb::sft::set_default_device(d); }
-  ~DefaultDevice() { wb::sft::set_default_device("auto"); }
+  explicit DefaultDevice(const std::string& d) { wb::plugin::set_default_device(d); }
+  ~DefaultDevice() { wb::plugin::set_default_device("auto"); }
 };
 
 std::string refusal(const std::string& requested, const std::string& cpu_only) {
@@ -50,7 +51,7 @@ TEST_CASE("reward device: cuda refused with the reason, auto on the CPU with the
   REQUIRE(ok.empty());
 
   CHECK_FALSE(choose_device("cpu", ok).cuda);
-  const wb::sft::DeviceChoice a = choose_device("auto", ok);
+  const wb::llama::DeviceChoice a = choose_device("auto", ok);
   if (gpu_here()) {
     CHECK(a.cuda);
     CHECK(a.note.rfind("cuda (", 0) == 0);
@@ -59,14 +60,14 @@ TEST_CASE("reward device: cuda refused with the reason, auto on the CPU with the
     CHECK(a.note.rfind("cpu (auto: ", 0) == 0);
     const std::string e = refusal("cuda", ok);
     CHECK_THAT(e, Catch::StartsWith("field 'device': cuda: "));
-    CHECK_THAT(e, Catch::Contains(wb::sft::cuda_built() ? "no CUDA device answers" : "no CUDA backend"));
+    CHECK_THAT(e, Catch::Contains(wb::llama::cuda_built() ? "no CUDA device answers" : "no CUDA backend"));
   }
   CHECK(refusal("cuda", cpu_only) ==
         "field 'device': cuda: LoRA with dropout runs on the CPU only; set device to cpu or auto");
   CHECK_FALSE(choose_device("auto", cpu_only).cuda);
   {
     DefaultDevice d("cuda");  // the daemon's setting, not the job's: CPU-only work runs on the CPU
-    const wb::sft::DeviceChoice c = choose_device("", cpu_only);
+    const wb::llama::DeviceChoice c = choose_device("", cpu_only);
     CHECK_FALSE(c.cuda);
     CHECK(c.note == "cpu (the daemon's device is cuda, but LoRA with dropout runs on the CPU only)");
   }
@@ -78,21 +79,24 @@ TEST_CASE("reward device: cuda refused with the reason, auto on the CPU with the
 }
 
 TEST_CASE("reward device: a base the GPU cannot hold moves to the CPU, or is refused when cuda was asked for", "[reward][device]") {
-  wb::sft::DeviceChoice cpu = choose_device("cpu", "");
-  fit_gpu_memory(cpu, "cpu", int64_t(1) << 40);
+  wb::llama::DeviceChoice cpu = choose_device("cpu", "");
+  wb::plugin::fit_gpu_memory(cpu, "cpu", int64_t(1) << 40, false);
   CHECK_FALSE(cpu.cuda);
   CHECK(cpu.note == "cpu");
-  if (!gpu_here()) return;  // the rest needs a device to measure
-  wb::sft::DeviceChoice small = choose_device("cuda", "");
-  fit_gpu_memory(small, "cuda", 1000);
+}
+
+TEST_CASE("reward device: on a GPU, a base it cannot hold moves to the CPU, or is refused naming the field", "[reward][device]") {
+  if (!gpu_here()) WB_SKIP("no CUDA device answers: nothing to measure the base against");
+  wb::llama::DeviceChoice small = choose_device("cuda", "");
+  wb::plugin::fit_gpu_memory(small, "cuda", 1000, false);
   CHECK(small.cuda);
   const int64_t huge = int64_t(1) << 42;  // 16 TiB of fp32
-  wb::sft::DeviceChoice a = choose_device("auto", "");
-  fit_gpu_memory(a, "auto", huge);
+  wb::llama::DeviceChoice a = choose_device("auto", "");
+  wb::plugin::fit_gpu_memory(a, "auto", huge, false);
   CHECK_FALSE(a.cuda);
   CHECK_THAT(a.note, Catch::StartsWith("cpu (auto: training of ") && Catch::Contains("needs about"));
-  wb::sft::DeviceChoice c = choose_device("cuda", "");
-  CHECK_THROWS_WITH(fit_gpu_memory(c, "cuda", huge), Catch::StartsWith("field 'device': cuda: training of "));
+  wb::llama::DeviceChoice c = choose_device("cuda", "");
+  CHECK_THROWS_WITH(wb::plugin::fit_gpu_memory(c, "cuda", huge, false), Catch::StartsWith("field 'device': cuda: training of "));
 }
 
 TEST_CASE("reward specs and score requests read device strictly, and a continued adapter's dropout counts", "[reward][device]") {

@@ -1,4 +1,4 @@
-// Where the serving engine runs (serve_device.h, model_options.h): the "device" and "gpu_dtype"
+// Where the serving engine runs (serve_device.h over the engine's wb/llama/device.h, model_options.h): the "device" and "gpu_dtype"
 // options, "cuda" refused with the reason where this build or machine cannot serve on a GPU,
 // "auto" falling back to the CPU and saying why, the CPU-only options refused on the GPU. Runs on
 // every machine: where a GPU answers, the GPU side of each case is checked instead.
@@ -7,15 +7,11 @@
 #include <string>
 
 #include "engine.h"
-#include "gpu_backend.h"
 #include "serve_device.h"
 #include "wb/plugin/error.h"
 #include "wb/plugin/guard.h"
 #include "serve_fixture.h"
-
-#if WB_SERVE_CUDA
-#include "wb/cuda/device.h"
-#endif
+#include "wb/llama/device.h"
 
 using namespace servetest;
 using wb::serve::choose_device;
@@ -26,22 +22,10 @@ using wb::plugin::PluginError;
 namespace {
 
 // Whether this build and machine can serve on the GPU, and if not, the reason's key words.
-bool gpu_here() {
-#if WB_SERVE_CUDA
-  return wb::cuda::device_available();
-#else
-  return false;
-#endif
-}
+bool gpu_here() { return wb::llama::cuda_unavailable().empty(); }
 
-std::string expected_reason() {
-  if (!wb::serve::gpu_backend_built()) return "this build of workbench has no CUDA backend";
-#if WB_SERVE_CUDA
-  return "no CUDA device answers (" + wb::cuda::unavailable_reason() + ")";
-#else
-  return "";
-#endif
-}
+// "this build of workbench has no CUDA backend (...)" or "no CUDA device answers (...)".
+std::string expected_reason() { return wb::llama::cuda_unavailable(); }
 
 ModelOptions options(json extra) {
   json o = {{"path", "/nonexistent/model"}};

@@ -11,23 +11,13 @@
 
 #include <catch2/catch.hpp>
 
-#include "train_device.h"
+#include "wb/llama/device.h"
 #include "wb/suite/generator.h"
-
-#ifdef WB_HAVE_CUDA
-#include "wb/cuda/device.h"
-#endif
 
 namespace sfttest {
 namespace fs = std::filesystem;
 
-bool gpu_here() {
-#ifdef WB_HAVE_CUDA
-  return wb::sft::cuda_built() && wb::cuda::device_available();
-#else
-  return false;
-#endif
-}
+bool gpu_here() { return wb::llama::cuda_unavailable().empty(); }
 
 json tiny_config() {
   return {{"hidden_size", 64},         {"intermediate_size", 176}, {"num_hidden_layers", 2},

@@ -19,11 +19,14 @@ void check(cudaError_t err, const char* expr, const char* file, int line) {
   // the caller recovered from failing the next, unrelated kernel. (A sticky error — the context
   // is broken — keeps failing every later call anyway.)
   (void)cudaGetLastError();
-  throw CudaError(describe(err, expr, file, line));
+  throw CudaError(describe(err, expr, file, line),
+                  err == cudaErrorMemoryAllocation ? ErrorKind::out_of_memory : ErrorKind::internal);
 }
 
 void check(cublasStatus_t status, const char* expr, const char* file, int line) {
-  if (status != CUBLAS_STATUS_SUCCESS) throw CudaError(describe(status, expr, file, line));
+  if (status != CUBLAS_STATUS_SUCCESS)
+    throw CudaError(describe(status, expr, file, line),
+                    status == CUBLAS_STATUS_ALLOC_FAILED ? ErrorKind::out_of_memory : ErrorKind::internal);
 }
 
 }  // namespace wb::cuda

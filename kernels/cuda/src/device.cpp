@@ -63,7 +63,7 @@ bool device_available() noexcept { return probe().ok; }
 std::string unavailable_reason() { return probe().reason; }
 
 DeviceInfo device_info() {
-  if (!device_available()) throw CudaError("no CUDA device: " + unavailable_reason());
+  if (!device_available()) throw CudaError("no CUDA device: " + unavailable_reason(), ErrorKind::unsupported);
   int dev = 0;
   WB_CUDA_CHECK(cudaGetDevice(&dev));
   cudaDeviceProp prop{};

@@ -51,7 +51,7 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
       onames.push_back(s.name);
     }
     if (!fs::create_directory(tmp, ec) || ec)
-      throw CheckpointError("cannot create " + tmp.string() + ": " + ec.message());
+      throw CheckpointError("cannot create " + tmp.string() + ": " + ec.message(), ErrorKind::io);
     w.write(tmp / "state.safetensors");
     write_file_atomic(tmp / "checkpoint.json", j.dump(2));
     // Swap: move any existing checkpoint aside, move the new one in, then drop the old one.
@@ -70,7 +70,7 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
     throw;
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
-    throw CheckpointError("cannot save checkpoint " + dir.string() + ": " + e.what());
+    throw CheckpointError("cannot save checkpoint " + dir.string() + ": " + e.what(), ErrorKind::io);
   }
 }
 

@@ -201,7 +201,7 @@ SafetensorsFile::SafetensorsFile(const std::filesystem::path& path)
   try {
     mapped = &impl_->storage.emplace<MappedFile>(path);
   } catch (const std::runtime_error& e) {
-    throw SafetensorsError(e.what());  // "cannot open <path>: <reason>"
+    throw SafetensorsError(e.what(), ErrorKind::io);  // "cannot open <path>: <reason>"
   }
   impl_->parse(mapped->bytes());
 }
@@ -270,7 +270,7 @@ struct SafetensorsSet::Impl {
     if (it == where.end()) {
       throw SafetensorsError("no tensor named '" + std::string(name) + "' in " +
                              (files.empty() ? std::string("the set") : files.front().label()) +
-                             (files.size() > 1 ? " (and its other shards)" : ""));
+                             (files.size() > 1 ? " (and its other shards)" : ""), ErrorKind::not_found);
     }
     return files[it->second];
   }
@@ -300,11 +300,11 @@ SafetensorsSet SafetensorsSet::open(const std::filesystem::path& path) {
     } else if (fs::exists(path / "model.safetensors")) {
       target = path / "model.safetensors";
     } else {
-      throw SafetensorsError(path.string() +
-                             ": no model.safetensors or model.safetensors.index.json");
+      throw SafetensorsError(path.string() + ": no model.safetensors or model.safetensors.index.json",
+                             ErrorKind::not_found);
     }
   } else if (!fs::exists(path, ec)) {
-    throw SafetensorsError(path.string() + ": no such file or directory");
+    throw SafetensorsError(path.string() + ": no such file or directory", ErrorKind::not_found);
   }
 
   const std::string name = target.filename().string();
@@ -322,7 +322,7 @@ SafetensorsSet SafetensorsSet::open(const std::filesystem::path& path) {
   } catch (const json::exception& e) {
     fail(label, std::string("not valid JSON: ") + e.what());
   } catch (const std::runtime_error& e) {
-    throw SafetensorsError(e.what());
+    throw SafetensorsError(e.what(), ErrorKind::io);
   }
   if (!index.is_object()) fail(label, "not a JSON object");
   auto wm = index.find("weight_map");

@@ -52,14 +52,14 @@ void write_atomic(const std::filesystem::path& path, const std::string& bytes) {
     if (!out) {
       std::error_code ec;
       std::filesystem::remove(tmp, ec);
-      throw TokenizerError("cannot write " + path.string());
+      throw TokenizerError("cannot write " + path.string(), ErrorKind::io);
     }
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) {
     std::filesystem::remove(tmp, ec);
-    throw TokenizerError("cannot write " + path.string() + ": " + ec.message());
+    throw TokenizerError("cannot write " + path.string() + ": " + ec.message(), ErrorKind::io);
   }
 }
 
@@ -69,7 +69,8 @@ void train_sentencepiece(const std::filesystem::path& corpus,
                          const std::filesystem::path& model_out, const SpTrainOptions& o) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(corpus, ec)) {
-    throw TokenizerError("tokenizer corpus " + corpus.string() + " does not exist or is not a file");
+    throw TokenizerError("tokenizer corpus " + corpus.string() + " does not exist or is not a file",
+                         ErrorKind::not_found);
   }
   if (std::filesystem::file_size(corpus, ec) == 0) {
     throw TokenizerError("tokenizer corpus " + corpus.string() + " is empty");

@@ -85,7 +85,7 @@ Tokenizer::Tokenizer(const std::filesystem::path& model_path) : impl_(std::make_
   impl_->label = model_path.string();
   std::error_code ec;
   if (!std::filesystem::exists(model_path, ec)) {
-    throw TokenizerError("tokenizer model " + model_path.string() + " does not exist");
+    throw TokenizerError("tokenizer model " + model_path.string() + " does not exist", ErrorKind::not_found);
   }
   if (std::filesystem::is_directory(model_path, ec)) {
     throw TokenizerError("tokenizer model " + model_path.string() + " is a directory");

@@ -2,9 +2,8 @@
 
 #include <stdexcept>
 
-#include "wb/kernels/scalar_head.h"
 #include "wb/llama/chat_template.h"
-#include "wb/llama/forward.h"
+#include "wb/llama/head_scorer.h"
 #include "wb/llama/safetensors.h"
 
 namespace wb::reward {
@@ -50,26 +49,7 @@ llama::ScalarHead<float> load_reward_head(const fs::path& dir, int64_t hidden) {
 std::vector<float> score_sequences(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
                                    const llama::ScalarHead<float>& head,
                                    const std::vector<std::vector<int32_t>>& seqs, int64_t max_seqs) {
-  if (head.weight.numel() != base.config.hidden_size)
-    throw std::invalid_argument("reward head has " + std::to_string(head.weight.numel()) +
-                                " weights for hidden size " + std::to_string(base.config.hidden_size));
-  std::vector<float> out(seqs.size());
-  llama::Workspace<float> ws;
-  llama::ForwardOptions opts;
-  opts.logits = false;
-  const size_t step = static_cast<size_t>(std::max<int64_t>(1, max_seqs));
-  for (size_t begin = 0; begin < seqs.size(); begin += step) {
-    const size_t end = std::min(seqs.size(), begin + step);
-    const std::vector<std::vector<int32_t>> part(seqs.begin() + begin, seqs.begin() + end);
-    const llama::Batch b = llama::Batch::pack(part);
-    // One entry per sequence: the adapter, or explicitly none (an empty list would mean Model::lora).
-    const std::vector<const llama::LoraAdapter<float>*> adapters(part.size(), adapter);
-    llama::forward(base, b, ws, opts, adapters);
-    kernels::scalar_head_forward<float>(out.data() + begin, ws.hidden.data(), b.last_index.data(),
-                                        static_cast<int64_t>(part.size()), head.weight.ptr(), head.bias.data[0],
-                                        base.config.hidden_size);
-  }
-  return out;
+  return llama::score_head(base, adapter, head, seqs, max_seqs);
 }
 
 SequenceScorer cpu_scorer(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,

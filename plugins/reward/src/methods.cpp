@@ -3,7 +3,7 @@
 #include "wb/plugin/host.h"
 #include "requests.h"
 #include "resolve.h"
-#include "reward_device.h"
+#include "wb/plugin/device.h"
 #include "rm_scorer.h"
 #include "wb/plugin/spec.h"
 #include "wb/reward/pair_eval.h"
@@ -30,10 +30,10 @@ json label_pair(const json& request) {
 
 json reward_score(const json& request) {
   const ScoreRequest q = parse_score(request);
-  sft::DeviceChoice device = sft::choose_device(q.device, "");
+  llama::DeviceChoice device = plugin::choose_device(q.device, "");
   const ResolvedRm r = resolve_reward_model("rm", q.rm);
   const llama::Model<float>& base = r.base->model;
-  fit_gpu_memory(device, q.device, base.weights.numel());
+  plugin::fit_gpu_memory(device, q.device, base.weights.numel(), /*full=*/false);
   const int64_t max_len = r.rm->max_len ? r.rm->max_len : base.config.max_position_embeddings;
   json out = {{"rm", q.rm}, {"kind", r.kind}, {"device", device.cuda ? "cuda" : "cpu"}};
   if (!q.items.empty()) {

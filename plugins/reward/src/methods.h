@@ -11,7 +11,7 @@
 //                 accuracy report of pair_eval.h ("accuracy", "by_rating", "by_safety", ...)}
 //
 // "device" is where the scores were computed, "cpu" or "cuda" (the request's "device", else the
-// daemon's setting: reward_device.h; on cuda the plugin's GpuScorer, gpu_scorer.h). label.pair
+// daemon's setting: reward_device.h; on cuda the engine's GPU scorer, rm_scorer.h). label.pair
 // samples on the CPU whatever the device (docs/REWARD.md "Device" says why).
 // Both are thread-safe (the model cache has a mutex; each call has its own workspaces).
 // Errors: plugin::SpecError (WB_INVALID, names the field), plugin::HostError (WB_NOT_FOUND for an

@@ -12,7 +12,7 @@
 #include "reward_spec.h"
 #include "rm_scorer.h"
 #include "wb/plugin/spec.h"
-#include "train_device.h"
+#include "wb/plugin/device.h"
 #include "wb/wb_plugin.h"
 
 namespace {
@@ -26,7 +26,7 @@ wb_status reward_init(const wb_host* host, const char* config_json, wb_error* er
     wb::plugin::Host::install(host, "reward");
     // The daemon's `device`: the default of reward specs and requests without "device" (this
     // module's own copy of the sft code's default: reward_device.h).
-    wb::sft::apply_init_config(config_json);
+    wb::plugin::apply_init_config(config_json);
     return WB_OK;
   });
 }

@@ -1,6 +1,6 @@
 #include "requests.h"
 
-#include "reward_device.h"
+#include "wb/plugin/device.h"
 #include "wb/plugin/spec.h"
 
 namespace wb::reward {
@@ -40,7 +40,7 @@ ScoreRequest parse_score(const json& req) {
   SpecReader r(req);
   ScoreRequest q;
   q.rm = r.string("rm");
-  q.device = read_device(r);
+  q.device = plugin::read_device(r);
   q.dataset = r.string_or("dataset", "");
   r.allow("items");
   const bool has_items = req.contains("items") && !req["items"].is_null();

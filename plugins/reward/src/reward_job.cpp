@@ -7,14 +7,14 @@
 
 #include "wb/plugin/loop_driver.h"
 #include "wb/plugin/model_store.h"
-#include "reward_device.h"
+#include "wb/plugin/device.h"
 #include "reward_spec.h"
 #include "wb/plugin/spec.h"
-#include "train_loop.h"
 #include "wb/plugin/training_options.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/model_io.h"
+#include "wb/llama/train_loop.h"
 #include "wb/llama/trainer.h"
 #include "wb/reward/pair_eval.h"
 #include "wb/reward/reward_config.h"
@@ -135,15 +135,14 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   tc.loss = llama::LossKind::kRanking;
   tc.centering = s.centering;
   llama::InMemoryDataSource data(std::move(batches));
-  // The CPU Trainer, or the GPU trainer in fp32 (the sft plugin's train loops); both write the
+  // The engine's CPU Trainer, or its GPU trainer in fp32 (wb/llama/train_loop.h); both write the
   // CPU's checkpoint format, so a run resumes on either device. Held-out evaluation runs on the
   // CPU model, synced from the GPU first.
-  sft::DeviceChoice device =
-      sft::choose_device(s.device, reward_cpu_only(s, s.adapter.empty() ? nullptr : &model.lora->config));
-  fit_gpu_memory(device, s.device, model.weights.numel());
+  llama::DeviceChoice device =
+      plugin::choose_device(s.device, reward_cpu_only(s, s.adapter.empty() ? nullptr : &model.lora->config));
+  plugin::fit_gpu_memory(device, s.device, model.weights.numel(), /*full=*/false);
   job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
-  const std::unique_ptr<sft::TrainLoop> trainer =
-      device.cuda ? sft::make_gpu_loop(model, data, tc, s.log_every) : sft::make_cpu_loop(model, data, tc);
+  const std::unique_ptr<llama::TrainLoop> trainer = llama::make_train_loop(device, model, data, tc, s.log_every);
 
   const fs::path ckpt = job.dir() / "checkpoint";
   if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {

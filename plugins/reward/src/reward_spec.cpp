@@ -5,7 +5,7 @@
 #include <optional>
 
 #include "wb/plugin/host.h"
-#include "reward_device.h"
+#include "wb/plugin/device.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/training_options.h"
 
@@ -129,7 +129,7 @@ RewardSpec parse_reward_spec(const json& spec) {
   s.eval_every = r.integer_or("eval_every", 0, 0);
   s.log_every = r.integer_or("log_every", 1, 1);
   s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
-  s.device = read_device(r);
+  s.device = plugin::read_device(r);
   r.finish();
   return s;
 }
@@ -148,7 +148,7 @@ void validate_reward_spec(const json& spec) {
     if (fs::is_regular_file(cfg)) continued = llama::load_peft_config(cfg);
   }
   // "cuda" that cannot run here is refused now, naming the field and the reason.
-  sft::choose_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
+  plugin::choose_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
   auto check_ds = [](const std::string& field, const std::string& name) {
     auto d = Host::lookup("dataset", name);
     if (!d) spec_fail(field, "unknown dataset '" + name + "'");

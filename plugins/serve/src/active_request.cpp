@@ -20,7 +20,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 ActiveRequest::ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config,
-                             std::unique_ptr<BackendSequence> seq, const llama::Tokenizer* tokenizer,
+                             std::unique_ptr<llama::BackendSequence> seq, const llama::Tokenizer* tokenizer,
                              ServeMetrics& metrics, std::atomic<int64_t>* running)
     : req_(std::move(req)),
       seq_(std::move(seq)),

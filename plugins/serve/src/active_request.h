@@ -1,5 +1,5 @@
 // ActiveRequest: one admitted request on the decode thread — its sequence on the backend (KV
-// cache, adapter, scale; decode_backend.h), its RNG, its output text pipeline (StreamDecoder ->
+// cache, adapter, scale; wb/llama/decode_backend.h), its RNG, its output text pipeline (StreamDecoder ->
 // StopMatcher) and its event callback.
 //
 // The engine feeds it: next_feed() says which tokens the sequence needs in the next batched
@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "adapter_registry.h"
-#include "decode_backend.h"
+#include "wb/llama/decode_backend.h"
 #include "serve_metrics.h"
 #include "wb/llama/config.h"
 #include "wb/llama/rng.h"
@@ -57,7 +57,7 @@ class ActiveRequest {
   // tokenizer may be null (no text). running (nullable) is decremented by finish(), before the
   // done event goes out, so whoever receives "done" sees the engine's counts and adapter
   // references without this request.
-  ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, std::unique_ptr<BackendSequence> seq,
+  ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, std::unique_ptr<llama::BackendSequence> seq,
                 const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
                 std::atomic<int64_t>* running = nullptr);
 
@@ -67,7 +67,7 @@ class ActiveRequest {
   // Prompt tokens not yet fed.
   int64_t prompt_left() const { return static_cast<int64_t>(req_.prompt.size() - fed_); }
   // The backend sequence; only while the request runs (not finished, opened with one).
-  BackendSequence& sequence() { return *seq_; }
+  llama::BackendSequence& sequence() { return *seq_; }
 
   // Tokens for the next forward: the next prompt chunk (at most `chunk`, split at fixed
   // multiples of `chunk` from the prompt's start so the work is the same in any batch), or the
@@ -86,7 +86,7 @@ class ActiveRequest {
   bool emit(const nlohmann::json& event);  // false: the callback asked to cancel
 
   PreparedRequest req_;
-  std::unique_ptr<BackendSequence> seq_;
+  std::unique_ptr<llama::BackendSequence> seq_;
   const llama::Tokenizer* tok_;
   std::optional<llama::StreamDecoder> text_;
   llama::StopMatcher stops_;

@@ -11,7 +11,7 @@ namespace wb::serve {
 namespace fs = std::filesystem;
 
 ResidentAdapter::ResidentAdapter(std::string n, uint64_t v, fs::path p, double s, llama::LoraAdapter<float> l,
-                                 std::unique_ptr<const DeviceAdapter> d, std::shared_ptr<std::atomic<int64_t>> total)
+                                 std::unique_ptr<const llama::DeviceAdapter> d, std::shared_ptr<std::atomic<int64_t>> total)
     : name(std::move(n)), version(v), path(std::move(p)), scale(s), lora(std::move(l)), device(std::move(d)),
       total_(std::move(total)) {
   bytes = device ? device->bytes() : lora.numel() * static_cast<int64_t>(sizeof(float));
@@ -21,7 +21,7 @@ ResidentAdapter::ResidentAdapter(std::string n, uint64_t v, fs::path p, double s
 ResidentAdapter::~ResidentAdapter() { *total_ -= bytes; }
 
 AdapterRegistry::AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank,
-                                 AdapterUpload upload)
+                                 llama::AdapterUpload upload)
     : base_(base), max_adapters_(max_adapters), max_rank_(max_rank), upload_(std::move(upload)) {}
 
 std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& name, const fs::path& dir,
@@ -46,7 +46,7 @@ std::shared_ptr<const ResidentAdapter> AdapterRegistry::load(const std::string& 
   if (lora.config.r > max_rank_)
     throw plugin::PluginError(WB_INVALID, "adapter '" + name + "': rank " + std::to_string(lora.config.r) +
                                      " exceeds the serving limit of " + std::to_string(max_rank_) + " (max_rank)");
-  std::unique_ptr<const DeviceAdapter> device;
+  std::unique_ptr<const llama::DeviceAdapter> device;
   if (upload_) {  // before publishing: a failure leaves the old version in place
     try {
       device = upload_(lora);

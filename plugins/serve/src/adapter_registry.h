@@ -14,7 +14,7 @@
 // that is not a PEFT LoRA adapter, shapes that do not fit the base model, a rank over max_rank
 // or a full table (max_adapters) leave the registry as it was. Thread-safe.
 //
-// On the GPU the engine gives the registry its backend's AdapterUpload (decode_backend.h): a
+// On the GPU the engine gives the registry its backend's llama::AdapterUpload (wb/llama/decode_backend.h): a
 // load then also copies the adapter to the device, before publishing (a failed upload leaves the
 // old version in place), and the device copy lives exactly as long as the entry — it is freed
 // when the last request holding that version ends. bytes() then counts device bytes.
@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "decode_backend.h"
+#include "wb/llama/decode_backend.h"
 #include "wb/llama/config.h"
 #include "wb/llama/lora.h"
 
@@ -44,13 +44,16 @@ struct ResidentAdapter {
   std::filesystem::path path;
   double scale = 1.0;               // default request adapter_scale (multiplies alpha/r)
   llama::LoraAdapter<float> lora;
-  std::unique_ptr<const DeviceAdapter> device;  // the backend's copy (GPU), or null (CPU)
+  std::unique_ptr<const llama::DeviceAdapter> device;  // the backend's copy (GPU), or null (CPU)
   int64_t bytes = 0;                // tensor bytes (device bytes when `device` is set)
 
   ResidentAdapter(std::string name, uint64_t version, std::filesystem::path path, double scale,
-                  llama::LoraAdapter<float> lora, std::unique_ptr<const DeviceAdapter> device,
+                  llama::LoraAdapter<float> lora, std::unique_ptr<const llama::DeviceAdapter> device,
                   std::shared_ptr<std::atomic<int64_t>> total);
   ~ResidentAdapter();
+  // What a backend sequence decodes with (wb/llama/decode_backend.h): these tensors and the
+  // backend's copy of them.
+  llama::AdapterRef ref() const { return {&lora, device.get(), name}; }
   ResidentAdapter(const ResidentAdapter&) = delete;
   ResidentAdapter& operator=(const ResidentAdapter&) = delete;
 
@@ -62,7 +65,7 @@ class AdapterRegistry {
  public:
   // upload: the backend's device copy of each loaded adapter (empty: none, the CPU).
   AdapterRegistry(const llama::LlamaConfig& base, int64_t max_adapters, int64_t max_rank,
-                  AdapterUpload upload = {});
+                  llama::AdapterUpload upload = {});
 
   // Reads `dir` (PEFT layout), checks it against the base model and the limits, and publishes
   // it as `name` (a new version). scale must be finite. Throws plugin::PluginError: WB_INVALID (bad name,
@@ -96,7 +99,7 @@ class AdapterRegistry {
  private:
   llama::LlamaConfig base_;
   int64_t max_adapters_, max_rank_;
-  AdapterUpload upload_;
+  llama::AdapterUpload upload_;
   std::shared_ptr<std::atomic<int64_t>> total_ = std::make_shared<std::atomic<int64_t>>(0);
   std::atomic<uint64_t> next_version_{1};
   mutable std::mutex mu_;

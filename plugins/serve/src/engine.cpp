@@ -3,8 +3,6 @@
 #include <random>
 #include <system_error>
 
-#include "cpu_backend.h"
-#include "gpu_backend.h"
 #include "request_spec.h"
 #include "wb/plugin/error.h"
 #include "wb/llama/chat_template.h"
@@ -39,12 +37,18 @@ std::optional<llama::Tokenizer> load_tokenizer(const fs::path& dir) {
 
 // The backend the device choice asks for. "auto" falls back to the CPU when the GPU cannot take
 // the model (e.g. out of device memory); o.device_note and o.batch_invariant follow what was built.
-std::unique_ptr<DecodeBackend> make_backend(ModelOptions& o, const DeviceChoice& d, const llama::Model<float>& m,
-                                            int64_t context) {
+std::unique_ptr<llama::DecodeBackend> make_backend(ModelOptions& o, const DeviceChoice& d, const llama::Model<float>& m,
+                                                   int64_t context) {
   o.device_note = d.note;
+  llama::DecodeBackendOptions bo;
+  bo.batch_invariant = o.batch_invariant;
+  bo.row_tile = o.row_tile;
+  bo.gpu_dtype = o.gpu_dtype;
+  bo.max_seqs = o.max_batch;
+  bo.max_context = context;
   if (d.cuda) {
     try {
-      auto b = make_gpu_backend(m, o.gpu_dtype, o.max_batch, context);
+      auto b = llama::make_decode_backend(d, m, bo);
       o.batch_invariant = false;  // not on the GPU (serve_device.h refuses an explicit true)
       return b;
     } catch (const std::exception& e) {
@@ -54,7 +58,7 @@ std::unique_ptr<DecodeBackend> make_backend(ModelOptions& o, const DeviceChoice&
       o.device_note = "device \"auto\" serves on the CPU: the GPU could not take the model: " + std::string(e.what());
     }
   }
-  return std::make_unique<CpuBackend>(m, o.batch_invariant, o.row_tile);
+  return llama::make_decode_backend(llama::DeviceChoice{}, m, bo);
 }
 
 }  // namespace
@@ -190,9 +194,10 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   for (PreparedRequest& p : admitted) {
     // The cache never needs more than prompt + max_tokens rows (+1 so the last token fits).
     const int64_t need = static_cast<int64_t>(p.prompt.size()) + std::max<int64_t>(p.max_tokens, 1);
-    std::unique_ptr<BackendSequence> seq;
+    std::unique_ptr<llama::BackendSequence> seq;
     try {
-      seq = backend_->open(std::min(context_, need), p.adapter.get(), p.adapter_scale);
+      seq = backend_->open(std::min(context_, need), p.adapter ? p.adapter->ref() : llama::AdapterRef{},
+                           p.adapter_scale);
     } catch (const std::exception& e) {
       const uint64_t id = p.id;
       ActiveRequest(std::move(p), model_.config, nullptr, tokenizer(), metrics_).finish("error", e.what());
@@ -208,7 +213,7 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
 
 void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   if (batch.empty()) return;
-  std::vector<BackendSequence*> seqs;
+  std::vector<llama::BackendSequence*> seqs;
   std::vector<std::vector<int32_t>> feeds;
   int64_t rows = 0;
   for (ActiveRequest* r : batch) {
@@ -218,7 +223,7 @@ void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   }
   std::vector<float> logits;
   try {
-    backend_->forward(std::span<BackendSequence* const>(seqs.data(), seqs.size()), feeds, logits, decode);
+    backend_->forward(std::span<llama::BackendSequence* const>(seqs.data(), seqs.size()), feeds, logits, decode);
     metrics_.step(rows);
     const int64_t V = model_.config.vocab_size;
     for (size_t i = 0; i < batch.size(); ++i)

@@ -6,7 +6,7 @@
 //   e.cancel(id);
 //   nlohmann::json s = e.stats();
 //
-// The passes run on a DecodeBackend (decode_backend.h): the CPU (llama::Decoder) or, with
+// The passes run on the engine's DecodeBackend (wb/llama/decode_backend.h): the CPU (llama::Decoder) or, with
 // device "cuda" / "auto" where a GPU answers, the GPU (gpu::GpuDecoder; serve_device.h decides).
 // Everything else below — queueing, admission, batching, chunking, cancellation, metrics — is
 // this one loop for both.
@@ -22,7 +22,7 @@
 // pass runs every product through the engine's fixed-order row kernel (batch_invariant), and
 // chunks are cut at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever
 // else runs. On the GPU batch_invariant is off (cuBLAS picks kernels by shape), and a step's decode
-// rows and prompt chunks go in one pass (DecodeBackend::one_pass).
+// rows and prompt chunks go in one pass (llama::DecodeBackend::one_pass).
 //
 // Destruction stops the thread and ends every queued and running request with a done event
 // ("cancelled", error "the model was unloaded") before returning; no callback follows.
@@ -44,7 +44,7 @@
 
 #include "active_request.h"
 #include "adapter_registry.h"
-#include "decode_backend.h"
+#include "wb/llama/decode_backend.h"
 #include "model_options.h"
 #include "serve_device.h"
 #include "serve_metrics.h"
@@ -98,7 +98,7 @@ class Engine {
   llama::Model<float> model_;
   std::optional<llama::Tokenizer> tokenizer_;
   int64_t context_ = 0;
-  std::unique_ptr<DecodeBackend> backend_;  // outlives registry_ (destroyed after it)
+  std::unique_ptr<llama::DecodeBackend> backend_;  // outlives registry_ (destroyed after it)
   AdapterRegistry registry_;
   ServeMetrics metrics_;
 

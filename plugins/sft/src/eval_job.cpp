@@ -5,13 +5,12 @@
 #include <memory>
 #include <stdexcept>
 
-#include "gpu_greedy.h"
 #include "wb/plugin/model_store.h"
 #include "specs.h"
 #include "train_device.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/chat_template.h"
-#include "wb/llama/generate.h"
+#include "wb/llama/greedy.h"
 #include "wb/llama/model_io.h"
 #include "wb/suite/chat.h"
 #include "wb/suite/checker.h"
@@ -88,7 +87,7 @@ std::vector<Item> load_items(const plugin::JobHost& job, const EvalSpec& s) {
 
 wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
   const EvalSpec s = parse_eval_spec(spec_json);
-  DeviceChoice device = choose_eval_device(s);
+  llama::DeviceChoice device = choose_eval_device(s);
   job.progress(0.0, "load");
   const fs::path model_path = plugin::registered_model_path(s.model, job.handle());
   const auto model = llama::load_model<float>(model_path);
@@ -99,44 +98,30 @@ wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");
   // As for training: a model the GPU cannot hold evaluates on the CPU unless cuda was asked for.
-  if (const std::string why = fit_gpu_memory(device, s.device, model.weights.numel(), false, "evaluation");
+  if (const std::string why = llama::fit_gpu_memory(device, s.device, model.weights.numel(), false, "evaluation");
       !why.empty())
     throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
   job.info("device: " + device.note);
   // On the GPU the model (and adapter) are copied to the device once for the whole job.
-  std::unique_ptr<GpuGreedy> gpu;
-  if (device.cuda) gpu = std::make_unique<GpuGreedy>(model, adapter ? &*adapter : nullptr);
+  const std::unique_ptr<llama::GreedyCompleter> completer =
+      llama::make_greedy_completer(device, model, adapter ? &*adapter : nullptr);
 
   suite::Report report;
   std::ofstream results(job.dir() / "eval_results.jsonl");
   for (size_t begin = 0; begin < items.size(); begin += static_cast<size_t>(s.batch)) {
     if (job.cancelled()) return job.shutting_down() ? WB_INTERRUPTED : WB_CANCELLED;
     const size_t end = std::min(items.size(), begin + static_cast<size_t>(s.batch));
-    std::vector<llama::GenerateRequest> reqs;
+    std::vector<std::vector<int32_t>> prompts;
+    std::vector<int64_t> max_tokens;
     for (size_t i = begin; i < end; ++i) {
       std::vector<llama::ChatMessage> msgs;
       for (const auto& m : items[i].context) msgs.push_back({m.role, m.content});
-      llama::GenerateRequest r;
-      r.prompt = llama::render_llama2_chat(tok, msgs).ids;
-      const int64_t room = model.config.max_position_embeddings - static_cast<int64_t>(r.prompt.size());
+      prompts.push_back(llama::render_llama2_chat(tok, msgs).ids);
+      const int64_t room = model.config.max_position_embeddings - static_cast<int64_t>(prompts.back().size());
       if (room < 1) throw std::runtime_error("prompt " + std::to_string(i) + " does not fit the model's context");
-      r.max_tokens = std::min(s.max_tokens, room);
-      r.adapter = adapter ? &*adapter : nullptr;
-      r.sampling.temperature = 0;  // greedy
-      reqs.push_back(std::move(r));
+      max_tokens.push_back(std::min(s.max_tokens, room));
     }
-    std::vector<std::vector<int32_t>> out;
-    if (gpu) {
-      std::vector<std::vector<int32_t>> prompts;
-      std::vector<int64_t> max_tokens;
-      for (const auto& r : reqs) {
-        prompts.push_back(r.prompt);
-        max_tokens.push_back(r.max_tokens);
-      }
-      out = gpu->complete(prompts, max_tokens);
-    } else {
-      for (auto& r : llama::generate(model, reqs)) out.push_back(std::move(r.tokens));
-    }
+    const std::vector<std::vector<int32_t>> out = completer->complete(prompts, max_tokens);
     for (size_t k = 0; k < out.size(); ++k) {
       const Item& it = items[begin + k];
       const std::string response = tok.decode(out[k]);

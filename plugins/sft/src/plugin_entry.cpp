@@ -10,7 +10,7 @@
 #include "model_jobs.h"
 #include "wb/plugin/spec.h"
 #include "specs.h"
-#include "train_device.h"
+#include "wb/plugin/device.h"
 #include "train_job.h"
 #include "wb/wb_plugin.h"
 
@@ -23,7 +23,7 @@ using wb::plugin::guarded;
 wb_status sft_init(const wb_host* host, const char* config_json, wb_error* err) {
   return guarded(err, [&] {
     wb::plugin::Host::install(host, "sft");
-    wb::sft::apply_init_config(config_json);  // the daemon's `device`: the default of train specs
+    wb::plugin::apply_init_config(config_json);  // the daemon's `device`: the default of train specs
     return WB_OK;
   });
 }

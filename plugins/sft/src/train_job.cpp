@@ -12,7 +12,7 @@
 #include "specs.h"
 #include "train_data.h"
 #include "train_device.h"
-#include "train_loop.h"
+#include "wb/llama/train_loop.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
 #include "wb/llama/model_io.h"
@@ -62,7 +62,7 @@ json lora_module_names(const llama::LoraConfig& lc) {
 wb_status run_train(const plugin::JobHost& job, const std::string& kind, const json& spec_json) {
   const TrainSpec s = parse_train_spec(kind, spec_json);
   const bool lora = kind == "sft" && s.method == "lora";
-  DeviceChoice device = choose_train_device(s);
+  llama::DeviceChoice device = choose_train_device(s);
   job.progress(0.0, "load");
   const fs::path base_dir = plugin::registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
@@ -89,7 +89,7 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
   // Full training keeps 20 bytes per parameter on the GPU: a model too large for it trains on
   // the CPU when the job did not ask for cuda itself, and fails saying why when it did.
-  if (const std::string why = fit_gpu_memory(device, s.device, model.weights.numel(), !lora); !why.empty())
+  if (const std::string why = llama::fit_gpu_memory(device, s.device, model.weights.numel(), !lora); !why.empty())
     throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
   job.info("device: " + device.note);
 
@@ -103,8 +103,7 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   llama::TrainerConfig tc = plugin::trainer_config(s, total);
   llama::InMemoryDataSource data(std::move(train));
   // On the GPU the loss is read back only on the steps that log it (log_every and the last).
-  const std::unique_ptr<TrainLoop> trainer =
-      device.cuda ? make_gpu_loop(model, data, tc, s.log_every) : make_cpu_loop(model, data, tc);
+  const std::unique_ptr<llama::TrainLoop> trainer = llama::make_train_loop(device, model, data, tc, s.log_every);
 
   const fs::path ckpt = job.dir() / "checkpoint";
   if (!s.resume_from.empty() && llama::checkpoint_exists(s.resume_from)) {

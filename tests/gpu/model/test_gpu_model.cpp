@@ -121,7 +121,6 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   cuda::Context ctx;
   gpu::GpuLlama<float> g(ctx, m);
   REQUIRE(g.generate({prompt}, k).at(0) == cpu_new);
-  REQUIRE(g.used_graphs());
   // A batch decodes each sequence independently: the same prompt in every row gives the same
   // tokens, through the GEMV kernels (2 rows) and through RMSNorm + cuBLAS (more rows than
   // kGemvMaxRows).
@@ -133,12 +132,6 @@ TEST_CASE("GPU greedy decode through the KV cache equals the CPU's argmax contin
   // The first token only (no step replayed), and a one-token prompt.
   REQUIRE(g.generate({prompt}, 1).at(0) == std::vector<int32_t>{cpu_new[0]});
   REQUIRE(g.generate({{prompt[0]}}, 1).at(0) == cpu_continuation(m, {prompt[0]}, 1));
-  // The eager path (no CUDA graphs) gives the same tokens as the replayed graphs.
-  ::setenv("WB_CUDA_GRAPHS", "0", 1);
-  const auto eager = g.generate({prompt}, k);
-  ::unsetenv("WB_CUDA_GRAPHS");
-  REQUIRE_FALSE(g.used_graphs());
-  REQUIRE(eager.at(0) == cpu_new);
 }
 
 TEST_CASE("GPU greedy decode with a LoRA adapter equals the CPU's continuation with it", "[gpu]") {
@@ -151,13 +144,9 @@ TEST_CASE("GPU greedy decode with a LoRA adapter equals the CPU's continuation w
   gpu::GpuLlama<float> g(ctx, m);
   g.set_lora(*m.lora);
   REQUIRE(g.generate({prompt}, k, /*with_lora=*/true).at(0) == cpu_new);
-  // More rows than the GEMV limit (the cuBLAS path everywhere), and eagerly.
+  // More rows than the GEMV limit (the cuBLAS path everywhere).
   const auto many = g.generate(std::vector<std::vector<int32_t>>(cuda::kGemvMaxRows + 1, prompt), k, true);
   for (const auto& r : many) REQUIRE(r == cpu_new);
-  ::setenv("WB_CUDA_GRAPHS", "0", 1);
-  const auto eager = g.generate({prompt}, k, true);
-  ::unsetenv("WB_CUDA_GRAPHS");
-  REQUIRE(eager.at(0) == cpu_new);
   // Only some modules targeted (o and down: the q/k/v and gate/up GEMVs stay fused).
   llama::LoraConfig lc;
   lc.r = 4;
@@ -179,9 +168,8 @@ TEST_CASE("GPU sampled decode draws the CPU sampler's tokens from the same seeds
   auto m = tiny_model_with_lora();
   const std::vector<int32_t> prompt = {1, 17, 4, 88, 23};
   const int64_t k = 8;
-  // Row 0 greedy, rows 1-3 sampled at temperatures without a top-k/top-p cut (with a cut the
-  // kernel draws over the kept ids in id order, sample_token in logit order: same distribution,
-  // other tokens for the same u); the adapter on.
+  // Row 0 greedy, rows 1-3 sampled at temperatures (the host draws with sample_token itself); the
+  // adapter on.
   const std::vector<llama::SamplingParams> params = {
       {0.0, 0, 1.0, 0}, {1.0, 0, 1.0, 11}, {0.7, 0, 1.0, 12}, {1.5, 0, 1.0, 13}};
   std::vector<std::vector<int32_t>> want;

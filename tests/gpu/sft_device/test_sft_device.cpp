@@ -2,7 +2,8 @@
 // daemon's default) is parsed strictly, "cuda" is refused with a message naming the field and the
 // reason when it cannot run (no CUDA backend in this build, no device answering, or LoRA dropout,
 // which only the CPU trains), and "auto" falls back to the CPU saying why. Pretraining, full SFT
-// and LoRA SFT all go to the GPU where one answers.
+// and LoRA SFT all go to the GPU where one answers. (The rule itself, and the memory-fit rule, are
+// the engine's: tests/engine/test_device.cpp.)
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -13,6 +14,7 @@
 #include "wb/plugin/spec.h"
 #include "specs.h"
 #include "train_device.h"
+#include "wb/plugin/device.h"
 
 using nlohmann::json;
 using namespace wb::sft;
@@ -50,22 +52,22 @@ TEST_CASE("train specs accept device auto|cpu|cuda and nothing else", "[sft][dev
   json bad = lora_spec();
   bad["device"] = 1;
   CHECK_THROWS_AS(parse_train_spec("sft", bad), SpecError);
-  CHECK_THROWS_WITH(set_default_device("tpu"), Catch::Contains("device"));
+  CHECK_THROWS_WITH(wb::plugin::set_default_device("tpu"), Catch::Contains("device"));
 }
 
 TEST_CASE("device cpu trains on the CPU, auto picks the GPU whenever one answers", "[sft][device]") {
-  const DeviceChoice cpu = choose_train_device(parse_train_spec("sft", lora_spec("cpu")));
+  const wb::llama::DeviceChoice cpu = choose_train_device(parse_train_spec("sft", lora_spec("cpu")));
   CHECK_FALSE(cpu.cuda);
   CHECK(cpu.note == "cpu");
-  const DeviceChoice a = choose_train_device(parse_train_spec("sft", lora_spec("auto")));
+  const wb::llama::DeviceChoice a = choose_train_device(parse_train_spec("sft", lora_spec("auto")));
   CHECK(a.cuda == gpu_here());
   if (!gpu_here()) CHECK(a.note.rfind("cpu (auto: ", 0) == 0);
   // Full SFT and pretraining go where LoRA SFT goes.
   json full = lora_spec("auto");
   full["method"] = "full";
-  const DeviceChoice f = choose_train_device(parse_train_spec("sft", full));
+  const wb::llama::DeviceChoice f = choose_train_device(parse_train_spec("sft", full));
   CHECK(f.cuda == gpu_here());
-  const DeviceChoice p = choose_train_device(parse_train_spec("pretrain", pretrain_spec("auto")));
+  const wb::llama::DeviceChoice p = choose_train_device(parse_train_spec("pretrain", pretrain_spec("auto")));
   CHECK(p.cuda == gpu_here());
   if (!gpu_here()) {
     CHECK(f.note == a.note);
@@ -74,7 +76,7 @@ TEST_CASE("device cpu trains on the CPU, auto picks the GPU whenever one answers
   // LoRA dropout stays on the CPU under auto, and says so (where a GPU would otherwise be used).
   json dropout = lora_spec("auto");
   dropout["dropout"] = 0.1;
-  const DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
+  const wb::llama::DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
   CHECK_FALSE(d.cuda);
   if (gpu_here()) CHECK_THAT(d.note, Catch::Contains("LoRA with dropout"));
 }
@@ -107,7 +109,7 @@ TEST_CASE("eval specs take a device too: cuda refused without a GPU, auto on the
   CHECK_THROWS_WITH(parse_eval_spec(eval_spec("gpu")),
                     Catch::Contains("device") && Catch::Contains("expected one of auto, cpu, cuda"));
   CHECK(choose_eval_device(parse_eval_spec(eval_spec("cpu"))).note == "cpu");
-  const DeviceChoice a = choose_eval_device(parse_eval_spec(eval_spec("auto")));
+  const wb::llama::DeviceChoice a = choose_eval_device(parse_eval_spec(eval_spec("auto")));
   CHECK(a.cuda == gpu_here());
   if (gpu_here()) {
     CHECK(choose_eval_device(parse_eval_spec(eval_spec("cuda"))).cuda);
@@ -120,15 +122,15 @@ TEST_CASE("eval specs take a device too: cuda refused without a GPU, auto on the
 }
 
 TEST_CASE("the daemon's device is the default of specs without one", "[sft][device]") {
-  set_default_device("cpu");
+  wb::plugin::set_default_device("cpu");
   CHECK(choose_train_device(parse_train_spec("sft", lora_spec())).note == "cpu");
   CHECK(choose_train_device(parse_train_spec("sft", lora_spec())).setting == "cpu");
   CHECK(choose_eval_device(parse_eval_spec(eval_spec())).note == "cpu");
   // A daemon-wide "cuda" does not fail jobs only the CPU trains: they run there, saying why.
-  set_default_device("cuda");
+  wb::plugin::set_default_device("cuda");
   json dropout = lora_spec();
   dropout["dropout"] = 0.1;
-  const DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
+  const wb::llama::DeviceChoice d = choose_train_device(parse_train_spec("sft", dropout));
   CHECK_FALSE(d.cuda);
   CHECK_THAT(d.note, Catch::Contains("the daemon's device is cuda") && Catch::Contains("LoRA with dropout"));
   if (!gpu_here()) {
@@ -137,21 +139,5 @@ TEST_CASE("the daemon's device is the default of specs without one", "[sft][devi
     CHECK_THROWS_WITH(choose_eval_device(parse_eval_spec(eval_spec())),
                       Catch::Contains("the daemon's device setting"));
   }
-  set_default_device("auto");
-}
-
-TEST_CASE("a model too large for the GPU's memory is named, with what it needs and what there is",
-          "[sft][device]") {
-  const int64_t huge = int64_t(1) << 40;  // 1.1T parameters: no GPU holds their training state
-  if (gpu_here()) {
-    CHECK(gpu_memory_problem(1000, true).empty());
-    CHECK(gpu_memory_problem(1000, false).empty());
-    CHECK_THAT(gpu_memory_problem(huge, true),
-               Catch::Contains("full training of") && Catch::Contains("needs about") && Catch::Contains("GB"));
-    CHECK_THAT(gpu_memory_problem(huge, false), Catch::StartsWith("training of"));
-    CHECK_THAT(gpu_memory_problem(huge, false, "evaluation"), Catch::StartsWith("evaluation of"));
-  } else {
-    // No device in use: nothing to check against.
-    CHECK(gpu_memory_problem(huge, true).empty());
-  }
+  wb::plugin::set_default_device("auto");
 }

@@ -1,6 +1,10 @@
 #include "wb/llama/cuda/gpu_adapter.h"
 
+#include <stdexcept>
+
 #include "wb/cuda/dtype.h"
+#include "wb/cuda/stream.h"
+#include "wb/llama/cuda/gpu_llama.h"
 
 namespace wb::gpu {
 
@@ -18,6 +22,24 @@ GpuAdapter<T>::GpuAdapter(const llama::LoraAdapter<float>& a, const llama::Llama
       p.B = cuda::to_device(cuda::from_float<T>(src->B.data));
       bytes_ += static_cast<int64_t>(p.A.bytes() + p.B.bytes());
     }
+}
+
+template <typename T>
+GpuAdapter<T>::GpuAdapter(const GpuLlama<T>& m) : rank_(m.lora_.rank), scale_(m.lora_.scale), config_(m.c_) {
+  if (!m.has_lora_) throw std::logic_error("GpuAdapter: the model has no LoRA adapter");
+  layers_.resize(m.lora_pairs_.size());
+  for (size_t l = 0; l < m.lora_pairs_.size(); ++l)
+    for (size_t k = 0; k < size_t(llama::kNumLinear); ++k) {
+      const auto& src = m.lora_pairs_[l][k];
+      if (!src.on) continue;
+      Pair& p = layers_[l][k];
+      p.A = cuda::DeviceBuffer<T>(src.A.size());
+      p.B = cuda::DeviceBuffer<T>(src.B.size());
+      cuda::copy_device(p.A.data(), src.A.data(), src.A.size(), m.ctx_.s());
+      cuda::copy_device(p.B.data(), src.B.data(), src.B.size(), m.ctx_.s());
+      bytes_ += static_cast<int64_t>(p.A.bytes() + p.B.bytes());
+    }
+  m.ctx_.synchronize();
 }
 
 template <typename T>

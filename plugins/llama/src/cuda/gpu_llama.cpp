@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
+#include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -23,58 +26,15 @@
 #include "wb/cuda/sampling.h"
 #include "wb/cuda/swiglu.h"
 #include "wb/cuda/xent.h"
+#include "wb/llama/cuda/gpu_adapter.h"
+#include "wb/llama/cuda/gpu_decoder.h"
 #include "wb/llama/rng.h"
+#include "wb/llama/sampler.h"
 
 namespace wb::gpu {
 
 using namespace wb::cuda;
 enum { kQ, kK, kV, kO, kGate, kUp, kDown };
-
-namespace {
-
-// An instantiated CUDA graph of one captured stream segment. capture() returns false (and
-// leaves the stream usable, the error cleared) when anything in the segment cannot be captured.
-class GraphExec {
- public:
-  GraphExec() = default;
-  ~GraphExec() {
-    if (exec_) cudaGraphExecDestroy(exec_);
-  }
-  GraphExec(const GraphExec&) = delete;
-  GraphExec& operator=(const GraphExec&) = delete;
-
-  cudaGraphExec_t get() const { return exec_; }
-
-  template <typename F>
-  bool capture(cudaStream_t s, F&& body) {
-    if (cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
-      cudaGetLastError();
-      return false;
-    }
-    bool ok = true;
-    try {
-      body();
-    } catch (...) {
-      ok = false;
-    }
-    cudaGraph_t graph = nullptr;
-    if (cudaStreamEndCapture(s, &graph) != cudaSuccess) ok = false;
-    if (ok && cudaGraphInstantiate(&exec_, graph, 0) != cudaSuccess) {
-      exec_ = nullptr;
-      ok = false;
-    }
-    if (graph) cudaGraphDestroy(graph);
-    cudaGetLastError();  // a failed capture leaves no sticky error behind
-    return ok;
-  }
-
-  void launch(cudaStream_t s) { WB_CUDA_CHECK(cudaGraphLaunch(exec_, s)); }
-
- private:
-  cudaGraphExec_t exec_ = nullptr;
-};
-
-}  // namespace
 
 template <typename T>
 std::pair<int64_t, int64_t> GpuLlama<T>::shape(int m) const {
@@ -1069,176 +1029,49 @@ std::vector<std::vector<int32_t>> GpuLlama<T>::generate(
   const bool sample = !sampling.empty();
   if (sample && (int64_t(sampling.size()) != B || int64_t(seeds.size()) != B))
     throw std::invalid_argument("generate: one sampling setting and one seed per prompt");
-  std::vector<int32_t> flat;
   for (const auto& p : prompts) {
     if (int64_t(p.size()) != P || P == 0)
       throw std::invalid_argument("generate: prompts must be non-empty and of equal length");
     for (int32_t t : p)
       if (t < 0 || t >= c_.vocab_size) throw std::invalid_argument("generate: token id out of range");
-    flat.insert(flat.end(), p.begin(), p.end());
   }
-  const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
-  const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
-  const int64_t V = c_.vocab_size, max_len = P + n_new, stride = max_len * KV, QKV = D + 2 * KV;
-  const float eps = float(c_.rms_norm_eps), theta = float(c_.rope_theta);
-  // Decode runs on its own non-blocking stream, which CUDA graph capture requires; everything
-  // enqueued on the model's stream so far (weights, LoRA) is finished first.
-  ctx_.synchronize();
-  Context dc(/*blocking=*/false);
-  std::vector<DeviceBuffer<T>> kc, vc;
-  for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
-    kc.emplace_back(B * stride);
-    vc.emplace_back(B * stride);
-  }
-  DeviceBuffer<T> x(B * D), xn(B * D), qkv(B * QKV), att(B * D), g(B * F), u(B * F),
-      h(B * F), logits(B * V);
-  DeviceBuffer<int32_t> tok(B), pos(B), len(B), out_dev(B * n_new);
-  DeviceBuffer<float> rstd(B);
-  // The step index and the prompts live on the device: every step reads its inputs there, so the
-  // host only enqueues (no per-step copies that could race the pinned buffers, no per-step sync).
-  // (Copied on dc's stream: stream order, not host timing, makes them visible to the steps.)
-  DeviceBuffer<int32_t> prompts_dev(flat.size()), step_dev(1);
-  upload(prompts_dev.data(), flat.data(), flat.size(), dc.s());
-  fill_bytes(step_dev.data(), 0, 1, dc.s());
-  // Sampling: every uniform number is drawn up front (u_all [n_new, B]); before each head step
-  // the host enqueues a device-to-device copy of that token's row into u_cur, which the
-  // (captured) step reads.
-  DeviceBuffer<DeviceSampling> params_dev(sample ? B : 0);
-  DeviceBuffer<float> u_all(sample ? n_new * B : 0), u_cur(sample ? B : 0);
-  std::vector<float> u_host;
-  if (sample) {
-    u_host.resize(size_t(n_new * B));
-    for (int64_t b = 0; b < B; ++b) {
-      llama::Rng rng(seeds[size_t(b)]);
-      for (int64_t j = 0; j < n_new; ++j) u_host[size_t(j * B + b)] = float(rng.uniform_double());
-    }
-    upload(params_dev.data(), sampling.data(), size_t(B), dc.s());
-    upload(u_all.data(), u_host.data(), u_host.size(), dc.s());
-  }
-  const AttentionShape sh{B, H, KVH, hd};
-  // Rows few enough for the GEMV kernels (one read of each weight, input staged on chip);
-  // otherwise RMSNorm + cuBLAS.
-  const bool small = gemv_fits<T>(B, D), small_down = gemv_fits<T>(B, F);
   if (with_lora && !has_lora_) throw std::logic_error("generate: with_lora needs a LoRA adapter");
-  // LoRA: q/k/v share one product, so their adapters are stacked: A_qkv = [A_q; A_k; A_v]
-  // [3r, D] and B_qkv = blockdiag(B_q, B_k, B_v) [QKV, 3r] (zeros where a module is untargeted).
-  const int64_t r = with_lora ? lora_.rank : 0;
-  const float lscale = lora_.scale;
-  auto on = [&](int64_t l, int m) { return with_lora && lora_pairs_[size_t(l)][size_t(m)].on; };
-  std::vector<DeviceBuffer<T>> a_qkv, b_qkv;
-  DeviceBuffer<T> lt(with_lora ? B * 3 * r : 0);
-  if (with_lora) {
-    const int64_t row0[3] = {0, D, D + KV}, rows[3] = {D, KV, KV};
-    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
-      a_qkv.emplace_back(3 * r * D);
-      b_qkv.emplace_back(QKV * 3 * r);
-      fill_bytes(a_qkv.back().data(), 0, a_qkv.back().size(), dc.s());
-      fill_bytes(b_qkv.back().data(), 0, b_qkv.back().size(), dc.s());
-      for (int m = kQ; m <= kV; ++m) {
-        if (!on(l, m)) continue;
-        const LoraPair& p = lora_pairs_[size_t(l)][size_t(m)];
-        copy_device(a_qkv.back().data() + m * r * D, p.A.data(), size_t(r * D), dc.s());
-        WB_CUDA_CHECK(cudaMemcpy2DAsync(b_qkv.back().data() + row0[m] * 3 * r + m * r,
-                                        size_t(3 * r) * sizeof(T), p.B.data(), size_t(r) * sizeof(T),
-                                        size_t(r) * sizeof(T), size_t(rows[m]),
-                                        cudaMemcpyDeviceToDevice, dc.s()));
-      }
+  // The serving decoder runs the passes (one decode path per device). Everything enqueued on the
+  // model's stream so far (weights, LoRA) is finished first; the adapter the model holds now is
+  // copied once for the decoder's sequences.
+  ctx_.synchronize();
+  std::optional<GpuAdapter<T>> adapter;
+  if (with_lora) adapter.emplace(*this);
+  GpuDecoder<T> dec(*this, B, P + n_new - 1);  // the last new token is not fed back
+  std::vector<std::unique_ptr<GpuDecodeSequence<T>>> seqs;
+  std::vector<GpuDecodeSequence<T>*> rows;
+  for (int64_t b = 0; b < B; ++b) {
+    seqs.push_back(std::make_unique<GpuDecodeSequence<T>>(dec));
+    seqs.back()->adapter = adapter ? &*adapter : nullptr;
+    rows.push_back(seqs.back().get());
+  }
+  // Sampling on the host with the CPU's sampler: row b draws from Rng(seeds[b]) as sample_token
+  // does for a request with that seed.
+  std::vector<llama::SamplingParams> params;
+  std::vector<llama::Rng> rngs;
+  if (sample)
+    for (int64_t b = 0; b < B; ++b) {
+      const DeviceSampling& d = sampling[size_t(b)];
+      params.push_back({double(d.temperature), int64_t(d.top_k), double(d.top_p), seeds[size_t(b)]});
+      rngs.emplace_back(seeds[size_t(b)]);
+    }
+  std::vector<std::vector<int32_t>> feeds = prompts, out(static_cast<size_t>(B));
+  std::vector<float> logits;
+  const int64_t V = c_.vocab_size;
+  for (int64_t j = 0; j < n_new; ++j) {
+    dec.forward(std::span<GpuDecodeSequence<T>* const>(rows.data(), rows.size()), feeds, logits);
+    for (int64_t b = 0; b < B; ++b) {
+      const std::span<const float> row(logits.data() + b * V, size_t(V));
+      const int32_t tok = sample ? llama::sample_token(row, params[size_t(b)], rngs[size_t(b)]) : llama::argmax(row);
+      out[size_t(b)].push_back(tok);
+      feeds[size_t(b)].assign(1, tok);
     }
   }
-  auto lora_add = [&](int64_t l, int m, T* y, const T* x, int64_t in, int64_t out) {
-    if (!on(l, m)) return;
-    const LoraPair& p = lora_pairs_[size_t(l)][size_t(m)];
-    lora_forward(dc, y, lt.data(), x, p.A.data(), p.B.data(), B, in, out, r, lscale);
-  };
-  auto mark = [&](const char* name) { prof_.mark(name, dc.s()); };
-
-  // One decode step on the device, from *step_dev: reads the step's token, appends to the
-  // caches and, with head, writes the argmax of the next-token logits into tok (and out_dev).
-  // Only device pointers fixed for the whole generation are used, so the step can be captured
-  // once and replayed.
-  auto step = [&](bool head) {
-    mark("decode_other");
-    decode_step_begin(dc, tok.data(), pos.data(), len.data(), step_dev.data(), prompts_dev.data(),
-                      B, P);
-    embedding_forward(dc, x.data(), tok.data(), embed_.data(), B, D);
-    for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
-      const Layer& L = layers_[l];
-      mark("decode_qkv");
-      if (small && !on(l, kQ) && !on(l, kK) && !on(l, kV)) {
-        gemv_rmsnorm(dc, qkv.data(), x.data(), L.ln1.data(), eps, L.wqkv.data(), B, D, QKV);
-      } else {
-        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln1.data(), B, D, eps);
-        linear_forward(dc, qkv.data(), xn.data(), L.wqkv.data(), B, D, QKV);
-        if (on(l, kQ) || on(l, kK) || on(l, kV))
-          lora_forward(dc, qkv.data(), lt.data(), xn.data(), a_qkv[size_t(l)].data(),
-                       b_qkv[size_t(l)].data(), B, D, QKV, 3 * r, lscale);
-      }
-      mark("decode_attention");
-      attention_decode_rope(dc, att.data(), kc[l].data(), vc[l].data(), qkv.data(), QKV,
-                            pos.data(), max_len, stride, sh, theta);
-      mark("decode_o");
-      if (small) gemv(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
-      else linear_forward(dc, x.data(), att.data(), L.wo.data(), B, D, D, /*accumulate=*/true);
-      lora_add(l, kO, x.data(), att.data(), D, D);
-      mark("decode_gate_up");
-      if (small && !on(l, kGate) && !on(l, kUp)) {
-        gemv_rmsnorm(dc, h.data(), x.data(), L.ln2.data(), eps, L.wgu.data(), B, D, F,
-                     /*swiglu=*/true);
-      } else {
-        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), L.ln2.data(), B, D, eps);
-        linear_forward(dc, g.data(), xn.data(), L.w[kGate], B, D, F);
-        linear_forward(dc, u.data(), xn.data(), L.w[kUp], B, D, F);
-        lora_add(l, kGate, g.data(), xn.data(), D, F);
-        lora_add(l, kUp, u.data(), xn.data(), D, F);
-        swiglu_forward(dc, h.data(), g.data(), u.data(), B * F);
-      }
-      mark("decode_down");
-      if (small_down) gemv(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
-      else linear_forward(dc, x.data(), h.data(), L.wdown.data(), B, F, D, /*accumulate=*/true);
-      lora_add(l, kDown, x.data(), h.data(), F, D);
-    }
-    mark("decode_head");
-    if (head) {
-      const T* lm = lm_head_.size() ? lm_head_.data() : embed_.data();
-      if (small) {
-        gemv_rmsnorm(dc, logits.data(), x.data(), norm_.data(), eps, lm, B, D, V);
-      } else {
-        rmsnorm_forward(dc, xn.data(), rstd.data(), x.data(), norm_.data(), B, D, eps);
-        linear_forward(dc, logits.data(), xn.data(), lm, B, D, V);
-      }
-      if (sample) sample_rows(dc, tok.data(), logits.data(), params_dev.data(), u_cur.data(), B, V);
-      else argmax_rows(dc, tok.data(), logits.data(), B, V);
-    }
-    decode_step_end(dc, step_dev.data(), out_dev.data(), tok.data(), B, P, n_new);
-  };
-
-  const char* env = std::getenv("WB_CUDA_GRAPHS");
-  bool graphs = !(env && std::string(env) == "0") && !prof_.enabled();
-  GraphExec exec[2];  // [head]
-  int eager_runs[2] = {0, 0};
-  auto run_step = [&](bool head) {
-    // The first step of each kind runs eagerly: it lets cuBLAS and the kernels finish their lazy
-    // set-up (handles, shared-memory attributes), which a capture could not record.
-    if (graphs && !exec[head].get() && eager_runs[head] > 0)
-      graphs = exec[head].capture(dc.s(), [&] { step(head); });
-    if (graphs && exec[head].get()) {
-      exec[head].launch(dc.s());
-    } else {
-      step(head);
-      ++eager_runs[head];
-    }
-  };
-  for (int64_t t = 0; t < P + n_new - 1; ++t) {
-    if (sample && t + 1 >= P) copy_device(u_cur.data(), u_all.data() + (t + 1 - P) * B, size_t(B), dc.s());
-    run_step(t + 1 >= P);
-  }
-  mark("end");
-  dc.synchronize();
-  const auto ids = to_host(out_dev.data(), size_t(B * n_new));
-  std::vector<std::vector<int32_t>> out(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b)
-    out[b].assign(ids.begin() + b * n_new, ids.begin() + (b + 1) * n_new);
-  used_graphs_ = graphs && (exec[0].get() || exec[1].get());
   return out;
 }
 

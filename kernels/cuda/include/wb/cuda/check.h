@@ -6,6 +6,8 @@
 // Exceptions stay inside C++: the engine turns them into status + message at the plugin ABI.
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -15,9 +17,11 @@
 namespace wb::cuda {
 
 // A failed CUDA runtime or cuBLAS call.
-class CudaError : public std::runtime_error {
+// An EngineError: out_of_memory for cudaErrorMemoryAllocation and CUBLAS_STATUS_ALLOC_FAILED,
+// unsupported when no device answers, internal otherwise.
+class CudaError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CudaError(const std::string& message, ErrorKind kind = ErrorKind::internal) : EngineError(kind, message) {}
 };
 
 // Builds the message for a failed call; exposed so the formatting is testable without a device.

@@ -11,6 +11,8 @@
 // either the previous checkpoint or the new one, never a mix.
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
@@ -23,9 +25,10 @@
 
 namespace wb::llama {
 
-class CheckpointError : public std::runtime_error {
+// An EngineError of kind invalid_input unless the throw site says otherwise (io when writing or reading fails).
+class CheckpointError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CheckpointError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : EngineError(kind, message) {}
 };
 
 struct NamedBuffer {

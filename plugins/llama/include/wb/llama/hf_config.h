@@ -16,6 +16,8 @@
 // "pretraining_tp":1, "use_cache":true, keys sorted, 2-space indent.
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -25,9 +27,10 @@
 
 namespace wb::llama {
 
-class HfConfigError : public std::runtime_error {
+// An EngineError of kind invalid_input unless the throw site says otherwise.
+class HfConfigError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit HfConfigError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : EngineError(kind, message) {}
 };
 
 // Parses config.json text.

@@ -5,6 +5,8 @@
 // The adapter weights file itself is handled in peft_adapter.h.
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -15,9 +17,10 @@
 
 namespace wb::llama {
 
-class PeftConfigError : public std::runtime_error {
+// An EngineError of kind invalid_input unless the throw site says otherwise.
+class PeftConfigError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit PeftConfigError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : EngineError(kind, message) {}
 };
 
 enum class LoraModule { Q, K, V, O, Gate, Up, Down };

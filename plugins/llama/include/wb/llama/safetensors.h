@@ -21,6 +21,8 @@
 //   w.write("out/model.safetensors");                          // temp file + rename
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -38,9 +40,10 @@
 namespace wb::llama {
 
 // Thrown for every malformed, inconsistent or missing safetensors input.
-class SafetensorsError : public std::runtime_error {
+// An EngineError of kind invalid_input unless the throw site says otherwise (not_found for a missing file or tensor, io when opening fails).
+class SafetensorsError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit SafetensorsError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : EngineError(kind, message) {}
 };
 
 // Headers above this size are refused (the reference implementation uses 100 MB).

@@ -14,6 +14,8 @@
 // Link: wb_tokenizer (libsentencepiece); the engine library wb_llama does not depend on it.
 #pragma once
 
+#include "wb/engine_error.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -25,9 +27,10 @@
 
 namespace wb::llama {
 
-class TokenizerError : public std::runtime_error {
+// An EngineError of kind invalid_input unless the throw site says otherwise (not_found for a missing file, io for a failed write).
+class TokenizerError : public EngineError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit TokenizerError(const std::string& message, ErrorKind kind = ErrorKind::invalid_input) : EngineError(kind, message) {}
 };
 
 class Tokenizer {

@@ -1,14 +1,20 @@
-// train_loop.h — the engine's device-neutral trainer: the optimizer loop a job drives, on the CPU
-// (llama::Trainer) or on the GPU (gpu::GpuTrainer: full, LoRA and head training, token CE or
-// ranking loss; built with the CUDA backend). Both keep the CPU's checkpoint format, so a job
-// checkpointed on one device resumes on the other. The plugin kit's drive_loop
-// (wb/plugin/loop_driver.h) runs one for a job.
+// train_loop.h — the optimizer loop a training job drives, on the device a DeviceChoice names
+// (device.h): the CPU Trainer (trainer.h) or the GPU trainer (full, LoRA and head training, token
+// CE or ranking loss; builds with the CUDA backend). Both keep the CPU's checkpoint format, so a
+// job checkpointed on one device resumes on the other.
+//
+//   auto loop = llama::make_train_loop(device, model, data, config, /*loss_every=*/10);
+//   while (!loop->finished()) { LoopStep s = loop->step(); if (s.loss_read) log(s.stats.loss); }
+//   loop->sync_model();   // the trained weights are in `model` again
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
+#include "wb/llama/device.h"
+#include "wb/llama/model.h"
 #include "wb/llama/trainer.h"
 
 namespace wb::llama {
@@ -38,5 +44,13 @@ class TrainLoop {
   // NaN when no row counts. The GPU loop evaluates on the device (no copy back).
   virtual double eval_loss(const std::vector<TrainBatch>& batches, int64_t limit) = 0;
 };
+
+// The loop on device.cuda's side: the CPU Trainer over `model`, or the GPU trainer (fp32 storage,
+// the CPU's numerics) reading the loss every loss_every steps (the CPU loop reads it every step).
+// `model` and `data` must outlive the loop. On the GPU, throws std::invalid_argument for what only
+// the CPU trains (LoRA dropout, recompute), cuda::CudaError (an EngineError) for device failures,
+// and EngineError(unsupported) when this build has no CUDA backend.
+std::unique_ptr<TrainLoop> make_train_loop(const DeviceChoice& device, Model<float>& model, DataSource& data,
+                                           TrainerConfig config, int64_t loss_every);
 
 }  // namespace wb::llama

@@ -55,7 +55,7 @@ struct PairScores {
 };
 
 // Scores both sides of every pair with `score` (every chosen side, then every rejected side, in
-// one call): the CPU's cpu_scorer or a GpuScorer (scoring.h SequenceScorer).
+// one call): the CPU's cpu_scorer or the engine's GPU scorer (scoring.h SequenceScorer).
 PairScores score_pairs(const SequenceScorer& score, const std::vector<EncodedPair>& pairs);
 // The same on the CPU (scoring.h score_sequences).
 PairScores score_pairs(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,

@@ -41,15 +41,16 @@ void save_reward_head(const std::filesystem::path& dir, const llama::ScalarHead<
 // std::runtime_error naming the file when it is missing or does not fit.
 llama::ScalarHead<float> load_reward_head(const std::filesystem::path& dir, int64_t hidden);
 
-// One score per sequence: forward through `base` with `adapter` (nullptr: base alone; the
-// model's own Model::lora is ignored), then the head at each sequence's last token. Sequences are
-// run `max_seqs` at a time. Thread-safe for a const model (each call has its own workspace).
+// One score per sequence on the CPU: the engine's llama::score_head (wb/llama/head_scorer.h) —
+// forward through `base` with `adapter` (nullptr: base alone; the model's own Model::lora is
+// ignored), then the head at each sequence's last token. Sequences are run `max_seqs` at a time.
+// Thread-safe for a const model (each call has its own workspace).
 std::vector<float> score_sequences(const llama::Model<float>& base, const llama::LoraAdapter<float>* adapter,
                                    const llama::ScalarHead<float>& head,
                                    const std::vector<std::vector<int32_t>>& seqs, int64_t max_seqs = 32);
 
 // One score per sequence, in order: a reward model bound to where it runs — score_sequences on
-// the CPU (cpu_scorer) or a GpuScorer (gpu_scorer.h, builds with the CUDA backend). What pair
+// the CPU (cpu_scorer) or the engine's GPU scorer (wb/llama/head_scorer.h). What pair
 // evaluation (pair_eval.h) and, later, RLHF take, so they need not know the device.
 using SequenceScorer = std::function<std::vector<float>(const std::vector<std::vector<int32_t>>&)>;
 // score_sequences over these; base, adapter and head must outlive the returned function.

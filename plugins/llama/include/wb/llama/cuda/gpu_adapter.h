@@ -18,11 +18,18 @@
 namespace wb::gpu {
 
 template <typename T>
+class GpuLlama;
+
+template <typename T>
 class GpuAdapter {
  public:
   // Throws std::invalid_argument (a tensor whose shape does not fit `c`, naming it) before any
   // device memory is taken, and cuda::CudaError when an allocation or copy fails.
   GpuAdapter(const llama::LoraAdapter<float>& a, const llama::LlamaConfig& c);
+  // A copy of the LoRA adapter `model` holds now (set_lora / init_lora / training: the storage-T
+  // shadows of its fp32 masters), made on the model's stream and waited for. Throws
+  // std::logic_error when the model has none, cuda::CudaError when a copy fails.
+  explicit GpuAdapter(const GpuLlama<T>& model);
 
   int64_t rank() const { return rank_; }
   // alpha / r (or alpha / sqrt(r) with rslora): the adapter's own factor, before a request's scale.

@@ -49,6 +49,8 @@ struct LoraSpec {
 
 template <typename T>
 class GpuDecoder;  // serving decode over per-sequence KV caches (gpu_decoder.h)
+template <typename T>
+class GpuAdapter;  // an adapter's device copy for the decoder (gpu_adapter.h)
 
 template <typename T>
 class GpuLlama {
@@ -175,33 +177,26 @@ class GpuLlama {
     return lora_state_host(layer, module, b, LoraState::kGrad);
   }
 
-  // Greedy decode: `batch` sequences, each starting from prompt[b] (all the same length),
-  // generating n_new tokens each; returns the ids [batch][n_new]. The base model, or with
-  // with_lora the base plus the current LoRA adapter (set_lora / init_lora / training), applied
-  // after each base product as in forward() (q/k/v as one product with a stacked A and a
-  // block-diagonal B; the LoRA path takes RMSNorm + cuBLAS instead of the fused GEMVs).
-  // Sampling instead of greedy: sampling[b] for row b (empty: greedy everywhere), with seeds[b]:
-  // row b's uniform number for its j-th new token is the j-th Rng(seeds[b]).uniform_double()
-  // (rounded to float) — the draw the CPU's sample_token (sampler.h) makes with that Rng — so a
-  // row sampled at a temperature alone gets the CPU sampler's tokens. With top-k/top-p the kernel
-  // draws over the kept ids in id order where sample_token goes in logit order: the same
-  // distribution, other tokens for the same seed. Throws std::invalid_argument for sizes other
-  // than the batch.
-  // Each one-token step is captured once as a CUDA graph and replayed (set WB_CUDA_GRAPHS=0 to
-  // run eagerly); if capture fails for any reason the steps run eagerly.
+  // Decode for tests and benchmarks, as a client of the serving decoder (GpuDecoder, the one
+  // decode path on the GPU): `batch` sequences, each starting from prompt[b] (all the same
+  // length), generating n_new tokens each; returns the ids [batch][n_new]. The base model, or
+  // with with_lora the base plus the current LoRA adapter (set_lora / init_lora / training),
+  // copied once into a GpuAdapter for the decoder. Greedy (argmax, the lowest id on ties), or
+  // sampling[b] for row b (empty: greedy everywhere) with seeds[b]: the host draws with the CPU's
+  // sample_token (sampler.h) and Rng(seeds[b]), so a row gets the CPU sampler's tokens for those
+  // logits. Throws std::invalid_argument for sizes other than the batch, or when prompt + n_new - 1
+  // exceeds the model's context (the decoder's KV caches).
   std::vector<std::vector<int32_t>> generate(const std::vector<std::vector<int32_t>>& prompts,
                                              int64_t n_new, bool with_lora = false,
                                              const std::vector<cuda::DeviceSampling>& sampling = {},
                                              const std::vector<uint64_t>& seeds = {});
-  // Whether the last generate() replayed CUDA graphs.
-  bool used_graphs() const { return used_graphs_; }
 
-  // Per-section GPU time of forward/backward/adamw/generate (see section_timer.h); off unless
-  // enabled. Decode sections are only meaningful eagerly (WB_CUDA_GRAPHS=0).
+  // Per-section GPU time of forward/backward/adamw (see section_timer.h); off unless enabled.
   SectionTimer& profiler() { return prof_; }
 
  private:
   friend class GpuDecoder<T>;  // reads the converted weights; never changes them
+  friend class GpuAdapter<T>;  // copies the current LoRA adapter
 
   // The projections are stored fused, [q; k; v] and [gate; up], so decode reads each with one
   // kernel; w[m] points at module m's [out, in] block inside them.
@@ -298,7 +293,6 @@ class GpuLlama {
   cuda::PinnedBuffer<float> stage_dloss_;
   Event batch_fence_ = make_event(), targets_fence_ = make_event();
   DeviceBuffer<float> loss_dev_, norm_slots_;
-  bool used_graphs_ = false;
   SectionTimer prof_;
 
   // Training state. LoRA trains by default once an adapter is set (the benchmarks).

@@ -1,24 +1,22 @@
-#include "gpu_backend.h"
-
+// The GPU side of decode_backend.h: gpu::GpuDecoder over a GpuLlama converted once from the CPU
+// model, on a stream of its own. Adapters are uploaded when their owner loads them
+// (adapter_upload) and freed with it.
 #include <stdexcept>
 
-#if WB_SERVE_CUDA
-#include "adapter_registry.h"
+#include "../device_factories.h"
 #include "wb/cuda/device.h"
 #include "wb/cuda/stream.h"
 #include "wb/llama/cuda/gpu_decoder.h"
-#endif
 
-namespace wb::serve {
+namespace wb::llama::detail {
 
-#if WB_SERVE_CUDA
 namespace {
 
-// An adapter's device copy, owned by its ResidentAdapter.
+// An adapter's device copy.
 template <typename T>
 class GpuResident final : public DeviceAdapter {
  public:
-  GpuResident(const llama::LoraAdapter<float>& a, const llama::LlamaConfig& c) : adapter(a, c) {}
+  GpuResident(const LoraAdapter<float>& a, const LlamaConfig& c) : adapter(a, c) {}
   int64_t bytes() const override { return adapter.bytes(); }
   const gpu::GpuAdapter<T> adapter;
 };
@@ -29,13 +27,13 @@ class GpuSequence final : public BackendSequence {
   GpuSequence(gpu::GpuDecoder<T>& d, int64_t max_tokens) : seq(d, max_tokens) {}
   int64_t length() const override { return seq.length(); }
   int64_t max_tokens() const override { return seq.max_tokens(); }
-  gpu::GpuDecodeSequence<T> seq;  // holds a KV-cache slot until the request ends
+  gpu::GpuDecodeSequence<T> seq;  // holds a KV-cache slot until the sequence ends
 };
 
 template <typename T>
 class GpuBackend final : public DecodeBackend {
  public:
-  GpuBackend(const llama::Model<float>& m, int64_t max_seqs, int64_t max_context)
+  GpuBackend(const Model<float>& m, int64_t max_seqs, int64_t max_context)
       : name_(cuda::device_info().name), config_(m.config), model_(ctx_, m), decoder_(model_, max_seqs, max_context) {
     ctx_.synchronize();  // the weights are on the device before the first pass
   }
@@ -45,17 +43,17 @@ class GpuBackend final : public DecodeBackend {
   bool one_pass() const override { return true; }
 
   AdapterUpload adapter_upload() override {
-    const llama::LlamaConfig c = config_;
-    return [c](const llama::LoraAdapter<float>& a) -> std::unique_ptr<DeviceAdapter> {
+    const LlamaConfig c = config_;
+    return [c](const LoraAdapter<float>& a) -> std::unique_ptr<DeviceAdapter> {
       return std::make_unique<GpuResident<T>>(a, c);
     };
   }
 
-  std::unique_ptr<BackendSequence> open(int64_t max_tokens, const ResidentAdapter* adapter, float scale) override {
+  std::unique_ptr<BackendSequence> open(int64_t max_tokens, const AdapterRef& adapter, float scale) override {
     auto s = std::make_unique<GpuSequence<T>>(decoder_, max_tokens);
-    if (adapter) {
-      const auto* d = dynamic_cast<const GpuResident<T>*>(adapter->device.get());
-      if (!d) throw std::logic_error("adapter '" + adapter->name + "' has no copy on the GPU");
+    if (adapter.lora) {
+      const auto* d = dynamic_cast<const GpuResident<T>*>(adapter.device);
+      if (!d) throw std::logic_error("adapter '" + adapter.name + "' has no copy on the GPU");
       s->seq.adapter = &d->adapter;
     }
     s->seq.adapter_scale = scale;
@@ -73,30 +71,18 @@ class GpuBackend final : public DecodeBackend {
  private:
   cuda::Context ctx_;  // first: the model and the decoder enqueue on it
   std::string name_;
-  llama::LlamaConfig config_;
+  LlamaConfig config_;
   gpu::GpuLlama<T> model_;
   gpu::GpuDecoder<T> decoder_;
 };
 
 }  // namespace
 
-bool gpu_backend_built() { return true; }
-
-std::unique_ptr<DecodeBackend> make_gpu_backend(const llama::Model<float>& model, const std::string& dtype,
-                                                int64_t max_seqs, int64_t max_context) {
+std::unique_ptr<DecodeBackend> make_gpu_decode_backend(const Model<float>& model, const std::string& dtype,
+                                                       int64_t max_seqs, int64_t max_context) {
   if (dtype == "bf16") return std::make_unique<GpuBackend<cuda::bf16>>(model, max_seqs, max_context);
   if (dtype == "fp32") return std::make_unique<GpuBackend<float>>(model, max_seqs, max_context);
   throw std::invalid_argument("gpu_dtype must be \"bf16\" or \"fp32\", got \"" + dtype + "\"");
 }
 
-#else
-
-bool gpu_backend_built() { return false; }
-
-std::unique_ptr<DecodeBackend> make_gpu_backend(const llama::Model<float>&, const std::string&, int64_t, int64_t) {
-  throw std::runtime_error("this build of workbench has no CUDA backend (configure with -DWB_CUDA=ON)");
-}
-
-#endif
-
-}  // namespace wb::serve
+}  // namespace wb::llama::detail

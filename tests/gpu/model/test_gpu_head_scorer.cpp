@@ -1,4 +1,5 @@
-// GpuScorer (wb/reward/gpu_scorer.h) against the CPU's score_sequences (scoring.h) in fp32, on a
+// The engine's GPU head scorer (wb/llama/head_scorer.h, make_head_scorer on cuda) against the
+// CPU's score_head in fp32, on a
 // tiny random model with odd sizes (hidden 48, 3 query heads over 1 KV head, 3 layers, vocab 101)
 // and a LoRA reward adapter with a random B on all seven linears + a scalar head: sequences of 1
 // to 96 tokens (the whole context), in chunks with a tail; swapping adapters (another rank and
@@ -13,20 +14,26 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../../gpu/gpu_test_util.h"  // require_device()
+#include "../gpu_test_util.h"  // require_device()
 #include "wb/cuda/check.h"
 #include "wb/cuda/device.h"
+#include "wb/llama/device.h"
 #include "wb/llama/lora.h"
 #include "wb/llama/model.h"
 #include "wb/llama/peft_config.h"
-#include "wb/reward/gpu_scorer.h"
-#include "wb/reward/scoring.h"
+#include "wb/llama/head_scorer.h"
 
 using namespace wb;
 using Adapter = llama::LoraAdapter<float>;
 using wb::cuda::test::require_device;
 
 namespace {
+
+llama::DeviceChoice on_gpu() {
+  llama::DeviceChoice d;
+  d.cuda = true;
+  return d;
+}
 
 llama::LlamaConfig odd_config() {
   llama::LlamaConfig c;
@@ -88,83 +95,86 @@ void check_close(const std::vector<float>& gpu, const std::vector<float>& cpu, d
 
 }  // namespace
 
-TEST_CASE("GPU scores equal the CPU's: LoRA reward adapter + head, odd sizes, chunks with a tail", "[reward][gpu]") {
+TEST_CASE("GPU head scores equal the CPU's: LoRA reward adapter + head, odd sizes, chunks with a tail", "[gpu]") {
   require_device();
-  const auto base = llama::Model<float>::random(odd_config(), 11);
+  const auto base_ptr = std::make_shared<const llama::Model<float>>(llama::Model<float>::random(odd_config(), 11));
+  const llama::Model<float>& base = *base_ptr;
   const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 7);
   const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
   const auto seqs = random_sequences(base.config, 37, 5);
 
-  reward::GpuScorer g(base);
+  const auto g = llama::make_head_scorer(on_gpu(), base_ptr);
   for (int64_t max_seqs : {8, 37, 1}) {
     INFO("max_seqs " << max_seqs);
-    const std::vector<float> cpu = reward::score_sequences(base, lora.get(), head, seqs, max_seqs);
-    check_close(g.score(lora, head, seqs, max_seqs), cpu);
+    const std::vector<float> cpu = llama::score_head(base, lora.get(), head, seqs, max_seqs);
+    check_close(g->score(lora, head, seqs, max_seqs), cpu);
   }
-  CHECK(g.adapter_uploads() == 1);  // one adapter, uploaded once
+  CHECK(g->adapter_uploads() == 1);  // one adapter, uploaded once
   // The adapter matters: the base alone scores differently (so the comparison above saw it).
-  const std::vector<float> plain = reward::score_sequences(base, nullptr, head, seqs, 8);
-  const std::vector<float> with = reward::score_sequences(base, lora.get(), head, seqs, 8);
+  const std::vector<float> plain = llama::score_head(base, nullptr, head, seqs, 8);
+  const std::vector<float> with = llama::score_head(base, lora.get(), head, seqs, 8);
   double diff = 0;
   for (size_t i = 0; i < plain.size(); ++i) diff = std::max(diff, std::abs(double(plain[i]) - with[i]));
   CHECK(diff > 1e-2);
-  CHECK(g.score(lora, head, {}, 8).empty());
+  CHECK(g->score(lora, head, {}, 8).empty());
 }
 
-TEST_CASE("GPU scorer: the resident adapter is reused, and swapped adapters and the base alone match the CPU", "[reward][gpu]") {
+TEST_CASE("GPU head scorer: the resident adapter is reused, and swapped adapters and the base alone match the CPU", "[gpu]") {
   require_device();
-  const auto base = llama::Model<float>::random(odd_config(), 12);
+  const auto base_ptr = std::make_shared<const llama::Model<float>>(llama::Model<float>::random(odd_config(), 12));
+  const llama::Model<float>& base = *base_ptr;
   const auto a = random_adapter(base.config, 4, llama::all_lora_modules(), 21);
   const auto b = random_adapter(base.config, 2, {llama::LoraModule::Q, llama::LoraModule::V, llama::LoraModule::Down}, 22);
   const auto head_a = llama::ScalarHead<float>::random(base.config.hidden_size, 4, 0.5);
   const auto head_b = llama::ScalarHead<float>::random(base.config.hidden_size, 5, 0.5);
   const auto seqs = random_sequences(base.config, 13, 6);
 
-  reward::GpuScorer g(base);
-  check_close(g.score(a, head_a, seqs, 5), reward::score_sequences(base, a.get(), head_a, seqs, 5));
-  check_close(g.score(a, head_b, seqs, 5), reward::score_sequences(base, a.get(), head_b, seqs, 5));
-  CHECK(g.adapter_uploads() == 1);  // another head alone uploads no adapter
-  check_close(g.score(b, head_b, seqs, 5), reward::score_sequences(base, b.get(), head_b, seqs, 5));
-  CHECK(g.adapter_uploads() == 2);
-  check_close(g.score(nullptr, head_a, seqs, 5), reward::score_sequences(base, nullptr, head_a, seqs, 5));
-  CHECK(g.adapter_uploads() == 3);
-  check_close(g.score(a, head_a, seqs, 5), reward::score_sequences(base, a.get(), head_a, seqs, 5));
-  CHECK(g.adapter_uploads() == 4);
+  const auto g = llama::make_head_scorer(on_gpu(), base_ptr);
+  check_close(g->score(a, head_a, seqs, 5), llama::score_head(base, a.get(), head_a, seqs, 5));
+  check_close(g->score(a, head_b, seqs, 5), llama::score_head(base, a.get(), head_b, seqs, 5));
+  CHECK(g->adapter_uploads() == 1);  // another head alone uploads no adapter
+  check_close(g->score(b, head_b, seqs, 5), llama::score_head(base, b.get(), head_b, seqs, 5));
+  CHECK(g->adapter_uploads() == 2);
+  check_close(g->score(nullptr, head_a, seqs, 5), llama::score_head(base, nullptr, head_a, seqs, 5));
+  CHECK(g->adapter_uploads() == 3);
+  check_close(g->score(a, head_a, seqs, 5), llama::score_head(base, a.get(), head_a, seqs, 5));
+  CHECK(g->adapter_uploads() == 4);
   // A copy of an adapter is another object: uploaded again, same scores.
   const auto a_copy = std::make_shared<const Adapter>(*a);
-  check_close(g.score(a_copy, head_a, seqs, 5), reward::score_sequences(base, a.get(), head_a, seqs, 5));
-  CHECK(g.adapter_uploads() == 5);
+  check_close(g->score(a_copy, head_a, seqs, 5), llama::score_head(base, a.get(), head_a, seqs, 5));
+  CHECK(g->adapter_uploads() == 5);
 }
 
-TEST_CASE("GPU scorer: bad input is refused before anything runs, and the scorer still works after", "[reward][gpu]") {
+TEST_CASE("GPU head scorer: bad input is refused before anything runs, and the scorer still works after", "[gpu]") {
   require_device();
-  const auto base = llama::Model<float>::random(odd_config(), 13);
+  const auto base_ptr = std::make_shared<const llama::Model<float>>(llama::Model<float>::random(odd_config(), 13));
+  const llama::Model<float>& base = *base_ptr;
   const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 8);
   const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
   const auto seqs = random_sequences(base.config, 6, 9);
-  reward::GpuScorer g(base);
+  const auto g = llama::make_head_scorer(on_gpu(), base_ptr);
 
   const auto wide = llama::ScalarHead<float>::random(base.config.hidden_size + 1, 3, 0.5);
-  CHECK_THROWS_WITH(g.score(lora, wide, seqs), Catch::Contains("reward head has 49 weights for hidden size 48"));
+  CHECK_THROWS_WITH(g->score(lora, wide, seqs), Catch::Contains("reward head has 49 weights for hidden size 48"));
   auto with_empty = seqs;
   with_empty.push_back({});
-  CHECK_THROWS_AS(g.score(lora, head, with_empty), std::invalid_argument);
+  CHECK_THROWS_AS(g->score(lora, head, with_empty), std::invalid_argument);
   auto with_bad_token = seqs;
   with_bad_token[2][0] = 101;
-  CHECK_THROWS_WITH(g.score(lora, head, with_bad_token), Catch::Contains("outside the vocabulary"));
+  CHECK_THROWS_WITH(g->score(lora, head, with_bad_token), Catch::Contains("outside the vocabulary"));
   auto too_long = seqs;
   too_long[3].assign(97, 1);
-  CHECK_THROWS_WITH(g.score(lora, head, too_long), Catch::Contains("max_position_embeddings"));
+  CHECK_THROWS_WITH(g->score(lora, head, too_long), Catch::Contains("max_position_embeddings"));
   llama::LlamaConfig other = base.config;
   other.hidden_size = 64;
   other.num_attention_heads = 4;
   const auto foreign = random_adapter(other, 4, llama::all_lora_modules(), 9);
-  CHECK_THROWS_AS(g.score(foreign, head, seqs), std::invalid_argument);
+  CHECK_THROWS_AS(g->score(foreign, head, seqs), std::invalid_argument);
 
-  check_close(g.score(lora, head, seqs), reward::score_sequences(base, lora.get(), head, seqs));
+  check_close(g->score(lora, head, seqs), llama::score_head(base, lora.get(), head, seqs));
 }
 
-TEST_CASE("GPU scorer: a chunk the device has no memory for throws, and the next calls score right", "[reward][gpu]") {
+TEST_CASE("GPU head scorer: a chunk the device has no memory for throws, and the next calls score right", "[gpu]") {
   require_device();
   // One chunk of more rows than the device can hold activations for: GpuLlama keeps over 4 KB per
   // row at these sizes (every layer's inputs, norms, q/k/v, attention, MLP and LoRA products, and
@@ -175,10 +185,11 @@ TEST_CASE("GPU scorer: a chunk the device has no memory for throws, and the next
   REQUIRE(cudaMemGetInfo(&free_b, &total_b) == cudaSuccess);
   llama::LlamaConfig c = odd_config();
   c.max_position_embeddings = 1250;
-  const auto base = llama::Model<float>::random(c, 14);
+  const auto base_ptr = std::make_shared<const llama::Model<float>>(llama::Model<float>::random(c, 14));
+  const llama::Model<float>& base = *base_ptr;
   const auto lora = random_adapter(base.config, 4, llama::all_lora_modules(), 10);
   const auto head = llama::ScalarHead<float>::random(base.config.hidden_size, 3, 0.5);
-  reward::GpuScorer g(base);
+  const auto g = llama::make_head_scorer(on_gpu(), base_ptr);
   std::mt19937 rng(3);
   std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(c.vocab_size) - 1);
   auto seqs_of = [&](size_t count, size_t len) {
@@ -190,8 +201,8 @@ TEST_CASE("GPU scorer: a chunk the device has no memory for throws, and the next
   const auto small = seqs_of(2, 5);   // n = 10: the activations' first size
   const auto huge = seqs_of(total_b / 4096 / 1250 + 1, 1250);
   const auto medium = seqs_of(6, 40);  // n = 240: more rows than the first call
-  check_close(g.score(lora, head, small, 32), reward::score_sequences(base, lora.get(), head, small, 32));
-  CHECK_THROWS_AS(g.score(lora, head, huge, int64_t(huge.size())), cuda::CudaError);
-  check_close(g.score(lora, head, medium, 32), reward::score_sequences(base, lora.get(), head, medium, 32));
-  check_close(g.score(nullptr, head, small, 32), reward::score_sequences(base, nullptr, head, small, 32));
+  check_close(g->score(lora, head, small, 32), llama::score_head(base, lora.get(), head, small, 32));
+  CHECK_THROWS_AS(g->score(lora, head, huge, int64_t(huge.size())), cuda::CudaError);
+  check_close(g->score(lora, head, medium, 32), llama::score_head(base, lora.get(), head, medium, 32));
+  check_close(g->score(nullptr, head, small, 32), llama::score_head(base, nullptr, head, small, 32));
 }

@@ -1,0 +1,64 @@
+// The CPU side of decode_backend.h (llama::Decoder) and the factory.
+#include "wb/llama/decode_backend.h"
+
+#include "device_factories.h"
+#include "wb/llama/decode.h"
+
+namespace wb::llama {
+
+namespace {
+
+class CpuSequence final : public BackendSequence {
+ public:
+  CpuSequence(const LlamaConfig& c, int64_t max_tokens) : seq(c, max_tokens) {}
+  int64_t length() const override { return seq.length(); }
+  int64_t max_tokens() const override { return seq.cache.max_tokens(); }
+  DecodeSequence<float> seq;
+};
+
+class CpuBackend final : public DecodeBackend {
+ public:
+  CpuBackend(const Model<float>& model, bool batch_invariant, int64_t row_tile)
+      : model_(model), decoder_(model), batch_invariant_(batch_invariant), row_tile_(row_tile) {}
+
+  std::string device() const override { return "cpu"; }
+  std::string device_name() const override { return "cpu"; }
+
+  std::unique_ptr<BackendSequence> open(int64_t max_tokens, const AdapterRef& adapter, float scale) override {
+    auto s = std::make_unique<CpuSequence>(model_.config, max_tokens);  // the cache grows as it fills
+    s->seq.adapter = adapter.lora;
+    s->seq.adapter_scale = scale;
+    return s;
+  }
+
+  void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
+               std::vector<float>& logits, bool decode) override {
+    std::vector<DecodeSequence<float>*> cpu;
+    cpu.reserve(seqs.size());
+    for (BackendSequence* s : seqs) cpu.push_back(&static_cast<CpuSequence*>(s)->seq);  // opened here
+    // Only the decode pass mixes requests; a prompt chunk's pass is alone and uses plain BLAS.
+    decoder_.set_row_invariant(decode && batch_invariant_);
+    decoder_.set_row_tile(decode ? row_tile_ : 0);
+    decoder_.forward(std::span<DecodeSequence<float>* const>(cpu.data(), cpu.size()), feeds, logits);
+  }
+
+ private:
+  const Model<float>& model_;
+  Decoder<float> decoder_;
+  bool batch_invariant_;
+  int64_t row_tile_;
+};
+
+}  // namespace
+
+std::unique_ptr<DecodeBackend> make_decode_backend(const DeviceChoice& device, const Model<float>& model,
+                                                   const DecodeBackendOptions& o) {
+  if (!device.cuda) return std::make_unique<CpuBackend>(model, o.batch_invariant, o.row_tile);
+#if WB_HAVE_CUDA
+  return detail::make_gpu_decode_backend(model, o.gpu_dtype, o.max_seqs, o.max_context);
+#else
+  throw EngineError(ErrorKind::unsupported, cuda_unavailable());
+#endif
+}
+
+}  // namespace wb::llama
