@@ -125,11 +125,11 @@ TEST_CASE("hf_config: errors name the field", "[hf_config]") {
     j.erase(field);
     return error_of(j);
   };
-  CHECK_THAT(without("hidden_size"), Catch::Contains("missing required field 'hidden_size'"));
+  CHECK_THAT(without("hidden_size"), Catch::Contains("field 'hidden_size': is required"));
   CHECK_THAT(without("vocab_size"), Catch::Contains("'vocab_size'"));
-  CHECK_THAT(with("hidden_size", "4096"), Catch::Contains("'hidden_size' must be an integer"));
+  CHECK_THAT(with("hidden_size", "4096"), Catch::Contains("field 'hidden_size': expected an integer, got \"4096\""));
   CHECK_THAT(with("num_hidden_layers", 2.5), Catch::Contains("'num_hidden_layers'"));
-  CHECK_THAT(with("rms_norm_eps", "small"), Catch::Contains("'rms_norm_eps' must be a number"));
+  CHECK_THAT(with("rms_norm_eps", "small"), Catch::Contains("field 'rms_norm_eps': expected a number, got \"small\""));
   CHECK_THAT(with("tie_word_embeddings", 1), Catch::Contains("'tie_word_embeddings'"));
   CHECK_THAT(with("model_type", "mistral"), Catch::Contains("'model_type'"));
   CHECK_THAT(with("hidden_act", "gelu"), Catch::Contains("'hidden_act'"));
@@ -141,7 +141,7 @@ TEST_CASE("hf_config: errors name the field", "[hf_config]") {
   CHECK_THAT(with("num_key_value_heads", 5), Catch::Contains("num_key_value_heads"));
   CHECK_THAT(with("hidden_size", 0), Catch::Contains("hidden_size must be positive"));
   CHECK_THAT(with("bos_token_id", 32000), Catch::Contains("bos_token_id"));
-  CHECK_THAT(error_of(json::array()), Catch::Contains("not a JSON object"));
+  CHECK_THAT(error_of(json::array()), Catch::Contains("expected a JSON object, got []"));
   CHECK_THROWS_AS(parse_hf_config("{\"hidden_size\": "), HfConfigError);
   CHECK(error_of(base).empty());
 }

@@ -1,9 +1,13 @@
 // HF config.json <-> LlamaConfig.
 #include "wb/llama/hf_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "config_file.h"
+#include "wb/json/parse.h"
+#include "wb/json/reader.h"
 #include "wb/llama/file_io.h"
 
 namespace wb::llama {
@@ -14,49 +18,10 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw HfConfigError("config.json: " + what); }
 
-const json* find(const json& j, const char* field) {
-  auto it = j.find(field);
-  return it == j.end() ? nullptr : &*it;
-}
-
-int64_t get_int(const json& j, const char* field, std::optional<int64_t> fallback) {
-  const json* v = find(j, field);
-  if (v == nullptr || (v->is_null() && fallback)) {
-    if (!fallback) fail(std::string("missing required field '") + field + "'");
-    return *fallback;
-  }
-  if (!v->is_number_integer()) {
-    fail(std::string("field '") + field + "' must be an integer, got " + v->dump());
-  }
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    fail(std::string("field '") + field + "' is too large");
-  }
-  return v->get<int64_t>();
-}
-
-double get_double(const json& j, const char* field, double fallback) {
-  const json* v = find(j, field);
-  if (v == nullptr) return fallback;
-  if (!v->is_number()) fail(std::string("field '") + field + "' must be a number, got " + v->dump());
-  return v->get<double>();
-}
-
-bool get_bool(const json& j, const char* field, bool fallback) {
-  const json* v = find(j, field);
-  if (v == nullptr) return fallback;
-  if (!v->is_boolean()) fail(std::string("field '") + field + "' must be true or false, got " + v->dump());
-  return v->get<bool>();
-}
-
 // An optional string field that, when present, must equal `expected`.
-void expect_string(const json& j, const char* field, const char* expected) {
-  const json* v = find(j, field);
-  if (v == nullptr) return;
-  if (!v->is_string()) fail(std::string("field '") + field + "' must be a string, got " + v->dump());
-  if (v->get<std::string>() != expected) {
-    fail(std::string("field '") + field + "' is " + v->dump() + "; only \"" + expected +
-         "\" is supported");
-  }
+void expect_string(JsonReader& r, const char* field, const char* expected) {
+  const auto v = r.optional_string(field, /*allow_empty=*/true);
+  if (v && *v != expected) r.fail(field, "is \"" + *v + "\"; only \"" + expected + "\" is supported");
 }
 
 }  // namespace
@@ -64,53 +29,48 @@ void expect_string(const json& j, const char* field, const char* expected) {
 LlamaConfig parse_hf_config(std::string_view json_text) {
   json j;
   try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
+    j = parse_json(json_text);
+  } catch (const JsonParseError& e) {
     fail(std::string("not valid JSON: ") + e.what());
   }
-  if (!j.is_object()) fail("not a JSON object");
-
-  expect_string(j, "model_type", "llama");
-  expect_string(j, "hidden_act", "silu");
-  if (const json* a = find(j, "architectures"); a != nullptr && !a->is_null()) {
-    if (!a->is_array()) fail("field 'architectures' must be a list of strings");
-    bool llama = false;
-    for (const auto& s : *a) {
-      if (!s.is_string()) fail("field 'architectures' must be a list of strings");
-      if (s.get<std::string>() == "LlamaForCausalLM") llama = true;
-    }
-    if (!llama) fail("field 'architectures' is " + a->dump() + "; expected LlamaForCausalLM");
-  }
-  if (const json* rs = find(j, "rope_scaling"); rs != nullptr && !rs->is_null()) {
-    fail("field 'rope_scaling' is " + rs->dump() + "; rope scaling is not supported");
-  }
-  if (get_bool(j, "attention_bias", false)) fail("field 'attention_bias' true is not supported");
-  if (get_bool(j, "mlp_bias", false)) fail("field 'mlp_bias' true is not supported");
-
   LlamaConfig c;
-  c.hidden_size = get_int(j, "hidden_size", std::nullopt);
-  c.intermediate_size = get_int(j, "intermediate_size", std::nullopt);
-  c.num_hidden_layers = get_int(j, "num_hidden_layers", std::nullopt);
-  c.num_attention_heads = get_int(j, "num_attention_heads", std::nullopt);
-  c.num_key_value_heads = get_int(j, "num_key_value_heads", c.num_attention_heads);
-  c.vocab_size = get_int(j, "vocab_size", std::nullopt);
-  c.max_position_embeddings = get_int(j, "max_position_embeddings", 2048);
-  c.rms_norm_eps = get_double(j, "rms_norm_eps", 1e-6);
-  c.rope_theta = get_double(j, "rope_theta", 10000.0);
-  c.tie_word_embeddings = get_bool(j, "tie_word_embeddings", false);
-  c.bos_token_id = get_int(j, "bos_token_id", 1);
-  if (const json* e = find(j, "eos_token_id"); e != nullptr && e->is_array()) {
-    if (e->empty() || !(*e)[0].is_number_integer()) {
-      fail("field 'eos_token_id' must be an integer or a non-empty list of integers");
+  try {
+    // The one strict reader (wb/json/reader.h) for every field read; an HF config carries many
+    // fields this engine has no use for, so unread fields are not refused (no finish()).
+    JsonReader r(j);
+    expect_string(r, "model_type", "llama");
+    expect_string(r, "hidden_act", "silu");
+    if (const auto a = r.optional_strings("architectures", /*single_ok=*/false)) {
+      if (std::find(a->begin(), a->end(), "LlamaForCausalLM") == a->end())
+        r.fail("architectures", "is " + describe_json(j["architectures"]) + "; expected LlamaForCausalLM");
     }
-    c.eos_token_id = (*e)[0].get<int64_t>();
-  } else {
-    c.eos_token_id = get_int(j, "eos_token_id", 2);
-  }
-  c.pad_token_id = get_int(j, "pad_token_id", -1);
-  if (const json* d = find(j, "torch_dtype"); d != nullptr && !d->is_null()) {
-    if (!d->is_string()) fail("field 'torch_dtype' must be a string, got " + d->dump());
-    c.torch_dtype = d->get<std::string>();
+    if (r.has("rope_scaling"))
+      r.fail("rope_scaling", "is " + describe_json(j["rope_scaling"]) + "; rope scaling is not supported");
+    if (r.boolean_or("attention_bias", false)) r.fail("attention_bias", "true is not supported");
+    if (r.boolean_or("mlp_bias", false)) r.fail("mlp_bias", "true is not supported");
+
+    c.hidden_size = r.integer("hidden_size");
+    c.intermediate_size = r.integer("intermediate_size");
+    c.num_hidden_layers = r.integer("num_hidden_layers");
+    c.num_attention_heads = r.integer("num_attention_heads");
+    c.num_key_value_heads = r.integer_or("num_key_value_heads", c.num_attention_heads);
+    c.vocab_size = r.integer("vocab_size");
+    c.max_position_embeddings = r.integer_or("max_position_embeddings", 2048);
+    c.rms_norm_eps = r.number_or("rms_norm_eps", 1e-6);
+    c.rope_theta = r.number_or("rope_theta", 10000.0);
+    c.tie_word_embeddings = r.boolean_or("tie_word_embeddings", false);
+    c.bos_token_id = r.integer_or("bos_token_id", 1);
+    if (const json* e = r.find("eos_token_id"); e != nullptr && e->is_array()) {
+      if (e->empty() || !(*e)[0].is_number_integer())
+        r.fail("eos_token_id", "expected an integer or a non-empty list of integers, got " + describe_json(*e));
+      c.eos_token_id = (*e)[0].get<int64_t>();
+    } else {
+      c.eos_token_id = r.integer_or("eos_token_id", 2);
+    }
+    c.pad_token_id = r.integer_or("pad_token_id", -1);
+    if (auto d = r.optional_string("torch_dtype", /*allow_empty=*/true)) c.torch_dtype = *d;
+  } catch (const JsonFieldError& e) {
+    fail(e.what());
   }
   try {
     c.validate();

@@ -1,6 +1,9 @@
 // PEFT adapter_config.json <-> LoraConfig, and LoRA tensor key names.
 #include "wb/llama/peft_config.h"
 
+#include "wb/json/parse.h"
+#include "wb/json/reader.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -108,8 +111,8 @@ void expect_string(const json& j, const char* field, const char* expected) {
 LoraConfig parse_peft_config(std::string_view json_text) {
   json j;
   try {
-    j = json::parse(json_text);
-  } catch (const json::exception& e) {
+    j = parse_json(json_text);
+  } catch (const JsonParseError& e) {
     fail(std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) fail("not a JSON object");
@@ -123,58 +126,41 @@ LoraConfig parse_peft_config(std::string_view json_text) {
   }
 
   LoraConfig c;
-  const json* r = find(j, "r");
-  if (r == nullptr) fail("missing required field 'r'");
-  if (!r->is_number_integer()) fail("'r' must be an integer, got " + r->dump());
-  c.r = r->get<int64_t>();
+  try {
+    // The one strict reader (wb/json/reader.h) for the typed fields; PEFT writes many more fields
+    // than these, so unread ones are not refused (no finish()).
+    JsonReader r(j);
+    c.r = r.integer("r");
+    c.lora_alpha = r.number("lora_alpha");
+    c.lora_dropout = r.number_or("lora_dropout", c.lora_dropout);
+    c.use_rslora = r.boolean_or("use_rslora", c.use_rslora);
+    c.base_model_name_or_path = r.string_or("base_model_name_or_path", c.base_model_name_or_path, /*allow_empty=*/true);
+    c.inference_mode = r.boolean_or("inference_mode", c.inference_mode);
 
-  const json* alpha = find(j, "lora_alpha");
-  if (alpha == nullptr) fail("missing required field 'lora_alpha'");
-  if (!alpha->is_number()) fail("'lora_alpha' must be a number, got " + alpha->dump());
-  c.lora_alpha = alpha->get<double>();
-
-  if (const json* d = find(j, "lora_dropout"); d != nullptr && !d->is_null()) {
-    if (!d->is_number()) fail("'lora_dropout' must be a number, got " + d->dump());
-    c.lora_dropout = d->get<double>();
-  }
-
-  const json* tm = find(j, "target_modules");
-  if (tm == nullptr || tm->is_null()) fail("missing required field 'target_modules'");
-  c.target_modules.clear();
-  if (tm->is_string()) {
-    if (tm->get<std::string>() != "all-linear") {
-      fail("'target_modules' string " + tm->dump() +
-           " is not supported (use a list of module names or \"all-linear\")");
-    }
-    c.target_modules = all_lora_modules();
-  } else if (tm->is_array()) {
-    for (size_t i = 0; i < tm->size(); ++i) {
-      const json& m = (*tm)[i];
-      if (!m.is_string()) fail("'target_modules'[" + std::to_string(i) + "] is not a string");
-      auto mod = lora_module_from_name(m.get<std::string>());
-      if (!mod) {
-        fail("'target_modules'[" + std::to_string(i) + "] " + m.dump() +
-             " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+    const json* tm = r.find("target_modules");
+    if (tm == nullptr || tm->is_null()) r.fail("target_modules", "is required");
+    c.target_modules.clear();
+    if (tm->is_string()) {
+      if (tm->get<std::string>() != "all-linear")
+        r.fail("target_modules", "string " + tm->dump() + " is not supported (use a list of module names or \"all-linear\")");
+      c.target_modules = all_lora_modules();
+    } else if (tm->is_array()) {
+      for (size_t i = 0; i < tm->size(); ++i) {
+        const json& m = (*tm)[i];
+        const std::string at = "target_modules[" + std::to_string(i) + "]";
+        if (!m.is_string()) r.fail(at, "expected a string, got " + describe_json(m));
+        auto mod = lora_module_from_name(m.get<std::string>());
+        if (!mod)
+          r.fail(at, m.dump() + " is not one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj");
+        c.target_modules.push_back(*mod);
       }
-      c.target_modules.push_back(*mod);
+    } else {
+      r.fail("target_modules", "expected a list of module names, got " + describe_json(*tm));
     }
-  } else {
-    fail("'target_modules' must be a list of module names, got " + tm->dump());
+  } catch (const JsonFieldError& e) {
+    fail(e.what());
   }
   std::sort(c.target_modules.begin(), c.target_modules.end());
-
-  if (const json* rs = find(j, "use_rslora"); rs != nullptr && !rs->is_null()) {
-    if (!rs->is_boolean()) fail("'use_rslora' must be true or false, got " + rs->dump());
-    c.use_rslora = rs->get<bool>();
-  }
-  if (const json* b = find(j, "base_model_name_or_path"); b != nullptr && !b->is_null()) {
-    if (!b->is_string()) fail("'base_model_name_or_path' must be a string, got " + b->dump());
-    c.base_model_name_or_path = b->get<std::string>();
-  }
-  if (const json* im = find(j, "inference_mode"); im != nullptr && !im->is_null()) {
-    if (!im->is_boolean()) fail("'inference_mode' must be true or false, got " + im->dump());
-    c.inference_mode = im->get<bool>();
-  }
   c.validate();
   return c;
 }
