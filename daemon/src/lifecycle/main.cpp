@@ -1,8 +1,10 @@
 // workbenchd [--config FILE] [--data-dir D] [--socket S] [--plugin-dir D]...
 // Flags override the config file; logs go to stderr and <data_dir>/workbenchd.log.
+#include <sys/stat.h>
+
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include <CLI/CLI.hpp>
@@ -11,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lifecycle/daemon.h"
+#include "lifecycle/private_dir.h"
 #include "wb/config/config.h"
 
 namespace fs = std::filesystem;
@@ -49,14 +52,24 @@ int main(int argc, char** argv) {
   cfg.data_dir = fs::absolute(cfg.data_dir);
   cfg.socket = fs::absolute(cfg.socket);
 
+  // Everything the daemon writes is its user's alone: files 0600, folders 0700.
+  ::umask(077);
+  std::string dir_note;
   try {
-    fs::create_directories(cfg.data_dir);
+    dir_note = wb::daemon::prepare_private_dir(cfg.data_dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "workbenchd: %s\n", e.what());
+    return 1;
+  }
+
+  try {
     auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>((cfg.data_dir / "workbenchd.log").string());
     auto logger = std::make_shared<spdlog::logger>("workbenchd", spdlog::sinks_init_list{console, file});
     logger->set_level(spdlog::level::from_str(log_level));
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
+    if (!dir_note.empty()) spdlog::warn("{}", dir_note);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "workbenchd: cannot set up logging in %s: %s\n", cfg.data_dir.c_str(), e.what());
     return 1;
