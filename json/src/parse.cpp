@@ -27,10 +27,14 @@ std::size_t too_deep_at(std::string_view text, int max_depth) {
 
 }  // namespace
 
+void check_json_depth(std::string_view text, int max_depth) {
+  if (const std::size_t at = too_deep_at(text, max_depth); at != std::string_view::npos)
+    throw JsonParseError(at, "JSON nested deeper than " + std::to_string(max_depth) + " levels at byte offset " +
+                                 std::to_string(at));
+}
+
 nlohmann::json parse_json(std::string_view text, const JsonLimits& limits) {
-  if (const std::size_t at = too_deep_at(text, limits.max_depth); at != std::string_view::npos)
-    throw JsonParseError(at, "JSON nested deeper than " + std::to_string(limits.max_depth) +
-                                 " levels at byte offset " + std::to_string(at));
+  check_json_depth(text, limits.max_depth);
   int64_t values = 0;
   bool too_many = false;
   // Counts values as they are parsed; returning false drops the value, and the flag ends the parse

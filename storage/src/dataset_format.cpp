@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "json_fields.h"
+#include "wb/json/parse.h"
 #include "wb/json/reader.h"
 #include "wb/storage/error.h"
 
@@ -103,6 +104,7 @@ struct DuplicateKey {
 
 // Parses one line, refusing duplicate keys (nlohmann would silently keep the last one).
 nlohmann::json parse_strict(std::string_view text) {
+  check_json_depth(text);  // dump/copy of a deeper value would recurse past the stack
   std::vector<std::vector<std::string>> keys;
   auto callback = [&keys](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
@@ -146,6 +148,8 @@ std::string canonical_line(DatasetKind kind, std::string_view line, std::int64_t
   nlohmann::json row;
   try {
     row = parse_strict(line);
+  } catch (const JsonParseError& e) {  // nested past the limit: refused before nlohmann parses it
+    throw InvalidDataset(located("line", line_no, e.what()), line_no);
   } catch (const DuplicateKey& d) {
     throw InvalidDataset(located("line", line_no, "field '" + d.key + "': duplicate key"), line_no);
   } catch (const nlohmann::json::exception& e) {

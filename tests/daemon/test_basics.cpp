@@ -253,6 +253,12 @@ TEST_CASE("a body nested 200000 deep or with a number beyond double is a 400, an
     CHECK(r.body["error"]["code"] == "invalid_json");
     CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("nested deeper than 128 levels"));
   }
+  // A dataset line nested 300000 deep inside the (shallow) body's JSONL string.
+  const std::string line = R"({"prompt":)" + std::string(300000, '[') + std::string(300000, ']') + R"(,"completion":"a"})";
+  Reply ds = d.post("/v1/datasets", {{"name", "deep"}, {"kind", "sft"}, {"jsonl", line + "\n"}});
+  CHECK(ds.status == 400);
+  CHECK(ds.body["error"]["code"] == "invalid_dataset");
+  CHECK_THAT(ds.body["error"]["message"].get<std::string>(), Catch::StartsWith("line 1: JSON nested deeper than 128 levels"));
   Reply big = d.post_raw("/v1/jobs", R"({"kind":"sleep","spec":{"steps":1e400}})");
   CHECK(big.status == 400);
   CHECK_THAT(big.body["error"]["message"].get<std::string>(), Catch::Contains("number out of range: 1e400"));

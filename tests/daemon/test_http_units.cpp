@@ -71,7 +71,8 @@ TEST_CASE("body_fields rejects unknown fields and wrong types naming them", "[js
   CHECK_THROWS_WITH(f.number_or("flag", 0, 0, 1), Catch::Contains("field 'flag': expected a number 0..1, got true"));
   CHECK_THROWS_WITH(f.string("opt"), Catch::Contains("field 'opt': is required"));
   CHECK(f.boolean_or("flag", false));
-  CHECK_THROWS_AS(body_fields(nlohmann::json::array(), {}), wb::JsonFieldError);
+  const nlohmann::json not_an_object = nlohmann::json::array();
+  CHECK_THROWS_AS(body_fields(not_an_object, {}), wb::JsonFieldError);
 }
 
 TEST_CASE("parse_json_body refuses nesting beyond the limit before anything recurses", "[json]") {

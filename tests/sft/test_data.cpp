@@ -94,6 +94,7 @@ TEST_CASE("train specs are parsed strictly with defaults", "[sft][spec]") {
   s["warmup"] = 0.1;
   s["schedule"] = "constant";
   s["max_steps"] = 10.0;  // integral floats are accepted
+  s["device"] = nullptr;  // null is "not given": the daemon's default
   t = wb::sft::parse_train_spec("sft", s);
   CHECK(*t.max_steps == 10);
   CHECK(t.schedule == "constant");

@@ -66,6 +66,9 @@ TEST_CASE("bad sft/pretrain/eval/model specs are rejected at submission naming t
   rejected("model_init", {{"name", "m2"}, {"preset", "huge"}}, "field 'preset'");
   rejected("model_init", {{"name", "m2"}, {"preset", "tiny"}, {"tokenizer", "/no/such/tokenizer.model"}}, "field 'tokenizer'");
   rejected("model_import", {{"name", "m3"}, {"path", "/no/such/dir"}}, "field 'path'");
+  // A path the plugin cannot even look at (too long for the file system) is still the client's
+  // error: 400, not a 500 from the I/O failure.
+  rejected("model_import", {{"name", "m3"}, {"path", "/" + std::string(5000, 'a')}}, "");
   rejected("model_export", {{"model", "base"}, {"out", "relative/dir"}}, "field 'out'");
   rejected("model_export", {{"model", "base"}, {"out", "/tmp/x"}, {"format", "onnx"}}, "field 'format'");
 

@@ -176,3 +176,9 @@ TEST_CASE("split_for_index is deterministic and near the fraction") {
   for (int i = 0; i < 1000; ++i)
     if (split_for_index(i, 0.1) == Split::Eval) CHECK(split_for_index(i, 0.3) == Split::Eval);
 }
+
+TEST_CASE("a line nested past the JSON depth limit is refused naming the line, before anything recurses") {
+  // 300000 levels would overflow the stack of whatever dumps or copies the value.
+  const std::string deep = R"({"prompt":)" + std::string(300000, '[') + std::string(300000, ']') + R"(,"completion":"a"})";
+  CHECK(error_of(DatasetKind::Sft, deep, 3) == "line 3: JSON nested deeper than 128 levels at byte offset 137");
+}

@@ -35,6 +35,9 @@ Response job_create(App& app, Request& req) {
     err.message[WB_ERROR_CAPACITY - 1] = 0;
     if (st != WB_OK) {
       const std::string msg = err.message[0] ? err.message : "the plugin rejected the spec without a message";
+      // A spec the plugin cannot accept is the client's to fix (400), whatever went wrong while
+      // checking it (a path it cannot read, ...), unless the status says otherwise.
+      if (st == WB_ERROR || st == WB_IO) throw invalid_request(msg);
       throw plugin_failure(st, msg, unavailable(msg));
     }
   }

@@ -135,7 +135,10 @@ Response adapter_load(App& app, Request& req) {
 
 Response adapter_unload(App& app, Request& req) {
   const std::string name = req.params["name"];
-  if (!req.body.empty()) body_fields(parse_json_body(req.body), {});
+  if (!req.body.empty()) {
+    const nlohmann::json body = parse_json_body(req.body);
+    body_fields(body, {});  // no field is known: any is refused, naming it
+  }
   app.serving.unload_adapter(name);
   return json_response(200, {{"unloaded", name}});
 }

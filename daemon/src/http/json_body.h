@@ -27,6 +27,8 @@ nlohmann::json parse_json_body(const std::string& body);
 // outlive the reader.
 JsonReader body_fields(const nlohmann::json& obj, std::initializer_list<std::string_view> allowed,
                        std::string path = "");
+JsonReader body_fields(nlohmann::json&& obj, std::initializer_list<std::string_view> allowed,
+                       std::string path = "") = delete;  // the reader would dangle
 
 // Parses a query parameter as a bounded integer; 400 naming the parameter otherwise.
 std::int64_t query_int(const std::string& name, const std::string& value, std::int64_t lo,

@@ -206,6 +206,12 @@ wb_status h_register_artifact(void* ctx, wb_job* job, const char* kind, const ch
 // daemon per process, as the instance lock enforces for a data directory.
 std::atomic<HostServices*> g_legacy_services{nullptr};
 
+// A job-less ABI 2 call after the daemon that built the table is gone.
+wb_status no_daemon(wb_error* err) {
+  set_error(err, "no daemon serves this ABI 2 plugin's host table any more");
+  return WB_ERROR;
+}
+
 void* legacy_ctx(wb_job* job) {
   if (job && job->host_ctx) return job->host_ctx;
   return g_legacy_services.load();
@@ -222,22 +228,35 @@ void v2_job_metric(wb_job* job, int64_t step, const char* name, double value) {
 int v2_job_cancelled(wb_job* job) { return h_job_cancelled(nullptr, job); }
 int v2_job_shutting_down(wb_job* job) { return h_job_shutting_down(nullptr, job); }
 wb_status v2_job_checkpoint(wb_job* job, const char* path, wb_error* err) {
-  return h_job_checkpoint(legacy_ctx(job), job, path, err);
+  void* ctx = legacy_ctx(job);
+  if (!ctx) return no_daemon(err);
+  return h_job_checkpoint(ctx, job, path, err);
 }
 const char* v2_job_dir(wb_job* job) { return h_job_dir(nullptr, job); }
-const char* v2_data_dir() { return h_data_dir(legacy_ctx(nullptr)); }
+const char* v2_data_dir() {
+  void* ctx = legacy_ctx(nullptr);
+  return ctx ? h_data_dir(ctx) : "";
+}
 wb_status v2_lookup(wb_job* job, const char* kind, const char* name, wb_emit_fn emit, void* user, wb_error* err) {
-  return h_lookup(legacy_ctx(job), job, kind, name, emit, user, err);
+  void* ctx = legacy_ctx(job);
+  if (!ctx) return no_daemon(err);
+  return h_lookup(ctx, job, kind, name, emit, user, err);
 }
 wb_status v2_dataset_rows(wb_job* job, const char* dataset, const char* split, int64_t offset, int64_t limit,
                           int (*row)(void*, int64_t, const char*), void* user, wb_error* err) {
-  return h_dataset_rows(legacy_ctx(job), job, dataset, split, offset, limit, row, user, err);
+  void* ctx = legacy_ctx(job);
+  if (!ctx) return no_daemon(err);
+  return h_dataset_rows(ctx, job, dataset, split, offset, limit, row, user, err);
 }
 wb_status v2_comparison_insert(wb_job* job, const char* dataset, const char* comparison_json, wb_error* err) {
-  return h_comparison_insert(legacy_ctx(job), job, dataset, comparison_json, err);
+  void* ctx = legacy_ctx(job);
+  if (!ctx) return no_daemon(err);
+  return h_comparison_insert(ctx, job, dataset, comparison_json, err);
 }
 wb_status v2_register_artifact(wb_job* job, const char* kind, const char* artifact_json, wb_error* err) {
-  return h_register_artifact(legacy_ctx(job), job, kind, artifact_json, err);
+  void* ctx = legacy_ctx(job);
+  if (!ctx) return no_daemon(err);
+  return h_register_artifact(ctx, job, kind, artifact_json, err);
 }
 
 }  // namespace
@@ -261,6 +280,10 @@ wb_host make_host_table(HostServices* services) {
       h_comparison_insert,
       h_register_artifact,
   };
+}
+
+void release_host_table_v2(HostServices* services) {
+  g_legacy_services.compare_exchange_strong(services, nullptr);
 }
 
 abi_v2::wb_host make_host_table_v2(HostServices* services) {

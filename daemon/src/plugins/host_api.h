@@ -25,5 +25,8 @@ wb_host make_host_table(HostServices* services);
 // job reach the daemon through the job handle (wb_job::host_ctx), the job-less ones through the
 // `services` given to the last call of this function (one daemon per process).
 abi_v2::wb_host make_host_table_v2(HostServices* services);
+// Forgets `services` as the ABI 2 tables' context if it still is (the daemon is going away); a
+// job-less ABI 2 call after that answers WB_ERROR instead of reaching freed services.
+void release_host_table_v2(HostServices* services);
 
 }  // namespace wb::daemon

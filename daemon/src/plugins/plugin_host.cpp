@@ -40,7 +40,10 @@ PluginHost::PluginHost(HostServices* services, std::string init_config_json)
     : host_(make_host_table(services)), host_v2_(make_host_table_v2(services)),
       init_config_(std::move(init_config_json)) {}
 
-PluginHost::~PluginHost() { shutdown_all(); }
+PluginHost::~PluginHost() {
+  shutdown_all();
+  release_host_table_v2(static_cast<HostServices*>(host_.ctx));
+}
 
 void PluginHost::load_dirs(const std::vector<fs::path>& dirs) {
   for (const fs::path& dir : dirs) {

@@ -63,7 +63,7 @@ wb_status reward_invoke(const char* method_c, const char* request_json, wb_emit_
     if (method == "label.pair") answer = wb::reward::label_pair(req);
     else if (method == "reward.score") answer = wb::reward::reward_score(req);
     else throw wb::plugin::PluginError(WB_NOT_FOUND, "reward plugin: no method '" + method + "'");
-    const std::string text = answer.dump();
+    const std::string text = answer.dump(-1, ' ', false, json::error_handler_t::replace);
     emit(user, text.c_str());
     return WB_OK;
   });

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "wb/plugin/device.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/training_options.h"
@@ -116,7 +117,7 @@ TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
   s.eval_batches = r.integer_or("eval_batches", 8, 0);
   s.log_every = r.integer_or("log_every", 1, 1);
   s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
-  if (r.has("device")) s.device = r.one_of_or("device", {"auto", "cpu", "cuda"}, "auto");
+  s.device = plugin::read_device(r);  // "" when absent or null: the daemon's default
   if (kind == "sft") {
     s.method = r.one_of_or("method", {"lora", "full"}, "lora");
     const bool lora = s.method == "lora";
@@ -147,7 +148,7 @@ EvalSpec parse_eval_spec(const json& spec) {
   s.max_tokens = r.integer_or("max_tokens", 24, 1, 4096);
   s.limit = r.integer_or("limit", 0, 0);
   s.batch = r.integer_or("batch", 16, 1, 1024);
-  if (r.has("device")) s.device = r.one_of_or("device", {"auto", "cpu", "cuda"}, "auto");
+  s.device = plugin::read_device(r);  // "" when absent or null: the daemon's default
   r.finish();
   return s;
 }

@@ -35,6 +35,11 @@ class JsonParseError : public std::invalid_argument {
   std::size_t offset_;
 };
 
+// Throws JsonParseError when `text` nests arrays/objects deeper than `max_depth` (brackets inside
+// strings do not count), naming the byte offset where it crosses the limit. For parsers of their
+// own (a callback parse) that must refuse what parse_json refuses before nlohmann sees it.
+void check_json_depth(std::string_view text, int max_depth = JsonLimits{}.max_depth);
+
 // Parses `text` (one JSON value, surrounded by whitespace only). Numbers outside the double range
 // (1e400) are a syntax error here, as nlohmann reports them.
 nlohmann::json parse_json(std::string_view text, const JsonLimits& limits = {});

@@ -60,6 +60,8 @@ class JsonReader {
   // unless `object` is an object. `path` prefixes field names in errors ("spec." gives
   // "spec.rank"). `object` must outlive the reader.
   explicit JsonReader(const nlohmann::json& object, std::string path = "", NullIs nulls = NullIs::absent);
+  // A reader keeps a reference: over a temporary it would dangle.
+  JsonReader(nlohmann::json&& object, std::string path = "", NullIs nulls = NullIs::absent) = delete;
 
   // Present (and, under NullIs::absent, not null). Does not mark the field as read.
   bool has(std::string_view key) const;

@@ -27,6 +27,7 @@ class SpecReader : public JsonReader {
   explicit SpecReader(const nlohmann::json& spec, std::string path = "") : JsonReader(spec, std::move(path)) {
     accept_whole_floats(true);
   }
+  SpecReader(nlohmann::json&& spec, std::string path = "") = delete;  // would dangle
 };
 
 // Throws SpecError "field '<field>': <message>".
