@@ -12,7 +12,8 @@
 
 #include "wb/cuda/buffer.h"
 #include "wb/cuda/elementwise.h"
-#include "wb/cuda/gemm.h"
+#include "wb/kernels/add.h"
+#include "wb/kernels/gemm.h"
 #include "wb/cuda/stream.h"
 
 namespace wb::gpu {
@@ -58,12 +59,12 @@ inline double measure_bf16_peak_tflops(cuda::Context& ctx, int64_t n = 8192, int
   cuda::DeviceBuffer<cuda::bf16> a(n * n), b(n * n), c(n * n);
   cuda::fill_normal(ctx, a.data(), n * n, 1.0f, 1);
   cuda::fill_normal(ctx, b.data(), n * n, 1.0f, 2);
-  cuda::gemm(ctx, false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  kernels::gemm(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n, ctx);
   ctx.synchronize();
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
     const double t0 = now_s();
-    cuda::gemm(ctx, false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    kernels::gemm(false, true, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n, ctx);
     ctx.synchronize();
     best = std::min(best, now_s() - t0);
   }

@@ -8,10 +8,10 @@
 #include <exception>
 
 #include "gpu_bench_util.h"
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/device.h"
 #include "wb/cuda/gemv.h"
-#include "wb/cuda/lora.h"
+#include "wb/kernels/lora.h"
 
 using namespace wb;
 using namespace wb::gpu;
@@ -48,7 +48,7 @@ int run() {
       cuda::fill_normal(ctx, x.data(), x.size(), 1.0f, 1);
       cuda::fill_normal(ctx, w.data(), w.size(), 0.02f, 2);
       const double dt = time_it(ctx, [&] {
-        cuda::linear_forward(ctx, y.data(), x.data(), w.data(), n, s.in, s.out);
+        kernels::linear_forward(y.data(), x.data(), w.data(), n, s.in, s.out, false, ctx);
       });
       std::printf("{\"bench\":\"gpu_linear\",\"shape\":\"%s\",\"n\":%ld,\"us\":%.1f,"
                   "\"tflops\":%.1f,\"weight_gbs\":%.0f}\n",
@@ -83,29 +83,36 @@ int run() {
   // Causal attention, 4 sequences x 512, 32 heads of 128: per-row kernels vs batched GEMMs.
   {
     const int64_t S = 4, L = 512, H = 32, hd = 128, n = S * L;
-    const cuda::AttentionShape sh{n, H, H, hd};
+    const kernels::AttentionShape sh{n, H, H, hd};
     DeviceBuffer<bf16> q(n * H * hd), k(n * H * hd), v(n * H * hd), o(n * H * hd), dout(n * H * hd),
         dq(n * H * hd), dk(n * H * hd), dv(n * H * hd);
     for (auto* b : {&q, &k, &v, &dout}) cuda::fill_normal(ctx, b->data(), b->size(), 1.0f, 5);
-    DeviceBuffer<float> lse(H * n), rws(cuda::attention_backward_workspace(sh));
-    DeviceBuffer<float> gws((cuda::attention_gemm_workspace(sh, L, sizeof(bf16)) + 3) / 4);
-    std::vector<int32_t> lens(S, int32_t(L)), start;
-    for (int64_t s = 0; s < S; ++s) start.insert(start.end(), size_t(L), int32_t(s * L));
+    std::vector<int32_t> cu(1, 0), start;
+    for (int64_t s = 0; s < S; ++s) {
+      cu.push_back(cu.back() + int32_t(L));
+      start.insert(start.end(), size_t(L), int32_t(s * L));
+    }
+    DeviceBuffer<float> lse(H * n), rws(kernels::attention_rows_workspace(sh));
+    DeviceBuffer<float> gws(
+        (kernels::attention_workspace_size<bf16>(cu.data(), S, sh, ctx) + 3) / 4);
     auto gstart = cuda::to_device(start);
     const double rf = time_it(ctx, [&] {
-      cuda::attention_forward(ctx, o.data(), lse.data(), q.data(), k.data(), v.data(), gstart.data(), sh);
+      kernels::attention_forward_rows(o.data(), lse.data(), q.data(), k.data(), v.data(),
+                                      gstart.data(), sh, ctx);
     }, 3);
     const double rb = time_it(ctx, [&] {
-      cuda::attention_backward(ctx, dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
-                               v.data(), o.data(), lse.data(), gstart.data(), sh, rws.data());
+      kernels::attention_backward_rows(dq.data(), dk.data(), dv.data(), dout.data(), q.data(),
+                                       k.data(), v.data(), o.data(), lse.data(), gstart.data(), sh,
+                                       rws.data(), ctx);
     }, 3);
     const double gf = time_it(ctx, [&] {
-      cuda::attention_forward_gemm(ctx, o.data(), lse.data(), q.data(), k.data(), v.data(), lens, sh,
-                                   gws.data());
+      kernels::attention_forward(o.data(), lse.data(), q.data(), k.data(), v.data(), cu.data(), S,
+                                 sh, gws.data(), ctx);
     }, 10);
     const double gb = time_it(ctx, [&] {
-      cuda::attention_backward_gemm(ctx, dq.data(), dk.data(), dv.data(), dout.data(), q.data(),
-                                    k.data(), v.data(), o.data(), lse.data(), lens, sh, gws.data());
+      kernels::attention_backward(dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
+                                  v.data(), o.data(), lse.data(), cu.data(), S, sh, gws.data(),
+                                  ctx);
     }, 10);
     std::printf("{\"bench\":\"gpu_attention\",\"seqs\":%ld,\"seq_len\":%ld,\"heads\":%ld,"
                 "\"rows_fwd_ms\":%.3f,\"rows_bwd_ms\":%.3f,\"gemm_fwd_ms\":%.3f,"
@@ -134,15 +141,15 @@ int run() {
   for (int64_t i = 0; i < n; ++i) mixed[i] = int32_t(i);
   auto gone = cuda::to_device(one), gmixed = cuda::to_device(mixed);
   const double t_gemm = time_it(ctx, [&] {
-    cuda::lora_forward(ctx, y.data(), t.data(), x.data(), As[0].data(), Bs[0].data(), n, in, out, r, 2.0f);
+    kernels::lora_forward(y.data(), t.data(), x.data(), As[0].data(), Bs[0].data(), n, in, out, r, 2.0f, ctx);
   });
   const double t_one = time_it(ctx, [&] {
-    cuda::lora_grouped_forward(ctx, y.data(), t.data(), x.data(), gone.data(), gA.data(), gB.data(),
-                               granks.data(), gscales.data(), n, in, out, r);
+    kernels::lora_grouped_forward(y.data(), t.data(), x.data(), gone.data(), gA.data(), gB.data(),
+                               granks.data(), gscales.data(), n, in, out, r, ctx);
   });
   const double t_mixed = time_it(ctx, [&] {
-    cuda::lora_grouped_forward(ctx, y.data(), t.data(), x.data(), gmixed.data(), gA.data(),
-                               gB.data(), granks.data(), gscales.data(), n, in, out, r);
+    kernels::lora_grouped_forward(y.data(), t.data(), x.data(), gmixed.data(), gA.data(),
+                               gB.data(), granks.data(), gscales.data(), n, in, out, r, ctx);
   });
   std::printf("{\"bench\":\"gpu_lora_grouped\",\"rows\":%ld,\"rank\":%ld,\"us_cublas_one\":%.1f,"
               "\"us_grouped_one\":%.1f,\"us_grouped_32\":%.1f,\"ratio_32_vs_1\":%.2f}\n",

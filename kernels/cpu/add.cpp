@@ -13,7 +13,7 @@ void add(T* y, const T* a, const T* b, int64_t count) {
 }
 
 template <typename T>
-void axpy(T* y, T alpha, const T* x, int64_t count) {
+void axpy(T* y, acc_t<T> alpha, const T* x, int64_t count) {
 #pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i) y[i] += alpha * x[i];
 }
@@ -25,7 +25,7 @@ void zero(T* x, int64_t count) {
 }
 
 template <typename T>
-void scale(T* x, T alpha, int64_t count) {
+void scale(T* x, acc_t<T> alpha, int64_t count) {
 #pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i) x[i] *= alpha;
 }

@@ -12,29 +12,27 @@ namespace wb::kernels {
 // Below this many elements a loop runs on one thread (team start-up costs more than it saves).
 constexpr int64_t kParallelMin = 1 << 20;
 
-int64_t attention_probs_size(const int32_t* cu_seqlens, int64_t n_seqs, int64_t n_heads) {
-  int64_t total = 0;
-  for (int64_t s = 0; s < n_seqs; ++s) {
-    const int64_t L = cu_seqlens[s + 1] - cu_seqlens[s];
-    total += L * L;
-  }
-  return total * n_heads;
-}
-
-int64_t attention_scratch_size(const int32_t* cu_seqlens, int64_t n_seqs) {
+namespace {
+int64_t max_len(const int32_t* cu_seqlens, int64_t n_seqs) {
   int64_t m = 0;
-  for (int64_t s = 0; s < n_seqs; ++s) {
-    const int64_t L = cu_seqlens[s + 1] - cu_seqlens[s];
-    m = std::max(m, L * L);
-  }
+  for (int64_t s = 0; s < n_seqs; ++s) m = std::max<int64_t>(m, cu_seqlens[s + 1] - cu_seqlens[s]);
   return m;
+}
+}  // namespace
+
+template <typename T>
+size_t attention_workspace_size(const int32_t* cu_seqlens, int64_t n_seqs,
+                                const AttentionShape&) {
+  const int64_t L = max_len(cu_seqlens, n_seqs);
+  return size_t(2 * L * L) * sizeof(T);
 }
 
 namespace {
 // In place on P [Lq, Lk] holding scaled scores: causal mask (query i sees keys
 // <= Lk - Lq + i) and row softmax; masked entries become exactly 0.
-template <typename T>
-void causal_softmax(T* P, int64_t Lq, int64_t Lk) {
+// lse (or null): lse[i * lse_stride] = log sum_j exp(scores), the max-subtracted way.
+template <typename T, typename L = T>
+void causal_softmax(T* P, int64_t Lq, int64_t Lk, L* lse = nullptr, int64_t lse_stride = 1) {
   const int64_t off = Lk - Lq;
 #pragma omp parallel for schedule(static) if (Lq * Lk > kParallelMin)
   for (int64_t i = 0; i < Lq; ++i) {
@@ -47,6 +45,7 @@ void causal_softmax(T* P, int64_t Lq, int64_t Lk) {
       row[j] = std::exp(row[j] - mx);
       sum += double(row[j]);
     }
+    if (lse) lse[i * lse_stride] = static_cast<L>(double(mx) + std::log(sum));
     const T inv = static_cast<T>(1.0 / sum);
     for (int64_t j = 0; j <= last; ++j) row[j] *= inv;
     for (int64_t j = last + 1; j < Lk; ++j) row[j] = T(0);
@@ -74,57 +73,73 @@ void attention_forward_seq(T* out, int64_t ldo, T* probs, T* scratch, const T* q
 }
 
 template <typename T>
-void attention_forward(T* out, T* probs, const T* q, const T* k, const T* v,
-                       const int32_t* cu_seqlens, int64_t n_seqs, int64_t n_heads,
-                       int64_t n_kv_heads, int64_t head_dim) {
-  const int64_t ldq = n_heads * head_dim, ldkv = n_kv_heads * head_dim;
-  int64_t poff = 0;
+void attention_forward(T* out, acc_t<T>* lse, const T* q, const T* k, const T* v,
+                       const int32_t* cu_seqlens, int64_t n_seqs, const AttentionShape& sh,
+                       void* workspace) {
+  const int64_t H = sh.n_heads, hd = sh.head_dim, group = H / sh.n_kv_heads;
+  const int64_t ldq = H * hd, ldkv = sh.n_kv_heads * hd;
+  const T scale = static_cast<T>(1.0 / std::sqrt(double(hd)));
+  T* P = static_cast<T*>(workspace);
   for (int64_t s = 0; s < n_seqs; ++s) {
     const int64_t r0 = cu_seqlens[s], L = cu_seqlens[s + 1] - r0;
-    attention_forward_seq(out + r0 * ldq, ldq, probs + poff, static_cast<T*>(nullptr),
-                          q + r0 * ldq, ldq, k + r0 * ldkv, v + r0 * ldkv, ldkv, L, L, n_heads,
-                          n_kv_heads, head_dim);
-    poff += n_heads * L * L;
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t g = h / group;
+      gemm<T>(false, true, L, L, hd, scale, q + r0 * ldq + h * hd, ldq, k + r0 * ldkv + g * hd,
+              ldkv, T(0), P, L);
+      causal_softmax(P, L, L, lse ? lse + h * sh.n + r0 : nullptr);
+      gemm<T>(false, false, L, hd, L, T(1), P, L, v + r0 * ldkv + g * hd, ldkv, T(0),
+              out + r0 * ldq + h * hd, ldq);
+    }
   }
 }
 
 template <typename T>
-void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T* probs,
-                        const T* q, const T* k, const T* v, const int32_t* cu_seqlens,
-                        int64_t n_seqs, int64_t n_heads, int64_t n_kv_heads, int64_t head_dim) {
-  const T scale = static_cast<T>(1.0 / std::sqrt(double(head_dim)));
-  const int64_t group = n_heads / n_kv_heads;
-  const int64_t ldq = n_heads * head_dim, ldkv = n_kv_heads * head_dim;
-  int64_t poff = 0;
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                        const T* out, const acc_t<T>* lse, const int32_t* cu_seqlens,
+                        int64_t n_seqs, const AttentionShape& sh, void* workspace) {
+  const int64_t H = sh.n_heads, hd = sh.head_dim, group = H / sh.n_kv_heads;
+  const int64_t ldq = H * hd, ldkv = sh.n_kv_heads * hd;
+  const T scale = static_cast<T>(1.0 / std::sqrt(double(hd)));
+  const int64_t Lmax = max_len(cu_seqlens, n_seqs);
+  T* P = static_cast<T*>(workspace);
+  T* dS = P + Lmax * Lmax;
   for (int64_t s = 0; s < n_seqs; ++s) {
     const int64_t r0 = cu_seqlens[s], L = cu_seqlens[s + 1] - r0;
-    for (int64_t h = 0; h < n_heads; ++h) {
+    for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / group;
-      const T* P = probs + poff + h * L * L;
-      const T* dO = dout + r0 * ldq + h * head_dim;
-      const T* Qh = q + r0 * ldq + h * head_dim;
-      const T* Kg = k + r0 * ldkv + g * head_dim;
-      const T* Vg = v + r0 * ldkv + g * head_dim;
+      const T* dO = dout + r0 * ldq + h * hd;
+      const T* Oh = out + r0 * ldq + h * hd;
+      const T* Qh = q + r0 * ldq + h * hd;
+      const T* Kg = k + r0 * ldkv + g * hd;
+      const T* Vg = v + r0 * ldkv + g * hd;
+      const acc_t<T>* lse_h = lse + h * sh.n + r0;
+      // P = exp(scale Q_h K_g^T - lse), recomputed (masked entries exactly 0)
+      gemm<T>(false, true, L, L, hd, scale, Qh, ldq, Kg, ldkv, T(0), P, L);
+#pragma omp parallel for schedule(static) if (L * L > kParallelMin)
+      for (int64_t i = 0; i < L; ++i) {
+        T* Pi = P + i * L;
+        for (int64_t j = 0; j < L; ++j)
+          Pi[j] = j <= i ? static_cast<T>(std::exp(double(Pi[j]) - double(lse_h[i]))) : T(0);
+      }
       // dV_g += P^T dO_h
-      if (dv) gemm<T>(true, false, L, head_dim, L, T(1), P, L, dO, ldq, T(1), dv + r0 * ldkv + g * head_dim, ldkv);
+      if (dv) gemm<T>(true, false, L, hd, L, T(1), P, L, dO, ldq, T(1), dv + r0 * ldkv + g * hd, ldkv);
+      if (!dq && !dk) continue;
       // dP = dO_h V_g^T
-      T* dS = scratch;
-      gemm<T>(false, true, L, L, head_dim, T(1), dO, ldq, Vg, ldkv, T(0), dS, L);
-      // dS = P * (dP - rowsum(dP * P)); masked entries have P = 0 and so dS = 0
+      gemm<T>(false, true, L, L, hd, T(1), dO, ldq, Vg, ldkv, T(0), dS, L);
+      // dS = P * (dP - D), D_i = dO_i . O_i (= rowsum(dP * P)); masked entries have P = 0
 #pragma omp parallel for schedule(static) if (L * L > kParallelMin)
       for (int64_t i = 0; i < L; ++i) {
         const T* Pi = P + i * L;
         T* dSi = dS + i * L;
         double dot = 0;
-        for (int64_t j = 0; j <= i; ++j) dot += double(dSi[j]) * double(Pi[j]);
+        for (int64_t c = 0; c < hd; ++c) dot += double(dO[i * ldq + c]) * double(Oh[i * ldq + c]);
         const T d = static_cast<T>(dot);
         for (int64_t j = 0; j < L; ++j) dSi[j] = j <= i ? Pi[j] * (dSi[j] - d) : T(0);
       }
       // dQ_h += scale dS K_g ; dK_g += scale dS^T Q_h
-      if (dq) gemm<T>(false, false, L, head_dim, L, scale, dS, L, Kg, ldkv, T(1), dq + r0 * ldq + h * head_dim, ldq);
-      if (dk) gemm<T>(true, false, L, head_dim, L, scale, dS, L, Qh, ldq, T(1), dk + r0 * ldkv + g * head_dim, ldkv);
+      if (dq) gemm<T>(false, false, L, hd, L, scale, dS, L, Kg, ldkv, T(1), dq + r0 * ldq + h * hd, ldq);
+      if (dk) gemm<T>(true, false, L, hd, L, scale, dS, L, Qh, ldq, T(1), dk + r0 * ldkv + g * hd, ldkv);
     }
-    poff += n_heads * L * L;
   }
 }
 
@@ -132,11 +147,12 @@ void attention_backward(T* dq, T* dk, T* dv, T* scratch, const T* dout, const T*
   template void attention_forward_seq<T>(T*, int64_t, T*, T*, const T*, int64_t, const T*,       \
                                          const T*, int64_t, int64_t, int64_t, int64_t, int64_t,  \
                                          int64_t);                                               \
+  template size_t attention_workspace_size<T>(const int32_t*, int64_t, const AttentionShape&);   \
   template void attention_forward<T>(T*, T*, const T*, const T*, const T*, const int32_t*,       \
-                                     int64_t, int64_t, int64_t, int64_t);                        \
-  template void attention_backward<T>(T*, T*, T*, T*, const T*, const T*, const T*, const T*,    \
-                                      const T*, const int32_t*, int64_t, int64_t, int64_t,       \
-                                      int64_t);
+                                     int64_t, const AttentionShape&, void*);                     \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,        \
+                                      const T*, const T*, const int32_t*, int64_t,               \
+                                      const AttentionShape&, void*);
 WB_INSTANTIATE(float)
 WB_INSTANTIATE(double)
 #undef WB_INSTANTIATE

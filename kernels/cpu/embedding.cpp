@@ -16,7 +16,7 @@ void embedding_forward(T* x, const int32_t* tokens, const T* table, int64_t n, i
 }
 
 template <typename T>
-void embedding_backward(T* dtable, const T* dx, const int32_t* tokens, int64_t n, int64_t d) {
+void embedding_backward(acc_t<T>* dtable, const T* dx, const int32_t* tokens, int64_t n, int64_t d) {
   // Parallel over columns: each thread owns a column slice, rows summed in index order, so the
   // result is deterministic even when a token repeats.
 #pragma omp parallel for schedule(static) if (n * d > kParallelMin)

@@ -34,8 +34,8 @@ void blas_gemv_row(bool ta, bool tb, int64_t N, int64_t K, double alpha, const d
 }  // namespace
 
 template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A,
-          int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, acc_t<T> alpha, const T* A,
+          int64_t lda, const T* B, int64_t ldb, acc_t<T> beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0) {  // BLAS leaves C untouched for K == 0 only when beta == 1; make it explicit
     for (int64_t i = 0; i < M; ++i)
@@ -58,11 +58,12 @@ void linear_forward(T* y, const T* x, const T* w, int64_t n, int64_t in, int64_t
 
 template <typename T>
 void linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t n, int64_t in,
-                     int64_t out) {
+                     int64_t out, bool accumulate) {
+  const T beta = accumulate ? T(1) : T(0);
   // dx[n,in] += dy[n,out] * w[out,in]
-  if (dx) gemm<T>(false, false, n, in, out, T(1), dy, out, w, in, T(1), dx, in);
+  if (dx) gemm<T>(false, false, n, in, out, T(1), dy, out, w, in, beta, dx, in);
   // dw[out,in] += dy^T[out,n] * x[n,in]
-  if (dw) gemm<T>(true, false, out, in, n, T(1), dy, out, x, in, T(1), dw, in);
+  if (dw) gemm<T>(true, false, out, in, n, T(1), dy, out, x, in, beta, dw, in);
 }
 
 #define WB_INSTANTIATE(T)                                                                     \
@@ -70,7 +71,7 @@ void linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t 
                         int64_t, T, T*, int64_t);                                             \
   template void linear_forward<T>(T*, const T*, const T*, int64_t, int64_t, int64_t, bool);   \
   template void linear_backward<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t,    \
-                                   int64_t);
+                                   int64_t, bool);
 WB_INSTANTIATE(float)
 WB_INSTANTIATE(double)
 #undef WB_INSTANTIATE

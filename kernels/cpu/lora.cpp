@@ -7,7 +7,7 @@ namespace wb::kernels {
 
 template <typename T>
 void lora_forward(T* y, T* t, const T* x, const T* A, const T* B, int64_t n, int64_t in,
-                  int64_t out, int64_t r, T scale) {
+                  int64_t out, int64_t r, acc_t<T> scale) {
   // t[n,r] = x[n,in] A[r,in]^T
   gemm<T>(false, true, n, r, in, T(1), x, in, A, in, T(0), t, r);
   // y[n,out] += scale * t[n,r] B[out,r]^T
@@ -15,9 +15,9 @@ void lora_forward(T* y, T* t, const T* x, const T* A, const T* B, int64_t n, int
 }
 
 template <typename T>
-void lora_backward(T* dx, T* dA, T* dB, T* dt_scratch, const T* dy, const T* x, const T* t,
+void lora_backward(T* dx, acc_t<T>* dA, acc_t<T>* dB, T* dt_scratch, const T* dy, const T* x, const T* t,
                    const T* A, const T* B, int64_t n, int64_t in, int64_t out, int64_t r,
-                   T scale) {
+                   acc_t<T> scale) {
   // dB[out,r] += scale * dy^T t
   if (dB) gemm<T>(true, false, out, r, n, scale, dy, out, t, r, T(1), dB, r);
   if (!dA && !dx) return;

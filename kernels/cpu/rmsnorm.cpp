@@ -9,7 +9,7 @@ namespace wb::kernels {
 constexpr int64_t kParallelMin = 1 << 20;
 
 template <typename T>
-void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t n, int64_t d, double eps) {
+void rmsnorm_forward(T* y, acc_t<T>* rstd, const T* x, const T* w, int64_t n, int64_t d, double eps) {
 #pragma omp parallel for schedule(static) if (n * d > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
     const T* xi = x + i * d;
@@ -23,7 +23,7 @@ void rmsnorm_forward(T* y, T* rstd, const T* x, const T* w, int64_t n, int64_t d
 }
 
 template <typename T>
-void rmsnorm_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, const T* rstd, int64_t n,
+void rmsnorm_backward(T* dx, acc_t<T>* dw, const T* dy, const T* x, const T* w, const acc_t<T>* rstd, int64_t n,
                       int64_t d) {
   if (dx) {
 #pragma omp parallel for schedule(static) if (n * d > kParallelMin)

@@ -4,8 +4,8 @@
 namespace wb::kernels {
 
 template <typename T>
-void scalar_head_forward(T* r, const T* h, const int32_t* index, int64_t n_seqs, const T* w,
-                         T b, int64_t d) {
+void scalar_head_forward(acc_t<T>* r, const T* h, const int32_t* index, int64_t n_seqs,
+                         const T* w, acc_t<T> b, int64_t d) {
   for (int64_t s = 0; s < n_seqs; ++s) {
     const T* row = h + static_cast<int64_t>(index[s]) * d;
     double acc = 0;
@@ -15,7 +15,8 @@ void scalar_head_forward(T* r, const T* h, const int32_t* index, int64_t n_seqs,
 }
 
 template <typename T>
-void scalar_head_backward(T* dw, T* db, T* dh, const T* dr, const T* h, const int32_t* index,
+void scalar_head_backward(acc_t<T>* dw, acc_t<T>* db, T* dh, const acc_t<T>* dr, const T* h,
+                          const int32_t* index,
                           int64_t n_seqs, const T* w, int64_t d) {
   for (int64_t s = 0; s < n_seqs; ++s) {
     const int64_t row = index[s];

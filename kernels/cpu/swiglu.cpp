@@ -18,18 +18,21 @@ void swiglu_forward(T* h, const T* g, const T* u, int64_t count) {
 }
 
 template <typename T>
-void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count) {
+void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count,
+                     bool accumulate) {
 #pragma omp parallel for schedule(static) if (count > kParallelMin)
   for (int64_t i = 0; i < count; ++i) {
     const T s = T(1) / (T(1) + std::exp(-g[i]));
-    if (dg) dg[i] += dh[i] * u[i] * s * (T(1) + g[i] * (T(1) - s));
-    if (du) du[i] += dh[i] * g[i] * s;
+    const T gi = dh[i] * u[i] * s * (T(1) + g[i] * (T(1) - s));
+    const T ui = dh[i] * g[i] * s;
+    if (dg) dg[i] = accumulate ? dg[i] + gi : gi;
+    if (du) du[i] = accumulate ? du[i] + ui : ui;
   }
 }
 
 template void swiglu_forward<float>(float*, const float*, const float*, int64_t);
 template void swiglu_forward<double>(double*, const double*, const double*, int64_t);
-template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, int64_t);
-template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, int64_t);
+template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, int64_t, bool);
+template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, int64_t, bool);
 
 }  // namespace wb::kernels

@@ -23,7 +23,7 @@ double logsumexp(const T* row, int64_t d) {
 }  // namespace
 
 template <typename T>
-void cross_entropy_forward(T* losses, const T* logits, const int32_t* targets, int64_t n,
+void cross_entropy_forward(acc_t<T>* losses, const T* logits, const int32_t* targets, int64_t n,
                            int64_t vocab) {
 #pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
@@ -37,7 +37,7 @@ void cross_entropy_forward(T* losses, const T* logits, const int32_t* targets, i
 }
 
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets, const T* dloss,
+void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets, const acc_t<T>* dloss,
                             int64_t n, int64_t vocab) {
 #pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {

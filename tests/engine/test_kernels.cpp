@@ -227,18 +227,21 @@ Vec naive_attention(const Vec& q, const Vec& kk, const Vec& v, int64_t Lq, int64
 }  // namespace
 
 TEST_CASE("packed GQA attention matches textbook attention per sequence, forward and backward", "[kernels]") {
+  // The backward recomputes the probabilities from q, k and the saved log-sum-exp; its gradients
+  // are checked against finite differences of the forward.
   const int64_t H = 4, KV = 2, hd = 3;
   const std::vector<int32_t> cu{0, 4, 5, 11};
   const int64_t N = 11, S = 3;
+  const k::AttentionShape sh{N, H, KV, hd};
   Vec q = randn(N * H * hd, 1), kk = randn(N * KV * hd, 2), v = randn(N * KV * hd, 3);
   Vec dout = randn(N * H * hd, 4);
+  CHECK(k::attention_workspace_size<double>(cu.data(), S, sh) == 2 * 36 * sizeof(double));
+  Vec work(2 * 36);
   auto f = [&] {
-    Vec out(N * H * hd), probs(k::attention_probs_size(cu.data(), S, H));
-    k::attention_forward<double>(out.data(), probs.data(), q.data(), kk.data(), v.data(), cu.data(), S, H, KV, hd);
+    Vec out(N * H * hd);
+    k::attention_forward<double>(out.data(), nullptr, q.data(), kk.data(), v.data(), cu.data(), S, sh, work.data());
     return out;
   };
-  CHECK(k::attention_probs_size(cu.data(), S, H) == H * (16 + 1 + 36));
-  CHECK(k::attention_scratch_size(cu.data(), S) == 36);
   Vec out = f();
   for (int64_t s = 0; s < S; ++s) {
     const int64_t r0 = cu[s], L = cu[s + 1] - cu[s];
@@ -248,11 +251,22 @@ TEST_CASE("packed GQA attention matches textbook attention per sequence, forward
     Vec ref = naive_attention(qs, ks, vs, L, L, H, KV, hd);
     for (size_t i = 0; i < ref.size(); ++i) CHECK(out[r0 * H * hd + i] == Approx(ref[i]).epsilon(1e-12));
   }
-  Vec probs(k::attention_probs_size(cu.data(), S, H)), o2(N * H * hd);
-  k::attention_forward<double>(o2.data(), probs.data(), q.data(), kk.data(), v.data(), cu.data(), S, H, KV, hd);
-  Vec dq(q.size(), 0.0), dk(kk.size(), 0.0), dv(v.size(), 0.0), scratch(36);
-  k::attention_backward<double>(dq.data(), dk.data(), dv.data(), scratch.data(), dout.data(), probs.data(),
-                                q.data(), kk.data(), v.data(), cu.data(), S, H, KV, hd);
+  Vec lse(H * N), o2(N * H * hd);
+  k::attention_forward<double>(o2.data(), lse.data(), q.data(), kk.data(), v.data(), cu.data(), S, sh, work.data());
+  for (int64_t s = 0; s < S; ++s)  // lse of row i, head h: log sum_j exp(scale q_i . k_j) over j <= i
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = cu[s]; i < cu[s + 1]; ++i) {
+        double sum = 0;
+        for (int64_t j = cu[s]; j <= i; ++j) {
+          double dot = 0;
+          for (int64_t c = 0; c < hd; ++c) dot += q[i * H * hd + h * hd + c] * kk[j * KV * hd + (h / 2) * hd + c];
+          sum += std::exp(dot / std::sqrt(double(hd)));
+        }
+        CHECK(lse[h * N + i] == Approx(std::log(sum)).epsilon(1e-12));
+      }
+  Vec dq(q.size(), 0.0), dk(kk.size(), 0.0), dv(v.size(), 0.0);
+  k::attention_backward<double>(dq.data(), dk.data(), dv.data(), dout.data(), q.data(), kk.data(), v.data(),
+                                o2.data(), lse.data(), cu.data(), S, sh, work.data());
   auto L = [&] { return dot(dout, f()); };
   CHECK(max_abs_diff(dq, numeric_grad(q, L)) < 1e-8);
   CHECK(max_abs_diff(dk, numeric_grad(kk, L)) < 1e-8);
@@ -387,10 +401,12 @@ TEST_CASE("float instantiations agree with double", "[kernels]") {
   const std::vector<int32_t> cu{0, 25, 40};
   Vec q = randn(N * H * hd, 1), kk = randn(N * KV * hd, 2), v = randn(N * KV * hd, 3);
   std::vector<float> qf(q.begin(), q.end()), kf(kk.begin(), kk.end()), vf(v.begin(), v.end());
-  Vec out(N * H * hd), probs(k::attention_probs_size(cu.data(), S, H));
-  std::vector<float> outf(out.size()), probsf(probs.size());
-  k::attention_forward<double>(out.data(), probs.data(), q.data(), kk.data(), v.data(), cu.data(), S, H, KV, hd);
-  k::attention_forward<float>(outf.data(), probsf.data(), qf.data(), kf.data(), vf.data(), cu.data(), S, H, KV, hd);
+  const k::AttentionShape sh{N, H, KV, hd};
+  Vec out(N * H * hd), lse(H * N), work(2 * 25 * 25);
+  std::vector<float> outf(out.size()), lsef(lse.size()), workf(work.size());
+  k::attention_forward<double>(out.data(), lse.data(), q.data(), kk.data(), v.data(), cu.data(), S, sh, work.data());
+  k::attention_forward<float>(outf.data(), lsef.data(), qf.data(), kf.data(), vf.data(), cu.data(), S, sh, workf.data());
+  for (size_t i = 0; i < lse.size(); ++i) CHECK(lsef[i] == Approx(lse[i]).margin(1e-5));
   for (size_t i = 0; i < out.size(); ++i) CHECK(outf[i] == Approx(out[i]).margin(1e-5));
   Vec x = randn(N * D, 4), w = randn(D, 5), y(N * D), r(N);
   std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), yf(N * D), rf(N);

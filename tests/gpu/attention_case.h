@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "gpu_test_util.h"
-#include "wb/cuda/attention.h"
 #include "wb/kernels/attention.h"
 
 namespace wb::cuda::test {
@@ -16,7 +15,7 @@ struct AttentionCase {
   std::vector<int32_t> cu;  // cu_seqlens, n_seqs + 1 entries
   int64_t n_seqs, n, H, Hkv, D;
   std::vector<float> q, k, v, dout, dq0, dk0, dv0;  // inputs (rounded to T)
-  std::vector<float> out, dq, dk, dv;               // the CPU's results
+  std::vector<float> out, lse, dq, dk, dv;          // the CPU's results (lse [H, n])
   DeviceBuffer<T> gq, gk, gv, gdout, gdq, gdk, gdv;
 
   AttentionCase(std::vector<int32_t> cu_seqlens, int64_t heads, int64_t kv_heads, int64_t dim)
@@ -34,13 +33,14 @@ struct AttentionCase {
     dq = dq0;
     dk = dk0;
     dv = dv0;
-    std::vector<float> probs(K::attention_probs_size(cu.data(), n_seqs, H));
-    std::vector<float> scratch(K::attention_scratch_size(cu.data(), n_seqs));
-    K::attention_forward<float>(out.data(), probs.data(), q.data(), k.data(), v.data(), cu.data(),
-                                n_seqs, H, Hkv, D);
-    K::attention_backward<float>(dq.data(), dk.data(), dv.data(), scratch.data(), dout.data(),
-                                 probs.data(), q.data(), k.data(), v.data(), cu.data(), n_seqs,
-                                 H, Hkv, D);
+    const K::AttentionShape sh{n, H, Hkv, D};
+    lse.assign(H * n, 0.0f);
+    std::vector<float> work(K::attention_workspace_size<float>(cu.data(), n_seqs, sh) / sizeof(float));
+    K::attention_forward<float>(out.data(), lse.data(), q.data(), k.data(), v.data(), cu.data(),
+                                n_seqs, sh, work.data());
+    K::attention_backward<float>(dq.data(), dk.data(), dv.data(), dout.data(), q.data(), k.data(),
+                                 v.data(), out.data(), lse.data(), cu.data(), n_seqs, sh,
+                                 work.data());
     gq = upload_as<T>(q);
     gk = upload_as<T>(k);
     gv = upload_as<T>(v);
@@ -50,7 +50,7 @@ struct AttentionCase {
     gdv = upload_as<T>(dv0);
   }
 
-  AttentionShape shape() const { return AttentionShape{n, H, Hkv, D}; }
+  wb::kernels::AttentionShape shape() const { return {n, H, Hkv, D}; }
   std::vector<int32_t> seq_lens() const {
     std::vector<int32_t> l;
     for (int64_t s = 0; s < n_seqs; ++s) l.push_back(cu[s + 1] - cu[s]);

@@ -6,13 +6,15 @@
 #include <stdexcept>
 #include <string>
 
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/buffer.h"
 #include "wb/cuda/check.h"
 #include "wb/cuda/device.h"
 #include "wb/cuda/dtype.h"
+#include "wb/cuda/stream.h"
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 
 TEST_CASE("device probe answers without throwing and explains a missing device") {
   bool avail = false;

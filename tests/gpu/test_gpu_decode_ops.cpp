@@ -6,14 +6,15 @@
 #include <cmath>
 
 #include "gpu_test_util.h"
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/decode.h"
 #include "wb/cuda/gemv.h"
-#include "wb/cuda/rope.h"
+#include "wb/kernels/rope.h"
 #include "wb/kernels/gemm.h"
 #include "wb/kernels/rmsnorm.h"
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 using namespace wb::cuda::test;
 namespace K = wb::kernels;
 
@@ -118,10 +119,10 @@ TEMPLATE_TEST_CASE("rope_kv_append gives the bits of rope_forward and kv_cache_a
   auto gpos = to_device(pos);
   auto rq = upload_as<TestType>(q), rk = upload_as<TestType>(k), rv = upload_as<TestType>(v);
   auto rkc = upload_as<TestType>(cache0), rvc = upload_as<TestType>(cache0);
-  rope_forward<TestType>(ctx, rq.data(), D, gpos.data(), B, H, hd, 10000.0f);
-  rope_forward<TestType>(ctx, rk.data(), KV, gpos.data(), B, Hkv, hd, 10000.0f);
-  kv_cache_append<TestType>(ctx, rkc.data(), rvc.data(), rk.data(), rv.data(), gpos.data(), B,
-                            stride, KV);
+  rope_forward<TestType>(rq.data(), D, gpos.data(), B, H, hd, 10000.0f, ctx);
+  rope_forward<TestType>(rk.data(), KV, gpos.data(), B, Hkv, hd, 10000.0f, ctx);
+  kv_cache_append<TestType>(rkc.data(), rvc.data(), rk.data(), rv.data(), gpos.data(), B,
+                            stride, KV, nullptr, ctx);
 
   auto gqkv = upload_as<TestType>(qkv);
   auto gkc = upload_as<TestType>(cache0), gvc = upload_as<TestType>(cache0);
@@ -151,8 +152,8 @@ TEMPLATE_TEST_CASE("attention_decode_rope gives the bits of rope_kv_append + att
     DeviceBuffer<TestType> rq(B * D), rout(B * D), gout(B * D);
     rope_kv_append<TestType>(ctx, rq.data(), rkc.data(), rvc.data(), gqkv.data(), ld, gpos.data(),
                              B, H, Hkv, hd, 10000.0f, stride);
-    attention_decode<TestType>(ctx, rout.data(), rq.data(), rkc.data(), rvc.data(), glen.data(), B,
-                               max_len, stride, sh);
+    attention_decode<TestType>(rout.data(), rq.data(), rkc.data(), rvc.data(), glen.data(), B,
+                               max_len, stride, sh, nullptr, ctx);
     auto gkc = upload_as<TestType>(cache0), gvc = upload_as<TestType>(cache0);
     poison(ctx, gout);
     attention_decode_rope<TestType>(ctx, gout.data(), gkc.data(), gvc.data(), gqkv.data(), ld,

@@ -7,18 +7,18 @@
 
 #include "attention_case.h"
 #include "gpu_test_util.h"
-#include "wb/cuda/adamw.h"
-#include "wb/cuda/attention.h"
-#include "wb/cuda/dropout.h"
+#include "wb/kernels/adamw.h"
+#include "wb/kernels/dropout.h"
 #include "wb/cuda/elementwise.h"
-#include "wb/cuda/embedding.h"
-#include "wb/cuda/gemm.h"
-#include "wb/cuda/lora.h"
-#include "wb/cuda/rmsnorm.h"
-#include "wb/cuda/rope.h"
-#include "wb/cuda/scalar_head.h"
-#include "wb/cuda/swiglu.h"
-#include "wb/cuda/xent.h"
+#include "wb/kernels/add.h"
+#include "wb/kernels/embedding.h"
+#include "wb/kernels/gemm.h"
+#include "wb/kernels/lora.h"
+#include "wb/kernels/rmsnorm.h"
+#include "wb/kernels/rope.h"
+#include "wb/kernels/scalar_head.h"
+#include "wb/kernels/swiglu.h"
+#include "wb/kernels/xent.h"
 #include "wb/kernels/adamw.h"
 #include "wb/kernels/attention.h"
 #include "wb/kernels/dropout.h"
@@ -32,6 +32,7 @@
 #include "wb/kernels/xent.h"
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 using namespace wb::cuda::test;
 namespace K = wb::kernels;
 
@@ -50,8 +51,8 @@ TEMPLATE_TEST_CASE("gemm matches the CPU for every transpose", "[gpu]", WB_DTYPE
       auto want = C0;
       K::gemm<float>(ta, tb, M, N, Kd, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, want.data(), N);
       auto dA = upload_as<TestType>(A), dB = upload_as<TestType>(B), dC = upload_as<TestType>(C0);
-      gemm<TestType>(ctx, ta, tb, M, N, Kd, 0.5f, dA.data(), lda, dB.data(), ldb, 0.25f,
-                     dC.data(), N);
+      gemm<TestType>(ta, tb, M, N, Kd, 0.5f, dA.data(), lda, dB.data(), ldb, 0.25f,
+                     dC.data(), N, ctx);
       INFO("trans_a " << ta << " trans_b " << tb);
       CHECK(rel_err(download_f(ctx, dC), want) < tol<TestType>(4));
     }
@@ -71,8 +72,8 @@ TEMPLATE_TEST_CASE("strided-batched gemm equals one CPU gemm per batch entry", "
     K::gemm<float>(false, true, M, N, Kd, 1.5f, A.data() + b * sa, Kd, B.data() + b * sb, Kd, 1.0f,
                    want.data() + b * sc, N);
   auto dA = upload_as<TestType>(A), dB = upload_as<TestType>(B), dC = upload_as<TestType>(C0);
-  gemm_strided_batched<TestType>(ctx, false, true, M, N, Kd, 1.5f, dA.data(), Kd, sa, dB.data(), Kd,
-                                 sb, 1.0f, dC.data(), N, sc, batch);
+  gemm_strided_batched<TestType>(false, true, M, N, Kd, 1.5f, dA.data(), Kd, sa, dB.data(), Kd,
+                                 sb, 1.0f, dC.data(), N, sc, batch, ctx);
   CHECK(rel_err(download_f(ctx, dC), want) < tol<TestType>(4));
 }
 
@@ -85,15 +86,15 @@ TEMPLATE_TEST_CASE("elementwise ops: add, axpy, scale, fill, convert, fill_norma
   auto ga = upload_as<TestType>(a), gb = upload_as<TestType>(b);
   DeviceBuffer<TestType> y(n);
   poison(ctx, y);
-  add<TestType>(ctx, y.data(), ga.data(), gb.data(), n);
+  add<TestType>(y.data(), ga.data(), gb.data(), n, ctx);
   std::vector<float> want(n);
   for (int64_t i = 0; i < n; ++i) want[i] = a[i] + b[i];
   CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(2));
-  axpy<TestType>(ctx, y.data(), -1.0f, gb.data(), n);  // back to a (up to rounding)
-  scale<TestType>(ctx, y.data(), 2.0f, n);
+  axpy<TestType>(y.data(), -1.0f, gb.data(), n, ctx);  // back to a (up to rounding)
+  scale<TestType>(y.data(), 2.0f, n, ctx);
   for (int64_t i = 0; i < n; ++i) want[i] = 2.0f * a[i];
   CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(4));
-  add_inplace<TestType>(ctx, y.data(), ga.data(), n);
+  add_inplace<TestType>(y.data(), ga.data(), n, ctx);
   for (int64_t i = 0; i < n; ++i) want[i] = 3.0f * a[i];
   CHECK(rel_err(download_f(ctx, y), want) < tol<TestType>(6));
   fill<TestType>(ctx, y.data(), 0.5f, n);
@@ -132,9 +133,9 @@ TEMPLATE_TEST_CASE("linear forward and backward match the CPU", "[gpu]", WB_DTYP
   auto gdx = upload_as<TestType>(dx0), gdw = upload_as<TestType>(dw0);
   DeviceBuffer<TestType> gy(n * out);
   poison(ctx, gy);
-  linear_forward<TestType>(ctx, gy.data(), gx.data(), gw.data(), n, in, out);
-  linear_backward<TestType>(ctx, gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(), n, in,
-                            out);
+  linear_forward<TestType>(gy.data(), gx.data(), gw.data(), n, in, out, false, ctx);
+  linear_backward<TestType>(gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(), n, in,
+                            out, true, ctx);
   CHECK(rel_err(download_f(ctx, gy), y) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdx), dx) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdw), dw) < tol<TestType>(4));
@@ -157,8 +158,8 @@ TEMPLATE_TEST_CASE("embedding gather and scatter-add match the CPU", "[gpu]", WB
   auto gdtable = to_device(dtable0);
   DeviceBuffer<TestType> gx(n * d);
   poison(ctx, gx);
-  embedding_forward<TestType>(ctx, gx.data(), gtok.data(), gtable.data(), n, d);
-  embedding_backward<TestType>(ctx, gdtable.data(), gdx.data(), gtok.data(), n, d);
+  embedding_forward<TestType>(gx.data(), gtok.data(), gtable.data(), n, d, ctx);
+  embedding_backward<TestType>(gdtable.data(), gdx.data(), gtok.data(), n, d, ctx);
   CHECK(rel_err(download_f(ctx, gx), x) == 0.0);  // a copy is exact
   CHECK(rel_err(download_f(ctx, gdtable), dtable) < 1e-6);
 }
@@ -185,9 +186,9 @@ TEMPLATE_TEST_CASE("rmsnorm forward and backward match the CPU", "[gpu]", WB_DTY
   DeviceBuffer<float> grstd(n);
   poison(ctx, gy);
   poison(ctx, grstd);
-  rmsnorm_forward<TestType>(ctx, gy.data(), grstd.data(), gx.data(), gw.data(), n, d, eps);
-  rmsnorm_backward<TestType>(ctx, gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(),
-                             grstd.data(), n, d);
+  rmsnorm_forward<TestType>(gy.data(), grstd.data(), gx.data(), gw.data(), n, d, eps, ctx);
+  rmsnorm_backward<TestType>(gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(),
+                             grstd.data(), n, d, ctx);
   CHECK(rel_err(download_f(ctx, gy), y) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, grstd), rstd) < 1e-5);
   CHECK(rel_err(download_f(ctx, gdx), dx) < tol<TestType>(4));
@@ -207,8 +208,8 @@ TEMPLATE_TEST_CASE("rope forward and backward match the CPU (strided rows)", "[g
 
   auto gpos = to_device(pos);
   auto gf = upload_as<TestType>(x0), gb = upload_as<TestType>(x0);
-  rope_forward<TestType>(ctx, gf.data(), ld, gpos.data(), n, heads, hd, theta);
-  rope_backward<TestType>(ctx, gb.data(), ld, gpos.data(), n, heads, hd, theta);
+  rope_forward<TestType>(gf.data(), ld, gpos.data(), n, heads, hd, theta, ctx);
+  rope_backward<TestType>(gb.data(), ld, gpos.data(), n, heads, hd, theta, ctx);
   CHECK(rel_err(download_f(ctx, gf), fwd) < tol<TestType>(2));
   CHECK(rel_err(download_f(ctx, gb), bwd) < tol<TestType>(2));
 }
@@ -230,8 +231,8 @@ TEMPLATE_TEST_CASE("swiglu forward and backward match the CPU", "[gpu]", WB_DTYP
   auto gdg = upload_as<TestType>(dg0), gdu = upload_as<TestType>(du0);
   DeviceBuffer<TestType> gh(count);
   poison(ctx, gh);
-  swiglu_forward<TestType>(ctx, gh.data(), gg.data(), gu.data(), count);
-  swiglu_backward<TestType>(ctx, gdg.data(), gdu.data(), gdh.data(), gg.data(), gu.data(), count);
+  swiglu_forward<TestType>(gh.data(), gg.data(), gu.data(), count, ctx);
+  swiglu_backward<TestType>(gdg.data(), gdu.data(), gdh.data(), gg.data(), gu.data(), count, true, ctx);
   CHECK(rel_err(download_f(ctx, gh), h) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdg), dg) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdu), du) < tol<TestType>(4));
@@ -252,8 +253,8 @@ TEMPLATE_TEST_CASE("dropout draws the CPU's mask", "[gpu]", WB_DTYPES) {
   auto gx = upload_as<TestType>(x), gdx = upload_as<TestType>(dx0);
   DeviceBuffer<TestType> gy(count);
   poison(ctx, gy);
-  dropout_forward<TestType>(ctx, gy.data(), gx.data(), count, p, seed);
-  dropout_backward<TestType>(ctx, gdx.data(), gx.data(), count, p, seed);
+  dropout_forward<TestType>(gy.data(), gx.data(), count, p, seed, ctx);
+  dropout_backward<TestType>(gdx.data(), gx.data(), count, p, seed, ctx);
   const auto got = download_f(ctx, gy);
   for (int64_t i = 0; i < count; ++i)
     REQUIRE((got[i] == 0.0f) == !K::dropout_keep(seed, uint64_t(i), p));
@@ -269,14 +270,14 @@ TEMPLATE_TEST_CASE("packed causal GQA attention matches the CPU, forward and bac
   const AttentionShape sh = c.shape();
   auto gstart = to_device(seq_start_from_cu_seqlens(c.cu.data(), c.n_seqs));
   DeviceBuffer<TestType> gout(c.n * c.H * c.D);
-  DeviceBuffer<float> glse(c.H * c.n), ws(attention_backward_workspace(sh));
+  DeviceBuffer<float> glse(c.H * c.n), ws(attention_rows_workspace(sh));
   poison(ctx, gout);
   poison(ctx, glse);
-  attention_forward<TestType>(ctx, gout.data(), glse.data(), c.gq.data(), c.gk.data(), c.gv.data(),
-                              gstart.data(), sh);
-  attention_backward<TestType>(ctx, c.gdq.data(), c.gdk.data(), c.gdv.data(), c.gdout.data(),
-                               c.gq.data(), c.gk.data(), c.gv.data(), gout.data(), glse.data(),
-                               gstart.data(), sh, ws.data());
+  attention_forward_rows<TestType>(gout.data(), glse.data(), c.gq.data(), c.gk.data(),
+                                   c.gv.data(), gstart.data(), sh, ctx);
+  attention_backward_rows<TestType>(c.gdq.data(), c.gdk.data(), c.gdv.data(), c.gdout.data(),
+                                    c.gq.data(), c.gk.data(), c.gv.data(), gout.data(),
+                                    glse.data(), gstart.data(), sh, ws.data(), ctx);
   CHECK(rel_err(download_f(ctx, gout), c.out) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, c.gdq), c.dq) < tol<TestType>(8));
   CHECK(rel_err(download_f(ctx, c.gdk), c.dk) < tol<TestType>(8));
@@ -314,10 +315,10 @@ TEMPLATE_TEST_CASE("decode attention over a KV cache matches the CPU's single-se
   auto glen = to_device(lengths), gpos = to_device(new_pos);
   DeviceBuffer<TestType> gout(batch * H * D);
   poison(ctx, gout);
-  kv_cache_append<TestType>(ctx, gk.data(), gv.data(), gkn.data(), gvn.data(), gpos.data(), batch,
-                            stride, kv);
-  attention_decode<TestType>(ctx, gout.data(), gq.data(), gk.data(), gv.data(), glen.data(), batch,
-                             max_len, stride, AttentionShape{batch, H, Hkv, D});
+  kv_cache_append<TestType>(gk.data(), gv.data(), gkn.data(), gvn.data(), gpos.data(), batch,
+                            stride, kv, nullptr, ctx);
+  attention_decode<TestType>(gout.data(), gq.data(), gk.data(), gv.data(), glen.data(), batch,
+                             max_len, stride, AttentionShape{batch, H, Hkv, D}, nullptr, ctx);
   CHECK(rel_err(download_f(ctx, gk), kx) == 0.0);
   CHECK(rel_err(download_f(ctx, gv), vx) == 0.0);
   CHECK(rel_err(download_f(ctx, gout), out) < tol<TestType>(4));
@@ -345,10 +346,10 @@ TEMPLATE_TEST_CASE("cross-entropy and softmax match the CPU, masked rows include
   auto gdloss = to_device(dloss);
   DeviceBuffer<float> glosses(n);
   poison(ctx, glosses);
-  cross_entropy_forward<TestType>(ctx, glosses.data(), gl.data(), gt.data(), n, vocab);
-  cross_entropy_backward<TestType>(ctx, gd.data(), gl.data(), gt.data(), gdloss.data(), n, vocab);
-  cross_entropy_backward_inplace<TestType>(ctx, ginplace.data(), gt.data(), gdloss.data(), n, vocab);
-  softmax_rows<TestType>(ctx, gsoft.data(), n, vocab);
+  cross_entropy_forward<TestType>(glosses.data(), gl.data(), gt.data(), n, vocab, ctx);
+  cross_entropy_backward<TestType>(gd.data(), gl.data(), gt.data(), gdloss.data(), n, vocab, ctx);
+  cross_entropy_backward_inplace<TestType>(ginplace.data(), gt.data(), gdloss.data(), n, vocab, ctx);
+  softmax_forward<TestType>(gsoft.data(), n, vocab, ctx);
   const auto got_losses = download_f(ctx, glosses);
   CHECK(got_losses[1] == 0.0f);
   CHECK(rel_err(got_losses, losses) < 1e-5);
@@ -374,7 +375,7 @@ TEST_CASE("adamw matches the CPU over several steps, with a bf16 shadow copy", "
     const auto g = randn(n, 41 + step);
     K::adamw_update(p.data(), g.data(), m.data(), v.data(), n, s);
     auto gg = to_device(g);
-    adamw_update_shadow<bf16>(ctx, gp.data(), shadow.data(), gg.data(), gm.data(), gv.data(), n, s);
+    adamw_update_shadow<bf16>(gp.data(), shadow.data(), gg.data(), gm.data(), gv.data(), n, s, ctx);
     ctx.synchronize();
   }
   CHECK(rel_err(download_f(ctx, gp), p) < 1e-5);
@@ -383,7 +384,7 @@ TEST_CASE("adamw matches the CPU over several steps, with a bf16 shadow copy", "
   CHECK(rel_err(download_f(ctx, shadow), round_to<bf16>(p)) < tol<bf16>(1));
 
   DeviceBuffer<float> ss(1);
-  sum_squares(ctx, ss.data(), gp.data(), n);
+  sum_squares(ss.data(), gp.data(), n, ctx);
   double want = 0;
   for (float x : p) want += double(x) * x;
   CHECK(download_f(ctx, ss)[0] == Approx(want).epsilon(1e-5));
@@ -412,10 +413,10 @@ TEMPLATE_TEST_CASE("lora forward and backward match the CPU", "[gpu]", WB_DTYPES
   DeviceBuffer<TestType> gt(n * r), gdt(n * r);
   poison(ctx, gt);
   poison(ctx, gdt);
-  lora_forward<TestType>(ctx, gy.data(), gt.data(), gx.data(), gA.data(), gB.data(), n, in, out, r,
-                         scale);
-  lora_backward<TestType>(ctx, gdx.data(), gdA.data(), gdB.data(), gdt.data(), gdy.data(),
-                          gx.data(), gt.data(), gA.data(), gB.data(), n, in, out, r, scale);
+  lora_forward<TestType>(gy.data(), gt.data(), gx.data(), gA.data(), gB.data(), n, in, out, r,
+                         scale, ctx);
+  lora_backward<TestType>(gdx.data(), gdA.data(), gdB.data(), gdt.data(), gdy.data(),
+                          gx.data(), gt.data(), gA.data(), gB.data(), n, in, out, r, scale, ctx);
   CHECK(rel_err(download_f(ctx, gt), t) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gy), y) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdx), dx) < tol<TestType>(8));
@@ -457,8 +458,8 @@ TEMPLATE_TEST_CASE("grouped LoRA over a mixed-adapter batch equals each row's ow
   auto gscales = to_device(scales);
   auto gAp = to_device(Aptr), gBp = to_device(Bptr);
   DeviceBuffer<TestType> gt(n * max_rank);
-  lora_grouped_forward<TestType>(ctx, gy.data(), gt.data(), gx.data(), gad.data(), gAp.data(),
-                                 gBp.data(), granks.data(), gscales.data(), n, in, out, max_rank);
+  lora_grouped_forward<TestType>(gy.data(), gt.data(), gx.data(), gad.data(), gAp.data(),
+                                 gBp.data(), granks.data(), gscales.data(), n, in, out, max_rank, ctx);
   CHECK(rel_err(download_f(ctx, gy), want) < tol<TestType>(4));
 }
 
@@ -483,9 +484,9 @@ TEMPLATE_TEST_CASE("scalar head forward and backward match the CPU", "[gpu]", WB
   auto gdr = to_device(dr), gdw = to_device(dw0), gdb = to_device(std::vector<float>{0.25f});
   DeviceBuffer<float> gr(S);
   poison(ctx, gr);
-  scalar_head_forward<TestType>(ctx, gr.data(), gh.data(), gidx.data(), S, gw.data(), b, d);
-  scalar_head_backward<TestType>(ctx, gdw.data(), gdb.data(), gdh.data(), gdr.data(), gh.data(),
-                                 gidx.data(), S, gw.data(), d);
+  scalar_head_forward<TestType>(gr.data(), gh.data(), gidx.data(), S, gw.data(), b, d, ctx);
+  scalar_head_backward<TestType>(gdw.data(), gdb.data(), gdh.data(), gdr.data(), gh.data(),
+                                 gidx.data(), S, gw.data(), d, ctx);
   CHECK(rel_err(download_f(ctx, gr), r) < 1e-5);
   CHECK(rel_err(download_f(ctx, gdw), dw) < 1e-5);
   CHECK(rel_err(download_f(ctx, gdb), db) < 1e-6);

@@ -3,12 +3,13 @@
 // against the CPU backend starting from zeros; poisoned outputs prove nothing old is read.
 // Skipped without a GPU.
 #include "gpu_test_util.h"
-#include "wb/cuda/gemm.h"
-#include "wb/cuda/swiglu.h"
+#include "wb/kernels/gemm.h"
+#include "wb/kernels/swiglu.h"
 #include "wb/kernels/gemm.h"
 #include "wb/kernels/swiglu.h"
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 using namespace wb::cuda::test;
 namespace K = wb::kernels;
 
@@ -30,9 +31,9 @@ TEMPLATE_TEST_CASE("swiglu overwrites its gradients when asked, vectorized and s
     poison(ctx, gh);
     poison(ctx, gdg);
     poison(ctx, gdu);
-    swiglu_forward<TestType>(ctx, gh.data(), gg.data(), gu.data(), count);
-    swiglu_backward<TestType>(ctx, gdg.data(), gdu.data(), gdh.data(), gg.data(), gu.data(), count,
-                              /*accumulate=*/false);
+    swiglu_forward<TestType>(gh.data(), gg.data(), gu.data(), count, ctx);
+    swiglu_backward<TestType>(gdg.data(), gdu.data(), gdh.data(), gg.data(), gu.data(), count,
+                              /*accumulate=*/false, ctx);
     INFO("count " << count);
     CHECK(rel_err(download_f(ctx, gh), h) < tol<TestType>(4));
     CHECK(rel_err(download_f(ctx, gdg), dg) < tol<TestType>(4));
@@ -54,8 +55,8 @@ TEMPLATE_TEST_CASE("linear_backward overwrites dx and dw when asked", "[gpu]", W
   DeviceBuffer<TestType> gdx(n * in), gdw(out * in);
   poison(ctx, gdx);
   poison(ctx, gdw);
-  linear_backward<TestType>(ctx, gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(), n, in,
-                            out, /*accumulate=*/false);
+  linear_backward<TestType>(gdx.data(), gdw.data(), gdy.data(), gx.data(), gw.data(), n, in,
+                            out, /*accumulate=*/false, ctx);
   CHECK(rel_err(download_f(ctx, gdx), dx) < tol<TestType>(4));
   CHECK(rel_err(download_f(ctx, gdw), dw) < tol<TestType>(4));
 }

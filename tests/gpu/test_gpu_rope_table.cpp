@@ -2,9 +2,10 @@
 // compute the angles in double per element (and those match the CPU, see test_gpu_ops).
 // Skipped without a GPU.
 #include "gpu_test_util.h"
-#include "wb/cuda/rope.h"
+#include "wb/kernels/rope.h"
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 using namespace wb::cuda::test;
 
 #define WB_DTYPES float, wb::cuda::fp16, wb::cuda::bf16
@@ -20,15 +21,15 @@ TEMPLATE_TEST_CASE("rope from a table equals rope_forward and rope_backward bit 
   auto gpos = to_device(pos);
   DeviceBuffer<float> cs(n * hd);
   poison(ctx, cs);
-  rope_table(ctx, cs.data(), gpos.data(), n, hd, 10000.0f);
+  rope_table(cs.data(), gpos.data(), n, hd, 10000.0f, ctx);
   for (bool fwd : {true, false}) {
     auto a = upload_as<TestType>(x), b = upload_as<TestType>(x);
     if (fwd) {
-      rope_forward<TestType>(ctx, a.data(), ld, gpos.data(), n, H, hd, 10000.0f);
-      rope_forward_table<TestType>(ctx, b.data(), ld, cs.data(), n, H, hd);
+      rope_forward<TestType>(a.data(), ld, gpos.data(), n, H, hd, 10000.0f, ctx);
+      rope_forward_table<TestType>(b.data(), ld, cs.data(), n, H, hd, ctx);
     } else {
-      rope_backward<TestType>(ctx, a.data(), ld, gpos.data(), n, H, hd, 10000.0f);
-      rope_backward_table<TestType>(ctx, b.data(), ld, cs.data(), n, H, hd);
+      rope_backward<TestType>(a.data(), ld, gpos.data(), n, H, hd, 10000.0f, ctx);
+      rope_backward_table<TestType>(b.data(), ld, cs.data(), n, H, hd, ctx);
     }
     INFO("forward " << fwd);
     const auto want = download_f(ctx, a), got = download_f(ctx, b);

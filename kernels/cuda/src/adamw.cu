@@ -2,9 +2,11 @@
 #include <cmath>
 
 #include "common.cuh"
-#include "wb/cuda/adamw.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/adamw.h"
 
 namespace wb::cuda {
+using wb::kernels::AdamWStep;
 namespace {
 using dev::from_f;
 
@@ -51,9 +53,13 @@ __global__ void sum_squares_kernel(float* out, const float* x, int64_t n) {
 }
 
 }  // namespace
+}  // namespace wb::cuda
 
-void adamw_update(Context& ctx, float* param, const float* grad, float* m, float* v, int64_t n,
-                  const AdamWStep& s) {
+namespace wb::kernels {
+using namespace wb::cuda;
+
+void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n,
+                  const AdamWStep& s, Context& ctx) {
   if (n <= 0) return;
   adamw_kernel<void><<<blocks_for(n, kThreads), kThreads, 0, ctx.s()>>>(param, nullptr, grad, m,
                                                                          v, n, coeffs(s));
@@ -61,15 +67,15 @@ void adamw_update(Context& ctx, float* param, const float* grad, float* m, float
 }
 
 template <typename T>
-void adamw_update_shadow(Context& ctx, float* param, T* shadow, const float* grad, float* m,
-                         float* v, int64_t n, const AdamWStep& s) {
+void adamw_update_shadow(float* param, T* shadow, const float* grad, float* m,
+                         float* v, int64_t n, const AdamWStep& s, Context& ctx) {
   if (n <= 0) return;
   adamw_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, ctx.s()>>>(param, shadow, grad, m, v,
                                                                       n, coeffs(s));
   WB_CUDA_CHECK_LAUNCH();
 }
 
-void sum_squares(Context& ctx, float* out, const float* x, int64_t n) {
+void sum_squares(float* out, const float* x, int64_t n, Context& ctx) {
   WB_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float), ctx.s()));
   if (n <= 0) return;
   const unsigned blocks = blocks_for(n, kThreads) < 1024 ? blocks_for(n, kThreads) : 1024;
@@ -78,9 +84,9 @@ void sum_squares(Context& ctx, float* out, const float* x, int64_t n) {
 }
 
 #define WB_INST(T)                                                                       \
-  template void adamw_update_shadow<T>(Context&, float*, T*, const float*, float*, float*, \
-                                       int64_t, const AdamWStep&);
+  template void adamw_update_shadow<T>(float*, T*, const float*, float*, float*, \
+                                       int64_t, const AdamWStep&, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -5,9 +5,11 @@
 
 #include "common.cuh"
 #include "decode_attention.cuh"
-#include "wb/cuda/attention.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/attention.h"
 
 namespace wb::cuda {
+using wb::kernels::AttentionShape;
 namespace {
 using dev::from_f;
 using dev::to_f;
@@ -214,6 +216,11 @@ __global__ void kv_append_kernel(T* k_cache, T* v_cache, const T* k_new, const T
 
 }  // namespace
 
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
+
 std::vector<int32_t> seq_start_from_cu_seqlens(const int32_t* cu_seqlens, int64_t n_seqs) {
   std::vector<int32_t> out;
   for (int64_t s = 0; s < n_seqs; ++s) {
@@ -225,8 +232,8 @@ std::vector<int32_t> seq_start_from_cu_seqlens(const int32_t* cu_seqlens, int64_
 }
 
 template <typename T>
-void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
-                       const int32_t* seq_start, const AttentionShape& sh) {
+void attention_forward_rows(T* out, acc_t<T>* lse, const T* q, const T* k, const T* v,
+                            const int32_t* seq_start, const AttentionShape& sh, Context& ctx) {
   check_shape(sh);
   const int64_t items = sh.n * sh.n_heads;
   if (items == 0) return;
@@ -236,12 +243,13 @@ void attention_forward(Context& ctx, T* out, float* lse, const T* q, const T* k,
   WB_CUDA_CHECK_LAUNCH();
 }
 
-int64_t attention_backward_workspace(const AttentionShape& sh) { return sh.n_heads * sh.n; }
+int64_t attention_rows_workspace(const AttentionShape& sh) { return sh.n_heads * sh.n; }
 
 template <typename T>
-void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
-                        const T* k, const T* v, const T* out, const float* lse,
-                        const int32_t* seq_start, const AttentionShape& sh, float* workspace) {
+void attention_backward_rows(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k,
+                             const T* v, const T* out, const acc_t<T>* lse,
+                             const int32_t* seq_start, const AttentionShape& sh,
+                             float* workspace, Context& ctx) {
   check_shape(sh);
   if (sh.n * sh.n_heads == 0) return;
   const float scale = 1.0f / sqrtf(float(sh.head_dim));
@@ -259,9 +267,9 @@ void attention_backward(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const 
 }
 
 template <typename T>
-void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const T* v_cache,
+void attention_decode(T* out, const T* q, const T* k_cache, const T* v_cache,
                       const int32_t* lengths, int64_t batch, int64_t max_len,
-                      int64_t cache_stride, const AttentionShape& sh, const int32_t* slot) {
+                      int64_t cache_stride, const AttentionShape& sh, const int32_t* slot, Context& ctx) {
   check_shape(sh);
   if (batch == 0) return;
   const size_t smem = size_t(sh.head_dim + max_len) * sizeof(float);
@@ -276,9 +284,9 @@ void attention_decode(Context& ctx, T* out, const T* q, const T* k_cache, const 
 }
 
 template <typename T>
-void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const T* v_new,
+void kv_cache_append(T* k_cache, T* v_cache, const T* k_new, const T* v_new,
                      const int32_t* positions, int64_t batch, int64_t cache_stride,
-                     int64_t kv_dim, const int32_t* slot) {
+                     int64_t kv_dim, const int32_t* slot, Context& ctx) {
   if (batch * kv_dim == 0) return;
   kv_append_kernel<<<blocks_for(batch * kv_dim, 256), 256, 0, ctx.s()>>>(
       k_cache, v_cache, k_new, v_new, positions, batch, cache_stride, kv_dim, slot);
@@ -286,17 +294,17 @@ void kv_cache_append(Context& ctx, T* k_cache, T* v_cache, const T* k_new, const
 }
 
 #define WB_INST(T)                                                                               \
-  template void attention_forward<T>(Context&, T*, float*, const T*, const T*, const T*,         \
-                                     const int32_t*, const AttentionShape&);                     \
-  template void attention_backward<T>(Context&, T*, T*, T*, const T*, const T*, const T*,        \
-                                      const T*, const T*, const float*, const int32_t*,          \
-                                      const AttentionShape&, float*);                            \
-  template void attention_decode<T>(Context&, T*, const T*, const T*, const T*, const int32_t*, \
-                                    int64_t, int64_t, int64_t, const AttentionShape&,            \
-                                    const int32_t*);                                             \
-  template void kv_cache_append<T>(Context&, T*, T*, const T*, const T*, const int32_t*, int64_t, \
-                                   int64_t, int64_t, const int32_t*);
+  template void attention_forward_rows<T>(T*, float*, const T*, const T*, const T*,              \
+                                          const int32_t*, const AttentionShape&, Context&);      \
+  template void attention_backward_rows<T>(T*, T*, T*, const T*, const T*, const T*, const T*,   \
+                                           const T*, const float*, const int32_t*,               \
+                                           const AttentionShape&, float*, Context&);             \
+  template void attention_decode<T>(T*, const T*, const T*, const T*, const int32_t*, int64_t,   \
+                                    int64_t, int64_t, const AttentionShape&, const int32_t*,     \
+                                    Context&);                                                   \
+  template void kv_cache_append<T>(T*, T*, const T*, const T*, const int32_t*, int64_t, int64_t, \
+                                   int64_t, const int32_t*, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,15 +1,17 @@
-// Causal GQA attention through cuBLAS strided-batched GEMMs (see wb/cuda/attention.h,
-// attention_forward_gemm). Per sequence of length L, with query head h = g * group + j reading
-// kv head g: one batched product over the kv heads g for each j < group, so a batch never
+// Causal GQA attention through cuBLAS strided-batched GEMMs: attention_forward/backward of
+// wb/kernels/attention.h on CUDA. Per sequence of length L, with query head h = g * group + j
+// reading kv head g: one batched product over the kv heads g for each j < group, so a batch never
 // writes one output twice (dk/dv of a kv head collect the group's heads one j at a time).
 #include <algorithm>
 #include <stdexcept>
 
 #include "common.cuh"
-#include "wb/cuda/attention.h"
-#include "wb/cuda/gemm.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/attention.h"
+#include "wb/kernels/gemm.h"
 
 namespace wb::cuda {
+using wb::kernels::AttentionShape;
 namespace {
 using dev::from_f;
 using dev::to_f;
@@ -101,17 +103,45 @@ int64_t max_len_of(const std::vector<int32_t>& seq_lens) {
   return m;
 }
 
-}  // namespace
+// Sequence lengths from host cu_seqlens (the CPU backend's form of the boundaries).
+std::vector<int32_t> lens_of(const int32_t* cu_seqlens, int64_t n_seqs) {
+  std::vector<int32_t> lens;
+  lens.reserve(size_t(n_seqs));
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    if (cu_seqlens[s + 1] < cu_seqlens[s])
+      throw std::invalid_argument("attention: cu_seqlens must be non-decreasing");
+    lens.push_back(cu_seqlens[s + 1] - cu_seqlens[s]);
+  }
+  return lens;
+}
 
-size_t attention_gemm_workspace(const AttentionShape& sh, int64_t max_len, size_t elem_size) {
+size_t gemm_workspace(const AttentionShape& sh, int64_t max_len, size_t elem_size) {
   const size_t block = size_t(sh.n_heads) * size_t(max_len) * size_t(max_len);
   return block * (2 * sizeof(float) + elem_size);
 }
 
+}  // namespace
+}  // namespace wb::cuda
+
+// The training attention of wb/kernels/attention.h on the device: cuBLAS strided-batched GEMMs.
+// Per sequence: S = scale Q K^T in fp32 for all heads at once, a causal row softmax into P
+// (storage T; lse saved), O = P V. Backward recomputes S, then dV += P^T dO, dP = dO V^T,
+// dS = P (dP - D) scale, dQ += dS K, dK += dS^T Q. The products are full L x L (masked), so work
+// and the workspace are quadratic in the longest sequence (fp32 S and dP, P in T).
+namespace wb::kernels {
+using namespace wb::cuda;
+
 template <typename T>
-void attention_forward_gemm(Context& ctx, T* out, float* lse, const T* q, const T* k, const T* v,
-                            const std::vector<int32_t>& seq_lens, const AttentionShape& sh,
-                            void* workspace) {
+size_t attention_workspace_size(const int32_t* cu_seqlens, int64_t n_seqs,
+                                const AttentionShape& sh, Context&) {
+  return gemm_workspace(sh, max_len_of(lens_of(cu_seqlens, n_seqs)), sizeof(T));
+}
+
+template <typename T>
+void attention_forward(T* out, acc_t<T>* lse, const T* q, const T* k, const T* v,
+                       const int32_t* cu_seqlens, int64_t n_seqs, const AttentionShape& sh,
+                       void* workspace, Context& ctx) {
+  const std::vector<int32_t> seq_lens = lens_of(cu_seqlens, n_seqs);
   check(sh, seq_lens);
   const Ws ws = split(workspace, sh, max_len_of(seq_lens));
   T* P = static_cast<T*>(ws.P);
@@ -126,24 +156,25 @@ void attention_forward_gemm(Context& ctx, T* out, float* lse, const T* q, const 
     const T* k0 = k + row0 * kvld;
     const T* v0 = v + row0 * kvld;
     for (int64_t j = 0; j < group; ++j)  // S_h = scale Q_h K_g^T
-      gemm_strided_batched_f32out<T>(ctx, false, true, L, L, hd, scale, q0 + j * hd, qld,
+      gemm_strided_batched_f32out<T>(false, true, L, L, hd, scale, q0 + j * hd, qld,
                                      group * hd, k0, kvld, hd, 0.0f, ws.S + j * LL, L, group * LL,
-                                     G);
+                                     G, ctx);
     causal_softmax_kernel<<<blocks_exact(H * L, kWarps), 32 * kWarps, 0, ctx.s()>>>(
         P, lse, ws.S, H, L, sh.n, row0);
     WB_CUDA_CHECK_LAUNCH();
     for (int64_t j = 0; j < group; ++j)  // O_h = P_h V_g
-      gemm_strided_batched<T>(ctx, false, false, L, hd, L, 1.0f, P + j * LL, L, group * LL, v0,
-                              kvld, hd, 0.0f, out + row0 * qld + j * hd, qld, group * hd, G);
+      gemm_strided_batched<T>(false, false, L, hd, L, 1.0f, P + j * LL, L, group * LL, v0,
+                              kvld, hd, 0.0f, out + row0 * qld + j * hd, qld, group * hd, G, ctx);
     row0 += L;
   }
 }
 
 template <typename T>
-void attention_backward_gemm(Context& ctx, T* dq, T* dk, T* dv, const T* dout, const T* q,
-                             const T* k, const T* v, const T* out, const float* lse,
-                             const std::vector<int32_t>& seq_lens, const AttentionShape& sh,
-                             void* workspace) {
+void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v,
+                        const T* out, const acc_t<T>* lse, const int32_t* cu_seqlens,
+                        int64_t n_seqs, const AttentionShape& sh, void* workspace,
+                        Context& ctx) {
+  const std::vector<int32_t> seq_lens = lens_of(cu_seqlens, n_seqs);
   check(sh, seq_lens);
   const Ws ws = split(workspace, sh, max_len_of(seq_lens));
   T* P = static_cast<T*>(ws.P);
@@ -160,51 +191,51 @@ void attention_backward_gemm(Context& ctx, T* dq, T* dk, T* dv, const T* dout, c
     const T* do0 = dout + row0 * qld;
     const unsigned blocks = blocks_exact(H * L, kWarps);
     for (int64_t j = 0; j < group; ++j)  // S_h = scale Q_h K_g^T (recomputed)
-      gemm_strided_batched_f32out<T>(ctx, false, true, L, L, hd, scale, q0 + j * hd, qld,
+      gemm_strided_batched_f32out<T>(false, true, L, L, hd, scale, q0 + j * hd, qld,
                                      group * hd, k0, kvld, hd, 0.0f, ws.S + j * LL, L, group * LL,
-                                     G);
+                                     G, ctx);
     if (dv) {
       attention_probs_back_kernel<<<blocks, 32 * kWarps, 0, ctx.s()>>>(
           P, ws.S, nullptr, lse, dout, out, H, L, sh.n, row0, hd, qld, scale, false);
       WB_CUDA_CHECK_LAUNCH();
       for (int64_t j = 0; j < group; ++j)  // dV_g += P_h^T dO_h
-        gemm_strided_batched<T>(ctx, true, false, L, hd, L, 1.0f, P + j * LL, L, group * LL,
+        gemm_strided_batched<T>(true, false, L, hd, L, 1.0f, P + j * LL, L, group * LL,
                                 do0 + j * hd, qld, group * hd, 1.0f, dv + row0 * kvld, kvld, hd,
-                                G);
+                                G, ctx);
     }
     if (!dq && !dk) {
       row0 += L;
       continue;
     }
     for (int64_t j = 0; j < group; ++j)  // dP_h = dO_h V_g^T
-      gemm_strided_batched_f32out<T>(ctx, false, true, L, L, hd, 1.0f, do0 + j * hd, qld,
+      gemm_strided_batched_f32out<T>(false, true, L, L, hd, 1.0f, do0 + j * hd, qld,
                                      group * hd, v0, kvld, hd, 0.0f, ws.dP + j * LL, L,
-                                     group * LL, G);
+                                     group * LL, G, ctx);
     attention_probs_back_kernel<<<blocks, 32 * kWarps, 0, ctx.s()>>>(
         P, ws.S, ws.dP, lse, dout, out, H, L, sh.n, row0, hd, qld, scale, true);
     WB_CUDA_CHECK_LAUNCH();
     for (int64_t j = 0; j < group; ++j) {
       if (dq)  // dQ_h += dS_h K_g
-        gemm_strided_batched<T>(ctx, false, false, L, hd, L, 1.0f, P + j * LL, L, group * LL, k0,
-                                kvld, hd, 1.0f, dq + row0 * qld + j * hd, qld, group * hd, G);
+        gemm_strided_batched<T>(false, false, L, hd, L, 1.0f, P + j * LL, L, group * LL, k0,
+                                kvld, hd, 1.0f, dq + row0 * qld + j * hd, qld, group * hd, G, ctx);
       if (dk)  // dK_g += dS_h^T Q_h
-        gemm_strided_batched<T>(ctx, true, false, L, hd, L, 1.0f, P + j * LL, L, group * LL,
+        gemm_strided_batched<T>(true, false, L, hd, L, 1.0f, P + j * LL, L, group * LL,
                                 q0 + j * hd, qld, group * hd, 1.0f, dk + row0 * kvld, kvld, hd,
-                                G);
+                                G, ctx);
     }
     row0 += L;
   }
 }
 
 #define WB_INST(T)                                                                            \
-  template void attention_forward_gemm<T>(Context&, T*, float*, const T*, const T*, const T*, \
-                                          const std::vector<int32_t>&, const AttentionShape&, \
-                                          void*);                                             \
-  template void attention_backward_gemm<T>(Context&, T*, T*, T*, const T*, const T*, const T*, \
-                                           const T*, const T*, const float*,                  \
-                                           const std::vector<int32_t>&, const AttentionShape&, \
-                                           void*);
+  template size_t attention_workspace_size<T>(const int32_t*, int64_t, const AttentionShape&,   \
+                                              Context&);                                        \
+  template void attention_forward<T>(T*, float*, const T*, const T*, const T*, const int32_t*,  \
+                                     int64_t, const AttentionShape&, void*, Context&);          \
+  template void attention_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*,       \
+                                      const T*, const float*, const int32_t*, int64_t,          \
+                                      const AttentionShape&, void*, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,6 +1,7 @@
 // Counter-based dropout: the mask is a pure function of (seed, index), identical to the CPU's.
 #include "common.cuh"
-#include "wb/cuda/dropout.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/dropout.h"
 
 namespace wb::cuda {
 namespace {
@@ -39,9 +40,13 @@ __global__ void dropout_backward_kernel(T* dx, const T* dy, int64_t count, float
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void dropout_forward(Context& ctx, T* y, const T* x, int64_t count, float p, uint64_t seed) {
+void dropout_forward(T* y, const T* x, int64_t count, float p, uint64_t seed, Context& ctx) {
   if (count <= 0) return;
   dropout_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, x, count, p,
                                                                                  seed);
@@ -49,7 +54,7 @@ void dropout_forward(Context& ctx, T* y, const T* x, int64_t count, float p, uin
 }
 
 template <typename T>
-void dropout_backward(Context& ctx, T* dx, const T* dy, int64_t count, float p, uint64_t seed) {
+void dropout_backward(T* dx, const T* dy, int64_t count, float p, uint64_t seed, Context& ctx) {
   if (count <= 0) return;
   dropout_backward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(dx, dy, count,
                                                                                   p, seed);
@@ -57,9 +62,9 @@ void dropout_backward(Context& ctx, T* dx, const T* dy, int64_t count, float p, 
 }
 
 #define WB_INST(T)                                                                          \
-  template void dropout_forward<T>(Context&, T*, const T*, int64_t, float, uint64_t);       \
-  template void dropout_backward<T>(Context&, T*, const T*, int64_t, float, uint64_t);
+  template void dropout_forward<T>(T*, const T*, int64_t, float, uint64_t, Context&);       \
+  template void dropout_backward<T>(T*, const T*, int64_t, float, uint64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

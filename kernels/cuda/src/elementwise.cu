@@ -1,7 +1,10 @@
 // Elementwise ops: residual add, dtype conversion, SwiGLU forward/backward. Grid-stride loops.
 #include "common.cuh"
 #include "wb/cuda/elementwise.h"
-#include "wb/cuda/swiglu.h"
+#include "wb/kernels/add.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/add.h"
+#include "wb/kernels/swiglu.h"
 
 namespace wb::cuda {
 namespace {
@@ -167,40 +170,6 @@ __global__ void swiglu_backward_vec_kernel(T* dg, T* du, const T* dh, const T* g
 }  // namespace
 
 template <typename T>
-void add_inplace(Context& ctx, T* y, const T* x, int64_t count) {
-  if (count <= 0) return;
-  if (vec_ok(count, kVec<T>, y, x)) {
-    const int64_t nvec = count / kVec<T>;
-    add_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(y, x, nvec);
-  } else {
-    add_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, x, count);
-  }
-  WB_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
-void add(Context& ctx, T* y, const T* a, const T* b, int64_t count) {
-  if (count <= 0) return;
-  add3_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, a, b, count);
-  WB_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
-void axpy(Context& ctx, T* y, float alpha, const T* x, int64_t count) {
-  if (count <= 0) return;
-  axpby_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, alpha, x, 1.0f, count);
-  WB_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
-void scale(Context& ctx, T* x, float alpha, int64_t count) {
-  if (count <= 0) return;
-  axpby_kernel<T><<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, 0.0f, nullptr, alpha,
-                                                                      count);
-  WB_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
 void fill(Context& ctx, T* x, float value, int64_t count) {
   if (count <= 0) return;
   fill_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, value, count);
@@ -222,43 +191,9 @@ void convert(Context& ctx, To* dst, const From* src, int64_t count) {
   WB_CUDA_CHECK_LAUNCH();
 }
 
-template <typename T>
-void swiglu_forward(Context& ctx, T* h, const T* g, const T* u, int64_t count) {
-  if (count <= 0) return;
-  if (vec_ok(count, kVec<T>, h, g, u)) {
-    const int64_t nvec = count / kVec<T>;
-    swiglu_forward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, nvec);
-  } else {
-    swiglu_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, count);
-  }
-  WB_CUDA_CHECK_LAUNCH();
-}
-
-template <typename T>
-void swiglu_backward(Context& ctx, T* dg, T* du, const T* dh, const T* g, const T* u,
-                     int64_t count, bool accumulate) {
-  if (count <= 0 || (!dg && !du)) return;
-  if (vec_ok(count, kVec<T>, dg, du, dh, g, u)) {
-    const int64_t nvec = count / kVec<T>;
-    swiglu_backward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(
-        dg, du, dh, g, u, nvec, accumulate);
-  } else {
-    swiglu_backward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(
-        dg, du, dh, g, u, count, accumulate);
-  }
-  WB_CUDA_CHECK_LAUNCH();
-}
-
 #define WB_INST(T)                                                                     \
-  template void add_inplace<T>(Context&, T*, const T*, int64_t);                       \
-  template void add<T>(Context&, T*, const T*, const T*, int64_t);                     \
-  template void axpy<T>(Context&, T*, float, const T*, int64_t);                       \
-  template void scale<T>(Context&, T*, float, int64_t);                                \
   template void fill<T>(Context&, T*, float, int64_t);                                 \
-  template void fill_normal<T>(Context&, T*, int64_t, float, uint64_t);                \
-  template void swiglu_forward<T>(Context&, T*, const T*, const T*, int64_t);          \
-  template void swiglu_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t,    \
-                                   bool);
+  template void fill_normal<T>(Context&, T*, int64_t, float, uint64_t);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 #define WB_INST_CONVERT(To, From) template void convert<To, From>(Context&, To*, const From*, int64_t);
@@ -272,3 +207,80 @@ template void convert<__half, __nv_bfloat16>(Context&, __half*, const __nv_bfloa
 template void convert<__nv_bfloat16, __half>(Context&, __nv_bfloat16*, const __half*, int64_t);
 
 }  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
+
+template <typename T>
+void add_inplace(T* y, const T* x, int64_t count, Context& ctx) {
+  if (count <= 0) return;
+  if (vec_ok(count, kVec<T>, y, x)) {
+    const int64_t nvec = count / kVec<T>;
+    add_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(y, x, nvec);
+  } else {
+    add_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, x, count);
+  }
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void add(T* y, const T* a, const T* b, int64_t count, Context& ctx) {
+  if (count <= 0) return;
+  add3_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, a, b, count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void axpy(T* y, acc_t<T> alpha, const T* x, int64_t count, Context& ctx) {
+  if (count <= 0) return;
+  axpby_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(y, alpha, x, 1.0f, count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void scale(T* x, acc_t<T> alpha, int64_t count, Context& ctx) {
+  if (count <= 0) return;
+  axpby_kernel<T><<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(x, 0.0f, nullptr, alpha,
+                                                                      count);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void swiglu_forward(T* h, const T* g, const T* u, int64_t count, Context& ctx) {
+  if (count <= 0) return;
+  if (vec_ok(count, kVec<T>, h, g, u)) {
+    const int64_t nvec = count / kVec<T>;
+    swiglu_forward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, nvec);
+  } else {
+    swiglu_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(h, g, u, count);
+  }
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u,
+                     int64_t count, bool accumulate, Context& ctx) {
+  if (count <= 0 || (!dg && !du)) return;
+  if (vec_ok(count, kVec<T>, dg, du, dh, g, u)) {
+    const int64_t nvec = count / kVec<T>;
+    swiglu_backward_vec_kernel<<<blocks_for(nvec, kThreads), kThreads, 0, ctx.s()>>>(
+        dg, du, dh, g, u, nvec, accumulate);
+  } else {
+    swiglu_backward_kernel<<<blocks_for(count, kThreads), kThreads, 0, ctx.s()>>>(
+        dg, du, dh, g, u, count, accumulate);
+  }
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+#define WB_INST(T)                                                                     \
+  template void add_inplace<T>(T*, const T*, int64_t, Context&);                       \
+  template void add<T>(T*, const T*, const T*, int64_t, Context&);                     \
+  template void axpy<T>(T*, float, const T*, int64_t, Context&);                       \
+  template void scale<T>(T*, float, int64_t, Context&);                                \
+  template void swiglu_forward<T>(T*, const T*, const T*, int64_t, Context&);          \
+  template void swiglu_backward<T>(T*, T*, const T*, const T*, const T*, int64_t,      \
+                                   bool, Context&);
+WB_FOR_EACH_DTYPE(WB_INST)
+#undef WB_INST
+
+}  // namespace wb::kernels

@@ -1,6 +1,7 @@
 // Embedding gather (forward) and scatter-add (backward).
 #include "common.cuh"
-#include "wb/cuda/embedding.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/embedding.h"
 
 namespace wb::cuda {
 namespace {
@@ -29,18 +30,22 @@ __global__ void embedding_backward_kernel(float* dtable, const T* dx, const int3
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void embedding_forward(Context& ctx, T* x, const int32_t* tokens, const T* table, int64_t n,
-                       int64_t d) {
+void embedding_forward(T* x, const int32_t* tokens, const T* table, int64_t n,
+                       int64_t d, Context& ctx) {
   if (n <= 0) return;
   embedding_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(x, tokens, table, n, d);
   WB_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
-void embedding_backward(Context& ctx, float* dtable, const T* dx, const int32_t* tokens,
-                        int64_t n, int64_t d) {
+void embedding_backward(acc_t<T>* dtable, const T* dx, const int32_t* tokens,
+                        int64_t n, int64_t d, Context& ctx) {
   if (n <= 0) return;
   embedding_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dtable, dx, tokens, n,
                                                                          d);
@@ -48,9 +53,9 @@ void embedding_backward(Context& ctx, float* dtable, const T* dx, const int32_t*
 }
 
 #define WB_INST(T)                                                                       \
-  template void embedding_forward<T>(Context&, T*, const int32_t*, const T*, int64_t, int64_t); \
-  template void embedding_backward<T>(Context&, float*, const T*, const int32_t*, int64_t, int64_t);
+  template void embedding_forward<T>(T*, const int32_t*, const T*, int64_t, int64_t, Context&); \
+  template void embedding_backward<T>(float*, const T*, const int32_t*, int64_t, int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,10 +1,12 @@
-#include "wb/cuda/gemm.h"
+#include "wb/kernels/gemm.h"
 
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 
 #include "wb/cuda/check.h"
+#include "wb/cuda/dtype.h"
+#include "wb/cuda/stream.h"
 
 namespace wb::cuda {
 namespace {
@@ -41,17 +43,22 @@ void gemm_ex(Context& ctx, bool ta, bool tb, int64_t M, int64_t N, int64_t K, fl
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void gemm(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-          const T* A, int64_t lda, const T* B, int64_t ldb, float beta, T* C, int64_t ldc) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, acc_t<T> alpha,
+          const T* A, int64_t lda, const T* B, int64_t ldb, acc_t<T> beta, T* C, int64_t ldc,
+          Context& ctx) {
   gemm_ex<T, T>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 template <typename T>
-void gemm_f32out(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+void gemm_f32out(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                  float alpha, const T* A, int64_t lda, const T* B, int64_t ldb, float beta,
-                 float* C, int64_t ldc) {
+                 float* C, int64_t ldc, Context& ctx) {
   gemm_ex<T, float>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
@@ -71,57 +78,57 @@ void strided_batched_ex(Context& ctx, bool trans_a, bool trans_b, int64_t M, int
 }  // namespace
 
 template <typename T>
-void gemm_strided_batched(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
+void gemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N,
                           int64_t K, float alpha, const T* A, int64_t lda, int64_t stride_a,
                           const T* B, int64_t ldb, int64_t stride_b, float beta, T* C,
-                          int64_t ldc, int64_t stride_c, int64_t batch) {
+                          int64_t ldc, int64_t stride_c, int64_t batch, Context& ctx) {
   strided_batched_ex<T, T>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb,
                            stride_b, beta, C, ldc, stride_c, batch);
 }
 
 template <typename T>
-void gemm_strided_batched_f32out(Context& ctx, bool trans_a, bool trans_b, int64_t M, int64_t N,
+void gemm_strided_batched_f32out(bool trans_a, bool trans_b, int64_t M, int64_t N,
                                  int64_t K, float alpha, const T* A, int64_t lda,
                                  int64_t stride_a, const T* B, int64_t ldb, int64_t stride_b,
                                  float beta, float* C, int64_t ldc, int64_t stride_c,
-                                 int64_t batch) {
+                                 int64_t batch, Context& ctx) {
   strided_batched_ex<T, float>(ctx, trans_a, trans_b, M, N, K, alpha, A, lda, stride_a, B, ldb,
                                stride_b, beta, C, ldc, stride_c, batch);
 }
 
 template <typename T>
-void linear_forward(Context& ctx, T* y, const T* x, const T* w, int64_t n, int64_t in,
-                    int64_t out, bool accumulate) {
-  gemm<T>(ctx, false, true, n, out, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, y, out);
+void linear_forward(T* y, const T* x, const T* w, int64_t n, int64_t in,
+                    int64_t out, bool accumulate, Context& ctx) {
+  gemm<T>(false, true, n, out, in, 1.0f, x, in, w, in, accumulate ? 1.0f : 0.0f, y, out, ctx);
 }
 
 template <typename T>
-void linear_backward(Context& ctx, T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t n,
-                     int64_t in, int64_t out, bool accumulate) {
+void linear_backward(T* dx, T* dw, const T* dy, const T* x, const T* w, int64_t n,
+                     int64_t in, int64_t out, bool accumulate, Context& ctx) {
   const float beta = accumulate ? 1.0f : 0.0f;
-  if (dx) gemm<T>(ctx, false, false, n, in, out, 1.0f, dy, out, w, in, beta, dx, in);
-  if (dw) gemm<T>(ctx, true, false, out, in, n, 1.0f, dy, out, x, in, beta, dw, in);
+  if (dx) gemm<T>(false, false, n, in, out, 1.0f, dy, out, w, in, beta, dx, in, ctx);
+  if (dw) gemm<T>(true, false, out, in, n, 1.0f, dy, out, x, in, beta, dw, in, ctx);
 }
 
 #define WB_INST(T)                                                                              \
-  template void gemm<T>(Context&, bool, bool, int64_t, int64_t, int64_t, float, const T*,       \
-                        int64_t, const T*, int64_t, float, T*, int64_t);                        \
-  template void gemm_f32out<T>(Context&, bool, bool, int64_t, int64_t, int64_t, float,          \
-                               const T*, int64_t, const T*, int64_t, float, float*, int64_t);   \
-  template void gemm_strided_batched<T>(Context&, bool, bool, int64_t, int64_t, int64_t, float, \
+  template void gemm<T>(bool, bool, int64_t, int64_t, int64_t, float, const T*,       \
+                        int64_t, const T*, int64_t, float, T*, int64_t, Context&);                        \
+  template void gemm_f32out<T>(bool, bool, int64_t, int64_t, int64_t, float,          \
+                               const T*, int64_t, const T*, int64_t, float, float*, int64_t, Context&);   \
+  template void gemm_strided_batched<T>(bool, bool, int64_t, int64_t, int64_t, float, \
                                         const T*, int64_t, int64_t, const T*, int64_t, int64_t, \
-                                        float, T*, int64_t, int64_t, int64_t);                  \
-  template void gemm_strided_batched_f32out<T>(Context&, bool, bool, int64_t, int64_t, int64_t, \
+                                        float, T*, int64_t, int64_t, int64_t, Context&);                  \
+  template void gemm_strided_batched_f32out<T>(bool, bool, int64_t, int64_t, int64_t, \
                                                float, const T*, int64_t, int64_t, const T*,     \
                                                int64_t, int64_t, float, float*, int64_t,        \
-                                               int64_t, int64_t);                               \
-  template void linear_forward<T>(Context&, T*, const T*, const T*, int64_t, int64_t, int64_t,  \
-                                  bool);                                                        \
-  template void linear_backward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t,     \
-                                   int64_t, int64_t, bool);
+                                               int64_t, int64_t, Context&);                               \
+  template void linear_forward<T>(T*, const T*, const T*, int64_t, int64_t, int64_t,  \
+                                  bool, Context&);                                                        \
+  template void linear_backward<T>(T*, T*, const T*, const T*, const T*, int64_t,     \
+                                   int64_t, int64_t, bool, Context&);
 WB_INST(float)
 WB_INST(fp16)
 WB_INST(bf16)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,8 +1,9 @@
 // LoRA: single-adapter forward/backward on cuBLAS, grouped mixed-adapter forward as two plain
 // kernels (shrink, expand). See wb/cuda/lora.h.
 #include "common.cuh"
-#include "wb/cuda/gemm.h"
-#include "wb/cuda/lora.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/gemm.h"
+#include "wb/kernels/lora.h"
 
 namespace wb::cuda {
 namespace {
@@ -51,29 +52,33 @@ __global__ void lora_expand_kernel(T* y, const T* tmp, const int32_t* adapter_of
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void lora_forward(Context& ctx, T* y, T* tmp, const T* x, const T* A, const T* B, int64_t n,
-                  int64_t in, int64_t out, int64_t r, float scale) {
-  gemm<T>(ctx, false, true, n, r, in, 1.0f, x, in, A, in, 0.0f, tmp, r);        // tmp = x A^T
-  gemm<T>(ctx, false, true, n, out, r, scale, tmp, r, B, r, 1.0f, y, out);      // y += s tmp B^T
+void lora_forward(T* y, T* tmp, const T* x, const T* A, const T* B, int64_t n,
+                  int64_t in, int64_t out, int64_t r, acc_t<T> scale, Context& ctx) {
+  gemm<T>(false, true, n, r, in, 1.0f, x, in, A, in, 0.0f, tmp, r, ctx);        // tmp = x A^T
+  gemm<T>(false, true, n, out, r, scale, tmp, r, B, r, 1.0f, y, out, ctx);      // y += s tmp B^T
 }
 
 template <typename T>
-void lora_backward(Context& ctx, T* dx, float* dA, float* dB, T* dtmp, const T* dy, const T* x,
+void lora_backward(T* dx, acc_t<T>* dA, acc_t<T>* dB, T* dtmp, const T* dy, const T* x,
                    const T* tmp, const T* A, const T* B, int64_t n, int64_t in, int64_t out,
-                   int64_t r, float scale) {
-  if (dB) gemm_f32out<T>(ctx, true, false, out, r, n, scale, dy, out, tmp, r, 1.0f, dB, r);
-  gemm<T>(ctx, false, false, n, r, out, scale, dy, out, B, r, 0.0f, dtmp, r);   // dtmp = s dy B
-  if (dA) gemm_f32out<T>(ctx, true, false, r, in, n, 1.0f, dtmp, r, x, in, 1.0f, dA, in);
-  if (dx) gemm<T>(ctx, false, false, n, in, r, 1.0f, dtmp, r, A, in, 1.0f, dx, in);
+                   int64_t r, acc_t<T> scale, Context& ctx) {
+  if (dB) gemm_f32out<T>(true, false, out, r, n, scale, dy, out, tmp, r, 1.0f, dB, r, ctx);
+  gemm<T>(false, false, n, r, out, scale, dy, out, B, r, 0.0f, dtmp, r, ctx);   // dtmp = s dy B
+  if (dA) gemm_f32out<T>(true, false, r, in, n, 1.0f, dtmp, r, x, in, 1.0f, dA, in, ctx);
+  if (dx) gemm<T>(false, false, n, in, r, 1.0f, dtmp, r, A, in, 1.0f, dx, in, ctx);
 }
 
 template <typename T>
-void lora_grouped_forward(Context& ctx, T* y, T* tmp, const T* x, const int32_t* adapter_of,
+void lora_grouped_forward(T* y, T* tmp, const T* x, const int32_t* adapter_of,
                           const T* const* A_ptrs, const T* const* B_ptrs, const int32_t* ranks,
                           const float* scales, int64_t n, int64_t in, int64_t out,
-                          int64_t max_rank) {
+                          int64_t max_rank, Context& ctx) {
   if (n <= 0 || max_rank <= 0) return;
   lora_shrink_kernel<<<blocks_exact(n * max_rank, kWarps), 32 * kWarps, 0, ctx.s()>>>(
       tmp, x, adapter_of, A_ptrs, ranks, n, in, max_rank);
@@ -85,14 +90,14 @@ void lora_grouped_forward(Context& ctx, T* y, T* tmp, const T* x, const int32_t*
 }
 
 #define WB_INST(T)                                                                              \
-  template void lora_forward<T>(Context&, T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
-                                int64_t, int64_t, float);                                       \
-  template void lora_backward<T>(Context&, T*, float*, float*, T*, const T*, const T*, const T*, \
-                                 const T*, const T*, int64_t, int64_t, int64_t, int64_t, float); \
-  template void lora_grouped_forward<T>(Context&, T*, T*, const T*, const int32_t*,             \
+  template void lora_forward<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t, \
+                                int64_t, int64_t, float, Context&);                                       \
+  template void lora_backward<T>(T*, float*, float*, T*, const T*, const T*, const T*, \
+                                 const T*, const T*, int64_t, int64_t, int64_t, int64_t, float, Context&); \
+  template void lora_grouped_forward<T>(T*, T*, const T*, const int32_t*,             \
                                         const T* const*, const T* const*, const int32_t*,       \
-                                        const float*, int64_t, int64_t, int64_t, int64_t);
+                                        const float*, int64_t, int64_t, int64_t, int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,6 +1,7 @@
 // RMSNorm forward and backward: one block per row, fp32 sums.
 #include "common.cuh"
-#include "wb/cuda/rmsnorm.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/rmsnorm.h"
 
 namespace wb::cuda {
 namespace {
@@ -61,18 +62,23 @@ __global__ void rmsnorm_backward_dw_kernel(float* dw, const T* dy, const T* x, c
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void rmsnorm_forward(Context& ctx, T* y, float* rstd, const T* x, const T* w, int64_t n,
-                     int64_t d, float eps) {
+void rmsnorm_forward(T* y, acc_t<T>* rstd, const T* x, const T* w, int64_t n, int64_t d,
+                     double eps_in, Context& ctx) {
+  const float eps = static_cast<float>(eps_in);  // the kernels sum in fp32
   if (n <= 0) return;
   rmsnorm_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(y, rstd, x, w, n, d, eps);
   WB_CUDA_CHECK_LAUNCH();
 }
 
 template <typename T>
-void rmsnorm_backward(Context& ctx, T* dx, float* dw, const T* dy, const T* x, const T* w,
-                      const float* rstd, int64_t n, int64_t d) {
+void rmsnorm_backward(T* dx, acc_t<T>* dw, const T* dy, const T* x, const T* w,
+                      const acc_t<T>* rstd, int64_t n, int64_t d, Context& ctx) {
   if (n <= 0) return;
   if (dx) {
     rmsnorm_backward_dx_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dx, dy, x, w, rstd, n,
@@ -87,11 +93,11 @@ void rmsnorm_backward(Context& ctx, T* dx, float* dw, const T* dy, const T* x, c
 }
 
 #define WB_INST(T)                                                                          \
-  template void rmsnorm_forward<T>(Context&, T*, float*, const T*, const T*, int64_t, int64_t, \
-                                   float);                                                  \
-  template void rmsnorm_backward<T>(Context&, T*, float*, const T*, const T*, const T*,     \
-                                    const float*, int64_t, int64_t);
+  template void rmsnorm_forward<T>(T*, float*, const T*, const T*, int64_t, int64_t, \
+                                   double, Context&);                                                  \
+  template void rmsnorm_backward<T>(T*, float*, const T*, const T*, const T*,     \
+                                    const float*, int64_t, int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

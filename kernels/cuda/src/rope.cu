@@ -1,6 +1,7 @@
 // Rotary embedding, HF rotate-half: forward rotates by +angle, backward by -angle.
 #include "common.cuh"
-#include "wb/cuda/rope.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/rope.h"
 
 namespace wb::cuda {
 namespace {
@@ -80,9 +81,16 @@ void rope_table_launch(Context& ctx, T* x, int64_t ld, const float* cs, int64_t 
 }
 
 }  // namespace
+}  // namespace wb::cuda
 
-void rope_table(Context& ctx, float* cs, const int32_t* positions, int64_t n, int64_t head_dim,
-                float theta) {
+namespace wb::kernels {
+using namespace wb::cuda;
+
+// theta arrives as double (the one signature of wb/kernels/rope.h) and is rounded to fp32 as
+// the table has always been computed, so the bits do not change.
+void rope_table(float* cs, const int32_t* positions, int64_t n, int64_t head_dim,
+                double theta_in, Context& ctx) {
+  const float theta = static_cast<float>(theta_in);
   const int64_t total = n * (head_dim / 2);
   if (total <= 0) return;
   rope_table_kernel<<<blocks_for(total, kThreads), kThreads, 0, ctx.s()>>>(cs, positions, n,
@@ -91,39 +99,39 @@ void rope_table(Context& ctx, float* cs, const int32_t* positions, int64_t n, in
 }
 
 template <typename T>
-void rope_forward_table(Context& ctx, T* x, int64_t ld, const float* cs, int64_t n,
-                        int64_t n_heads, int64_t head_dim) {
+void rope_forward_table(T* x, int64_t ld, const float* cs, int64_t n,
+                        int64_t n_heads, int64_t head_dim, Context& ctx) {
   rope_table_launch(ctx, x, ld, cs, n, n_heads, head_dim, 1.0f);
 }
 
 template <typename T>
-void rope_backward_table(Context& ctx, T* dx, int64_t ld, const float* cs, int64_t n,
-                         int64_t n_heads, int64_t head_dim) {
+void rope_backward_table(T* dx, int64_t ld, const float* cs, int64_t n,
+                         int64_t n_heads, int64_t head_dim, Context& ctx) {
   rope_table_launch(ctx, dx, ld, cs, n, n_heads, head_dim, -1.0f);
 }
 
 template <typename T>
-void rope_forward(Context& ctx, T* x, int64_t ld, const int32_t* positions, int64_t n,
-                  int64_t n_heads, int64_t head_dim, float theta) {
-  rope_launch(ctx, x, ld, positions, n, n_heads, head_dim, theta, 1.0f);
+void rope_forward(T* x, int64_t ld, const int32_t* positions, int64_t n,
+                  int64_t n_heads, int64_t head_dim, double theta, Context& ctx) {
+  rope_launch(ctx, x, ld, positions, n, n_heads, head_dim, float(theta), 1.0f);
 }
 
 template <typename T>
-void rope_backward(Context& ctx, T* dx, int64_t ld, const int32_t* positions, int64_t n,
-                   int64_t n_heads, int64_t head_dim, float theta) {
-  rope_launch(ctx, dx, ld, positions, n, n_heads, head_dim, theta, -1.0f);
+void rope_backward(T* dx, int64_t ld, const int32_t* positions, int64_t n,
+                   int64_t n_heads, int64_t head_dim, double theta, Context& ctx) {
+  rope_launch(ctx, dx, ld, positions, n, n_heads, head_dim, float(theta), -1.0f);
 }
 
 #define WB_INST(T)                                                                          \
-  template void rope_forward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,    \
-                                int64_t, float);                                            \
-  template void rope_backward<T>(Context&, T*, int64_t, const int32_t*, int64_t, int64_t,   \
-                                 int64_t, float);                                           \
-  template void rope_forward_table<T>(Context&, T*, int64_t, const float*, int64_t, int64_t, \
-                                      int64_t);                                             \
-  template void rope_backward_table<T>(Context&, T*, int64_t, const float*, int64_t, int64_t, \
-                                       int64_t);
+  template void rope_forward<T>(T*, int64_t, const int32_t*, int64_t, int64_t,    \
+                                int64_t, double, Context&);                                            \
+  template void rope_backward<T>(T*, int64_t, const int32_t*, int64_t, int64_t,   \
+                                 int64_t, double, Context&);                                           \
+  template void rope_forward_table<T>(T*, int64_t, const float*, int64_t, int64_t, \
+                                      int64_t, Context&);                                             \
+  template void rope_backward_table<T>(T*, int64_t, const float*, int64_t, int64_t, \
+                                       int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

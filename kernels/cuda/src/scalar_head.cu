@@ -1,6 +1,7 @@
 // Scalar head: a dot product per sequence (forward) and its three gradients (backward).
 #include "common.cuh"
-#include "wb/cuda/scalar_head.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/scalar_head.h"
 
 namespace wb::cuda {
 namespace {
@@ -46,10 +47,14 @@ __global__ void head_backward_kernel(float* dw, float* db, T* dh, const float* d
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void scalar_head_forward(Context& ctx, float* r, const T* h, const int32_t* index,
-                         int64_t n_seqs, const T* w, float b, int64_t d) {
+void scalar_head_forward(acc_t<T>* r, const T* h, const int32_t* index,
+                         int64_t n_seqs, const T* w, acc_t<T> b, int64_t d, Context& ctx) {
   if (n_seqs <= 0) return;
   head_forward_kernel<<<blocks_exact(n_seqs, kWarps), 32 * kWarps, 0, ctx.s()>>>(r, h, index,
                                                                               n_seqs, w, b, d);
@@ -57,8 +62,8 @@ void scalar_head_forward(Context& ctx, float* r, const T* h, const int32_t* inde
 }
 
 template <typename T>
-void scalar_head_backward(Context& ctx, float* dw, float* db, T* dh, const float* dr, const T* h,
-                          const int32_t* index, int64_t n_seqs, const T* w, int64_t d) {
+void scalar_head_backward(acc_t<T>* dw, acc_t<T>* db, T* dh, const acc_t<T>* dr, const T* h,
+                          const int32_t* index, int64_t n_seqs, const T* w, int64_t d, Context& ctx) {
   if (n_seqs <= 0 || (!dw && !db && !dh)) return;
   head_backward_kernel<<<blocks_for(d, 256), 256, 0, ctx.s()>>>(dw, db, dh, dr, h, index, n_seqs,
                                                                 w, d);
@@ -66,11 +71,11 @@ void scalar_head_backward(Context& ctx, float* dw, float* db, T* dh, const float
 }
 
 #define WB_INST(T)                                                                            \
-  template void scalar_head_forward<T>(Context&, float*, const T*, const int32_t*, int64_t,   \
-                                       const T*, float, int64_t);                             \
-  template void scalar_head_backward<T>(Context&, float*, float*, T*, const float*, const T*, \
-                                        const int32_t*, int64_t, const T*, int64_t);
+  template void scalar_head_forward<T>(float*, const T*, const int32_t*, int64_t,   \
+                                       const T*, float, int64_t, Context&);                             \
+  template void scalar_head_backward<T>(float*, float*, T*, const float*, const T*, \
+                                        const int32_t*, int64_t, const T*, int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

@@ -1,6 +1,7 @@
 // Softmax cross-entropy (forward loss, backward dlogits) and a row softmax. One block per row.
 #include "common.cuh"
-#include "wb/cuda/xent.h"
+#include "wb/cuda/stream.h"
+#include "wb/kernels/xent.h"
 
 namespace wb::cuda {
 namespace {
@@ -77,10 +78,14 @@ __global__ void softmax_kernel(T* x, int64_t n, int64_t vocab) {
 }
 
 }  // namespace
+}  // namespace wb::cuda
+
+namespace wb::kernels {
+using namespace wb::cuda;
 
 template <typename T>
-void cross_entropy_forward(Context& ctx, float* losses, const T* logits, const int32_t* targets,
-                           int64_t n, int64_t vocab) {
+void cross_entropy_forward(acc_t<T>* losses, const T* logits, const int32_t* targets,
+                           int64_t n, int64_t vocab, Context& ctx) {
   if (n <= 0) return;
   xent_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(losses, logits, targets, n,
                                                                    vocab);
@@ -88,8 +93,8 @@ void cross_entropy_forward(Context& ctx, float* losses, const T* logits, const i
 }
 
 template <typename T>
-void cross_entropy_backward(Context& ctx, T* dlogits, const T* logits, const int32_t* targets,
-                            const float* dloss, int64_t n, int64_t vocab) {
+void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* dloss, int64_t n, int64_t vocab, Context& ctx) {
   if (n <= 0) return;
   xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dlogits, logits, targets,
                                                                     dloss, n, vocab, false);
@@ -97,8 +102,8 @@ void cross_entropy_backward(Context& ctx, T* dlogits, const T* logits, const int
 }
 
 template <typename T>
-void cross_entropy_backward_inplace(Context& ctx, T* logits, const int32_t* targets,
-                                    const float* dloss, int64_t n, int64_t vocab) {
+void cross_entropy_backward_inplace(T* logits, const int32_t* targets,
+                                    const acc_t<T>* dloss, int64_t n, int64_t vocab, Context& ctx) {
   if (n <= 0) return;
   xent_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(logits, logits, targets,
                                                                     dloss, n, vocab, true);
@@ -106,21 +111,21 @@ void cross_entropy_backward_inplace(Context& ctx, T* logits, const int32_t* targ
 }
 
 template <typename T>
-void softmax_rows(Context& ctx, T* x, int64_t n, int64_t vocab) {
+void softmax_forward(T* x, int64_t n, int64_t vocab, Context& ctx) {
   if (n <= 0) return;
   softmax_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(x, n, vocab);
   WB_CUDA_CHECK_LAUNCH();
 }
 
 #define WB_INST(T)                                                                             \
-  template void cross_entropy_forward<T>(Context&, float*, const T*, const int32_t*, int64_t,  \
-                                         int64_t);                                             \
-  template void cross_entropy_backward<T>(Context&, T*, const T*, const int32_t*, const float*, \
-                                          int64_t, int64_t);                                   \
-  template void cross_entropy_backward_inplace<T>(Context&, T*, const int32_t*, const float*,  \
-                                                  int64_t, int64_t);                           \
-  template void softmax_rows<T>(Context&, T*, int64_t, int64_t);
+  template void cross_entropy_forward<T>(float*, const T*, const int32_t*, int64_t,  \
+                                         int64_t, Context&);                                             \
+  template void cross_entropy_backward<T>(T*, const T*, const int32_t*, const float*, \
+                                          int64_t, int64_t, Context&);                                   \
+  template void cross_entropy_backward_inplace<T>(T*, const int32_t*, const float*,  \
+                                                  int64_t, int64_t, Context&);                           \
+  template void softmax_forward<T>(T*, int64_t, int64_t, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 
-}  // namespace wb::cuda
+}  // namespace wb::kernels

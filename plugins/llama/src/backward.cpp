@@ -74,10 +74,11 @@ void layer_backward(const Model<T>& m, int64_t l, Workspace<T>& ws, const LayerA
   T* dq = zeroed(ws.dq, N * H * hd);
   T* dk = zeroed(ws.dk, N * KV * hd);
   T* dv = zeroed(ws.dv, N * KV * hd);
-  kernels::attention_backward<T>(dq, dk, dv,
-                                 grow(ws.attn_scratch, kernels::attention_scratch_size(b.cu_seqlens.data(), S)),
-                                 datt, a.probs.data(), a.q.data(), a.k.data(), a.v.data(),
-                                 b.cu_seqlens.data(), S, H, KV, hd);
+  const kernels::AttentionShape sh{N, H, KV, hd};
+  const size_t wsz = kernels::attention_workspace_size<T>(b.cu_seqlens.data(), S, sh);
+  kernels::attention_backward<T>(dq, dk, dv, datt, a.q.data(), a.k.data(), a.v.data(),
+                                 a.att.data(), a.lse.data(), b.cu_seqlens.data(), S, sh,
+                                 grow(ws.attn_scratch, int64_t(wsz / sizeof(T))));
   kernels::rope_backward<T>(dq, H * hd, b.positions.data(), N, H, hd, c.rope_theta);
   kernels::rope_backward<T>(dk, KV * hd, b.positions.data(), N, KV, hd, c.rope_theta);
   dln = zeroed(ws.dln, N * D);

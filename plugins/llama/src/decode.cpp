@@ -70,7 +70,7 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
       if (g.adapter->config.targets(mod))
         lora_t[static_cast<int>(mod)] += (g.row_end - g.row_begin) * g.adapter->config.r;
   }
-  acts_.resize(c, n, 0, lora_t);
+  acts_.resize(c, n, lora_t);
   ForwardOptions opts;  // inference: no dropout, nothing kept
   opts.row_tile = row_tile_;
   opts.row_invariant = row_invariant_;

@@ -59,7 +59,7 @@ void layer_qkv(const Model<T>& m, int64_t layer, const T* x, const int32_t* posi
   std::array<int64_t, kNumLinear> tsz{};
   for (LoraModule mod : all_lora_modules())
     tsz[static_cast<int>(mod)] = detail::lora_t_size(layer, mod, segments);
-  a.resize(c, n, 0, tsz);  // grows only; a packed forward has sized probs already
+  a.resize(c, n, tsz);  // grows only
   kernels::rmsnorm_forward<T>(a.ln1.data(), a.rstd1.data(), x, w.input_layernorm.ptr(), n,
                               c.hidden_size, c.rms_norm_eps);
   detail::linear_lora_forward(m, layer, LoraModule::Q, a.ln1.data(), n, segments, opts,
@@ -119,12 +119,13 @@ void run_layer(const Model<T>& m, int64_t l, Workspace<T>& ws, LayerActs<T>& a) 
   std::array<int64_t, kNumLinear> tsz{};
   for (LoraModule mod : all_lora_modules())
     tsz[static_cast<int>(mod)] = lora_t_size(l, mod, ws.segments);
-  a.resize(c, N, kernels::attention_probs_size(b.cu_seqlens.data(), S, c.num_attention_heads),
-           tsz);
+  a.resize(c, N, tsz);
   layer_qkv(m, l, ws.layer_in[l].data(), b.positions.data(), N, ws.segments, a, ws.opts);
-  kernels::attention_forward<T>(a.att.data(), a.probs.data(), a.q.data(), a.k.data(), a.v.data(),
-                                b.cu_seqlens.data(), S, c.num_attention_heads,
-                                c.num_key_value_heads, c.head_dim());
+  const kernels::AttentionShape sh{N, c.num_attention_heads, c.num_key_value_heads, c.head_dim()};
+  const size_t wsz = kernels::attention_workspace_size<T>(b.cu_seqlens.data(), S, sh);
+  kernels::attention_forward<T>(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
+                                b.cu_seqlens.data(), S, sh,
+                                detail::grow(ws.attn_scratch, int64_t(wsz / sizeof(T))));
   layer_out_mlp(m, l, ws.layer_in[l].data(), ws.segments, a, ws.opts, ws.layer_in[l + 1].data());
 }
 template void run_layer<float>(const Model<float>&, int64_t, Workspace<float>&, LayerActs<float>&);

@@ -6,7 +6,7 @@
 namespace wb::llama {
 
 template <typename T>
-void LayerActs<T>::resize(const LlamaConfig& c, int64_t rows, int64_t probs_size,
+void LayerActs<T>::resize(const LlamaConfig& c, int64_t rows,
                           const std::array<int64_t, kNumLinear>& lora_t_size) {
   using detail::grow;
   n = rows;
@@ -17,7 +17,7 @@ void LayerActs<T>::resize(const LlamaConfig& c, int64_t rows, int64_t probs_size
   grow(q, rows * QD);
   grow(k, rows * KVD);
   grow(v, rows * KVD);
-  grow(probs, probs_size);
+  grow(lse, rows * c.num_attention_heads);
   grow(att, rows * QD);
   grow(x_mid, rows * D);
   grow(ln2, rows * D);
@@ -34,7 +34,7 @@ int64_t Workspace<T>::bytes() const {
   auto add = [&](const std::vector<T>& v) { n += static_cast<int64_t>(v.capacity()); };
   for (const auto& v : layer_in) add(v);
   for (const auto& a : acts) {
-    for (const auto* v : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.probs, &a.att, &a.x_mid,
+    for (const auto* v : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.lse, &a.att, &a.x_mid,
                           &a.ln2, &a.rstd2, &a.g, &a.u, &a.h, &a.drop_x})
       add(*v);
     for (const auto& v : a.lora_t) add(v);

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "../gpu_test_util.h"
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/check.h"
 #include "tiny_model.h"
 #include "wb/llama/cuda/gpu_decoder.h"
@@ -82,6 +82,7 @@ std::vector<float> row(const std::vector<float>& l, int64_t r, int64_t V) {
 TEST_CASE("attention_decode and kv_cache_append with per-row slots equal the slot-less calls", "[gpu]") {
   require_device();
   using namespace wb::cuda;
+  using namespace wb::kernels;
   Context ctx;
   const int64_t slots = 3, max_len = 12, H = 4, KVH = 2, D = 16, kv = KVH * D, stride = max_len * kv;
   // Four rows: two of the sequence in slot 2 (a chunk: positions 5 and 6), one each in 0 and 1.
@@ -95,8 +96,8 @@ TEST_CASE("attention_decode and kv_cache_append with per-row slots equal the slo
   auto gk = to_device(kc), gv = to_device(vc);
   auto gkn = to_device(kn), gvn = to_device(vn), gq = to_device(q);
   auto gslot = to_device(slot), gpos = to_device(pos), glen = to_device(len);
-  kv_cache_append<float>(ctx, gk.data(), gv.data(), gkn.data(), gvn.data(), gpos.data(), rows, stride, kv,
-                         gslot.data());
+  kv_cache_append<float>(gk.data(), gv.data(), gkn.data(), gvn.data(), gpos.data(), rows, stride, kv,
+                         gslot.data(), ctx);
   // The caches: exactly the appended rows changed, each in its own slot.
   auto kx = kc, vx = vc;
   for (int64_t r = 0; r < rows; ++r)
@@ -109,14 +110,14 @@ TEST_CASE("attention_decode and kv_cache_append with per-row slots equal the slo
   // All rows in one call with slots, against one slot-less call per row on that row's cache.
   DeviceBuffer<float> out(size_t(rows * H * D)), one(size_t(H * D));
   poison(ctx, out);
-  attention_decode<float>(ctx, out.data(), gq.data(), gk.data(), gv.data(), glen.data(), rows, max_len, stride,
-                          AttentionShape{rows, H, KVH, D}, gslot.data());
+  attention_decode<float>(out.data(), gq.data(), gk.data(), gv.data(), glen.data(), rows, max_len, stride,
+                          AttentionShape{rows, H, KVH, D}, gslot.data(), ctx);
   const auto got = download_f(ctx, out);
   for (int64_t r = 0; r < rows; ++r) {
     poison(ctx, one);
-    attention_decode<float>(ctx, one.data(), gq.data() + r * H * D, gk.data() + slot[size_t(r)] * stride,
+    attention_decode<float>(one.data(), gq.data() + r * H * D, gk.data() + slot[size_t(r)] * stride,
                             gv.data() + slot[size_t(r)] * stride, glen.data() + r, 1, max_len, stride,
-                            AttentionShape{1, H, KVH, D});
+                            AttentionShape{1, H, KVH, D}, nullptr, ctx);
     const auto want = download_f(ctx, one);
     INFO("row " << r);
     CHECK(std::vector<float>(got.begin() + r * H * D, got.begin() + (r + 1) * H * D) == want);

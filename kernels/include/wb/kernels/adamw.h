@@ -12,6 +12,9 @@
 
 #include <cstdint>
 
+#include "wb/kernels/device.h"
+#include "wb/kernels/precision.h"
+
 namespace wb::kernels {
 
 struct AdamWStep {
@@ -29,5 +32,17 @@ struct AdamWStep {
 // depend on the thread count (no reductions).
 void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n,
                   const AdamWStep& s);
+void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n,
+                  const AdamWStep& s, cuda::Context& ctx);
+
+// ---- CUDA only ----------------------------------------------------------------------------
+// As adamw_update, and shadow[i] = T(param[i]) after the update: the 16-bit copy the forward
+// pass reads (fp32 master weights, bf16 compute). The CPU computes in the weights' own type.
+template <typename T>
+void adamw_update_shadow(float* param, T* shadow, const float* grad, float* m, float* v,
+                         int64_t n, const AdamWStep& s, cuda::Context& ctx);
+// Sum of squares of x[0..n) into *out (device fp32, overwritten): gradient-norm clipping on the
+// device without a host round trip per buffer.
+void sum_squares(float* out, const float* x, int64_t n, cuda::Context& ctx);
 
 }  // namespace wb::kernels

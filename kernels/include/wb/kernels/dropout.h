@@ -7,6 +7,9 @@
 
 #include <cstdint>
 
+#include "wb/kernels/device.h"
+#include "wb/kernels/precision.h"
+
 namespace wb::kernels {
 
 // The keep decision used by dropout_forward (exposed for tests and other backends).
@@ -15,9 +18,15 @@ bool dropout_keep(uint64_t seed, uint64_t index, float p);
 // y[i] = keep(seed, i) ? x[i] / (1-p) : 0, for i in [0, count). y may equal x.
 template <typename T>
 void dropout_forward(T* y, const T* x, int64_t count, float p, uint64_t seed);
+template <typename T>
+void dropout_forward(T* y, const T* x, int64_t count, float p, uint64_t seed,
+                     cuda::Context& ctx);
 
 // dx[i] += keep(seed, i) ? dy[i] / (1-p) : 0.
 template <typename T>
 void dropout_backward(T* dx, const T* dy, int64_t count, float p, uint64_t seed);
+template <typename T>
+void dropout_backward(T* dx, const T* dy, int64_t count, float p, uint64_t seed,
+                      cuda::Context& ctx);
 
 }  // namespace wb::kernels

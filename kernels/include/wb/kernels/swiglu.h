@@ -5,12 +5,23 @@
 
 #include <cstdint>
 
+#include "wb/kernels/device.h"
+#include "wb/kernels/precision.h"
+
 namespace wb::kernels {
 
 template <typename T>
 void swiglu_forward(T* h, const T* g, const T* u, int64_t count);
-
 template <typename T>
-void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count);
+void swiglu_forward(T* h, const T* g, const T* u, int64_t count, cuda::Context& ctx);
+
+// dg, du accumulate; accumulate = false overwrites them instead (the caller need not zero them
+// first). Either may be null.
+template <typename T>
+void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count,
+                     bool accumulate = true);
+template <typename T>
+void swiglu_backward(T* dg, T* du, const T* dh, const T* g, const T* u, int64_t count,
+                     bool accumulate, cuda::Context& ctx);
 
 }  // namespace wb::kernels

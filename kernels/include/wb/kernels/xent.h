@@ -8,24 +8,47 @@
 
 #include <cstdint>
 
+#include "wb/kernels/device.h"
+#include "wb/kernels/precision.h"
+
 namespace wb::kernels {
+
+// Losses and dloss are accumulators (precision.h): fp32 for 16-bit logits, which the CUDA
+// overloads read in T and reduce in fp32 (one block per row).
 
 // losses[n] (per-token negative log-likelihood); targets[n] must be < vocab.
 template <typename T>
-void cross_entropy_forward(T* losses, const T* logits, const int32_t* targets, int64_t n,
+void cross_entropy_forward(acc_t<T>* losses, const T* logits, const int32_t* targets, int64_t n,
                            int64_t vocab);
+template <typename T>
+void cross_entropy_forward(acc_t<T>* losses, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, cuda::Context& ctx);
 
 // dlogits[n,vocab] += dloss[i] * (softmax - onehot). Rows with target < 0 are left untouched.
+// dlogits and logits do not alias.
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets, const T* dloss,
-                            int64_t n, int64_t vocab);
+void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* dloss, int64_t n, int64_t vocab);
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* dloss, int64_t n, int64_t vocab, cuda::Context& ctx);
 
 // Row-wise softmax in place over x[n, d] (sampling, PPO probabilities).
 template <typename T>
 void softmax_forward(T* x, int64_t n, int64_t d);
+template <typename T>
+void softmax_forward(T* x, int64_t n, int64_t d, cuda::Context& ctx);
 
-// Row-wise log-softmax: out[n,d] = x - logsumexp(x).  out may equal x.
+// Row-wise log-softmax: out[n,d] = x - logsumexp(x).  out may equal x. (CPU: PPO log-probs.)
 template <typename T>
 void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d);
+
+// ---- CUDA only ----------------------------------------------------------------------------
+// The llm.c form of the backward: logits[i,:] = dloss[i] * (softmax - onehot) in place (masked
+// rows become 0), so a [tokens, vocab] buffer is not needed twice on a memory-bound device. The
+// CPU engine keeps logits and dlogits apart and has no use for it.
+template <typename T>
+void cross_entropy_backward_inplace(T* logits, const int32_t* targets, const acc_t<T>* dloss,
+                                    int64_t n, int64_t vocab, cuda::Context& ctx);
 
 }  // namespace wb::kernels

@@ -4,19 +4,20 @@
 #include <stdexcept>
 #include <string>
 
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/check.h"
-#include "wb/cuda/embedding.h"
-#include "wb/cuda/gemm.h"
+#include "wb/kernels/embedding.h"
+#include "wb/kernels/gemm.h"
 #include "wb/cuda/gemv.h"
-#include "wb/cuda/lora.h"
-#include "wb/cuda/rmsnorm.h"
-#include "wb/cuda/rope.h"
-#include "wb/cuda/swiglu.h"
+#include "wb/kernels/lora.h"
+#include "wb/kernels/rmsnorm.h"
+#include "wb/kernels/rope.h"
+#include "wb/kernels/swiglu.h"
 
 namespace wb::gpu {
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 enum { kQ, kK, kV, kO, kGate, kUp, kDown };
 
 // ---- GpuDecodeSequence -------------------------------------------------------------------------
@@ -219,53 +220,53 @@ void GpuDecoder<T>::forward(std::span<GpuDecodeSequence<T>* const> seqs,
     if (gemv_fits<T>(rows, in))
       gemv(ctx, y, x, w, rows, in, out, accumulate);
     else
-      linear_forward(ctx, y, x, w, rows, in, out, accumulate);
+      linear_forward(y, x, w, rows, in, out, accumulate, ctx);
   };
   // y[n, out] (+)= LoRA of module m on each segment's rows (x[n, in]).
   auto lora = [&](int64_t l, int m, T* y, const T* x, int64_t in, int64_t out) {
     for (const auto& g : segs) {
       if (!g.adapter || !g.adapter->A(l, m)) continue;
-      lora_forward(ctx, y + g.begin * out, lora_t_.data(), x + g.begin * in, g.adapter->A(l, m),
+      lora_forward(y + g.begin * out, lora_t_.data(), x + g.begin * in, g.adapter->A(l, m),
                    g.adapter->B(l, m), g.end - g.begin, in, out, g.adapter->rank(),
-                   g.adapter->scale() * g.scale);
+                   g.adapter->scale() * g.scale, ctx);
     }
   };
 
   const AttentionShape sh{n, H, KVH, hd};
   const int64_t stride = max_context_ * KV;  // one slot's rows in a layer's cache
-  embedding_forward(ctx, x_.data(), d_ids, m_.embed_.data(), n, D);
-  rope_table(ctx, rope_cs_.data(), d_pos, n, hd, float(c_.rope_theta));
+  embedding_forward(x_.data(), d_ids, m_.embed_.data(), n, D, ctx);
+  rope_table(rope_cs_.data(), d_pos, n, hd, float(c_.rope_theta), ctx);
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     const auto& L = m_.layers_[size_t(l)];
     // Attention block: x += o(attention(rope(q), cache + rope(k), cache + v)).
-    rmsnorm_forward(ctx, xn_.data(), rstd_.data(), x_.data(), L.ln1.data(), n, D, eps);
+    rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), L.ln1.data(), n, D, eps, ctx);
     base(q_.data(), xn_.data(), L.w[kQ], n, D, D, false);
     base(k_.data(), xn_.data(), L.w[kK], n, D, KV, false);
     base(v_.data(), xn_.data(), L.w[kV], n, D, KV, false);
     lora(l, kQ, q_.data(), xn_.data(), D, D);
     lora(l, kK, k_.data(), xn_.data(), D, KV);
     lora(l, kV, v_.data(), xn_.data(), D, KV);
-    rope_forward_table(ctx, q_.data(), H * hd, rope_cs_.data(), n, H, hd);
-    rope_forward_table(ctx, k_.data(), KV, rope_cs_.data(), n, KVH, hd);
-    kv_cache_append(ctx, k_cache_[size_t(l)].data(), v_cache_[size_t(l)].data(), k_.data(), v_.data(), d_pos,
-                    n, stride, KV, d_slot);
-    attention_decode(ctx, att_.data(), q_.data(), k_cache_[size_t(l)].data(), v_cache_[size_t(l)].data(), d_len,
-                     n, max_context_, stride, sh, d_slot);
+    rope_forward_table(q_.data(), H * hd, rope_cs_.data(), n, H, hd, ctx);
+    rope_forward_table(k_.data(), KV, rope_cs_.data(), n, KVH, hd, ctx);
+    kv_cache_append(k_cache_[size_t(l)].data(), v_cache_[size_t(l)].data(), k_.data(), v_.data(), d_pos,
+                    n, stride, KV, d_slot, ctx);
+    attention_decode(att_.data(), q_.data(), k_cache_[size_t(l)].data(), v_cache_[size_t(l)].data(), d_len,
+                     n, max_context_, stride, sh, d_slot, ctx);
     base(x_.data(), att_.data(), L.w[kO], n, D, D, /*accumulate=*/true);
     lora(l, kO, x_.data(), att_.data(), D, D);
     // MLP block: x += down(silu(gate(xn)) * up(xn)).
-    rmsnorm_forward(ctx, xn_.data(), rstd_.data(), x_.data(), L.ln2.data(), n, D, eps);
+    rmsnorm_forward(xn_.data(), rstd_.data(), x_.data(), L.ln2.data(), n, D, eps, ctx);
     base(g_.data(), xn_.data(), L.w[kGate], n, D, F, false);
     base(u_.data(), xn_.data(), L.w[kUp], n, D, F, false);
     lora(l, kGate, g_.data(), xn_.data(), D, F);
     lora(l, kUp, u_.data(), xn_.data(), D, F);
-    swiglu_forward(ctx, h_.data(), g_.data(), u_.data(), n * F);
+    swiglu_forward(h_.data(), g_.data(), u_.data(), n * F, ctx);
     base(x_.data(), h_.data(), L.w[kDown], n, F, D, /*accumulate=*/true);
     lora(l, kDown, x_.data(), h_.data(), F, D);
   }
   // The wanted rows (a gather: embedding_forward with x as the table), final norm, LM head.
-  embedding_forward(ctx, xo_.data(), d_out, x_.data(), R, D);
-  rmsnorm_forward(ctx, xn_.data(), rstd_.data(), xo_.data(), m_.norm_.data(), R, D, eps);
+  embedding_forward(xo_.data(), d_out, x_.data(), R, D, ctx);
+  rmsnorm_forward(xn_.data(), rstd_.data(), xo_.data(), m_.norm_.data(), R, D, eps, ctx);
   const T* head = m_.lm_head_.size() ? m_.lm_head_.data() : m_.embed_.data();
   base(logits_.data(), xn_.data(), head, R, D, V, false);
   ctx.synchronize();  // throws CudaError on an asynchronous fault: the lengths stay unchanged

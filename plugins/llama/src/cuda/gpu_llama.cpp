@@ -10,22 +10,23 @@
 #include <string>
 #include <unordered_map>
 
-#include "wb/cuda/adamw.h"
-#include "wb/cuda/attention.h"
+#include "wb/kernels/adamw.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/check.h"
 #include "wb/cuda/decode.h"
 #include "wb/cuda/elementwise.h"
-#include "wb/cuda/embedding.h"
-#include "wb/cuda/gemm.h"
+#include "wb/kernels/add.h"
+#include "wb/kernels/embedding.h"
+#include "wb/kernels/gemm.h"
 #include "wb/cuda/gemv.h"
-#include "wb/cuda/lora.h"
+#include "wb/kernels/lora.h"
 #include "wb/cuda/ranking.h"
-#include "wb/cuda/rmsnorm.h"
-#include "wb/cuda/rope.h"
-#include "wb/cuda/scalar_head.h"
+#include "wb/kernels/rmsnorm.h"
+#include "wb/kernels/rope.h"
+#include "wb/kernels/scalar_head.h"
 #include "wb/cuda/sampling.h"
-#include "wb/cuda/swiglu.h"
-#include "wb/cuda/xent.h"
+#include "wb/kernels/swiglu.h"
+#include "wb/kernels/xent.h"
 #include "wb/llama/cuda/gpu_adapter.h"
 #include "wb/llama/cuda/gpu_decoder.h"
 #include "wb/llama/rng.h"
@@ -34,6 +35,7 @@
 namespace wb::gpu {
 
 using namespace wb::cuda;
+using namespace wb::kernels;
 enum { kQ, kK, kV, kO, kGate, kUp, kDown };
 
 template <typename T>
@@ -238,8 +240,8 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   rstdf_ = DeviceBuffer<float>(n);
   losses_ = DeviceBuffer<float>(n);
   dloss_ = DeviceBuffer<float>(n);
-  attn_ws_ = DeviceBuffer<float>(attention_backward_workspace({n, H, c_.num_key_value_heads,
-                                                              c_.head_dim()}));
+  attn_ws_ = DeviceBuffer<float>(attention_rows_workspace({n, H, c_.num_key_value_heads,
+                                                          c_.head_dim()}));
   tokens_ = DeviceBuffer<int32_t>(n);
   seq_start_ = DeviceBuffer<int32_t>(n);
   positions_ = DeviceBuffer<int32_t>(n);
@@ -286,9 +288,11 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
     s0 += L;
   }
   seq_lens_ = seq_lens;
+  cu_seqlens_.assign(1, 0);
+  for (int32_t L : seq_lens) cu_seqlens_.push_back(cu_seqlens_.back() + L);
   const AttentionShape sh{n, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim()};
-  const size_t ws = attention_gemm_workspace(
-      sh, *std::max_element(seq_lens.begin(), seq_lens.end()), sizeof(T));
+  const size_t ws = attention_workspace_size<T>(cu_seqlens_.data(),
+                                                int64_t(seq_lens.size()), sh, ctx_);
   const char* env = std::getenv("WB_ATTENTION");
   attn_gemm_ = ws <= kAttnGemmMaxBytes && !(env && std::string(env) == "rows");
   if (attn_gemm_ && attn_gemm_ws_.size() * sizeof(float) < ws)
@@ -304,7 +308,7 @@ void GpuLlama<T>::set_batch(const std::vector<int32_t>& tokens,
   upload(seq_start_.data(), st + n, n, ctx_.s());
   upload(positions_.data(), st + 2 * n, n, ctx_.s());
   WB_CUDA_CHECK(cudaEventRecord(batch_fence_.get(), ctx_.s()));
-  rope_table(ctx_, rope_cs_.data(), positions_.data(), n, c_.head_dim(), float(c_.rope_theta));
+  rope_table(rope_cs_.data(), positions_.data(), n, c_.head_dim(), float(c_.rope_theta), ctx_);
   n_ = n;
 }
 
@@ -312,11 +316,11 @@ template <typename T>
 void GpuLlama<T>::linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t) {
   auto [in, out] = shape(m);
   prof_.mark("fwd_linear", ctx_.s());
-  linear_forward(ctx_, y, x, layers_[l].w[m], n, in, out);
+  linear_forward(y, x, layers_[l].w[m], n, in, out, false, ctx_);
   if (has_lora_ && lora_pairs_[l][m].on) {
     prof_.mark("fwd_lora", ctx_.s());
     const LoraPair& p = lora_pairs_[l][m];
-    lora_forward(ctx_, y, t, x, p.A.data(), p.B.data(), n, in, out, lora_.rank, lora_.scale);
+    lora_forward(y, t, x, p.A.data(), p.B.data(), n, in, out, lora_.rank, lora_.scale, ctx_);
   }
   prof_.mark("fwd_other", ctx_.s());
 }
@@ -326,17 +330,17 @@ void GpuLlama<T>::linear_back(int64_t l, int m, T* dx, const T* dy, const T* x, 
                               int64_t n, bool accumulate) {
   auto [in, out] = shape(m);
   prof_.mark("bwd_linear", ctx_.s());
-  linear_backward<T>(ctx_, dx, nullptr, dy, x, layers_[l].w[m], n, in, out, accumulate);
+  linear_backward<T>(dx, nullptr, dy, x, layers_[l].w[m], n, in, out, accumulate, ctx_);
   // Full training: dW[out, in] += dy^T x, accumulated in fp32 (the master's gradient).
   if (train_full_)
-    gemm_f32out<T>(ctx_, true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, full_grad(l, m), in);
+    gemm_f32out<T>(true, false, out, in, n, 1.0f, dy, out, x, in, 1.0f, full_grad(l, m), in, ctx_);
   if (has_lora_ && lora_pairs_[l][m].on) {
     prof_.mark("bwd_lora", ctx_.s());
     LoraPair& p = lora_pairs_[l][m];
     // A frozen adapter still passes its share of dx down.
-    lora_backward(ctx_, dx, train_lora_ ? p.dA.data() : nullptr,
+    lora_backward(dx, train_lora_ ? p.dA.data() : nullptr,
                   train_lora_ ? p.dB.data() : nullptr, dt_.data(), dy, x, t, p.A.data(),
-                  p.B.data(), n, in, out, lora_.rank, lora_.scale);
+                  p.B.data(), n, in, out, lora_.rank, lora_.scale, ctx_);
   }
   prof_.mark("bwd_other", ctx_.s());
 }
@@ -351,7 +355,7 @@ void GpuLlama<T>::forward() {
     logits_ = DeviceBuffer<T>(need);
   }
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
-  linear_forward(ctx_, logits_.data(), xf_.data(), head, n_, c_.hidden_size, c_.vocab_size);
+  linear_forward(logits_.data(), xf_.data(), head, n_, c_.hidden_size, c_.vocab_size, false, ctx_);
   logits_rows_ = n_;
 }
 
@@ -364,36 +368,37 @@ void GpuLlama<T>::forward_hidden() {
   const float eps = float(c_.rms_norm_eps);
   const AttentionShape sh{n, H, KVH, hd};
   prof_.mark("fwd_other", ctx_.s());
-  embedding_forward(ctx_, acts_[0].x.data(), tokens_.data(), embed_.data(), n, D);
+  embedding_forward(acts_[0].x.data(), tokens_.data(), embed_.data(), n, D, ctx_);
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     Acts& a = acts_[l];
     const Layer& L = layers_[l];
-    rmsnorm_forward(ctx_, a.xn1.data(), a.rstd1.data(), a.x.data(), L.ln1.data(), n, D, eps);
+    rmsnorm_forward(a.xn1.data(), a.rstd1.data(), a.x.data(), L.ln1.data(), n, D, eps, ctx_);
     linear(l, kQ, a.q.data(), a.xn1.data(), n, a.t[kQ].data());
     linear(l, kK, a.k.data(), a.xn1.data(), n, a.t[kK].data());
     linear(l, kV, a.v.data(), a.xn1.data(), n, a.t[kV].data());
-    rope_forward_table(ctx_, a.q.data(), H * hd, rope_cs_.data(), n, H, hd);
-    rope_forward_table(ctx_, a.k.data(), KVH * hd, rope_cs_.data(), n, KVH, hd);
+    rope_forward_table(a.q.data(), H * hd, rope_cs_.data(), n, H, hd, ctx_);
+    rope_forward_table(a.k.data(), KVH * hd, rope_cs_.data(), n, KVH, hd, ctx_);
     prof_.mark("fwd_attention", ctx_.s());
     if (attn_gemm_)
-      attention_forward_gemm(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(),
-                             a.v.data(), seq_lens_, sh, attn_gemm_ws_.data());
+      attention_forward(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
+                        cu_seqlens_.data(), int64_t(seq_lens_.size()), sh,
+                        attn_gemm_ws_.data(), ctx_);
     else
-      attention_forward(ctx_, a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
-                        seq_start_.data(), sh);
+      attention_forward_rows(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
+                             seq_start_.data(), sh, ctx_);
     prof_.mark("fwd_other", ctx_.s());
     linear(l, kO, a.xmid.data(), a.att.data(), n, a.t[kO].data());
-    add_inplace(ctx_, a.xmid.data(), a.x.data(), n * D);  // xmid = x + o(att)
-    rmsnorm_forward(ctx_, a.xn2.data(), a.rstd2.data(), a.xmid.data(), L.ln2.data(), n, D, eps);
+    add_inplace(a.xmid.data(), a.x.data(), n * D, ctx_);  // xmid = x + o(att)
+    rmsnorm_forward(a.xn2.data(), a.rstd2.data(), a.xmid.data(), L.ln2.data(), n, D, eps, ctx_);
     linear(l, kGate, a.g.data(), a.xn2.data(), n, a.t[kGate].data());
     linear(l, kUp, a.u.data(), a.xn2.data(), n, a.t[kUp].data());
-    swiglu_forward(ctx_, a.h.data(), a.g.data(), a.u.data(), n * F);
+    swiglu_forward(a.h.data(), a.g.data(), a.u.data(), n * F, ctx_);
     T* next = l + 1 < c_.num_hidden_layers ? acts_[l + 1].x.data() : dres_.data();
     linear(l, kDown, next, a.h.data(), n, a.t[kDown].data());
-    add_inplace(ctx_, next, a.xmid.data(), n * D);  // x_{l+1} = xmid + down(h)
+    add_inplace(next, a.xmid.data(), n * D, ctx_);  // x_{l+1} = xmid + down(h)
   }
   // dres_ holds the last residual until backward reuses it.
-  rmsnorm_forward(ctx_, xf_.data(), rstdf_.data(), dres_.data(), norm_.data(), n, D, eps);
+  rmsnorm_forward(xf_.data(), rstdf_.data(), dres_.data(), norm_.data(), n, D, eps, ctx_);
 }
 
 template <typename T>
@@ -457,24 +462,24 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
   upload(dloss_.data(), dl, n, ctx_.s());
   WB_CUDA_CHECK(cudaEventRecord(targets_fence_.get(), ctx_.s()));
   prof_.mark("head_xent", ctx_.s());
-  cross_entropy_forward(ctx_, losses_.data(), logits_.data(), targets_.data(), n, V);
+  cross_entropy_forward(losses_.data(), logits_.data(), targets_.data(), n, V, ctx_);
   // loss (+)= losses . dloss: the weighted mean, as a 1x1 product on the device.
-  linear_forward<float>(ctx_, loss_dev, losses_.data(), dloss_.data(), 1, n, 1, accumulate);
+  linear_forward<float>(loss_dev, losses_.data(), dloss_.data(), 1, n, 1, accumulate, ctx_);
   if (!backward) return n_valid_;
 
-  cross_entropy_backward_inplace(ctx_, logits_.data(), targets_.data(), dloss_.data(), n, V);
+  cross_entropy_backward_inplace(logits_.data(), targets_.data(), dloss_.data(), n, V, ctx_);
   const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
   // Full training: the output matrix's gradient (embed_tokens' when tied) dW += dlogits^T xf.
   if (train_full_) {
     float* dhead = lm_head_.size() ? lm_head32_.g.data() : embed32_.g.data();
-    gemm_f32out<T>(ctx_, true, false, V, D, n, 1.0f, logits_.data(), V, xf_.data(), D, 1.0f,
-                   dhead, D);
+    gemm_f32out<T>(true, false, V, D, n, 1.0f, logits_.data(), V, xf_.data(), D, 1.0f,
+                   dhead, D, ctx_);
   }
   if (!decoder_trains()) return n_valid_;
   // d(final norm output); the first product into a gradient buffer overwrites it (no zero fill).
   T* dxf = dbuf_a_.data();
-  linear_backward<T>(ctx_, dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V,
-                     /*accumulate=*/false);
+  linear_backward<T>(dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V,
+                     /*accumulate=*/false, ctx_);
   backward_decoder(dxf);
   return n_valid_;
 }
@@ -488,8 +493,8 @@ void GpuLlama<T>::backward_decoder(T* dxf) {
   // The first product into a gradient buffer overwrites it (no zero fill); the rest accumulate.
   fill_bytes(dx_.data(), 0, n * D, ctx_.s());
   prof_.mark("bwd_other", ctx_.s());
-  rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? norm32_.g.data() : nullptr, dxf,
-                      dres_.data(), norm_.data(), rstdf_.data(), n, D);
+  rmsnorm_backward<T>(dx_.data(), train_full_ ? norm32_.g.data() : nullptr, dxf,
+                      dres_.data(), norm_.data(), rstdf_.data(), n, D, ctx_);
   const AttentionShape sh{n, H, KVH, hd};
   for (int64_t l = c_.num_hidden_layers - 1; l >= 0; --l) {
     Acts& a = acts_[l];
@@ -499,13 +504,13 @@ void GpuLlama<T>::backward_decoder(T* dxf) {
     T* dg = dbuf_b_.data();
     T* du = dbuf_c_.data();
     linear_back(l, kDown, dh, dx_.data(), a.h.data(), a.t[kDown].data(), n, /*accumulate=*/false);
-    swiglu_backward(ctx_, dg, du, dh, a.g.data(), a.u.data(), n * F, /*accumulate=*/false);
+    swiglu_backward(dg, du, dh, a.g.data(), a.u.data(), n * F, /*accumulate=*/false, ctx_);
     T* dxn2 = dres_.data();
     linear_back(l, kGate, dxn2, dg, a.xn2.data(), a.t[kGate].data(), n, /*accumulate=*/false);
     linear_back(l, kUp, dxn2, du, a.xn2.data(), a.t[kUp].data(), n);
     // dx_ becomes d xmid: the residual path plus the norm's backward.
-    rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? full_[l].ln2.g.data() : nullptr, dxn2,
-                        a.xmid.data(), L.ln2.data(), a.rstd2.data(), n, D);
+    rmsnorm_backward<T>(dx_.data(), train_full_ ? full_[l].ln2.g.data() : nullptr, dxn2,
+                        a.xmid.data(), L.ln2.data(), a.rstd2.data(), n, D, ctx_);
     // Attention branch: xmid = x + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1))).
     T* datt = dbuf_a_.data();
     linear_back(l, kO, datt, dx_.data(), a.att.data(), a.t[kO].data(), n, /*accumulate=*/false);
@@ -514,26 +519,26 @@ void GpuLlama<T>::backward_decoder(T* dxf) {
     fill_bytes(dv_.data(), 0, n * KV, ctx_.s());
     prof_.mark("bwd_attention", ctx_.s());
     if (attn_gemm_)
-      attention_backward_gemm(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(),
-                              a.k.data(), a.v.data(), a.att.data(), a.lse.data(), seq_lens_, sh,
-                              attn_gemm_ws_.data());
+      attention_backward(dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
+                         a.v.data(), a.att.data(), a.lse.data(), cu_seqlens_.data(),
+                         int64_t(seq_lens_.size()), sh, attn_gemm_ws_.data(), ctx_);
     else
-      attention_backward(ctx_, dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
-                         a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
-                         attn_ws_.data());
+      attention_backward_rows(dq_.data(), dk_.data(), dv_.data(), datt, a.q.data(), a.k.data(),
+                              a.v.data(), a.att.data(), a.lse.data(), seq_start_.data(), sh,
+                              attn_ws_.data(), ctx_);
     prof_.mark("bwd_other", ctx_.s());
-    rope_backward_table(ctx_, dq_.data(), H * hd, rope_cs_.data(), n, H, hd);
-    rope_backward_table(ctx_, dk_.data(), KVH * hd, rope_cs_.data(), n, KVH, hd);
+    rope_backward_table(dq_.data(), H * hd, rope_cs_.data(), n, H, hd, ctx_);
+    rope_backward_table(dk_.data(), KVH * hd, rope_cs_.data(), n, KVH, hd, ctx_);
     T* dxn1 = dres_.data();
     linear_back(l, kQ, dxn1, dq_.data(), a.xn1.data(), a.t[kQ].data(), n, /*accumulate=*/false);
     linear_back(l, kK, dxn1, dk_.data(), a.xn1.data(), a.t[kK].data(), n);
     linear_back(l, kV, dxn1, dv_.data(), a.xn1.data(), a.t[kV].data(), n);
     // dx_ becomes d x_l.
-    rmsnorm_backward<T>(ctx_, dx_.data(), train_full_ ? full_[l].ln1.g.data() : nullptr, dxn1,
-                        a.x.data(), L.ln1.data(), a.rstd1.data(), n, D);
+    rmsnorm_backward<T>(dx_.data(), train_full_ ? full_[l].ln1.g.data() : nullptr, dxn1,
+                        a.x.data(), L.ln1.data(), a.rstd1.data(), n, D, ctx_);
   }
   // dx_ is d x_0: the embedding rows' gradient (summed over repeated tokens).
-  if (train_full_) embedding_backward<T>(ctx_, embed32_.g.data(), dx_.data(), tokens_.data(), n, D);
+  if (train_full_) embedding_backward<T>(embed32_.g.data(), dx_.data(), tokens_.data(), n, D, ctx_);
 }
 
 template <typename T>
@@ -551,9 +556,9 @@ void GpuLlama<T>::adamw_step(const AdamWStep& s) {
     AdamWStep ps = s;
     if (!p.decay) ps.weight_decay = 0.0f;  // norms and biases (model.cpp's rule)
     if (p.shadow)
-      adamw_update_shadow(ctx_, p.value, p.shadow, p.grad, p.m, p.v, p.numel, ps);
+      adamw_update_shadow(p.value, p.shadow, p.grad, p.m, p.v, p.numel, ps, ctx_);
     else
-      adamw_update(ctx_, p.value, p.grad, p.m, p.v, p.numel, ps);
+      adamw_update(p.value, p.grad, p.m, p.v, p.numel, ps, ctx_);
     fill_bytes(p.grad, 0, size_t(p.numel), ctx_.s());
   }
 }
@@ -569,7 +574,7 @@ double GpuLlama<T>::grad_sq_norm() {
   if (k == 0) return 0;
   if (norm_slots_.size() < k) norm_slots_ = DeviceBuffer<float>(k);
   for (size_t i = 0; i < k; ++i)
-    sum_squares(ctx_, norm_slots_.data() + i, params_[i].grad, params_[i].numel);
+    sum_squares(norm_slots_.data() + i, params_[i].grad, params_[i].numel, ctx_);
   ctx_.synchronize();
   double sum = 0;
   for (float x : to_host(norm_slots_.data(), k)) sum += double(x);
@@ -878,11 +883,11 @@ void GpuLlama<T>::head_forward(const std::vector<int32_t>& rows, const std::vect
   if (!margins.empty()) upload(margins_.data(), stage_margins_.data(), margins.size(), ctx_.s());
   WB_CUDA_CHECK(cudaEventRecord(head_fence_.get(), ctx_.s()));
   prof_.mark("head_xent", ctx_.s());
-  scalar_head_forward<T>(ctx_, scores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(),
-                         0.0f, c_.hidden_size);
+  scalar_head_forward<T>(scores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(),
+                         0.0f, c_.hidden_size, ctx_);
   // + b, read on the device: scores[S, 1] += ones[S, 1] * b[1, 1].
-  linear_forward<float>(ctx_, scores_.data(), ones_.data(), head_b32_.data(), S, 1, 1,
-                        /*accumulate=*/true);
+  linear_forward<float>(scores_.data(), ones_.data(), head_b32_.data(), S, 1, 1,
+                        /*accumulate=*/true, ctx_);
 }
 
 template <typename T>
@@ -918,9 +923,9 @@ void GpuLlama<T>::ranking_backward_async(const std::vector<int32_t>& last_index,
   const bool dec = decoder_trains();
   const int64_t n = n_, D = c_.hidden_size;
   if (dec) fill_bytes(dbuf_a_.data(), 0, size_t(n * D), ctx_.s());
-  scalar_head_backward<T>(ctx_, train_head_ ? head_dw_.data() : nullptr,
+  scalar_head_backward<T>(train_head_ ? head_dw_.data() : nullptr,
                           train_head_ ? head_db_.data() : nullptr, dec ? dbuf_a_.data() : nullptr,
-                          dscores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(), D);
+                          dscores_.data(), xf_.data(), head_rows_.data(), S, head_w_.data(), D, ctx_);
   if (dec) backward_decoder(dbuf_a_.data());
 }
 

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 
-#include "wb/cuda/attention.h"
+#include "wb/kernels/attention.h"
 #include "wb/cuda/dtype.h"
 #include "wb/cuda/stream.h"
 
 namespace wb::cuda {
+
+using wb::kernels::AttentionShape;
 
 // With t = *step, for each sequence b < batch: pos[b] = t, len[b] = t + 1 and, while
 // t < prompt_len, tok[b] = prompts[b * prompt_len + t] (afterwards tok[b] keeps the token the

@@ -1,5 +1,6 @@
-// Elementwise helpers between ops (residual stream, gradient bookkeeping, dtype conversion),
-// mirroring wb/kernels/add.h; arithmetic in fp32. Zeroing is fill_bytes(p, 0, n) (buffer.h).
+// Device buffer infrastructure: fills and dtype conversion (arithmetic in fp32). The elementwise
+// ops (add, axpy, scale, add_inplace) are declared once in wb/kernels/add.h; zeroing is
+// fill_bytes(p, 0, n) (buffer.h).
 #pragma once
 
 #include <cstdint>
@@ -8,22 +9,6 @@
 #include "wb/cuda/stream.h"
 
 namespace wb::cuda {
-
-// y[i] += x[i] for i < count.
-template <typename T>
-void add_inplace(Context& ctx, T* y, const T* x, int64_t count);
-
-// y[i] = a[i] + b[i] (y may alias a or b).
-template <typename T>
-void add(Context& ctx, T* y, const T* a, const T* b, int64_t count);
-
-// y[i] += alpha * x[i].
-template <typename T>
-void axpy(Context& ctx, T* y, float alpha, const T* x, int64_t count);
-
-// x[i] *= alpha.
-template <typename T>
-void scale(Context& ctx, T* x, float alpha, int64_t count);
 
 // x[i] = value.
 template <typename T>

@@ -24,7 +24,7 @@ struct LayerActs {
   int64_t n = 0;
   std::vector<T> ln1, rstd1;      // input_layernorm output [n, D], 1/rms [n]
   std::vector<T> q, k, v;         // [n, H*hd], [n, KV*hd] x2 (q, k after RoPE)
-  std::vector<T> probs;           // attention probabilities (kernels/attention.h layout)
+  std::vector<T> lse;             // attention log-sum-exp [H, n] (kernels/attention.h), kept for backward
   std::vector<T> att;             // attention output before o_proj [n, H*hd]
   std::vector<T> x_mid;           // residual after attention [n, D]
   std::vector<T> ln2, rstd2;      // post_attention_layernorm [n, D], [n]
@@ -34,9 +34,8 @@ struct LayerActs {
   std::array<std::vector<T>, kNumLinear> lora_t;
   std::vector<T> drop_x;          // scratch: dropped LoRA input of one segment (training only)
 
-  // Sizes every buffer for n rows (probs_size elements of probabilities; lora_t_size[m] per
-  // module). Never shrinks capacity.
-  void resize(const LlamaConfig& c, int64_t rows, int64_t probs_size,
+  // Sizes every buffer for n rows (lora_t_size[m] per module). Never shrinks capacity.
+  void resize(const LlamaConfig& c, int64_t rows,
               const std::array<int64_t, kNumLinear>& lora_t_size);
 };
 
@@ -62,7 +61,7 @@ struct Workspace {
   std::vector<T> dg, du, dh;             // [N, F]
   std::vector<T> dlora_t;                // [N * max rank]
   std::vector<T> drop_x, drop_dx;        // dropped LoRA inputs and their grads [N * max(D,F)]
-  std::vector<T> attn_scratch;           // kernels::attention_scratch_size
+  std::vector<T> attn_scratch;           // kernels::attention_workspace_size (forward and backward)
 
   int64_t n_tokens() const { return batch.n_tokens(); }
   int64_t n_seqs() const { return batch.n_seqs(); }

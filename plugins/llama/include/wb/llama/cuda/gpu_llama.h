@@ -281,6 +281,7 @@ class GpuLlama {
   DeviceBuffer<float> rstdf_, losses_, dloss_, attn_ws_;
   DeviceBuffer<float> rope_cs_;  // RoPE (cos, sin) per row of the batch (rope_table)
   std::vector<int32_t> seq_lens_;  // of the current batch (host)
+  std::vector<int32_t> cu_seqlens_;  // the same as boundaries: 0, L0, L0+L1, ... (host)
   // Attention through cuBLAS batched GEMMs when its quadratic workspace stays under
   // kAttnGemmMaxBytes (WB_ATTENTION=rows forces the per-row kernels).
   static constexpr size_t kAttnGemmMaxBytes = size_t(2) << 30;
