@@ -1,5 +1,5 @@
 // Causal GQA attention over packed sequences (training, prefill) and over a KV cache (decode).
-// See wb/cuda/attention.h for the math. Plain loops: a warp owns one (row, head) and walks the
+// See wb/kernels/attention.h for the math (attention_*_rows). Plain loops: a warp owns one (row, head) and walks the
 // keys of that row's sequence with the online-softmax recurrence.
 #include <stdexcept>
 

@@ -83,7 +83,7 @@ std::vector<Param<T>> parameters(Model<T>& m, Gradients<T>& g);
 struct ForwardOptions {
   bool logits = true;        // compute logits [N, V]
   bool head = false;         // compute the scalar head per sequence (needs Model::head)
-  bool for_backward = false; // keep what backward needs (attention probabilities, etc.)
+  bool for_backward = false; // keep what backward needs (attention log-sum-exp, etc.)
   bool recompute = false;    // with for_backward: keep only layer inputs; backward recomputes
                              // each layer (bit-identical gradients, less memory)
   bool train = false;        // LoRA dropout active (only for Model::lora, config.dropout > 0)
