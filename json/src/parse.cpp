@@ -33,6 +33,15 @@ void check_json_depth(std::string_view text, int max_depth) {
                                  std::to_string(at));
 }
 
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string msg = e.what();
+  if (!msg.empty() && msg.front() == '[') {
+    if (const auto close = msg.find("] "); close != std::string::npos) msg.erase(0, close + 2);
+  }
+  if (const auto tail = msg.find("; last read:"); tail != std::string::npos) msg.erase(tail);
+  return msg;
+}
+
 nlohmann::json parse_json(std::string_view text, const JsonLimits& limits) {
   check_json_depth(text, limits.max_depth);
   int64_t values = 0;
@@ -62,9 +71,7 @@ nlohmann::json parse_json(std::string_view text, const JsonLimits& limits) {
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is the 1-based position of the offending character; report the 0-based offset.
     const std::size_t off = e.byte > 0 ? e.byte - 1 : 0;
-    std::string what = e.what();
-    // nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
-    if (const auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+    const std::string what = json_error_text(e);
     throw JsonParseError(off, "invalid JSON at byte offset " + std::to_string(off) + ": " + what);
   }
 }

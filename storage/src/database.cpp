@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 #include <thread>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "wb/storage/error.h"
@@ -18,6 +20,14 @@ void throw_sqlite_error(sqlite3* db, int rc, std::string_view context) {
   std::string msg(context);
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // Out of space: SQLITE_FULL, or a failed write whose errno says so (EFBIG: the file-size limit).
+  const int sys = db ? sqlite3_system_errno(db) : 0;
+  if ((ext & 0xff) == SQLITE_FULL ||
+      ((ext & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EFBIG || sys == EDQUOT))) {
+    throw Error(msg + " (disk full" + (sys ? std::string(": ") + std::strerror(sys) : std::string()) +
+                    "); nothing was changed",
+                ErrorCode::DiskFull, ext);
+  }
   switch (ext) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -144,6 +154,16 @@ void Database::set_user_version(int version) {
 
 std::string Database::integrity_check() {
   Statement st(db_, "PRAGMA integrity_check");
+  std::string out;
+  while (st.step()) {
+    if (!out.empty()) out += '\n';
+    out += st.column_text(0);
+  }
+  return out;
+}
+
+std::string Database::quick_check() {
+  Statement st(db_, "PRAGMA quick_check");
   std::string out;
   while (st.step()) {
     if (!out.empty()) out += '\n';

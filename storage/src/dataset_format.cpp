@@ -88,11 +88,7 @@ std::string located(std::string_view unit, std::int64_t line, const std::string&
 // nlohmann's message without its "[json.exception.parse_error.101] " tag; a single line is
 // always line 1 to the parser, so "at line 1, column 5" becomes "at column 5".
 std::string parser_message(const nlohmann::json::exception& e) {
-  std::string msg = e.what();
-  if (!msg.empty() && msg.front() == '[') {
-    auto close = msg.find("] ");
-    if (close != std::string::npos) msg.erase(0, close + 2);
-  }
+  std::string msg = json_error_text(e);  // never quotes the line's bytes
   auto pos = msg.find("at line 1, column ");
   if (pos != std::string::npos) msg.replace(pos, std::string("at line 1, column ").size(), "at column ");
   return msg;

@@ -33,7 +33,11 @@ void MetricRepository::add_batch(std::int64_t job, const std::vector<MetricPoint
   Database& db = conn_.db();
   Transaction tx(db);
   require_job(db, job);
-  auto ins = db.prepare("INSERT INTO metrics (job_id, step, name, value) VALUES (?1, ?2, ?3, ?4)");
+  // A step written again (a job resumed from a checkpoint repeats the steps after it) replaces
+  // the earlier point: one point per (job, name, step).
+  auto ins = db.prepare(
+      "INSERT INTO metrics (job_id, step, name, value) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT (job_id, name, step) DO UPDATE SET value = excluded.value");
   for (const auto& p : points) {
     ins.bind(1, job).bind(2, p.step).bind(3, p.name).bind(4, p.value).run();
     ins.reset();

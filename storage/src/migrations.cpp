@@ -118,9 +118,19 @@ CREATE TABLE comparisons (
 CREATE INDEX comparisons_by_dataset ON comparisons(dataset_id, id);
 )sql";
 
-constexpr std::array<Migration, 2> kSteps{{
+// Version 3: one metric point per (job, name, step). A job resumed from a checkpoint repeats the
+// steps after it; the repeated point replaces the earlier one (MetricRepository upserts). Points
+// already repeated keep the last written.
+constexpr std::string_view kV3 = R"sql(
+DELETE FROM metrics WHERE id NOT IN (SELECT max(id) FROM metrics GROUP BY job_id, name, step);
+DROP INDEX metrics_by_job_name;
+CREATE UNIQUE INDEX metrics_one_per_step ON metrics(job_id, name, step);
+)sql";
+
+constexpr std::array<Migration, 3> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
+    {3, "one metric point per job, name and step", kV3},
 }};
 
 }  // namespace

@@ -12,7 +12,26 @@ Database open_and_migrate(const std::filesystem::path& file, const OpenOptions& 
     std::filesystem::create_directories(file.parent_path(), ec);
     if (ec) throw Error("cannot create directory '" + file.parent_path().string() + "': " + ec.message());
   }
+  // SQLite takes a zero-length file for an empty database, so a truncated workbench.db would
+  // start silently empty: everything stored would seem gone. Refuse it; deleting the file is the
+  // way to start afresh.
+  std::error_code ec;
+  if (options.refuse_empty_file && std::filesystem::is_regular_file(file, ec) && std::filesystem::file_size(file, ec) == 0 && !ec)
+    throw Error("database '" + file.string() +
+                "' is an empty file (0 bytes), not a workbench database; restore it from a backup, or delete it "
+                "to start with an empty database");
   Database db(file, options);
+  if (options.quick_check) {
+    std::string result;
+    try {
+      result = db.quick_check();
+    } catch (const Error& e) {
+      result = e.what();
+    }
+    if (result != "ok")
+      throw Error("database '" + file.string() + "' is damaged (PRAGMA quick_check: " + result.substr(0, 500) +
+                  "); restore it from a backup");
+  }
   migrate(db);
   return db;
 }

@@ -1,5 +1,8 @@
 #include "daemon_process.h"
 
+#include <sys/resource.h>
+#include <csignal>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -71,6 +74,11 @@ void DaemonProcess::spawn() {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     ::unsetenv("WB_CONFIG");
+    if (file_size_limit_ > 0) {
+      ::signal(SIGXFSZ, SIG_IGN);  // stays ignored across exec: writes fail with EFBIG instead
+      struct rlimit rl{file_size_limit_, file_size_limit_};
+      ::setrlimit(RLIMIT_FSIZE, &rl);
+    }
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

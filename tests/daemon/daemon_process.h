@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <filesystem>
 #include <string>
@@ -45,6 +46,10 @@ class DaemonProcess {
   // SIGKILL and reap.
   void kill9();
 
+  // From the next start on, the daemon runs with RLIMIT_FSIZE = `bytes` (0: no limit) and SIGXFSZ
+  // ignored, so a write past `bytes` fails with EFBIG as a full disk fails with ENOSPC.
+  void limit_file_size(std::uint64_t bytes) { file_size_limit_ = bytes; }
+
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   const std::filesystem::path& socket() const { return socket_; }
@@ -60,6 +65,7 @@ class DaemonProcess {
   std::vector<std::string> extra_;
   std::filesystem::path log_;
   pid_t pid_ = -1;
+  std::uint64_t file_size_limit_ = 0;
 };
 
 // Writes `toml` to <dir>/workbench.toml and returns the daemon arguments that load it

@@ -126,6 +126,21 @@ TEST_CASE("a file whose line 5001 is bad is rejected naming line 5001, nothing s
   CHECK(d.get("/v1/health").status == 200);
 }
 
+TEST_CASE("an import of a file that is not JSONL names the file's line and problem, never its bytes", "[daemon][datasets]") {
+  DaemonFixture d;
+  std::string file = (d.tmp.path() / "passwd").string();
+  std::ofstream(file, std::ios::binary) << "root:x:0:0:root:/root:/bin/bash\nsecret-token-abc\n";
+  Reply r = d.post("/v1/datasets", {{"name", "x"}, {"kind", "sft"}, {"path", file}});
+  CHECK(r.status == 400);
+  const std::string msg = r.body["error"]["message"].get<std::string>();
+  CHECK_THAT(msg, Catch::Contains("line 1") && Catch::Contains("invalid JSON"));
+  CHECK_THAT(msg, !Catch::Contains("last read") && !Catch::Contains("'r'") && !Catch::Contains("root:x"));
+  // Same for an inline body.
+  r = d.post("/v1/datasets", {{"name", "x"}, {"kind", "sft"}, {"jsonl", "{\"prompt\": secret}\n"}});
+  CHECK(r.status == 400);
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), !Catch::Contains("secret"));
+}
+
 TEST_CASE("comparisons: add, list, export as preference rows", "[daemon][comparisons]") {
   DaemonFixture d;
   json c = {{"dataset", "labels"}, {"prompt", "2+2?"}, {"response_a", "4"}, {"response_b", "5"}, {"chosen", "a"},
@@ -157,4 +172,24 @@ TEST_CASE("comparisons: add, list, export as preference rows", "[daemon][compari
   CHECK(d.get("/v1/datasets/labels").body["kind"] == "preference");
   CHECK(d.get("/v1/comparisons/export").status == 400);
   CHECK(d.get("/v1/comparisons/export?dataset=none").status == 404);
+}
+
+TEST_CASE("an import that runs out of disk space answers 507 disk_full and loses nothing", "[daemon][datasets]") {
+  DaemonFixture d({test_plugin_dir()}, /*start=*/false);
+  // Files may not grow past 4 MiB: a write past it fails with EFBIG, as a full disk with ENOSPC.
+  d.process.limit_file_size(4u << 20);
+  d.process.start();
+  REQUIRE(d.post("/v1/datasets", {{"name", "keep"}, {"kind", "sft"}, {"jsonl", sft_jsonl(100)}}).status == 201);
+  Reply r = d.post("/v1/datasets", {{"name", "big"}, {"kind", "sft"}, {"jsonl", sft_jsonl(60000)}});
+  INFO(r.text);
+  CHECK(r.status == 507);
+  CHECK(r.body["error"]["code"] == "disk_full");
+  CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("disk full"));
+  CHECK(d.get("/v1/health").status == 200);
+  CHECK(d.get("/v1/datasets/big").status == 404);
+  Reply keep = d.get("/v1/datasets/keep");
+  REQUIRE(keep.status == 200);
+  CHECK(keep.body["rows"] == 100);
+  // Space again (a small import fits): the daemon goes on.
+  CHECK(d.post("/v1/datasets", {{"name", "small"}, {"kind", "sft"}, {"jsonl", sft_jsonl(10)}}).status == 201);
 }

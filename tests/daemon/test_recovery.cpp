@@ -1,5 +1,6 @@
 // Integration: crash (kill -9) and SIGTERM during a running job; restart resumes it from its
 // checkpoint; queued jobs survive; the SQLite file stays intact.
+#include <fstream>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -106,4 +107,62 @@ TEST_CASE("a stored job whose kind no plugin serves fails with a clear error", "
   int rc = bare.terminate();
   INFO(bare.log_text());
   CHECK(rc == 0);
+}
+
+TEST_CASE("a job resumed from an older checkpoint keeps one metric point per step", "[daemon][recovery][metrics]") {
+  DaemonFixture d;
+  // Checkpoints every 25 steps: a kill repeats up to 24 steps after the resume point.
+  std::int64_t id = d.submit_sleep({{"steps", 120}, {"step_ms", 10}, {"checkpoint_every", 25}});
+  REQUIRE(eventually([&] {
+    json j = d.job(id);
+    return j["checkpoint"].is_string() && j["progress"].get<double>() * 120 >= 35;  // past step 25, before 50
+  }, std::chrono::seconds(20)));
+  d.process.kill9();
+  d.process.start();
+  json j = d.wait_job(id, "succeeded", std::chrono::seconds(30));
+  REQUIRE(j["state"] == "succeeded");
+  const double resumed = j["metrics"]["resumed_at"]["value"];
+  auto pts = d.get("/v1/jobs/" + std::to_string(id) + "/metrics?name=loss").body["metrics"];
+  INFO("resumed at step " << resumed);
+  CHECK(resumed < j["metrics"]["loss"]["step"].get<double>());
+  std::set<std::int64_t> steps;
+  for (auto& p : pts) steps.insert(p["step"].get<std::int64_t>());
+  CHECK(steps.size() == 120);
+  CHECK(pts.size() == 120);  // each repeated step replaced its earlier point
+}
+
+TEST_CASE("a zero-length or damaged workbench.db is refused at start naming the file", "[daemon][recovery]") {
+  TempDir tmp;
+  const auto data = tmp.path() / "data";
+  std::filesystem::create_directories(data);
+  {
+    std::ofstream(data / "workbench.db", std::ios::binary);  // zero bytes
+  }
+  {
+    DaemonProcess p(data, tmp.path() / "run/wb.sock", {test_plugin_dir()});
+    CHECK(p.run_expecting_exit() != 0);
+    CHECK_THAT(p.log_text(), Catch::Contains("workbench.db") && Catch::Contains("empty file (0 bytes)"));
+    CHECK(std::filesystem::file_size(data / "workbench.db") == 0);  // left as found
+  }
+  std::filesystem::remove(data / "workbench.db");
+  // A healthy database with a few thousand rows, then one of its table pages overwritten.
+  {
+    wb::storage::Store s(data / "workbench.db");
+    auto job = s.jobs().create("sleep", json::object());
+    std::vector<wb::storage::MetricPoint> pts;
+    for (int i = 0; i < 5000; ++i) pts.push_back({i, "loss", 1.0 / (i + 1)});
+    s.metrics().add_batch(job.id, pts);
+  }
+  {
+    std::fstream f(data / "workbench.db", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const auto size = static_cast<std::int64_t>(f.tellg());
+    REQUIRE(size > 16 * 4096);
+    f.seekp(size / 2 / 4096 * 4096);  // the start of a page in the middle: its b-tree page header
+    const std::string junk(64, '\x7f');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  DaemonProcess p(data, tmp.path() / "run/wb.sock", {test_plugin_dir()});
+  CHECK(p.run_expecting_exit() != 0);
+  CHECK_THAT(p.log_text(), Catch::Contains("workbench.db") && Catch::Contains("damaged (PRAGMA quick_check"));
 }

@@ -2,11 +2,14 @@
 // variant written by hand, and errors naming what does not fit.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "runtime_test_util.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/file_io.h"
+#include "wb/llama/model_io.h"
 #include "wb/llama/safetensors.h"
 
 using namespace wb::llama;
@@ -109,4 +112,43 @@ TEST_CASE("adapters that do not fit the model are refused with a clear error", "
   CHECK_THROWS_WITH(load_adapter(tmp.path() / "missing", c), Catch::Contains("missing"));
   std::filesystem::resize_file(tmp.path() / "a" / "adapter_model.safetensors", 100);
   CHECK_THROWS(load_adapter(tmp.path() / "a", c));
+}
+
+TEST_CASE("an adapter or a model whose weights hold NaN or infinity is refused on load, naming file and tensor", "[adapter]") {
+  const LlamaConfig c = small_config();
+  TempDir tmp("adapter-nan");
+  // Every weight NaN (as a diverged run would leave it): loading used to succeed.
+  LoraAdapter<float> a = trained_like(c, 73);
+  a.for_each([](const std::string&, Tensor<float>& t) {
+    for (auto& x : t.data) x = std::numeric_limits<float>::quiet_NaN();
+  });
+  save_adapter(tmp.path() / "nan", a, "base");
+  CHECK_THROWS_WITH(load_adapter(tmp.path() / "nan", c),
+                    Catch::Contains("adapter_model.safetensors") && Catch::Contains("non-finite") &&
+                        Catch::Contains("lora_"));
+  // One infinity among finite weights, in bf16.
+  LoraAdapter<float> b = trained_like(c, 74);
+  bool set = false;
+  b.for_each([&](const std::string&, Tensor<float>& t) {
+    if (!set) t.data[3] = std::numeric_limits<float>::infinity();
+    set = true;
+  });
+  save_adapter(tmp.path() / "inf", b, "base", DType::BF16);
+  CHECK_THROWS_WITH(load_adapter(tmp.path() / "inf", c), Catch::Contains("at element 3"));
+
+  // A base model with one NaN weight.
+  Model<float> m;
+  m.config = c;
+  m.weights = Weights<float>::zeros(c);
+  m.weights.for_each([](const std::string&, Tensor<float>& t) {
+    for (auto& x : t.data) x = 0.01f;
+  });
+  save_model(tmp.path() / "model", m);
+  CHECK_NOTHROW(load_model<float>(tmp.path() / "model"));
+  m.weights.for_each([](const std::string& name, Tensor<float>& t) {
+    if (name.find("layers.1.mlp.up_proj") != std::string::npos) t.data[5] = std::nanf("");
+  });
+  save_model(tmp.path() / "model", m);
+  CHECK_THROWS_WITH(load_model<float>(tmp.path() / "model"),
+                    Catch::Contains("model") && Catch::Contains("up_proj") && Catch::Contains("non-finite"));
 }

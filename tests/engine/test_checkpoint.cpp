@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -105,4 +106,72 @@ TEST_CASE("bad checkpoints give errors naming the problem", "[checkpoint]") {
   // A failed save (parent missing) throws and creates nothing.
   CHECK_THROWS_AS(save_checkpoint(t.path() / "no" / "such" / "dir", sample(4)), CheckpointError);
   CHECK_FALSE(fs::exists(t.path() / "no"));
+}
+
+namespace {
+
+Checkpoint at_step(int64_t step) {
+  Checkpoint c = sample(static_cast<uint64_t>(step) + 100);
+  c.step = c.optimizer_steps = step;
+  return c;
+}
+
+// A complete checkpoint of `step` written at `where` (as save_checkpoint's temp dir would hold it).
+void complete_at(const fs::path& scratch, const fs::path& where, int64_t step) {
+  save_checkpoint(scratch, at_step(step));
+  fs::rename(scratch, where);
+}
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a kill at any point of the rotation leaves one complete checkpoint, found at start-up, leftovers removed",
+          "[checkpoint]") {
+  // save_checkpoint(dir) of step 6 over step 5, by a process with pid 4242 killed at each point.
+  // Each state is left on disk as the kill would leave it; then a new process starts: recover
+  // (through checkpoint_exists, as the jobs do), load, and save again.
+  struct State {
+    const char* when;
+    bool dir5, tmp_partial, tmp6, old5, dir6;
+    int64_t expect;
+  };
+  const std::vector<State> states = {
+      {"while writing state.safetensors of the new one", true, true, false, false, false, 5},
+      {"after checkpoint.json of the new one, before the first rename", true, false, true, false, false, 6},
+      {"between the two renames", false, false, true, true, false, 6},
+      {"after the second rename, before the old one is removed", false, false, false, true, true, 6},
+  };
+  for (const auto& s : states) {
+    SECTION(s.when) {
+      TempDir t;
+      const fs::path jobdir = t.path() / "job";
+      fs::create_directories(jobdir);
+      const fs::path dir = jobdir / "checkpoint";
+      const fs::path scratch = t.path() / "scratch";
+      if (s.dir5) complete_at(scratch, dir, 5);
+      if (s.dir6) complete_at(scratch, dir, 6);
+      if (s.old5) complete_at(scratch, jobdir / "checkpoint.old.4242", 5);
+      if (s.tmp6) complete_at(scratch, jobdir / "checkpoint.tmp.4242", 6);
+      if (s.tmp_partial) {
+        fs::create_directories(jobdir / "checkpoint.tmp.4242");
+        std::ofstream(jobdir / "checkpoint.tmp.4242" / "state.safetensors") << "partial";
+      }
+      // A leftover of an even older kill, of another process.
+      complete_at(scratch, jobdir / "checkpoint.old.977", 2);
+
+      REQUIRE(checkpoint_exists(dir));
+      CHECK(load_checkpoint(dir).step == s.expect);
+      CHECK(names_in(jobdir) == std::vector<std::string>{"checkpoint"});
+      // The job goes on: the next save rotates cleanly.
+      save_checkpoint(dir, at_step(s.expect + 1));
+      CHECK(load_checkpoint(dir).step == s.expect + 1);
+      CHECK(names_in(jobdir) == std::vector<std::string>{"checkpoint"});
+    }
+  }
 }

@@ -173,8 +173,8 @@ TEST_CASE("safetensors reader: each malformation is a named error", "[safetensor
   };
   const std::vector<Case> cases = {
       {{1, 2, 3}, "too short"},
-      {image(ok, data8, 1ull << 40), "exceeds the limit"},
-      {image(ok, data8, 5000), "exceeds the file size"},
+      {image(ok, data8, 1ull << 40), "header length within the limit"},
+      {image(ok, data8, 5000), "header length within the file size"},
       {image("{\"t\":", data8), "not valid JSON"},
       {image("[1,2]", data8), "not a JSON object"},
       {image(R"({"t":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", data8),
@@ -304,4 +304,32 @@ TEST_CASE("safetensors sets: single file, directory and sharded index", "[safete
     w.write(dir2 / "model.safetensors");
   }
   CHECK(SafetensorsSet::open(dir2.path()).read_f32("x") == std::vector<float>{1.0f, 2.0f});
+}
+
+TEST_CASE("safetensors reader: errors name the file and the problem, never its bytes", "[safetensors]") {
+  FormatsScratch dir;
+  // A file that is not safetensors at all (here a secret), reached through a symlink as an adapter
+  // file could be: its first 8 bytes read as a number must not appear, nor any of its text.
+  const std::string secret = "hunter2-SECRET-TOKEN-0123456789abcdef\n";
+  wb::test::write_file_bytes(dir / "secret.txt", std::vector<uint8_t>(secret.begin(), secret.end()));
+  std::filesystem::create_symlink(dir / "secret.txt", dir / "adapter_model.safetensors");
+  uint64_t as_length = 0;
+  std::memcpy(&as_length, secret.data(), 8);
+  try {
+    SafetensorsFile f(dir / "adapter_model.safetensors");
+    FAIL("expected an error");
+  } catch (const SafetensorsError& e) {
+    const std::string msg = e.what();
+    CHECK_THAT(msg, Catch::Contains("adapter_model.safetensors") && Catch::Contains("not a safetensors file"));
+    CHECK_THAT(msg, !Catch::Contains(std::to_string(as_length)) && !Catch::Contains("hunter2") &&
+                        !Catch::Contains("SECRET"));
+  }
+  // A header length that fits but a header that is not JSON: no quoted bytes ("last read: ...").
+  std::vector<uint8_t> bytes(8, 0);
+  const std::string text = "root:x:0:0:root:/root:/bin/bash";
+  bytes[0] = static_cast<uint8_t>(text.size());
+  bytes.insert(bytes.end(), text.begin(), text.end());
+  const std::string err = load_error(bytes);
+  CHECK_THAT(err, Catch::Contains("not valid JSON"));
+  CHECK_THAT(err, !Catch::Contains("root:x") && !Catch::Contains("last read"));
 }

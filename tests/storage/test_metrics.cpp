@@ -71,3 +71,21 @@ TEST_CASE("logs: ordered lines with a cursor") {
   CHECK_THROWS_AS(store.metrics().add_log(job, "loud", "x"), Invalid);
   CHECK_THROWS_AS(store.metrics().add_log(999, "info", "x"), NotFound);
 }
+
+TEST_CASE("metrics: a step written again replaces its point (a resumed job repeats steps)") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  auto job = store.jobs().create("sft", kNoSpec).id;
+  std::vector<MetricPoint> first, resumed;
+  for (int s = 1; s <= 30; ++s) first.push_back({s, "train_loss", 1.0 / s});
+  store.metrics().add_batch(job, first);
+  // Killed after step 30, resumed from the checkpoint of step 20: steps 21..50 are written.
+  for (int s = 21; s <= 50; ++s) resumed.push_back({s, "train_loss", 2.0 / s});
+  store.metrics().add_batch(job, resumed);
+  auto pts = store.metrics().list(job, "train_loss");
+  REQUIRE(pts.size() == 50);
+  for (std::size_t i = 0; i < pts.size(); ++i) CHECK(pts[i].step == static_cast<std::int64_t>(i + 1));
+  CHECK(pts[24].value == Approx(2.0 / 25));  // the resumed run's value
+  CHECK(pts[9].value == Approx(1.0 / 10));
+  CHECK(count_rows(store, "metrics") == 50);
+}

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <atomic>
+#include <fstream>
 #include <thread>
 
 #include "storage_test_util.h"
@@ -148,4 +149,56 @@ TEST_CASE("A Store refuses a file that is not a database, naming it") {
     CHECK(msg.find("file is not a database") != std::string::npos);
     CHECK(msg.find((dir / "wb.db").string()) != std::string::npos);
   }
+}
+
+TEST_CASE("A zero-length file is refused, naming it, and left as found") {
+  TempDir dir;
+  wb::storage::test::write_file(dir / "wb.db", "");
+  try {
+    Store store(dir / "wb.db", OpenOptions{.refuse_empty_file = true});
+    FAIL("a zero-length file must be refused");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Contains((dir / "wb.db").string()) && Catch::Contains("empty file (0 bytes)"));
+  }
+  CHECK(std::filesystem::file_size(dir / "wb.db") == 0);
+}
+
+TEST_CASE("Version 3 keeps the last of repeated metric points and then one point per step") {
+  TempDir dir;
+  {
+    Database db(dir / "wb.db");
+    CHECK(migrate(db, schema_migrations().first(2)) == 2);
+    db.exec("INSERT INTO jobs (kind, spec, created) VALUES ('sft', '{}', '2026-01-01T00:00:00Z')");
+    db.exec("INSERT INTO metrics (job_id, step, name, value) VALUES (1, 1, 'loss', 1.0), (1, 2, 'loss', 0.5), "
+            "(1, 2, 'loss', 0.25), (1, 2, 'lr', 0.1)");
+  }
+  Store store(dir / "wb.db");
+  auto pts = store.metrics().list(1, "loss");
+  REQUIRE(pts.size() == 2);
+  CHECK(pts[1].value == 0.25);
+  store.metrics().add(1, 2, "loss", 0.125);
+  CHECK(store.metrics().list(1).size() == 3);
+}
+
+TEST_CASE("A Store with quick_check refuses a file with a damaged page, naming it") {
+  TempDir dir;
+  {
+    Store store(dir / "wb.db");
+    auto job = store.jobs().create("sft", nlohmann::json::object()).id;
+    std::vector<MetricPoint> pts;
+    for (int i = 0; i < 5000; ++i) pts.push_back({i, "loss", 1.0 / (i + 1)});
+    store.metrics().add_batch(job, pts);
+  }
+  {
+    std::fstream f(dir / "wb.db", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    const auto size = static_cast<std::int64_t>(f.tellg());
+    REQUIRE(size > 16 * 4096);
+    f.seekp(size / 2 / 4096 * 4096);
+    const std::string junk(64, '\x7f');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  CHECK_NOTHROW(Store(dir / "wb.db"));  // without the check the damage is not seen at open
+  CHECK_THROWS_WITH(Store(dir / "wb.db", OpenOptions{.quick_check = true}),
+                    Catch::Contains((dir / "wb.db").string()) && Catch::Contains("damaged (PRAGMA quick_check"));
 }

@@ -55,7 +55,7 @@ struct Daemon::Impl {
       : cfg(std::move(c)),
         grace(g),
         lock(cfg.data_dir),
-        store(database_path(cfg)),
+        store(database_path(cfg), storage::OpenOptions{.quick_check = true, .refuse_empty_file = true}),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
         plugins(&host_services, plugin_config(cfg)),
         scheduler(events, plugins, cfg.data_dir / "jobs") {}
@@ -109,6 +109,9 @@ struct Daemon::Impl {
         case storage::ErrorCode::Conflict: return error_response(409, "conflict", e.what());
         case storage::ErrorCode::Invalid: return error_response(400, "invalid_request", e.what());
         case storage::ErrorCode::InvalidDataset: return error_response(400, "invalid_dataset", e.what());
+        case storage::ErrorCode::DiskFull:
+          spdlog::error("{} {}: {}", req.method, req.target, e.what());
+          return error_response(507, "disk_full", e.what());
         default:
           spdlog::error("{} {}: storage error: {}", req.method, req.target, e.what());
           return error_response(500, "internal", e.what());

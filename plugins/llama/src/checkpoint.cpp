@@ -1,6 +1,9 @@
 #include "wb/llama/checkpoint.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <system_error>
 
@@ -19,11 +22,82 @@ std::string temp_sibling(const fs::path& dir, const char* tag) {
   return dir.string() + "." + tag + "." + std::to_string(::getpid());
 }
 
+// The step of a complete checkpoint directory, or -1. checkpoint.json is written (fsynced) after
+// state.safetensors, so a directory holding a readable checkpoint.json is complete.
+int64_t complete_step(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir / "checkpoint.json", ec) || !fs::is_regular_file(dir / "state.safetensors", ec))
+    return -1;
+  try {
+    const auto j = nlohmann::json::parse(read_text_file(dir / "checkpoint.json"));
+    if (!j.is_object() || j.value("format", "") != kFormat || !j.contains("step") || !j["step"].is_number_integer())
+      return -1;
+    const auto step = j["step"].get<int64_t>();
+    return step >= 0 ? step : -1;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+// "<dir>.tmp.<pid>" and "<dir>.old.<pid>" of any process.
+std::vector<fs::path> rotation_siblings(const fs::path& dir) {
+  std::vector<fs::path> out;
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  const std::string base = dir.filename().string();
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(base + ".tmp.", 0) == 0 || name.rfind(base + ".old.", 0) == 0) out.push_back(it->path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Makes a rename durable: fsync the directory holding the entries.
+void sync_parent(const fs::path& dir) {
+  const fs::path parent = dir.has_parent_path() ? dir.parent_path() : fs::path(".");
+  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
 }  // namespace
 
-bool checkpoint_exists(const fs::path& dir) { return fs::is_regular_file(dir / "checkpoint.json"); }
+bool recover_checkpoint(const fs::path& dir) {
+  fs::path best;
+  int64_t best_step = complete_step(dir);
+  if (best_step >= 0) best = dir;
+  const auto siblings = rotation_siblings(dir);
+  for (const auto& s : siblings) {
+    const int64_t step = complete_step(s);
+    if (step > best_step) {
+      best_step = step;
+      best = s;
+    }
+  }
+  std::error_code ec;
+  if (!best.empty() && best != dir) {
+    // Move a stale or incomplete `dir` aside first (a name not matched above), then promote.
+    const fs::path aside = dir.string() + ".discard." + std::to_string(::getpid());
+    fs::remove_all(aside, ec);
+    if (fs::exists(dir, ec)) fs::rename(dir, aside, ec);
+    if (ec) throw CheckpointError("cannot recover checkpoint " + dir.string() + ": " + ec.message(), ErrorKind::io);
+    fs::rename(best, dir, ec);
+    if (ec) throw CheckpointError("cannot recover checkpoint " + dir.string() + ": " + ec.message(), ErrorKind::io);
+    sync_parent(dir);
+    fs::remove_all(aside, ec);
+  }
+  for (const auto& s : siblings)
+    if (s != best) fs::remove_all(s, ec);
+  return !best.empty();
+}
+
+bool checkpoint_exists(const fs::path& dir) { return recover_checkpoint(dir); }
 
 void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
+  // Leftovers of a killed save first: the newest complete checkpoint becomes `dir`, the rest go.
+  recover_checkpoint(dir);
   const fs::path tmp = temp_sibling(dir, "tmp");
   const fs::path old = temp_sibling(dir, "old");
   std::error_code ec;
@@ -52,9 +126,11 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
     }
     if (!fs::create_directory(tmp, ec) || ec)
       throw CheckpointError("cannot create " + tmp.string() + ": " + ec.message(), ErrorKind::io);
+    // state.safetensors, then checkpoint.json (each fsynced): the json marks the directory complete.
     w.write(tmp / "state.safetensors");
     write_file_atomic(tmp / "checkpoint.json", j.dump(2));
-    // Swap: move any existing checkpoint aside, move the new one in, then drop the old one.
+    // Swap. At every instant a complete checkpoint exists under one of the names
+    // recover_checkpoint() looks at: `dir`, then `old` (+ complete `tmp`), then `dir` again.
     fs::remove_all(old, ec);
     const bool had_old = fs::exists(dir);
     if (had_old) fs::rename(dir, old);
@@ -64,6 +140,7 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
       if (had_old) fs::rename(old, dir, ec);
       throw;
     }
+    sync_parent(dir);
     if (had_old) fs::remove_all(old, ec);
   } catch (const CheckpointError&) {
     fs::remove_all(tmp, ec);
@@ -75,6 +152,7 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
 }
 
 Checkpoint load_checkpoint(const fs::path& dir) {
+  recover_checkpoint(dir);
   const fs::path jpath = dir / "checkpoint.json";
   nlohmann::json j;
   try {

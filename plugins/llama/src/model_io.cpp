@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "wb/llama/finite.h"
 #include "wb/llama/hf_config.h"
 #include "wb/llama/safetensors.h"
 
@@ -29,6 +30,8 @@ void read_into(const Set& set, const std::string& name, Tensor<T>& t, const std:
     std::vector<double> v = set.read_f64(name);
     for (size_t i = 0; i < v.size(); ++i) t.data[i] = static_cast<T>(v[i]);
   }
+  if (auto bad = non_finite_message(std::span<const T>(t.data), where, name); !bad.empty())
+    throw std::invalid_argument(bad);
 }
 
 template <typename T>

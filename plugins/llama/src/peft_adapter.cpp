@@ -1,6 +1,8 @@
 // PEFT adapter directory: adapter_config.json + adapter_model.safetensors.
 #include "wb/llama/peft_adapter.h"
 
+#include "wb/llama/finite.h"
+
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -77,6 +79,9 @@ PeftAdapter load_peft_adapter(const std::filesystem::path& dir) {
                             "' is not a LoRA weight of a Llama layer");
     }
     a.tensors.push_back({*key, info.shape, f.read_f32(info.name)});
+    const auto& data = a.tensors.back().data;
+    if (auto bad = non_finite_message(std::span<const float>(data), weights.string(), info.name); !bad.empty())
+      throw PeftConfigError(bad);
   }
   if (a.tensors.empty()) throw PeftConfigError(weights.string() + ": holds no LoRA tensors");
   std::sort(a.tensors.begin(), a.tensors.end(), [](const LoraTensor& x, const LoraTensor& y) {

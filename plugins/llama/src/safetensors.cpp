@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "wb/json/parse.h"
 #include "wb/llama/file_io.h"
 
 namespace wb::llama {
@@ -132,11 +133,12 @@ void SafetensorsFile::Impl::parse(std::span<const uint8_t> file) {
   }
   const uint64_t n = read_u64_le(file.data());
   if (n > kMaxHeaderBytes) {
-    fail(label, "header length " + std::to_string(n) + " exceeds the limit of " +
+    // The number is the file's first bytes: never echo it (the file may be anything).
+    fail(label, "not a safetensors file: its first 8 bytes do not give a header length within the limit of " +
                     std::to_string(kMaxHeaderBytes) + " bytes");
   }
   if (n > file.size() - 8) {
-    fail(label, "header length " + std::to_string(n) + " exceeds the file size (" +
+    fail(label, "not a safetensors file: its first 8 bytes do not give a header length within the file size (" +
                     std::to_string(file.size()) + " bytes)");
   }
   const char* text = reinterpret_cast<const char*>(file.data() + 8);
@@ -157,7 +159,7 @@ void SafetensorsFile::Impl::parse(std::span<const uint8_t> file) {
   try {
     header = json::parse(text, text + n, cb);
   } catch (const json::exception& e) {
-    fail(label, std::string("header is not valid JSON: ") + e.what());
+    fail(label, "header is not valid JSON: " + wb::json_error_text(e));
   }
   if (!duplicate.empty()) fail(label, "header lists '" + duplicate + "' twice");
   if (!header.is_object()) fail(label, "header is not a JSON object");

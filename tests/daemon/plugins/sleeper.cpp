@@ -6,7 +6,8 @@
 // records it with job_checkpoint(). It checks job_cancelled() every 2 ms inside a step. A
 // shutdown returns WB_INTERRUPTED (the checkpoint is already on disk); a user cancel returns
 // WB_CANCELLED. With "resume_from" it continues after the step the checkpoint holds and reports
-// metric "resumed_at" = that step. fail_at = K fails the job at step K.
+// metric "resumed_at" = that step. fail_at = K fails the job at step K. checkpoint_every = C
+// writes the checkpoint only after every C-th step (a resume then repeats the steps after it).
 //
 // Built against the released ABI 2 header (tests/daemon/plugins/abi2): host functions without a
 // context argument, wb_plugin without struct_size. It stays so, to keep ABI 2 plugins loading.
@@ -30,6 +31,7 @@ struct Spec {
   std::int64_t steps = 0;
   std::int64_t step_ms = 10;
   std::int64_t fail_at = -1;
+  std::int64_t checkpoint_every = 1;
   std::string resume_from;
 };
 
@@ -66,11 +68,13 @@ bool parse_spec(const char* text, bool allow_daemon_fields, Spec& s, std::string
       if (!int_in(0, 60000, s.step_ms)) return false;
     } else if (k == "fail_at") {
       if (!int_in(0, 1000000, s.fail_at)) return false;
+    } else if (k == "checkpoint_every") {
+      if (!int_in(1, 1000000, s.checkpoint_every)) return false;
     } else if (allow_daemon_fields && k == "job_id") {
     } else if (allow_daemon_fields && k == "resume_from" && v.is_string()) {
       s.resume_from = v.get<std::string>();
     } else {
-      msg = "field 'spec." + k + "': unknown field (expected steps, step_ms, fail_at)";
+      msg = "field 'spec." + k + "': unknown field (expected steps, step_ms, fail_at, checkpoint_every)";
       return false;
     }
   }
@@ -139,7 +143,7 @@ wb_status sleeper_run(wb_job* job, const char*, const char* spec_text, wb_error*
         set_error(err, "sleeper failed at step " + std::to_string(step) + " as asked (fail_at)");
         return WB_ERROR;
       }
-      {
+      if ((step + 1) % s.checkpoint_every == 0) {
         std::string tmp = ckpt + ".tmp";
         std::ofstream out(tmp, std::ios::trunc);
         out << (step + 1) << "\n";
@@ -148,8 +152,8 @@ wb_status sleeper_run(wb_job* job, const char*, const char* spec_text, wb_error*
           set_error(err, "cannot write checkpoint " + ckpt);
           return WB_ERROR;
         }
+        if (g_host->job_checkpoint(job, ckpt.c_str(), err) != WB_OK) return WB_ERROR;
       }
-      if (g_host->job_checkpoint(job, ckpt.c_str(), err) != WB_OK) return WB_ERROR;
       g_host->job_progress(job, double(step + 1) / double(s.steps), "sleep");
       g_host->job_metric(job, step + 1, "loss", 1.0 / double(step + 1));
       g_host->job_log(job, WB_LOG_INFO, ("step " + std::to_string(step + 1) + "/" + std::to_string(s.steps)).c_str());

@@ -40,6 +40,11 @@ class JsonParseError : public std::invalid_argument {
 // own (a callback parse) that must refuse what parse_json refuses before nlohmann sees it.
 void check_json_depth(std::string_view text, int max_depth = JsonLimits{}.max_depth);
 
+// nlohmann's message for a parse error without its "[json.exception...] " tag and without the
+// "; last read: '...'" tail, which quotes the input's bytes (a file that is not JSON at all — a
+// private key, /etc/shadow — must never be echoed back through an error).
+std::string json_error_text(const nlohmann::json::exception& e);
+
 // Parses `text` (one JSON value, surrounded by whitespace only). Numbers outside the double range
 // (1e400) are a syntax error here, as nlohmann reports them.
 nlohmann::json parse_json(std::string_view text, const JsonLimits& limits = {});

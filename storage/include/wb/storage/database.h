@@ -30,6 +30,14 @@ class Statement;
 struct OpenOptions {
   bool create = true;          // create the file when missing (otherwise a missing file is NotFound)
   int busy_timeout_ms = 5000;  // how long a writer waits for another connection's lock
+  // Store only: run PRAGMA quick_check on open and refuse a damaged file (the daemon sets it; the
+  // check reads every page once, so it is off for short-lived stores).
+  bool quick_check = false;
+  // Store only: refuse an existing zero-length file (SQLite would take it for an empty database,
+  // so a truncated workbench.db would start silently empty). Off by default because a Store
+  // opening a new file while another process creates it also sees zero bytes; the daemon, alone
+  // on its data directory (instance lock), sets it.
+  bool refuse_empty_file = false;
 };
 
 class Database {
@@ -52,6 +60,8 @@ class Database {
   void set_user_version(int version);
   // PRAGMA integrity_check: "ok" for a healthy file, otherwise SQLite's report (lines joined by '\n').
   std::string integrity_check();
+  // PRAGMA quick_check: the same answer, reading every page once without checking indexes against tables.
+  std::string quick_check();
   std::string journal_mode();        // "wal" once opened
 
   const std::filesystem::path& path() const noexcept { return path_; }

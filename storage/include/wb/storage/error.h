@@ -7,6 +7,8 @@
 //   Conflict        -> 409 conflict         (a unique name exists; illegal job transition)
 //   Invalid         -> 400 invalid_request  (bad input: a field missing, of the wrong type, out of range)
 //   InvalidDataset  -> 400 invalid_dataset  (a JSONL line is bad: "line 5001: field 'rating': ...")
+//   Error, DiskFull -> 507 disk_full        (no space left: ENOSPC, EDQUOT, EFBIG, SQLITE_FULL;
+//                                           the transaction was rolled back, nothing changed)
 //   Error (itself)  -> 500 internal         (SQLite failed: I/O error, corrupt file, ...)
 //
 // code() gives the same classification without dynamic_cast; sqlite_code() is the extended
@@ -19,7 +21,7 @@
 
 namespace wb::storage {
 
-enum class ErrorCode { Internal, NotFound, Conflict, Invalid, InvalidDataset };
+enum class ErrorCode { Internal, NotFound, Conflict, Invalid, InvalidDataset, DiskFull };
 
 class Error : public std::runtime_error {
  public:

@@ -19,13 +19,14 @@ class MetricRepository {
  public:
   explicit MetricRepository(Connection& conn) : conn_(conn) {}
 
-  // name non-empty, value finite (Invalid otherwise).
+  // name non-empty, value finite (Invalid otherwise). One point per (job, name, step): writing a
+  // step again (a resumed job repeats the steps after its checkpoint) replaces its value.
   void add(std::int64_t job, std::int64_t step, std::string_view name, double value);
   // Many points in one transaction (all or nothing).
   void add_batch(std::int64_t job, const std::vector<MetricPoint>& points);
-  // Points in (step, insertion) order; name nullopt = every metric.
+  // Points in step order; name nullopt = every metric.
   std::vector<MetricPoint> list(std::int64_t job, std::optional<std::string_view> name = std::nullopt);
-  // Latest point of each metric (highest step; the last written among equal steps).
+  // Latest point of each metric (highest step).
   std::map<std::string, MetricPoint> latest(std::int64_t job);
 
   // level is one of debug|info|warn|error (Invalid otherwise). Returns the new line's id.

@@ -7,8 +7,11 @@
 //                       "rng":"<Rng::to_string>","data_position":{...},"meta":{...},
 //                       "weights":[names...],"optimizer":[names...]}
 //   state.safetensors  F32 tensors "weight/<name>", "adam_m/<name>", "adam_v/<name>"
-// save_checkpoint writes a sibling temp directory and renames it into place, so a crash leaves
-// either the previous checkpoint or the new one, never a mix.
+// save_checkpoint writes a sibling "<dir>.tmp.<pid>" (state.safetensors, then checkpoint.json, each
+// fsynced), moves the previous checkpoint to "<dir>.old.<pid>", renames the new one to <dir> and
+// removes the old one. A kill at any point leaves one complete checkpoint under one of those
+// names; recover_checkpoint() (run by checkpoint_exists, load_checkpoint and save_checkpoint)
+// makes the newest complete one <dir> again and deletes the leftovers.
 #pragma once
 
 #include "wb/engine_error.h"
@@ -56,7 +59,14 @@ void save_checkpoint(const std::filesystem::path& dir, const Checkpoint& ckpt);
 // moments whose size disagrees with each other.
 Checkpoint load_checkpoint(const std::filesystem::path& dir);
 
-// True when `dir` holds a checkpoint.json (does not validate it).
+// Finishes a rotation a kill interrupted: of <dir> and its "<dir>.tmp.*" / "<dir>.old.*"
+// siblings, the complete checkpoint with the highest step becomes <dir>; every sibling is then
+// removed. Returns true when <dir> holds a complete checkpoint afterwards. Throws CheckpointError
+// (io) when a rename fails.
+bool recover_checkpoint(const std::filesystem::path& dir);
+
+// recover_checkpoint(dir): true when `dir` (after recovery) holds a complete checkpoint (its
+// tensors are not validated).
 bool checkpoint_exists(const std::filesystem::path& dir);
 
 }  // namespace wb::llama
