@@ -213,5 +213,6 @@ TEST_CASE("a full worker pool answers 503 with Retry-After", "[http]") {
   }
   importer.join();
   CHECK(saw_busy);
-  CHECK(http(d.socket(), "GET", "/v1/datasets/first/export").status == 200);
+  // The worker is free again once it has handed its answer over (a moment after the client has it).
+  CHECK(eventually([&] { return http(d.socket(), "GET", "/v1/datasets/first/export").status == 200; }, 5s));
 }
