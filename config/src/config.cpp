@@ -205,6 +205,12 @@ Config load_string(std::string_view text, const fs::path& origin) {
     l.integer("max_body_bytes", c.limits.max_body_bytes, 1024, std::int64_t(1) << 40);
     l.integer("max_request_bytes", c.limits.max_request_bytes, 1024, std::int64_t(1) << 32);
     l.integer("max_header_bytes", c.limits.max_header_bytes, 1024, 16 << 20);
+    l.integer("max_connections", c.limits.max_connections, 1, 1 << 20);
+    l.integer("header_timeout_s", c.limits.header_timeout_s, 1, 86400);
+    l.integer("body_timeout_s", c.limits.body_timeout_s, 1, 86400);
+    l.integer("idle_timeout_s", c.limits.idle_timeout_s, 1, 86400);
+    l.integer("worker_threads", c.limits.worker_threads, 1, 256);
+    l.integer("worker_queue", c.limits.worker_queue, 0, 1 << 16);
     l.reject_unknown();
   }
   if (auto* t = r.table("serving")) {
@@ -221,6 +227,8 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.string("host", c.tcp.host);
     s.integer("port", c.tcp.port, 1, 65535);
     s.string("token", c.tcp.token);
+    s.integer("max_body_bytes", c.tcp.max_body_bytes, 1024, std::int64_t(1) << 32);
+    s.integer("max_connections", c.tcp.max_connections, 1, 1 << 20);
     s.reject_unknown();
     if (c.tcp.enabled && c.tcp.token.empty())
       s.fail("token", "required (non-empty) when tcp.enabled is true");

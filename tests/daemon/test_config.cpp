@@ -18,6 +18,14 @@ TEST_CASE("config defaults are documented values", "[config]") {
   CHECK(c.limits.max_request_bytes == 1ull << 20);
   CHECK_FALSE(c.tcp.enabled);
   CHECK(c.tcp.host == "127.0.0.1");
+  CHECK(c.tcp.max_body_bytes == 4ull << 20);
+  CHECK(c.tcp.max_connections == 64);
+  CHECK(c.limits.max_connections == 512);
+  CHECK(c.limits.header_timeout_s == 30);
+  CHECK(c.limits.body_timeout_s == 120);
+  CHECK(c.limits.idle_timeout_s == 60);
+  CHECK(c.limits.worker_threads == 2);
+  CHECK(c.limits.worker_queue == 16);
   auto dirs = c.plugin_search_dirs();
   REQUIRE(dirs.size() == 2);
   CHECK(dirs[0] == builtin_plugin_dir());
@@ -81,6 +89,9 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   CHECK_THAT(error_of("device = \"tpu\""), Catch::Contains("key 'device': expected one of auto, cpu, cuda"));
   CHECK_THAT(error_of("plugin_dirs = \"/x\""), Catch::Contains("key 'plugin_dirs'"));
   CHECK_THAT(error_of("[tcp]\nenabled = true"), Catch::Contains("key 'tcp.token'"));
+  CHECK_THAT(error_of("[limits]\nheader_timeout_s = 0"), Catch::Contains("key 'limits.header_timeout_s'"));
+  CHECK_THAT(error_of("[limits]\nworker_threads = 0"), Catch::Contains("key 'limits.worker_threads'"));
+  CHECK_THAT(error_of("[tcp]\nmax_connections = 0"), Catch::Contains("key 'tcp.max_connections'"));
   CHECK_THAT(error_of("limits = 3"), Catch::Contains("key 'limits': expected a table"));
   CHECK_THAT(error_of("data_dir = "), Catch::Contains("w.toml:1"));
 }

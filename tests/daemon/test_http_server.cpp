@@ -16,6 +16,7 @@
 
 #include "daemon_process.h"
 #include "http/server.h"
+#include "raw_socket.h"
 #include "unix_http.h"
 
 using namespace wb::daemon;
@@ -203,4 +204,39 @@ TEST_CASE("a client hanging up before a buffered answer stops the source", "[htt
     REQUIRE(held);
   }
   CHECK(eventually([&] { return s.last_answer->stopped_.load(); }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("a client that half-closes after its request still gets the answer", "[http]") {
+  Server s;
+  // A buffered answer that takes a while: the half-close (EOF on the socket) arrives first.
+  for (int i = 0; i < 5; ++i) {
+    RawSocket c = RawSocket::unix_socket(s.socket());
+    REQUIRE(c.send("GET /answer?ms=150 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    c.shutdown_write();
+    bool closed = false;
+    std::string got = c.read_all(std::chrono::seconds(10), &closed);
+    CHECK(status_of(got) == 200);
+    CHECK_THAT(got, Catch::Contains("{\"status\":200}"));
+    CHECK(closed);  // answered, then closed: the client cannot send another request
+  }
+  // A plain answer too.
+  RawSocket c = RawSocket::unix_socket(s.socket());
+  REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  c.shutdown_write();
+  CHECK(status_of(c.read_all(std::chrono::seconds(10))) == 200);
+}
+
+TEST_CASE("chunked bodies: a bad chunk size, an endless chunk extension or trailer are answered", "[http]") {
+  Server s;
+  auto send_chunked = [&](const std::string& chunked_part) {
+    RawSocket c = RawSocket::unix_socket(s.socket());
+    c.send("POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked_part);
+    return c.read_all(std::chrono::seconds(10), nullptr, 12);
+  };
+  CHECK(status_of(send_chunked("zz\r\nabc\r\n0\r\n\r\n")) == 400);
+  CHECK(status_of(send_chunked("3;" + std::string(1 << 20, 'e') + "\r\nabc\r\n0\r\n\r\n")) == 413);
+  CHECK(status_of(send_chunked("3\r\nabc\r\n0\r\nX-T: " + std::string(1 << 20, 't') + "\r\n\r\n")) == 413);
+  CHECK(status_of(send_chunked("ffffffffffffffffffff\r\nabc\r\n0\r\n\r\n")) / 100 == 4);
+  // And the server still serves.
+  CHECK(http(s.socket(), "POST", "/big", "ok").status == 200);
 }

@@ -14,16 +14,16 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/status", h(status));
   r.add("GET", "/metrics", h(prometheus));
   // datasets
-  r.add("POST", "/v1/datasets", h(dataset_import));
+  r.add("POST", "/v1/datasets", h(dataset_import), Router::Runs::OnWorkers);
   r.add("GET", "/v1/datasets", h(dataset_list));
   r.add("GET", "/v1/datasets/{name}", h(dataset_show));
   r.add("DELETE", "/v1/datasets/{name}", h(dataset_delete));
   r.add("GET", "/v1/datasets/{name}/rows", h(dataset_rows));
-  r.add("GET", "/v1/datasets/{name}/export", h(dataset_export));
+  r.add("GET", "/v1/datasets/{name}/export", h(dataset_export), Router::Runs::OnWorkers);
   // comparisons
   r.add("POST", "/v1/comparisons", h(comparison_add));
   r.add("GET", "/v1/comparisons", h(comparison_list));
-  r.add("GET", "/v1/comparisons/export", h(comparison_export));
+  r.add("GET", "/v1/comparisons/export", h(comparison_export), Router::Runs::OnWorkers);
   r.add("GET", "/v1/comparisons/next", h(label_next));    // labeling.cpp
   r.add("GET", "/v1/comparisons/stats", h(label_stats));
   // jobs
@@ -37,13 +37,13 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/models", h(model_list));
   r.add("GET", "/v1/models/{name}", h(model_show));
   r.add("GET", "/v1/adapters", h(adapter_list));
-  r.add("POST", "/v1/rewards/score", h(reward_score));  // handlers/rewards.cpp
-  r.add("POST", "/v1/methods/{method}", h(method_call));
+  r.add("POST", "/v1/rewards/score", h(reward_score), Router::Runs::OnWorkers);  // handlers/rewards.cpp
+  r.add("POST", "/v1/methods/{method}", h(method_call), Router::Runs::OnWorkers);
   // serving (handlers/serving.cpp, handlers/openai.cpp)
-  r.add("POST", "/v1/serving", h(serving_start));
+  r.add("POST", "/v1/serving", h(serving_start), Router::Runs::OnWorkers);
   r.add("GET", "/v1/serving", h(serving_status));
   r.add("DELETE", "/v1/serving", h(serving_stop));
-  r.add("POST", "/v1/adapters/{name}/load", h(adapter_load));
+  r.add("POST", "/v1/adapters/{name}/load", h(adapter_load), Router::Runs::OnWorkers);
   r.add("POST", "/v1/adapters/{name}/unload", h(adapter_unload));
   r.add("POST", "/v1/completions", h(completions));
   r.add("POST", "/v1/chat/completions", h(chat_completions));

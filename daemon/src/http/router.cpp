@@ -39,17 +39,22 @@ std::vector<std::string> split_path(const std::string& path) {
   return segs;
 }
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
-  Route r{std::move(method), pattern, split_path(pattern), std::move(handler)};
+void Router::add(std::string method, std::string pattern, Handler handler, Runs runs) {
+  Route r{std::move(method), pattern, split_path(pattern), std::move(handler), runs};
   routes_.push_back(std::move(r));
 }
 
-Response Router::dispatch(Request& req) const {
-  std::vector<std::string> segs = split_path(req.path);
-  const Route* best = nullptr;
-  int best_literals = -1;
+Router::Runs Router::runs(const std::string& method, const std::string& path) const {
   bool path_matched = false;
   std::vector<std::string> allowed;
+  const Route* r = match(method, split_path(path), path_matched, allowed);
+  return r ? r->runs : Runs::OnIo;
+}
+
+const Router::Route* Router::match(const std::string& method, const std::vector<std::string>& segs,
+                                   bool& path_matched, std::vector<std::string>& allowed) const {
+  const Route* best = nullptr;
+  int best_literals = -1;
   for (const Route& r : routes_) {
     if (r.segments.size() != segs.size()) continue;
     int literals = 0;
@@ -63,9 +68,17 @@ Response Router::dispatch(Request& req) const {
     }
     if (!ok) continue;
     path_matched = true;
-    if (r.method != req.method) { allowed.push_back(r.method); continue; }
+    if (r.method != method) { allowed.push_back(r.method); continue; }
     if (literals > best_literals) { best = &r; best_literals = literals; }
   }
+  return best;
+}
+
+Response Router::dispatch(Request& req) const {
+  std::vector<std::string> segs = split_path(req.path);
+  bool path_matched = false;
+  std::vector<std::string> allowed;
+  const Route* best = match(req.method, segs, path_matched, allowed);
   if (!best) {
     if (path_matched) {
       std::string list;

@@ -18,8 +18,14 @@ class Router {
  public:
   using Handler = std::function<Response(Request&)>;
 
-  void add(std::string method, std::string pattern, Handler handler);
+  // Where a route's handler runs: on the I/O thread that read the request (quick work), or on
+  // the worker pool (work that may take long: imports, exports, plugin methods).
+  enum class Runs { OnIo, OnWorkers };
+
+  void add(std::string method, std::string pattern, Handler handler, Runs runs = Runs::OnIo);
   Response dispatch(Request& req) const;
+  // The matched route's Runs (OnIo when nothing matches: the error answer is quick).
+  Runs runs(const std::string& method, const std::string& path) const;
 
  private:
   struct Route {
@@ -27,7 +33,11 @@ class Router {
     std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
+    Runs runs = Runs::OnIo;
   };
+  // The best route for (method, segments); nullptr and `path_matched`/`allowed` filled otherwise.
+  const Route* match(const std::string& method, const std::vector<std::string>& segs, bool& path_matched,
+                     std::vector<std::string>& allowed) const;
   std::vector<Route> routes_;
 };
 

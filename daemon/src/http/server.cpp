@@ -1,5 +1,6 @@
 #include "http/server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,7 +42,11 @@ Response error_response(int status, const std::string& code, const std::string& 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(HttpServer& server, local::socket socket)
-      : server_(server), registry_(server.registry()), socket_(std::move(socket)) {}
+      : server_(server), registry_(server.registry()), socket_(std::move(socket)),
+        // Capped so an endless chunk-size line, chunk extension or trailer ends in 413 rather than
+        // growing without bound (Beast limits only the header itself).
+        buffer_(server.options().max_header_bytes + (64u << 10)),
+        timer_(socket_.get_executor()) {}
 
   ~Session() {
     if (stream_) stream_->stop();
@@ -62,6 +67,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   net::any_io_executor executor() { return socket_.get_executor(); }
 
+  // Sends `bytes` if the socket takes them without waiting, then closes (connection cap).
+  void reject(const std::string& bytes) {
+    (void)::send(socket_.native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    beast::error_code ec;
+    socket_.shutdown(local::socket::shutdown_both, ec);
+    socket_.close(ec);
+  }
+
   // Called (posted) by HttpServer::close_all().
   void close() {
     net::post(socket_.get_executor(), [self = shared_from_this()] { self->shutdown(); });
@@ -69,6 +82,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void shutdown() {
+    timer_.cancel();
     if (stream_) {
       stream_->stop();
       stream_.reset();
@@ -78,11 +92,31 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.close(ec);
   }
 
+  // Closes the connection when `d` passes before disarm() or the next arm().
+  void arm(std::chrono::milliseconds d) {
+    timer_.expires_after(d);
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->shutdown();
+    });
+  }
+  void disarm() { timer_.cancel(); }
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(server_.options().max_header_bytes);
     // Not boost::none: Beast 1.74 compares the length against an empty optional as "over".
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    if (served_ == 0 || buffer_.size() > 0) return read_header();
+    // Kept alive between requests: wait for the next one's first byte, at most idle_timeout.
+    arm(server_.options().idle_timeout);
+    socket_.async_wait(local::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->shutdown();
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    arm(server_.options().header_timeout);
     http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -104,9 +138,30 @@ class Session : public std::enable_shared_from_this<Session> {
       return send_error_and_close(403, "forbidden", "this daemon serves only its own user (uid " +
                                   std::to_string(::geteuid()) + ")");
     auto& h = parser_->get();
-    std::string method(h.method_string());
-    std::string target(h.target());
-    std::string path = target.substr(0, target.find('?'));
+    head_ = Request{};
+    head_.method = std::string(h.method_string());
+    head_.target = std::string(h.target());
+    head_.path = head_.target.substr(0, head_.target.find('?'));
+    for (auto& f : h) {
+      std::string name(f.name_string());
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      head_.headers[name] = std::string(f.value());
+    }
+    if (server_.options().gate) {
+      std::optional<Response> refused;
+      try {
+        refused = server_.options().gate(head_);
+      } catch (const std::exception& e) {
+        refused = error_response(500, "internal", std::string("internal error: ") + e.what());
+      }
+      if (refused) {
+        if (server_.options().observer) server_.options().observer("-", refused->status);
+        keep_alive_ = false;
+        return write_response(std::move(*refused), true);
+      }
+    }
+    const std::string& method = head_.method;
+    const std::string& path = head_.path;
     limit_ = server_.options().body_limit ? server_.options().body_limit(method, path) : (1u << 20);
     if (parser_->content_length() && *parser_->content_length() > limit_)
       return send_error_and_close(413, "payload_too_large", too_large_message());
@@ -125,6 +180,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    if (parser_->is_done()) return on_body({});
+    arm(server_.options().body_timeout);
     http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
@@ -134,11 +191,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_body(beast::error_code ec) {
+    disarm();
     if (ec == http::error::body_limit)
       return send_error_and_close(413, "payload_too_large", too_large_message());
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+      return send_error_and_close(413, "payload_too_large", "a chunk header or the trailer exceeds " +
+                                  std::to_string(server_.options().max_header_bytes) + " bytes");
+    if (ec == http::error::bad_chunk || ec == http::error::bad_chunk_extension || ec == http::error::bad_field ||
+        ec == http::error::bad_value || ec == http::error::bad_line_ending || ec == http::error::bad_transfer_encoding)
+      return send_error_and_close(400, "invalid_request", "malformed request body: " + ec.message());
     if (ec) return shutdown();
     auto req = parser_->release();
     keep_alive_ = req.keep_alive();
+    ++served_;
 
     Request r;
     r.method = std::string(req.method_string());
@@ -168,14 +233,35 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     r.body = std::move(req.body());
 
-    Response res;
-    try {
-      res = server_.handler()(r);
-    } catch (const std::exception& e) {
-      res = error_response(500, "internal", std::string("internal error: ") + e.what());
-    } catch (...) {
-      res = error_response(500, "internal", "internal error");
+    const auto& opts = server_.options();
+    if (opts.offload && opts.workers && opts.offload(r)) {
+      auto shared = std::make_shared<Request>(std::move(r));
+      auto exec = socket_.get_executor();
+      const bool queued = opts.workers->try_submit([self = shared_from_this(), shared, exec] {
+        auto res = std::make_shared<Response>(self->call_handler(*shared));
+        net::post(exec, [self, shared, res] { self->respond(*shared, std::move(*res)); });
+      });
+      if (queued) return;
+      Response busy = error_response(503, "busy", "every worker is busy with long requests (imports, exports, "
+                                                  "plugin methods); retry shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      if (opts.observer) opts.observer("-", 503);
+      return write_response(std::move(busy), !keep_alive_);
     }
+    respond(r, call_handler(r));
+  }
+
+  Response call_handler(Request& r) {
+    try {
+      return server_.handler()(r);
+    } catch (const std::exception& e) {
+      return error_response(500, "internal", std::string("internal error: ") + e.what());
+    } catch (...) {
+      return error_response(500, "internal", "internal error");
+    }
+  }
+
+  void respond(const Request& r, Response res) {
     const std::string route = r.route.empty() ? "-" : r.route;
     if (res.stream && res.stream->buffered()) return start_buffered(std::move(res), route);
     if (server_.options().observer) server_.options().observer(route, res.status);
@@ -255,14 +341,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Notices a client that hangs up while a stream is idle (readable + EOF), without consuming
-  // any bytes a client might pipeline after the stream.
+  // any bytes a client might pipeline after the stream. A half-close (the client's shutdown
+  // SHUT_WR after its request) also reads as EOF but is not a hang-up: the answer is still
+  // wanted. On a Unix socket a peer that closed completely also shows POLLHUP; on TCP the two
+  // look alike until a write fails, so there the answer is finished and the write decides.
   void watch_peer() {
     socket_.async_wait(local::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
       if (ec || !self->stream_) return;
       char c;
-      ssize_t n = ::recv(self->socket_.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) self->shutdown();
-      else if (n < 0) self->watch_peer();
+      const int fd = self->socket_.native_handle();
+      ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_peer();
+      if (n > 0) return;  // pipelined bytes: read after the stream
+      if (n == 0) {
+        struct pollfd p {fd, POLLIN | POLLRDHUP, 0};
+        if (::poll(&p, 1, 0) == 1 && !(p.revents & (POLLHUP | POLLERR))) {
+          self->keep_alive_ = false;  // half-closed: answer, then close
+          return;
+        }
+      }
+      self->shutdown();
     });
   }
 
@@ -327,6 +425,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::uint64_t limit_ = 0;
   bool keep_alive_ = true;
+  std::uint64_t served_ = 0;  // requests read on this connection (0: waiting for the first)
+  Request head_;              // the current request's header, for the gate
+  net::steady_timer timer_;   // the header/body/idle deadline
   bool forbidden_ = false;
 
   std::shared_ptr<StreamSource> stream_;
@@ -339,7 +440,16 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 HttpServer::HttpServer(net::io_context& ioc, Options opts, Handler handler)
-    : ioc_(ioc), opts_(std::move(opts)), handler_(std::move(handler)), acceptor_(net::make_strand(ioc)) {}
+    : ioc_(ioc),
+      opts_(std::move(opts)),
+      handler_(std::move(handler)),
+      acceptor_(net::make_strand(ioc)),
+      accept_pause_(acceptor_.get_executor()) {}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == boost::system::error_code(ENFILE, boost::system::system_category()) ||
+         ec == net::error::no_buffer_space || ec == net::error::no_memory;
+}
 
 HttpServer::~HttpServer() {
   if (listening_.exchange(false)) close_acceptor();
@@ -378,6 +488,13 @@ void HttpServer::do_accept() {
   acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, local::socket sock) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) adopt(std::move(sock));
+    if (out_of_descriptors(ec)) {
+      // Retrying at once would spin: the connection stays queued until a descriptor is free.
+      accept_pause_.expires_after(kAcceptPause);
+      return accept_pause_.async_wait([this](beast::error_code e) {
+        if (!e && acceptor_.is_open()) do_accept();
+      });
+    }
     do_accept();
   });
 }
@@ -386,12 +503,22 @@ void HttpServer::adopt(local::socket sock) {
   auto s = std::make_shared<Session>(*this, std::move(sock));
   {
     std::lock_guard<std::mutex> lk(registry_->mu);
+    if (opts_.max_connections > 0 && registry_->sessions.size() >= opts_.max_connections) {
+      // Over the cap: a short answer if the socket takes it at once, then close. Never blocks.
+      static const std::string kBody = "{\"error\":{\"code\":\"busy\",\"message\":\"too many open connections; retry\"}}";
+      static const std::string kBusy = "HTTP/1.1 503 Service Unavailable\r\nServer: workbenchd\r\nRetry-After: 1\r\n"
+                                       "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " +
+                                       std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+      s->reject(kBusy);
+      return;
+    }
     registry_->sessions[s.get()] = s;
   }
   net::post(s->executor(), [s] { s->start(); });
 }
 
 void HttpServer::close_acceptor() {
+  accept_pause_.cancel();
   beast::error_code ec;
   acceptor_.cancel(ec);
   acceptor_.close(ec);

@@ -6,6 +6,18 @@
 // limits (413 `payload_too_large`), calls the handler and writes its Response with keep-alive.
 // Streaming responses (Response::stream) are sent chunked.
 //
+// Rules every connection follows (SECURITY.md):
+//   - the gate decides from the header alone (before one body byte is read) whether a request
+//     goes on; a refused request is answered and the connection closed, its body never read;
+//   - deadlines: the header must arrive within header_timeout, the body within body_timeout, and
+//     a kept-alive connection with no next request is closed after idle_timeout;
+//   - at most max_connections at once (more get 503 and are closed); when the process is out of
+//     file descriptors the accept loop pauses instead of spinning;
+//   - a malformed or oversized chunked body is answered 400/413, never just dropped;
+//   - a client that half-closes (shutdown(SHUT_WR)) after its request still gets its answer;
+//   - requests the offload rule picks run on the worker pool, not on an I/O thread (503 with
+//     Retry-After when the pool is full).
+//
 // The handler must not throw (the daemon's dispatcher turns exceptions into error responses);
 // anything that still escapes becomes 500 and the connection keeps serving.
 #pragma once
@@ -13,6 +25,8 @@
 #include <utility>  // before any Asio header (GCC 12 + C++20)
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -23,8 +37,10 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "http/message.h"
+#include "http/worker_pool.h"
 
 namespace wb::daemon {
 
@@ -37,6 +53,12 @@ class HttpServer {
   using BodyLimit = std::function<std::uint64_t(const std::string& method, const std::string& path)>;
   // Observes every response the server writes (route pattern or "-" when unrouted, status).
   using Observer = std::function<void(const std::string& route, int status)>;
+  // Called once a request's header is read, before any of its body: `head` has method, target,
+  // path and headers (no body). nullopt lets the request go on; a Response is sent instead and
+  // the connection closed without reading the body.
+  using Gate = std::function<std::optional<Response>(const Request& head)>;
+  // True for requests whose handler must run on the worker pool (the same head as the gate's).
+  using Offload = std::function<bool(const Request& head)>;
 
   struct Options {
     std::filesystem::path socket;
@@ -46,6 +68,13 @@ class HttpServer {
     // Refuse peers of another uid (SO_PEERCRED). Off for sockets adopt()ed from a TCP listener,
     // whose handler authenticates instead (tcp_listener.h).
     bool check_peer_uid = true;
+    Gate gate;
+    std::chrono::milliseconds header_timeout{30'000};
+    std::chrono::milliseconds body_timeout{120'000};
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::size_t max_connections = 512;  // 0 = no cap
+    Offload offload;
+    std::shared_ptr<WorkerPool> workers;  // needed when offload is set
   };
 
   HttpServer(boost::asio::io_context& ioc, Options opts, Handler handler);
@@ -88,7 +117,14 @@ class HttpServer {
   boost::asio::local::stream_protocol::acceptor acceptor_;
   std::atomic<bool> listening_{false};
   std::shared_ptr<Registry> registry_ = std::make_shared<Registry>();
+  boost::asio::steady_timer accept_pause_;
 };
+
+// The accept loops' answer to an accept error: true when the error means the process (or
+// system) is out of file descriptors, in which case the caller waits `pause` before accepting
+// again instead of retrying at once (which would spin: the pending connection stays pending).
+bool out_of_descriptors(const boost::system::error_code& ec);
+constexpr std::chrono::milliseconds kAcceptPause{100};
 
 // {"error":{"code":..,"message":..}} with the given status.
 Response error_response(int status, const std::string& code, const std::string& message);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
 #include <boost/asio/ip/address.hpp>
@@ -24,39 +25,50 @@ bool constant_time_equal(const std::string& given, const std::string& expected) 
 }
 
 TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
-                         std::string host, std::uint16_t port, std::string token)
+                         std::string host, std::uint16_t port, std::string token, Limits limits)
     : ioc_(ioc),
       host_(std::move(host)),
       port_(port),
       token_(std::move(token)),
       inner_(std::move(handler)),
-      acceptor_(net::make_strand(ioc)) {
+      acceptor_(net::make_strand(ioc)),
+      accept_pause_(acceptor_.get_executor()) {
   HttpServer::Options o = base;
   o.socket.clear();
   o.check_peer_uid = false;  // a TCP peer has no uid; the bearer token authenticates it
-  server_ = std::make_unique<HttpServer>(ioc_, std::move(o), [this](Request& r) { return handle(r); });
+  o.gate = [this](const Request& head) { return admit(head); };
+  const std::uint64_t cap = limits.max_body_bytes;
+  o.body_limit = [cap, inner = base.body_limit](const std::string& method, const std::string& path) {
+    return std::min(cap, inner ? inner(method, path) : cap);
+  };
+  o.max_connections = limits.max_connections;
+  server_ = std::make_unique<HttpServer>(ioc_, std::move(o), inner_);
 }
+
+bool tcp_needs_token(const std::string& /*method*/, const std::string& /*path*/) { return true; }
 
 TcpListener::~TcpListener() {
   boost::system::error_code ec;
   acceptor_.close(ec);
 }
 
-Response TcpListener::handle(Request& req) const {
-  const auto it = req.headers.find("authorization");
-  const std::string given = it == req.headers.end() ? "" : it->second;
-  const std::string prefix = "Bearer ";
-  if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
-    Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
+std::optional<Response> TcpListener::admit(const Request& req) const {
+  if (tcp_needs_token(req.method, req.path)) {
+    const auto it = req.headers.find("authorization");
+    const std::string given = it == req.headers.end() ? "" : it->second;
+    const std::string prefix = "Bearer ";
+    if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
+      Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
   }
   const bool allowed = (req.method == "POST" && (req.path == "/v1/completions" || req.path == "/v1/chat/completions")) ||
                        (req.method == "GET" && (req.path == "/v1/models" || req.path == "/v1/health"));
   if (!allowed)
     return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
                                             "/v1/chat/completions, GET /v1/models and GET /v1/health");
-  return inner_(req);
+  return std::nullopt;
 }
 
 void TcpListener::listen() {
@@ -91,6 +103,13 @@ void TcpListener::do_accept() {
         else server_->adopt(std::move(s));
       }
     }
+    if (out_of_descriptors(ec)) {
+      // Retrying at once would spin: the connection stays queued until a descriptor is free.
+      accept_pause_.expires_after(kAcceptPause);
+      return accept_pause_.async_wait([this](boost::system::error_code e) {
+        if (!e && acceptor_.is_open()) do_accept();
+      });
+    }
     do_accept();
   });
 }
@@ -99,6 +118,7 @@ void TcpListener::stop_accepting() {
   auto done = std::make_shared<std::promise<void>>();
   net::post(acceptor_.get_executor(), [this, done] {
     boost::system::error_code ec;
+    accept_pause_.cancel();
     acceptor_.cancel(ec);
     acceptor_.close(ec);
     done->set_value();

@@ -6,13 +6,17 @@
 // `Authorization: Bearer <tcp.token>` (compared in constant time; otherwise 401 with
 // WWW-Authenticate) and may only reach the routes OpenAI clients use:
 //   POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /v1/health
-// (others: 404). Allowed requests go to the daemon's own handler, so answers are identical.
+// (others: 404). Both are decided from the header alone, before any body byte is read, so a
+// client without the token cannot make the daemon read (or wait for) a body. The listener has
+// its own body cap (tcp.max_body_bytes) and connection cap (tcp.max_connections). Allowed
+// requests go to the daemon's own handler, so answers are identical.
 #pragma once
 
 #include <utility>  // before any Asio header (GCC 12 + C++20)
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -25,8 +29,13 @@ namespace wb::daemon {
 class TcpListener {
  public:
   // `base` supplies the header/body limits and the observer; `handler` is the daemon's dispatcher.
+  struct Limits {
+    std::uint64_t max_body_bytes = 4u << 20;
+    std::size_t max_connections = 64;
+  };
+  // `base` supplies the header limit, deadlines, worker pool and observer.
   TcpListener(boost::asio::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
-              std::string host, std::uint16_t port, std::string token);
+              std::string host, std::uint16_t port, std::string token, Limits limits);
   ~TcpListener();
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
@@ -42,7 +51,8 @@ class TcpListener {
 
  private:
   void do_accept();
-  Response handle(Request& req) const;
+  // The gate (HttpServer::Options::gate): token, then route, from the header alone.
+  std::optional<Response> admit(const Request& head) const;
 
   boost::asio::io_context& ioc_;
   std::string host_;
@@ -51,7 +61,11 @@ class TcpListener {
   HttpServer::Handler inner_;
   std::unique_ptr<HttpServer> server_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_pause_;
 };
+
+// Whether a request over TCP must carry the bearer token (the one place that decides it).
+bool tcp_needs_token(const std::string& method, const std::string& path);
 
 // True when `given` equals `expected`, in time that depends only on their lengths.
 bool constant_time_equal(const std::string& given, const std::string& expected);

@@ -19,6 +19,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/tcp_listener.h"
+#include "http/worker_pool.h"
 #include "lifecycle/instance_lock.h"
 #include "plugins/host_api.h"
 #include "wb/storage/error.h"
@@ -48,6 +49,10 @@ struct Daemon::Impl {
   Router router;
   net::io_context ioc;
   net::signal_set signals{ioc, SIGTERM, SIGINT};
+  // Long request work (imports, exports, plugin methods). Declared before the servers, so it
+  // outlives them; Daemon::run() joins it before the plugins are unloaded.
+  std::shared_ptr<WorkerPool> workers =
+      std::make_shared<WorkerPool>(cfg.limits.worker_threads, static_cast<std::size_t>(cfg.limits.worker_queue));
   std::unique_ptr<HttpServer> server;
   std::unique_ptr<TcpListener> tcp;  // config [tcp]; null when disabled
 
@@ -142,9 +147,20 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     return method == "POST" && path == "/v1/datasets" ? big : small;
   };
   o.observer = [&d](const std::string& route, int status) { d.requests.observe(route, status); };
+  const auto& lim = d.cfg.limits;
+  o.max_connections = static_cast<std::size_t>(lim.max_connections);
+  o.header_timeout = std::chrono::seconds(lim.header_timeout_s);
+  o.body_timeout = std::chrono::seconds(lim.body_timeout_s);
+  o.idle_timeout = std::chrono::seconds(lim.idle_timeout_s);
+  // The route table says which handlers may take long; those never run on an I/O thread.
+  o.workers = d.workers;
+  o.offload = [&d](const Request& head) { return d.router.runs(head.method, head.path) == Router::Runs::OnWorkers; };
   if (d.cfg.tcp.enabled) {
+    TcpListener::Limits tl;
+    tl.max_body_bytes = d.cfg.tcp.max_body_bytes;
+    tl.max_connections = static_cast<std::size_t>(d.cfg.tcp.max_connections);
     d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
-                                          d.cfg.tcp.port, d.cfg.tcp.token);
+                                          d.cfg.tcp.port, d.cfg.tcp.token, tl);
     d.tcp->listen();
     spdlog::info("OpenAI-compatible routes on http://{}:{} (bearer token required)", d.cfg.tcp.host, d.tcp->port());
   }
@@ -211,6 +227,7 @@ int Daemon::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   d.ioc.stop();
   for (auto& t : threads) t.join();
+  d.workers->stop();  // a plugin method still running finishes before its plugin is unloaded
   d.plugins.shutdown_all();
   spdlog::info("workbenchd stopped");
   return 0;

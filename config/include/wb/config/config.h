@@ -8,9 +8,10 @@
 //     device       = "auto"                           # auto | cpu | cuda
 //     threads      = 0                                # compute threads, 0 = all cores
 //     http_threads = 4                                # io threads serving HTTP
-//     [limits]  max_body_bytes, max_request_bytes, max_header_bytes
+//     [limits]  max_body_bytes, max_request_bytes, max_header_bytes, max_connections,
+//               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
 //     [serving] model, max_batch, max_context, max_adapters
-//     [tcp]     enabled, host, port, token
+//     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
 // ConfigError naming the key (e.g. "workbench.toml: unknown key 'limits.max_bodyy'").
@@ -44,6 +45,12 @@ struct Limits {
   std::uint64_t max_body_bytes = 256ull << 20;    // POST /v1/datasets bodies (inline JSONL)
   std::uint64_t max_request_bytes = 1ull << 20;   // every other route's body
   std::uint32_t max_header_bytes = 64u << 10;     // request line + headers
+  int max_connections = 512;                      // open connections on the Unix socket
+  int header_timeout_s = 30;                      // a request's header must arrive within this
+  int body_timeout_s = 120;                       // ... and its body within this after the header
+  int idle_timeout_s = 60;                        // kept-alive connection with no next request
+  int worker_threads = 2;                         // imports, exports, plugin methods
+  int worker_queue = 16;                          // waiting beyond busy workers; more get 503
 };
 
 struct Serving {
@@ -58,6 +65,8 @@ struct Tcp {
   std::string host = "127.0.0.1";
   std::uint16_t port = 11435;
   std::string token;          // bearer token; required (non-empty) when enabled
+  std::uint64_t max_body_bytes = 4ull << 20;  // request bodies over TCP
+  int max_connections = 64;                   // open TCP connections
 };
 
 struct Config {
