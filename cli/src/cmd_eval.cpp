@@ -13,6 +13,7 @@
 #include "wb/cli/errors.h"
 #include "wb/cli/job_follow.h"
 #include "wb/cli/output.h"
+#include "wb/cli/paths.h"
 #include "wb/cli/set_parser.h"
 
 namespace wb::cli {
@@ -39,7 +40,7 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
   json spec = {{"model", o.model}};
   if (!o.adapter.empty()) spec["adapter"] = o.adapter;
   if (!o.dataset.empty()) spec["dataset"] = o.dataset;
-  if (!o.suite_dir.empty()) spec["suite_dir"] = std::filesystem::absolute(o.suite_dir).lexically_normal().string();
+  if (!o.suite_dir.empty()) spec["suite_dir"] = user_path(o.suite_dir);
   if (!o.split.empty()) spec["split"] = o.split;
   if (o.limit > 0) spec["limit"] = o.limit;
   if (o.max_tokens > 0) spec["max_tokens"] = o.max_tokens;

@@ -41,6 +41,16 @@ TEST_CASE("wb model/train/eval drive the sft plugin end to end", "[sft][integrat
   CHECK(train.code == 0);
   CHECK_THAT(train.out, Catch::Contains("train_loss") && Catch::Contains("succeeded"));
 
+  // Without --set output the adapter is named "sft-<job id>", printed at submission.
+  Run unnamed = wb(d, "train sft --follow --set model=tiny1 --set dataset=chat --set max_steps=1"
+                      " --set batch_size=2 --set context_length=64 --set eval_batches=1");
+  INFO(unnamed.out);
+  CHECK(unnamed.code == 0);
+  const auto at = unnamed.out.find("(output sft-");
+  REQUIRE(at != std::string::npos);
+  const std::string named = unnamed.out.substr(at + 8, unnamed.out.find(')', at) - at - 8);
+  CHECK_THAT(wb(d, "adapter list").out, Catch::Contains(named));
+
   Run ev = wb(d, "eval --model tiny1 --adapter cli-lora --dataset chat-eval --limit 6 --max-tokens 4");
   INFO(ev.out);
   CHECK(ev.code == 0);
@@ -48,6 +58,16 @@ TEST_CASE("wb model/train/eval drive the sft plugin end to end", "[sft][integrat
   Run evj = wb(d, "--json eval --model tiny1 --dataset chat-eval --limit 3 --max-tokens 2");
   CHECK(evj.code == 0);
   CHECK(json::parse(evj.out)["n"] == 3);
+
+  // A typed folder with a trailing slash names the folder (the export once staged inside it and
+  // failed with "cannot remove: Directory not empty").
+  const auto out_dir = d.data_dir().parent_path() / "export-out";
+  std::filesystem::create_directories(out_dir);
+  Run ex = wb(d, "model export tiny1 " + out_dir.string() + "/ --adapter cli-lora");
+  INFO(ex.out);
+  CHECK(ex.code == 0);
+  CHECK(std::filesystem::is_regular_file(out_dir / "config.json"));
+  CHECK_THAT(ex.out, Catch::Contains("to " + out_dir.string() + "\n"));
 
   Run bad = wb(d, "train sft --set model=tiny1 --set dataset=chat --set output=x --set rank=0");
   CHECK(bad.code == 1);
