@@ -42,7 +42,21 @@ TcpListener::~TcpListener() {
   acceptor_.close(ec);
 }
 
+TcpAccess tcp_access(const std::string& method, const std::string& path) {
+  if (method == "GET" && (path == "/health" || path == "/v1/health")) return TcpAccess::Open;
+  if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
+      (method == "GET" && (path == "/v1/models" || path == "/metrics")))
+    return TcpAccess::Token;
+  return TcpAccess::NotServed;
+}
+
 Response TcpListener::handle(Request& req) const {
+  // Probes and load balancers learn only that the daemon is up, without a token.
+  if (tcp_access(req.method, req.path) == TcpAccess::Open) {
+    Response ok;
+    ok.body = "{\"status\":\"ok\"}";
+    return ok;
+  }
   const auto it = req.headers.find("authorization");
   const std::string given = it == req.headers.end() ? "" : it->second;
   const std::string prefix = "Bearer ";
@@ -51,11 +65,9 @@ Response TcpListener::handle(Request& req) const {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }
-  const bool allowed = (req.method == "POST" && (req.path == "/v1/completions" || req.path == "/v1/chat/completions")) ||
-                       (req.method == "GET" && (req.path == "/v1/models" || req.path == "/v1/health"));
-  if (!allowed)
+  if (tcp_access(req.method, req.path) != TcpAccess::Token)
     return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
-                                            "/v1/chat/completions, GET /v1/models and GET /v1/health");
+                                            "/v1/chat/completions, GET /v1/models, GET /metrics and GET /health");
   return inner_(req);
 }
 

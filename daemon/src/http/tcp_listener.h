@@ -22,6 +22,12 @@
 
 namespace wb::daemon {
 
+// What the listener asks of a request, decided here alone: Open (no token; GET /health and
+// /v1/health, answered {"status":"ok"} and nothing more), Token (the bearer token; the OpenAI
+// routes, GET /v1/models, GET /metrics) or NotServed (404; the rest stays on the Unix socket).
+enum class TcpAccess { Open, Token, NotServed };
+TcpAccess tcp_access(const std::string& method, const std::string& path);
+
 class TcpListener {
  public:
   // `base` supplies the header/body limits and the observer; `handler` is the daemon's dispatcher.
