@@ -69,10 +69,14 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
     print_json(*ctx.out, out);
     return kExitOk;
   }
-  Table t({"MODEL", "ADAPTER", "N", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});
-  t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, figure(m, "n", false), figure(m, "accuracy", true),
+  Table t({"MODEL", "ADAPTER", "N", "GRADED", "UNGRADED", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});
+  t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, figure(m, "n", false), figure(m, "graded", false),
+             figure(m, "ungraded", false), figure(m, "accuracy", true),
              figure(m, "format_adherence", true), figure(m, "refusal_rate", true), figure(m, "over_refusal_rate", true)});
   t.print(*ctx.out);
+  if (m.contains("ungraded") && m["ungraded"].value("value", 0.0) > 0)
+    *ctx.out << figure(m, "ungraded", false) << " of " << figure(m, "n", false)
+             << " prompts are not suite tasks the checker recognises: not graded, not counted in the rates\n";
   return kExitOk;
 }
 

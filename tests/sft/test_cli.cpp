@@ -2,6 +2,8 @@
 // bad --set rejected naming the field.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "sft_fixture.h"
 
 using namespace sfttest;
@@ -55,6 +57,19 @@ TEST_CASE("wb model/train/eval drive the sft plugin end to end", "[sft][integrat
   INFO(ev.out);
   CHECK(ev.code == 0);
   CHECK_THAT(ev.out, Catch::Contains("ACCURACY") && Catch::Contains("FORMAT") && Catch::Contains("cli-lora"));
+  // Prompts the checker does not recognise are shown as ungraded, not as failures.
+  {
+    const auto file = d.data_dir().parent_path() / "free.jsonl";
+    std::ofstream(file) << "{\"prompt\":\"Tell me about the sea.\"}\n{\"prompt\":\"Hello there!\"}\n";
+    REQUIRE(wb(d, "dataset import free " + file.string() + " --kind prompt").code == 0);
+    Run fr = wb(d, "eval --model tiny1 --dataset free --max-tokens 2");
+    INFO(fr.out);
+    CHECK(fr.code == 0);
+    CHECK_THAT(fr.out, Catch::Contains("UNGRADED") && Catch::Contains("2 of 2 prompts are not suite tasks"));
+    const json fj = json::parse(wb(d, "--json eval --model tiny1 --dataset free --max-tokens 2").out);
+    CHECK(fj["graded"] == 0);
+    CHECK(fj["ungraded"] == 2);
+  }
   Run evj = wb(d, "--json eval --model tiny1 --dataset chat-eval --limit 3 --max-tokens 2");
   CHECK(evj.code == 0);
   CHECK(json::parse(evj.out)["n"] == 3);
