@@ -84,6 +84,17 @@ TEST_CASE("wb model/train/eval drive the sft plugin end to end", "[sft][integrat
   CHECK(std::filesystem::is_regular_file(out_dir / "config.json"));
   CHECK_THAT(ex.out, Catch::Contains("to " + out_dir.string() + "\n"));
 
+  // An adapter trained on another model is refused by export as by serving, reward and label.
+  REQUIRE(wb(d, "model init tiny2 --tokenizer-corpus " + (d.suite_dir() / "tokenizer_corpus.txt").string() +
+                    " --vocab-size 400 --set config.hidden_size=64 --set config.intermediate_size=176"
+                    " --set config.num_hidden_layers=2 --set config.max_position_embeddings=128 --preset tiny")
+              .code == 0);
+  const auto other_out = d.data_dir().parent_path() / "export-other";
+  Run mismatch = wb(d, "model export tiny2 " + other_out.string() + " --adapter cli-lora");
+  CHECK(mismatch.code == 1);
+  CHECK_THAT(mismatch.out, Catch::Contains("adapter 'cli-lora' was trained on model 'tiny1', not 'tiny2'"));
+  CHECK_FALSE(std::filesystem::exists(other_out));
+
   Run bad = wb(d, "train sft --set model=tiny1 --set dataset=chat --set output=x --set rank=0");
   CHECK(bad.code == 1);
   CHECK_THAT(bad.out, Catch::Contains("field 'rank'"));

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "wb/plugin/adapter_base.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/spec.h"
@@ -207,7 +208,7 @@ void validate_spec(const std::string& kind, const json& spec) {
   } else if (kind == "model_export") {
     ExportSpec s = parse_export_spec(spec);
     require("model", "model", s.model);
-    if (!s.adapter.empty()) require("adapter", "adapter", s.adapter);
+    if (!s.adapter.empty()) plugin::check_adapter_base("adapter", s.adapter, require("adapter", "adapter", s.adapter), s.model);
     if (fs::exists(s.out) && !(fs::is_directory(s.out) && fs::is_empty(s.out)))
       plugin::spec_fail("out", "exists and is not an empty directory: " + s.out);
   } else if (kind == "pretrain" || kind == "sft") {
