@@ -47,6 +47,15 @@ TEST_CASE("serving: TCP listener with and without the bearer token") {
   r = tcp_exchange(port, http_request("GET", "/v1/models", "", {auth}));
   REQUIRE(r.status == 200);
   CHECK(json::parse(r.body)["data"][0]["id"] == "tiny");
+  // No local paths over TCP: OpenAI's list only, and one entry by id (models.retrieve).
+  CHECK_FALSE(json::parse(r.body).contains("models"));
+  CHECK(r.body.find(d.dir().string()) == std::string::npos);
+  r = tcp_exchange(port, http_request("GET", "/v1/models/tiny", "", {auth}));
+  REQUIRE(r.status == 200);
+  CHECK(json::parse(r.body) == json({{"id", "tiny"}, {"object", "model"}, {"created", 0}, {"owned_by", "workbench"}}));
+  r = tcp_exchange(port, http_request("GET", "/v1/models/nope", "", {auth}));
+  CHECK(r.status == 404);
+  CHECK(json::parse(r.body)["error"]["code"] == "model_not_found");
 
   // A streamed chat over TCP equals the plain answer over the Unix socket.
   json chat = {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hello world"}}}}, {"max_tokens", 8},

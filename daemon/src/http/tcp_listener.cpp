@@ -8,6 +8,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace wb::daemon {
@@ -45,7 +46,8 @@ TcpListener::~TcpListener() {
 TcpAccess tcp_access(const std::string& method, const std::string& path) {
   if (method == "GET" && (path == "/health" || path == "/v1/health")) return TcpAccess::Open;
   if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
-      (method == "GET" && (path == "/v1/models" || path == "/metrics")))
+      (method == "GET" && (path == "/v1/models" || path == "/metrics")) ||
+      (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos))
     return TcpAccess::Token;
   return TcpAccess::NotServed;
 }
@@ -67,8 +69,33 @@ Response TcpListener::handle(Request& req) const {
   }
   if (tcp_access(req.method, req.path) != TcpAccess::Token)
     return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
-                                            "/v1/chat/completions, GET /v1/models, GET /metrics and GET /health");
+                                            "/v1/chat/completions, GET /v1/models[/{id}], GET /metrics and GET /health");
+  if (req.path.rfind("/v1/models", 0) == 0) return openai_models(req);
   return inner_(req);
+}
+
+// /v1/models over TCP: OpenAI's list only (the registry beside it, with its local paths, stays on
+// the Unix socket); /v1/models/{id} is one entry of that list (the SDK's models.retrieve).
+Response TcpListener::openai_models(const Request& req) const {
+  Request list = req;
+  list.path = list.target = "/v1/models";
+  list.query.clear();
+  Response r = inner_(list);
+  if (r.status != 200 || r.stream) return r;
+  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return r;
+  body.erase("models");
+  if (req.path == "/v1/models") {
+    r.body = body.dump();
+    return r;
+  }
+  const std::string id = req.path.substr(std::string("/v1/models/").size());
+  for (const auto& e : body.value("data", nlohmann::json::array()))
+    if (e.value("id", "") == id) {
+      r.body = e.dump();
+      return r;
+    }
+  return error_response(404, "model_not_found", "model '" + id + "' is neither the served model nor a loaded adapter");
 }
 
 void TcpListener::listen() {

@@ -24,7 +24,7 @@ namespace wb::daemon {
 
 // What the listener asks of a request, decided here alone: Open (no token; GET /health and
 // /v1/health, answered {"status":"ok"} and nothing more), Token (the bearer token; the OpenAI
-// routes, GET /v1/models, GET /metrics) or NotServed (404; the rest stays on the Unix socket).
+// routes, GET /v1/models and /v1/models/{id} (OpenAI's shape, no local paths), GET /metrics) or NotServed (404; the rest stays on the Unix socket).
 enum class TcpAccess { Open, Token, NotServed };
 TcpAccess tcp_access(const std::string& method, const std::string& path);
 
@@ -49,6 +49,7 @@ class TcpListener {
  private:
   void do_accept();
   Response handle(Request& req) const;
+  Response openai_models(const Request& req) const;
 
   boost::asio::io_context& ioc_;
   std::string host_;
