@@ -1,5 +1,8 @@
 // The wb command line: global options, the command groups, and the mapping of failures to exit
 // codes (0 ok, 1 error, 2 usage).
+#include <optional>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "wb/cli/commands.h"
@@ -21,6 +24,35 @@ int report(const Context& ctx, const Error& e, int code) {
     print_json(*ctx.out, j);
   }
   return code;
+}
+
+// The first word that is not a command where one is required ("wb nosuch", "wb model nosuch"),
+// as "model nosuch"; CLI11 alone would say "A subcommand is required".
+std::optional<std::string> unknown_command(CLI::App& app, int argc, char** argv) {
+  CLI::App* at = &app;
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string tok = argv[i];
+    if (tok == "--") return std::nullopt;
+    if (!tok.empty() && tok[0] == '-') {
+      if (at == &app && tok == "--socket") ++i;  // the one top-level option with a value
+      continue;
+    }
+    if (at->get_require_subcommand_min() == 0) return std::nullopt;  // from here on, arguments
+    path += (path.empty() ? "" : " ") + tok;
+    CLI::App* sub = nullptr;
+    for (CLI::App* c : at->get_subcommands([](CLI::App*) { return true; }))
+      if (c->check_name(tok)) sub = c;
+    if (!sub) return path;
+    at = sub;
+  }
+  return std::nullopt;
+}
+
+bool has_json_flag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--json") return true;
+  return false;
 }
 
 }  // namespace
@@ -51,6 +83,12 @@ int run_app(int argc, char** argv) {
   register_label(app, ctx);
   register_reward(app, ctx);
 
+  if (auto unknown = unknown_command(app, argc, argv)) {
+    std::cerr << "wb: unknown command '" << *unknown << "'; run 'wb --help' for the commands\n";
+    if (ctx.opts.json || has_json_flag(argc, argv))
+      print_json(*ctx.out, {{"error", {{"code", "usage"}, {"message", "unknown command '" + *unknown + "'"}}}});
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #include "wb/cli/commands.h"
 #include "wb/cli/errors.h"
 #include "wb/cli/output.h"
+#include "wb/cli/paths.h"
 
 namespace wb::cli {
 namespace {
@@ -21,7 +22,7 @@ struct LoadOpts {
 
 int run_load(const Context& ctx, const LoadOpts& o) {
   json body = json::object();
-  if (!o.path.empty()) body["path"] = std::filesystem::absolute(o.path).lexically_normal().string();
+  if (!o.path.empty()) body["path"] = user_path(o.path);
   if (o.scale) body["scale"] = *o.scale;
   json r = ctx.client().post("/v1/adapters/" + url_encode(o.name) + "/load", body);
   if (ctx.opts.json) print_json(*ctx.out, r);

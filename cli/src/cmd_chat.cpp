@@ -50,6 +50,8 @@ int run_chat(const Context& ctx, const ChatOpts& o) {
       *ctx.err << "wb: " << e.what() << '\n';
       continue;
     }
+    // An empty answer (the model ended at once) is said, not shown as a blank line.
+    if (r.text.empty()) *ctx.out << "(empty answer: the model stopped at once, finish_reason " << r.finish_reason << ")";
     *ctx.out << '\n' << std::flush;
     messages.push_back({{"role", "assistant"}, {"content", r.text}});
   }

@@ -8,6 +8,7 @@
 #include "wb/cli/errors.h"
 #include "wb/cli/export.h"
 #include "wb/cli/output.h"
+#include "wb/cli/paths.h"
 
 namespace wb::cli {
 namespace {
@@ -40,14 +41,20 @@ int run_import(const Context& ctx, const ImportOpts& o) {
     body["source"] = "stdin";
   } else {
     std::error_code ec;
-    const fs::path p = fs::absolute(o.file, ec);
+    const fs::path p = user_path(o.file);
     if (ec || !fs::exists(p, ec)) throw Error("cannot read dataset file '" + o.file + "': no such file");
     if (!fs::is_regular_file(p, ec)) throw Error("cannot read dataset file '" + o.file + "': not a regular file");
-    body["path"] = p.lexically_normal().string();  // the daemon reads it (same uid)
+    body["path"] = p.string();  // the daemon reads it (same uid)
   }
   if (o.eval_fraction >= 0) body["eval_fraction"] = o.eval_fraction;
   if (o.replace) body["replace"] = true;
-  const json rec = ctx.client().post("/v1/datasets", body);
+  json rec;
+  try {
+    rec = ctx.client().post("/v1/datasets", body);
+  } catch (const DaemonError& e) {
+    if (e.http_status() != 409) throw;
+    throw DaemonError(409, e.code(), std::string(e.what()) + "; --replace swaps in the new rows");
+  }
   if (ctx.opts.json) {
     print_json(*ctx.out, rec);
   } else {

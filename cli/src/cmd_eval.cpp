@@ -13,6 +13,7 @@
 #include "wb/cli/errors.h"
 #include "wb/cli/job_follow.h"
 #include "wb/cli/output.h"
+#include "wb/cli/paths.h"
 #include "wb/cli/set_parser.h"
 
 namespace wb::cli {
@@ -39,7 +40,7 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
   json spec = {{"model", o.model}};
   if (!o.adapter.empty()) spec["adapter"] = o.adapter;
   if (!o.dataset.empty()) spec["dataset"] = o.dataset;
-  if (!o.suite_dir.empty()) spec["suite_dir"] = std::filesystem::absolute(o.suite_dir).lexically_normal().string();
+  if (!o.suite_dir.empty()) spec["suite_dir"] = user_path(o.suite_dir);
   if (!o.split.empty()) spec["split"] = o.split;
   if (o.limit > 0) spec["limit"] = o.limit;
   if (o.max_tokens > 0) spec["max_tokens"] = o.max_tokens;
@@ -68,10 +69,14 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
     print_json(*ctx.out, out);
     return kExitOk;
   }
-  Table t({"MODEL", "ADAPTER", "N", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});
-  t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, figure(m, "n", false), figure(m, "accuracy", true),
+  Table t({"MODEL", "ADAPTER", "N", "GRADED", "UNGRADED", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});
+  t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, figure(m, "n", false), figure(m, "graded", false),
+             figure(m, "ungraded", false), figure(m, "accuracy", true),
              figure(m, "format_adherence", true), figure(m, "refusal_rate", true), figure(m, "over_refusal_rate", true)});
   t.print(*ctx.out);
+  if (m.contains("ungraded") && m["ungraded"].value("value", 0.0) > 0)
+    *ctx.out << figure(m, "ungraded", false) << " of " << figure(m, "n", false)
+             << " prompts are not suite tasks the checker recognises: not graded, not counted in the rates\n";
   return kExitOk;
 }
 

@@ -126,10 +126,10 @@ Session label_loop(const Context& ctx, const LabelOpts& o, const std::string& an
 int run_label(const Context& ctx, const LabelOpts& o) {
   if (o.prompts.empty() || o.model.empty() || o.into.empty())
     throw UsageError("wb label needs --prompts DATASET --model MODEL --into PREFDATASET");
-  const std::string annotator = annotator_of(o);
   if (!::isatty(STDIN_FILENO) || !::isatty(STDOUT_FILENO))
     throw UsageError("wb label needs a terminal; label without one through `wb comparison add` or "
                      "`wb dataset import --kind preference`");
+  const std::string annotator = annotator_of(o);
   const Session s = label_loop(ctx, o, annotator);
   if (ctx.opts.json) {
     print_json(*ctx.out, {{"labeled", s.labeled}, {"skipped", s.skipped}, {"finished", s.finished}, {"dataset", o.into}});

@@ -12,6 +12,7 @@
 #include "wb/cli/errors.h"
 #include "wb/cli/job_follow.h"
 #include "wb/cli/output.h"
+#include "wb/cli/paths.h"
 #include "wb/cli/set_parser.h"
 
 namespace wb::cli {
@@ -40,7 +41,7 @@ json run_model_job(const Context& ctx, const std::string& kind, const json& spec
   }
 }
 
-std::string abs_path(const std::string& p) { return std::filesystem::absolute(p).lexically_normal().string(); }
+std::string abs_path(const std::string& p) { return user_path(p); }
 
 void print_model(const Context& ctx, const json& m) {
   if (ctx.opts.json) {

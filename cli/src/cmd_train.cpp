@@ -49,7 +49,11 @@ int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
     return kExitOk;
   }
   if (ctx.opts.json) *ctx.out << rec.dump() << '\n' << std::flush;
-  else *ctx.out << "submitted " << kind << " job " << id << " (output " << cell(spec, "output") << ")\n" << std::flush;
+  else {
+    // Without --set output, pretrain and sft name their result "<kind>-<job id>".
+    const std::string output = spec.contains("output") || kind == "reward" ? cell(spec, "output") : kind + "-" + std::to_string(id);
+    *ctx.out << "submitted " << kind << " job " << id << " (output " << output << ")\n" << std::flush;
+  }
   if (!o.follow) return kExitOk;
   if (id < 0) throw Error("workbenchd returned a job record without an id");
   return follow_job(ctx, id, true);

@@ -66,7 +66,15 @@ CompletionResult stream_completion(const DaemonClient& client, const std::string
 }
 
 std::string served_model(const DaemonClient& client, const std::string& adapter) {
-  if (!adapter.empty()) return adapter;
+  if (!adapter.empty()) {
+    // Named as an adapter, so refused as one (the route alone would say "model 'X'").
+    for (const json& a : client.get("/v1/adapters").value("adapters", json::array()))
+      if (a.value("name", "") == adapter) {
+        if (a.value("loaded", false)) return adapter;
+        throw Error("adapter '" + adapter + "' is not loaded; load it with `wb adapter load " + adapter + "`", "not_found");
+      }
+    throw Error("unknown adapter '" + adapter + "'; `wb adapter list` shows the adapters", "not_found");
+  }
   json s = client.get("/v1/serving");
   if (!s.contains("model") || !s["model"].is_string())
     throw Error("no model is being served; start one with `wb serve start --model NAME`", "unavailable");

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "wb/cli/errors.h"
+#include "wb/cli/paths.h"
 #include "wb/cli/output.h"
 
 namespace wb::cli {
@@ -24,7 +25,7 @@ int export_ndjson(const Context& ctx, const std::string& target, const std::stri
     return kExitOk;
   }
 
-  const fs::path path = fs::absolute(out_path);
+  const fs::path path = user_path(out_path);
   const fs::path tmp = path.string() + ".tmp";
   std::size_t bytes = 0, rows = 0;
   {

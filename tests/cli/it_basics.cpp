@@ -54,6 +54,14 @@ TEST_CASE("wb usage errors exit 2 while --version and --help exit 0", "[cli][int
     CHECK(r.exit_code == 2);
     CHECK_FALSE(r.err.empty());
   }
+  // An unknown command is named as such (not "A subcommand is required").
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"frobnicate"}, {"--socket", sock, "frobnicate"}, {"model", "frobnicate"}}) {
+    ProcResult r = wb(sock, args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("unknown command '" + std::string(args.size() == 2 ? "model " : "") + "frobnicate'") != std::string::npos);
+  }
   // With --json, a usage error is also a JSON object on stdout.
   ProcResult uj = wb(sock, {"--json", "job", "show", "abc"});
   CHECK(uj.exit_code == 2);

@@ -125,7 +125,7 @@ TEST_CASE("wb dataset import: a bad line exits 1 naming the line and stores noth
   // Without --replace an existing name is a conflict.
   r = wb(d.socket(), {"dataset", "import", "prefs", good.string(), "--kind", "preference"});
   CHECK(r.exit_code == 1);
-  CHECK_FALSE(r.err.empty());
+  CHECK(r.err == "wb: dataset 'prefs' already exists; --replace swaps in the new rows\n");
 
   // A missing file is reported by wb itself.
   r = wb(d.socket(), {"dataset", "import", "x", (tmp.path() / "nope.jsonl").string(), "--kind", "sft"});

@@ -17,6 +17,10 @@ TEST_CASE("wb status shows the daemon and its plugins including ones that failed
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.rfind("workbenchd 0.1.0 (pid ", 0) == 0);
   CHECK(r.out.find("\nsocket:   " + d.socket() + "\n") != std::string::npos);
+  // Which config file the daemon read and which socket this wb uses (and why); serving in words.
+  CHECK(r.out.find("\nconfig:   ") != std::string::npos);
+  CHECK(r.out.find("\nwb uses:  " + d.socket() + " (--socket)\n") != std::string::npos);
+  CHECK(r.out.find("\nserving:  none\n") != std::string::npos);
   CHECK(r.out.find("\njobs:     queued 0, running 0, succeeded 0, failed 0, cancelled 0\n") != std::string::npos);
   CHECK(r.out.find("\nPLUGIN ") != std::string::npos);
   CHECK(r.out.find("\nsleeper ") != std::string::npos);

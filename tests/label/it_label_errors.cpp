@@ -47,6 +47,11 @@ TEST_CASE("labeling refuses bad input: preference files, options, no terminal", 
   r = wb(d.socket(), {"label", "--prompts", "p", "--model", "m", "--into", "pref", "--annotator", "x"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("needs a terminal") != std::string::npos);
+  // Without a terminal and without an annotator, the terminal is what is missing first.
+  r = run_process({wb_binary(), "--socket", d.socket(), "label", "--prompts", "p", "--model", "m", "--into", "pref"}, "",
+                  {{"USER", ""}});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("needs a terminal") != std::string::npos);
 
   // The route: strict parameters, kinds, and 404 all_labeled once everything is labeled.
   post_json(d.socket(), "/v1/datasets", {{"name", "prompts"}, {"kind", "prompt"}, {"jsonl", "{\"prompt\":\"p0\"}\n"}}, 201);

@@ -61,13 +61,23 @@ TEST_CASE("serving: wb serve, adapter, generate and chat") {
          "hello\nand then\n/exit\n");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == first + "\n" + second + "\n");
+  // An empty answer is said as such rather than left as a blank line.
+  auto shown = [](const std::string& a) { return a.empty() ? "(empty answer: the model stopped at once, finish_reason stop)" : a; };
+  CHECK(r.out == shown(first) + "\n" + shown(second) + "\n");
+
+  // wb status sums the serving block up in words.
+  r = wb({"status"});
+  INFO(r.out);
+  CHECK(r.out.find("\nserving:  model tiny on cpu, 1 adapter, 0 running, 0 queued\n") != std::string::npos);
 
   r = wb({"generate", "--adapter", "ghost", "x"});
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("ghost") != std::string::npos);
+  CHECK(r.err.find("unknown adapter 'ghost'") != std::string::npos);
   r = wb({"adapter", "unload", "a"});
   CHECK(r.exit_code == 0);
+  r = wb({"generate", "--adapter", "a", "x"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("adapter 'a' is not loaded; load it with `wb adapter load a`") != std::string::npos);
   r = wb({"--json", "adapter", "list"});
   CHECK(json::parse(r.out)["adapters"][0]["loaded"] == false);
   r = wb({"serve", "stop"});

@@ -1,5 +1,5 @@
 // The optional TCP listener: loopback only, bearer token required (401 without it), only the
-// OpenAI routes + /v1/models + /v1/health, answers identical to the Unix socket's.
+// OpenAI routes + /v1/models + /metrics; /health and /v1/health without it, answers identical to the Unix socket's.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -22,24 +22,40 @@ TEST_CASE("serving: TCP listener with and without the bearer token") {
   d.serve();
   const std::string auth = "Authorization: Bearer s3cret-token";
 
-  auto r = tcp_exchange(port, http_request("GET", "/v1/health", ""));
+  // Health answers probes without a token, saying only that the daemon is up.
+  for (const char* path : {"/health", "/v1/health"}) {
+    auto h = tcp_exchange(port, http_request("GET", path, ""));
+    CHECK(h.status == 200);
+    CHECK(h.body == "{\"status\":\"ok\"}");
+  }
+  auto r = tcp_exchange(port, http_request("GET", "/v1/models", ""));
   CHECK(r.status == 401);
   CHECK(r.headers["www-authenticate"] == "Bearer");
   CHECK(r.body.find("unauthorized") != std::string::npos);
-  CHECK(tcp_exchange(port, http_request("GET", "/v1/health", "", {"Authorization: Bearer wrong"})).status == 401);
-  CHECK(tcp_exchange(port, http_request("GET", "/v1/health", "", {"Authorization: Bearer s3cret-token-and-more"})).status == 401);
-  CHECK(tcp_exchange(port, http_request("GET", "/v1/health", "", {"Authorization: s3cret-token"})).status == 401);
-  r = tcp_exchange(port, http_request("GET", "/v1/health", "", {auth}));
+  CHECK(tcp_exchange(port, http_request("GET", "/v1/models", "", {"Authorization: Bearer wrong"})).status == 401);
+  CHECK(tcp_exchange(port, http_request("GET", "/v1/models", "", {"Authorization: Bearer s3cret-token-and-more"})).status == 401);
+  CHECK(tcp_exchange(port, http_request("GET", "/v1/models", "", {"Authorization: s3cret-token"})).status == 401);
+  CHECK(tcp_exchange(port, http_request("GET", "/metrics", "")).status == 401);
+  r = tcp_exchange(port, http_request("GET", "/metrics", "", {auth}));
   CHECK(r.status == 200);
+  CHECK(r.body.find("workbench_jobs") != std::string::npos);
 
   // Only the OpenAI routes: the rest of the API stays on the Unix socket.
   CHECK(tcp_exchange(port, http_request("GET", "/v1/jobs", "", {auth})).status == 404);
   CHECK(tcp_exchange(port, http_request("POST", "/v1/serving", "{\"model\":\"tiny\"}", {auth})).status == 404);
-  CHECK(tcp_exchange(port, http_request("GET", "/metrics", "", {auth})).status == 404);
 
   r = tcp_exchange(port, http_request("GET", "/v1/models", "", {auth}));
   REQUIRE(r.status == 200);
   CHECK(json::parse(r.body)["data"][0]["id"] == "tiny");
+  // No local paths over TCP: OpenAI's list only, and one entry by id (models.retrieve).
+  CHECK_FALSE(json::parse(r.body).contains("models"));
+  CHECK(r.body.find(d.dir().string()) == std::string::npos);
+  r = tcp_exchange(port, http_request("GET", "/v1/models/tiny", "", {auth}));
+  REQUIRE(r.status == 200);
+  CHECK(json::parse(r.body) == json({{"id", "tiny"}, {"object", "model"}, {"created", 0}, {"owned_by", "workbench"}}));
+  r = tcp_exchange(port, http_request("GET", "/v1/models/nope", "", {auth}));
+  CHECK(r.status == 404);
+  CHECK(json::parse(r.body)["error"]["code"] == "model_not_found");
 
   // A streamed chat over TCP equals the plain answer over the Unix socket.
   json chat = {{"model", "tiny"}, {"messages", {{{"role", "user"}, {"content", "hello world"}}}}, {"max_tokens", 8},

@@ -36,6 +36,7 @@ Response status(App& app, Request&) {
             {"uptime_s", up},
             {"data_dir", app.config.data_dir.string()},
             {"socket", app.config.socket.string()},
+            {"config", app.config.source.empty() ? json() : json(app.config.source.string())},
             {"device", std::string(config::to_string(app.config.device))},
             {"plugins", plugins},
             {"models", app.store.models().count()},

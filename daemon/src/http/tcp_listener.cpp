@@ -9,6 +9,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace wb::daemon {
@@ -42,33 +43,74 @@ TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, 
     return std::min(cap, inner ? inner(method, path) : cap);
   };
   o.max_connections = limits.max_connections;
-  server_ = std::make_unique<HttpServer>(ioc_, std::move(o), inner_);
+  server_ = std::make_unique<HttpServer>(ioc_, std::move(o), [this](Request& r) { return handle(r); });
 }
-
-bool tcp_needs_token(const std::string& /*method*/, const std::string& /*path*/) { return true; }
 
 TcpListener::~TcpListener() {
   boost::system::error_code ec;
   acceptor_.close(ec);
 }
 
+TcpAccess tcp_access(const std::string& method, const std::string& path) {
+  if (method == "GET" && (path == "/health" || path == "/v1/health")) return TcpAccess::Open;
+  if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
+      (method == "GET" && (path == "/v1/models" || path == "/metrics")) ||
+      (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos))
+    return TcpAccess::Token;
+  return TcpAccess::NotServed;
+}
+
 std::optional<Response> TcpListener::admit(const Request& req) const {
-  if (tcp_needs_token(req.method, req.path)) {
-    const auto it = req.headers.find("authorization");
-    const std::string given = it == req.headers.end() ? "" : it->second;
-    const std::string prefix = "Bearer ";
-    if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
-      Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  const TcpAccess access = tcp_access(req.method, req.path);
+  if (access == TcpAccess::Open) return std::nullopt;
+  // The token before the route, so a client without it learns nothing of what is served.
+  const auto it = req.headers.find("authorization");
+  const std::string given = it == req.headers.end() ? "" : it->second;
+  const std::string prefix = "Bearer ";
+  if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
+    Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  if (access != TcpAccess::Token)
+    return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
+                                            "/v1/chat/completions, GET /v1/models[/{id}], GET /metrics and GET /health");
+  return std::nullopt;
+}
+
+Response TcpListener::handle(Request& req) const {
+  // Probes and load balancers learn only that the daemon is up, without a token.
+  if (tcp_access(req.method, req.path) == TcpAccess::Open) {
+    Response ok;
+    ok.body = "{\"status\":\"ok\"}";
+    return ok;
+  }
+  if (req.path.rfind("/v1/models", 0) == 0) return openai_models(req);
+  return inner_(req);
+}
+
+// /v1/models over TCP: OpenAI's list only (the registry beside it, with its local paths, stays on
+// the Unix socket); /v1/models/{id} is one entry of that list (the SDK's models.retrieve).
+Response TcpListener::openai_models(const Request& req) const {
+  Request list = req;
+  list.path = list.target = "/v1/models";
+  list.query.clear();
+  Response r = inner_(list);
+  if (r.status != 200 || r.stream) return r;
+  nlohmann::json body = nlohmann::json::parse(r.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) return r;
+  body.erase("models");
+  if (req.path == "/v1/models") {
+    r.body = body.dump();
+    return r;
+  }
+  const std::string id = req.path.substr(std::string("/v1/models/").size());
+  for (const auto& e : body.value("data", nlohmann::json::array()))
+    if (e.value("id", "") == id) {
+      r.body = e.dump();
       return r;
     }
-  }
-  const bool allowed = (req.method == "POST" && (req.path == "/v1/completions" || req.path == "/v1/chat/completions")) ||
-                       (req.method == "GET" && (req.path == "/v1/models" || req.path == "/v1/health"));
-  if (!allowed)
-    return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
-                                            "/v1/chat/completions, GET /v1/models and GET /v1/health");
-  return std::nullopt;
+  return error_response(404, "model_not_found", "model '" + id + "' is neither the served model nor a loaded adapter");
 }
 
 void TcpListener::listen() {

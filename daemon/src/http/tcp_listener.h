@@ -2,12 +2,12 @@
 //
 // Listens on a loopback address only (tcp.host must be 127.0.0.0/8 or ::1; anything else is
 // refused at start), accepts connections and hands each one to an HttpServer that serves it like
-// a Unix-socket connection, minus the uid check. Every request must carry
-// `Authorization: Bearer <tcp.token>` (compared in constant time; otherwise 401 with
-// WWW-Authenticate) and may only reach the routes OpenAI clients use:
-//   POST /v1/completions, POST /v1/chat/completions, GET /v1/models, GET /v1/health
-// (others: 404). Both are decided from the header alone, before any body byte is read, so a
-// client without the token cannot make the daemon read (or wait for) a body. The listener has
+// a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
+// for probes), every request must carry `Authorization: Bearer <tcp.token>` (compared in
+// constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
+// clients use and /metrics (tcp_access below; others: 404). Both are decided from the header
+// alone, before any body byte is read, so a client without the token cannot make the daemon
+// read (or wait for) a body. The listener has
 // its own body cap (tcp.max_body_bytes) and connection cap (tcp.max_connections). Allowed
 // requests go to the daemon's own handler, so answers are identical.
 #pragma once
@@ -28,7 +28,7 @@ namespace wb::daemon {
 
 class TcpListener {
  public:
-  // `base` supplies the header/body limits and the observer; `handler` is the daemon's dispatcher.
+  // The listener's own caps (config [tcp]); `handler` is the daemon's dispatcher.
   struct Limits {
     std::uint64_t max_body_bytes = 4u << 20;
     std::size_t max_connections = 64;
@@ -53,6 +53,9 @@ class TcpListener {
   void do_accept();
   // The gate (HttpServer::Options::gate): token, then route, from the header alone.
   std::optional<Response> admit(const Request& head) const;
+  // What an admitted request gets: health without a token, OpenAI's model list, or the daemon.
+  Response handle(Request& req) const;
+  Response openai_models(const Request& req) const;
 
   boost::asio::io_context& ioc_;
   std::string host_;
@@ -64,8 +67,12 @@ class TcpListener {
   boost::asio::steady_timer accept_pause_;
 };
 
-// Whether a request over TCP must carry the bearer token (the one place that decides it).
-bool tcp_needs_token(const std::string& method, const std::string& path);
+// What the listener asks of a request, decided here alone and from the header: Open (no token;
+// GET /health and /v1/health, answered {"status":"ok"} and nothing more), Token (the bearer
+// token; the OpenAI routes, GET /v1/models and /v1/models/{id} in OpenAI's shape without local
+// paths, GET /metrics) or NotServed (404 once the token is shown; the rest stays on the Unix socket).
+enum class TcpAccess { Open, Token, NotServed };
+TcpAccess tcp_access(const std::string& method, const std::string& path);
 
 // True when `given` equals `expected`, in time that depends only on their lengths.
 bool constant_time_equal(const std::string& given, const std::string& expected);

@@ -1,11 +1,13 @@
 #include "resolve.h"
 
+#include "wb/plugin/adapter_base.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/spec.h"
 
 namespace wb::reward {
 using plugin::Host;
 using plugin::HostError;
+using plugin::check_adapter_base;
 using plugin::spec_fail;
 
 ModelCache& plugin_cache() {
@@ -29,9 +31,7 @@ std::shared_ptr<const LoadedModel> resolve_model(const std::string& name, wb_job
 std::shared_ptr<const LoadedAdapter> resolve_adapter(const std::string& field, const std::string& name,
                                                      const LoadedModel& base, wb_job* job) {
   const auto rec = record("adapter", name, job);
-  const std::string trained_on = rec.value("base_model", "");
-  if (!trained_on.empty() && trained_on != base.name)
-    spec_fail(field, "adapter '" + name + "' was trained on model '" + trained_on + "', not '" + base.name + "'");
+  check_adapter_base(field, name, rec, base.name);
   return plugin_cache().adapter(name, rec.at("path").get<std::string>(), base);
 }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "wb/plugin/adapter_base.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/spec.h"
@@ -141,9 +142,7 @@ void validate_reward_spec(const json& spec) {
   if (!s.adapter.empty()) {
     auto a = Host::lookup("adapter", s.adapter);
     if (!a) spec_fail("adapter", "unknown adapter '" + s.adapter + "'");
-    if (a->value("base_model", s.model) != s.model)
-      spec_fail("adapter", "adapter '" + s.adapter + "' was trained on model '" + a->value("base_model", "") +
-                               "', not '" + s.model + "'");
+    plugin::check_adapter_base("adapter", s.adapter, *a, s.model);
     const fs::path cfg = fs::path(a->value("path", "")) / "adapter_config.json";
     if (fs::is_regular_file(cfg)) continued = llama::load_peft_config(cfg);
   }

@@ -138,6 +138,10 @@ wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
     if (v) job.metric(0, name, *v);
   };
   job.metric(0, "n", static_cast<double>(report.n));
+  // Prompts the suite's checker does not recognise are counted, not graded (accuracy is over
+  // the graded ones only).
+  job.metric(0, "graded", static_cast<double>(report.n - report.unknown));
+  job.metric(0, "ungraded", static_cast<double>(report.unknown));
   put("accuracy", report.accuracy.value());
   put("format_adherence", report.format.value());
   put("refusal_rate", report.unsafe_refusal.value());

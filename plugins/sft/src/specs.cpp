@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "wb/plugin/adapter_base.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/spec.h"
@@ -80,6 +81,10 @@ ExportSpec parse_export_spec(const json& spec) {
   s.model = r.string("model");
   s.out = r.string("out");
   if (!fs::path(s.out).is_absolute()) plugin::spec_fail("out", "must be an absolute path, got '" + s.out + "'");
+  // "/x/out/" names the folder "/x/out" (the export is staged beside it, not inside it).
+  fs::path out = fs::path(s.out).lexically_normal();
+  if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+  s.out = out.string();
   s.format = r.one_of_or("format", {"hf", "gguf"}, "hf");
   s.adapter = r.string_or("adapter", "");
   s.dtype = r.one_of_or("dtype", {"f32", "f16"}, "f32");
@@ -89,15 +94,18 @@ ExportSpec parse_export_spec(const json& spec) {
 
 TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
   plugin::SpecReader r(spec);
-  r.allow("job_id");
+  const auto job_id = r.optional_integer("job_id", 1);
   TrainSpec s;
   s.kind = kind;
   s.resume_from = r.string_or("resume_from", "");
   s.model = r.string("model");
   s.dataset = r.string("dataset");
   s.eval_dataset = r.string_or("eval_dataset", "");
-  s.output = r.string("output");
-  check_name("output", s.output);
+  // Without "output" the result is named "<kind>-<job id>" (known once the daemon runs the job;
+  // `wb train` prints it at submission).
+  s.output = r.string_or("output", "");
+  if (s.output.empty() && job_id) s.output = default_output(kind, *job_id);
+  if (!s.output.empty() || spec.contains("output")) check_name("output", s.output);
   s.epochs = r.integer_or("epochs", 1, 1, 100000);
   s.max_steps = r.optional_integer("max_steps", 1, 100000000);
   s.batch_size = r.integer_or("batch_size", 8, 1, 65536);
@@ -200,7 +208,7 @@ void validate_spec(const std::string& kind, const json& spec) {
   } else if (kind == "model_export") {
     ExportSpec s = parse_export_spec(spec);
     require("model", "model", s.model);
-    if (!s.adapter.empty()) require("adapter", "adapter", s.adapter);
+    if (!s.adapter.empty()) plugin::check_adapter_base("adapter", s.adapter, require("adapter", "adapter", s.adapter), s.model);
     if (fs::exists(s.out) && !(fs::is_directory(s.out) && fs::is_empty(s.out)))
       plugin::spec_fail("out", "exists and is not an empty directory: " + s.out);
   } else if (kind == "pretrain" || kind == "sft") {
@@ -215,7 +223,7 @@ void validate_spec(const std::string& kind, const json& spec) {
       json e = require("eval_dataset", "dataset", s.eval_dataset);
       if (e.value("kind", "") != want) plugin::spec_fail("eval_dataset", "must be a " + want + " dataset");
     }
-    require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
+    if (!s.output.empty()) require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
     choose_train_device(s);  // "cuda" that cannot run here is refused at submission
   } else if (kind == "eval") {
     EvalSpec s = parse_eval_spec(spec);

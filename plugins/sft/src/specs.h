@@ -86,7 +86,10 @@ struct EvalSpec {
 InitSpec parse_init_spec(const nlohmann::json& spec);
 ImportSpec parse_import_spec(const nlohmann::json& spec);
 ExportSpec parse_export_spec(const nlohmann::json& spec);
+// A train spec without "output" names its result "<kind>-<job id>" ("sft-4"); at validate() time
+// (no job id yet) the output stays empty.
 TrainSpec parse_train_spec(const std::string& kind, const nlohmann::json& spec);
+inline std::string default_output(const std::string& kind, int64_t job_id) { return kind + "-" + std::to_string(job_id); }
 EvalSpec parse_eval_spec(const nlohmann::json& spec);
 
 // Job kinds this plugin runs, NULL-terminated for wb_plugin::job_kinds.
