@@ -58,3 +58,42 @@ TEST_CASE("model_export: HF with a merged adapter matches base + adapter, GGUF h
   CHECK(r.status == 400);
   CHECK_THAT(r.text, Catch::Contains("field 'out'"));
 }
+
+// A bf16 base: the adapter is merged in f32 and the export (f32 by default) equals base + adapter
+// to 1e-5 relative in logits; the merge used to be stored at the base's bf16 first (~1e-2 off).
+TEST_CASE("model_export of a bf16 base with an adapter equals base + adapter to 1e-5", "[sft][integration][export]") {
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl");
+  d.init_tiny("base");
+  const fs::path base_dir = d.d.get("/v1/models/base").body["path"].get<std::string>();
+  const fs::path bf16_dir = d.d.tmp.path() / "base-bf16";
+  ll::Model<float> wide = ll::load_model<float>(base_dir);
+  wide.weights = ll::Weights<float>::random(wide.config, 5, 0.3);  // large enough that bf16 rounding shows
+  ll::save_model(bf16_dir, wide, ll::DType::BF16);
+  fs::copy_file(base_dir / "tokenizer.model", bf16_dir / "tokenizer.model");
+  d.run_job("model_import", {{"name", "base16"}, {"path", bf16_dir.string()}});
+  d.run_job("sft", {{"model", "base16"}, {"dataset", "chat"}, {"output", "ad16"}, {"rank", 4}, {"max_steps", 4},
+                    {"lr", 5e-2}, {"batch_size", 2}, {"context_length", 64}, {"eval_batches", 1}});
+  const fs::path out = d.d.tmp.path() / "export-bf16";
+  d.run_job("model_export", {{"model", "base16"}, {"adapter", "ad16"}, {"out", out.string()}, {"format", "hf"}});
+
+  const fs::path reg16 = d.d.get("/v1/models/base16").body["path"].get<std::string>();
+  auto base = ll::load_model<float>(reg16);
+  CHECK(base.config.torch_dtype == "bfloat16");
+  json adapters = d.d.get("/v1/adapters").body["adapters"];
+  REQUIRE(adapters.size() == 1);
+  base.lora = ll::load_adapter(adapters[0]["path"].get<std::string>(), base.config);
+  const auto merged = ll::load_model<float>(out);
+  CHECK(merged.config.torch_dtype == "float32");
+  const auto batch = ll::Batch::pack({{1, 40, 41, 42, 43, 44, 45, 46}});
+  ll::Workspace<float> wa, wb;
+  ll::forward(base, batch, wa, ll::ForwardOptions{});
+  ll::forward(merged, batch, wb, ll::ForwardOptions{});
+  REQUIRE(wa.logits.size() == wb.logits.size());
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < wa.logits.size(); ++i) {
+    diff = std::max(diff, std::abs(double(wa.logits[i]) - wb.logits[i]));
+    scale = std::max(scale, std::abs(double(wa.logits[i])));
+  }
+  CHECK(diff / scale < 1e-5);
+}

@@ -40,12 +40,12 @@ void merge_lora_into(Weights<T>& w, const LlamaConfig& c, const LoraAdapter<T>& 
 template void merge_lora_into<float>(Weights<float>&, const LlamaConfig&, const LoraAdapter<float>&);
 template void merge_lora_into<double>(Weights<double>&, const LlamaConfig&, const LoraAdapter<double>&);
 
-void merge_adapter_to_directory(const fs::path& model_dir, const fs::path& adapter_dir, const fs::path& out_dir) {
+void merge_adapter_to_directory(const fs::path& model_dir, const fs::path& adapter_dir, const fs::path& out_dir,
+                                DType store_as) {
   if (fs::exists(out_dir)) throw std::invalid_argument("merge: output " + out_dir.string() + " already exists");
   Model<float> m = load_model<float>(model_dir);
   const LoraAdapter<float> a = load_adapter(adapter_dir, m.config);
   merge_lora_into(m.weights, m.config, a);
-  const DType store_as = dtype_from_torch_name(m.config.torch_dtype).value_or(DType::F32);
   const fs::path tmp = out_dir.string() + ".tmp." + std::to_string(::getpid());
   std::error_code ec;
   fs::remove_all(tmp, ec);

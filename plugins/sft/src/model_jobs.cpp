@@ -163,7 +163,7 @@ void run_model_export(const plugin::JobHost& job, const json& spec_json) {
       const fs::path adapter = plugin::registered_adapter_path(s.adapter, job.handle());
       source = job.dir() / "merged";
       fs::remove_all(source);
-      llama::merge_adapter_to_directory(model, adapter, source);
+      llama::merge_adapter_to_directory(model, adapter, source);  // f32: exported at `dtype` below, rounded once
       job.info("merged adapter " + s.adapter + " into " + s.model);
     }
     job.progress(0.4, "export");

@@ -18,10 +18,14 @@ void merge_lora_into(Weights<T>& w, const LlamaConfig& c, const LoraAdapter<T>& 
 
 // Loads the HF model at model_dir and the PEFT adapter at adapter_dir, merges, and writes out_dir
 // (which must not exist yet, so nothing is overwritten; written to a temp sibling then renamed).
-// store_as: the dtype of the written weights (default: the base model's torch_dtype).
+// The sum is formed in fp32 (the base's stored values widened exactly) and rounded once, to
+// store_as: F32 by default, whatever the base's torch_dtype, so the merged model computes what the
+// engine serves as base + adapter (a bf16 merged copy differs by ~1e-2 relative in logits). Pass
+// the base's own dtype only where a compact copy matters more than equality.
 // Errors name the directory and file at fault; out_dir is not created then.
 void merge_adapter_to_directory(const std::filesystem::path& model_dir,
                                 const std::filesystem::path& adapter_dir,
-                                const std::filesystem::path& out_dir);
+                                const std::filesystem::path& out_dir,
+                                DType store_as = DType::F32);
 
 }  // namespace wb::llama
