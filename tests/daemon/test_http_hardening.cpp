@@ -59,7 +59,7 @@ std::size_t open_fds(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("TCP: a request without the token is refused from its header; its body is never awaited", "[http]") {
+TEST_CASE("TCP: a request without the token is refused from its header, its body never awaited", "[http]") {
   const auto port = free_port();
   DaemonFixture d({test_plugin_dir()}, true, tcp_table(port));
   // Announces 200 MB and sends none of it: the 401 must come at once, not after a body.
@@ -130,7 +130,7 @@ TEST_CASE("deadlines: a slow header, a slow body and an idle kept-alive connecti
   CHECK(d.get("/v1/health").status == 200);
 }
 
-TEST_CASE("out of file descriptors: the accept loop pauses instead of spinning; the daemon recovers", "[http]") {
+TEST_CASE("out of file descriptors: the accept loop pauses instead of spinning, and the daemon recovers", "[http]") {
   const auto port = free_port();
   DaemonFixture d({test_plugin_dir()}, true, tcp_table(port));
   const pid_t pid = d.process.pid();
