@@ -1,9 +1,11 @@
-// wb train pretrain|sft|reward — submit a training job (sft plugin; reward plugin for reward). The spec comes from --spec
-// FILE and/or --set key=value (applied on top); --follow shows the progress bar with the loss and
-// ETA until the job ends (exit 0 only when it succeeded).
+// wb train pretrain|sft|reward|dpo — submit a training job (sft plugin; reward plugin for reward;
+// rlhf plugin for dpo). The spec comes from --spec FILE and/or --set key=value (applied on top);
+// --follow shows the progress bar with the loss and ETA until the job ends (exit 0 only when it
+// succeeded).
 //
 //   wb train sft --set model=base --set dataset=chat --set output=my-lora --set rank=8 --follow
 //   wb train reward --head safety --set model=base --set datasets=safety-prefs --set output=rm-safe
+//   wb train dpo --set model=base --set adapter=sft-2 --set dataset=prefs --set beta=0.1 --follow
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -50,7 +52,7 @@ int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
   }
   if (ctx.opts.json) *ctx.out << rec.dump() << '\n' << std::flush;
   else {
-    // Without --set output, pretrain and sft name their result "<kind>-<job id>".
+    // Without --set output, pretrain, sft and dpo name their result "<kind>-<job id>".
     const std::string output = spec.contains("output") || kind == "reward" ? cell(spec, "output") : kind + "-" + std::to_string(id);
     *ctx.out << "submitted " << kind << " job " << id << " (output " << output << ")\n" << std::flush;
   }
@@ -80,6 +82,8 @@ void register_train(CLI::App& app, Context& ctx) {
   add_train_kind(grp, ctx, "sft", "supervised fine-tuning on chat rows (method lora -> adapter, full -> model)");
   add_train_kind(grp, ctx, "reward",
                  "reward model (LoRA + scalar head, margin ranking loss) on preference datasets -> reward adapter");
+  add_train_kind(grp, ctx, "dpo",
+                 "DPO of a policy LoRA against the SFT model on a preference dataset -> policy adapter");
 }
 
 }  // namespace wb::cli
