@@ -55,9 +55,11 @@ TEST_CASE("PPO first iteration: KL 0 and ratio 1 with a fresh policy over the ba
   CHECK(bsum > 0);
   CHECK(!base.lora);
   CHECK(!base.head);
-  // Second iteration: the policy now differs from the reference.
+  // Second iteration: the policy now differs from the reference, and the first update still sees
+  // exactly the old log-probs (recomputed over the same slice): ratio 1.
   const PpoIterationStats s2 = t.iterate(ps);
   CHECK(s2.kl != 0.0);
+  CHECK(s2.first_ratio == 1.0);
 }
 
 TEST_CASE("PPO never changes the base or the reference across iterations", "[ppo]") {

@@ -49,6 +49,14 @@ TEST_CASE("Rollout samples K seeded answers per prompt with the policy adapter",
   for (size_t i = 0; i < a.size(); ++i) differ_base += plain[i].tokens != a[i].tokens;
   CHECK(differ_base > 0);
 
+  // A prompt must leave room for one token and EOS in the context (64 here).
+  auto long_prompts = ps;
+  long_prompts[1].tokens.assign(63, 4);
+  CHECK_THROWS_WITH(sample_responses(base, &policy, long_prompts, sc), Catch::Contains("prompt 1 of 63 tokens"));
+  long_prompts[1].tokens.assign(62, 4);
+  for (const auto& r : sample_responses(base, &policy, long_prompts, sc))
+    if (r.prompt == 1) CHECK(r.tokens.size() == 1);  // one token (EOS included) fits
+
   sc.samples_per_prompt = 0;
   CHECK_THROWS_WITH(sample_responses(base, &policy, ps, sc), Catch::Contains("samples_per_prompt"));
 }
