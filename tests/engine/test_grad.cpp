@@ -228,3 +228,38 @@ TEST_CASE("backward refuses a workspace without a forward kept for backward", "[
   forward(m, Batch::pack({tokens_for(1, 8, 37)}), ws, ForwardOptions{});
   CHECK_THROWS_AS(backward<double>(m, ws, dl.data(), nullptr, g), std::logic_error);
 }
+
+TEST_CASE("backward_hidden: a gradient on every row's hidden state matches finite differences", "[grad]") {
+  // loss = sum_i,d c[i,d] * hidden[i,d] (a head read at every row) + the LM loss; both enter at once.
+  Model<double> m = base_model(17);
+  m.trainable.full = true;
+  const LmBatch lb = lm_batch({4, 5}, m.config.vocab_size, 9);
+  const int64_t N = lb.batch.n_tokens(), D = m.config.hidden_size;
+  std::vector<double> c(static_cast<size_t>(N * D));
+  fill_normal(c, 4242, 1.0);
+  auto eval = [&](Workspace<double>& ws, Gradients<double>* g) {
+    ForwardOptions o;
+    o.logits = true;
+    o.for_backward = g != nullptr;
+    forward(m, lb.batch, ws, o);
+    std::vector<double> dlogits(ws.logits.size());
+    double loss = token_cross_entropy<double>(ws.logits.data(), N, m.config.vocab_size, lb.targets, lb.mask,
+                                              dlogits.data());
+    for (size_t i = 0; i < c.size(); ++i) loss += c[i] * ws.hidden[i];
+    if (g) backward_hidden<double>(m, ws, dlogits.data(), nullptr, c.data(), *g);
+    return loss;
+  };
+  Workspace<double> ws;
+  Gradients<double> g = Gradients<double>::for_model(m);
+  g.zero();
+  eval(ws, &g);
+  auto params = parameters(m, g);
+  Workspace<double> ws2;
+  const GradCheckResult r = grad_check(params, [&] { return eval(ws2, nullptr); }, kSamples);
+  INFO(r.worst);
+  CHECK(r.checked == m.weights.numel());
+  CHECK(r.max_rel < kTol);
+
+  forward(m, lb.batch, ws, ForwardOptions{.logits = true, .for_backward = true});
+  CHECK_THROWS_WITH(backward_hidden<double>(m, ws, nullptr, nullptr, nullptr, g), Catch::Contains("dhidden"));
+}

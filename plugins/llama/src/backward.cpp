@@ -92,13 +92,15 @@ void layer_backward(const Model<T>& m, int64_t l, Workspace<T>& ws, const LayerA
 
 }  // namespace
 
+namespace {
+
 template <typename T>
-void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
-              const std::type_identity_t<T>* dhead,
-              Gradients<T>& grads) {
+void backward_impl(const Model<T>& m, Workspace<T>& ws, const T* dlogits, const T* dhead, const T* dhidden_in,
+                   Gradients<T>& grads) {
   if (!ws.backward_ready)
     throw std::logic_error("backward: the workspace holds no forward run with for_backward");
-  if (!dlogits && !dhead) throw std::invalid_argument("backward: no gradient source (dlogits or dhead)");
+  if (!dlogits && !dhead && !dhidden_in)
+    throw std::invalid_argument("backward: no gradient source (dlogits, dhead or dhidden)");
   if (dhead && !m.head) throw std::invalid_argument("backward: dhead given but the model has no scalar head");
   if (dhead && !ws.opts.head) throw std::invalid_argument("backward: dhead given but forward ran without opts.head");
   if (m.trainable.full && !grads.full) throw std::invalid_argument("backward: no full-weight gradients");
@@ -126,6 +128,7 @@ void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>
                                      ws.hidden.data(), b.last_index.data(), S,
                                      m.head->weight.ptr(), D);
   }
+  if (dhidden_in) kernels::add<T>(dhidden, dhidden, dhidden_in, N * D);
   if (!full && !m.trainable.lora) return;  // nothing below the head is trained
 
   // ---- final norm
@@ -146,6 +149,26 @@ void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>
     kernels::embedding_backward<T>(grads.full->embed_tokens.ptr(), dres, b.tokens.data(), N, D);
 }
 
+}  // namespace
+
+template <typename T>
+void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
+              const std::type_identity_t<T>* dhead, Gradients<T>& grads) {
+  backward_impl<T>(m, ws, dlogits, dhead, nullptr, grads);
+}
+
+template <typename T>
+void backward_hidden(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
+                     const std::type_identity_t<T>* dhead, const std::type_identity_t<T>* dhidden,
+                     Gradients<T>& grads) {
+  if (!dhidden) throw std::invalid_argument("backward_hidden: dhidden is null");
+  backward_impl<T>(m, ws, dlogits, dhead, dhidden, grads);
+}
+
+template void backward_hidden<float>(const Model<float>&, Workspace<float>&, const float*, const float*,
+                                     const float*, Gradients<float>&);
+template void backward_hidden<double>(const Model<double>&, Workspace<double>&, const double*, const double*,
+                                      const double*, Gradients<double>&);
 template void backward<float>(const Model<float>&, Workspace<float>&, const float*, const float*,
                               Gradients<float>&);
 template void backward<double>(const Model<double>&, Workspace<double>&, const double*,

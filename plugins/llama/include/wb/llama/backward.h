@@ -20,4 +20,14 @@ void backward(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>
               const std::type_identity_t<T>* dhead,
               Gradients<T>& grads);
 
+// As backward, with a gradient on the final normed hidden states of every row given directly:
+// dhidden [N, D] is added to what dlogits and dhead contribute (either may be null). For heads
+// read at every token rather than at each sequence's last one, such as a PPO value head: the
+// caller computes that head and its own weight gradient from ws.hidden. Throws as backward does,
+// and std::invalid_argument when dhidden is null.
+template <typename T>
+void backward_hidden(const Model<T>& m, Workspace<T>& ws, const std::type_identity_t<T>* dlogits,
+                     const std::type_identity_t<T>* dhead, const std::type_identity_t<T>* dhidden,
+                     Gradients<T>& grads);
+
 }  // namespace wb::llama

@@ -1,0 +1,209 @@
+#include "wb/rlhf/ppo_step.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "wb/rlhf/ppo_model.h"
+
+namespace wb::rlhf {
+namespace {
+
+// Moves an adapter (and a head) into the shared model for one forward/backward and back out when
+// it ends, so a single base serves the policy and the value model in turn. Moving an optional
+// moves the tensors' std::vector storage without reallocating, so the optimizers' pointers into
+// it stay valid whichever side holds it.
+class Mounted {
+ public:
+  Mounted(llama::Model<float>& m, std::optional<llama::LoraAdapter<float>>& lora,
+          std::optional<llama::ScalarHead<float>>* head, llama::Trainable trainable)
+      : m_(m), lora_(lora), head_(head) {
+    if (m_.lora || m_.head) throw std::logic_error("ppo: the shared base already carries an adapter or a head");
+    std::swap(m_.lora, lora_);
+    if (head_) std::swap(m_.head, *head_);
+    m_.trainable = trainable;
+  }
+  ~Mounted() {
+    std::swap(m_.lora, lora_);
+    if (head_) std::swap(m_.head, *head_);
+    m_.trainable = {};
+  }
+  Mounted(const Mounted&) = delete;
+  Mounted& operator=(const Mounted&) = delete;
+
+ private:
+  llama::Model<float>& m_;
+  std::optional<llama::LoraAdapter<float>>& lora_;
+  std::optional<llama::ScalarHead<float>>* head_;
+};
+
+std::unique_ptr<llama::AdamW> make_optimizer(llama::Model<float>& m, llama::Gradients<float>& g,
+                                             const llama::AdamWConfig& cfg) {
+  std::vector<llama::ParamRef> refs;
+  for (const auto& p : llama::parameters(m, g)) refs.push_back({p.name, p.value, p.grad, p.numel, p.decay});
+  return std::make_unique<llama::AdamW>(cfg, std::move(refs));
+}
+
+void check_nonneg(double v, const char* field) {
+  if (!std::isfinite(v) || v < 0)
+    throw std::invalid_argument(std::string(field) + " must be a finite number >= 0, got " + std::to_string(v));
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void PpoConfig::validate() const {
+  sampling.validate();
+  gate.validate();
+  check_nonneg(beta, "beta");
+  if (!(gamma >= 0 && gamma <= 1)) throw std::invalid_argument("gamma must be in [0, 1], got " + std::to_string(gamma));
+  if (!(lambda >= 0 && lambda <= 1))
+    throw std::invalid_argument("lambda must be in [0, 1], got " + std::to_string(lambda));
+  if (!(clip > 0) || !std::isfinite(clip)) throw std::invalid_argument("clip must be > 0, got " + std::to_string(clip));
+  if (!(value_clip > 0) || !std::isfinite(value_clip))
+    throw std::invalid_argument("value_clip must be > 0, got " + std::to_string(value_clip));
+  if (mini_batch < 0) throw std::invalid_argument("mini_batch must be >= 0, got " + std::to_string(mini_batch));
+  if (epochs < 1) throw std::invalid_argument("epochs must be >= 1, got " + std::to_string(epochs));
+  check_nonneg(lr, "lr");
+  check_nonneg(value_lr, "value_lr");
+  adamw.validate();
+}
+
+PpoTrainer::PpoTrainer(llama::Model<float>& base, PpoModels models, llama::LoraAdapter<float> policy,
+                       PpoConfig config)
+    : base_(base), models_(models), config_(std::move(config)) {
+  config_.validate();
+  if (base_.lora || base_.head)
+    throw std::invalid_argument("ppo: the base must carry no adapter and no head (each model names its own)");
+  if (!models_.helpfulness.head) throw std::invalid_argument("ppo: the helpfulness reward model has no scalar head");
+  if (!models_.safety.head) throw std::invalid_argument("ppo: the safety reward model has no scalar head");
+  policy.check_shapes(base_.config);
+  if (models_.reference) models_.reference->check_shapes(base_.config);
+  policy_ = std::move(policy);
+  // The value model starts as the helpfulness reward model (TRL / OpenRLHF initialise the critic
+  // from the reward model); without an adapter there, a fresh one (B = 0) shaped like the policy's.
+  if (models_.helpfulness.adapter)
+    value_ = *models_.helpfulness.adapter;
+  else
+    value_ = llama::LoraAdapter<float>::init(base_.config, policy_->config, config_.sampling.seed + 1);
+  value_head_ = *models_.helpfulness.head;
+  {
+    Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
+    policy_grads_ = llama::Gradients<float>::for_model(base_);
+    policy_opt_ = make_optimizer(base_, *policy_grads_, config_.adamw);
+  }
+  {
+    Mounted on(base_, value_, &value_head_, llama::Trainable{false, true, true});
+    value_grads_ = llama::Gradients<float>::for_model(base_);
+    value_opt_ = make_optimizer(base_, *value_grads_, config_.adamw);
+  }
+}
+
+PpoTrainer::~PpoTrainer() = default;
+
+PpoIterationStats PpoTrainer::iterate(const std::vector<Prompt>& prompts) {
+  const RolloutModels rm{&*policy_, models_.reference, &*value_, &*value_head_, models_.helpfulness, models_.safety};
+  const int64_t n = static_cast<int64_t>(prompts.size()) * config_.sampling.samples_per_prompt;
+  const int64_t mb = config_.mini_batch == 0 ? n : std::min(config_.mini_batch, n);
+  Rollout ro = make_rollout(base_, rm, prompts, config_.sampling, config_.gate, mb, ws_,
+                            static_cast<uint64_t>(iteration_));
+  const auto t0 = std::chrono::steady_clock::now();
+  PpoIterationStats st;
+  st.iteration = iteration_ + 1;
+  st.generation_seconds = ro.generation_seconds;
+
+  // ---- rewards and advantages
+  const double dn = static_cast<double>(n);
+  std::vector<double> logit(static_cast<size_t>(n));
+  int64_t tokens = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const RolloutItem& it = ro.items[static_cast<size_t>(i)];
+    logit[static_cast<size_t>(i)] = clamped_logit(it.scores.combined, config_.gate.logit_eps);
+    st.reward_raw += it.scores.combined / dn;
+    st.reward_logit += logit[static_cast<size_t>(i)] / dn;
+    double kl = 0;
+    for (size_t t = 0; t < it.logp.size(); ++t) kl += it.logp[t] - it.logp_ref[t];
+    st.kl += kl / dn;
+    st.entropy += it.entropy * static_cast<double>(it.logp.size());
+    tokens += static_cast<int64_t>(it.logp.size());
+  }
+  st.entropy /= static_cast<double>(tokens);
+  st.response_length = static_cast<double>(tokens) / dn;
+  const Whitened final_reward = whiten(logit);
+  std::vector<std::vector<double>> adv(static_cast<size_t>(n)), ret(static_cast<size_t>(n));
+  std::vector<double> flat_adv;
+  for (int64_t i = 0; i < n; ++i) {
+    const RolloutItem& it = ro.items[static_cast<size_t>(i)];
+    st.reward_whitened += final_reward.values[static_cast<size_t>(i)] / dn;
+    const auto r = token_rewards(it.logp, it.logp_ref, final_reward.values[static_cast<size_t>(i)], config_.beta);
+    GaeResult g = gae(r, it.values, config_.gamma, config_.lambda);
+    flat_adv.insert(flat_adv.end(), g.advantages.begin(), g.advantages.end());
+    adv[static_cast<size_t>(i)] = std::move(g.advantages);
+    ret[static_cast<size_t>(i)] = std::move(g.returns);
+  }
+  if (config_.whiten_advantages) {
+    const Whitened wa = whiten(flat_adv);
+    size_t k = 0;
+    for (auto& a : adv)
+      for (double& x : a) x = wa.values[k++];
+  }
+
+  // ---- updates: fixed consecutive mini-batches (the rollout's chunks), `epochs` passes
+  int64_t updates = 0;
+  for (int64_t e = 0; e < config_.epochs; ++e) {
+    for (int64_t c0 = 0; c0 < n; c0 += mb) {
+      const int64_t c1 = std::min(n, c0 + mb);
+      std::vector<std::vector<int32_t>> ps, rs;
+      std::vector<double> old_logp, a, old_v, r;
+      for (int64_t i = c0; i < c1; ++i) {
+        const RolloutItem& it = ro.items[static_cast<size_t>(i)];
+        ps.push_back(prompts[static_cast<size_t>(it.response.prompt)].tokens);
+        rs.push_back(it.response.tokens);
+        old_logp.insert(old_logp.end(), it.logp.begin(), it.logp.end());
+        old_v.insert(old_v.end(), it.values.begin(), it.values.end());
+        a.insert(a.end(), adv[static_cast<size_t>(i)].begin(), adv[static_cast<size_t>(i)].end());
+        r.insert(r.end(), ret[static_cast<size_t>(i)].begin(), ret[static_cast<size_t>(i)].end());
+      }
+      const ResponseBatch rb = ResponseBatch::make(ps, rs);
+      {
+        Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
+        policy_grads_->zero();
+        const auto pl = policy_forward_backward<float>(base_, rb, old_logp, a, config_.clip,
+                                                       config_.sampling.temperature, ws_, &*policy_grads_);
+        const double norm = policy_opt_->global_grad_norm();
+        policy_opt_->step(config_.lr, policy_opt_->clip_coefficient(norm));
+        if (updates == 0) st.first_ratio = pl.ratio_mean;
+        st.policy_loss += pl.loss;
+        st.clip_fraction += pl.clip_fraction;
+        st.approx_kl += pl.approx_kl;
+      }
+      {
+        Mounted on(base_, value_, &value_head_, llama::Trainable{false, true, true});
+        value_grads_->zero();
+        const auto vl = value_forward_backward<float>(base_, rb, old_v, r, config_.value_clip, ws_, &*value_grads_);
+        const double norm = value_opt_->global_grad_norm();
+        value_opt_->step(config_.value_lr, value_opt_->clip_coefficient(norm));
+        st.value_loss += vl.loss;
+        st.value_clip_fraction += vl.clip_fraction;
+      }
+      ++updates;
+    }
+  }
+  const double du = static_cast<double>(updates);
+  st.policy_loss /= du;
+  st.value_loss /= du;
+  st.clip_fraction /= du;
+  st.value_clip_fraction /= du;
+  st.approx_kl /= du;
+  st.training_seconds = ro.scoring_seconds + seconds_since(t0);
+  ++iteration_;
+  return st;
+}
+
+}  // namespace wb::rlhf
