@@ -31,6 +31,7 @@ void SamplingFlags::apply(json& body) const {
 CompletionResult stream_completion(const DaemonClient& client, const std::string& target, json body,
                                    const std::function<void(const std::string&)>& on_text) {
   body["stream"] = true;
+  body["stream_options"] = {{"include_usage", true}};  // the usage comes in a last chunk of its own
   CompletionResult res;
   bool done = false;
   std::string error;
@@ -45,7 +46,7 @@ CompletionResult stream_completion(const DaemonClient& client, const std::string
       error = ev["error"].value("message", "generation failed");
       return true;
     }
-    if (ev.contains("usage")) res.usage = ev["usage"];
+    if (ev.contains("usage") && ev["usage"].is_object()) res.usage = ev["usage"];
     if (!ev.contains("choices") || !ev["choices"].is_array() || ev["choices"].empty()) return true;
     const json& c = ev["choices"][0];
     std::string piece;

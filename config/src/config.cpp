@@ -129,6 +129,17 @@ class TableReader {
     }
   }
 
+  // A number (integer or float) in [lo, hi].
+  void number(const std::string& key, double& out, double lo, double hi) {
+    if (auto* n = get(key)) {
+      if (!n->is_number()) fail(key, "expected a number");
+      const double v = *n->value<double>();
+      if (!(v >= lo && v <= hi))
+        fail(key, "expected a number " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " + std::to_string(v));
+      out = v;
+    }
+  }
+
   void boolean(const std::string& key, bool& out) {
     if (auto* n = get(key)) {
       if (!n->is_boolean()) fail(key, "expected true or false");
@@ -219,6 +230,9 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.integer("max_batch", c.serving.max_batch, 1, 4096);
     s.integer("max_context", c.serving.max_context, 16, 1 << 20);
     s.integer("max_adapters", c.serving.max_adapters, 0, 4096);
+    // residency on request (config.h Serving)
+    s.boolean("load_on_request", c.serving.load_on_request);
+    s.number("idle_unload_s", c.serving.idle_unload_s, 0, 1e9);
     s.reject_unknown();
   }
   if (auto* t = r.table("tcp")) {

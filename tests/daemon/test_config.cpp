@@ -26,6 +26,8 @@ TEST_CASE("config defaults are documented values", "[config]") {
   CHECK(c.limits.idle_timeout_s == 60);
   CHECK(c.limits.worker_threads == 2);
   CHECK(c.limits.worker_queue == 16);
+  CHECK_FALSE(c.serving.load_on_request);
+  CHECK(c.serving.idle_unload_s == 0);
   auto dirs = c.plugin_search_dirs();
   REQUIRE(dirs.size() == 2);
   CHECK(dirs[0] == builtin_plugin_dir());
@@ -49,6 +51,8 @@ model = "tiny"
 max_batch = 4
 max_context = 512
 max_adapters = 2
+load_on_request = true
+idle_unload_s = 2.5
 [tcp]
 enabled = true
 host = "127.0.0.1"
@@ -67,6 +71,8 @@ token = "secret"
   CHECK(c.limits.max_header_bytes == 8192);
   CHECK(c.serving.model == "tiny");
   CHECK(c.serving.max_context == 512);
+  CHECK(c.serving.load_on_request);
+  CHECK(c.serving.idle_unload_s == 2.5);
   CHECK(c.tcp.enabled);
   CHECK(c.tcp.port == 9000);
 }
@@ -93,6 +99,9 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   CHECK_THAT(error_of("[limits]\nworker_threads = 0"), Catch::Contains("key 'limits.worker_threads'"));
   CHECK_THAT(error_of("[tcp]\nmax_connections = 0"), Catch::Contains("key 'tcp.max_connections'"));
   CHECK_THAT(error_of("limits = 3"), Catch::Contains("key 'limits': expected a table"));
+  CHECK_THAT(error_of("[serving]\nidle_unload_s = -1"), Catch::Contains("key 'serving.idle_unload_s': expected a number"));
+  CHECK_THAT(error_of("[serving]\nidle_unload_s = \"5m\""), Catch::Contains("key 'serving.idle_unload_s'"));
+  CHECK_THAT(error_of("[serving]\nload_on_request = 1"), Catch::Contains("key 'serving.load_on_request'"));
   CHECK_THAT(error_of("data_dir = "), Catch::Contains("w.toml:1"));
 }
 

@@ -105,6 +105,28 @@ TEST_CASE("the cpu decode backend runs llama::Decoder's passes", "[device]") {
   CHECK(logits.size() == static_cast<size_t>(2 * m.config.vocab_size));
 }
 
+TEST_CASE("a forked cpu sequence continues exactly as the sequence it copies", "[device]") {
+  const Model<float> m = Model<float>::random(tiny(), 7);
+  const auto b = make_decode_backend(kCpu, m, DecodeBackendOptions{});
+  auto a = b->open(16, AdapterRef{}, 1.0f);
+  std::vector<float> logits;
+  BackendSequence* one[] = {a.get()};
+  b->forward(one, {{1, 5, 9}}, logits, /*decode=*/false);
+  auto f = b->fork(*a);  // the prompt's cache, copied
+  CHECK(f->length() == 3);
+  CHECK(f->max_tokens() == 16);
+  // The same next token on both gives the same logits; the fork then moves on by itself.
+  std::vector<float> la, lf;
+  BackendSequence* sa[] = {a.get()};
+  BackendSequence* sf[] = {f.get()};
+  b->forward(sa, {{4}}, la, /*decode=*/true);
+  b->forward(sf, {{4}}, lf, /*decode=*/true);
+  CHECK(la == lf);
+  b->forward(sf, {{7}}, lf, /*decode=*/true);
+  CHECK(f->length() == 5);
+  CHECK(a->length() == 4);
+}
+
 TEST_CASE("the cpu train loop steps the CPU Trainer and evaluates the token loss", "[device]") {
   Model<float> m = Model<float>::random(tiny(), 8);
   m.trainable = {.full = true};

@@ -36,6 +36,24 @@ TEST_CASE("serving units: OpenAI requests become plugin requests") {
       Endpoint::Completions);
   CHECK(r.model == "a");
   CHECK(r.stream);
+  CHECK(r.include_usage);
+  CHECK(r.n == 1);
+  CHECK(r.logprobs == -1);
+  CHECK_FALSE(r.keep_alive_s);
+  // n, logprobs (both shapes) and keep_alive reach the plugin request / the residency.
+  OpenAiRequest m = parse_openai_request(R"({"model":"a","prompt":"x","n":3,"logprobs":2,"keep_alive":"5m"})",
+                                         Endpoint::Completions);
+  CHECK(m.plugin["n"] == 3);
+  CHECK(m.plugin["logprobs"] == 2);
+  CHECK(m.keep_alive_s == 300.0);
+  OpenAiRequest h = parse_openai_request(
+      R"({"model":"a","messages":[{"role":"user","content":"u"}],"logprobs":true,"keep_alive":-1})", Endpoint::Chat);
+  CHECK(h.plugin["logprobs"] == 0);
+  CHECK(h.keep_alive_s == -1.0);
+  CHECK(parse_openai_request(R"({"model":"a","messages":[{"role":"user","content":"u"}],"logprobs":true,"top_logprobs":5})",
+                             Endpoint::Chat).plugin["logprobs"] == 5);
+  CHECK_FALSE(parse_openai_request(R"({"model":"a","messages":[{"role":"user","content":"u"}],"logprobs":false})",
+                                   Endpoint::Chat).plugin.contains("logprobs"));
   CHECK(r.plugin == json{{"prompt", "hi"}, {"max_tokens", 5}, {"temperature", 0.5}, {"top_p", 0.9}, {"top_k", 3},
                          {"seed", 4}, {"stop", {"\n"}}, {"adapter_scale", 0.5}});
   // Completions default to OpenAI's 16 tokens; chat leaves the length to the context.
@@ -52,7 +70,7 @@ TEST_CASE("serving units: OpenAI requests become plugin requests") {
 
 TEST_CASE("serving units: OpenAI requests are refused naming the field") {
   const auto C = Endpoint::Completions, H = Endpoint::Chat;
-  CHECK(rejection({{"model", "a"}, {"prompt", "x"}, {"n", 3}}, C).find("'n'") != std::string::npos);
+  CHECK(rejection({{"model", "a"}, {"prompt", "x"}, {"n", 0}}, C).find("'n'") != std::string::npos);
   CHECK(rejection({{"model", "a"}, {"prompt", "x"}, {"frequency_penalty", 1}}, C).find("'frequency_penalty'") != std::string::npos);
   CHECK(rejection({{"model", "a"}, {"prompt", "x"}, {"messages", json::array()}}, C).find("'messages'") != std::string::npos);
   CHECK(rejection({{"model", "a"}, {"prompt", {1, 2}}}, C).find("'prompt'") != std::string::npos);

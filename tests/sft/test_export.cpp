@@ -2,6 +2,8 @@
 // adapter computes; GGUF (f16) carries the llama keys and every tensor; bad targets fail cleanly.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "gguf_reader.h"
 #include "sft_fixture.h"
 #include "wb/llama/adapter_io.h"
@@ -9,6 +11,18 @@
 #include "wb/llama/model_io.h"
 
 using namespace sfttest;
+
+// Hugging Face's meta-llama/Llama-2-7b-chat-hf tokenizer_config.json "chat_template", as published
+// (written out here, not taken from the code under test).
+static const std::string kHfLlama2ChatTemplate =
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = "
+    "messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}"
+    "{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ "
+    "raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if "
+    "loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + "
+    "'\\n<</SYS>>\\n\\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if "
+    "message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] "
+    "== 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}";
 namespace fs = std::filesystem;
 namespace ll = wb::llama;
 
@@ -24,6 +38,12 @@ TEST_CASE("model_export: HF with a merged adapter matches base + adapter, GGUF h
 
   CHECK(fs::exists(out_hf / "tokenizer.model"));
   CHECK(fs::exists(out_hf / "tokenizer_config.json"));
+  {
+    std::ifstream tc(out_hf / "tokenizer_config.json");
+    const json cfg = json::parse(tc);
+    REQUIRE(cfg.contains("chat_template"));
+    CHECK(cfg["chat_template"].get<std::string>() == kHfLlama2ChatTemplate);
+  }
   const fs::path base_dir = d.d.get("/v1/models/base").body["path"].get<std::string>();
   json adapters = d.d.get("/v1/adapters").body["adapters"];
   REQUIRE(adapters.size() == 1);
@@ -50,6 +70,8 @@ TEST_CASE("model_export: HF with a merged adapter matches base + adapter, GGUF h
   CHECK(g.meta.at("general.architecture") == "llama");
   CHECK(g.meta.at("llama.block_count") == 2);
   CHECK(g.meta.at("tokenizer.ggml.tokens").size() == 400);
+  REQUIRE(g.meta.count("tokenizer.chat_template") == 1);
+  CHECK(g.meta.at("tokenizer.chat_template").get<std::string>() == kHfLlama2ChatTemplate);
   CHECK(g.tensors.size() == 2 + 9 * 2 + 1);
   CHECK(g.tensors.at("blk.0.ffn_up.weight").type == 1);
 

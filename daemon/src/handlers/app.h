@@ -9,6 +9,7 @@
 #include "jobs/job_events.h"
 #include "jobs/scheduler.h"
 #include "plugins/plugin_host.h"
+#include "serving/residency.h"
 #include "serving/serving.h"
 #include "wb/config/config.h"
 #include "wb/storage/store.h"
@@ -25,6 +26,7 @@ struct App {
   Serving& serving;
   std::chrono::steady_clock::time_point started;
   std::atomic<bool>& shutting_down;
+  Residency& residency;  // load on request, idle unloading (serving/residency.h)
 };
 
 }  // namespace wb::daemon

@@ -1,6 +1,7 @@
 // POST /v1/completions and /v1/chat/completions (OpenAI shape; PROTOCOL.md "Serving").
 //
-// "model" picks the resident base model or a loaded adapter. The request goes to the serving
+// "model" picks the resident base model or a loaded adapter (or, with [serving] load_on_request,
+// a registered one, loaded first: serving/residency.h). The request goes to the serving
 // plugin at once, so its errors keep their status (404 unknown adapter, 429 queue full with
 // Retry-After, 503 no model); the answer then streams (SSE) or arrives as one JSON body.
 #include "handlers/handlers.h"
@@ -24,6 +25,8 @@ Response completion(App& app, Request& req, Endpoint endpoint) {
   r.plugin["model"] = r.model;  // the plugin resolves it to the base model or a loaded adapter
   std::shared_ptr<CompletionStream> s;
   try {
+    // Loads what the request names when the config allows it; held until the request is queued.
+    auto hold = app.residency.prepare(r.model, r.keep_alive_s);
     s = CompletionStream::submit(table, r, app.serving.metrics());
   } catch (const ApiError& e) {
     if (e.status() == 404 && !Serving::model_name(app.serving.stats()))

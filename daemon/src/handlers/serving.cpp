@@ -67,18 +67,11 @@ storage::NewAdapter peft_registration(const std::string& name, const fs::path& d
 Response serving_start(App& app, Request& req) {
   json body = parse_json_body(req.body);
   JsonReader f = body_fields(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype"});
-  const auto& sc = app.config.serving;
   storage::ModelRecord m = app.store.models().get(f.string("model"));
-  // The configured context, capped by the model's own (a tiny test model has 128 positions).
-  std::int64_t context = sc.max_context;
-  if (m.config.contains("max_position_embeddings") && m.config["max_position_embeddings"].is_number_integer())
-    context = std::min<std::int64_t>(context, m.config["max_position_embeddings"].get<std::int64_t>());
-  json load = {{"name", m.name},
-               {"path", m.path},
-               {"max_batch", f.integer_or("max_batch", sc.max_batch, 1, 4096)},
-               {"max_context", f.integer_or("max_context", context, 16, 1 << 20)},
-               {"max_adapters", f.integer_or("max_adapters", sc.max_adapters, 0, 4096)},
-               {"device", std::string(config::to_string(app.config.device))}};
+  json load = Residency::default_load(app.config, m);
+  load["max_batch"] = f.integer_or("max_batch", load["max_batch"].get<std::int64_t>(), 1, 4096);
+  load["max_context"] = f.integer_or("max_context", load["max_context"].get<std::int64_t>(), 16, 1 << 20);
+  load["max_adapters"] = f.integer_or("max_adapters", load["max_adapters"].get<std::int64_t>(), 0, 4096);
   if (f.has("max_queue")) load["max_queue"] = f.integer_or("max_queue", 0, 0, 1 << 20);
   // Where to serve: the request's device, else the daemon's setting. The plugin checks the value
   // and whether the device can run it (400 naming "device" otherwise).

@@ -45,7 +45,8 @@ struct Daemon::Impl {
   Scheduler scheduler;
   RequestMetrics requests;
   Serving serving{plugins};
-  App app{cfg, store, plugins, scheduler, events, requests, serving, started, shutting_down};
+  Residency residency{cfg, store, serving};
+  App app{cfg, store, plugins, scheduler, events, requests, serving, started, shutting_down, residency};
   Router router;
   net::io_context ioc;
   net::signal_set signals{ioc, SIGTERM, SIGINT};
@@ -80,7 +81,9 @@ struct Daemon::Impl {
                          {{"model", c.serving.model},
                           {"max_batch", c.serving.max_batch},
                           {"max_context", c.serving.max_context},
-                          {"max_adapters", c.serving.max_adapters}}}};
+                          {"max_adapters", c.serving.max_adapters},
+                          {"load_on_request", c.serving.load_on_request},
+                          {"idle_unload_s", c.serving.idle_unload_s}}}};
     return j.dump();
   }
 
@@ -228,6 +231,7 @@ int Daemon::run() {
   d.ioc.stop();
   for (auto& t : threads) t.join();
   d.workers->stop();  // a plugin method still running finishes before its plugin is unloaded
+  d.residency.stop();
   d.plugins.shutdown_all();
   spdlog::info("workbenchd stopped");
   return 0;

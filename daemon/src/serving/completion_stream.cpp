@@ -64,29 +64,61 @@ int CompletionStream::on_event_cb(void* user, const char* event_json) {
   }
 }
 
-std::string CompletionStream::chunk_json(const json& choice, const json* usage) const {
+std::string CompletionStream::chunk_json(const json& choices, const json* usage) const {
   json j = {{"id", id_},
             {"object", req_.endpoint == Endpoint::Chat ? "chat.completion.chunk" : "text_completion"},
             {"created", created_},
             {"model", req_.model},
-            {"choices", json::array({choice})}};
+            {"choices", choices}};
   if (usage) j["usage"] = *usage;
+  else if (req_.include_usage) j["usage"] = nullptr;  // as OpenAI: every chunk but the last says null
   return dump(j);
 }
 
-json CompletionStream::final_body(const std::string& finish_reason, const json& usage) const {
-  json choice = {{"index", 0}, {"finish_reason", finish_reason}};
+json CompletionStream::empty_logprobs() const {
+  if (req_.logprobs < 0) return nullptr;
+  if (req_.endpoint == Endpoint::Chat) return {{"content", json::array()}};
+  return {{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+          {"text_offset", json::array()}};
+}
+
+void CompletionStream::add_logprobs(const json& ev, json& into) const {
+  if (req_.logprobs < 0 || !ev.contains("token") || !ev.contains("logprob")) return;  // a text-only tail event
+  const json top = ev.value("top_logprobs", json::array());
   if (req_.endpoint == Endpoint::Chat) {
-    choice["message"] = {{"role", "assistant"}, {"content", text_}};
+    json alts = json::array();
+    for (const json& t : top) alts.push_back({{"token", t["token"]}, {"logprob", t["logprob"]}, {"bytes", t["bytes"]}});
+    into["content"].push_back(
+        {{"token", ev["token"]}, {"logprob", ev["logprob"]}, {"bytes", ev.value("bytes", json::array())}, {"top_logprobs", alts}});
   } else {
-    choice["text"] = text_;
-    choice["logprobs"] = nullptr;
+    json alts = json::object();
+    for (const json& t : top) {
+      const std::string k = t["token"].get<std::string>();
+      if (!alts.contains(k)) alts[k] = t["logprob"];  // two ids with one text: the likelier one
+    }
+    into["tokens"].push_back(ev["token"]);
+    into["token_logprobs"].push_back(ev["logprob"]);
+    into["top_logprobs"].push_back(alts);
+    into["text_offset"].push_back(ev.value("text_offset", 0));
+  }
+}
+
+json CompletionStream::final_body(const json& reasons, const json& usage) const {
+  json list = json::array();
+  for (std::size_t i = 0; i < choices_.size(); ++i) {
+    json choice = {{"index", i}, {"finish_reason", reasons[i]}};
+    if (req_.endpoint == Endpoint::Chat)
+      choice["message"] = {{"role", "assistant"}, {"content", choices_[i].text}};
+    else
+      choice["text"] = choices_[i].text;
+    choice["logprobs"] = choices_[i].logprobs;
+    list.push_back(choice);
   }
   return {{"id", id_},
           {"object", req_.endpoint == Endpoint::Chat ? "chat.completion" : "text_completion"},
           {"created", created_},
           {"model", req_.model},
-          {"choices", json::array({choice})},
+          {"choices", list},
           {"usage", usage}};
 }
 
@@ -105,24 +137,33 @@ int CompletionStream::on_event(const char* event_json) {
   std::shared_ptr<CompletionStream> keep;  // destroyed last, after the lock below is released
   std::lock_guard<std::mutex> lk(mu_);
   if (done_) return 1;
+  if (choices_.empty()) choices_.assign(static_cast<std::size_t>(req_.n), Choice{"", empty_logprobs(), false});
   const std::string type = ev.is_object() ? ev.value("type", "") : "";
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - submitted_).count();
   if (type == "token") {
     std::string piece = ev.contains("text") && ev["text"].is_string() ? ev["text"].get<std::string>() : "";
+    const std::int64_t index = ev.contains("index") && ev["index"].is_number_integer() ? ev["index"].get<std::int64_t>() : 0;
+    if (index < 0 || index >= static_cast<std::int64_t>(choices_.size())) return stopped_ ? 1 : 0;
+    Choice& ch = choices_[static_cast<std::size_t>(index)];
     if (tokens_++ == 0) metrics_->first_token(seconds);
     if (req_.stream) {
-      json choice = {{"index", 0}, {"finish_reason", nullptr}};
+      json choice = {{"index", index}};
+      json lp = empty_logprobs();
+      add_logprobs(ev, lp);
       if (req_.endpoint == Endpoint::Chat) {
         json delta = {{"content", piece}};
-        if (tokens_ == 1) delta["role"] = "assistant";
+        if (!ch.role_sent) delta["role"] = "assistant";
+        ch.role_sent = true;
         choice["delta"] = delta;
       } else {
         choice["text"] = piece;
-        choice["logprobs"] = nullptr;
       }
-      emit_locked(sse(chunk_json(choice, nullptr)), false);
+      choice["logprobs"] = lp;
+      choice["finish_reason"] = nullptr;
+      emit_locked(sse(chunk_json(json::array({choice}), nullptr)), false);
     } else {
-      text_ += piece;
+      ch.text += piece;
+      add_logprobs(ev, ch.logprobs);
     }
     return stopped_ ? 1 : 0;
   }
@@ -145,16 +186,28 @@ int CompletionStream::on_event(const char* event_json) {
     emit_locked(req_.stream ? sse(dump(err)) + sse("[DONE]") : dump(err), true);
     return 1;
   }
+  // Each choice's finish_reason (the plugin's "choices"; the request's reason for a lone choice).
+  json reasons = json::array();
+  for (std::size_t i = 0; i < choices_.size(); ++i) {
+    std::string r = reason;
+    if (ev.contains("choices") && ev["choices"].is_array() && i < ev["choices"].size() && ev["choices"][i].is_object())
+      r = ev["choices"][i].value("finish_reason", reason);
+    reasons.push_back(r);
+  }
   if (req_.stream) {
-    json choice = {{"index", 0}, {"finish_reason", reason}};
-    if (req_.endpoint == Endpoint::Chat) choice["delta"] = json::object();
-    else {
-      choice["text"] = "";
+    std::string out;
+    for (std::size_t i = 0; i < choices_.size(); ++i) {
+      json choice = {{"index", i}};
+      if (req_.endpoint == Endpoint::Chat) choice["delta"] = json::object();
+      else choice["text"] = "";
       choice["logprobs"] = nullptr;
+      choice["finish_reason"] = reasons[i];
+      out += sse(chunk_json(json::array({choice}), nullptr));
     }
-    emit_locked(sse(chunk_json(choice, &usage)) + sse("[DONE]"), true);
+    if (req_.include_usage) out += sse(chunk_json(json::array(), &usage));
+    emit_locked(out + sse("[DONE]"), true);
   } else {
-    emit_locked(dump(final_body(reason, usage)), true);
+    emit_locked(dump(final_body(reasons, usage)), true);
   }
   return 1;
 }

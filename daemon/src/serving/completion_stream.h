@@ -2,11 +2,15 @@
 //
 // CompletionStream::submit() hands the request to wb_serving.submit() (errors → ApiError, see
 // serving.h) and returns the StreamSource the handler puts in its Response. The plugin's events
-// ({"type":"token"...}, {"type":"done"...}) become, with "stream": true, server-sent events
+// ({"type":"token","index",...}, {"type":"done"...}) become, with "stream": true, server-sent events
 //     data: {"id","object":"text_completion"|"chat.completion.chunk","created","model","choices":[..]}
-// ending with a chunk carrying finish_reason and usage, then `data: [DONE]`; without it, one
-// JSON body (choices[0].text or .message, finish_reason, usage) sent when the request is done,
-// with its status (a buffered StreamSource: nothing is sent before).
+// one chunk per token of choice `index`, then a chunk per choice carrying its finish_reason, then
+// (only with stream_options.include_usage, as OpenAI does) a chunk with "choices": [] and the
+// usage, then `data: [DONE]`; without "stream", one JSON body (choices[i].text or .message,
+// finish_reason, logprobs; usage) sent when the request is done, with its status (a buffered
+// StreamSource: nothing is sent before). With logprobs asked for, each token carries OpenAI's
+// chat shape (logprobs.content[] of {token, logprob, bytes, top_logprobs}) or the completions
+// (legacy) shape (logprobs {tokens, token_logprobs, top_logprobs, text_offset}).
 // Events that arrive before the server attaches its sink are buffered. When the client goes
 // away (stop() before "done") the request is cancelled in the plugin: the event callback
 // returns nonzero and wb_serving.cancel() is called. The object keeps itself alive until the
@@ -18,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,8 +56,18 @@ class CompletionStream : public StreamSource {
   static int on_event_cb(void* user, const char* event_json);
   int on_event(const char* event_json);
   void emit_locked(std::string chunk, bool last);
-  std::string chunk_json(const nlohmann::json& choice, const nlohmann::json* usage) const;
-  nlohmann::json final_body(const std::string& finish_reason, const nlohmann::json& usage) const;
+  std::string chunk_json(const nlohmann::json& choices, const nlohmann::json* usage) const;
+  nlohmann::json final_body(const nlohmann::json& reasons, const nlohmann::json& usage) const;
+  // The logprobs of one token event in the endpoint's shape (appended to `into`, a choice's
+  // running logprobs object), or nothing when the event has none.
+  void add_logprobs(const nlohmann::json& ev, nlohmann::json& into) const;
+  nlohmann::json empty_logprobs() const;
+
+  struct Choice {
+    std::string text;        // non-streamed: the whole completion
+    nlohmann::json logprobs; // non-streamed: accumulated (null when not asked for)
+    bool role_sent = false;  // streamed chat: the first delta carries the role
+  };
 
   const wb_serving& serving_;
   OpenAiRequest req_;
@@ -70,7 +85,7 @@ class CompletionStream : public StreamSource {
   bool stopped_ = false;       // the server stopped the stream (client gone)
   std::uint64_t request_id_ = 0;
   bool have_id_ = false;
-  std::string text_;           // non-streamed: the whole completion
+  std::vector<Choice> choices_;  // by index
   std::int64_t tokens_ = 0;    // token events seen
   int final_status_ = 200;     // non-streamed: 500 when generation failed
 };

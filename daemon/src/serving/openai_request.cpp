@@ -21,13 +21,10 @@ void check_harmless(const json& o) {
     if (o.contains(name) && !ok) bad(name, what);
   };
   auto is_zero = [&](const char* name) { return o[name].is_number() && o[name].get<double>() == 0.0; };
-  if (o.contains("n")) require("n", o["n"].is_number_integer() && o["n"].get<std::int64_t>() == 1, "only n = 1 is supported");
   if (o.contains("best_of"))
     require("best_of", o["best_of"].is_number_integer() && o["best_of"].get<std::int64_t>() == 1, "only best_of = 1 is supported");
   if (o.contains("presence_penalty")) require("presence_penalty", is_zero("presence_penalty"), "penalties are not supported (only 0)");
   if (o.contains("frequency_penalty")) require("frequency_penalty", is_zero("frequency_penalty"), "penalties are not supported (only 0)");
-  if (o.contains("logprobs"))
-    require("logprobs", o["logprobs"].is_boolean() && !o["logprobs"].get<bool>(), "log probabilities are not supported");
   if (o.contains("echo")) require("echo", o["echo"].is_boolean() && !o["echo"].get<bool>(), "echo is not supported");
   if (o.contains("logit_bias"))
     require("logit_bias", o["logit_bias"].is_object() && o["logit_bias"].empty(), "logit_bias is not supported");
@@ -36,6 +33,28 @@ void check_harmless(const json& o) {
   if (o.contains("user")) require("user", o["user"].is_string(), "expected a string");
   if (o.contains("metadata")) require("metadata", o["metadata"].is_object(), "expected an object");
   if (o.contains("store")) require("store", o["store"].is_boolean() && !o["store"].get<bool>(), "storing completions is not supported");
+}
+
+// Ollama's keep_alive: seconds (a number), or a duration "300ms", "30s", "5m", "1h" (a bare
+// number in a string counts seconds); negative keeps it resident, 0 unloads it when idle.
+double parse_keep_alive(const json& v) {
+  const char* what = "expected seconds or a duration such as \"30s\", \"5m\", \"1h\" (negative: keep loaded)";
+  if (v.is_number()) return v.get<double>();
+  if (!v.is_string()) bad("keep_alive", what);
+  const std::string s = v.get<std::string>();
+  std::size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(s, &used);
+  } catch (const std::exception&) {
+    bad("keep_alive", what);
+  }
+  const std::string unit = s.substr(used);
+  if (unit.empty() || unit == "s") return x;
+  if (unit == "ms") return x / 1000;
+  if (unit == "m") return x * 60;
+  if (unit == "h") return x * 3600;
+  bad("keep_alive", what);
 }
 
 json parse_stop(const json& v) {
@@ -106,7 +125,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
       "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options",
       "adapter_scale", "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "logit_bias",
       "metadata", "store", "best_of", "echo", "suffix", "response_format", "prompt", "messages",
-      "max_completion_tokens", "top_logprobs", "ignore_eos"};
+      "max_completion_tokens", "top_logprobs", "ignore_eos", "keep_alive"};
   // Which of the shared names belong to which endpoint.
   for (auto& [k, v] : o.items()) {
     bool known = false;
@@ -122,7 +141,6 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   }
   check_harmless(o);
   if (o.contains("suffix")) bad("suffix", "suffix is not supported");
-  if (o.contains("top_logprobs")) bad("top_logprobs", "log probabilities are not supported");
 
   JsonReader f = body_fields(o, common);
   OpenAiRequest r;
@@ -133,8 +151,24 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
     const json& so = o["stream_options"];
     if (!r.stream) bad("stream_options", "only allowed with \"stream\": true");
     JsonReader sf = body_fields(so, {"include_usage"}, "stream_options.");
-    sf.boolean_or("include_usage", false);  // usage is always sent with the last chunk
+    r.include_usage = sf.boolean_or("include_usage", false);
   }
+  if (o.contains("n")) r.n = static_cast<int>(f.integer_or("n", 1, 1, 128));
+  if (chat) {
+    // OpenAI's chat shape: logprobs true, then top_logprobs 0..20 alternatives.
+    const bool lp = o.contains("logprobs") && f.boolean_or("logprobs", false);
+    if (o.contains("top_logprobs")) {
+      if (!lp) bad("top_logprobs", "needs \"logprobs\": true");
+      r.logprobs = static_cast<int>(f.integer_or("top_logprobs", 0, 0, 20));
+    } else if (lp) {
+      r.logprobs = 0;
+    }
+  } else if (o.contains("logprobs")) {
+    // The completions (legacy) shape: logprobs = how many alternatives, 0..20.
+    if (!o["logprobs"].is_number_integer()) bad("logprobs", "expected an integer 0..20 (alternatives per token)");
+    r.logprobs = static_cast<int>(f.integer_or("logprobs", 0, 0, 20));
+  }
+  if (o.contains("keep_alive")) r.keep_alive_s = parse_keep_alive(o["keep_alive"]);
 
   json p = json::object();
   if (chat) {
@@ -167,6 +201,8 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   if (o.contains("stop")) p["stop"] = parse_stop(o["stop"]);
   if (o.contains("ignore_eos")) p["ignore_eos"] = f.boolean_or("ignore_eos", false);
   if (o.contains("adapter_scale")) p["adapter_scale"] = f.number_or("adapter_scale", 1, 0, 100);
+  if (r.n > 1) p["n"] = r.n;
+  if (r.logprobs >= 0) p["logprobs"] = r.logprobs;
   r.plugin = std::move(p);
   return r;
 }

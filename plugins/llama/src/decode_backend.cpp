@@ -31,6 +31,11 @@ class CpuBackend final : public DecodeBackend {
     return s;
   }
 
+  std::unique_ptr<BackendSequence> fork(const BackendSequence& from) override {
+    // KvCache holds its rows in vectors: the copy is the prefilled cache (adapter and scale too).
+    return std::make_unique<CpuSequence>(static_cast<const CpuSequence&>(from));  // opened here
+  }
+
   void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
                std::vector<float>& logits, bool decode) override {
     std::vector<DecodeSequence<float>*> cpu;

@@ -1,13 +1,16 @@
-// ActiveRequest: one admitted request on the decode thread — its sequence on the backend (KV
-// cache, adapter, scale; wb/llama/decode_backend.h), its RNG, its output text pipeline (StreamDecoder ->
-// StopMatcher) and its event callback.
+// ActiveRequest: one admitted answer ("choice") of a request on the decode thread — its sequence on
+// the backend (KV cache, adapter, scale; wb/llama/decode_backend.h), its RNG, its output text
+// pipeline (StreamDecoder -> StopMatcher) and its RequestGroup (request_group.h: the request's
+// event callback and done event). A request with n > 1 is admitted as choice 0; when its prompt
+// is in, the engine forks choice 0's sequence n - 1 times (make_sibling) and every choice samples
+// its first token from the same logits row with its own RNG.
 //
 // The engine feeds it: next_feed() says which tokens the sequence needs in the next batched
 // forward (a prompt chunk while prefilling, else the last sampled token); after the forward,
 // accept_logits() samples from this sequence's logits row (only once the whole prompt is in),
 // emits {"type":"token",...}, and decides whether the request is finished (EOS, a stop string,
-// max_tokens, the context limit, or the callback asking to cancel). finish() emits the one
-// {"type":"done",...} event. Everything here runs on the decode thread only, except the
+// max_tokens, the context limit, or the callback asking to cancel). finish() reports the
+// choice's end to the group (which sends the request's one {"type":"done",...} event). Everything here runs on the decode thread only, except the
 // cancellation flag.
 #pragma once
 
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "adapter_registry.h"
+#include "request_group.h"
 #include "wb/llama/decode_backend.h"
 #include "serve_metrics.h"
 #include "wb/llama/config.h"
@@ -30,9 +34,6 @@
 #include "wb/llama/tokenizer.h"
 
 namespace wb::serve {
-
-// Receives one event's JSON; returns false to cancel the request (client went away).
-using EventFn = std::function<bool(const std::string& event_json)>;
 
 // Everything submit() resolved before queueing.
 struct PreparedRequest {
@@ -44,6 +45,8 @@ struct PreparedRequest {
   int64_t max_tokens = 0;
   std::vector<std::string> stop;
   bool stop_at_eos = true;
+  int64_t n = 1;                                    // choices (answers) sampled from one prefill
+  int64_t logprobs = -1;                            // -1: none; else alternatives per token (0..20)
   std::string model_name;
   EventFn on_event;
   std::shared_ptr<std::atomic<bool>> cancel_flag = std::make_shared<std::atomic<bool>>(false);
@@ -57,9 +60,28 @@ class ActiveRequest {
   // tokenizer may be null (no text). running (nullable) is decremented by finish(), before the
   // done event goes out, so whoever receives "done" sees the engine's counts and adapter
   // references without this request.
+  // Choice 0 of the request (it makes the request's RequestGroup).
   ActiveRequest(PreparedRequest req, const llama::LlamaConfig& config, std::unique_ptr<llama::BackendSequence> seq,
                 const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
                 std::atomic<int64_t>* running = nullptr);
+
+  // Choice `index` of this request, on `seq` (a fork of this choice's prefilled sequence): the
+  // prompt counts as fed, its RNG is seeded from the request's seed and the index.
+  // Choice `index` of `group` (make_sibling's; choice 0 uses the constructor above).
+  ActiveRequest(PreparedRequest req, int64_t index, std::shared_ptr<RequestGroup> group, int32_t eos,
+                std::unique_ptr<llama::BackendSequence> seq, const llama::Tokenizer* tokenizer, ServeMetrics& metrics,
+                std::atomic<int64_t>* running);
+
+  // Choices are made in order (1, 2, ...); the next one is next_choice().
+  std::unique_ptr<ActiveRequest> make_sibling(std::unique_ptr<llama::BackendSequence> seq);
+  int64_t next_choice() const { return next_choice_; }
+  // True when the forward about to feed `fed` tokens completes the prompt of a choice 0 that
+  // still has choices to fork (the engine forks before accept_logits).
+  bool needs_fork(int64_t fed) const;
+  // Batch slots this request holds: 1, plus (choice 0) the choices not made yet.
+  int64_t slots() const { return 1 + (index_ == 0 && !done_ ? req_.n - next_choice_ : 0); }
+  // Every choice of the request has ended (its done event went out).
+  bool group_complete() const { return group_->complete(); }
 
   uint64_t id() const { return req_.id; }
   bool cancel_requested() const { return req_.cancel_flag->load(); }
@@ -83,9 +105,13 @@ class ActiveRequest {
   bool finished() const { return done_; }
 
  private:
-  bool emit(const nlohmann::json& event);  // false: the callback asked to cancel
+  bool emit(nlohmann::json event);  // adds "index"; false: the callback asked to cancel
+  // The per-token details of "logprobs": token text and bytes, text_offset, top alternatives.
+  void add_logprobs(nlohmann::json& event, std::span<const float> logits, int32_t tok, size_t text_offset) const;
 
   PreparedRequest req_;
+  int64_t index_ = 0;
+  std::shared_ptr<RequestGroup> group_;
   std::unique_ptr<llama::BackendSequence> seq_;
   const llama::Tokenizer* tok_;
   std::optional<llama::StreamDecoder> text_;
@@ -98,8 +124,7 @@ class ActiveRequest {
   int32_t last_ = -1;             // last sampled token (fed next step)
   int64_t generated_ = 0;
   bool done_ = false;
-  bool client_gone_ = false;
-  std::optional<double> ttft_s_;
+  int64_t next_choice_ = 1;       // choice 0: the next choice to fork (n when all are made)
 };
 
 }  // namespace wb::serve

@@ -150,6 +150,11 @@ uint64_t Engine::submit(const json& request, EventFn on_event) {
   p.max_tokens = spec.max_tokens;
   p.stop = spec.stop;
   p.stop_at_eos = !spec.ignore_eos;
+  if (spec.n > opts_.max_batch)
+    throw plugin::PluginError(WB_INVALID, "request: \"n\" is " + std::to_string(spec.n) + ", more than max_batch (" +
+                                     std::to_string(opts_.max_batch) + "): the n answers decode side by side");
+  p.n = spec.n;
+  p.logprobs = spec.logprobs;
   p.on_event = std::move(on_event);
   uint64_t id = 0;
   {
@@ -184,7 +189,11 @@ void Engine::admit(std::vector<std::unique_ptr<ActiveRequest>>& running) {
   std::vector<PreparedRequest> admitted;
   {
     std::lock_guard lock(mu_);
-    while (!queue_.empty() && static_cast<int64_t>(running.size() + admitted.size()) < opts_.max_batch) {
+    // A request takes n slots (its choices decode side by side); arrival order, no overtaking.
+    int64_t used = 0;
+    for (const auto& r : running) used += r->slots();
+    while (!queue_.empty() && used + queue_.front().n <= opts_.max_batch) {
+      used += queue_.front().n;
       admitted.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
@@ -225,12 +234,34 @@ void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   try {
     backend_->forward(std::span<llama::BackendSequence* const>(seqs.data(), seqs.size()), feeds, logits, decode);
     metrics_.step(rows);
-    const int64_t V = model_.config.vocab_size;
     for (size_t i = 0; i < batch.size(); ++i)
-      batch[i]->accept_logits(std::span<const float>(logits.data() + static_cast<int64_t>(i) * V, static_cast<size_t>(V)),
-                              static_cast<int64_t>(feeds[i].size()));
+      if (batch[i]->prefilling()) metrics_.prefilled(static_cast<int64_t>(feeds[i].size()));
+    const int64_t V = model_.config.vocab_size;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const std::span<const float> row(logits.data() + static_cast<int64_t>(i) * V, static_cast<size_t>(V));
+      const auto fed = static_cast<int64_t>(feeds[i].size());
+      if (batch[i]->needs_fork(fed)) fork_choices(*batch[i], row, fed);
+      batch[i]->accept_logits(row, fed);
+    }
   } catch (const std::exception& e) {
     for (ActiveRequest* r : batch) r->finish("error", e.what());
+  }
+}
+
+void Engine::fork_choices(ActiveRequest& first, std::span<const float> row, int64_t fed) {
+  // The prompt is in first's cache now: each other choice gets a copy of it and samples its
+  // first token from the same logits row (prefill once, n answers).
+  while (first.needs_fork(fed)) {
+    std::unique_ptr<ActiveRequest> c;
+    try {
+      c = first.make_sibling(backend_->fork(first.sequence()));
+    } catch (const std::exception& e) {  // choice 0 and the choices not made end with "error"
+      first.finish("error", "forking choice " + std::to_string(first.next_choice()) + ": " + e.what());
+      return;
+    }
+    metrics_.forked(1);
+    c->accept_logits(row, fed);  // the prompt counts as fed: samples its first token
+    spawned_.push_back(std::move(c));
   }
 }
 
@@ -261,11 +292,14 @@ void Engine::step(std::vector<std::unique_ptr<ActiveRequest>>& running) {
     run_pass(decoding, true);
     for (ActiveRequest* r : prefilling) run_pass({r}, false);
   }
-  // Finished requests leave now: their adapter reference and KV cache are released here.
+  // Forked choices join the batch (they sampled their first token already).
+  for (auto& c : spawned_) running.push_back(std::move(c));
+  spawned_.clear();
+  // Finished choices leave now: their adapter reference and KV cache are released here.
   std::vector<uint64_t> gone;
   for (auto it = running.begin(); it != running.end();) {
     if ((*it)->finished()) {
-      gone.push_back((*it)->id());
+      if ((*it)->group_complete()) gone.push_back((*it)->id());
       it = running.erase(it);
     } else {
       ++it;
@@ -304,6 +338,8 @@ void Engine::loop() {
       admit(running);
       step(running);
     } catch (const std::exception& e) {  // e.g. out of memory for a KV cache: fail what runs, keep serving
+      for (auto& c : spawned_) running.push_back(std::move(c));
+      spawned_.clear();
       for (auto& r : running) r->finish("error", e.what());
       running.clear();
       std::lock_guard lock(mu_);

@@ -14,6 +14,8 @@
 // Requests are resolved at submit (adapter looked up, prompt tokenized or chat-rendered, limits
 // checked; errors throw plugin::PluginError) and wait in a bounded FIFO queue (max_queue; beyond it
 // WB_BUSY). The decode thread admits them in arrival order up to max_batch running sequences.
+// A request with n > 1 takes n batch slots: its prompt is prefilled once, then the sequence is
+// forked (DecodeBackend::fork copies the KV cache) into n choices that decode side by side.
 // Each step runs ONE batched forward over every generating sequence (one new token each), then
 // the prompt chunks of sequences still prefilling (prefill_chunk tokens each, at most
 // prefill_budget tokens per step, arrival order), each chunk a forward of its own. Each sequence
@@ -91,6 +93,9 @@ class Engine {
   // One forward over `batch` (each sequence's next_feed), then each accepts its logits row.
   // decode: the mixed decode pass (batch_invariant / row_tile apply); else a lone prompt chunk.
   void run_pass(const std::vector<ActiveRequest*>& batch, bool decode);
+  // Choice 0 of an n > 1 request just completed its prompt (row: its logits): forks its sequence
+  // for choices 1..n-1 into spawned_, each sampling its first token from `row`.
+  void fork_choices(ActiveRequest& first, std::span<const float> row, int64_t fed);
   std::vector<int32_t> prompt_tokens(const struct RequestSpec& spec) const;
 
   ModelOptions opts_;
@@ -110,6 +115,7 @@ class Engine {
   uint64_t next_id_ = 1;
   uint64_t seed_counter_;
   std::atomic<int64_t> running_count_{0};
+  std::vector<std::unique_ptr<ActiveRequest>> spawned_;  // forked choices joining at the step's end (decode thread)
   std::thread thread_;
 };
 

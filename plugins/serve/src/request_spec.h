@@ -4,12 +4,15 @@
 //   {"prompt": "text" | [token ids],  or  "messages": [{"role","content"}, ...],
 //    "model": "base-or-adapter-name", "adapter": "name", "adapter_scale": 1.0,
 //    "max_tokens": 256, "temperature": 1.0, "top_p": 1.0, "top_k": 0, "seed": 42,
-//    "stop": "text" | ["text", ...], "ignore_eos": false, "stream": true}
+//    "stop": "text" | ["text", ...], "ignore_eos": false, "stream": true,
+//    "n": 1, "logprobs": 0..20}
 //
 // Exactly one of prompt / messages. "model" names the base model or an adapter (OpenAI's
 // `model`); "adapter" names an adapter explicitly (both may be given if they agree). "stream" is
 // accepted and ignored (events always stream through the callback). Messages are rendered with
-// the Llama 2 chat template by the engine. Unknown fields, wrong types and out-of-range values
+// the Llama 2 chat template by the engine. "n" (1..max_batch, checked by the engine) samples n
+// answers that share the prompt's prefill. "logprobs" asks each token event for the token's text
+// and bytes and its `logprobs` most likely alternatives (0 = the chosen token only). Unknown fields, wrong types and out-of-range values
 // throw JsonFieldError naming the field (WB_INVALID at the ABI).
 #pragma once
 
@@ -37,6 +40,8 @@ struct RequestSpec {
   bool seeded = false;                 // false: the engine draws a seed
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  int64_t n = 1;                       // answers sampled from one prefill
+  int64_t logprobs = -1;               // -1: no per-token details; else alternatives (0..20)
 
   static RequestSpec from_json(const nlohmann::json& j);
 };

@@ -52,6 +52,14 @@ void ServeMetrics::step(int64_t rows) {
   ++steps_;
   step_rows_ += static_cast<uint64_t>(rows);
 }
+void ServeMetrics::prefilled(int64_t tokens) {
+  std::lock_guard l(mu_);
+  prefill_tokens_ += static_cast<uint64_t>(tokens);
+}
+void ServeMetrics::forked(int64_t sequences) {
+  std::lock_guard l(mu_);
+  forked_ += static_cast<uint64_t>(sequences);
+}
 void ServeMetrics::finished(const std::string& reason, int64_t prompt_tokens, int64_t completion_tokens, double latency_s) {
   std::lock_guard l(mu_);
   if (reason == "stop") ++fin_stop_;
@@ -86,6 +94,8 @@ json ServeMetrics::to_json() const {
           {"completion_tokens_total", completion_tokens_},
           {"steps_total", steps_},
           {"step_rows_total", step_rows_},
+          {"prefill_tokens_total", prefill_tokens_},
+          {"forked_sequences_total", forked_},
           {"ttft_seconds", ttft_.to_json()},
           {"latency_seconds", latency_.to_json()}};
 }

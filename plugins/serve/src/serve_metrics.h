@@ -41,10 +41,13 @@ class ServeMetrics {
   // A request ended; reason is "stop" | "length" | "cancelled" | "error".
   void finished(const std::string& reason, int64_t prompt_tokens, int64_t completion_tokens, double latency_s);
   void step(int64_t rows);                           // one batched forward of `rows` new tokens
+  void prefilled(int64_t tokens);                    // prompt tokens run through a forward
+  void forked(int64_t sequences);                    // sequences copied from a prefilled prompt (n > 1)
 
   double tokens_per_s() const;
   // {"requests_total","requests_rejected","requests_finished":{reason:n},"prompt_tokens_total",
-  //  "completion_tokens_total","steps_total","step_rows_total","ttft_seconds":{histogram},
+  //  "completion_tokens_total","steps_total","step_rows_total","prefill_tokens_total",
+  //  "forked_sequences_total","ttft_seconds":{histogram},
   //  "latency_seconds":{histogram}}
   nlohmann::json to_json() const;
 
@@ -55,6 +58,7 @@ class ServeMetrics {
   mutable std::mutex mu_;
   Clock::time_point start_ = Clock::now();
   uint64_t requests_ = 0, rejected_ = 0, prompt_tokens_ = 0, completion_tokens_ = 0, steps_ = 0, step_rows_ = 0;
+  uint64_t prefill_tokens_ = 0, forked_ = 0;
   uint64_t fin_stop_ = 0, fin_length_ = 0, fin_cancelled_ = 0, fin_error_ = 0;
   Histogram ttft_, latency_;
   mutable std::deque<std::pair<Clock::time_point, int64_t>> recent_;  // (when, tokens) last 10 s

@@ -4,6 +4,7 @@
 
 #include "gguf_writer.h"
 #include "sp_model.h"
+#include "wb/llama/chat_template.h"
 #include "wb/llama/hf_config.h"
 #include "wb/llama/safetensors.h"
 
@@ -69,6 +70,8 @@ void write_gguf_from_hf_dir(const fs::path& dir, const fs::path& out, llama::DTy
   if (c.pad_token_id >= 0) w.add_u32("tokenizer.ggml.padding_token_id", static_cast<uint32_t>(c.pad_token_id));
   w.add_bool("tokenizer.ggml.add_bos_token", true);
   w.add_bool("tokenizer.ggml.add_eos_token", false);
+  // llama.cpp and Ollama format chats with this template (llama.cpp recognises it as "llama2").
+  w.add_string("tokenizer.chat_template", llama::kLlama2ChatTemplateJinja);
 
   auto tensor = [&](const std::string& hf, const std::string& gg, GgufType type, int64_t permute_heads = 0) {
     const auto& info = set.info(hf);

@@ -10,6 +10,7 @@
 #include "wb/plugin/spec.h"
 #include "specs.h"
 #include "wb/llama/adapter_io.h"
+#include "wb/llama/chat_template.h"
 #include "wb/llama/hf_config.h"
 #include "wb/llama/merge.h"
 #include "wb/llama/model_io.h"
@@ -40,11 +41,13 @@ llama::LlamaConfig parse_config(const json& base) {
   }
 }
 
-// transformers' LlamaTokenizer reads this next to tokenizer.model.
+// transformers' LlamaTokenizer reads this next to tokenizer.model; chat_template is Llama 2's, the
+// format every chat of this project is rendered in (apply_chat_template, vLLM and TGI read it).
 void write_tokenizer_config(const fs::path& dir) {
   const json tc = {{"tokenizer_class", "LlamaTokenizer"}, {"bos_token", "<s>"},     {"eos_token", "</s>"},
                    {"unk_token", "<unk>"},                  {"add_bos_token", true}, {"add_eos_token", false},
-                   {"legacy", true},                        {"model_max_length", 1000000000000000019884624838656.0}};
+                   {"legacy", true},                        {"model_max_length", 1000000000000000019884624838656.0},
+                   {"chat_template", llama::kLlama2ChatTemplateJinja}};
   std::ofstream(dir / "tokenizer_config.json") << tc.dump(2) << "\n";
 }
 

@@ -4,7 +4,8 @@
 // of five sequences in non-contiguous slots, three adapters with different targets and ranks,
 // one sequence without, one at scale 0.5; then three decode rows, the GEMV path) equal to each
 // sequence run alone on the CPU; slot reuse;
-// a full context refused with nothing changed; bad input refused; bf16 at bf16 tolerance; a pass
+// a full context refused with nothing changed; copy_sequence (a fork of a prefilled prompt); bad
+// input refused; bf16 at bf16 tolerance; a pass
 // that runs out of device memory refused with nothing changed, the passes after it right.
 // Also the cache kernels' per-row slot argument the decoder relies on. Skipped without a GPU.
 #include <algorithm>
@@ -346,6 +347,31 @@ TEST_CASE("GpuDecoder: a released slot is reused clean, a full context changes n
   CpuSeq fresh(m.config, 10);
   CHECK(rel_err(gpu_feed(dec, again, p2), cpu_feed(cpu, fresh, p2)) < 1e-4);
   CHECK_THROWS_AS(GpuSeq(dec, 40), std::invalid_argument);  // over max_context
+}
+
+TEST_CASE("GpuDecoder copy_sequence forks a prefilled prompt into another slot", "[gpu]") {
+  require_device();
+  const auto m = base_model();
+  const int64_t V = m.config.vocab_size;
+  cuda::Context ctx;
+  gpu::GpuLlama<float> g(ctx, m);
+  gpu::GpuDecoder<float> dec(g, 4, 32);
+  llama::Decoder<float> cpu(m);
+  const auto p = prompt_of(12, 9, V);
+  GpuSeq a(dec), other(dec);
+  gpu_feed(dec, other, prompt_of(7, 3, V));  // slot 1 in use: the copy goes from slot 0 to slot 2
+  gpu_feed(dec, a, p);
+  GpuSeq f(dec, 20);
+  dec.copy_sequence(a, f);
+  CHECK(f.length() == 12);
+  // Both continue like the CPU after the prompt, each with its own next token.
+  CpuSeq ca(m.config), cf(m.config);
+  cpu_feed(cpu, ca, p);
+  cpu_feed(cpu, cf, p);
+  CHECK(rel_err(gpu_feed(dec, f, {5}), cpu_feed(cpu, cf, {5})) < 1e-4);
+  CHECK(rel_err(gpu_feed(dec, a, {8}), cpu_feed(cpu, ca, {8})) < 1e-4);
+  GpuSeq small(dec, 4);
+  CHECK_THROWS_AS(dec.copy_sequence(a, small), std::invalid_argument);  // 13 tokens do not fit in 4
 }
 
 TEST_CASE("GpuDecoder refuses bad input before changing anything", "[gpu]") {

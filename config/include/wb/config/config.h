@@ -10,7 +10,7 @@
 //     http_threads = 4                                # io threads serving HTTP
 //     [limits]  max_body_bytes, max_request_bytes, max_header_bytes, max_connections,
 //               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
-//     [serving] model, max_batch, max_context, max_adapters
+//     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
@@ -58,6 +58,11 @@ struct Serving {
   int max_batch = 8;          // sequences decoded together
   int max_context = 2048;     // tokens per sequence
   int max_adapters = 8;       // resident LoRA adapters
+  // Residency on request (docs/CONFIG.md): a request naming a registered model or adapter that is
+  // not resident loads it; adapters (and, with load_on_request, the model) idle this long are
+  // unloaded (0 = never; a request's keep_alive overrides it for what it names).
+  bool load_on_request = false;
+  double idle_unload_s = 0;
 };
 
 struct Tcp {

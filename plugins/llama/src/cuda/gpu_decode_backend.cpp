@@ -60,6 +60,15 @@ class GpuBackend final : public DecodeBackend {
     return s;
   }
 
+  std::unique_ptr<BackendSequence> fork(const BackendSequence& from) override {
+    const auto& f = static_cast<const GpuSequence<T>&>(from).seq;  // opened here
+    auto s = std::make_unique<GpuSequence<T>>(decoder_, f.max_tokens());
+    s->seq.adapter = f.adapter;
+    s->seq.adapter_scale = f.adapter_scale;
+    decoder_.copy_sequence(f, s->seq);
+    return s;
+  }
+
   void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
                std::vector<float>& logits, bool /*decode: the GPU has one path*/) override {
     std::vector<gpu::GpuDecodeSequence<T>*> g;

@@ -96,6 +96,27 @@ int64_t GpuDecoder<T>::cache_bytes() const {
   return 2 * c_.num_hidden_layers * max_seqs_ * max_context_ * c_.kv_dim() * int64_t(sizeof(T));
 }
 
+template <typename T>
+void GpuDecoder<T>::copy_sequence(const GpuDecodeSequence<T>& from, GpuDecodeSequence<T>& to) {
+  if (&from.decoder_ != this || &to.decoder_ != this)
+    throw std::invalid_argument("GpuDecoder::copy_sequence: a sequence of another decoder");
+  if (to.max_tokens_ < from.length_)
+    throw std::invalid_argument("GpuDecoder::copy_sequence: the target holds " + std::to_string(to.max_tokens_) +
+                                " tokens, the source has " + std::to_string(from.length_));
+  const int64_t stride = max_context_ * c_.kv_dim();  // one slot's rows in a layer's cache
+  const size_t bytes = size_t(from.length_ * c_.kv_dim()) * sizeof(T);
+  Context& ctx = m_.ctx_;
+  if (bytes > 0)
+    for (size_t l = 0; l < k_cache_.size(); ++l) {
+      WB_CUDA_CHECK(cudaMemcpyAsync(k_cache_[l].data() + to.slot_ * stride, k_cache_[l].data() + from.slot_ * stride,
+                                    bytes, cudaMemcpyDeviceToDevice, ctx.s()));
+      WB_CUDA_CHECK(cudaMemcpyAsync(v_cache_[l].data() + to.slot_ * stride, v_cache_[l].data() + from.slot_ * stride,
+                                    bytes, cudaMemcpyDeviceToDevice, ctx.s()));
+    }
+  ctx.synchronize();
+  to.length_ = from.length_;
+}
+
 // ---- GpuDecoder: the pass ----------------------------------------------------------------------
 
 template <typename T>

@@ -54,4 +54,12 @@ ChatTokens render_llama2_chat(const Tokenizer& tok, std::span<const ChatMessage>
 // and "</s>"), for logs and debugging only — encoding it is NOT the same as render_llama2_chat.
 std::string render_llama2_chat_text(std::span<const ChatMessage> messages);
 
+// The Jinja chat template of Hugging Face's meta-llama/Llama-2-7b-chat-hf tokenizer_config.json,
+// character for character (each \n in it is the two characters backslash and n: an escape inside a
+// Jinja string literal). It
+// renders what render_llama2_chat does; exports write it as HF "chat_template" and GGUF
+// "tokenizer.chat_template" so transformers, vLLM, Ollama and llama.cpp format chats the same way.
+inline constexpr const char* kLlama2ChatTemplateJinja =
+    R"JINJA({% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\n' + system_message + '\n<</SYS>>\n\n' + message['content'] %}{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %})JINJA";
+
 }  // namespace wb::llama

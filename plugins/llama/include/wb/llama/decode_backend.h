@@ -70,6 +70,10 @@ class DecodeBackend {
   // backend cannot hold another one, std::logic_error when the backend needs a device copy of the
   // adapter and adapter.device is not one of its own.
   virtual std::unique_ptr<BackendSequence> open(int64_t max_tokens, const AdapterRef& adapter, float scale) = 0;
+  // A new sequence holding a copy of `from`'s cache (every token in it), with its adapter, scale
+  // and max_tokens: n samples of one prompt share its prefill instead of computing it n times.
+  // `from` must be one of this backend's sequences. Throws like open().
+  virtual std::unique_ptr<BackendSequence> fork(const BackendSequence& from) = 0;
   // Appends feeds[i] (one token, or a prompt chunk) to seqs[i] and runs them; logits [S, V] (each
   // sequence's last new token) on the host. decode: this is the step's mixed pass (the CPU's
   // batch-invariant options apply to it); otherwise a lone prompt chunk's pass. Throws like

@@ -97,6 +97,11 @@ class GpuDecoder {
                const std::vector<std::vector<int32_t>>& tokens, std::vector<float>& logits,
                bool all_positions = false);
 
+  // Copies from's cached rows (every layer, keys and values) into to's slot and gives `to` the
+  // same length: a fork of a prefilled prompt. Synchronous. Throws std::invalid_argument when
+  // either is another decoder's or to's max_tokens is below from's length, cuda::CudaError.
+  void copy_sequence(const GpuDecodeSequence<T>& from, GpuDecodeSequence<T>& to);
+
   const llama::LlamaConfig& config() const { return c_; }
   int64_t max_seqs() const { return max_seqs_; }
   int64_t max_context() const { return max_context_; }

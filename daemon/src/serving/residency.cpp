@@ -1,0 +1,154 @@
+#include "serving/residency.h"
+
+#include <spdlog/spdlog.h>
+
+#include "http/api_error.h"
+
+namespace wb::daemon {
+
+using nlohmann::json;
+
+namespace {
+
+// The resident adapters of a stats() answer: name -> refs (retired versions left out).
+std::map<std::string, long> resident_adapters(const json& stats) {
+  std::map<std::string, long> out;
+  if (stats.contains("adapters") && stats["adapters"].is_array())
+    for (const json& a : stats["adapters"])
+      if (a.is_object() && a.contains("name") && a["name"].is_string() && a.value("resident", true))
+        out[a["name"].get<std::string>()] = a.value("refs", 0L);
+  return out;
+}
+
+}  // namespace
+
+json Residency::default_load(const config::Config& config, const storage::ModelRecord& m) {
+  const auto& sc = config.serving;
+  // The configured context, capped by the model's own (a tiny test model has 128 positions).
+  std::int64_t context = sc.max_context;
+  if (m.config.contains("max_position_embeddings") && m.config["max_position_embeddings"].is_number_integer())
+    context = std::min<std::int64_t>(context, m.config["max_position_embeddings"].get<std::int64_t>());
+  return {{"name", m.name},
+          {"path", m.path},
+          {"max_batch", sc.max_batch},
+          {"max_context", context},
+          {"max_adapters", sc.max_adapters},
+          {"device", std::string(config::to_string(config.device))}};
+}
+
+Residency::Residency(const config::Config& config, storage::Store& store, const Serving& serving)
+    : config_(config), store_(store), serving_(serving) {
+  thread_ = std::thread([this] { watch(); });
+}
+
+Residency::~Residency() { stop(); }
+
+void Residency::stop() {
+  {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Residency::mark(const std::string& key, std::optional<double> keep_alive_s) {
+  std::optional<double> keep = keep_alive_s;
+  if (!keep && config_.serving.idle_unload_s > 0) keep = config_.serving.idle_unload_s;
+  if (keep && *keep < 0) keep.reset();  // negative: stays resident
+  uses_[key] = {Clock::now(), keep};
+}
+
+std::unique_lock<std::mutex> Residency::prepare(const std::string& name, std::optional<double> keep_alive_s) {
+  std::unique_lock lock(mu_);
+  if (!serving_.available()) return lock;
+  json stats = serving_.stats();
+  std::optional<std::string> served = Serving::model_name(stats);
+  if (config_.serving.load_on_request) {
+    if (!served) {
+      // The model named, or the base model of the adapter named.
+      std::optional<storage::ModelRecord> m = store_.models().find(name);
+      if (!m)
+        if (auto a = store_.adapters().find(name)) m = store_.models().find(a->base_model);
+      if (m) {
+        spdlog::info("loading model {} on request", m->name);
+        serving_.load_model(default_load(config_, *m));
+        served = m->name;
+        stats = serving_.stats();
+        uses_.clear();
+      }
+    }
+    if (served && name != *served && !resident_adapters(stats).count(name))
+      if (auto a = store_.adapters().find(name)) {
+        if (a->base_model != *served)
+          throw conflict("adapter '" + name + "' was trained on model '" + a->base_model + "' but '" + *served +
+                         "' is being served");
+        spdlog::info("loading adapter {} on request", name);
+        serving_.load_adapter({{"name", name}, {"path", a->path}});
+      }
+  }
+  if (served) {
+    if (config_.serving.load_on_request) mark("model", keep_alive_s);
+    if (name != *served) mark("adapter:" + name, keep_alive_s);
+  }
+  return lock;
+}
+
+void Residency::watch() {
+  std::unique_lock lock(stop_mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return stopping_; })) {
+    lock.unlock();
+    try {
+      sweep();
+    } catch (const std::exception& e) {
+      spdlog::warn("idle unloading: {}", e.what());
+    }
+    lock.lock();
+  }
+}
+
+void Residency::sweep() {
+  std::lock_guard lock(mu_);
+  if (!serving_.available()) return;
+  const json stats = serving_.stats();
+  const std::optional<std::string> served = Serving::model_name(stats);
+  if (!served) {
+    uses_.clear();
+    return;
+  }
+  const auto now = Clock::now();
+  auto idle_past = [&](const Use& u) {
+    return u.keep_s && std::chrono::duration<double>(now - u.last).count() >= *u.keep_s;
+  };
+  for (const auto& [name, refs] : resident_adapters(stats)) {
+    const std::string key = "adapter:" + name;
+    auto it = uses_.find(key);
+    if (it == uses_.end()) {  // loaded by hand: its idle time starts now
+      mark(key, std::nullopt);
+      continue;
+    }
+    if (refs > 0) {
+      it->second.last = now;
+    } else if (idle_past(it->second)) {
+      spdlog::info("unloading adapter {}: idle", name);
+      serving_.unload_adapter(name);
+      uses_.erase(it);
+    }
+  }
+  if (!config_.serving.load_on_request) return;  // the model comes back only on request
+  auto it = uses_.find("model");
+  if (it == uses_.end()) {
+    mark("model", std::nullopt);
+    return;
+  }
+  const bool busy = stats.value("running", 0L) > 0 || stats.value("queued", 0L) > 0;
+  if (busy) {
+    it->second.last = now;
+  } else if (idle_past(it->second)) {
+    spdlog::info("unloading model {}: idle", *served);
+    serving_.unload_model();
+    uses_.clear();
+  }
+}
+
+}  // namespace wb::daemon
