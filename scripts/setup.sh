@@ -12,6 +12,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libsqlite3-dev sqlite3 libtomlplusplus-dev catch2 nlohmann-json3-dev libcli11-dev
   libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev
+  openmpi-bin libopenmpi-dev
   tmux curl jq
 )
 # shellcheck disable=SC2206

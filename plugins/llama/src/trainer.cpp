@@ -1,5 +1,6 @@
 #include "wb/llama/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
@@ -166,7 +167,16 @@ StepStats Trainer::step() {
     grads_.zero();
     throw;
   }
-  const double scale = 1.0 / static_cast<double>(config_.micro_batches);
+  const int world = collectives_ ? collectives_->world() : 1;
+  if (world > 1) {
+    reduce_gradients();
+    double totals[2] = {loss_sum, static_cast<double>(tokens)};
+    collectives_->all_reduce(totals, 2, ReduceOp::kSum);
+    loss_sum = totals[0];
+    tokens = static_cast<int64_t>(totals[1]);
+  }
+  // The gradients now hold the sum over world × micro_batches micro-batches.
+  const double scale = 1.0 / static_cast<double>(config_.micro_batches * world);
   StepStats st;
   st.grad_norm = opt_->global_grad_norm(scale);
   st.lr = schedule_.lr_at(step_);
@@ -182,6 +192,43 @@ StepStats Trainer::step() {
 }
 
 int64_t Trainer::run() { return run_to_end(*this); }
+
+namespace {
+// Floats per all-reduce: large enough that the per-call latency is paid rarely, small enough
+// that the staging copy stays in cache-friendly sizes (16 MiB).
+constexpr size_t kReduceBucket = size_t{4} << 20;
+}  // namespace
+
+void Trainer::set_collectives(Collectives* c) {
+  if (c && c->on_device())
+    throw std::invalid_argument("trainer: the CPU trainer needs a host-buffer collectives backend, not " + c->backend());
+  collectives_ = c;
+  if (!c || c->world() == 1) return;
+  for (const auto& p : params_) c->broadcast(p.value, static_cast<size_t>(p.numel) * sizeof(float), 0);
+}
+
+void Trainer::reduce_gradients() {
+  // Pack the gradients into buckets, reduce each with one call, unpack.
+  size_t i = 0;
+  while (i < params_.size()) {
+    size_t j = i, total = 0;
+    while (j < params_.size() && (j == i || total + static_cast<size_t>(params_[j].numel) <= kReduceBucket))
+      total += static_cast<size_t>(params_[j++].numel);
+    bucket_.resize(total);
+    size_t off = 0;
+    for (size_t k = i; k < j; ++k) {
+      std::copy(params_[k].grad, params_[k].grad + params_[k].numel, bucket_.data() + off);
+      off += static_cast<size_t>(params_[k].numel);
+    }
+    collectives_->all_reduce(bucket_.data(), total, ReduceOp::kSum);
+    off = 0;
+    for (size_t k = i; k < j; ++k) {
+      std::copy(bucket_.data() + off, bucket_.data() + off + params_[k].numel, params_[k].grad);
+      off += static_cast<size_t>(params_[k].numel);
+    }
+    i = j;
+  }
+}
 
 void Trainer::save(const std::filesystem::path& dir) const {
   Checkpoint c;

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wb/llama/batch.h"
+#include "wb/llama/collectives.h"
 #include "wb/llama/model.h"
 #include "wb/llama/optimizer.h"
 #include "wb/llama/rng.h"
@@ -142,6 +143,15 @@ class Trainer {
   std::function<void(const StepStats&)> on_step;  // after every optimizer step
   std::function<bool()> cancelled;                 // checked before every step
 
+  // Data parallel over `c` (collectives.h; host buffers; nullptr or a world of 1: off). Every
+  // rank builds the same model and config, feeds its own shard through its DataSource and calls
+  // step() in lockstep. The trainable weights are broadcast from rank 0 here, so ranks start
+  // equal; each step sums the ranks' accumulated gradients and uses their mean, so N ranks with
+  // M micro-batches each take the step one rank takes with the same N × M micro-batches (with
+  // LoRA dropout 0: masks come from each rank's own RNG). StepStats' loss is the mean over ranks
+  // and tokens the sum. Checkpoints are each rank's to write; a job writes rank 0's.
+  void set_collectives(Collectives* c);
+
   // One optimizer step. Throws std::invalid_argument for a malformed batch (nothing updated then).
   StepStats step();
   // Steps until total_steps or cancellation (checkpointing every checkpoint_every steps and at
@@ -160,6 +170,8 @@ class Trainer {
 
  private:
   double micro_step(const TrainBatch& tb);
+  // Sums every trainable gradient over the ranks, in buckets of kReduceBucket floats.
+  void reduce_gradients();
 
   Model<float>& model_;
   DataSource& data_;
@@ -172,6 +184,8 @@ class Trainer {
   std::vector<float> dlogits_, dhead_, dchosen_, drejected_;
   Rng rng_;
   int64_t step_ = 0;
+  Collectives* collectives_ = nullptr;
+  std::vector<float> bucket_;
 };
 
 }  // namespace wb::llama
