@@ -1,5 +1,5 @@
-// wb train pretrain|sft|reward|dpo|ppo — submit a training job (sft plugin; reward plugin for
-// reward; rlhf plugin for dpo and ppo). A subcommand may name a job kind of another name. The spec comes from --spec FILE and/or --set key=value (applied on top);
+// wb train pretrain|sft|reward|dpo|ppo|rs — submit a training job (sft plugin; reward plugin for
+// reward; rlhf plugin for dpo, ppo and rs, whose job kind is rejection_sampling). The spec comes from --spec FILE and/or --set key=value (applied on top);
 // --follow shows the progress bar with the loss and ETA until the job ends (exit 0 only when it
 // succeeded).
 //
@@ -54,7 +54,7 @@ int run_train(const Context& ctx, const std::string& name, const std::string& ki
   }
   if (ctx.opts.json) *ctx.out << rec.dump() << '\n' << std::flush;
   else {
-    // Without --set output, pretrain, sft, dpo and ppo name their result "<name>-<job id>".
+    // Without --set output, pretrain, sft, dpo, ppo and rs name their result "<name>-<job id>".
     const std::string output = spec.contains("output") || kind == "reward" ? cell(spec, "output") : name + "-" + std::to_string(id);
     *ctx.out << "submitted " << kind << " job " << id << " (output " << output << ")\n" << std::flush;
   }
@@ -90,6 +90,9 @@ void register_train(CLI::App& app, Context& ctx) {
                  "DPO of a policy LoRA against the SFT model on a preference dataset -> policy adapter");
   add_train_kind(grp, ctx, "ppo",
                  "PPO of a policy LoRA with the helpfulness and safety reward models on a prompt dataset -> policy adapter");
+  add_train_kind(grp, ctx, "rs",
+                 "rejection sampling: best of K answers per prompt by the reward models, then SFT on them -> policy adapter",
+                 "rejection_sampling");
 }
 
 }  // namespace wb::cli

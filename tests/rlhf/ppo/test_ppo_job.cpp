@@ -162,10 +162,11 @@ TEST_CASE("wb train ppo --set submits a ppo job named ppo-<id> and follows it to
   INFO(run.out);
   CHECK(run.code == 0);
   CHECK_THAT(run.out, Catch::Contains("submitted ppo job"));
-  int64_t id = -1;
-  for (const auto& j : d.d.get("/v1/jobs").body["jobs"])
-    if (j["kind"] == "ppo") id = j["id"];
-  REQUIRE(id > 0);
+  const std::string marker = "submitted ppo job ";
+  const auto at = run.out.find(marker);
+  REQUIRE(at != std::string::npos);
+  const int64_t id = std::stoll(run.out.substr(at + marker.size()));
+  CHECK(d.d.job(id)["kind"] == "ppo");
   CHECK_THAT(run.out, Catch::Contains("(output ppo-" + std::to_string(id) + ")"));
   CHECK(d.record("adapter", "ppo-" + std::to_string(id)).is_object());
 }
