@@ -54,7 +54,7 @@ llama::TrainBatch RoundData::next() {
 json RoundData::position() const { return {{"index", index_}}; }
 
 void RoundData::seek(const json& pos) {
-  if (!pos.is_object() || !pos.contains("index") || !pos["index"].is_number_unsigned())
+  if (!pos.is_object() || !pos.contains("index") || !pos["index"].is_number_integer() || pos["index"].get<int64_t>() < 0)
     throw std::invalid_argument("rejection sampling data position " + pos.dump() + " is not {\"index\": n}");
   index_ = pos["index"].get<size_t>();
 }
