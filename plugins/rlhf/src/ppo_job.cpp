@@ -1,7 +1,6 @@
 #include "ppo_job.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -115,8 +114,6 @@ wb_status run_ppo(const JobHost& job, const json& spec_json) {
     job.checkpoint(ckpt);
   };
   PpoIterationStats last;
-  const auto t0 = std::chrono::steady_clock::now();
-  const int64_t first = trainer.iterations();
   while (trainer.iterations() < s.iterations) {
     if (job.shutting_down()) {
       save_checkpoint();
@@ -129,12 +126,8 @@ wb_status run_ppo(const JobHost& job, const json& spec_json) {
     last = trainer.iterate(batch);
     report(job, last);
     const int64_t done = trainer.iterations();
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double eta = secs / static_cast<double>(done - first) * static_cast<double>(s.iterations - done);
-    job.progress(static_cast<double>(done) / static_cast<double>(s.iterations),
-                 "ppo iteration " + std::to_string(done) + "/" + std::to_string(s.iterations) + " reward " +
-                     std::to_string(last.reward_raw) + " kl " + std::to_string(last.kl) + " eta " +
-                     std::to_string(static_cast<int64_t>(eta)) + "s");
+    // Phase "ppo": the CLI's progress bar derives the rate and the ETA from these fractions.
+    job.progress(static_cast<double>(done) / static_cast<double>(s.iterations), "ppo");
     if (s.checkpoint_every > 0 && done % s.checkpoint_every == 0 && done < s.iterations) save_checkpoint();
   }
   save_checkpoint();  // the final state: a crash before registration finishes from it

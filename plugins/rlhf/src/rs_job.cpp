@@ -1,6 +1,5 @@
 #include "rs_job.h"
 
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -110,8 +109,6 @@ wb_status run_rs(const JobHost& job, const json& spec_json) {
 
   int64_t loaded_round = -1;
   double last_loss = NAN;
-  const auto t0 = std::chrono::steady_clock::now();
-  const int64_t first_step = trainer.steps_done();
   while (trainer.steps_done() < total) {
     if (job.shutting_down()) {
       save_checkpoint();
@@ -122,7 +119,7 @@ wb_status run_rs(const JobHost& job, const json& spec_json) {
     const int64_t round = step / per_round;
     if (round != loaded_round) {
       if (sampler.rounds() == round) {
-        job.progress(static_cast<double>(step) / static_cast<double>(total), "round " + std::to_string(round + 1) + " sampling");
+        job.progress(static_cast<double>(step) / static_cast<double>(total), "sampling");
         const RejectionRoundStats st = sampler.round(&*pr.model.lora, ps.prompts);
         report_round(job, st);
         save_kept(kept_file, sampler);
@@ -145,12 +142,7 @@ wb_status run_rs(const JobHost& job, const json& spec_json) {
     job.metric(st.step, "train_loss", st.loss);
     job.metric(st.step, "lr", st.lr);
     job.metric(st.step, "grad_norm", st.grad_norm);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double eta = secs / static_cast<double>(st.step - first_step) * static_cast<double>(total - st.step);
-    job.progress(static_cast<double>(st.step) / static_cast<double>(total),
-                 "round " + std::to_string(round + 1) + " sft step " + std::to_string(st.step) + "/" +
-                     std::to_string(total) + " loss " + std::to_string(st.loss) + " eta " +
-                     std::to_string(static_cast<int64_t>(eta)) + "s");
+    job.progress(static_cast<double>(st.step) / static_cast<double>(total), "sft");  // the CLI derives the ETA
     const bool round_end = st.step % per_round == 0;
     if (st.step < total && (round_end || (s.checkpoint_every > 0 && st.step % s.checkpoint_every == 0)))
       save_checkpoint();
