@@ -1,11 +1,12 @@
-// wb train pretrain|sft|reward|dpo — submit a training job (sft plugin; reward plugin for reward;
-// rlhf plugin for dpo). The spec comes from --spec FILE and/or --set key=value (applied on top);
+// wb train pretrain|sft|reward|dpo|ppo|rs — submit a training job (sft plugin; reward plugin for
+// reward; rlhf plugin for dpo, ppo and rs, whose job kind is rejection_sampling). The spec comes from --spec FILE and/or --set key=value (applied on top);
 // --follow shows the progress bar with the loss and ETA until the job ends (exit 0 only when it
 // succeeded).
 //
 //   wb train sft --set model=base --set dataset=chat --set output=my-lora --set rank=8 --follow
 //   wb train reward --head safety --set model=base --set datasets=safety-prefs --set output=rm-safe
 //   wb train dpo --set model=base --set adapter=sft-2 --set dataset=prefs --set beta=0.1 --follow
+//   wb train ppo --set model=base --set adapter=sft-2 --set helpfulness=rm-h --set safety=rm-s --set dataset=prompts
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -40,7 +41,8 @@ json read_spec(const std::string& path) {
   return spec;
 }
 
-int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
+// `name` is the subcommand (what a default output is named after), `kind` the job kind.
+int run_train(const Context& ctx, const std::string& name, const std::string& kind, const TrainOpts& o) {
   json spec = o.spec_file.empty() ? json::object() : read_spec(o.spec_file);
   if (!o.head.empty()) spec["head"] = o.head;
   spec = apply_sets(std::move(spec), o.sets);
@@ -52,8 +54,8 @@ int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
   }
   if (ctx.opts.json) *ctx.out << rec.dump() << '\n' << std::flush;
   else {
-    // Without --set output, pretrain, sft and dpo name their result "<kind>-<job id>".
-    const std::string output = spec.contains("output") || kind == "reward" ? cell(spec, "output") : kind + "-" + std::to_string(id);
+    // Without --set output, pretrain, sft, dpo, ppo and rs name their result "<name>-<job id>".
+    const std::string output = spec.contains("output") || kind == "reward" ? cell(spec, "output") : name + "-" + std::to_string(id);
     *ctx.out << "submitted " << kind << " job " << id << " (output " << output << ")\n" << std::flush;
   }
   if (!o.follow) return kExitOk;
@@ -61,16 +63,18 @@ int run_train(const Context& ctx, const std::string& kind, const TrainOpts& o) {
   return follow_job(ctx, id, true);
 }
 
-void add_train_kind(CLI::App* grp, Context& ctx, const std::string& kind, const std::string& help) {
+void add_train_kind(CLI::App* grp, Context& ctx, const std::string& name, const std::string& help,
+                    const std::string& job_kind = "") {
+  const std::string kind = job_kind.empty() ? name : job_kind;
   auto o = std::make_shared<TrainOpts>();
-  auto* c = grp->add_subcommand(kind, help);
+  auto* c = grp->add_subcommand(name, help);
   c->add_option("--spec", o->spec_file, "JSON file holding the spec object");
   c->add_option("--set", o->sets,
                 "spec field key=value (model, dataset, output, max_steps, lr, ...; repeatable; over --spec)");
   c->add_flag("--follow", o->follow, "show a progress bar with loss and ETA until the job ends");
   if (kind == "reward")
     c->add_option("--head", o->head, "helpfulness | safety (the spec's head)")->check(CLI::IsMember({"helpfulness", "safety"}));
-  c->callback([&ctx, o, kind] { ctx.action = [&ctx, o, kind] { return run_train(ctx, kind, *o); }; });
+  c->callback([&ctx, o, name, kind] { ctx.action = [&ctx, o, name, kind] { return run_train(ctx, name, kind, *o); }; });
 }
 
 }  // namespace
@@ -84,6 +88,11 @@ void register_train(CLI::App& app, Context& ctx) {
                  "reward model (LoRA + scalar head, margin ranking loss) on preference datasets -> reward adapter");
   add_train_kind(grp, ctx, "dpo",
                  "DPO of a policy LoRA against the SFT model on a preference dataset -> policy adapter");
+  add_train_kind(grp, ctx, "ppo",
+                 "PPO of a policy LoRA with the helpfulness and safety reward models on a prompt dataset -> policy adapter");
+  add_train_kind(grp, ctx, "rs",
+                 "rejection sampling: best of K answers per prompt by the reward models, then SFT on them -> policy adapter",
+                 "rejection_sampling");
 }
 
 }  // namespace wb::cli

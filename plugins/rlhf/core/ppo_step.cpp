@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "wb/llama/checkpoint.h"
+#include "wb/llama/rng.h"
 #include "wb/rlhf/ppo_model.h"
 
 namespace wb::rlhf {
@@ -204,6 +206,109 @@ PpoIterationStats PpoTrainer::iterate(const std::vector<Prompt>& prompts) {
   st.training_seconds = ro.scoring_seconds + seconds_since(t0);
   ++iteration_;
   return st;
+}
+
+namespace {
+
+// The trainable tensors of one mounted model under `prefix`, with their optimizer slots.
+void export_part(llama::Model<float>& m, llama::Gradients<float>& g, const llama::AdamW& opt, const std::string& prefix,
+                 llama::Checkpoint& c) {
+  for (const auto& p : llama::parameters(m, g))
+    c.weights.push_back({prefix + p.name, {p.numel}, std::vector<float>(p.value, p.value + p.numel)});
+  for (auto slot : opt.export_state()) {
+    slot.name = prefix + slot.name;
+    c.optimizer.push_back(std::move(slot));
+  }
+}
+
+// Checks (check_only) or copies the tensors under `prefix` into the mounted model; returns the
+// optimizer slots under the prefix, names stripped.
+std::vector<llama::AdamWSlot> import_part(llama::Model<float>& m, llama::Gradients<float>& g, const llama::Checkpoint& c,
+                                          const std::string& prefix, const std::filesystem::path& dir,
+                                          bool check_only) {
+  const auto params = llama::parameters(m, g);
+  size_t found = 0;
+  for (const auto& w : c.weights)
+    if (w.name.rfind(prefix, 0) == 0) ++found;
+  if (found != params.size())
+    throw llama::CheckpointError(dir.string() + ": holds " + std::to_string(found) + " " + prefix + " tensors, the trainer has " +
+                                 std::to_string(params.size()));
+  for (const auto& p : params) {
+    const llama::NamedBuffer* b = nullptr;
+    for (const auto& w : c.weights)
+      if (w.name == prefix + p.name) b = &w;
+    if (!b) throw llama::CheckpointError(dir.string() + ": no tensor for '" + prefix + p.name + "'");
+    if (static_cast<int64_t>(b->data.size()) != p.numel)
+      throw llama::CheckpointError(dir.string() + ": tensor '" + prefix + p.name + "' has the wrong size");
+    if (!check_only) std::copy(b->data.begin(), b->data.end(), p.value);
+  }
+  std::vector<llama::AdamWSlot> slots;
+  for (const auto& s : c.optimizer)
+    if (s.name.rfind(prefix, 0) == 0) {
+      slots.push_back(s);
+      slots.back().name = s.name.substr(prefix.size());
+    }
+  return slots;
+}
+
+}  // namespace
+
+void PpoTrainer::save(const std::filesystem::path& dir) {
+  llama::Checkpoint c;
+  c.step = iteration_;
+  c.optimizer_steps = policy_opt_->steps();
+  c.rng = llama::Rng(config_.sampling.seed).to_string();  // rollouts are seeded from (seed, iteration)
+  c.data_position = {{"iteration", iteration_}};
+  c.meta = {{"loss", "ppo"}, {"value_optimizer_steps", value_opt_->steps()}, {"beta", config_.beta}};
+  {
+    Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
+    export_part(base_, *policy_grads_, *policy_opt_, "policy/", c);
+  }
+  {
+    Mounted on(base_, value_, &value_head_, llama::Trainable{false, true, true});
+    export_part(base_, *value_grads_, *value_opt_, "value/", c);
+  }
+  llama::save_checkpoint(dir, c);
+}
+
+void PpoTrainer::load(const std::filesystem::path& dir) {
+  const llama::Checkpoint c = llama::load_checkpoint(dir);
+  if (c.meta.value("loss", "") != "ppo") throw llama::CheckpointError(dir.string() + ": not a PPO checkpoint");
+  if (c.step < 0) throw llama::CheckpointError(dir.string() + ": negative iteration");
+  const int64_t value_steps = c.meta.value("value_optimizer_steps", int64_t{-1});
+  // Check everything (sizes, optimizer slots on copies of the optimizers) before changing anything.
+  std::vector<llama::AdamWSlot> ps, vs;
+  {
+    Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
+    ps = import_part(base_, *policy_grads_, c, "policy/", dir, true);
+  }
+  {
+    Mounted on(base_, value_, &value_head_, llama::Trainable{false, true, true});
+    vs = import_part(base_, *value_grads_, c, "value/", dir, true);
+  }
+  if (value_steps < 0) throw llama::CheckpointError(dir.string() + ": no value optimizer step count");
+  const auto policy_before = policy_opt_->export_state();
+  const int64_t policy_steps_before = policy_opt_->steps();
+  try {
+    policy_opt_->import_state(c.optimizer_steps, ps);
+  } catch (const std::invalid_argument& e) {
+    throw llama::CheckpointError(dir.string() + ": policy optimizer: " + e.what());
+  }
+  try {
+    value_opt_->import_state(value_steps, vs);
+  } catch (const std::invalid_argument& e) {
+    policy_opt_->import_state(policy_steps_before, policy_before);
+    throw llama::CheckpointError(dir.string() + ": value optimizer: " + e.what());
+  }
+  {
+    Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
+    import_part(base_, *policy_grads_, c, "policy/", dir, false);
+  }
+  {
+    Mounted on(base_, value_, &value_head_, llama::Trainable{false, true, true});
+    import_part(base_, *value_grads_, c, "value/", dir, false);
+  }
+  iteration_ = c.step;
 }
 
 }  // namespace wb::rlhf

@@ -98,4 +98,15 @@ RejectionRoundStats RejectionSampler::round(const llama::LoraAdapter<float>* pol
   return st;
 }
 
+void RejectionSampler::restore(std::vector<KeptAnswer> best, int64_t rounds) {
+  if (rounds < 0) throw std::invalid_argument("rejection sampling: negative round count");
+  if ((rounds == 0) != best.empty())
+    throw std::invalid_argument("rejection sampling: kept answers and round count disagree");
+  for (const auto& k : best)
+    if (k.round < 0 || k.round >= rounds || k.response.empty())
+      throw std::invalid_argument("rejection sampling: a kept answer without its round or tokens");
+  best_ = std::move(best);
+  rounds_ = rounds;
+}
+
 }  // namespace wb::rlhf

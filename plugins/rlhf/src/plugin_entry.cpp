@@ -1,4 +1,4 @@
-// The rlhf plugin's C ABI boundary (wb_plugin.h): job dpo. Exceptions become a wb_status plus
+// The rlhf plugin's C ABI boundary (wb_plugin.h): jobs dpo, ppo, rejection_sampling. Exceptions become a wb_status plus
 // message here and nowhere else.
 #include <string>
 
@@ -6,6 +6,12 @@
 
 #include "dpo_job.h"
 #include "dpo_spec.h"
+// ---- ppo and rejection_sampling jobs ----
+#include "ppo_job.h"
+#include "ppo_spec.h"
+#include "rs_job.h"
+#include "rs_spec.h"
+// ---- end ppo and rejection_sampling ----
 #include "wb/plugin/device.h"
 #include "wb/plugin/guard.h"
 #include "wb/plugin/host.h"
@@ -30,6 +36,8 @@ wb_status rlhf_validate(const char* kind_c, const char* spec_json, wb_error* err
   return guarded(err, [&] {
     const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "dpo") wb::rlhf::validate_dpo_spec(spec);
+    else if (kind == "ppo") wb::rlhf::validate_ppo_spec(spec);
+    else if (kind == "rejection_sampling") wb::rlhf::validate_rs_spec(spec);
     else throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
     return WB_OK;
   });
@@ -41,6 +49,8 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
   const wb_status st = guarded(err, [&] {
     const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "dpo") return wb::rlhf::run_dpo(host, spec);
+    if (kind == "ppo") return wb::rlhf::run_ppo(host, spec);
+    if (kind == "rejection_sampling") return wb::rlhf::run_rs(host, spec);
     throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
   });
   if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
@@ -49,7 +59,7 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
 
 void rlhf_shutdown() {}
 
-const char* const kJobKinds[] = {"dpo", nullptr};
+const char* const kJobKinds[] = {"dpo", "ppo", "rejection_sampling", nullptr};
 
 const wb_plugin kPlugin = {
     WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "rlhf", "0.1.0", kJobKinds, rlhf_init, rlhf_validate, rlhf_run,

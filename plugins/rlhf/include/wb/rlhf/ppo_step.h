@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -90,6 +91,15 @@ class PpoTrainer {
   // One iteration on `prompts` (every prompt K times). Throws std::invalid_argument for bad prompts;
   // nothing is updated then.
   PpoIterationStats iterate(const std::vector<Prompt>& prompts);
+
+  // Checkpoints (llama/checkpoint.h): the policy LoRA ("policy/<name>"), the value LoRA and head
+  // ("value/<name>"), both AdamW optimizers' moments under the same prefixes, and the iteration
+  // (the rollouts' seeds derive from (seed, iteration), so it is the RNG state too). A trainer
+  // built the same way and loaded continues exactly as the saved one would have.
+  void save(const std::filesystem::path& dir);
+  // Throws llama::CheckpointError (nothing changed) for a checkpoint that is not a PPO one or
+  // holds other tensors or sizes.
+  void load(const std::filesystem::path& dir);
 
   const llama::LoraAdapter<float>& policy() const { return *policy_; }
   const llama::LoraAdapter<float>& value_adapter() const { return *value_; }

@@ -66,6 +66,10 @@ class RejectionSampler {
   // nothing kept changes then.
   RejectionRoundStats round(const llama::LoraAdapter<float>* policy, const std::vector<Prompt>& prompts);
 
+  // Puts back what a checkpoint saved: the kept answers after `rounds` rounds. Throws
+  // std::invalid_argument (nothing changed) for rounds < 0, or kept answers without rounds.
+  void restore(std::vector<KeptAnswer> best, int64_t rounds);
+
   const std::vector<KeptAnswer>& best() const { return best_; }
   int64_t rounds() const { return rounds_; }
 
