@@ -2,6 +2,7 @@
 // eval job of the sft plugin, waits for it, and prints the checker's figures as a table.
 //
 //   wb eval --model base --adapter my-lora --dataset sft-eval [--limit 200]
+//   wb eval --model base --adapter gatt --suite-dir data --multi-turn   # adherence by turn
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +25,7 @@ using nlohmann::json;
 struct EvalOpts {
   std::string model, adapter, dataset, suite_dir, split;
   std::int64_t limit = 0, max_tokens = 0;
+  bool multi_turn = false;
   std::vector<std::string> sets;
 };
 
@@ -44,6 +46,7 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
   if (!o.split.empty()) spec["split"] = o.split;
   if (o.limit > 0) spec["limit"] = o.limit;
   if (o.max_tokens > 0) spec["max_tokens"] = o.max_tokens;
+  if (o.multi_turn) spec["multi_turn"] = true;
   spec = apply_sets(std::move(spec), o.sets);
   const DaemonClient c = ctx.client();
   const json rec = c.post("/v1/jobs", {{"kind", "eval"}, {"spec", spec}});
@@ -69,6 +72,19 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
     print_json(*ctx.out, out);
     return kExitOk;
   }
+  if (o.multi_turn) {
+    // One row per turn: how many replies were graded there and the share obeying the persona.
+    Table t({"MODEL", "ADAPTER", "TURN", "ADHERENCE"});
+    for (int k = 1; m.contains("adherence_turn_" + std::to_string(k)); ++k) {
+      const std::string name = "adherence_turn_" + std::to_string(k);
+      t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, std::to_string(k), figure(m, name.c_str(), true)});
+    }
+    t.print(*ctx.out);
+    *ctx.out << "dialogues " << figure(m, "dialogues", false) << ", replies " << figure(m, "turns", false)
+             << ": adherence " << figure(m, "adherence", true) << " (turns >= 3: " << figure(m, "adherence_later", true)
+             << "), content accuracy " << figure(m, "content_accuracy", true) << '\n';
+    return kExitOk;
+  }
   Table t({"MODEL", "ADAPTER", "N", "GRADED", "UNGRADED", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});
   t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, figure(m, "n", false), figure(m, "graded", false),
              figure(m, "ungraded", false), figure(m, "accuracy", true),
@@ -92,6 +108,8 @@ void register_eval(CLI::App& app, Context& ctx) {
   c->add_option("--split", o->split, "auto, eval, train or all")->check(CLI::IsMember({"auto", "eval", "train", "all"}));
   c->add_option("--limit", o->limit, "at most this many prompts")->check(CLI::PositiveNumber);
   c->add_option("--max-tokens", o->max_tokens, "tokens generated per prompt")->check(CLI::PositiveNumber);
+  c->add_flag("--multi-turn", o->multi_turn,
+              "persona dialogues (--suite-dir: dialogues_eval.jsonl): adherence at turns 1..N and content accuracy");
   c->add_option("--set", o->sets, "extra spec field key=value; repeatable");
   c->callback([&ctx, o] {
     if (o->dataset.empty() == o->suite_dir.empty()) throw CLI::ValidationError("--dataset", "give exactly one of --dataset or --suite-dir");

@@ -19,25 +19,32 @@ std::string canonical_messages_row(JsonReader& r, const nlohmann::json& row) {
   if (!messages.is_array()) r.fail("messages", "expected an array of messages, got " + describe_json(messages));
   if (messages.empty()) r.fail("messages", "must not be empty");
   std::string out = "{\"messages\":[";
-  bool has_assistant = false;
+  bool has_assistant = false, has_trained = false;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const std::string path = "messages[" + std::to_string(i) + "]";
     const nlohmann::json& m = messages[i];
     if (!m.is_object()) throw JsonFieldError(path, "expected an object {\"role\",\"content\"}, got " + describe_json(m));
     JsonReader mr(m, path + ".", NullIs::value);
-    mr.allow_only({"role", "content"});
+    mr.allow_only({"role", "content", "weight"});
     const std::string& role = mr.one_of("role", {"system", "user", "assistant"});
     const std::string& content = mr.string("content");
     if (role == "system" && i != 0) mr.fail("role", "a system message may only come first");
+    // "weight" as in OpenAI's chat fine-tuning format: 0 keeps an assistant message as context
+    // only (no loss on its tokens), 1 (the default) trains on it.
+    const std::optional<std::int64_t> weight = mr.optional_integer("weight", 0, 1);
+    if (weight && role != "assistant") mr.fail("weight", "only assistant messages carry a weight");
     has_assistant = has_assistant || role == "assistant";
+    has_trained = has_trained || (role == "assistant" && weight.value_or(1) == 1);
     if (i) out += ',';
     out += "{\"role\":";
     out += quote(role);
     out += ",\"content\":";
     out += quote(content);
+    if (weight) out += ",\"weight\":" + std::to_string(*weight);
     out += '}';
   }
   if (!has_assistant) r.fail("messages", "needs at least one assistant message");
+  if (!has_trained) r.fail("messages", "every assistant message has weight 0: nothing to train on");
   out += "]}";
   return out;
 }

@@ -6,6 +6,7 @@
 #include "wb/suite/chat.h"
 #include "wb/suite/corpus.h"
 #include "wb/suite/datasets.h"
+#include "wb/suite/dialogues.h"
 #include "wb/suite/split.h"
 #include "wb/suite/world.h"
 
@@ -45,6 +46,7 @@ Sizes Sizes::small() {
   s.pref_safety_train = 200, s.pref_safety_eval = 80;
   s.prompts_train = 200, s.prompts_eval = 80;
   s.gatt_train = 100, s.gatt_eval = 40;
+  s.dialogues_train = 60, s.dialogues_eval = 40;
   return s;
 }
 
@@ -57,6 +59,7 @@ Sizes Sizes::demo() {
   s.pref_safety_train = 1000, s.pref_safety_eval = 300;
   s.prompts_train = 1000, s.prompts_eval = 300;
   s.gatt_train = 600, s.gatt_eval = 120;
+  s.dialogues_train = 600, s.dialogues_eval = 120;
   return s;
 }
 
@@ -72,7 +75,8 @@ void Sizes::validate() const {
       {"pref_helpful_train", pref_helpful_train}, {"pref_helpful_eval", pref_helpful_eval},
       {"pref_safety_train", pref_safety_train}, {"pref_safety_eval", pref_safety_eval},
       {"prompts_train", prompts_train}, {"prompts_eval", prompts_eval},
-      {"gatt_train", gatt_train}, {"gatt_eval", gatt_eval}};
+      {"gatt_train", gatt_train}, {"gatt_eval", gatt_eval},
+      {"dialogues_train", dialogues_train}, {"dialogues_eval", dialogues_eval}};
   for (const auto& [name, n] : counts)
     if (n < 0 || n > 10'000'000)
       throw std::invalid_argument(std::string(name) + ": " + std::to_string(n) + " is out of range 0..10000000");
@@ -132,11 +136,16 @@ Generated generate(uint64_t seed, const Sizes& sz) {
     rows_file("pref_helpful" + sfx, "preference", helpful);
     rows_file("pref_safety" + sfx, "preference", safety);
     rows_file("prompts" + sfx, "prompt", prompts);
+    const auto dialogues = build("dialogues" + sfx, side, [&](Sampler& s, Rng& r) {
+      return make_dialogues(s, r, train ? sz.dialogues_train : sz.dialogues_eval);
+    });
     rows_file("gatt" + sfx, "sft", gatt);
+    rows_file("dialogues" + sfx, "sft", dialogues);
     if (train) {
       // The tokenizer sees the chat markers, the answer format and every response, train side only.
       for (const auto& r : sft) tok_lines.push_back(chat_text(r));
       for (const auto& r : gatt) tok_lines.push_back(chat_text(r));
+      for (const auto& r : dialogues) tok_lines.push_back(chat_text(r));
       for (const auto& r : helpful) tok_lines.push_back(r["rejected"].get<std::string>());
       for (const auto& r : safety) tok_lines.push_back(r["rejected"].get<std::string>());
     }

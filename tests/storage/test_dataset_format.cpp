@@ -121,6 +121,24 @@ TEST_CASE("sft messages rules") {
         "line 1: field 'messages': needs at least one assistant message");
 }
 
+TEST_CASE("sft assistant messages carry an optional weight 0 or 1") {
+  CHECK(canonical_line(DatasetKind::Sft,
+                       R"({"messages":[{"role":"user","content":"a"},{"weight":0,"role":"assistant","content":"b"},)"
+                       R"({"role":"user","content":"c"},{"role":"assistant","content":"d","weight":1}]})",
+                       1) ==
+        R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","weight":0},)"
+        R"({"role":"user","content":"c"},{"role":"assistant","content":"d","weight":1}]})");
+  CHECK(error_of(DatasetKind::Sft,
+                 R"({"messages":[{"role":"user","content":"a","weight":0},{"role":"assistant","content":"b"}]})", 4) ==
+        "line 4: field 'messages[0].weight': only assistant messages carry a weight");
+  CHECK_THAT(error_of(DatasetKind::Sft, R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","weight":2}]})"),
+             Catch::StartsWith("line 1: field 'messages[1].weight': "));
+  CHECK_THAT(error_of(DatasetKind::Sft, R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","weight":true}]})"),
+             Catch::StartsWith("line 1: field 'messages[1].weight': "));
+  CHECK(error_of(DatasetKind::Sft, R"({"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b","weight":0}]})") ==
+        "line 1: field 'messages': every assistant message has weight 0: nothing to train on");
+}
+
 TEST_CASE("invalid JSON, invalid UTF-8, duplicate keys and blank lines") {
   std::string msg = error_of(DatasetKind::Prompt, R"({"prompt": "p",})", 12);
   CHECK(msg.rfind("line 12: invalid JSON: parse error at column 16", 0) == 0);

@@ -20,7 +20,7 @@ const std::vector<std::string> kJsonlFiles = {
     "sft_train.jsonl",          "sft_eval.jsonl",           "pref_helpful_train.jsonl",
     "pref_helpful_eval.jsonl",  "pref_safety_train.jsonl",  "pref_safety_eval.jsonl",
     "prompts_train.jsonl",      "prompts_eval.jsonl",       "gatt_train.jsonl",
-    "gatt_eval.jsonl"};
+    "gatt_eval.jsonl",          "dialogues_train.jsonl",    "dialogues_eval.jsonl"};
 
 const Generated& small_suite() {
   static const Generated g = generate(11, Sizes::small());
@@ -51,7 +51,7 @@ TEST_CASE("same seed gives identical bytes, another seed different ones", "[suit
   const Generated a = generate(5, Sizes::small());
   const Generated b = generate(5, Sizes::small());
   const Generated c = generate(6, Sizes::small());
-  REQUIRE(a.files.size() == 13);  // 10 JSONL files, 2 text files, the manifest
+  REQUIRE(a.files.size() == 15);  // 12 JSONL files, 2 text files, the manifest
   CHECK(a.files == b.files);
   for (const auto& [name, text] : a.files) {
     INFO(name);

@@ -1,6 +1,8 @@
 // Llama 2 chat rendering: ids as Meta's generation.py builds them, the answer mask, errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "tokenizer_assets.h"
 #include "wb/llama/chat_template.h"
 
@@ -131,6 +133,22 @@ TEST_CASE("chat: Ghost Attention mask keeps only the last answer", "[tokenizer][
   CHECK(n_all > n_last);
   // The masked tokens of the last turn are the tail of the sequence.
   CHECK(last.mask.back() == 1);
+}
+
+TEST_CASE("chat: an assistant message with train false is context only", "[tokenizer][chat]") {
+  WB_REQUIRE_LLAMA2_TOKENIZER(tok);
+  std::vector<ChatMessage> dialog = {{"system", "Answer in French."}, {"user", "Hello"}, {"assistant", "Bonjour"},
+                                     {"user", "Thanks"}, {"assistant", "Merci"}};
+  const auto all = render_llama2_chat(*tok, dialog);
+  dialog[2].train = false;
+  const auto masked = render_llama2_chat(*tok, dialog);
+  const auto last = render_llama2_chat(*tok, dialog, AnswerMask::LastTurnOnly);
+  CHECK(masked.ids == all.ids);
+  CHECK(masked.mask == last.mask);  // here the same as training on the last turn only
+  CHECK(masked.mask != all.mask);
+  dialog[4].train = false;
+  const auto none = render_llama2_chat(*tok, dialog);
+  CHECK(std::count(none.mask.begin(), none.mask.end(), 1) == 0);
 }
 
 TEST_CASE("chat: strip() matches Python's, including Unicode spaces", "[tokenizer][chat]") {

@@ -45,6 +45,7 @@ std::string strip(std::string_view s) {
 struct Turn {
   std::string user;
   const std::string* assistant = nullptr;  // null for a final prompt
+  bool train = true;                       // the assistant message's train flag
 };
 
 [[noreturn]] void fail(size_t index, const std::string& role, const std::string& what) {
@@ -82,6 +83,7 @@ std::vector<Turn> to_turns(std::span<const ChatMessage> messages) {
       turns.push_back({std::move(content), nullptr});
     } else {
       turns.back().assistant = &m.content;
+      turns.back().train = m.train;
     }
   }
   return turns;
@@ -112,7 +114,7 @@ ChatTokens render_llama2_chat(const Tokenizer& tok, std::span<const ChatMessage>
     out.ids.push_back(tok.bos_id());
     out.mask.push_back(0);
     const bool answered = t.assistant != nullptr;
-    const bool trained = answered && (mask_mode == AnswerMask::AllTurns || k == last_answered);
+    const bool trained = answered && t.train && (mask_mode == AnswerMask::AllTurns || k == last_answered);
     // The answer's text starts right after "[/INST]"; a piece counts as answer when it reaches
     // past that point (which includes the "▁" joining [/INST] to the answer).
     const size_t answer_from = kBInst.size() + 1 + strip(t.user).size() + 1 + kEInst.size();

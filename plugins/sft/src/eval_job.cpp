@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "wb/plugin/model_store.h"
+#include "multi_turn_eval.h"
 #include "specs.h"
 #include "train_device.h"
 #include "wb/llama/adapter_io.h"
@@ -94,6 +95,14 @@ wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
   const llama::Tokenizer tok = plugin::model_tokenizer(model_path, s.model);
   std::optional<llama::LoraAdapter<float>> adapter;
   if (!s.adapter.empty()) adapter = llama::load_adapter(plugin::registered_adapter_path(s.adapter, job.handle()), model.config);
+  if (s.multi_turn) {
+    if (const std::string why = llama::fit_gpu_memory(device, s.device, model.weights.numel(), false, "evaluation");
+        !why.empty())
+      throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
+    job.info("device: " + device.note);
+    const auto completer = llama::make_greedy_completer(device, model, adapter ? &*adapter : nullptr);
+    return run_multi_turn(job, s, tok, *completer, model.config.max_position_embeddings);
+  }
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +
            std::to_string(items.size()) + " prompts (greedy, max_tokens " + std::to_string(s.max_tokens) + ")");

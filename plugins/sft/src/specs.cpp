@@ -157,6 +157,7 @@ EvalSpec parse_eval_spec(const json& spec) {
   s.limit = r.integer_or("limit", 0, 0);
   s.batch = r.integer_or("batch", 16, 1, 1024);
   s.device = plugin::read_device(r);  // "" when absent or null: the daemon's default
+  s.multi_turn = r.boolean_or("multi_turn", false);
   r.finish();
   return s;
 }

@@ -80,6 +80,7 @@ struct EvalSpec {
   int64_t limit = 0;              // 0: every item
   int64_t batch = 16;             // prompts generated together
   std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
+  bool multi_turn = false;        // persona dialogues graded per turn (multi_turn_eval.h)
 };
 
 // Parsers: plugin::SpecError naming the field for any malformed or unknown field.

@@ -49,7 +49,14 @@ std::vector<llama::ChatMessage> row_messages(const json& row) {
       if (!x.is_object() || !x.contains("role") || !x.contains("content") || !x["role"].is_string() ||
           !x["content"].is_string())
         throw std::invalid_argument("field 'messages': each message needs string role and content");
-      msgs.push_back({x["role"].get<std::string>(), x["content"].get<std::string>()});
+      llama::ChatMessage msg{x["role"].get<std::string>(), x["content"].get<std::string>()};
+      // "weight": 0 (storage allows it on assistant messages only): context, no loss.
+      if (auto w = x.find("weight"); w != x.end()) {
+        if (!w->is_number_integer() || (*w != 0 && *w != 1))
+          throw std::invalid_argument("field 'messages[" + std::to_string(msgs.size()) + "].weight': expected 0 or 1");
+        msg.train = *w == 1;
+      }
+      msgs.push_back(std::move(msg));
     }
   } else if (row.contains("prompt") && row.contains("completion")) {
     if (row.contains("system") && row["system"].is_string()) msgs.push_back({"system", row["system"].get<std::string>()});

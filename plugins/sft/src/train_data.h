@@ -2,7 +2,8 @@
 //
 // An Example is one tokenized training sequence with a loss weight per token: pretraining text is
 // BOS + text + EOS with every token weighted; an SFT conversation is rendered with the Llama 2
-// chat template (chat_template.h) and weighted on assistant answer tokens (and their EOS) only.
+// chat template (chat_template.h) and weighted on assistant answer tokens (and their EOS) only,
+// except assistant messages with "weight": 0, which stay unweighted context.
 // pack() groups examples into micro-batches of at most batch_size * context_length tokens; each
 // example stays its own sequence in the packed Batch (cu_seqlens), so attention never crosses
 // from one example into another and positions restart at 0 for each.

@@ -1,7 +1,8 @@
 // wb/storage/dataset_format.h — dataset JSONL rows: strict validation and the canonical form.
 //
 // Row shapes (docs/PROTOCOL.md):
-//   sft         {"messages":[{"role":"system|user|assistant","content":"..."}, ...]}
+//   sft         {"messages":[{"role":"system|user|assistant","content":"...","weight":0|1}, ...]}
+//               ("weight" optional, assistant messages only: 0 = context only, no loss; default 1)
 //               or {"prompt":"...","completion":"..."}
 //   preference  {"prompt","chosen","rejected"} + optional "rating" (integer 0..3),
 //               "safety" (both_safe|chosen_safe|both_unsafe), "is_safety_prompt" (bool)
@@ -9,10 +10,11 @@
 //
 // Strict: every row is a JSON object; unknown fields, wrong types, empty required strings,
 // blank lines and invalid JSON/UTF-8 are errors. sft messages must be a non-empty array, a
-// "system" message may only come first, and at least one "assistant" message is required.
+// "system" message may only come first, and at least one "assistant" message with weight 1
+// (or none given) is required.
 //
 // Canonical form: compact JSON (no spaces), keys in the fixed order above (messages: role,
-// content; optional keys only when present), UTF-8 written as is (never \u-escaped), one row per
+// content, weight; optional keys only when present), UTF-8 written as is (never \u-escaped), one row per
 // line, "\n" after every line. Canonicalising a canonical line returns it unchanged, so
 // export(import(x)) is a fixed point.
 //

@@ -6,6 +6,7 @@
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
 //   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
+//   dialogues_{train,eval}.jsonl   2-8 turn dialogues under a two-kind persona (dialogues.h)
 //   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes,
 //                                  the refusal text, GAtt instructions, unsafe keywords
 //
@@ -30,6 +31,7 @@ struct Sizes {
   int pref_safety_train = 0, pref_safety_eval = 0;
   int prompts_train = 0, prompts_eval = 0;
   int gatt_train = 0, gatt_eval = 0;
+  int dialogues_train = 0, dialogues_eval = 0;
   double eval_fraction = 0.2;           // share of each family's prompts held out
   double sft_unsafe_fraction = 0.05;    // SFT rows that are unsafe prompts answered by refusal
   double prompts_unsafe_fraction = 0.2; // RLHF prompts that are unsafe

@@ -12,7 +12,8 @@
 //
 // For training, mask[i] is 1 exactly on the assistant answer tokens and the EOS closing each
 // answer, so SFT puts loss on answers only. AnswerMask::LastTurnOnly keeps 1 only on the last
-// assistant turn (Ghost Attention trains on the final turn and zeroes earlier ones).
+// assistant turn (Ghost Attention trains on the final turn and zeroes earlier ones). An
+// assistant message with train == false is never trained on.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,9 @@ class ChatTemplateError : public std::invalid_argument {
 struct ChatMessage {
   std::string role;     // "system" | "user" | "assistant"
   std::string content;
+  // Assistant messages only: false keeps the answer as context with mask 0 (a dataset row's
+  // "weight": 0), whatever the AnswerMask.
+  bool train = true;
 };
 
 enum class AnswerMask { AllTurns, LastTurnOnly };

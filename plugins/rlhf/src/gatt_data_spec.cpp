@@ -1,0 +1,57 @@
+#include "gatt_data_spec.h"
+
+#include <cctype>
+
+#include "wb/plugin/adapter_base.h"
+#include "wb/plugin/device.h"
+#include "wb/plugin/host.h"
+#include "wb/plugin/spec.h"
+
+namespace wb::rlhf {
+using nlohmann::json;
+using plugin::Host;
+using plugin::spec_fail;
+
+GattDataSpec parse_gatt_data_spec(const json& spec) {
+  plugin::SpecReader r(spec);
+  GattDataSpec s;
+  const auto job_id = r.optional_integer("job_id", 1);
+  s.resume_from = r.string_or("resume_from", "");
+  s.model = r.string("model");
+  s.adapter = r.string_or("adapter", "");
+  s.dataset = r.string("dataset");
+  s.split = r.one_of_or("split", {"train", "eval", "all"}, "train");
+  s.output = r.string_or("output", "");
+  if (s.output.empty() && job_id) s.output = "gatt-" + std::to_string(*job_id);
+  for (char c : s.output)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      spec_fail("output", "may contain only letters, digits, '-', '_' and '.', got '" + s.output + "'");
+  s.max_tokens = r.integer_or("max_tokens", 64, 1, 4096);
+  s.limit = r.integer_or("limit", 0, 0);
+  s.batch = r.integer_or("batch", 8, 1, 1024);
+  s.device = plugin::read_device(r);
+  r.finish();
+  return s;
+}
+
+void validate_gatt_data_spec(const json& spec) {
+  const GattDataSpec s = parse_gatt_data_spec(spec);
+  if (!Host::lookup("model", s.model)) spec_fail("model", "unknown model '" + s.model + "'");
+  if (!s.adapter.empty()) {
+    auto a = Host::lookup("adapter", s.adapter);
+    if (!a) spec_fail("adapter", "unknown adapter '" + s.adapter + "'");
+    plugin::check_adapter_base("adapter", s.adapter, *a, s.model);
+    const std::string kind = a->value("kind", "policy");
+    if (kind != "policy") spec_fail("adapter", "'" + s.adapter + "' is a " + kind + " adapter; gatt_data samples from a policy");
+  }
+  auto d = Host::lookup("dataset", s.dataset);
+  if (!d) spec_fail("dataset", "unknown dataset '" + s.dataset + "'");
+  if (d->value("kind", "") != "sft")
+    spec_fail("dataset", "'" + s.dataset + "' is a " + d->value("kind", "?") +
+                             " dataset; gatt_data needs an sft dataset of dialogues (system, user, ...)");
+  plugin::choose_device(s.device, "");
+  if (!s.output.empty() && Host::lookup("dataset", s.output))
+    spec_fail("output", "dataset '" + s.output + "' already exists");
+}
+
+}  // namespace wb::rlhf

@@ -1,0 +1,34 @@
+// gatt_data_spec.h — the gatt_data job's spec: fields, defaults, the strict parser and the
+// submission-time checks against the registry. docs/GATT.md describes each field.
+//
+//   {"model": "base", "adapter": "sft", "dataset": "dialogues", "output": "gatt-data"}
+// The daemon adds "job_id" and "resume_from"; both are accepted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace wb::rlhf {
+
+struct GattDataSpec {
+  std::string model;       // samples the replies
+  std::string adapter;     // "" = the model alone
+  std::string dataset;     // sft dataset of dialogues: system instruction, then user turns
+  std::string split = "train";  // train | eval | all
+  std::string output;      // the sft dataset written; "gatt-<job id>" when absent
+  int64_t max_tokens = 64; // per sampled reply
+  int64_t limit = 0;       // dialogues read (0: all)
+  int64_t batch = 8;       // dialogues sampled together
+  std::string device;      // "" = the daemon's setting
+  std::string resume_from; // set by the daemon
+};
+
+GattDataSpec parse_gatt_data_spec(const nlohmann::json& spec);
+
+// parse + the registry: model exists; adapter exists and belongs to it; dataset exists and is an
+// sft dataset; output is free. Throws SpecError naming the field.
+void validate_gatt_data_spec(const nlohmann::json& spec);
+
+}  // namespace wb::rlhf

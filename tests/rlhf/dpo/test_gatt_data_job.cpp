@@ -1,0 +1,92 @@
+// Integration: the gatt_data job through a real daemon with the rlhf plugin — it samples every
+// turn of the suite's persona dialogues from a tiny model with the instruction on each user turn
+// (the same greedy replies as sampling directly with that context), and writes an sft dataset
+// with the instruction in the first turn only and every reply but the last at weight 0; bad
+// specs are refused at submission naming the field.
+#include <catch2/catch.hpp>
+
+#include "gatt_fixture.h"
+#include "wb/llama/chat_template.h"
+#include "wb/llama/greedy.h"
+#include "wb/llama/model_io.h"
+#include "wb/llama/tokenizer.h"
+#include "wb/rlhf/gatt_rows.h"
+
+using nlohmann::json;
+using gatttest::GattDaemon;
+namespace fs = std::filesystem;
+
+TEST_CASE("gatt_data job: replies sampled with the instruction on every turn, trained on the last turn only", "[rlhf][gatt][integration]") {
+  GattDaemon d;
+  const json job = d.run_job("gatt_data", {{"model", "base"}, {"dataset", "dialogues"}, {"split", "all"},
+                                           {"limit", 5}, {"batch", 3}, {"max_tokens", 6}, {"output", "gatt-set"}});
+  REQUIRE(job["state"] == "succeeded");
+  const int64_t id = job["id"];
+  const auto out = d.d.get("/v1/datasets/gatt-set/rows?limit=100").body;
+  const auto src = d.d.get("/v1/datasets/dialogues/rows?limit=5").body;
+  REQUIRE(out["total"].get<int64_t>() + static_cast<int64_t>(d.last_metric(id, "skipped")) == 5);
+  REQUIRE(out["total"] >= 1);
+  CHECK(d.last_metric(id, "dialogues") == 5);
+
+  const fs::path model_dir = d.data_dir() / "models" / "base";
+  const auto model = wb::llama::load_model<float>(model_dir);
+  const wb::llama::Tokenizer tok(model_dir / "tokenizer.model");
+  const auto greedy = wb::llama::make_greedy_completer(wb::llama::DeviceChoice{}, model, nullptr);
+  size_t multi_turn_rows = 0;
+  for (const auto& out_row : out["rows"]) {
+    const json& ms = out_row["row"]["messages"];
+    INFO(ms.dump());
+    // The source dialogue: same instruction and first user message.
+    const json* source = nullptr;
+    for (const auto& r : src["rows"])
+      if (r["row"]["messages"][0] == ms[0] && r["row"]["messages"][1] == ms[1]) source = &r["row"];
+    REQUIRE(source != nullptr);
+    REQUIRE(ms.size() % 2 == 1);
+    const size_t replies = (ms.size() - 1) / 2;
+    multi_turn_rows += replies >= 2 ? 1 : 0;
+    // The instruction only as the system message; user turns as in the source dialogue; every
+    // reply but the last at weight 0.
+    for (size_t k = 0; k < replies; ++k) {
+      CHECK(ms[1 + 2 * k] == (*source)["messages"][1 + 2 * k]);
+      const json& a = ms[2 + 2 * k];
+      if (k + 1 < replies) CHECK(a["weight"] == 0);
+      else CHECK_FALSE(a.contains("weight"));
+    }
+    // Each reply is the model's greedy answer with the instruction on every user turn.
+    const auto dialogue = wb::rlhf::parse_gatt_dialogue(*source, 0);
+    std::vector<std::string> so_far;
+    for (size_t k = 0; k < replies; ++k) {
+      const auto ids = wb::llama::render_llama2_chat(tok, wb::rlhf::sampling_context(dialogue, so_far)).ids;
+      const auto gen = greedy->complete({ids}, {6});
+      std::string reply = tok.decode(gen[0]);
+      reply.erase(0, reply.find_first_not_of(" \t\r\n"));
+      reply.erase(reply.find_last_not_of(" \t\r\n") + 1);
+      INFO(k);
+      CHECK(ms[2 + 2 * k]["content"] == reply);
+      so_far.push_back(reply);
+    }
+  }
+  CHECK(multi_turn_rows >= 1);
+}
+
+TEST_CASE("bad gatt_data specs are refused at submission naming the field", "[rlhf][gatt][integration]") {
+  GattDaemon d;
+  auto r = d.d.post("/v1/datasets", {{"name", "prefs"}, {"kind", "preference"},
+                                     {"jsonl", R"({"prompt":"a","chosen":"b","rejected":"c"})" "\n"}});
+  REQUIRE(r.status == 201);
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"model", "nope"}, {"dataset", "dialogues"}}, "field 'model'"},
+      {{{"model", "base"}, {"dataset", "prefs"}}, "field 'dataset'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"max_tokens", 0}}, "field 'max_tokens'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"split", "test"}}, "field 'split'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"output", "dialogues"}}, "field 'output'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"temperature", 1}}, "field 'temperature'"}};
+  const json jobs_before = d.d.get("/v1/jobs").body;
+  for (const auto& [spec, field] : bad) {
+    INFO(spec.dump());
+    r = d.d.post("/v1/jobs", {{"kind", "gatt_data"}, {"spec", spec}});
+    CHECK(r.status == 400);
+    CHECK_THAT(r.text, Catch::Contains(field));
+  }
+  CHECK(d.d.get("/v1/jobs").body == jobs_before);  // nothing queued
+}
