@@ -18,6 +18,7 @@ struct StartOpts {
   std::string model;
   std::optional<std::int64_t> max_batch, max_context, max_adapters, max_queue;
   std::optional<std::string> device, gpu_dtype;
+  std::optional<bool> batch_invariant;
 };
 
 std::string rate(const json& s) {
@@ -38,6 +39,7 @@ void print_status(const Context& ctx, const json& s) {
                           {"context", cell(s, "context")},
                           {"max batch", cell(s, "max_batch")},
                           {"max adapters", cell(s, "max_adapters")},
+                          {"batch invariant", cell(s, "batch_invariant")},
                           {"running", cell(s, "running")},
                           {"queued", cell(s, "queued")},
                           {"tokens/s", rate(s)}});
@@ -59,6 +61,7 @@ int run_start(const Context& ctx, const StartOpts& o) {
   if (o.max_queue) body["max_queue"] = *o.max_queue;
   if (o.device) body["device"] = *o.device;
   if (o.gpu_dtype) body["gpu_dtype"] = *o.gpu_dtype;
+  if (o.batch_invariant) body["batch_invariant"] = *o.batch_invariant;
   print_status(ctx, ctx.client().post("/v1/serving", body));
   return kExitOk;
 }
@@ -80,6 +83,8 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   c->add_option("--gpu-dtype", o->gpu_dtype, "weights on the GPU: bf16 (default) or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}));
+  c->add_flag("--batch-invariant,!--no-batch-invariant", o->batch_invariant,
+              "decode each request independently of its batch (CPU; default: the daemon's [serving] setting, off)");
   c->callback([&ctx, o] { ctx.action = [&ctx, o] { return run_start(ctx, *o); }; });
 
   c = grp->add_subcommand("stop", "unload the served model (its running requests end)");

@@ -219,6 +219,7 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.integer("max_batch", c.serving.max_batch, 1, 4096);
     s.integer("max_context", c.serving.max_context, 16, 1 << 20);
     s.integer("max_adapters", c.serving.max_adapters, 0, 4096);
+    s.boolean("batch_invariant", c.serving.batch_invariant);
     s.reject_unknown();
   }
   if (auto* t = r.table("tcp")) {

@@ -10,7 +10,7 @@
 //     http_threads = 4                                # io threads serving HTTP
 //     [limits]  max_body_bytes, max_request_bytes, max_header_bytes, max_connections,
 //               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
-//     [serving] model, max_batch, max_context, max_adapters
+//     [serving] model, max_batch, max_context, max_adapters, batch_invariant
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
@@ -58,6 +58,9 @@ struct Serving {
   int max_batch = 8;          // sequences decoded together
   int max_context = 2048;     // tokens per sequence
   int max_adapters = 8;       // resident LoRA adapters
+  // Decode passes through the fixed-order row kernel: a request's tokens do not depend on what
+  // else is batched with it (CPU only; slower at many concurrent requests). Off by default.
+  bool batch_invariant = false;
 };
 
 struct Tcp {
