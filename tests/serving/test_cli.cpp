@@ -98,7 +98,7 @@ TEST_CASE("serving: batch invariance from [serving], wb serve start and the rout
     REQUIRE(r.exit_code == 0);
     return json::parse(r.out);
   };
-  CHECK(started({})["batch_invariant"] == true);  // the config's setting
+  { const json st0 = started({}); INFO(st0.dump()); CHECK(st0["batch_invariant"] == true); }  // the config's setting
   CHECK(started({"--no-batch-invariant"})["batch_invariant"] == false);
   CHECK(started({"--batch-invariant"})["batch_invariant"] == true);
   auto r = wb({"serve", "status"});
