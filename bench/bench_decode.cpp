@@ -1,7 +1,8 @@
 // bench_decode: serving speed on the CPU backend.
 //   prefill:  a 128-token prompt in one chunk -> prompt tokens/s
 //   decode:   batch 1 and batch 8 sequences, each generating 256 tokens greedily after a short
-//             prompt -> generated tokens/s
+//             prompt -> generated tokens/s; with several --stream-rows values (e.g. "32 0": the
+//             row kernel for decode batches vs BLAS alone) the runs alternate, --reps rounds
 // Decoding one token reads every weight once per step, so its speed is bounded by memory
 // bandwidth: bound = batch * copy_bandwidth / weight_bytes tokens/s. Each decode line reports
 // the bound and the achieved ratio (target >= 0.6), plus resident memory vs weights + KV cache.
@@ -33,11 +34,15 @@ int main(int argc, char** argv) {
   std::string model_dir, preset;
   int64_t prompt = 128, gen = 256, prompt_decode = 1;  // decode starts after BOS
   std::vector<int64_t> batches{1, 8};
+  std::vector<int64_t> stream_rows{llama::ForwardOptions{}.stream_rows};
+  int reps = 1;
   app.add_option("--model", model_dir, "HF model directory");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)");
   app.add_option("--prefill", prompt, "prefill length")->default_val(128);
   app.add_option("--generate", gen, "tokens generated per sequence")->default_val(256);
   app.add_option("--batches", batches, "decode batch sizes")->default_val(std::vector<int64_t>{1, 8});
+  app.add_option("--stream-rows", stream_rows, "Decoder::set_stream_rows values, alternated (0: BLAS only)");
+  app.add_option("--reps", reps, "rounds over batches and --stream-rows values")->default_val(1);
   CLI11_PARSE(app, argc, argv);
   try {
     const llama::Model<float> m = bench::model_from_args(model_dir, preset, 1);
@@ -63,7 +68,10 @@ int main(int argc, char** argv) {
       bench::emit({{"bench", "decode"}, {"phase", "prefill"}, {"model", label}, {"tokens", prompt},
                    {"seconds", best}, {"tokens_per_s", static_cast<double>(prompt) / best}});
     }
+    for (int rep = 0; rep < reps; ++rep)
+    for (int64_t sr : stream_rows)
     for (int64_t B : batches) {
+      dec.set_stream_rows(sr);
       std::vector<llama::DecodeSequence<float>> seqs;
       seqs.reserve(static_cast<size_t>(B));
       std::vector<int32_t> next(static_cast<size_t>(B));
@@ -86,7 +94,7 @@ int main(int argc, char** argv) {
       const double tps = static_cast<double>(B * gen) / secs;
       const double bound = static_cast<double>(B) * bw / static_cast<double>(wbytes);
       const int64_t rss = bench::rss_bytes();
-      bench::emit({{"bench", "decode"}, {"phase", "decode"}, {"model", label}, {"batch", B}, {"generated", B * gen},
+      bench::emit({{"bench", "decode"}, {"phase", "decode"}, {"model", label}, {"batch", B}, {"stream_rows", sr}, {"generated", B * gen},
                    {"seconds", secs}, {"tokens_per_s", tps}, {"ms_per_step", 1e3 * secs / static_cast<double>(gen)},
                    {"weight_bytes", wbytes}, {"copy_bandwidth_gb_s", bw / 1e9}, {"bound_tokens_per_s", bound},
                    {"ratio_vs_bound", tps / bound}, {"kv_cache_bytes", kv_bytes}, {"rss_bytes", rss},

@@ -5,11 +5,16 @@
 //          adapter, then on --adapters DISTINCT adapters (round robin) -> tokens/s, time to
 //          first token; a ratio line per C: one-adapter tokens/s / distinct tokens/s (target
 //          <= 1.3), by wall time and by CPU time (steadier on a shared machine).
-// The engine runs batch-invariant like the daemon does (--batch-invariant 0 --row-tile N: BLAS
-// in fixed row tiles instead; --batch-invariant 0 --row-tile 0: plain BLAS, not invariant).
+// The engine runs as the daemon does by default (batch_invariant off); --batch-invariant 1 runs
+// the fixed-order row kernel, "--batch-invariant 0 1" both engines with their runs alternating
+// (the cost of invariance side by side); --batch-invariant 0 --row-tile N: BLAS in fixed row
+// tiles, invariant too.
 // --device cuda serves on the GPU (--gpu-dtype bf16|fp32; not batch-invariant); where no GPU
 // answers it prints one "skipped" line and exits 0.
 #include <CLI/CLI.hpp>
+
+#include <array>
+#include <memory>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -117,7 +122,7 @@ int main(int argc, char** argv) {
   CLI::App app{"serve_bench: serving tokens/s with one vs distinct adapters, TTFT, adapter load time"};
   std::string model_dir, preset = "15m", device = "cpu", gpu_dtype = "bf16";
   int64_t prompt = 32, gen = 64, rank = 8, n_adapters = 8, row_tile = 0, reps = 2;
-  bool invariant = true;
+  std::vector<int> invariants{0};
   std::vector<int64_t> conc{1, 8, 32};
   app.add_option("--model", model_dir, "HF model directory (default: a random --preset model)");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)")->default_val("15m");
@@ -126,7 +131,9 @@ int main(int argc, char** argv) {
   app.add_option("--concurrency", conc, "requests submitted at once")->default_val(std::vector<int64_t>{1, 8, 32});
   app.add_option("--rank", rank, "adapter rank")->default_val(8);
   app.add_option("--adapters", n_adapters, "distinct adapters")->default_val(8);
-  app.add_option("--batch-invariant", invariant, "engine batch_invariant (1: fixed-order row kernel)")->default_val(true);
+  app.add_option("--batch-invariant", invariants,
+                 "engine batch_invariant (1: fixed-order row kernel); \"0 1\": both engines, runs alternating")
+      ->default_val(std::vector<int>{0});
   app.add_option("--row-tile", row_tile, "engine row_tile, used with --batch-invariant 0 (BLAS tiles)")->default_val(0);
   app.add_option("--reps", reps, "runs per point (best kept)")->default_val(2);
   app.add_option("--device", device, "engine device: cpu, cuda or auto (--batch-invariant/--row-tile are CPU options)")
@@ -144,10 +151,10 @@ int main(int argc, char** argv) {
     nlohmann::json opts = {{"name", "base"}, {"path", model_dir}, {"max_batch", max_c}, {"max_queue", 4 * max_c},
                            {"max_adapters", n_adapters + 2}, {"device", device}};
     if (device == "cpu") {
-      opts["batch_invariant"] = invariant;
       opts["row_tile"] = row_tile;
     } else {
       opts["gpu_dtype"] = gpu_dtype;
+      invariants = {0};
     }
     try {  // a machine without a GPU: one "skipped" line, as the GPU benches do
       serve::choose_device(serve::ModelOptions::from_json(opts));
@@ -155,9 +162,14 @@ int main(int argc, char** argv) {
       bench::emit({{"bench", "serve"}, {"device", device}, {"skipped", ex.what()}});
       return 0;
     }
-    serve::Engine e(serve::ModelOptions::from_json(opts));
+    // One engine per batch_invariant value (each with its own copy of the weights).
+    std::vector<std::unique_ptr<serve::Engine>> engines;
+    for (int inv : invariants) {
+      if (device == "cpu") opts["batch_invariant"] = inv != 0;
+      engines.push_back(std::make_unique<serve::Engine>(serve::ModelOptions::from_json(opts)));
+    }
+    serve::Engine& e = *engines[0];
     device = e.device();  // what runs ("auto" may have chosen either), with its settings
-    invariant = e.options().batch_invariant;
     row_tile = e.options().row_tile;
     const llama::LlamaConfig c = e.model().config;
     gen = std::min(gen, c.max_position_embeddings - prompt);
@@ -171,6 +183,7 @@ int main(int argc, char** argv) {
       const auto t0 = Clock::now();
       e.registry().load(name, dir, 1.0);
       load_s.push_back(bench::seconds_since(t0));
+      for (size_t k = 1; k < engines.size(); ++k) engines[k]->registry().load(name, dir, 1.0);
       names.push_back(name);
     }
     const fs::path big = write_adapter(tmp / "big", c, 64, 999);
@@ -184,16 +197,18 @@ int main(int argc, char** argv) {
                  {"load_s_min", *std::min_element(load_s.begin(), load_s.end())},
                  {"adapter_bytes", e.registry().find("a0")->bytes}, {"rank64_load_s", big_s}, {"rank64_bytes", big_bytes}});
 
-    run(e, c, 2, prompt, 8, names, 7);  // warm-up (allocations, BLAS buffers)
+    for (auto& en : engines) run(*en, c, 2, prompt, 8, names, 7);  // warm-up (allocations, BLAS buffers)
     for (int64_t n : conc) {
-      // One adapter and distinct adapters alternate, so both see the same machine load; the best
-      // run of each is kept (wall and CPU rates independently).
-      RunResult best[2];
+      // One adapter and distinct adapters (and the engines of each batch_invariant value)
+      // alternate, so all see the same machine load; the best run of each is kept (wall and CPU
+      // rates independently).
+      std::vector<std::array<RunResult, 2>> bests(engines.size());
       for (int64_t r = 0; r < reps; ++r)
+        for (size_t ei = 0; ei < engines.size(); ++ei)
         for (int mode = 0; mode < 2; ++mode) {
           const std::vector<std::string> use = mode == 0 ? std::vector<std::string>{names[0]} : names;
-          const RunResult res = run(e, c, static_cast<int>(n), prompt, gen, use, 1000 * static_cast<uint64_t>(r));
-          RunResult& b = best[mode];
+          const RunResult res = run(*engines[ei], c, static_cast<int>(n), prompt, gen, use, 1000 * static_cast<uint64_t>(r));
+          RunResult& b = bests[ei][mode];
           if (res.tokens_per_s > b.tokens_per_s) {
             const double keep_cpu = b.tokens_per_cpu_s, keep_cpu_s = b.cpu_s;
             b = res;
@@ -203,6 +218,9 @@ int main(int argc, char** argv) {
             b.cpu_s = res.cpu_s;
           }
         }
+      for (size_t ei = 0; ei < engines.size(); ++ei) {
+      const bool invariant = engines[ei]->options().batch_invariant;
+      const auto& best = bests[ei];
       for (int mode = 0; mode < 2; ++mode)
         bench::emit({{"bench", "serve"}, {"model", label}, {"device", device}, {"concurrency", n},
                      {"adapters", mode == 0 ? 1 : std::min<int64_t>(n_adapters, n)}, {"rank", rank},
@@ -214,6 +232,7 @@ int main(int argc, char** argv) {
       bench::emit({{"bench", "serve_adapter_mix"}, {"model", label}, {"device", device}, {"concurrency", n}, {"batch_invariant", invariant}, {"row_tile", row_tile},
                    {"one_over_distinct", best[0].tokens_per_s / best[1].tokens_per_s},
                    {"one_over_distinct_cpu", best[0].tokens_per_cpu_s / best[1].tokens_per_cpu_s}, {"target_max", 1.3}});
+      }
     }
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "serve_bench: %s\n", ex.what());

@@ -18,6 +18,7 @@ struct StartOpts {
   std::string model;
   std::optional<std::int64_t> max_batch, max_context, max_adapters, max_queue;
   std::optional<std::string> device, gpu_dtype;
+  bool batch_invariant = false, no_batch_invariant = false;  // neither: the daemon's [serving] setting
 };
 
 std::string rate(const json& s) {
@@ -38,6 +39,7 @@ void print_status(const Context& ctx, const json& s) {
                           {"context", cell(s, "context")},
                           {"max batch", cell(s, "max_batch")},
                           {"max adapters", cell(s, "max_adapters")},
+                          {"batch invariant", cell(s, "batch_invariant")},
                           {"running", cell(s, "running")},
                           {"queued", cell(s, "queued")},
                           {"tokens/s", rate(s)}});
@@ -59,6 +61,8 @@ int run_start(const Context& ctx, const StartOpts& o) {
   if (o.max_queue) body["max_queue"] = *o.max_queue;
   if (o.device) body["device"] = *o.device;
   if (o.gpu_dtype) body["gpu_dtype"] = *o.gpu_dtype;
+  if (o.batch_invariant) body["batch_invariant"] = true;
+  if (o.no_batch_invariant) body["batch_invariant"] = false;
   print_status(ctx, ctx.client().post("/v1/serving", body));
   return kExitOk;
 }
@@ -80,6 +84,11 @@ void register_serve(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   c->add_option("--gpu-dtype", o->gpu_dtype, "weights on the GPU: bf16 (default) or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}));
+  // Two plain flags: CLI11 would set an optional<bool> flag to false even when neither is given.
+  auto* inv = c->add_flag("--batch-invariant", o->batch_invariant,
+                          "decode each request independently of its batch (CPU; default: the daemon's [serving] "
+                          "batch_invariant, off)");
+  c->add_flag("--no-batch-invariant", o->no_batch_invariant, "batch invariance off for this start")->excludes(inv);
   c->callback([&ctx, o] { ctx.action = [&ctx, o] { return run_start(ctx, *o); }; });
 
   c = grp->add_subcommand("stop", "unload the served model (its running requests end)");

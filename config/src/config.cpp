@@ -233,6 +233,7 @@ Config load_string(std::string_view text, const fs::path& origin) {
     // residency on request (config.h Serving)
     s.boolean("load_on_request", c.serving.load_on_request);
     s.number("idle_unload_s", c.serving.idle_unload_s, 0, 1e9);
+    s.boolean("batch_invariant", c.serving.batch_invariant);
     s.reject_unknown();
   }
   if (auto* t = r.table("tcp")) {

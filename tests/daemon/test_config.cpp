@@ -53,6 +53,7 @@ max_context = 512
 max_adapters = 2
 load_on_request = true
 idle_unload_s = 2.5
+batch_invariant = true
 [tcp]
 enabled = true
 host = "127.0.0.1"
@@ -73,6 +74,8 @@ token = "secret"
   CHECK(c.serving.max_context == 512);
   CHECK(c.serving.load_on_request);
   CHECK(c.serving.idle_unload_s == 2.5);
+  CHECK(c.serving.batch_invariant);
+  CHECK_FALSE(defaults().serving.batch_invariant);  // off unless configured
   CHECK(c.tcp.enabled);
   CHECK(c.tcp.port == 9000);
 }
@@ -98,6 +101,8 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   CHECK_THAT(error_of("[limits]\nheader_timeout_s = 0"), Catch::Contains("key 'limits.header_timeout_s'"));
   CHECK_THAT(error_of("[limits]\nworker_threads = 0"), Catch::Contains("key 'limits.worker_threads'"));
   CHECK_THAT(error_of("[tcp]\nmax_connections = 0"), Catch::Contains("key 'tcp.max_connections'"));
+  CHECK_THAT(error_of("[serving]\nbatch_invariant = 1"),
+             Catch::Contains("key 'serving.batch_invariant': expected true or false"));
   CHECK_THAT(error_of("limits = 3"), Catch::Contains("key 'limits': expected a table"));
   CHECK_THAT(error_of("[serving]\nidle_unload_s = -1"), Catch::Contains("key 'serving.idle_unload_s': expected a number"));
   CHECK_THAT(error_of("[serving]\nidle_unload_s = \"5m\""), Catch::Contains("key 'serving.idle_unload_s'"));

@@ -37,9 +37,11 @@ std::vector<int32_t> tokens_of(const LlamaConfig& c, int n, uint64_t seed) {
 
 // Full-forward logits [L, V] of one sequence with an adapter (or none).
 template <typename T>
-std::vector<T> full_logits(const Model<T>& m, const std::vector<int32_t>& toks, const LoraAdapter<T>* a) {
+std::vector<T> full_logits(const Model<T>& m, const std::vector<int32_t>& toks, const LoraAdapter<T>* a,
+                           int64_t stream_rows = ForwardOptions{}.stream_rows) {
   Workspace<T> ws;
   ForwardOptions o;
+  o.stream_rows = stream_rows;
   forward(m, Batch::pack({toks}), ws, o, std::vector<const LoraAdapter<T>*>{a});
   return ws.logits;
 }
@@ -54,8 +56,11 @@ double max_rel_diff(const T* a, const T* b, int64_t n) {
   return diff / scale;
 }
 
+// Decode with the decoder's stream_rows against the full forward with ref_stream_rows (0: BLAS
+// for every product, the reference the row kernel must match).
 template <typename T>
-void check_incremental(double tol) {
+void check_incremental(double tol, int64_t stream_rows = ForwardOptions{}.stream_rows,
+                       int64_t ref_stream_rows = ForwardOptions{}.stream_rows) {
   const LlamaConfig c = small_config();
   Model<T> m = Model<T>::random(c, 41);
   const LoraAdapter<T> a1 = random_adapter<T>(c, 42, {LoraModule::Q, LoraModule::V, LoraModule::Down});
@@ -64,6 +69,7 @@ void check_incremental(double tol) {
   const std::vector<int> lengths{20, 13, 17, 9};
   const int prompt = 6;
   Decoder<T> dec(m);
+  dec.set_stream_rows(stream_rows);
   std::vector<DecodeSequence<T>> seqs;
   std::vector<std::vector<int32_t>> toks;
   for (size_t s = 0; s < adapters.size(); ++s) {
@@ -99,7 +105,7 @@ void check_incremental(double tol) {
   }
   for (size_t s = 0; s < seqs.size(); ++s) {
     CHECK(seqs[s].length() == lengths[s]);
-    const std::vector<T> want = full_logits(m, toks[s], adapters[s]);
+    const std::vector<T> want = full_logits(m, toks[s], adapters[s], ref_stream_rows);
     REQUIRE(got[s].size() == want.size());
     const double d = max_rel_diff(got[s].data(), want.data(), static_cast<int64_t>(want.size()));
     INFO("sequence " << s << " max relative difference " << d);
@@ -114,6 +120,12 @@ void check_incremental(double tol) {
 
 TEST_CASE("incremental decode equals the full forward (fp32)", "[decode]") { check_incremental<float>(2e-5); }
 TEST_CASE("incremental decode equals the full forward (double)", "[decode]") { check_incremental<double>(1e-12); }
+// Decode steps of 2..4 rows run on the row kernel (stream_rows), the reference forward on BLAS
+// alone, and the other way round: the same function to float rounding.
+TEST_CASE("decode batches on the row kernel equal the BLAS forward (fp32)", "[decode]") {
+  check_incremental<float>(2e-5, 32, 0);
+  check_incremental<float>(2e-5, 0, 32);
+}
 
 TEST_CASE("prefill in chunks gives the last token's logits", "[decode]") {
   const LlamaConfig c = small_config(true);

@@ -11,6 +11,8 @@
 #include "wb/plugin/guard.h"
 #include "serve_fixture.h"
 #include "wb/llama/decode.h"
+#include "wb/llama/greedy.h"
+#include "wb/llama/model_io.h"
 #include "wb/llama/merge.h"
 
 using namespace servetest;
@@ -20,12 +22,12 @@ using wb::plugin::PluginError;
 
 namespace {
 
-// invariant: the engine's default (batch_invariant true) unless false.
+// invariant: batch_invariant (the engine's default is false).
 std::unique_ptr<Engine> make_engine(const fs::path& model, int64_t max_batch = 8, int64_t max_queue = 64,
-                                    bool invariant = true, int64_t max_rank = 16) {
+                                    bool invariant = false, int64_t max_rank = 16) {
   json o = {{"name", "tiny"}, {"path", model.string()}, {"max_batch", max_batch}, {"max_queue", max_queue},
             {"max_adapters", 12},  {"max_rank", max_rank}, {"prefill_chunk", 8}, {"prefill_budget", 16}};
-  if (!invariant) o["batch_invariant"] = false;
+  if (invariant) o["batch_invariant"] = true;
   return std::make_unique<Engine>(ModelOptions::from_json(o));
 }
 
@@ -44,9 +46,10 @@ wb_status status_of(const std::function<void()>& f) {
 
 }  // namespace
 
-TEST_CASE("a seeded request gives the same tokens alone and batched with 7 others on other adapters") {
+TEST_CASE("with batch_invariant a seeded request gives the same tokens alone and batched with 7 others") {
   Setup s{"wb-serve"};
-  auto e = make_engine(s.model_dir);
+  auto e = make_engine(s.model_dir, 8, 64, /*invariant=*/true);
+  REQUIRE(e->stats()["batch_invariant"] == true);
   for (int i = 0; i < 8; ++i)
     e->registry().load("a" + std::to_string(i), write_adapter(s.dir / ("a" + std::to_string(i)), s.config, 100 + i), 1.0);
   const json req = {{"prompt", prompt(21, 5)}, {"adapter", "a0"}, {"temperature", 0.9}, {"top_k", 40},
@@ -74,6 +77,36 @@ TEST_CASE("a seeded request gives the same tokens alone and batched with 7 other
   }
   for (auto& c : others) CHECK(c->wait()["finish_reason"] == "length");
   // The batch really was shared: more rows than steps.
+  const json m = e->stats()["metrics"];
+  CHECK(m["step_rows_total"].get<int64_t>() > m["steps_total"].get<int64_t>());
+}
+
+TEST_CASE("without batch_invariant (the default) concurrent greedy requests get the CPU reference tokens") {
+  Setup s{"wb-serve"};
+  auto e = make_engine(s.model_dir);  // batch_invariant not named: off
+  REQUIRE(e->stats()["batch_invariant"] == false);
+  const wb::llama::Model<float> model = wb::llama::load_model<float>(s.model_dir);
+  // Eight prompts of 3..31 tokens (up to 4 prefill chunks), all submitted at once so their decode
+  // rows share steps in batches of every size from 8 down to 1 as they finish. The reference is
+  // generate() (one sequence, its own GEMM shapes): equal tokens, as the engine promises for greedy
+  // decoding up to float rounding on a model whose logits are not near ties.
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<int64_t> lengths;
+  for (int i = 0; i < 8; ++i) {
+    prompts.push_back(prompt(3 + 4 * i, 50 + i));
+    lengths.push_back(10 + 3 * i);
+  }
+  const auto want = wb::llama::make_greedy_completer(wb::llama::DeviceChoice{}, model, nullptr)->complete(prompts, lengths);
+  std::vector<std::unique_ptr<Collector>> cs;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    cs.push_back(std::make_unique<Collector>());
+    submit(*e, *cs.back(), {{"prompt", prompts[i]}, {"temperature", 0}, {"max_tokens", lengths[i]}});
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO("request " << i);
+    cs[i]->wait();  // "length", or "eos" where the reference stops at EOS too
+    CHECK(cs[i]->tokens == want[i]);
+  }
   const json m = e->stats()["metrics"];
   CHECK(m["step_rows_total"].get<int64_t>() > m["steps_total"].get<int64_t>());
 }

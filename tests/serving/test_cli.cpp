@@ -86,3 +86,33 @@ TEST_CASE("serving: wb serve, adapter, generate and chat") {
   r = wb({"serve", "status"});
   CHECK(r.out.find("no model is being served") != std::string::npos);
 }
+
+TEST_CASE("serving: batch invariance from [serving], wb serve start and the route's body") {
+  ServingDaemon d("[serving]\nbatch_invariant = true\n");
+  auto wb = [&](const std::vector<std::string>& args) { return wbtest::wb(d.socket(), args); };
+  auto started = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--json", "serve", "start", "--model", "tiny", "--device", "cpu"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = wb(args);
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out);
+  };
+  { const json st0 = started({}); INFO(st0.dump()); CHECK(st0["batch_invariant"] == true); }  // the config's setting
+  CHECK(started({"--no-batch-invariant"})["batch_invariant"] == false);
+  CHECK(started({"--batch-invariant"})["batch_invariant"] == true);
+  auto r = wb({"serve", "status"});
+  CHECK(r.out.find("batch invariant") != std::string::npos);
+
+  // A bad value is refused naming the field; the served model stays as it was.
+  Reply bad = d.post("/v1/serving", {{"model", "tiny"}, {"batch_invariant", "yes"}});
+  CHECK(bad.status == 400);
+  CHECK(bad.body.dump().find("batch_invariant") != std::string::npos);
+  CHECK(d.stats()["batch_invariant"] == true);
+  Reply off = d.post("/v1/serving", {{"model", "tiny"}, {"batch_invariant", false}});
+  REQUIRE(off.status == 200);
+  CHECK(off.body["batch_invariant"] == false);
+  // Served either way: a greedy completion answers.
+  Reply c = d.complete({{"model", "tiny"}, {"prompt", "the cat"}, {"max_tokens", 4}, {"temperature", 0}});
+  CHECK(c.status == 200);
+}

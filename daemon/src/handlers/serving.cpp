@@ -1,5 +1,6 @@
 // The serving lifecycle and the adapter registry's resident side (PROTOCOL.md "Serving"):
-//   POST /v1/serving {"model", "max_batch"?, "max_context"?, "max_adapters"?, "max_queue"?}
+//   POST /v1/serving {"model", "max_batch"?, "max_context"?, "max_adapters"?, "max_queue"?,
+//                     "device"?, "gpu_dtype"?, "batch_invariant"?}
 //   GET /v1/serving     DELETE /v1/serving
 //   POST /v1/adapters/{name}/load {"path"?, "scale"?}     POST /v1/adapters/{name}/unload
 //   GET /v1/adapters    (registered adapters + whether each is resident)
@@ -66,7 +67,7 @@ storage::NewAdapter peft_registration(const std::string& name, const fs::path& d
 
 Response serving_start(App& app, Request& req) {
   json body = parse_json_body(req.body);
-  JsonReader f = body_fields(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype"});
+  JsonReader f = body_fields(body, {"model", "max_batch", "max_context", "max_adapters", "max_queue", "device", "gpu_dtype", "batch_invariant"});
   storage::ModelRecord m = app.store.models().get(f.string("model"));
   json load = Residency::default_load(app.config, m);
   load["max_batch"] = f.integer_or("max_batch", load["max_batch"].get<std::int64_t>(), 1, 4096);
@@ -77,6 +78,8 @@ Response serving_start(App& app, Request& req) {
   // and whether the device can run it (400 naming "device" otherwise).
   if (auto device = f.optional_string("device", /*allow_empty=*/true)) load["device"] = *device;
   if (auto dtype = f.optional_string("gpu_dtype", /*allow_empty=*/true)) load["gpu_dtype"] = *dtype;
+  // Batch invariance: the request's choice, else the config's (default_load; off by default).
+  if (auto inv = f.optional_boolean("batch_invariant")) load["batch_invariant"] = *inv;
   app.serving.load_model(load);
   return json_response(200, status_body(app));
 }

@@ -28,12 +28,16 @@ json Residency::default_load(const config::Config& config, const storage::ModelR
   std::int64_t context = sc.max_context;
   if (m.config.contains("max_position_embeddings") && m.config["max_position_embeddings"].is_number_integer())
     context = std::min<std::int64_t>(context, m.config["max_position_embeddings"].get<std::int64_t>());
-  return {{"name", m.name},
-          {"path", m.path},
-          {"max_batch", sc.max_batch},
-          {"max_context", context},
-          {"max_adapters", sc.max_adapters},
-          {"device", std::string(config::to_string(config.device))}};
+  json load = {{"name", m.name},
+               {"path", m.path},
+               {"max_batch", sc.max_batch},
+               {"max_context", context},
+               {"max_adapters", sc.max_adapters},
+               {"device", std::string(config::to_string(config.device))}};
+  // Only a true is passed on unasked, so the GPU (which cannot honour batch invariance) is
+  // refused only when it was asked for.
+  if (sc.batch_invariant) load["batch_invariant"] = true;
+  return load;
 }
 
 Residency::Residency(const config::Config& config, storage::Store& store, const Serving& serving)

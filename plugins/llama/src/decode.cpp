@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "wb/kernels/attention.h"
 #include "wb/llama/forward.h"
@@ -74,6 +75,7 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
   ForwardOptions opts;  // inference: no dropout, nothing kept
   opts.row_tile = row_tile_;
   opts.row_invariant = row_invariant_;
+  opts.stream_rows = stream_rows_;
 
   x_.resize(static_cast<size_t>(n * D));
   embed(model_, ids_.data(), n, x_.data());
@@ -103,8 +105,10 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
     src = rows_.data();
     out_rows = S;
   }
-  // Batch-invariant mode pads the LM head's rows to whole tiles (zeros) and runs one tile a call.
-  if (row_invariant_) {
+  // The row kernel: batch-invariant mode, and a decode batch's LM head otherwise (2..stream_rows
+  // rows, where it beats sgemm: ForwardOptions::stream_rows).
+  const bool stream = std::is_same_v<T, float> && row_tile_ <= 0 && out_rows >= 2 && out_rows <= stream_rows_;
+  if (row_invariant_ || stream) {
     hidden_.resize(static_cast<size_t>(out_rows * D));
     final_norm(model_, src, out_rows, hidden_.data(), static_cast<T*>(nullptr));
     logits.resize(static_cast<size_t>(out_rows * c.vocab_size));
@@ -112,6 +116,8 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
                                      model_.weights.output_embedding().ptr(), T(0), logits.data());
     return;
   }
+  // Batch-invariant mode in BLAS tiles pads the LM head's rows to whole tiles (zeros) and runs one
+  // tile a call.
   const int64_t tile = row_tile_, padded = tile > 0 ? (out_rows + tile - 1) / tile * tile : out_rows;
   hidden_.assign(static_cast<size_t>(padded * D), T(0));
   final_norm(model_, src, out_rows, hidden_.data(), static_cast<T*>(nullptr));

@@ -3,6 +3,7 @@
 #include "row_invariant_gemm.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "wb/kernels/add.h"
@@ -21,11 +22,13 @@ uint64_t mix(uint64_t z) {
 }
 // C[M,N] = alpha * A[M,K] B[N,K]^T + beta * C, contiguous rows. row_invariant: the fixed-order
 // row kernel; else tile > 0: BLAS calls of exactly `tile` rows, the last one zero-padded in
-// scratch (ForwardOptions::row_tile); else one BLAS call.
+// scratch (ForwardOptions::row_tile); else the fastest product for the shape (float: the row
+// kernel for 2..stream_rows rows, a decode batch, where sgemm's repacking of B costs more than
+// the product; BLAS otherwise: gemv for one row, sgemm for many).
 template <typename T>
 void gemm_nt_rows(int64_t M, int64_t N, int64_t K, T alpha, const T* A, const T* B, T beta, T* C,
-                  int64_t tile, bool row_invariant) {
-  if (row_invariant) {
+                  int64_t tile, bool row_invariant, int64_t stream_rows) {
+  if (row_invariant || (std::is_same_v<T, float> && tile <= 0 && M >= 2 && M <= stream_rows)) {
     row_invariant_gemm_nt<T>(M, N, K, alpha, A, B, beta, C);
     return;
   }
@@ -74,10 +77,7 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
                          T* y, T* t, std::vector<T>& drop) {
   auto [in, out] = linear_shape(m.config, mod);
   const T* w = m.weights.layers[layer].linear(mod).ptr();
-  if (opts.row_tile > 0 || opts.row_invariant)
-    gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile, opts.row_invariant);
-  else
-    kernels::linear_forward<T>(y, x, w, n, in, out);
+  gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile, opts.row_invariant, opts.stream_rows);
   int64_t toff = 0;
   for (const auto& s : segs) {
     const auto* p = s.adapter ? s.adapter->pair(layer, mod) : nullptr;
@@ -93,9 +93,9 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
     }
     const T scale = s.adapter->scale() * s.scale;
     if (opts.row_tile > 0 || opts.row_invariant) {  // kernels::lora_forward's two products
-      gemm_nt_rows<T>(rows, r, in, T(1), xs, p->A.ptr(), T(0), t + toff, opts.row_tile, opts.row_invariant);
+      gemm_nt_rows<T>(rows, r, in, T(1), xs, p->A.ptr(), T(0), t + toff, opts.row_tile, opts.row_invariant, 0);
       gemm_nt_rows<T>(rows, out, r, scale, t + toff, p->B.ptr(), T(1), y + s.row_begin * out,
-                      opts.row_tile, opts.row_invariant);
+                      opts.row_tile, opts.row_invariant, 0);
     } else {
       kernels::lora_forward<T>(y + s.row_begin * out, t + toff, xs, p->A.ptr(), p->B.ptr(), rows,
                                in, out, r, scale);

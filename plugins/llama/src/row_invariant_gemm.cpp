@@ -17,8 +17,9 @@ namespace wb::llama::detail {
 namespace {
 
 constexpr int64_t kLanes = 16;  // partial sums per dot product
-constexpr int64_t kRows = 4;    // rows of A sharing each load of B
-constexpr int64_t kCols = 8;    // columns of C per OpenMP work item
+constexpr int64_t kRows = 4;       // rows of A sharing each load of B
+constexpr int64_t kBlockCols = 4;  // columns of B sharing each load of A (AVX-512 path)
+constexpr int64_t kCols = 8;       // columns of C per OpenMP work item
 // Products smaller than this (multiply-adds) run on the calling thread: waking a thread team
 // costs more than they do. Threading never changes a result (each element has one owner).
 constexpr int64_t kParallelWork = int64_t(1) << 21;
@@ -47,30 +48,59 @@ void dot_rows_plain(int64_t rows, const T* A, int64_t K, const T* b, T alpha, T 
 
 #if defined(__x86_64__)
 // AVX-512: lane j of one register is partial sum j (fused multiply-add), the lanes summed by a
-// fixed pairwise tree, then the K % 16 tail in order; rows in groups of kRows reuse each
-// loaded vector of b. Per element the arithmetic is the same in a group or alone. The whole
-// product is one function so the compiler keeps everything in registers.
-// R rows of A (R <= kRows, a compile-time count so the sums stay in registers) times row b of B.
-template <int R>
-__attribute__((target("avx512f"))) inline void rows_times_avx512(const float* A, int64_t K, int64_t kv, const float* b,
-                                                                  float alpha, float beta, float* C, int64_t ldc) {
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+// fixed pairwise tree, then the K % 16 tail in order. A register block of R rows of A by NC
+// columns of C (R, NC <= 4, compile-time so the R*NC sums stay in registers) shares each loaded
+// vector of A across NC columns and each vector of B across R rows: 8 loads feed 16
+// multiply-adds, where one row alone would need 2 loads per multiply-add. Per element the
+// arithmetic is the same in any block or alone.
+template <int R, int NC>
+__attribute__((target("avx512f"))) inline void block_avx512(const float* A, int64_t K, int64_t kv, const float* B,
+                                                             float alpha, float beta, float* C, int64_t ldc) {
+  // Fully unrolled (GCC -O2 would keep the R x NC sums in memory otherwise).
+  __m512 acc[R][NC];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NC; ++j) acc[r][j] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kv; k += kLanes) {
-    const __m512 w = _mm512_loadu_ps(b + k);
-    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_loadu_ps(A + r * K + k), w, acc[r]);
+    __m512 w[NC];
+#pragma GCC unroll 4
+    for (int j = 0; j < NC; ++j) w[j] = _mm512_loadu_ps(B + j * K + k);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_loadu_ps(A + r * K + k);
+#pragma GCC unroll 4
+      for (int j = 0; j < NC; ++j) acc[r][j] = _mm512_fmadd_ps(x, w[j], acc[r][j]);
+    }
   }
-  for (int r = 0; r < R; ++r) {
-    // Lanes j and j+8, then j and j+4, j and j+2, j and j+1: a fixed pairwise tree.
-    const __m512 v = _mm512_add_ps(acc[r], _mm512_shuffle_f32x4(acc[r], acc[r], 0xEE));
-    const __m256 v8 = _mm512_castps512_ps256(v);
-    __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
-    v4 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
-    v4 = _mm_add_ss(v4, _mm_shuffle_ps(v4, v4, 1));
-    const float* a = A + r * K;
-    float s = _mm_cvtss_f32(v4);
-    for (int64_t k = kv; k < K; ++k) s += a[k] * b[k];
-    store(C + r * ldc, alpha, s, beta);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int j = 0; j < NC; ++j) {
+      // Lanes j and j+8, then j and j+4, j and j+2, j and j+1: a fixed pairwise tree.
+      const __m512 v = _mm512_add_ps(acc[r][j], _mm512_shuffle_f32x4(acc[r][j], acc[r][j], 0xEE));
+      const __m256 v8 = _mm512_castps512_ps256(v);
+      __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+      v4 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+      v4 = _mm_add_ss(v4, _mm_shuffle_ps(v4, v4, 1));
+      const float* a = A + r * K;
+      const float* b = B + j * K;
+      float s = _mm_cvtss_f32(v4);
+      for (int64_t k = kv; k < K; ++k) s += a[k] * b[k];
+      store(C + r * ldc + j, alpha, s, beta);
+    }
+}
+
+// Dispatch of a block's run-time shape (rows 1..4, columns 1..4) to its compile-time kernel.
+template <int R>
+__attribute__((target("avx512f"))) inline void rows_avx512(int nc, const float* A, int64_t K, int64_t kv,
+                                                            const float* B, float alpha, float beta, float* C,
+                                                            int64_t ldc) {
+  switch (nc) {
+    case 1: block_avx512<R, 1>(A, K, kv, B, alpha, beta, C, ldc); break;
+    case 2: block_avx512<R, 2>(A, K, kv, B, alpha, beta, C, ldc); break;
+    case 3: block_avx512<R, 3>(A, K, kv, B, alpha, beta, C, ldc); break;
+    default: block_avx512<R, 4>(A, K, kv, B, alpha, beta, C, ldc); break;
   }
 }
 
@@ -81,15 +111,17 @@ __attribute__((target("avx512f"))) void gemm_avx512(int64_t M, int64_t N, int64_
 #pragma omp parallel for schedule(static) if (M * N * K >= kParallelWork)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t n_end = blk * kCols + kCols < N ? blk * kCols + kCols : N;
-    for (int64_t m = 0; m < M; m += kRows) {
-      const float* a = A + m * K;
-      float* c = C + m * N;
-      for (int64_t n = blk * kCols; n < n_end; ++n) {
+    // Four columns of B at a time (a few KB, kept in L1/L2) against every row group of A.
+    for (int64_t n = blk * kCols; n < n_end; n += kBlockCols) {
+      const int nc = static_cast<int>(n_end - n < kBlockCols ? n_end - n : kBlockCols);
+      for (int64_t m = 0; m < M; m += kRows) {
+        const float* a = A + m * K;
+        float* c = C + m * N + n;
         switch (M - m < kRows ? M - m : kRows) {
-          case 1: rows_times_avx512<1>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
-          case 2: rows_times_avx512<2>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
-          case 3: rows_times_avx512<3>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
-          default: rows_times_avx512<4>(a, K, kv, B + n * K, alpha, beta, c + n, N); break;
+          case 1: rows_avx512<1>(nc, a, K, kv, B + n * K, alpha, beta, c, N); break;
+          case 2: rows_avx512<2>(nc, a, K, kv, B + n * K, alpha, beta, c, N); break;
+          case 3: rows_avx512<3>(nc, a, K, kv, B + n * K, alpha, beta, c, N); break;
+          default: rows_avx512<4>(nc, a, K, kv, B + n * K, alpha, beta, c, N); break;
         }
       }
     }

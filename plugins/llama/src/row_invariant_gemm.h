@@ -9,9 +9,11 @@
 // to gemv, small shapes to small-matrix kernels, each rounding differently). Serving uses it for
 // batch-invariant decoding (ForwardOptions::row_invariant).
 //
-// Speed: B (the weight) is streamed once for all rows — rows go in groups of 4 that share each
-// load of B — so one row costs about what gemv costs and many rows about what a blocked sgemm
-// costs at these sizes; OpenMP splits the columns of C (each element still has one owner).
+// Speed: B (the weight) is streamed once for all rows — blocks of 4 rows by 4 columns share
+// each load of A and of B in registers — so one row costs about what gemv costs and a decode
+// batch (2..64 rows) less than sgemm, which repacks B on every call; OpenMP splits the columns
+// of C (each element still has one owner). The decoder also uses it where batch invariance is
+// off, for the batch sizes where it is the fastest product (ForwardOptions::stream_rows).
 // The float path uses AVX-512 when the CPU has it (chosen once per process), else plain loops.
 #pragma once
 

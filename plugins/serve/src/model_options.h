@@ -2,7 +2,7 @@
 //
 //   {"name": "tiny", "path": "/data/models/tiny", "max_batch": 8, "max_context": 2048,
 //    "max_adapters": 8, "max_queue": 64, "max_rank": 64, "device": "cpu",
-//    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": true, "row_tile": 0,
+//    "prefill_chunk": 64, "prefill_budget": 256, "batch_invariant": false, "row_tile": 0,
 //    "gpu_dtype": "bf16"}
 //
 // Only "path" is required. Unknown fields and wrong types are refused (plugin::PluginError WB_INVALID
@@ -31,7 +31,10 @@ struct ModelOptions {
   std::string gpu_dtype = "bf16";   // GPU storage of weights, adapters and KV caches: "bf16" | "fp32"
   int64_t prefill_chunk = 64;       // prompt tokens fed per sequence per step
   int64_t prefill_budget = 256;     // prompt tokens fed per step over all sequences (>= one chunk)
-  bool batch_invariant = true;      // decode pass through the fixed-order row kernel (Decoder::set_row_invariant)
+  // true: the decode pass runs the fixed-order row kernel (Decoder::set_row_invariant), so a
+  // request's tokens do not depend on what shares its steps; false (the default, as in other
+  // servers): the fastest kernel for each shape, which may round a row differently by batch size.
+  bool batch_invariant = false;
   bool batch_invariant_given = false;  // the request named batch_invariant (the GPU refuses true)
   int64_t row_tile = 0;             // without batch_invariant: BLAS row tile of the decode pass (0: none)
 

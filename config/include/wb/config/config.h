@@ -10,7 +10,8 @@
 //     http_threads = 4                                # io threads serving HTTP
 //     [limits]  max_body_bytes, max_request_bytes, max_header_bytes, max_connections,
 //               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
-//     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s
+//     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s,
+//               batch_invariant
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
@@ -63,6 +64,9 @@ struct Serving {
   // unloaded (0 = never; a request's keep_alive overrides it for what it names).
   bool load_on_request = false;
   double idle_unload_s = 0;
+  // Decode passes through the fixed-order row kernel: a request's tokens do not depend on what
+  // else is batched with it (CPU only; slower at many concurrent requests). Off by default.
+  bool batch_invariant = false;
 };
 
 struct Tcp {

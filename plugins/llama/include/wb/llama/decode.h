@@ -70,6 +70,10 @@ class Decoder {
   // (ForwardOptions::row_invariant; no padding, weights streamed once). Takes precedence.
   void set_row_invariant(bool on) { row_invariant_ = on; }
   bool row_invariant() const { return row_invariant_; }
+  // Outside batch-invariant mode: the largest step (rows) whose products, the LM head included,
+  // run through the row kernel instead of BLAS (ForwardOptions::stream_rows; 0: BLAS always).
+  void set_stream_rows(int64_t rows) { stream_rows_ = rows < 0 ? 0 : rows; }
+  int64_t stream_rows() const { return stream_rows_; }
 
  private:
   const Model<T>& model_;
@@ -78,6 +82,7 @@ class Decoder {
   std::vector<int32_t> ids_, positions_;
   int64_t row_tile_ = 0;
   bool row_invariant_ = false;
+  int64_t stream_rows_ = ForwardOptions{}.stream_rows;
 };
 
 }  // namespace wb::llama

@@ -85,7 +85,7 @@ class DecodeBackend {
 struct DecodeBackendOptions {
   // CPU: the decode pass uses the fixed-order row kernel (batch_invariant) and BLAS calls of
   // exactly row_tile rows (0: off); prompt chunks use plain BLAS.
-  bool batch_invariant = true;
+  bool batch_invariant = false;
   int64_t row_tile = 0;
   // GPU: the device storage, "bf16" or "fp32" (fp32 accumulation either way); KV caches for
   // max_seqs sequences of max_context tokens (0: the model's context) allocated up front.

@@ -97,6 +97,11 @@ struct ForwardOptions {
   // (src/row_invariant_gemm.h): batch-invariant like row_tile, without padding, and streaming
   // each weight once however few rows there are. Takes precedence over row_tile.
   bool row_invariant = false;
+  // Without row_tile / row_invariant: float products of 2..stream_rows rows (a decode batch) run
+  // through that row kernel too, which streams each weight once where sgemm would repack it on
+  // every call (several times faster at these sizes); more rows use sgemm, one row gemv.
+  // 0: BLAS for every product. Not batch-invariant either way (the kernel depends on the rows).
+  int64_t stream_rows = 32;
 };
 
 // Rows [row_begin, row_end) use `adapter` (nullptr: base only).
