@@ -63,7 +63,7 @@ struct Daemon::Impl {
         store(database_path(cfg), storage::OpenOptions{.quick_check = true, .refuse_empty_file = true}),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
         plugins(&host_services, plugin_config(cfg)),
-        scheduler(events, plugins, cfg.data_dir / "jobs") {}
+        scheduler(events, plugins, cfg.data_dir / "jobs", cfg.jobs.max_attempts) {}
 
   // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
   // remove a stale socket file) before touching anything else.
@@ -138,6 +138,8 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
   d.scheduler.recover();
+  if (int n = d.store.datasets().remove_abandoned_imports())
+    spdlog::warn("removed {} dataset import(s) left unfinished by a previous daemon", n);
 
   HttpServer::Options o;
   o.socket = d.cfg.socket;
