@@ -1,8 +1,5 @@
 #include "wb/storage/datasets.h"
 
-#include <unistd.h>
-
-#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -55,110 +52,12 @@ DatasetRecord DatasetRepository::store_rows(const ImportOptions& o, const std::v
   return record;
 }
 
-namespace {
-
-constexpr std::string_view kStagingPrefix = ".importing-";
-constexpr std::size_t kChunkBytes = 1u << 20;
-constexpr std::size_t kChunkRows = 4096;
-
-}  // namespace
-
-DatasetRecord DatasetRepository::store_streamed(const ImportOptions& o,
-                                                const std::function<bool(std::string&)>& next_row) {
-  static std::atomic<std::uint64_t> counter{0};
-  const std::string staging = std::string(kStagingPrefix) + std::to_string(::getpid()) + "-" + std::to_string(++counter);
-  std::int64_t staging_id = 0;
-  {
-    auto lock = conn_.lock();
-    Database& db = conn_.db();
-    Transaction tx(db);
-    if (detail::find_dataset(db, o.name) && !o.replace) throw Conflict("dataset '" + o.name + "' already exists");
-    staging_id = detail::create_dataset(db, staging, o.kind, o.source, o.eval_fraction).id;
-    tx.commit();
-  }
-  auto drop_staging = [&] {
-    try {
-      auto lock = conn_.lock();
-      auto del = conn_.db().prepare("DELETE FROM datasets WHERE id = ?1");
-      del.bind(1, staging_id).run();
-    } catch (const std::exception&) {
-      // Left for remove_abandoned_imports() at the next start (e.g. the disk is still full).
-    }
-  };
-  try {
-    std::vector<std::string> chunk;
-    std::size_t chunk_bytes = 0;
-    std::int64_t rows = 0, eval_rows = 0;
-    auto flush = [&] {
-      if (chunk.empty()) return;
-      auto lock = conn_.lock();
-      Database& db = conn_.db();
-      Transaction tx(db);
-      auto ins = db.prepare("INSERT INTO examples (dataset_id, row_index, split, row) VALUES (?1, ?2, ?3, ?4)");
-      for (const std::string& row : chunk) {
-        const Split split = split_for_index(rows, o.eval_fraction);
-        eval_rows += split == Split::Eval;
-        ins.bind(1, staging_id).bind(2, rows).bind(3, to_string(split)).bind(4, row);
-        ins.run();
-        ins.reset();
-        ++rows;
-      }
-      tx.commit();
-      chunk.clear();
-      chunk_bytes = 0;
-    };
-    std::string row;
-    while (next_row(row)) {
-      chunk_bytes += row.size();
-      chunk.push_back(std::move(row));
-      row = std::string();
-      if (chunk_bytes >= kChunkBytes || chunk.size() >= kChunkRows) flush();
-    }
-    flush();
-    auto lock = conn_.lock();
-    Database& db = conn_.db();
-    Transaction tx(db);
-    if (auto existing = detail::find_dataset(db, o.name)) {
-      if (!o.replace) throw Conflict("dataset '" + o.name + "' already exists");
-      auto del = db.prepare("DELETE FROM datasets WHERE id = ?1");
-      del.bind(1, existing->id).run();
-    }
-    auto upd = db.prepare("UPDATE datasets SET name = ?2, rows = ?3, eval_rows = ?4 WHERE id = ?1");
-    upd.bind(1, staging_id).bind(2, o.name).bind(3, rows).bind(4, eval_rows).run();
-    auto record = detail::require_dataset(db, o.name).record;
-    tx.commit();
-    return record;
-  } catch (...) {
-    drop_staging();
-    throw;
-  }
-}
-
-int DatasetRepository::remove_abandoned_imports() {
-  auto lock = conn_.lock();
-  Database& db = conn_.db();
-  Transaction tx(db);
-  auto del = db.prepare("DELETE FROM datasets WHERE substr(name, 1, ?2) = ?1");
-  del.bind(1, kStagingPrefix).bind(2, static_cast<std::int64_t>(kStagingPrefix.size())).run();
-  const int n = db.changes();
-  tx.commit();
-  return n;
-}
-
 DatasetRecord DatasetRepository::import_jsonl(const ImportOptions& options, std::string_view jsonl) {
   validate_options(options);
-  if (jsonl.empty()) throw InvalidDataset("line 1: no rows (the text is empty)", 1);
-  std::size_t start = 0;
-  std::int64_t line_no = 0;
-  return store_streamed(options, [&](std::string& row) {
-    if (start >= jsonl.size()) return false;
-    ++line_no;
-    std::size_t end = jsonl.find('\n', start);
-    if (end == std::string_view::npos) end = jsonl.size();
-    row = canonical_line(options.kind, jsonl.substr(start, end - start), line_no);
-    start = end + 1;
-    return true;
-  });
+  // Validate every line before taking the lock: a large import blocks other threads only while
+  // its rows are written.
+  std::vector<std::string> rows = parse_jsonl(options.kind, jsonl);
+  return store_rows(options, rows);
 }
 
 DatasetRecord DatasetRepository::import_file(const ImportOptions& options, const std::filesystem::path& path) {
@@ -169,22 +68,14 @@ DatasetRecord DatasetRepository::import_file(const ImportOptions& options, const
   if (!std::filesystem::is_regular_file(status)) throw Invalid("path '" + path.string() + "': not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Invalid("path '" + path.string() + "': cannot be read");
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Invalid("path '" + path.string() + "': read error");
   ImportOptions o = options;
   if (o.source.empty()) o.source = path.string();
-  if (in.peek() == std::char_traits<char>::eof()) {
-    if (in.bad()) throw Invalid("path '" + path.string() + "': read error");
-    throw InvalidDataset("line 1: no rows (the text is empty)", 1);
-  }
-  std::int64_t line_no = 0;
-  std::string line;
-  return store_streamed(o, [&](std::string& row) {
-    if (!std::getline(in, line)) {
-      if (in.bad()) throw Invalid("path '" + path.string() + "': read error");
-      return false;
-    }
-    row = canonical_line(o.kind, line, ++line_no);
-    return true;
-  });
+  std::string text = std::move(buffer).str();
+  std::vector<std::string> rows = parse_jsonl(o.kind, text);
+  return store_rows(o, rows);
 }
 
 DatasetRecord DatasetRepository::import_rows(const ImportOptions& options, const nlohmann::json& rows) {
@@ -215,8 +106,7 @@ std::vector<DatasetRecord> DatasetRepository::list() {
   Database& db = conn_.db();
   std::vector<std::string> names;
   {
-    // Staging datasets of imports in progress (names starting with '.') are not listed.
-    auto st = db.prepare("SELECT name FROM datasets WHERE substr(name, 1, 1) <> '.' ORDER BY name");
+    auto st = db.prepare("SELECT name FROM datasets ORDER BY name");
     while (st.step()) names.push_back(st.column_text(0));
   }
   std::vector<DatasetRecord> out;
@@ -236,7 +126,7 @@ void DatasetRepository::remove(std::string_view name) {
 
 std::int64_t DatasetRepository::count() {
   auto lock = conn_.lock();
-  auto st = conn_.db().prepare("SELECT count(*) FROM datasets WHERE substr(name, 1, 1) <> '.'");
+  auto st = conn_.db().prepare("SELECT count(*) FROM datasets");
   st.step();
   return st.column_int64(0);
 }

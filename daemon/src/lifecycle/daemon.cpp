@@ -138,8 +138,6 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
   d.scheduler.recover();
-  if (int n = d.store.datasets().remove_abandoned_imports())
-    spdlog::warn("removed {} dataset import(s) left unfinished by a previous daemon", n);
 
   HttpServer::Options o;
   o.socket = d.cfg.socket;

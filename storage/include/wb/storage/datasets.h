@@ -36,12 +36,6 @@ class DatasetRepository {
 
   // Imports a whole JSONL text. Throws InvalidDataset (a bad line), Invalid (bad options) or
   // Conflict (name exists and !replace). Returns the stored record.
-  // Imports stream: rows are checked and written in chunks of about 1 MiB, each in its own short
-  // transaction, into a staging dataset (a name starting with '.', which no user name can), and
-  // the last transaction swaps it in under the real name. Memory stays at one chunk beyond the
-  // input, the connection is held for one chunk at a time (other writers wait at most that long),
-  // and a failure (a bad line, a full disk) deletes the staging rows: all or nothing as before.
-  // Staging datasets left by a crash are removed by remove_abandoned_imports().
   DatasetRecord import_jsonl(const ImportOptions& options, std::string_view jsonl);
   // Reads the file at `path` and imports it; source defaults to the path when empty.
   // A missing/unreadable file throws Invalid naming the path.
@@ -49,10 +43,6 @@ class DatasetRepository {
   // Imports already-parsed rows (the host's register_artifact {"name","kind","rows":[...]});
   // errors say "row N: ..." (1-based).
   DatasetRecord import_rows(const ImportOptions& options, const nlohmann::json& rows);
-
-  // Deletes staging datasets of imports that never finished (the process died); call at start-up
-  // while no import runs. Returns how many were removed.
-  int remove_abandoned_imports();
 
   DatasetRecord get(std::string_view name);  // NotFound
   std::optional<DatasetRecord> find(std::string_view name);
@@ -74,9 +64,6 @@ class DatasetRepository {
 
  private:
   DatasetRecord store_rows(const ImportOptions& options, const std::vector<std::string>& rows);
-  // Streams rows (next_row fills one canonical row and returns true, or returns false at the end)
-  // into a staging dataset in short chunked transactions, then swaps it in (datasets.cpp).
-  DatasetRecord store_streamed(const ImportOptions& options, const std::function<bool(std::string&)>& next_row);
   Connection& conn_;
 };
 
