@@ -22,13 +22,21 @@ cmake -S . -B "$build_dir" -G Ninja -DWB_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAK
 cmake --build "$build_dir" -j "$jobs"
 
 status=0
-for target in http_request json_body jsonl_line safetensors hf_config; do
+for target in http_request json_body jsonl_line safetensors hf_config sp_model; do
   work="$build_dir/findings/$target"
   mkdir -p "$work/corpus"
   echo "fuzz: $target for ${seconds}s"
+  seeds=("$PWD/fuzz/corpus/$target")
+  extra=()
+  # The Llama 2 tokenizer.model is a seed when the shared test assets are present (it is not
+  # committed: its license allows it only as a test asset).
+  if [ "$target" = sp_model ] && [ -d ../shared/assets/llama2-tokenizer ]; then
+    seeds+=("$(cd ../shared/assets/llama2-tokenizer && pwd)")
+    extra+=(-max_len=1048576)  # the real model is 500 KB
+  fi
   # New inputs go to the scratch corpus; the committed seeds are only read.
   if ! (cd "$work" && "../../fuzz/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-          -print_final_stats=1 corpus "../../../fuzz/corpus/$target" >log.txt 2>&1); then
+          "${extra[@]}" -print_final_stats=1 corpus "${seeds[@]}" >log.txt 2>&1); then
     echo "fuzz: $target FAILED; see $work/log.txt and $work/crash-*"
     tail -40 "$work/log.txt"
     status=1

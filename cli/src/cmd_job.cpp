@@ -1,4 +1,4 @@
-// wb job submit|show|cancel|logs and wb jobs — the job queue (/v1/jobs).
+// wb job submit|show|cancel|retry|logs and wb jobs — the job queue (/v1/jobs).
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -110,7 +110,8 @@ int run_show(const Context& ctx, std::int64_t id) {
       {"state", cell(j, "state")},     {"progress", percent(j)},
       {"phase", cell(j, "phase")},     {"created", cell(j, "created")},
       {"started", cell(j, "started")}, {"finished", cell(j, "finished")},
-      {"attempts", cell(j, "attempts")}, {"checkpoint", cell(j, "checkpoint")},
+      {"attempts", cell(j, "attempts")}, {"crashes", cell(j, "crashes")},
+      {"checkpoint", cell(j, "checkpoint")},
       {"error", cell(j, "error")},     {"spec", j.value("spec", json()).dump()}};
   if (j.value("cancel_requested", false)) f.emplace_back("cancel", "requested");
   print_fields(*ctx.out, f);
@@ -135,6 +136,14 @@ int run_cancel(const Context& ctx, std::int64_t id) {
   } else {
     *ctx.out << "job " << id << " " << cell(j, "state") << '\n';
   }
+  return kExitOk;
+}
+
+// ---- retry ----
+int run_retry(const Context& ctx, std::int64_t id) {
+  const json j = ctx.client().post(job_target(id) + "/retry", json::object());
+  if (ctx.opts.json) print_json(*ctx.out, j);
+  else *ctx.out << "job " << id << " " << cell(j, "state") << " (released; it resumes from its checkpoint)\n";
   return kExitOk;
 }
 
@@ -168,6 +177,10 @@ void register_job(CLI::App& app, Context& ctx) {
   c->add_option("id", *id, "job id")->required();
   c->callback([&ctx, id] { ctx.action = [&ctx, id] { return run_cancel(ctx, *id); }; });
 
+  c = grp->add_subcommand("retry", "release a held job (daemon died under it twice, or disk full); it resumes");
+  c->add_option("id", *id, "job id")->required();
+  c->callback([&ctx, id] { ctx.action = [&ctx, id] { return run_retry(ctx, *id); }; });
+
   auto follow = std::make_shared<bool>(false);
   c = grp->add_subcommand("logs", "print a job's events; --follow streams them until it ends");
   c->add_option("id", *id, "job id")->required();
@@ -179,7 +192,7 @@ void register_job(CLI::App& app, Context& ctx) {
   auto list = std::make_shared<ListOpts>();
   auto* jobs = app.add_subcommand("jobs", "list jobs, newest first");
   jobs->add_option("--state", list->state, "only jobs in this state")
-      ->check(CLI::IsMember({"queued", "running", "succeeded", "failed", "cancelled"}));
+      ->check(CLI::IsMember({"queued", "running", "held", "succeeded", "failed", "cancelled"}));
   jobs->add_option("--limit", list->limit, "at most this many")->check(CLI::Range(1, 100000));
   jobs->callback([&ctx, list] { ctx.action = [&ctx, list] { return run_list(ctx, *list); }; });
 }

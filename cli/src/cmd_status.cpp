@@ -59,7 +59,7 @@ int run_status(const Context& ctx) {
   };
   if (st.contains("jobs") && st["jobs"].is_object()) {
     std::string jobs;
-    for (const char* k : {"queued", "running", "succeeded", "failed", "cancelled"})
+    for (const char* k : {"queued", "running", "held", "succeeded", "failed", "cancelled"})
       jobs += (jobs.empty() ? "" : ", ") + std::string(k) + " " + cell(st["jobs"], k);
     f.emplace_back("jobs", jobs);
   }

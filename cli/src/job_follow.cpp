@@ -48,6 +48,7 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
   std::optional<ProgressBar> bar;
   if (style == FollowStyle::kTerminal) bar.emplace(os, terminal_width(STDOUT_FILENO));
 
+  std::optional<std::string> held;  // the reason, once a state event says held
   std::string target = "/v1/jobs/" + std::to_string(job_id) + "/events";
   if (!follow) target += "?follow=false";
   ctx.client().stream_lines(target, [&](std::string_view line) {
@@ -71,6 +72,11 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
         break;
       }
     }
+    // A held job waits for a person (wb job retry): following it would never end.
+    if (follow && ev.value("type", "") == "state" && ev.value("state", "") == "held") {
+      held = ev.value("error", json()).is_string() ? ev["error"].get<std::string>() : "held";
+      return false;
+    }
     // Read to the end: the daemon ends the stream after the final state. (For a job already
     // final at connect, the state comes first, then the stored history, then the state again.)
     return true;
@@ -79,6 +85,8 @@ int follow_job(const Context& ctx, std::int64_t job_id, bool follow) {
   if (style == FollowStyle::kPlain) plain.finish();
 
   if (!follow) return kExitOk;
+  if (held)
+    throw Error("job " + std::to_string(job_id) + " is held: " + *held);
   if (!tracker.finished())
     throw Error("the event stream of job " + std::to_string(job_id) +
                 " ended before the job finished (did workbenchd stop?)");

@@ -248,6 +248,12 @@ Config load_string(std::string_view text, const fs::path& origin) {
     if (c.tcp.enabled && c.tcp.token.empty())
       s.fail("token", "required (non-empty) when tcp.enabled is true");
   }
+  if (auto* t = r.table("jobs")) {
+    TableReader j(*t, "jobs.", origin_name, base);
+    j.integer("max_attempts", c.jobs.max_attempts, 1, 1000);
+    j.integer("max_job_memory", c.jobs.max_job_memory, 0, std::int64_t(1) << 50);
+    j.reject_unknown();
+  }
   r.reject_unknown();
   c.source = origin;
   return c;

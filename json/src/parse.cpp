@@ -1,5 +1,7 @@
 #include "wb/json/parse.h"
 
+#include "wb/json/field_path.h"
+
 namespace wb {
 namespace {
 
@@ -46,9 +48,11 @@ nlohmann::json parse_json(std::string_view text, const JsonLimits& limits) {
   check_json_depth(text, limits.max_depth);
   int64_t values = 0;
   bool too_many = false;
+  JsonFieldPath path;
   // Counts values as they are parsed; returning false drops the value, and the flag ends the parse
   // with an error below (the callback must not throw through the parser).
-  auto count = [&](int, nlohmann::json::parse_event_t event, nlohmann::json&) {
+  auto count = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    path.on(event, parsed);
     if (event == nlohmann::json::parse_event_t::value || event == nlohmann::json::parse_event_t::object_start ||
         event == nlohmann::json::parse_event_t::array_start) {
       if (++values > limits.max_values) too_many = true;
@@ -67,7 +71,10 @@ nlohmann::json parse_json(std::string_view text, const JsonLimits& limits) {
     number = open != std::string::npos && close > open ? number.substr(open + 1, close - open - 1) : std::string();
     const std::size_t at = number.empty() ? 0 : text.find(number);
     const std::size_t off = at == std::string_view::npos ? 0 : at;
-    throw JsonParseError(off, "invalid JSON at byte offset " + std::to_string(off) + ": number out of range: " + number);
+    const std::string field = path.text();
+    throw JsonParseError(off, "invalid JSON at byte offset " + std::to_string(off) + ": " +
+                                  (field.empty() ? std::string() : "field '" + field + "': ") +
+                                  "number out of range: " + number);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is the 1-based position of the offending character; report the 0-based offset.
     const std::size_t off = e.byte > 0 ? e.byte - 1 : 0;

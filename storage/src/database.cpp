@@ -2,8 +2,11 @@
 #include "wb/storage/database.h"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <ctime>
 #include <thread>
@@ -15,13 +18,40 @@
 
 namespace wb::storage {
 
+namespace {
+
+// A failed write whose errno SQLite no longer has (a failed COMMIT rolls back, and the rollback's
+// calls overwrite errno): the disk is full when its file system has (almost) no room left, or the
+// database or its WAL has reached the process's file-size limit (RLIMIT_FSIZE).
+int probable_space_errno(sqlite3* db) {
+  const char* file = db ? sqlite3_db_filename(db, "main") : nullptr;
+  if (!file || !*file) return 0;
+  const std::filesystem::path path(file);
+  struct statvfs vfs {};
+  if (::statvfs(path.parent_path().c_str(), &vfs) == 0 &&
+      static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < (1u << 20))
+    return ENOSPC;
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_FSIZE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    for (const std::string suffix : {"", "-wal", "-journal"}) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(path.string() + suffix, ec);
+      if (!ec && size + 64 * 1024 >= lim.rlim_cur) return EFBIG;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 void throw_sqlite_error(sqlite3* db, int rc, std::string_view context) {
   int ext = db ? sqlite3_extended_errcode(db) : rc;
   std::string msg(context);
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   // Out of space: SQLITE_FULL, or a failed write whose errno says so (EFBIG: the file-size limit).
-  const int sys = db ? sqlite3_system_errno(db) : 0;
+  int sys = db ? sqlite3_system_errno(db) : 0;
+  if (ext == SQLITE_IOERR_WRITE && sys == 0) sys = probable_space_errno(db);
   if ((ext & 0xff) == SQLITE_FULL ||
       ((ext & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EFBIG || sys == EDQUOT))) {
     throw Error(msg + " (disk full" + (sys ? std::string(": ") + std::strerror(sys) : std::string()) +

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "json_fields.h"
+#include "wb/json/field_path.h"
 #include "wb/json/parse.h"
 #include "wb/json/reader.h"
 #include "wb/storage/error.h"
@@ -106,11 +107,13 @@ struct DuplicateKey {
 };
 
 // Parses one line, refusing duplicate keys (nlohmann would silently keep the last one).
-nlohmann::json parse_strict(std::string_view text) {
+// `path` follows the parse, so a failure inside a value can name its field.
+nlohmann::json parse_strict(std::string_view text, JsonFieldPath& path) {
   check_json_depth(text);  // dump/copy of a deeper value would recurse past the stack
   std::vector<std::vector<std::string>> keys;
-  auto callback = [&keys](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+  auto callback = [&keys, &path](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
     using E = nlohmann::json::parse_event_t;
+    path.on(event, parsed);
     if (event == E::object_start) {
       keys.emplace_back();
     } else if (event == E::key) {
@@ -149,12 +152,20 @@ std::string canonical_line(DatasetKind kind, std::string_view line, std::int64_t
   if (line.find_first_not_of(" \t") == std::string_view::npos)
     throw InvalidDataset(located("line", line_no, "blank line"), line_no);
   nlohmann::json row;
+  JsonFieldPath path;
   try {
-    row = parse_strict(line);
+    row = parse_strict(line, path);
   } catch (const JsonParseError& e) {  // nested past the limit: refused before nlohmann parses it
     throw InvalidDataset(located("line", line_no, e.what()), line_no);
   } catch (const DuplicateKey& d) {
     throw InvalidDataset(located("line", line_no, "field '" + d.key + "': duplicate key"), line_no);
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number beyond the double range ("number overflow parsing '1e400'"): name the field.
+    const std::string field = path.text();
+    throw InvalidDataset(located("line", line_no,
+                                 (field.empty() ? std::string() : "field '" + field + "': ") +
+                                     parser_message(e)),
+                         line_no);
   } catch (const nlohmann::json::exception& e) {
     throw InvalidDataset(located("line", line_no, "invalid JSON: " + parser_message(e)), line_no);
   }

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kColumns =
     "SELECT id, kind, spec, state, progress, phase, error, created, started, finished, checkpoint, attempts, "
-    "cancel_requested, priority FROM jobs";
+    "cancel_requested, priority, crashes, resumed_after_crash FROM jobs";
 
 JobRecord read_job(const Statement& st) {
   JobRecord r;
@@ -31,6 +31,8 @@ JobRecord read_job(const Statement& st) {
   r.attempts = static_cast<int>(st.column_int64(11));
   r.cancel_requested = st.column_int64(12) != 0;
   r.priority = static_cast<int>(st.column_int64(13));
+  r.crashes = static_cast<int>(st.column_int64(14));
+  r.resumed_after_crash = st.column_int64(15) != 0;
   return r;
 }
 
@@ -92,7 +94,8 @@ std::map<JobState, std::int64_t> JobRepository::counts() {
                                        {JobState::Running, 0},
                                        {JobState::Succeeded, 0},
                                        {JobState::Failed, 0},
-                                       {JobState::Cancelled, 0}};
+                                       {JobState::Cancelled, 0},
+                                       {JobState::Held, 0}};
   auto lock = conn_.lock();
   auto st = conn_.db().prepare("SELECT state, count(*) FROM jobs GROUP BY state");
   while (st.step())
@@ -161,7 +164,8 @@ JobRecord JobRepository::requeue(std::int64_t id) {
   auto job = require_locked(db, id);
   if (job.state != JobState::Running) illegal(job, JobState::Queued);
   auto upd = db.prepare(
-      "UPDATE jobs SET state = 'queued', attempts = attempts + 1, cancel_requested = 0 WHERE id = ?1");
+      "UPDATE jobs SET state = 'queued', attempts = attempts + 1, cancel_requested = 0, resumed_after_crash = 0 "
+      "WHERE id = ?1");
   upd.bind(1, id).run();
   auto record = require_locked(db, id);
   tx.commit();
@@ -175,7 +179,7 @@ JobRecord JobRepository::cancel(std::int64_t id) {
   auto job = require_locked(db, id);
   if (is_final(job.state))
     throw Conflict("job " + std::to_string(id) + " already finished (" + std::string(to_string(job.state)) + ")");
-  if (job.state == JobState::Queued) {
+  if (job.state == JobState::Queued || job.state == JobState::Held) {
     auto upd = db.prepare("UPDATE jobs SET state = 'cancelled', finished = ?2 WHERE id = ?1");
     upd.bind(1, id).bind(2, now_iso8601()).run();
   } else {
@@ -215,23 +219,75 @@ void JobRepository::set_checkpoint(std::int64_t id, std::string_view path) {
   if (db.changes() == 0) throw NotFound("job " + std::to_string(id) + " not found");
 }
 
-std::vector<JobRecord> JobRepository::recover_after_crash() {
+JobRecord JobRepository::hold(std::int64_t id, std::string_view reason) {
+  if (reason.empty()) throw Invalid("hold(): a held job needs a reason");
   auto lock = conn_.lock();
   Database& db = conn_.db();
   Transaction tx(db);
-  std::vector<std::int64_t> ids;
+  auto job = require_locked(db, id);
+  if (job.state != JobState::Running) illegal(job, JobState::Held);
+  auto upd = db.prepare(
+      "UPDATE jobs SET state = 'held', error = ?2, attempts = attempts + 1, cancel_requested = 0, "
+      "resumed_after_crash = 0 WHERE id = ?1");
+  upd.bind(1, id).bind(2, reason).run();
+  auto record = require_locked(db, id);
+  tx.commit();
+  return record;
+}
+
+JobRecord JobRepository::retry(std::int64_t id) {
+  auto lock = conn_.lock();
+  Database& db = conn_.db();
+  Transaction tx(db);
+  auto job = require_locked(db, id);
+  if (job.state != JobState::Held)
+    throw Conflict("job " + std::to_string(id) + " is " + std::string(to_string(job.state)) +
+                   "; only a held job can be retried");
+  auto upd = db.prepare("UPDATE jobs SET state = 'queued', error = NULL, resumed_after_crash = 0 WHERE id = ?1");
+  upd.bind(1, id).run();
+  auto record = require_locked(db, id);
+  tx.commit();
+  return record;
+}
+
+std::vector<JobRecord> JobRepository::recover_after_crash(int max_attempts) {
+  if (max_attempts < 1) throw Invalid("recover_after_crash(): max_attempts must be at least 1");
+  auto lock = conn_.lock();
+  Database& db = conn_.db();
+  Transaction tx(db);
+  std::vector<JobRecord> running;
   {
-    auto st = db.prepare("SELECT id FROM jobs WHERE state = 'running' ORDER BY id");
-    while (st.step()) ids.push_back(st.column_int64(0));
+    auto st = db.prepare(std::string(kColumns) + " WHERE state = 'running' ORDER BY id");
+    while (st.step()) running.push_back(read_job(st));
   }
-  // A job whose cancel was already requested is not run again: it ends cancelled.
-  auto cancel = db.prepare(
-      "UPDATE jobs SET state = 'cancelled', finished = ?1 WHERE state = 'running' AND cancel_requested = 1");
-  cancel.bind(1, now_iso8601()).run();
-  auto upd = db.prepare("UPDATE jobs SET state = 'queued', attempts = attempts + 1 WHERE state = 'running'");
-  upd.run();
+  const std::string now = now_iso8601();
+  for (const JobRecord& job : running) {
+    const int crashes = job.crashes + 1;  // counting the death just found
+    std::string state = "queued";
+    std::optional<std::string> error;
+    std::optional<std::string> finished;
+    if (job.cancel_requested) {
+      // A job whose cancel was already requested is not run again: it ends cancelled.
+      state = "cancelled";
+      finished = now;
+    } else if (crashes >= max_attempts) {
+      state = "failed";
+      finished = now;
+      error = "the daemon stopped (killed or crashed) while this job ran, " + std::to_string(crashes) +
+              " times (jobs.max_attempts = " + std::to_string(max_attempts) + "); not started again";
+    } else if (job.resumed_after_crash) {
+      state = "held";
+      error = "the daemon stopped (killed or crashed) while this job ran, twice in a row; held until a person "
+              "releases it (wb job retry " + std::to_string(job.id) + ")";
+    }
+    auto upd = db.prepare(
+        "UPDATE jobs SET state = ?2, error = ?3, finished = ?4, crashes = ?5, "
+        "attempts = attempts + CASE WHEN ?2 IN ('queued', 'held') THEN 1 ELSE 0 END, "
+        "resumed_after_crash = CASE WHEN ?2 = 'queued' THEN 1 ELSE 0 END WHERE id = ?1");
+    upd.bind(1, job.id).bind(2, state).bind(3, error).bind(4, finished).bind(5, crashes).run();
+  }
   std::vector<JobRecord> changed;
-  for (auto id : ids) changed.push_back(require_locked(db, id));
+  for (const JobRecord& job : running) changed.push_back(require_locked(db, job.id));
   tx.commit();
   return changed;
 }

@@ -127,10 +127,45 @@ DROP INDEX metrics_by_job_name;
 CREATE UNIQUE INDEX metrics_one_per_step ON metrics(job_id, name, step);
 )sql";
 
-constexpr std::array<Migration, 3> kSteps{{
+// Version 4: a job can be held for a person (state 'held', reason in `error`): the daemon died
+// under it twice in a row, or its checkpoint could not be written (disk full). `crashes` counts
+// the runs the daemon died under; `resumed_after_crash` marks a run that resumes after one.
+// The table is rebuilt to widen the state CHECK; ids and the AUTOINCREMENT counter are kept.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE jobs_v4 (
+  id                   INTEGER PRIMARY KEY AUTOINCREMENT,  -- ids are never reused
+  kind                 TEXT NOT NULL CHECK (kind <> ''),
+  spec                 TEXT NOT NULL CHECK (json_valid(spec) AND json_type(spec) = 'object'),
+  state                TEXT NOT NULL DEFAULT 'queued'
+                       CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'held')),
+  progress             REAL NOT NULL DEFAULT 0 CHECK (progress >= 0 AND progress <= 1),
+  phase                TEXT NOT NULL DEFAULT '',
+  error                TEXT,
+  created              TEXT NOT NULL,
+  started              TEXT,
+  finished             TEXT,
+  checkpoint           TEXT,
+  attempts             INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  cancel_requested     INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+  priority             INTEGER NOT NULL DEFAULT 0,
+  crashes              INTEGER NOT NULL DEFAULT 0 CHECK (crashes >= 0),
+  resumed_after_crash  INTEGER NOT NULL DEFAULT 0 CHECK (resumed_after_crash IN (0, 1))
+);
+INSERT INTO jobs_v4 (id, kind, spec, state, progress, phase, error, created, started, finished, checkpoint,
+                     attempts, cancel_requested, priority)
+  SELECT id, kind, spec, state, progress, phase, error, created, started, finished, checkpoint, attempts,
+         cancel_requested, priority FROM jobs;
+UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'jobs') WHERE name = 'jobs_v4';
+DROP TABLE jobs;
+ALTER TABLE jobs_v4 RENAME TO jobs;
+CREATE INDEX jobs_queue ON jobs(state, priority DESC, id);
+)sql";
+
+constexpr std::array<Migration, 4> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
+    {4, "held jobs, crash count", kV4, true},
 }};
 
 }  // namespace
@@ -155,6 +190,17 @@ int migrate(Database& db, std::span<const Migration> steps) {
   int version = db.user_version();
   check(version);
   while (version < known) {
+    // PRAGMA foreign_keys is a no-op inside a transaction: switch it before, restore after.
+    struct ForeignKeysOff {
+      Database* db = nullptr;
+      ~ForeignKeysOff() {
+        if (db) try { db->exec("PRAGMA foreign_keys = ON"); } catch (...) {}
+      }
+    } fk_off;
+    if (steps[static_cast<std::size_t>(version)].rebuilds_tables) {
+      db.exec("PRAGMA foreign_keys = OFF");
+      fk_off.db = &db;
+    }
     Transaction tx(db);
     // Re-read inside the write lock: another process may have migrated meanwhile.
     int current = db.user_version();
@@ -166,6 +212,10 @@ int migrate(Database& db, std::span<const Migration> steps) {
     const Migration& step = steps[static_cast<std::size_t>(version)];
     try {
       db.exec(step.sql);
+      if (step.rebuilds_tables) {
+        auto fk = db.prepare("PRAGMA foreign_key_check");
+        if (fk.step()) throw Error("a row refers to a missing " + fk.column_text(2) + " row (table " + fk.column_text(0) + ")");
+      }
     } catch (const Error& e) {
       throw Error("schema migration to version " + std::to_string(step.version) + " (" +
                       std::string(step.description) + ") failed: " + e.what(),

@@ -27,11 +27,12 @@ std::string_view spell(const std::array<std::pair<E, std::string_view>, N>& tabl
 constexpr std::array<std::pair<DatasetKind, std::string_view>, 3> kDatasetKinds{{
     {DatasetKind::Sft, "sft"}, {DatasetKind::Preference, "preference"}, {DatasetKind::Prompt, "prompt"}}};
 constexpr std::array<std::pair<Split, std::string_view>, 2> kSplits{{{Split::Train, "train"}, {Split::Eval, "eval"}}};
-constexpr std::array<std::pair<JobState, std::string_view>, 5> kJobStates{{{JobState::Queued, "queued"},
+constexpr std::array<std::pair<JobState, std::string_view>, 6> kJobStates{{{JobState::Queued, "queued"},
                                                                           {JobState::Running, "running"},
                                                                           {JobState::Succeeded, "succeeded"},
                                                                           {JobState::Failed, "failed"},
-                                                                          {JobState::Cancelled, "cancelled"}}};
+                                                                          {JobState::Cancelled, "cancelled"},
+                                                                          {JobState::Held, "held"}}};
 constexpr std::array<std::pair<AdapterKind, std::string_view>, 4> kAdapterKinds{
     {{AdapterKind::Policy, "policy"},
      {AdapterKind::RewardHelpfulness, "reward_helpfulness"},
@@ -123,6 +124,7 @@ void to_json(nlohmann::json& j, const JobRecord& r) {
        {"finished", optional_json(r.finished)},
        {"checkpoint", optional_json(r.checkpoint)},
        {"attempts", r.attempts},
+       {"crashes", r.crashes},
        {"cancel_requested", r.cancel_requested},
        {"priority", r.priority}};
 }

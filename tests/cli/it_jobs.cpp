@@ -188,3 +188,38 @@ TEST_CASE("wb job logs --follow exits 1 with a message when the daemon goes away
   CHECK(has(r.err, "workbenchd"));
   CHECK(has(r.out, "[info] step 1/100000\n"));
 }
+
+TEST_CASE("wb job logs --follow stops at a held job, wb jobs --state held lists it, wb job retry releases it", "[cli][integration]") {
+  TempDir tmp;
+  DaemonProcess p(tmp.path() / "data", tmp.path() / "run/wb.sock", {fill_plugin_dir()});
+  // Files may not grow past 6 MiB: the 7th checkpoint (7 MiB) meets the limit and the job is held.
+  p.limit_file_size(6u << 20);
+  p.start();
+  const std::string sock = p.socket().string();
+  ProcResult r = wb(sock, {"--json", "job", "submit", "fill", "--set", "steps=10", "--set", "checkpoint_kib=1024"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string id = std::to_string(json::parse(r.out)["id"].get<std::int64_t>());
+  r = wb(sock, {"job", "logs", id, "--follow"});
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "job " + id + " is held: disk full"));
+  r = wb(sock, {"jobs", "--state", "held"});
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "held"));
+  r = wb(sock, {"job", "show", id});
+  CHECK(has(r.out, "wb job retry " + id));
+  // Space again: the daemon restarts without the limit; retry resumes the job to its end.
+  CHECK(p.terminate() == 0);
+  p.limit_file_size(0);
+  p.start();
+  r = wb(sock, {"job", "retry", id});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(has(r.out, "job " + id + " queued"));
+  r = wb(sock, {"job", "logs", id, "--follow"});
+  CHECK(r.exit_code == 0);
+  // A job that is not held cannot be retried.
+  r = wb(sock, {"job", "retry", id});
+  CHECK(r.exit_code == 1);
+  CHECK(has(r.err, "only a held job can be retried"));
+}

@@ -21,7 +21,7 @@ TEST_CASE("wb status shows the daemon and its plugins including ones that failed
   CHECK(r.out.find("\nconfig:   ") != std::string::npos);
   CHECK(r.out.find("\nwb uses:  " + d.socket() + " (--socket)\n") != std::string::npos);
   CHECK(r.out.find("\nserving:  none\n") != std::string::npos);
-  CHECK(r.out.find("\njobs:     queued 0, running 0, succeeded 0, failed 0, cancelled 0\n") != std::string::npos);
+  CHECK(r.out.find("\njobs:     queued 0, running 0, held 0, succeeded 0, failed 0, cancelled 0\n") != std::string::npos);
   CHECK(r.out.find("\nPLUGIN ") != std::string::npos);
   CHECK(r.out.find("\nsleeper ") != std::string::npos);
   CHECK(r.out.find("loaded") != std::string::npos);

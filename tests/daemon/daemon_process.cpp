@@ -25,6 +25,7 @@ fs::path test_plugin_dir() { return WB_TEST_PLUGIN_DIR; }
 fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
 fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
 fs::path compat_plugin_dir() { return WB_COMPAT_PLUGIN_DIR; }
+fs::path fill_plugin_dir() { return WB_FILL_PLUGIN_DIR; }
 
 std::vector<std::string> config_args(const fs::path& dir, const std::string& toml) {
   if (toml.empty()) return {};
@@ -102,6 +103,8 @@ void DaemonProcess::start(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
+
+int DaemonProcess::wait_for_exit(std::chrono::milliseconds timeout) { return wait_exit(timeout); }
 
 int DaemonProcess::wait_exit(std::chrono::milliseconds timeout) {
   auto end = std::chrono::steady_clock::now() + timeout;

@@ -28,6 +28,7 @@ std::filesystem::path test_plugin_dir();     // sleeper
 std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
 std::filesystem::path probe_plugin_dir();    // host_probe
 std::filesystem::path compat_plugin_dir();   // short_struct (ABI 3 plugin with a short wb_plugin)
+std::filesystem::path fill_plugin_dir();     // filler (ABI 3: growing checkpoints, estimate)
 
 class DaemonProcess {
  public:
@@ -45,6 +46,9 @@ class DaemonProcess {
   int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(40));
   // SIGKILL and reap.
   void kill9();
+  // Waits up to `timeout` for the daemon to exit on its own (it crashed, or was asked to);
+  // returns the exit code (-signal when killed by one, -1000 on timeout, the daemon left running).
+  int wait_for_exit(std::chrono::milliseconds timeout);
 
   // From the next start on, the daemon runs with RLIMIT_FSIZE = `bytes` (0: no limit) and SIGXFSZ
   // ignored, so a write past `bytes` fails with EFBIG as a full disk fails with ENOSPC.

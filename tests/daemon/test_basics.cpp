@@ -261,6 +261,30 @@ TEST_CASE("a body nested 200000 deep or with a number beyond double is a 400, an
   CHECK_THAT(ds.body["error"]["message"].get<std::string>(), Catch::StartsWith("line 1: JSON nested deeper than 128 levels"));
   Reply big = d.post_raw("/v1/jobs", R"({"kind":"sleep","spec":{"steps":1e400}})");
   CHECK(big.status == 400);
-  CHECK_THAT(big.body["error"]["message"].get<std::string>(), Catch::Contains("number out of range: 1e400"));
+  CHECK_THAT(big.body["error"]["message"].get<std::string>(), Catch::Contains("field 'spec.steps': number out of range: 1e400"));
+  CHECK(d.get("/v1/health").status == 200);
+}
+
+TEST_CASE("1e400 in any JSON number answers 400 naming the field", "[daemon][hardening]") {
+  DaemonFixture d;
+  auto check = [&](const std::string& target, const std::string& body, const std::string& needle) {
+    Reply r = d.post_raw(target, body);
+    INFO(target << " " << body << " -> " << r.text);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains(needle));
+  };
+  check("/v1/jobs", R"({"kind":"sleep","priority":1e400,"spec":{"steps":1}})", "field 'priority': number out of range: 1e400");
+  check("/v1/chat/completions", R"({"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":-1e400})",
+        "field 'temperature': number out of range: -1e400");
+  check("/v1/completions", R"({"model":"m","prompt":"hi","top_p":1E999})", "field 'top_p'");
+  check("/v1/comparisons", R"({"dataset":"x","rating":1e400})", "field 'rating'");
+  // A dataset line inside the body's JSONL string: the line and the field.
+  Reply ds = d.post("/v1/datasets", {{"name", "n"}, {"kind", "preference"},
+                                     {"jsonl", "{\"prompt\":\"p\",\"chosen\":\"a\",\"rejected\":\"b\"}\n"
+                                               "{\"prompt\":\"p\",\"chosen\":\"a\",\"rejected\":\"b\",\"rating\":1e400}\n"}});
+  INFO(ds.text);
+  CHECK(ds.status == 400);
+  CHECK_THAT(ds.body["error"]["message"].get<std::string>(),
+             Catch::Contains("line 2: field 'rating': number overflow parsing '1e400'"));
   CHECK(d.get("/v1/health").status == 200);
 }

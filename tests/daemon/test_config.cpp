@@ -28,6 +28,8 @@ TEST_CASE("config defaults are documented values", "[config]") {
   CHECK(c.limits.worker_queue == 16);
   CHECK_FALSE(c.serving.load_on_request);
   CHECK(c.serving.idle_unload_s == 0);
+  CHECK(c.jobs.max_attempts == 3);
+  CHECK(c.jobs.max_job_memory == 0);
   auto dirs = c.plugin_search_dirs();
   REQUIRE(dirs.size() == 2);
   CHECK(dirs[0] == builtin_plugin_dir());
@@ -108,6 +110,15 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   CHECK_THAT(error_of("[serving]\nidle_unload_s = \"5m\""), Catch::Contains("key 'serving.idle_unload_s'"));
   CHECK_THAT(error_of("[serving]\nload_on_request = 1"), Catch::Contains("key 'serving.load_on_request'"));
   CHECK_THAT(error_of("data_dir = "), Catch::Contains("w.toml:1"));
+  CHECK_THAT(error_of("[jobs]\nmax_attempts = 0"), Catch::Contains("key 'jobs.max_attempts'"));
+  CHECK_THAT(error_of("[jobs]\nmax_job_memory = -1"), Catch::Contains("key 'jobs.max_job_memory'"));
+  CHECK_THAT(error_of("[jobs]\nmax_attemps = 2"), Catch::Contains("unknown key 'jobs.max_attemps'"));
+  // A number beyond the double range names the key (or, when TOML itself refuses it, the line).
+  CHECK_THAT(error_of("[jobs]\nmax_job_memory = 1e400"),
+             Catch::Contains("jobs.max_job_memory") || Catch::Contains("w.toml:2"));
+  Config j = load_string("[jobs]\nmax_attempts = 5\nmax_job_memory = 1073741824\n");
+  CHECK(j.jobs.max_attempts == 5);
+  CHECK(j.jobs.max_job_memory == 1073741824u);
 }
 
 TEST_CASE("config file: missing file, default paths and env overrides", "[config]") {

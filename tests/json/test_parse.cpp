@@ -23,8 +23,15 @@ TEST_CASE("parse_json: values within the limits, syntax errors with the offset",
     FAIL("accepted");
   } catch (const JsonParseError& e) {
     CHECK(e.offset() == 7);
-    CHECK(std::string(e.what()) == "invalid JSON at byte offset 7: number out of range: 1e400");
+    CHECK(std::string(e.what()) == "invalid JSON at byte offset 7: field 'lr': number out of range: 1e400");
   }
+  // The field is named however deep it sits, array elements by index.
+  CHECK_THROWS_WITH(parse_json(R"({"spec": {"a": [1, {"b": 2}], "steps": -1e400}})"),
+                    Catch::Contains("field 'spec.steps': number out of range: -1e400"));
+  CHECK_THROWS_WITH(parse_json(R"({"messages": [{"x": 1}, [0], {"content": 2, "t": 1e999}]})"),
+                    Catch::Contains("field 'messages[2].t': number out of range: 1e999"));
+  CHECK_THROWS_WITH(parse_json("[1, 2, 1E400]"), Catch::Contains("field '[2]': number out of range: 1E400"));
+  CHECK_THROWS_WITH(parse_json("1e400"), Catch::Contains("byte offset 0: number out of range: 1e400"));
   CHECK_THROWS_AS(parse_json(""), JsonParseError);
 }
 

@@ -2,6 +2,7 @@
 // as the status of its cause, with its message.
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <filesystem>
 #include <new>
 
@@ -51,9 +52,15 @@ TEST_CASE("guard: each cause keeps its own status and message", "[kit]") {
   CHECK(cross(wb::EngineError(ErrorKind::internal, "x")).status == WB_ERROR);
 
   CHECK(cross(std::bad_alloc()).status == WB_NO_MEMORY);
+  // A full disk (or quota, or file-size limit) is WB_NO_SPACE: the daemon holds the job with its
+  // last checkpoint; any other file error is WB_IO.
   r = cross(std::filesystem::filesystem_error("cannot write", "/data/x", std::make_error_code(std::errc::no_space_on_device)));
-  CHECK(r.status == WB_IO);
+  CHECK(r.status == WB_NO_SPACE);
   CHECK_THAT(r.message, Catch::Contains("/data/x"));
+  CHECK(cross(std::filesystem::filesystem_error("w", std::error_code(EDQUOT, std::generic_category()))).status == WB_NO_SPACE);
+  CHECK(cross(std::filesystem::filesystem_error("w", std::make_error_code(std::errc::file_too_large))).status == WB_NO_SPACE);
+  r = cross(std::filesystem::filesystem_error("cannot write", "/data/x", std::make_error_code(std::errc::permission_denied)));
+  CHECK(r.status == WB_IO);
   CHECK(cross(std::runtime_error("boom")).status == WB_ERROR);
   CHECK(cross(42).status == WB_ERROR);
 }

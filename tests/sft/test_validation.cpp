@@ -102,3 +102,24 @@ TEST_CASE("model_import checks the directory and registers a copy, a broken one 
   CHECK(d.d.get("/v1/models/broken").status == 404);
   CHECK_FALSE(std::filesystem::exists(d.data_dir() / "models" / "broken"));
 }
+
+TEST_CASE("an sft spec with batch_size 65536 on a tiny model is refused at submission naming the numbers", "[sft][integration][limits]") {
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl");
+  d.run_job("model_init", {{"name", "base"}, {"preset", "tiny"}, {"config", tiny_config()}});
+  const json spec = {{"model", "base"}, {"dataset", "chat"}, {"method", "full"}, {"batch_size", 65536},
+                     {"context_length", 128}, {"max_steps", 1}};
+  auto r = d.d.post("/v1/jobs", {{"kind", "sft"}, {"spec", spec}});
+  INFO(r.text);
+  CHECK(r.status == 507);
+  CHECK(r.body["error"]["code"] == "out_of_memory");
+  const std::string msg = r.body["error"]["message"];
+  CHECK_THAT(msg, Catch::Contains("the job needs about") && Catch::Contains("GiB") && Catch::Contains("activations") &&
+                      Catch::Contains("allows") && Catch::Contains("batch_size"));
+  auto jobs = d.d.get("/v1/jobs").body["jobs"];
+  for (auto& j : jobs) CHECK(j["kind"] != "sft");  // nothing queued
+  // The same spec at a small batch fits and is accepted.
+  json small = spec;
+  small["batch_size"] = 2;
+  CHECK(d.d.post("/v1/jobs", {{"kind", "sft"}, {"spec", small}}).status == 201);
+}

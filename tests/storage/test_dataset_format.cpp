@@ -200,3 +200,11 @@ TEST_CASE("a line nested past the JSON depth limit is refused naming the line, b
   const std::string deep = R"({"prompt":)" + std::string(300000, '[') + std::string(300000, ']') + R"(,"completion":"a"})";
   CHECK(error_of(DatasetKind::Sft, deep, 3) == "line 3: JSON nested deeper than 128 levels at byte offset 137");
 }
+
+TEST_CASE("a number beyond the double range names the line and the field") {
+  CHECK(error_of(DatasetKind::Preference,
+                 R"({"prompt": "p", "chosen": "a", "rejected": "b", "rating": 1e400})", 3) ==
+        "line 3: field 'rating': number overflow parsing '1e400'");
+  CHECK(error_of(DatasetKind::Sft, R"({"messages": [{"role": "user", "content": "x", "w": -1e999}]})", 1) ==
+        "line 1: field 'messages[0].w': number overflow parsing '-1e999'");
+}

@@ -226,3 +226,71 @@ TEST_CASE("recover_after_crash re-queues running jobs with their checkpoint") {
   CHECK(store.jobs().claim_next()->id == with_ckpt);   // the oldest re-queued job runs first
   CHECK(store.integrity_check() == "ok");
 }
+
+TEST_CASE("a job the daemon dies under is resumed once, then held, and failed at max_attempts") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  const auto id = store.jobs().create("sft", kNoSpec).id;
+  store.jobs().start(id);
+  store.jobs().set_checkpoint(id, "/ckpt/1");
+  // first death: resumed
+  auto r = store.jobs().recover_after_crash(3).at(0);
+  CHECK(r.state == JobState::Queued);
+  CHECK(r.crashes == 1);
+  CHECK(r.resumed_after_crash);
+  // second death in a row: held with the reason, checkpoint kept
+  REQUIRE(store.jobs().claim_next()->id == id);
+  r = store.jobs().recover_after_crash(3).at(0);
+  CHECK(r.state == JobState::Held);
+  CHECK(r.crashes == 2);
+  CHECK(r.checkpoint == std::optional<std::string>("/ckpt/1"));
+  REQUIRE(r.error);
+  CHECK_THAT(*r.error, Catch::Contains("twice in a row") && Catch::Contains("wb job retry " + std::to_string(id)));
+  CHECK_FALSE(store.jobs().claim_next());  // a held job is not run on its own
+  // a person releases it; the third death reaches max_attempts = 3: failed for good
+  r = store.jobs().retry(id);
+  CHECK(r.state == JobState::Queued);
+  CHECK_FALSE(r.error);
+  REQUIRE(store.jobs().claim_next()->id == id);
+  r = store.jobs().recover_after_crash(3).at(0);
+  CHECK(r.state == JobState::Failed);
+  REQUIRE(r.error);
+  CHECK_THAT(*r.error, Catch::Contains("3 times") && Catch::Contains("jobs.max_attempts = 3"));
+  CHECK_THROWS_AS(store.jobs().retry(id), Conflict);
+}
+
+TEST_CASE("a clean re-queue between two deaths does not hold the job") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  const auto id = store.jobs().create("sft", kNoSpec).id;
+  store.jobs().start(id);
+  CHECK(store.jobs().recover_after_crash(5).at(0).state == JobState::Queued);
+  store.jobs().claim_next();
+  store.jobs().requeue(id);  // shutdown: the run ended cleanly
+  store.jobs().claim_next();
+  auto r = store.jobs().recover_after_crash(5).at(0);
+  CHECK(r.state == JobState::Queued);
+  CHECK(r.crashes == 2);
+}
+
+TEST_CASE("hold keeps the checkpoint and the reason, retry and cancel release it") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  const auto a = store.jobs().create("sft", kNoSpec).id;
+  const auto b = store.jobs().create("sft", kNoSpec).id;
+  CHECK_THROWS_AS(store.jobs().hold(a, "disk full"), Conflict);  // only a running job
+  store.jobs().start(a);
+  store.jobs().set_checkpoint(a, "/ckpt/a");
+  auto r = store.jobs().hold(a, "disk full while writing a checkpoint");
+  CHECK(r.state == JobState::Held);
+  CHECK(r.error == std::optional<std::string>("disk full while writing a checkpoint"));
+  CHECK(store.jobs().counts()[JobState::Held] == 1);
+  CHECK(store.jobs().list(JobState::Held).size() == 1);
+  CHECK_THROWS_AS(store.jobs().retry(b), Conflict);  // queued, not held
+  r = store.jobs().retry(a);
+  CHECK(r.state == JobState::Queued);
+  CHECK(r.checkpoint == std::optional<std::string>("/ckpt/a"));
+  store.jobs().start(a);
+  store.jobs().hold(a, "again");
+  CHECK(store.jobs().cancel(a).state == JobState::Cancelled);
+}

@@ -202,3 +202,35 @@ TEST_CASE("A Store with quick_check refuses a file with a damaged page, naming i
   CHECK_THROWS_WITH(Store(dir / "wb.db", OpenOptions{.quick_check = true}),
                     Catch::Contains((dir / "wb.db").string()) && Catch::Contains("damaged (PRAGMA quick_check"));
 }
+
+TEST_CASE("Version 4 rebuilds jobs from a version 3 file keeping ids, metrics, logs and adapter links") {
+  TempDir dir;
+  {
+    Database db(dir / "wb.db");
+    CHECK(migrate(db, schema_migrations().first(3)) == 3);
+    for (int i = 0; i < 3; ++i)
+      db.exec("INSERT INTO jobs (kind, spec, state, created, checkpoint, attempts) VALUES ('sft', '{\"a\":1}', "
+              "'running', '2026-01-01T00:00:00Z', '/ckpt', 2)");
+    db.exec("DELETE FROM jobs WHERE id = 3");  // AUTOINCREMENT: 3 must not be handed out again
+    db.exec("INSERT INTO metrics (job_id, step, name, value) VALUES (1, 1, 'loss', 1.0), (2, 1, 'loss', 2.0)");
+    db.exec("INSERT INTO job_logs (job_id, time, level, message) VALUES (1, 't', 'info', 'hello')");
+    db.exec("INSERT INTO adapters (name, path, base_model, job_id, rank, alpha, target_modules, kind, created) "
+            "VALUES ('ad', '/p', 'base', 2, 4, 8, '[\"q_proj\"]', 'policy', 't')");
+  }
+  Store store(dir / "wb.db");
+  CHECK(store.schema_version() == 4);
+  CHECK(store.integrity_check() == "ok");
+  auto j1 = store.jobs().get(1);
+  CHECK(j1.state == JobState::Running);
+  CHECK(j1.attempts == 2);
+  CHECK(j1.crashes == 0);
+  CHECK(j1.checkpoint == std::optional<std::string>("/ckpt"));
+  CHECK(j1.spec == nlohmann::json{{"a", 1}});
+  CHECK(store.metrics().list(1).size() == 1);
+  CHECK(store.metrics().list(2).size() == 1);
+  CHECK(store.adapters().get("ad").job == std::optional<std::int64_t>(2));
+  CHECK(store.jobs().create("sft", nlohmann::json::object()).id == 4);
+  CHECK(store.jobs().hold(1, "disk full").state == JobState::Held);  // the widened CHECK
+  // foreign keys are enforced again after the step
+  CHECK_THROWS(store.metrics().add(99, 1, "loss", 1.0));
+}

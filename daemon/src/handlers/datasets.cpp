@@ -9,6 +9,9 @@ using nlohmann::json;
 
 Response dataset_import(App& app, Request& req) {
   json body = parse_json_body(req.body);
+  // The parsed body holds the JSONL text; the raw body is not needed any more (an import may be
+  // hundreds of MB: keep one copy, not two).
+  std::string().swap(req.body);
   JsonReader f = body_fields(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace"});
   storage::ImportOptions o;
   o.name = f.string("name");

@@ -41,6 +41,7 @@ Response job_create(App&, Request&);
 Response job_list(App&, Request&);
 Response job_show(App&, Request&);
 Response job_cancel(App&, Request&);
+Response job_retry(App&, Request&);
 Response job_metrics(App&, Request&);
 Response job_events(App&, Request&);  // job_events_stream.cpp
 

@@ -1,9 +1,11 @@
-// /v1/jobs: submit (plugin validate()), list, show with latest metrics, cancel, metrics.
+// /v1/jobs: submit (plugin validate() and estimate()), list, show with latest metrics, cancel,
+// retry (release a held job), metrics.
 #include <cstring>
 
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
+#include "jobs/memory_budget.h"
 #include "plugins/plugin_status.h"
 
 namespace wb::daemon::handlers {
@@ -11,6 +13,44 @@ namespace wb::daemon::handlers {
 using nlohmann::json;
 
 std::int64_t job_id_param(Request& req) { return query_int("id", req.params["id"], 1, INT64_MAX); }
+
+namespace {
+
+// The plugin's memory estimate for a spec it accepted, against the machine's room and the
+// configured cap: 507 out_of_memory naming both numbers when it does not fit.
+void check_memory(App& app, const wb_plugin* p, const std::string& kind, const std::string& spec_text) {
+  if (!WB_STRUCT_HAS(p, wb_plugin, estimate) || !p->estimate) return;
+  std::string out;
+  wb_error err{};
+  wb_status st = p->estimate(kind.c_str(), spec_text.c_str(),
+                             [](void* user, const char* text) { *static_cast<std::string*>(user) = text ? text : ""; },
+                             &out, &err);
+  err.message[WB_ERROR_CAPACITY - 1] = 0;
+  if (st != WB_OK) {
+    const std::string msg = std::string("estimating the job's memory: ") + (err.message[0] ? err.message : "failed");
+    if (st == WB_ERROR || st == WB_IO) throw invalid_request(msg);
+    throw plugin_failure(st, msg, unavailable(msg));
+  }
+  json est = json::parse(out, nullptr, false);
+  if (est.is_discarded() || !est.is_object() || !est.contains("bytes") || !est["bytes"].is_number_unsigned())
+    throw ApiError(500, "plugin_error", "the plugin's memory estimate is not {\"bytes\": N, ...}");
+  const std::uint64_t need = est["bytes"].get<std::uint64_t>();
+  if (need == 0) return;
+  MemoryBudget budget = job_memory_budget(app.config.jobs.max_job_memory);
+  if (!budget.bytes || need <= *budget.bytes) return;
+  std::string parts;
+  if (est.contains("parts") && est["parts"].is_object())
+    for (auto& [name, v] : est["parts"].items())
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > 0)
+        parts += (parts.empty() ? "" : ", ") + name + " " + human_bytes(v.get<std::uint64_t>());
+  throw ApiError(507, "out_of_memory",
+                 "the job needs about " + human_bytes(need) + " (" + std::to_string(need) + " bytes" +
+                     (parts.empty() ? "" : ": " + parts) + ") but " + budget.source + " allows " +
+                     human_bytes(*budget.bytes) + " (" + std::to_string(*budget.bytes) +
+                     " bytes); lower batch_size or context_length");
+}
+
+}  // namespace
 
 Response job_create(App& app, Request& req) {
   json body = parse_json_body(req.body);
@@ -41,6 +81,7 @@ Response job_create(App& app, Request& req) {
       throw plugin_failure(st, msg, unavailable(msg));
     }
   }
+  check_memory(app, p, kind, spec.dump(-1, ' ', false, json::error_handler_t::replace));
   if (app.shutting_down) throw unavailable("the daemon is shutting down");
   storage::JobRecord rec = app.store.jobs().create(kind, spec, priority);
   app.scheduler.wake();
@@ -54,7 +95,7 @@ Response job_list(App& app, Request& req) {
   if (req.query.count("state")) {
     state = storage::parse_job_state(req.query["state"]);
     if (!state)
-      throw invalid_request("query parameter 'state': expected queued, running, succeeded, failed or cancelled, got '" +
+      throw invalid_request("query parameter 'state': expected queued, running, held, succeeded, failed or cancelled, got '" +
                             req.query["state"] + "'");
   }
   std::int64_t limit = query_int("limit", req.query_or("limit", "100"), 1, 100000);
@@ -72,6 +113,14 @@ Response job_show(App& app, Request& req) {
 
 Response job_cancel(App& app, Request& req) {
   return json_response(200, app.scheduler.cancel(job_id_param(req)));
+}
+
+Response job_retry(App& app, Request& req) {
+  if (!req.body.empty()) {
+    json body = parse_json_body(req.body);
+    body_fields(body, {});
+  }
+  return json_response(200, app.scheduler.retry(job_id_param(req)));
 }
 
 Response job_metrics(App& app, Request& req) {

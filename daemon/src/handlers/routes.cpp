@@ -31,6 +31,7 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/jobs", h(job_list));
   r.add("GET", "/v1/jobs/{id}", h(job_show));
   r.add("DELETE", "/v1/jobs/{id}", h(job_cancel));
+  r.add("POST", "/v1/jobs/{id}/retry", h(job_retry));
   r.add("GET", "/v1/jobs/{id}/metrics", h(job_metrics));
   r.add("GET", "/v1/jobs/{id}/events", h(job_events));
   // models and adapters

@@ -10,17 +10,23 @@ namespace fs = std::filesystem;
 using storage::JobRecord;
 using storage::JobState;
 
-Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs_root)
-    : events_(events), plugins_(plugins), jobs_root_(std::move(jobs_root)) {}
+Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs_root, int max_attempts)
+    : events_(events), plugins_(plugins), jobs_root_(std::move(jobs_root)), max_attempts_(max_attempts) {}
 
 Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
 
 void Scheduler::recover() {
-  for (const JobRecord& r : events_.store().jobs().recover_after_crash()) {
+  for (const JobRecord& r : events_.store().jobs().recover_after_crash(max_attempts_)) {
     events_.transition(r.id, [&] { return r; });  // announce the recovered state
     if (r.state == JobState::Cancelled) {
       spdlog::warn("job {} ({}) was running with a cancel requested when the daemon stopped; now cancelled", r.id, r.kind);
       events_.log(r.id, "warn", "daemon restarted while the job was being cancelled; marked cancelled");
+      continue;
+    }
+    if (r.state == JobState::Held || r.state == JobState::Failed) {
+      spdlog::error("job {} ({}) {}: {}", r.id, r.kind, r.state == JobState::Held ? "held" : "failed",
+                    r.error.value_or(""));
+      events_.log(r.id, "error", r.error.value_or("daemon restarted while the job was running"));
       continue;
     }
     spdlog::warn("job {} ({}) was running when the daemon stopped; re-queued (attempt {}, {})", r.id,
@@ -43,6 +49,14 @@ JobRecord Scheduler::cancel(std::int64_t id) {
   JobRecord r = events_.transition(id, [&] { return events_.store().jobs().cancel(id); });
   std::lock_guard<std::mutex> lk(mu_);
   if (current_ && current_->id == id) current_->cancel_requested = true;
+  return r;
+}
+
+JobRecord Scheduler::retry(std::int64_t id) {
+  JobRecord r = events_.transition(id, [&] { return events_.store().jobs().retry(id); });
+  events_.log(id, "info", "released by a person (retry); resumes " +
+                              (r.checkpoint ? "from checkpoint " + *r.checkpoint : std::string("from the start")));
+  wake();
   return r;
 }
 
@@ -187,6 +201,25 @@ void Scheduler::run_one(JobRecord job) {
       }
       return finish(JobState::Failed, "plugin returned WB_INTERRUPTED although the daemon is not shutting down" +
                                           (message.empty() ? std::string() : ": " + message));
+    case WB_NO_SPACE: {
+      std::optional<std::string> ckpt;
+      try {
+        ckpt = events_.store().jobs().get(id).checkpoint;
+      } catch (const std::exception&) {
+      }
+      const std::string reason =
+          "disk full: " + (message.empty() ? std::string("the plugin could not write its checkpoint") : message) +
+          "; " + (ckpt ? "the last good checkpoint " + *ckpt + " is kept" : std::string("no checkpoint was written yet")) +
+          "; free space, then release the job with wb job retry " + std::to_string(id);
+      spdlog::warn("job {} held: {}", id, reason);
+      events_.log(id, "error", reason);
+      try {
+        events_.transition(id, [&] { return events_.store().jobs().hold(id, reason); });
+      } catch (const std::exception& e) {
+        spdlog::error("job {}: holding it failed: {}", id, e.what());
+      }
+      return;
+    }
     default:
       if (message.empty()) message = "plugin returned status " + std::to_string(static_cast<int>(st));
       spdlog::warn("job {} failed: {}", id, message);

@@ -5,7 +5,9 @@
 // call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded), then
 // record the outcome:
 //   WB_OK -> succeeded   WB_CANCELLED -> cancelled   WB_INTERRUPTED during shutdown -> queued
-//   (resumed from its checkpoint by the next daemon)   anything else -> failed with the message.
+//   (resumed from its checkpoint by the next daemon)   WB_NO_SPACE -> held (disk full while
+//   writing a checkpoint: the last good one is kept; retry() resumes from it)
+//   anything else -> failed with the message.
 // Cancellation is cooperative: cancel() of a queued job cancels it at once; of a running job it
 // sets the flag job_cancelled() returns and records cancel_requested.
 #pragma once
@@ -26,13 +28,15 @@ namespace wb::daemon {
 
 class Scheduler {
  public:
-  Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root);
+  // max_attempts: config jobs.max_attempts (recover()).
+  Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root, int max_attempts = 3);
   ~Scheduler();  // shutdown(0s) if still running
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Start-up recovery: jobs left running by a dead daemon go back to queued (attempts + 1),
-  // keeping their checkpoint, so the next run() resumes from it. Call once, before start().
+  // Start-up recovery of jobs left running by a dead daemon (JobRepository::recover_after_crash):
+  // the first death resumes the job from its checkpoint, a second in a row holds it for a
+  // person, and the max_attempts-th fails it. Call once, before start().
   void recover();
   // Starts the worker thread.
   void start();
@@ -40,6 +44,9 @@ class Scheduler {
   void wake();
   // User cancel. Throws storage::NotFound / storage::Conflict (already finished).
   storage::JobRecord cancel(std::int64_t id);
+  // A person releases a held job: held -> queued, resumed from its checkpoint. Throws
+  // storage::NotFound / storage::Conflict (not held).
+  storage::JobRecord retry(std::int64_t id);
   // Stops claiming, asks the running job to checkpoint (job_shutting_down), waits up to `grace`
   // for it to return. Returns false when the job did not return in time (it is then left
   // running in storage and recovered at the next start).
@@ -52,6 +59,7 @@ class Scheduler {
   JobEvents& events_;
   const PluginHost& plugins_;
   std::filesystem::path jobs_root_;
+  int max_attempts_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -64,7 +64,7 @@ struct Daemon::Impl {
         store(database_path(cfg), storage::OpenOptions{.quick_check = true, .refuse_empty_file = true}),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
         plugins(&host_services, plugin_config(cfg)),
-        scheduler(events, plugins, cfg.data_dir / "jobs") {}
+        scheduler(events, plugins, cfg.data_dir / "jobs", cfg.jobs.max_attempts) {}
 
   // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
   // remove a stale socket file) before touching anything else.

@@ -2,6 +2,7 @@
 //   WB_INVALID     → 400 invalid_request     WB_NOT_FOUND   → 404 not_found
 //   WB_UNSUPPORTED → 422 unsupported         WB_NO_MEMORY   → 507 out_of_memory
 //   WB_IO          → 500 io_error            WB_BUSY        → `busy` (429 or 409, by the route)
+//   WB_NO_SPACE    → 507 disk_full
 //   anything else  → 500 plugin_error
 #pragma once
 
@@ -19,6 +20,7 @@ inline ApiError plugin_failure(wb_status st, const std::string& message, const A
     case WB_UNSUPPORTED: return ApiError(422, "unsupported", message);
     case WB_NO_MEMORY: return ApiError(507, "out_of_memory", message);
     case WB_IO: return ApiError(500, "io_error", message);
+    case WB_NO_SPACE: return ApiError(507, "disk_full", message);
     case WB_BUSY: return busy;
     default: return ApiError(500, "plugin_error", message);
   }

@@ -1,5 +1,6 @@
 #include "wb/plugin/guard.h"
 
+#include <cerrno>
 #include <filesystem>
 #include <new>
 #include <string>
@@ -47,7 +48,10 @@ wb_status status_of_current_exception(wb_error* err) {
     return WB_NO_MEMORY;
   } catch (const std::filesystem::filesystem_error& e) {
     wb_error_set(err, e.what());
-    return WB_IO;
+    const int code = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
+                         ? e.code().value()
+                         : 0;
+    return code == ENOSPC || code == EDQUOT || code == EFBIG ? WB_NO_SPACE : WB_IO;
   } catch (const std::exception& e) {
     wb_error_set(err, e.what());
     return WB_ERROR;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "estimate.h"
 #include "eval_job.h"
 #include "wb/plugin/guard.h"
 #include "wb/plugin/host.h"
@@ -52,6 +53,14 @@ wb_status sft_run(wb_job* job, const char* kind_c, const char* spec_json, wb_err
   return st;
 }
 
+wb_status sft_estimate(const char* kind, const char* spec_json, wb_emit_fn emit, void* user, wb_error* err) {
+  return guarded(err, [&] {
+    const std::string text = wb::sft::estimate_spec(kind ? kind : "", wb::plugin::parse_spec(spec_json)).dump();
+    emit(user, text.c_str());
+    return WB_OK;
+  });
+}
+
 void sft_shutdown() {}
 
 const wb_plugin kPlugin = {
@@ -59,6 +68,7 @@ const wb_plugin kPlugin = {
     nullptr,  // serving
     nullptr,  // methods
     nullptr,  // invoke
+    sft_estimate,
 };
 
 }  // namespace

@@ -51,8 +51,10 @@ std::vector<SpPiece> read_sp_pieces(const std::filesystem::path& model_file) {
   if (!f) throw std::runtime_error("cannot read " + model_file.string());
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string bytes = ss.str();
-  const std::string label = model_file.string();
+  return read_sp_pieces(ss.str(), model_file.string());
+}
+
+std::vector<SpPiece> read_sp_pieces(std::string_view bytes, const std::string& label) {
   Wire w{reinterpret_cast<const uint8_t*>(bytes.data()), reinterpret_cast<const uint8_t*>(bytes.data()) + bytes.size(),
          &label};
   std::vector<SpPiece> out;

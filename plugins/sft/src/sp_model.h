@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wb::sft {
@@ -21,5 +22,7 @@ struct SpPiece {
 
 // Throws std::runtime_error naming the file when it is unreadable or not a SentencePiece model.
 std::vector<SpPiece> read_sp_pieces(const std::filesystem::path& model_file);
+// The same over the bytes of a model file; `label` names it in errors (fuzz/fuzz_sp_model.cpp).
+std::vector<SpPiece> read_sp_pieces(std::string_view bytes, const std::string& label);
 
 }  // namespace wb::sft

@@ -6,13 +6,16 @@
 // records it with job_checkpoint(). It checks job_cancelled() every 2 ms inside a step. A
 // shutdown returns WB_INTERRUPTED (the checkpoint is already on disk); a user cancel returns
 // WB_CANCELLED. With "resume_from" it continues after the step the checkpoint holds and reports
-// metric "resumed_at" = that step. fail_at = K fails the job at step K. checkpoint_every = C
-// writes the checkpoint only after every C-th step (a resume then repeats the steps after it).
+// metric "resumed_at" = that step. fail_at = K fails the job at step K. abort_at = K kills the
+// whole daemon process (abort()) after step K's sleep, on every run: a job that crashes its host.
+// checkpoint_every = C writes the checkpoint only after every C-th step (a resume then repeats
+// the steps after it).
 //
 // Built against the released ABI 2 header (tests/daemon/plugins/abi2): host functions without a
 // context argument, wb_plugin without struct_size. It stays so, to keep ABI 2 plugins loading.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -31,6 +34,7 @@ struct Spec {
   std::int64_t steps = 0;
   std::int64_t step_ms = 10;
   std::int64_t fail_at = -1;
+  std::int64_t abort_at = -1;
   std::int64_t checkpoint_every = 1;
   std::string resume_from;
 };
@@ -68,13 +72,15 @@ bool parse_spec(const char* text, bool allow_daemon_fields, Spec& s, std::string
       if (!int_in(0, 60000, s.step_ms)) return false;
     } else if (k == "fail_at") {
       if (!int_in(0, 1000000, s.fail_at)) return false;
+    } else if (k == "abort_at") {
+      if (!int_in(0, 1000000, s.abort_at)) return false;
     } else if (k == "checkpoint_every") {
       if (!int_in(1, 1000000, s.checkpoint_every)) return false;
     } else if (allow_daemon_fields && k == "job_id") {
     } else if (allow_daemon_fields && k == "resume_from" && v.is_string()) {
       s.resume_from = v.get<std::string>();
     } else {
-      msg = "field 'spec." + k + "': unknown field (expected steps, step_ms, fail_at, checkpoint_every)";
+      msg = "field 'spec." + k + "': unknown field (expected steps, step_ms, fail_at, abort_at, checkpoint_every)";
       return false;
     }
   }
@@ -139,6 +145,7 @@ wb_status sleeper_run(wb_job* job, const char*, const char* spec_text, wb_error*
         if (left > std::chrono::milliseconds(2)) left = std::chrono::milliseconds(2);
         if (left > std::chrono::nanoseconds(0)) std::this_thread::sleep_for(left);
       } while (std::chrono::steady_clock::now() < until);
+      if (s.abort_at == step) std::abort();
       if (s.fail_at == step) {
         set_error(err, "sleeper failed at step " + std::to_string(step) + " as asked (fail_at)");
         return WB_ERROR;

@@ -13,6 +13,7 @@
 //     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s,
 //               batch_invariant
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
+//     [jobs]    max_attempts, max_job_memory
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
 // ConfigError naming the key (e.g. "workbench.toml: unknown key 'limits.max_bodyy'").
@@ -78,6 +79,16 @@ struct Tcp {
   int max_connections = 64;                   // open TCP connections
 };
 
+struct Jobs {
+  // Runs of one job the daemon died under before it stops starting it on its own (failed with
+  // the reason). The first such death resumes the job; the second in a row holds it for a person
+  // (`wb job retry`).
+  int max_attempts = 3;
+  // Largest memory estimate (bytes) a submitted job may have; 0: only the machine's limit
+  // (MemAvailable and the cgroup's memory.max) applies.
+  std::uint64_t max_job_memory = 0;
+};
+
 struct Config {
   std::filesystem::path data_dir;                  // default_data_dir()
   std::filesystem::path socket;                    // default_socket_path()
@@ -89,6 +100,7 @@ struct Config {
   Limits limits;
   Serving serving;
   Tcp tcp;
+  Jobs jobs;
   // Where the values came from (empty when no file was read); for logs and `wb status`.
   std::filesystem::path source;
 

@@ -73,7 +73,11 @@ typedef enum wb_status {
   /* since ABI 3: the cause of a failure, so the daemon answers with a fitting HTTP code */
   WB_IO = 7,           /* reading or writing a file failed (permissions, disk full, short read) */
   WB_NO_MEMORY = 8,    /* the host or the device cannot hold the work */
-  WB_UNSUPPORTED = 9   /* valid, but not on this device or build (cuda without a GPU) */
+  WB_UNSUPPORTED = 9,  /* valid, but not on this device or build (cuda without a GPU) */
+  /* appended in ABI 3: the disk (or the user's quota) is full. From run(): a checkpoint could not
+   * be written; the previous complete checkpoint is left intact and recorded, and the daemon holds
+   * the job (state "held") until a person frees space and retries it. */
+  WB_NO_SPACE = 10
 } wb_status;
 
 /* Error text written by the callee into storage owned by the caller. */
@@ -223,6 +227,14 @@ typedef struct wb_plugin {
   const char* const* methods;
   wb_status (*invoke)(const char* method, const char* request_json, wb_emit_fn emit, void* user,
                       wb_error* err);
+  /* ---- appended in ABI 3 (read only when struct_size covers it) ----
+   * At submission, after validate() accepted the spec: the peak host memory running it needs,
+   * emitted once as JSON {"bytes": N, "parts": {"weights": N, "optimizer": N, "activations": N,
+   * "kv": N, ...}} (bytes; parts name what the plugin counted). The daemon refuses a job whose
+   * estimate exceeds what the machine (MemAvailable, the cgroup's memory.max) or its configured
+   * jobs.max_job_memory leaves, naming both numbers. A kind the plugin does not estimate emits
+   * {"bytes": 0}. May be NULL (no estimate: nothing is checked). */
+  wb_status (*estimate)(const char* kind, const char* spec_json, wb_emit_fn emit, void* user, wb_error* err);
 } wb_plugin;
 
 typedef const wb_plugin* (*wb_plugin_entry_fn)(void);

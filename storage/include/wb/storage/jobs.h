@@ -6,6 +6,9 @@
 //   running -> succeeded | failed | cancelled  finish()
 //   running -> queued                          requeue()   (attempts += 1; checkpoint kept)
 //   queued  -> cancelled                       cancel()    (a queued job is cancelled at once)
+//   running -> held                            hold()      (needs a person: disk full, crash loop)
+//   held    -> queued | cancelled              retry() / cancel()
+//   running -> queued | held | failed          recover_after_crash() (the daemon died under it)
 // Anything else throws Conflict ("job 7: cannot go from succeeded to running"). An unknown id
 // throws NotFound.
 #pragma once
@@ -58,10 +61,22 @@ class JobRepository {
   // Path of the latest complete checkpoint (non-empty); kept across requeue and recovery.
   void set_checkpoint(std::int64_t id, std::string_view path);
 
-  // Start-up recovery: every running job (the daemon died under it) goes back to queued with
-  // attempts += 1, keeping its checkpoint and progress; one whose cancel had been requested ends
-  // cancelled instead. Returns the jobs changed (as they are now), by id.
-  std::vector<JobRecord> recover_after_crash();
+  // running -> held with `reason` (stored in `error`, non-empty): the job keeps its checkpoint and
+  // waits for a person (retry() or cancel()). attempts += 1.
+  JobRecord hold(std::int64_t id, std::string_view reason);
+  // held -> queued (error cleared): the next run resumes from the checkpoint. Any other state
+  // throws Conflict ("job 7 is failed; only a held job can be retried").
+  JobRecord retry(std::int64_t id);
+
+  // Start-up recovery of every running job (the daemon died under it; crashes += 1), keeping its
+  // checkpoint and progress:
+  //   cancel requested                    -> cancelled
+  //   crashes reaches max_attempts        -> failed, the reason in `error`
+  //   it was already resuming after one   -> held, the reason in `error` (attempts += 1)
+  //   otherwise                           -> queued, resumed_after_crash set (attempts += 1)
+  // A run that ends otherwise (requeue at shutdown, hold, retry) clears resumed_after_crash.
+  // Returns the jobs changed (as they are now), by id.
+  std::vector<JobRecord> recover_after_crash(int max_attempts = 3);
 
  private:
   Connection& conn_;

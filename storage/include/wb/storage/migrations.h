@@ -20,6 +20,11 @@ struct Migration {
   int version;                   // the user_version this step produces (1, 2, ...)
   std::string_view description;  // one line, for logs
   std::string_view sql;          // one or more statements
+  // The step rebuilds a table others reference (SQLite's way to change a CHECK constraint:
+  // create the new table, copy, drop the old, rename). It runs with foreign_keys off, so the
+  // drop does not cascade into the referencing rows, and PRAGMA foreign_key_check must find
+  // nothing before it commits.
+  bool rebuilds_tables = false;
 };
 
 // The workbench schema steps, in order (versions 1..latest_schema_version()).

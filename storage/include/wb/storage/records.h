@@ -19,7 +19,7 @@ namespace wb::storage {
 
 enum class DatasetKind { Sft, Preference, Prompt };
 enum class Split { Train, Eval };
-enum class JobState { Queued, Running, Succeeded, Failed, Cancelled };
+enum class JobState { Queued, Running, Succeeded, Failed, Cancelled, Held };
 enum class AdapterKind { Policy, RewardHelpfulness, RewardSafety, Value };
 
 std::string_view to_string(DatasetKind kind);   // "sft" | "preference" | "prompt"
@@ -33,7 +33,8 @@ std::optional<Split> parse_split(std::string_view text);
 std::optional<JobState> parse_job_state(std::string_view text);
 std::optional<AdapterKind> parse_adapter_kind(std::string_view text);
 
-// succeeded, failed and cancelled are final: no transition leaves them.
+// succeeded, failed and cancelled are final: no transition leaves them. held is not final: a
+// person releases it (JobRepository::retry) or cancels it.
 bool is_final(JobState state);
 
 // Names of models, datasets and adapters: 1..128 characters of [A-Za-z0-9._-], not starting with
@@ -105,6 +106,8 @@ struct JobRecord {
   std::optional<std::string> finished;
   std::optional<std::string> checkpoint;
   int attempts = 0;  // how many times the job went running -> queued (re-queue, crash recovery)
+  int crashes = 0;   // runs the daemon died under (never reset)
+  bool resumed_after_crash = false;  // the current/next run resumes after the daemon died under the last one
   bool cancel_requested = false;
   int priority = 0;  // higher runs first
 };
@@ -140,7 +143,7 @@ struct AdapterRecord {
 // ExampleRow   -> {"index","split","row":{...}} (row keys in canonical order as text; as a
 //                 nlohmann::json object its keys print sorted)
 // JobRecord    -> {"id","kind","spec","state","progress","phase","error","created","started",
-//                  "finished","checkpoint","attempts","cancel_requested","priority"}
+//                  "finished","checkpoint","attempts","crashes","cancel_requested","priority"}
 // AdapterRecord-> {"name","path","base_model","job","rank","alpha","target_modules","kind","created"}
 //                 (the daemon adds "loaded")
 void to_json(nlohmann::json& j, const ModelRecord& r);

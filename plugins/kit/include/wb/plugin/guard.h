@@ -4,7 +4,8 @@
 //   PluginError (host.h's failed host calls too)            → its status
 //   EngineError                                             → by its kind (status_of)
 //   std::bad_alloc                                          → WB_NO_MEMORY
-//   std::filesystem::filesystem_error                       → WB_IO
+//   std::filesystem::filesystem_error                       → WB_NO_SPACE for ENOSPC, EDQUOT, EFBIG
+//                                                             (disk or quota full), else WB_IO
 //   any other exception                                     → WB_ERROR with its message
 //
 //   wb_status my_run(wb_job* job, const char* kind, const char* spec, wb_error* err) {
