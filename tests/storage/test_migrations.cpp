@@ -202,3 +202,29 @@ TEST_CASE("A Store with quick_check refuses a file with a damaged page, naming i
   CHECK_THROWS_WITH(Store(dir / "wb.db", OpenOptions{.quick_check = true}),
                     Catch::Contains((dir / "wb.db").string()) && Catch::Contains("damaged (PRAGMA quick_check"));
 }
+
+TEST_CASE("Version 4 admits text datasets and keeps every dataset, example and comparison") {
+  TempDir dir;
+  {
+    Database db(dir / "wb.db");
+    CHECK(migrate(db, schema_migrations().first(3)) == 3);
+    db.exec("INSERT INTO datasets (name, kind, rows, created) VALUES ('p', 'prompt', 1, '2026-01-01T00:00:00Z')");
+    db.exec("INSERT INTO examples (dataset_id, row_index, split, row) VALUES (1, 0, 'train', '{\"prompt\":\"hi\"}')");
+    CHECK_THROWS(db.exec("INSERT INTO datasets (name, kind, created) VALUES ('t', 'text', '2026-01-01T00:00:00Z')"));
+  }
+  Store store(dir / "wb.db");
+  CHECK(store.schema_version() == latest_schema_version());
+  CHECK(store.integrity_check() == "ok");
+  CHECK(wb::storage::test::count_rows(store, "examples") == 1);
+  // The same connection that migrated stores a text dataset at once.
+  ImportOptions o;
+  o.name = "corpus";
+  o.kind = DatasetKind::Text;
+  o.format = TextFormat::Lines;
+  auto rec = store.datasets().import_jsonl(o, "first document\n\nsecond one\r\n");
+  CHECK(rec.rows == 2);
+  CHECK(rec.kind == DatasetKind::Text);
+  // Any other kind is still refused by the schema itself.
+  Database raw(dir / "wb.db");
+  CHECK_THROWS(raw.exec("INSERT INTO datasets (name, kind, created) VALUES ('x', 'nope', '2026-01-01T00:00:00Z')"));
+}
