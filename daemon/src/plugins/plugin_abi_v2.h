@@ -94,10 +94,11 @@ struct wb_plugin {
                       wb_error* err);
 };
 
-// ABI 3 put struct_size in the padding after abi_version: every later field keeps its offset.
+// ABI 3 put struct_size in the padding after abi_version: every later field keeps its offset, and
+// ABI 3's appended fields (job_fields_json, ...) lie beyond ABI 2's end.
 static_assert(offsetof(wb_plugin, name) == offsetof(::wb_plugin, name) &&
                   offsetof(wb_plugin, invoke) == offsetof(::wb_plugin, invoke) &&
-                  sizeof(wb_plugin) == sizeof(::wb_plugin),
+                  sizeof(wb_plugin) == offsetof(::wb_plugin, job_fields_json),
               "ABI 2's wb_plugin must be ABI 3's with struct_size in the padding");
 
 }  // namespace wb::daemon::abi_v2
