@@ -8,7 +8,7 @@
 # to the Llama 2 paper's Table 8. Prints tables, writes the same figures to
 # <data_dir>/results.json and prints that path last.
 #
-#   scripts/demo.sh                       # setup.sh (packages + build into build/), then the demo
+#   scripts/demo.sh                       # setup.sh (packages + build of the demo's targets into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
 # Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
@@ -17,8 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# Only what the demo runs: the daemon, the CLI, the suite tool and the two plugins it loads (no
+# tests, benchmarks or serve plugin; scripts/test.sh builds everything).
+demo_targets="workbenchd wb wb-suite sft reward"
 if [ "${WB_SKIP_SETUP:-0}" != 1 ]; then
-  scripts/setup.sh
+  WB_BUILD_TARGETS="$demo_targets" scripts/setup.sh
 fi
 build=${WB_BUILD_DIR:-build}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
@@ -67,9 +70,8 @@ stamp "workbenchd running (data dir $data_dir, socket $sock)"
 
 # ---- data ------------------------------------------------------------------------------------
 "$suite_bin" generate --seed "$seed" --out "$demo_dir/suite" --size demo >/dev/null
-# The storage layer has no plain-text kind: pretraining lines travel as prompt rows.
-jq -Rc 'select(length > 0) | {prompt: .}' "$demo_dir/suite/pretrain.txt" >"$demo_dir/pretrain.jsonl"
-wb dataset import corpus "$demo_dir/pretrain.jsonl" --kind prompt --eval-fraction 0.02 >/dev/null
+# Plain text for pretraining: one document per line of pretrain.txt.
+wb dataset import corpus "$demo_dir/suite/pretrain.txt" --kind text --eval-fraction 0.02 >/dev/null
 wb dataset import chat "$demo_dir/suite/sft_train.jsonl" --kind sft >/dev/null
 wb dataset import chat-eval "$demo_dir/suite/sft_eval.jsonl" --kind sft >/dev/null
 stamp "suite generated and imported (corpus, chat, chat-eval)"

@@ -5,6 +5,8 @@
 #   WB_EXTRA_PACKAGES="..."  more packages to install (scripts/test.sh adds python3-torch)
 #   WB_BUILD_DIR=build       where to build
 #   WB_CMAKE_ARGS="..."      extra CMake arguments
+#   WB_BUILD_TARGETS="..."   build only these targets (and what they need); default: everything,
+#                            tests and benchmarks included (scripts/demo.sh builds only what it runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,5 +36,7 @@ build_dir=${WB_BUILD_DIR:-build}
 jobs=$(nproc 2>/dev/null || echo 2)
 # shellcheck disable=SC2086
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${WB_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j "$jobs"
-echo "setup: built into $build_dir/ (bin/workbenchd, bin/wb, lib/workbench/plugins/)"
+targets=()
+for t in ${WB_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
+echo "setup: built ${WB_BUILD_TARGETS:-everything} into $build_dir/ (bin/workbenchd, bin/wb, lib/workbench/plugins/)"

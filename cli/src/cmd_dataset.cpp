@@ -30,12 +30,25 @@ struct ImportOpts {
   std::string name, file, kind;
   double eval_fraction = -1;  // < 0: not given
   bool replace = false;
+  bool document = false;  // kind text: the whole file is one document
 };
+
+// How the daemon reads the file: JSONL rows, or for kind text plain text (one document per line,
+// or with --document the whole file); a .jsonl file of kind text holds {"text": ...} rows.
+std::string import_format(const ImportOpts& o) {
+  if (o.document) {
+    if (o.kind != "text") throw UsageError("--document imports a plain-text file as one document: only with --kind text");
+    return "document";
+  }
+  const bool jsonl = o.file.size() > 6 && o.file.compare(o.file.size() - 6, 6, ".jsonl") == 0;
+  return o.kind == "text" && !jsonl ? "lines" : "jsonl";
+}
 
 int run_import(const Context& ctx, const ImportOpts& o) {
   json body = {{"name", o.name}, {"kind", o.kind}};
+  if (const std::string format = import_format(o); format != "jsonl") body["format"] = format;
   if (o.file == "-") {
-    // JSONL on stdin travels inline.
+    // JSONL (or text) on stdin travels inline.
     std::string text{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
     body["jsonl"] = std::move(text);
     body["source"] = "stdin";
@@ -146,12 +159,14 @@ void register_dataset(CLI::App& app, Context& ctx) {
   grp->require_subcommand(1);
 
   auto imp = std::make_shared<ImportOpts>();
-  auto* c = grp->add_subcommand("import", "import a JSONL file as a dataset (one transaction)");
+  auto* c = grp->add_subcommand("import", "import a JSONL file (or, --kind text, a plain-text file) as a dataset");
   c->add_option("name", imp->name, "dataset name")->required();
-  c->add_option("file", imp->file, "JSONL file ('-' reads stdin)")->required();
-  c->add_option("--kind", imp->kind, "row shape")
+  c->add_option("file", imp->file, "JSONL file, or for --kind text a plain-text file ('-' reads stdin)")->required();
+  c->add_option("--kind", imp->kind,
+                "row shape: sft, preference, prompt, or text (plain text: one document per non-blank line)")
       ->required()
-      ->check(CLI::IsMember({"sft", "preference", "prompt"}));
+      ->check(CLI::IsMember({"sft", "preference", "prompt", "text"}));
+  c->add_flag("--document", imp->document, "with --kind text: the whole file is one document");
   c->add_option("--eval-fraction", imp->eval_fraction, "share of rows held out as split 'eval'")
       ->check(CLI::Range(0.0, 0.5));
   c->add_flag("--replace", imp->replace, "replace an existing dataset of that name");

@@ -7,6 +7,7 @@
 #include "wb/cli/commands.h"
 #include "wb/cli/errors.h"
 #include "wb/cli/job_follow.h"
+#include "wb/cli/job_kinds.h"
 #include "wb/cli/output.h"
 #include "wb/cli/set_parser.h"
 
@@ -147,6 +148,21 @@ int run_retry(const Context& ctx, std::int64_t id) {
   return kExitOk;
 }
 
+// wb job kinds [KIND]: every job kind of the loaded plugins, or one kind's spec fields.
+int run_kinds(const Context& ctx, const std::string& kind) {
+  const json r = ctx.client().get(kind.empty() ? std::string("/v1/job-kinds") : "/v1/job-kinds/" + kind);
+  if (ctx.opts.json) {
+    print_json(*ctx.out, r);
+  } else if (!kind.empty()) {
+    *ctx.out << render_job_kind(r);
+  } else {
+    Table t({"kind", "plugin", "what"}, 120);
+    for (const auto& k : r.value("job_kinds", json::array())) t.add_row({cell(k, "kind"), cell(k, "plugin"), cell(k, "help")});
+    t.print(*ctx.out);
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_job(CLI::App& app, Context& ctx) {
@@ -188,6 +204,11 @@ void register_job(CLI::App& app, Context& ctx) {
   c->callback([&ctx, id, follow] {
     ctx.action = [&ctx, id, follow] { return follow_job(ctx, *id, *follow); };
   });
+
+  auto kind = std::make_shared<std::string>();
+  c = grp->add_subcommand("kinds", "list the job kinds of the loaded plugins; with KIND, its spec fields");
+  c->add_option("kind", *kind, "a job kind: its fields, types, defaults and required ones");
+  c->callback([&ctx, kind] { ctx.action = [&ctx, kind] { return run_kinds(ctx, *kind); }; });
 
   auto list = std::make_shared<ListOpts>();
   auto* jobs = app.add_subcommand("jobs", "list jobs, newest first");

@@ -1,7 +1,8 @@
 // wb train pretrain|sft|reward|dpo|ppo|rs — submit a training job (sft plugin; reward plugin for
 // reward; rlhf plugin for dpo, ppo and rs, whose job kind is rejection_sampling). The spec comes from --spec FILE and/or --set key=value (applied on top);
 // --follow shows the progress bar with the loss and ETA until the job ends (exit 0 only when it
-// succeeded).
+// succeeded). `wb train <kind> --help` ends with the kind's spec fields, defaults and required
+// ones, asked of the daemon (job_kinds.h).
 //
 //   wb train sft --set model=base --set dataset=chat --set output=my-lora --set rank=8 --follow
 //   wb train reward --head safety --set model=base --set datasets=safety-prefs --set output=rm-safe
@@ -15,6 +16,7 @@
 #include "wb/cli/commands.h"
 #include "wb/cli/errors.h"
 #include "wb/cli/job_follow.h"
+#include "wb/cli/job_kinds.h"
 #include "wb/cli/output.h"
 #include "wb/cli/set_parser.h"
 
@@ -74,6 +76,8 @@ void add_train_kind(CLI::App* grp, Context& ctx, const std::string& name, const 
   c->add_flag("--follow", o->follow, "show a progress bar with loss and ETA until the job ends");
   if (kind == "reward")
     c->add_option("--head", o->head, "helpfulness | safety (the spec's head)")->check(CLI::IsMember({"helpfulness", "safety"}));
+  // --help lists the kind's spec fields as the daemon's plugin declares them (GET /v1/job-kinds).
+  c->footer([&ctx, kind] { return "\n" + job_kind_help(ctx, kind); });
   c->callback([&ctx, o, name, kind] { ctx.action = [&ctx, o, name, kind] { return run_train(ctx, name, kind, *o); }; });
 }
 
@@ -82,7 +86,7 @@ void add_train_kind(CLI::App* grp, Context& ctx, const std::string& name, const 
 void register_train(CLI::App& app, Context& ctx) {
   auto* grp = app.add_subcommand("train", "pretrain a model or fine-tune it (SFT, LoRA or full)");
   grp->require_subcommand(1);
-  add_train_kind(grp, ctx, "pretrain", "train every weight on a text dataset (prompt-kind rows) -> a new model");
+  add_train_kind(grp, ctx, "pretrain", "train every weight on a text dataset -> a new model");
   add_train_kind(grp, ctx, "sft", "supervised fine-tuning on chat rows (method lora -> adapter, full -> model)");
   add_train_kind(grp, ctx, "reward",
                  "reward model (LoRA + scalar head, margin ranking loss) on preference datasets -> reward adapter");

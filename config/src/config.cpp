@@ -244,6 +244,7 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.string("token", c.tcp.token);
     s.integer("max_body_bytes", c.tcp.max_body_bytes, 1024, std::int64_t(1) << 32);
     s.integer("max_connections", c.tcp.max_connections, 1, 1 << 20);
+    s.boolean("metrics_without_token", c.tcp.metrics_without_token);
     s.reject_unknown();
     if (c.tcp.enabled && c.tcp.token.empty())
       s.fail("token", "required (non-empty) when tcp.enabled is true");

@@ -89,6 +89,12 @@ std::string canonical_prompt(const nlohmann::json& row) {
   return out;
 }
 
+std::string canonical_text(const nlohmann::json& row) {
+  JsonReader r(row, "", NullIs::value);
+  r.allow_only({"text"});
+  return "{\"text\":" + quote(r.string("text")) + "}";
+}
+
 std::string located(std::string_view unit, std::int64_t line, const std::string& what) {
   return std::string(unit) + " " + std::to_string(line) + ": " + what;
 }
@@ -137,6 +143,7 @@ std::string canonical_row(DatasetKind kind, const nlohmann::json& row, std::int6
       case DatasetKind::Sft: return canonical_sft(row);
       case DatasetKind::Preference: return canonical_preference(row);
       case DatasetKind::Prompt: return canonical_prompt(row);
+      case DatasetKind::Text: return canonical_text(row);
     }
     throw JsonFieldError("", "unknown dataset kind");
   } catch (const JsonFieldError& p) {
@@ -170,6 +177,28 @@ std::string canonical_line(DatasetKind kind, std::string_view line, std::int64_t
     throw InvalidDataset(located("line", line_no, "invalid JSON: " + parser_message(e)), line_no);
   }
   return canonical_row(kind, row, line_no, "line");
+}
+
+std::vector<std::string> parse_text(std::string_view text, TextFormat format) {
+  std::vector<std::string> rows;
+  auto blank = [](std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; };
+  if (format == TextFormat::Document) {
+    if (blank(text)) throw InvalidDataset("line 1: no rows (the text is empty)", 1);
+    rows.push_back(canonical_row(DatasetKind::Text, nlohmann::json{{"text", std::string(text)}}, 1, "line"));
+    return rows;
+  }
+  std::int64_t line_no = 0;
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (blank(line)) continue;  // paragraphs apart: no document
+    rows.push_back(canonical_row(DatasetKind::Text, nlohmann::json{{"text", std::string(line)}}, line_no, "line"));
+  }
+  if (rows.empty()) throw InvalidDataset("line 1: no rows (the text has no non-blank line)", 1);
+  return rows;
 }
 
 std::vector<std::string> parse_jsonl(DatasetKind kind, std::string_view text) {

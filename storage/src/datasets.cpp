@@ -17,6 +17,8 @@ void validate_options(const ImportOptions& o) {
   validate_name(o.name);
   if (!std::isfinite(o.eval_fraction) || o.eval_fraction < 0 || o.eval_fraction > 0.5)
     throw Invalid("field 'eval_fraction': expected a number 0.0..0.5, got " + nlohmann::json(o.eval_fraction).dump());
+  if (o.format != TextFormat::Jsonl && o.kind != DatasetKind::Text)
+    throw Invalid("field 'format': plain text (lines, document) imports only as kind text");
 }
 
 void check_paging(std::int64_t offset) {
@@ -56,7 +58,8 @@ DatasetRecord DatasetRepository::import_jsonl(const ImportOptions& options, std:
   validate_options(options);
   // Validate every line before taking the lock: a large import blocks other threads only while
   // its rows are written.
-  std::vector<std::string> rows = parse_jsonl(options.kind, jsonl);
+  std::vector<std::string> rows =
+      options.format == TextFormat::Jsonl ? parse_jsonl(options.kind, jsonl) : parse_text(jsonl, options.format);
   return store_rows(options, rows);
 }
 
@@ -74,7 +77,7 @@ DatasetRecord DatasetRepository::import_file(const ImportOptions& options, const
   ImportOptions o = options;
   if (o.source.empty()) o.source = path.string();
   std::string text = std::move(buffer).str();
-  std::vector<std::string> rows = parse_jsonl(o.kind, text);
+  std::vector<std::string> rows = o.format == TextFormat::Jsonl ? parse_jsonl(o.kind, text) : parse_text(text, o.format);
   return store_rows(o, rows);
 }
 

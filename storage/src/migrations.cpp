@@ -161,11 +161,27 @@ ALTER TABLE jobs_v4 RENAME TO jobs;
 CREATE INDEX jobs_queue ON jobs(state, priority DESC, id);
 )sql";
 
-constexpr std::array<Migration, 4> kSteps{{
+// Version 5: the dataset kind "text" (plain documents for pretraining). SQLite cannot alter a
+// CHECK constraint, and rebuilding `datasets` would cascade-delete examples and comparisons (the
+// foreign keys cannot be switched off inside the step's transaction), so the constraint's text is
+// widened in place as SQLite documents for loosening a constraint (lang_altertable.html,
+// "otheralter"): the stored rows already satisfy it. writable_schema = RESET makes this
+// connection re-read the schema; other processes open the database only after the migration
+// (one daemon per data directory holds the instance lock while it migrates).
+constexpr std::string_view kV5 = R"sql(
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (''sft'', ''preference'', ''prompt''))',
+                                            'CHECK (kind IN (''sft'', ''preference'', ''prompt'', ''text''))')
+ WHERE type = 'table' AND name = 'datasets';
+PRAGMA writable_schema = RESET;
+)sql";
+
+constexpr std::array<Migration, 5> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
     {4, "held jobs, crash count", kV4, true},
+    {5, "dataset kind text", kV5},
 }};
 
 }  // namespace

@@ -24,8 +24,10 @@ std::string_view spell(const std::array<std::pair<E, std::string_view>, N>& tabl
   return "?";
 }
 
-constexpr std::array<std::pair<DatasetKind, std::string_view>, 3> kDatasetKinds{{
-    {DatasetKind::Sft, "sft"}, {DatasetKind::Preference, "preference"}, {DatasetKind::Prompt, "prompt"}}};
+constexpr std::array<std::pair<DatasetKind, std::string_view>, 4> kDatasetKinds{{{DatasetKind::Sft, "sft"},
+                                                                                  {DatasetKind::Preference, "preference"},
+                                                                                  {DatasetKind::Prompt, "prompt"},
+                                                                                  {DatasetKind::Text, "text"}}};
 constexpr std::array<std::pair<Split, std::string_view>, 2> kSplits{{{Split::Train, "train"}, {Split::Eval, "eval"}}};
 constexpr std::array<std::pair<JobState, std::string_view>, 6> kJobStates{{{JobState::Queued, "queued"},
                                                                           {JobState::Running, "running"},

@@ -176,3 +176,33 @@ TEST_CASE("wb comparison add/list/export", "[cli][integration]") {
                       "--chosen", "a", "--rating", "4", "--safety", "both_safe"});
   CHECK(r.exit_code == 2);
 }
+
+TEST_CASE("wb dataset import --kind text reads plain text, per line or as one document", "[cli][integration]") {
+  TempDir tmp;
+  Daemon d(tmp.path());
+  write_file(tmp.path() / "corpus.txt", "The sky is blue.\n\nGrass is \"green\".\r\nSnow is white.");
+  ProcResult r = wb(d.socket(), {"dataset", "import", "corpus", (tmp.path() / "corpus.txt").string(), "--kind", "text"});
+  INFO(r.err << d.log());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("imported dataset 'corpus' (text): 3 rows") != std::string::npos);
+  r = wb(d.socket(), {"dataset", "export", "corpus"});
+  CHECK(r.out == "{\"text\":\"The sky is blue.\"}\n{\"text\":\"Grass is \\\"green\\\".\"}\n{\"text\":\"Snow is white.\"}\n");
+
+  r = wb(d.socket(), {"dataset", "import", "book", (tmp.path() / "corpus.txt").string(), "--kind", "text", "--document"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("(text): 1 rows") != std::string::npos);
+  // The export is JSONL: it imports back as kind text (a .jsonl file holds rows).
+  r = wb(d.socket(), {"dataset", "export", "corpus", "-o", (tmp.path() / "corpus.jsonl").string()});
+  REQUIRE(r.exit_code == 0);
+  r = wb(d.socket(), {"dataset", "import", "again", (tmp.path() / "corpus.jsonl").string(), "--kind", "text"});
+  CHECK(r.out.find("(text): 3 rows") != std::string::npos);
+
+  // --document is for text only; plain text as another kind is refused naming the field.
+  r = wb(d.socket(), {"dataset", "import", "x", (tmp.path() / "corpus.txt").string(), "--kind", "prompt", "--document"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--document") != std::string::npos);
+  r = wb(d.socket(), {"dataset", "import", "x", (tmp.path() / "corpus.txt").string(), "--kind", "prompt"});
+  CHECK(r.exit_code == 1);
+  auto raw = wb(d.socket(), {"--json", "dataset", "list"});
+  CHECK(raw.out.find("\"x\"") == std::string::npos);  // nothing stored
+}

@@ -72,6 +72,18 @@ TEST_CASE("serving: TCP listener with and without the bearer token") {
   CHECK(tcp_exchange(port, http_request("POST", "/v1/chat/completions", chat.dump())).status == 401);
 }
 
+TEST_CASE("serving: TCP metrics without the token only when the config says so") {
+  const std::uint16_t port = free_tcp_port();
+  ServingDaemon d(tcp_config(port) + "metrics_without_token = true\n");
+  auto r = tcp_exchange(port, http_request("GET", "/metrics", ""));
+  CHECK(r.status == 200);
+  CHECK(r.body.find("workbench_jobs") != std::string::npos);
+  // Only /metrics opens: the OpenAI routes still need the token.
+  CHECK(tcp_exchange(port, http_request("GET", "/v1/models", "")).status == 401);
+  CHECK(tcp_exchange(port, http_request("POST", "/metrics", "")).status == 401);
+  CHECK(tcp_exchange(port, http_request("GET", "/metrics", "", {"Authorization: Bearer s3cret-token"})).status == 200);
+}
+
 TEST_CASE("serving: the TCP listener refuses a non-loopback host") {
   wbtest::TempDir tmp("wb-serving-tcp");
   fs::path cfg = tmp.path() / "workbench.toml";

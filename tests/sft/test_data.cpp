@@ -79,7 +79,10 @@ TEST_CASE("pretraining text examples are split at the context length, every toke
     for (size_t i = 1; i < e.weight.size(); ++i) targets += e.weight[i];
   }
   CHECK(targets == static_cast<int64_t>(whole.size()) - 1);
-  CHECK_THROWS_WITH(wb::sft::row_text(json{{"text", "x"}}, 4), Catch::Contains("row 4: field 'prompt'"));
+  // A text dataset's row and a prompt dataset's row are both read as text; anything else is refused.
+  CHECK(wb::sft::row_text(json{{"text", "x"}}, 4) == "x");
+  CHECK(wb::sft::row_text(json{{"prompt", "y"}}, 4) == "y");
+  CHECK_THROWS_WITH(wb::sft::row_text(json{{"chosen", "x"}}, 4), Catch::Contains("row 4: field 'text'"));
   CHECK_THROWS_AS(wb::sft::pack({}, 1, 8, 0), std::invalid_argument);
 }
 

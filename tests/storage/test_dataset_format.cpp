@@ -59,6 +59,18 @@ TEST_CASE("prompt rows") {
   CHECK(error_of(DatasetKind::Prompt, R"({"prompt":"p","system":""})") == "line 1: field 'system': must not be empty");
 }
 
+TEST_CASE("text rows: JSONL, one document per line, or one document") {
+  CHECK(canonical_line(DatasetKind::Text, R"({"text":"a b"})", 1) == R"({"text":"a b"})");
+  CHECK(error_of(DatasetKind::Text, R"({"prompt":"p"})") == "line 1: field 'prompt': unknown field");
+  CHECK(parse_text("one\n\n  \ntwo \"q\"\r\nthree", TextFormat::Lines) ==
+        std::vector<std::string>{R"({"text":"one"})", R"({"text":"two \"q\""})", R"({"text":"three"})"});
+  CHECK(parse_text("para one\n\npara two\n", TextFormat::Document) ==
+        std::vector<std::string>{R"({"text":"para one\n\npara two\n"})"});
+  CHECK_THROWS_WITH(parse_text("\n \n", TextFormat::Lines), Catch::Contains("no rows"));
+  CHECK_THROWS_WITH(parse_text("", TextFormat::Document), Catch::Contains("no rows"));
+  CHECK_THROWS_WITH(parse_text("ok\nbad \xff byte\n", TextFormat::Lines), Catch::StartsWith("line 2:"));
+}
+
 TEST_CASE("rating must be an integer 0..3") {
   CHECK(error_of(DatasetKind::Preference, R"({"prompt":"p","chosen":"c","rejected":"r","rating":7})", 5001) ==
         "line 5001: field 'rating': expected an integer 0..3, got 7");

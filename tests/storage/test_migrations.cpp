@@ -218,7 +218,7 @@ TEST_CASE("Version 4 rebuilds jobs from a version 3 file keeping ids, metrics, l
             "VALUES ('ad', '/p', 'base', 2, 4, 8, '[\"q_proj\"]', 'policy', 't')");
   }
   Store store(dir / "wb.db");
-  CHECK(store.schema_version() == 4);
+  CHECK(store.schema_version() == latest_schema_version());
   CHECK(store.integrity_check() == "ok");
   auto j1 = store.jobs().get(1);
   CHECK(j1.state == JobState::Running);
@@ -233,4 +233,30 @@ TEST_CASE("Version 4 rebuilds jobs from a version 3 file keeping ids, metrics, l
   CHECK(store.jobs().hold(1, "disk full").state == JobState::Held);  // the widened CHECK
   // foreign keys are enforced again after the step
   CHECK_THROWS(store.metrics().add(99, 1, "loss", 1.0));
+}
+
+TEST_CASE("Version 5 admits text datasets and keeps every dataset, example and comparison") {
+  TempDir dir;
+  {
+    Database db(dir / "wb.db");
+    CHECK(migrate(db, schema_migrations().first(4)) == 4);
+    db.exec("INSERT INTO datasets (name, kind, rows, created) VALUES ('p', 'prompt', 1, '2026-01-01T00:00:00Z')");
+    db.exec("INSERT INTO examples (dataset_id, row_index, split, row) VALUES (1, 0, 'train', '{\"prompt\":\"hi\"}')");
+    CHECK_THROWS(db.exec("INSERT INTO datasets (name, kind, created) VALUES ('t', 'text', '2026-01-01T00:00:00Z')"));
+  }
+  Store store(dir / "wb.db");
+  CHECK(store.schema_version() == latest_schema_version());
+  CHECK(store.integrity_check() == "ok");
+  CHECK(wb::storage::test::count_rows(store, "examples") == 1);
+  // The same connection that migrated stores a text dataset at once.
+  ImportOptions o;
+  o.name = "corpus";
+  o.kind = DatasetKind::Text;
+  o.format = TextFormat::Lines;
+  auto rec = store.datasets().import_jsonl(o, "first document\n\nsecond one\r\n");
+  CHECK(rec.rows == 2);
+  CHECK(rec.kind == DatasetKind::Text);
+  // Any other kind is still refused by the schema itself.
+  Database raw(dir / "wb.db");
+  CHECK_THROWS(raw.exec("INSERT INTO datasets (name, kind, created) VALUES ('x', 'nope', '2026-01-01T00:00:00Z')"));
 }

@@ -12,13 +12,20 @@ Response dataset_import(App& app, Request& req) {
   // The parsed body holds the JSONL text; the raw body is not needed any more (an import may be
   // hundreds of MB: keep one copy, not two).
   std::string().swap(req.body);
-  JsonReader f = body_fields(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace"});
+  JsonReader f = body_fields(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace", "format"});
   storage::ImportOptions o;
   o.name = f.string("name");
   std::string kind = f.string("kind");
   auto k = storage::parse_dataset_kind(kind);
-  if (!k) f.fail("kind", "expected one of sft, preference, prompt, got '" + kind + "'");
+  if (!k) f.fail("kind", "expected one of sft, preference, prompt, text, got '" + kind + "'");
   o.kind = *k;
+  // Plain text (kind text): one document per non-blank line, or the whole text as one.
+  const std::string format = f.one_of_or("format", {"jsonl", "lines", "document"}, "jsonl");
+  o.format = format == "lines" ? storage::TextFormat::Lines
+             : format == "document" ? storage::TextFormat::Document
+                                    : storage::TextFormat::Jsonl;
+  if (o.format != storage::TextFormat::Jsonl && o.kind != storage::DatasetKind::Text)
+    f.fail("format", "'" + format + "' (plain text) imports only as kind text");
   o.source = f.optional_string("source", /*allow_empty=*/true).value_or("");
   o.eval_fraction = f.number_or("eval_fraction", 0.0, 0.0, 0.5);
   o.replace = f.boolean_or("replace", false);

@@ -49,6 +49,10 @@ Response job_events(App&, Request&);  // job_events_stream.cpp
 Response reward_score(App&, Request&);
 Response method_call(App&, Request&);  // POST /v1/methods/{method}: any plugin method
 
+// job_kinds.cpp
+Response job_kind_list(App&, Request&);
+Response job_kind_show(App&, Request&);
+
 // models.cpp
 Response model_list(App&, Request&);
 Response model_show(App&, Request&);

@@ -31,6 +31,7 @@ TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, 
       host_(std::move(host)),
       port_(port),
       token_(std::move(token)),
+      metrics_without_token_(limits.metrics_without_token),
       inner_(std::move(handler)),
       acceptor_(net::make_strand(ioc)),
       accept_pause_(acceptor_.get_executor()) {
@@ -51,8 +52,15 @@ TcpListener::~TcpListener() {
   acceptor_.close(ec);
 }
 
-TcpAccess tcp_access(const std::string& method, const std::string& path) {
-  if (method == "GET" && (path == "/health" || path == "/v1/health")) return TcpAccess::Open;
+namespace {
+bool is_health(const std::string& method, const std::string& path) {
+  return method == "GET" && (path == "/health" || path == "/v1/health");
+}
+}  // namespace
+
+TcpAccess tcp_access(const std::string& method, const std::string& path, bool metrics_without_token) {
+  if (is_health(method, path)) return TcpAccess::Open;
+  if (method == "GET" && path == "/metrics" && metrics_without_token) return TcpAccess::Open;
   if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
       (method == "GET" && (path == "/v1/models" || path == "/metrics")) ||
       (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos))
@@ -61,7 +69,7 @@ TcpAccess tcp_access(const std::string& method, const std::string& path) {
 }
 
 std::optional<Response> TcpListener::admit(const Request& req) const {
-  const TcpAccess access = tcp_access(req.method, req.path);
+  const TcpAccess access = tcp_access(req.method, req.path, metrics_without_token_);
   if (access == TcpAccess::Open) return std::nullopt;
   // The token before the route, so a client without it learns nothing of what is served.
   const auto it = req.headers.find("authorization");
@@ -80,7 +88,7 @@ std::optional<Response> TcpListener::admit(const Request& req) const {
 
 Response TcpListener::handle(Request& req) const {
   // Probes and load balancers learn only that the daemon is up, without a token.
-  if (tcp_access(req.method, req.path) == TcpAccess::Open) {
+  if (is_health(req.method, req.path)) {
     Response ok;
     ok.body = "{\"status\":\"ok\"}";
     return ok;

@@ -3,7 +3,7 @@
 // Listens on a loopback address only (tcp.host must be 127.0.0.0/8 or ::1; anything else is
 // refused at start), accepts connections and hands each one to an HttpServer that serves it like
 // a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
-// for probes), every request must carry `Authorization: Bearer <tcp.token>` (compared in
+// for probes) and GET /metrics when tcp.metrics_without_token is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared in
 // constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
 // clients use and /metrics (tcp_access below; others: 404). Both are decided from the header
 // alone, before any body byte is read, so a client without the token cannot make the daemon
@@ -32,6 +32,7 @@ class TcpListener {
   struct Limits {
     std::uint64_t max_body_bytes = 4u << 20;
     std::size_t max_connections = 64;
+    bool metrics_without_token = false;  // tcp.metrics_without_token: GET /metrics is Open
   };
   // `base` supplies the header limit, deadlines, worker pool and observer.
   TcpListener(boost::asio::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
@@ -61,6 +62,7 @@ class TcpListener {
   std::string host_;
   std::uint16_t port_;
   std::string token_;
+  bool metrics_without_token_;
   HttpServer::Handler inner_;
   std::unique_ptr<HttpServer> server_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -68,11 +70,12 @@ class TcpListener {
 };
 
 // What the listener asks of a request, decided here alone and from the header: Open (no token;
-// GET /health and /v1/health, answered {"status":"ok"} and nothing more), Token (the bearer
-// token; the OpenAI routes, GET /v1/models and /v1/models/{id} in OpenAI's shape without local
-// paths, GET /metrics) or NotServed (404 once the token is shown; the rest stays on the Unix socket).
+// GET /health and /v1/health, answered {"status":"ok"} and nothing more, and GET /metrics when
+// `metrics_without_token`), Token (the bearer token; the OpenAI routes, GET /v1/models and
+// /v1/models/{id} in OpenAI's shape without local paths, GET /metrics) or NotServed (404 once the
+// token is shown; the rest stays on the Unix socket).
 enum class TcpAccess { Open, Token, NotServed };
-TcpAccess tcp_access(const std::string& method, const std::string& path);
+TcpAccess tcp_access(const std::string& method, const std::string& path, bool metrics_without_token);
 
 // True when `given` equals `expected`, in time that depends only on their lengths.
 bool constant_time_equal(const std::string& given, const std::string& expected);

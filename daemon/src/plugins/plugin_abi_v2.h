@@ -95,7 +95,7 @@ struct wb_plugin {
 };
 
 // ABI 3 put struct_size in the padding after abi_version: every later field keeps its offset, and
-// ABI 3's fields appended since (estimate) lie beyond the end of ABI 2's struct.
+// ABI 3's fields appended since (estimate, job_fields_json, ...) lie beyond the end of ABI 2's struct.
 static_assert(offsetof(wb_plugin, name) == offsetof(::wb_plugin, name) &&
                   offsetof(wb_plugin, invoke) == offsetof(::wb_plugin, invoke) &&
                   sizeof(wb_plugin) == offsetof(::wb_plugin, estimate),

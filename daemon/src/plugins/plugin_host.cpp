@@ -118,6 +118,17 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
   if (p->job_kinds)
     for (const char* const* k = p->job_kinds; *k; ++k) info.job_kinds.emplace_back(*k);
   info.serving = p->serving != nullptr;
+  if (WB_STRUCT_HAS(p, wb_plugin, job_fields_json) && p->job_fields_json) {
+    nlohmann::json fields = nlohmann::json::parse(p->job_fields_json, nullptr, false);
+    if (fields.is_discarded() || !fields.is_object()) return fail("job_fields_json is not a JSON object");
+    for (auto& [kind, d] : fields.items()) {
+      if (std::find(info.job_kinds.begin(), info.job_kinds.end(), kind) == info.job_kinds.end())
+        return fail("job_fields_json describes '" + kind + "', which is not one of its job kinds");
+      if (!d.is_object() || !d.contains("fields") || !d["fields"].is_array())
+        return fail("job_fields_json['" + kind + "'] has no \"fields\" array");
+    }
+    info.job_fields = std::move(fields);
+  }
   if (p->methods)
     for (const char* const* m = p->methods; *m; ++m) info.methods.emplace_back(*m);
   for (auto& other : infos_)

@@ -32,6 +32,9 @@ struct PluginInfo {
   uint32_t abi_version = 0;  // the ABI the module was built against (0: not read)
   std::string path;
   std::vector<std::string> job_kinds;
+  // What each job kind's spec accepts, as the plugin declared it (wb_plugin::job_fields_json):
+  // {"<kind>": {"help", "fields": [...]}}; a kind without a declaration is absent.
+  nlohmann::json job_fields = nlohmann::json::object();
   std::vector<std::string> methods;  // synchronous calls (ABI 2), e.g. "reward.score"
   bool serving = false;
   bool loaded = false;  // status "loaded" | "error"

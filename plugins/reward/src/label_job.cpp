@@ -5,7 +5,9 @@
 
 #include "requests.h"
 #include "resolve.h"
+#include "wb/plugin/fields.h"
 #include "wb/plugin/spec.h"
+#include "spec_fields.h"
 #include "wb/reward/pair_sampler.h"
 #include "wb/reward/synthetic_label.h"
 
@@ -28,24 +30,24 @@ struct LabelSpec {
 };
 
 LabelSpec parse(const json& spec) {
-  SpecReader r(spec);
-  r.allow("job_id");
+  plugin::FieldReader r(kLabelSyntheticFields, spec);
+  (void)r.job_id();
   LabelSpec s;
-  s.resume_from = r.string_or("resume_from", "");
+  s.resume_from = r.resume_from();
   s.model = r.string("model");
   s.prompts = r.string("prompts");
-  const std::string split = r.one_of_or("split", {"train", "eval", "all"}, "train");
+  const std::string split = r.string("split");
   s.split = split == "all" ? "" : split;
   s.output = r.string("output");
-  r.allow("a");
-  r.allow("b");
+  (void)r.take("a", plugin::FieldType::Object);
+  (void)r.take("b", plugin::FieldType::Object);
   s.a = parse_side(spec, "a");
   s.b = parse_side(spec, "b");
-  s.max_tokens = r.integer_or("max_tokens", 24, 1, 4096);
-  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
-  s.limit = r.integer_or("limit", 0, 0);
-  s.batch = r.integer_or("batch", 16, 1, 1024);
-  s.keep_identical = r.boolean_or("keep_identical", false);
+  s.max_tokens = r.integer("max_tokens");
+  s.seed = static_cast<uint64_t>(r.integer("seed"));
+  s.limit = r.integer("limit");
+  s.batch = r.integer("batch");
+  s.keep_identical = r.boolean("keep_identical");
   r.finish();
   return s;
 }

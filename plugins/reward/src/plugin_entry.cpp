@@ -13,6 +13,8 @@
 #include "rm_scorer.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/device.h"
+#include "spec_fields.h"
+#include "wb/plugin/fields.h"
 #include "wb/wb_plugin.h"
 
 namespace {
@@ -74,11 +76,16 @@ void reward_shutdown() { wb::reward::release_gpu_scorers(); }
 const char* const kJobKinds[] = {"reward", "label_synthetic", nullptr};
 const char* const kMethods[] = {"label.pair", "reward.score", nullptr};
 
-const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "reward", "0.1.0", kJobKinds, reward_init, reward_validate, reward_run, reward_shutdown, nullptr,
-    kMethods,              reward_invoke,
-};
+// Built on the first call, after the module's static tables exist.
+const wb_plugin& plugin() {
+  static const std::string fields = wb::plugin::describe_all(wb::reward::reward_job_fields());
+  static const wb_plugin p = {
+      WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "reward", "0.1.0", kJobKinds, reward_init, reward_validate, reward_run,
+      reward_shutdown, nullptr, kMethods, reward_invoke, fields.c_str(),
+  };
+  return p;
+}
 
 }  // namespace
 
-extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &kPlugin; }
+extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &plugin(); }

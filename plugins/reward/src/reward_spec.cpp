@@ -9,6 +9,8 @@
 #include "wb/plugin/device.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/training_options.h"
+#include "wb/plugin/fields.h"
+#include "spec_fields.h"
 
 namespace wb::reward {
 namespace fs = std::filesystem;
@@ -68,10 +70,10 @@ std::vector<DatasetMix> parse_datasets(const json& spec) {
   return out;
 }
 
-void parse_lora(SpecReader& r, const json& spec, RewardSpec& s) {
-  auto rank = r.optional_integer("rank", 1, 4096);
-  auto alpha = r.optional_number("alpha", 1e-9, 1e6);
-  auto dropout = r.optional_number("dropout", 0.0, 0.999);
+void parse_lora(plugin::FieldReader& r, const json& spec, RewardSpec& s) {
+  const std::optional<int64_t> rank = r.integer("rank");
+  auto alpha = r.optional_number("alpha");
+  const std::optional<double> dropout = r.number("dropout");
   auto targets = r.optional_strings("target_modules");
   if (!s.adapter.empty()) {
     for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
@@ -84,53 +86,49 @@ void parse_lora(SpecReader& r, const json& spec, RewardSpec& s) {
 }  // namespace
 
 RewardSpec parse_reward_spec(const json& spec) {
-  SpecReader r(spec);
-  r.allow("job_id");
+  plugin::FieldReader r(kRewardFields, spec);
+  (void)r.job_id();
   RewardSpec s;
-  s.resume_from = r.string_or("resume_from", "");
+  s.resume_from = r.resume_from();
   s.model = r.string("model");
-  s.adapter = r.string_or("adapter", "");
+  s.adapter = r.optional_string("adapter").value_or("");
   s.head = r.string("head");
-  if (s.head != "helpfulness" && s.head != "safety")
-    spec_fail("head", "expected one of helpfulness, safety, got '" + s.head + "'");
   s.output = r.string("output");
   check_output_name(s.output);
-  r.allow("datasets");
+  (void)r.take("datasets", plugin::FieldType::Array);
   s.datasets = parse_datasets(spec);
   if (auto e = r.optional_strings("eval_datasets")) s.eval_datasets = *e;
-  r.allow("margins");
-  if (spec.contains("margins") && !spec["margins"].is_null()) {
-    const json& m = spec["margins"];
-    if (!m.is_array() || m.size() != 4) spec_fail("margins", "expected 4 numbers (ratings 0..3)");
+  if (const json* m = r.take("margins", plugin::FieldType::Array)) {
+    if (!m->is_array() || m->size() != 4) spec_fail("margins", "expected 4 numbers (ratings 0..3)");
     for (size_t k = 0; k < 4; ++k) {
-      if (!m[k].is_number() || !std::isfinite(m[k].get<double>()) || m[k].get<double>() < 0)
+      if (!(*m)[k].is_number() || !std::isfinite((*m)[k].get<double>()) || (*m)[k].get<double>() < 0)
         spec_fail("margins", "entry " + std::to_string(k) + " must be a finite number >= 0");
-      s.margins[k] = m[k].get<float>();
+      s.margins[k] = (*m)[k].get<float>();
     }
   }
-  s.centering = r.number_or("centering", 0.0, 0.0, 1e6);
+  s.centering = r.number("centering");
   parse_lora(r, spec, s);
-  s.lr = r.number_or("lr", 1e-3, 0.0, 10.0);
-  s.min_lr = r.number_or("min_lr", 0.0, 0.0, 10.0);
+  s.lr = r.number("lr");
+  s.min_lr = r.number("min_lr");
   if (s.min_lr > s.lr) spec_fail("min_lr", "must not exceed lr");
-  s.schedule = r.one_of_or("schedule", {"cosine", "constant"}, "cosine");
-  s.warmup = r.number_or("warmup", 0.03, 0.0, 1e9);
+  s.schedule = r.string("schedule");
+  s.warmup = r.number("warmup");
   if (s.warmup >= 1 && s.warmup != std::floor(s.warmup))
     spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
-  s.weight_decay = r.number_or("weight_decay", 0.0, 0.0, 10.0);
-  s.clip = r.number_or("clip", 1.0, 0.0);
-  s.epochs = r.integer_or("epochs", 1, 1, 10000);
-  s.max_steps = r.optional_integer("max_steps", 1);
+  s.weight_decay = r.number("weight_decay");
+  s.clip = r.number("clip");
+  s.epochs = r.integer("epochs");
+  s.max_steps = r.optional_integer("max_steps");
   if (s.max_steps && spec.contains("epochs")) spec_fail("max_steps", "give epochs or max_steps, not both");
-  s.batch = r.integer_or("batch", 8, 1, 4096);
-  s.grad_accum = r.integer_or("grad_accum", 1, 1, 4096);
-  s.max_len = r.integer_or("max_len", 0, 0, 1 << 20);
+  s.batch = r.integer("batch");
+  s.grad_accum = r.integer("grad_accum");
+  s.max_len = r.integer("max_len");
   if (s.max_len == 1) spec_fail("max_len", "must be >= 2 (or 0 for the default)");
-  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
-  s.eval_every = r.integer_or("eval_every", 0, 0);
-  s.log_every = r.integer_or("log_every", 1, 1);
-  s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
-  s.device = plugin::read_device(r);
+  s.seed = static_cast<uint64_t>(r.integer("seed"));
+  s.eval_every = r.integer("eval_every");
+  s.log_every = r.integer("log_every");
+  s.checkpoint_every = r.integer("checkpoint_every");
+  s.device = r.device();
   r.finish();
   return s;
 }

@@ -10,7 +10,9 @@
 #include "wb/plugin/host.h"
 #include "model_jobs.h"
 #include "wb/plugin/spec.h"
+#include "spec_fields.h"
 #include "specs.h"
+#include "wb/plugin/fields.h"
 #include "wb/plugin/device.h"
 #include "train_job.h"
 #include "wb/wb_plugin.h"
@@ -63,14 +65,20 @@ wb_status sft_estimate(const char* kind, const char* spec_json, wb_emit_fn emit,
 
 void sft_shutdown() {}
 
-const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown,
-    nullptr,  // serving
-    nullptr,  // methods
-    nullptr,  // invoke
-    sft_estimate,
-};
+// Built on the first call, after the module's static tables exist.
+const wb_plugin& plugin() {
+  static const std::string fields = wb::plugin::describe_all(wb::sft::sft_job_fields());
+  static const wb_plugin p = {
+      WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "sft", "0.1.0", wb::sft::kJobKinds, sft_init, sft_validate, sft_run, sft_shutdown,
+      nullptr,         // serving
+      nullptr,         // methods
+      nullptr,         // invoke
+      sft_estimate,    // estimate
+      fields.c_str(),  // job_fields_json
+  };
+  return p;
+}
 
 }  // namespace
 
-extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &kPlugin; }
+extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &plugin(); }

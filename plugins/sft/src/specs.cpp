@@ -6,9 +6,12 @@
 
 #include "wb/plugin/adapter_base.h"
 #include "wb/plugin/device.h"
+#include "wb/plugin/error.h"
+#include "wb/plugin/fields.h"
 #include "wb/plugin/host.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/training_options.h"
+#include "spec_fields.h"
 #include "train_device.h"
 #include "wb/llama/presets.h"
 
@@ -29,20 +32,16 @@ void check_name(const std::string& field, const std::string& name) {
       plugin::spec_fail(field, "may contain only letters, digits, '-', '_' and '.', got '" + name + "'");
 }
 
-void allow_daemon_fields(plugin::SpecReader& r) {
-  r.allow("job_id");
-  r.allow("resume_from");
-}
-
 }  // namespace
 
 InitSpec parse_init_spec(const json& spec) {
-  plugin::SpecReader r(spec);
-  allow_daemon_fields(r);
+  plugin::FieldReader r(kModelInitFields, spec);
+  (void)r.job_id();
+  (void)r.resume_from();
   InitSpec s;
   s.name = r.string("name");
   check_name("name", s.name);
-  s.preset = r.string_or("preset", "");
+  s.preset = r.optional_string("preset").value_or("");
   if (!s.preset.empty()) {
     try {
       (void)llama::preset_config(s.preset);
@@ -52,20 +51,21 @@ InitSpec parse_init_spec(const json& spec) {
   }
   if (auto c = r.optional_object("config")) s.config = *c;
   if (s.preset.empty() && s.config.is_null()) plugin::spec_fail("preset", "missing: give a preset or a config");
-  s.tokenizer = r.string_or("tokenizer", "");
-  s.tokenizer_corpus = r.string_or("tokenizer_corpus", "");
+  s.tokenizer = r.optional_string("tokenizer").value_or("");
+  s.tokenizer_corpus = r.optional_string("tokenizer_corpus").value_or("");
   if (!s.tokenizer.empty() && !s.tokenizer_corpus.empty())
     plugin::spec_fail("tokenizer_corpus", "give either tokenizer or tokenizer_corpus, not both");
-  s.vocab_size = r.integer_or("vocab_size", 0, 260, 1 << 20);
+  s.vocab_size = r.optional_integer("vocab_size").value_or(0);
   if (s.vocab_size && s.tokenizer_corpus.empty()) plugin::spec_fail("vocab_size", "only used with tokenizer_corpus");
-  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
+  s.seed = static_cast<uint64_t>(r.integer("seed"));
   r.finish();
   return s;
 }
 
 ImportSpec parse_import_spec(const json& spec) {
-  plugin::SpecReader r(spec);
-  allow_daemon_fields(r);
+  plugin::FieldReader r(kModelImportFields, spec);
+  (void)r.job_id();
+  (void)r.resume_from();
   ImportSpec s;
   s.name = r.string("name");
   check_name("name", s.name);
@@ -75,8 +75,9 @@ ImportSpec parse_import_spec(const json& spec) {
 }
 
 ExportSpec parse_export_spec(const json& spec) {
-  plugin::SpecReader r(spec);
-  allow_daemon_fields(r);
+  plugin::FieldReader r(kModelExportFields, spec);
+  (void)r.job_id();
+  (void)r.resume_from();
   ExportSpec s;
   s.model = r.string("model");
   s.out = r.string("out");
@@ -85,53 +86,56 @@ ExportSpec parse_export_spec(const json& spec) {
   fs::path out = fs::path(s.out).lexically_normal();
   if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
   s.out = out.string();
-  s.format = r.one_of_or("format", {"hf", "gguf"}, "hf");
-  s.adapter = r.string_or("adapter", "");
-  s.dtype = r.one_of_or("dtype", {"f32", "f16"}, "f32");
+  s.format = r.string("format");
+  s.adapter = r.optional_string("adapter").value_or("");
+  s.dtype = r.string("dtype");
   r.finish();
   return s;
 }
 
 TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
-  plugin::SpecReader r(spec);
-  const auto job_id = r.optional_integer("job_id", 1);
+  const plugin::JobFields* table = sft_fields_of(kind);
+  if (!table || (kind != "pretrain" && kind != "sft")) throw plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
+  plugin::FieldReader r(*table, spec);
+  const auto job_id = r.job_id();
   TrainSpec s;
   s.kind = kind;
-  s.resume_from = r.string_or("resume_from", "");
+  s.resume_from = r.resume_from();
   s.model = r.string("model");
   s.dataset = r.string("dataset");
-  s.eval_dataset = r.string_or("eval_dataset", "");
+  s.eval_dataset = r.optional_string("eval_dataset").value_or("");
   // Without "output" the result is named "<kind>-<job id>" (known once the daemon runs the job;
   // `wb train` prints it at submission).
-  s.output = r.string_or("output", "");
+  const auto output = r.optional_string("output");
+  s.output = output.value_or("");
   if (s.output.empty() && job_id) s.output = default_output(kind, *job_id);
-  if (!s.output.empty() || spec.contains("output")) check_name("output", s.output);
-  s.epochs = r.integer_or("epochs", 1, 1, 100000);
-  s.max_steps = r.optional_integer("max_steps", 1, 100000000);
-  s.batch_size = r.integer_or("batch_size", 8, 1, 65536);
-  s.context_length = r.integer_or("context_length", 256, 2, 1 << 20);
-  s.lr = r.number_or("lr", kind == "sft" ? 1e-3 : 3e-3, 0.0, 10.0);
-  s.min_lr = r.number_or("min_lr", 0.0, 0.0, 10.0);
+  if (!s.output.empty() || output) check_name("output", s.output);
+  s.epochs = r.integer("epochs");
+  s.max_steps = r.optional_integer("max_steps");
+  s.batch_size = r.integer("batch_size");
+  s.context_length = r.integer("context_length");
+  s.lr = r.number("lr");
+  s.min_lr = r.number("min_lr");
   if (s.min_lr > s.lr) plugin::spec_fail("min_lr", "must not exceed lr");
-  s.schedule = r.one_of_or("schedule", {"cosine", "constant"}, "cosine");
-  s.warmup = r.number_or("warmup", 0.0, 0.0, 1e9);
+  s.schedule = r.string("schedule");
+  s.warmup = r.number("warmup");
   if (s.warmup >= 1 && s.warmup != static_cast<double>(static_cast<int64_t>(s.warmup)))
     plugin::spec_fail("warmup", "a step count (>= 1) must be an integer; a fraction must be < 1");
-  s.weight_decay = r.number_or("weight_decay", 0.0, 0.0, 10.0);
-  s.clip = r.number_or("clip", 1.0, 0.0);
-  s.grad_accum = r.integer_or("grad_accum", 1, 1, 4096);
-  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
-  s.eval_every = r.integer_or("eval_every", 0, 0);
-  s.eval_batches = r.integer_or("eval_batches", 8, 0);
-  s.log_every = r.integer_or("log_every", 1, 1);
-  s.checkpoint_every = r.integer_or("checkpoint_every", 0, 0);
-  s.device = plugin::read_device(r);  // "" when absent or null: the daemon's default
+  s.weight_decay = r.number("weight_decay");
+  s.clip = r.number("clip");
+  s.grad_accum = r.integer("grad_accum");
+  s.seed = static_cast<uint64_t>(r.integer("seed"));
+  s.eval_every = r.integer("eval_every");
+  s.eval_batches = r.integer("eval_batches");
+  s.log_every = r.integer("log_every");
+  s.checkpoint_every = r.integer("checkpoint_every");
+  s.device = r.device();  // "" when absent or null: the daemon's default
   if (kind == "sft") {
-    s.method = r.one_of_or("method", {"lora", "full"}, "lora");
+    s.method = r.string("method");
     const bool lora = s.method == "lora";
-    auto rank = r.optional_integer("rank", 1, 4096);
-    auto alpha = r.optional_number("alpha", 1e-9, 1e6);
-    auto dropout = r.optional_number("dropout", 0.0, 0.999);
+    const std::optional<int64_t> rank = r.integer("rank");
+    auto alpha = r.optional_number("alpha");
+    const std::optional<double> dropout = r.number("dropout");
     auto targets = r.optional_strings("target_modules");
     if (!lora) {
       for (const char* f : {"rank", "alpha", "dropout", "target_modules"})
@@ -144,20 +148,21 @@ TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
 }
 
 EvalSpec parse_eval_spec(const json& spec) {
-  plugin::SpecReader r(spec);
-  allow_daemon_fields(r);
+  plugin::FieldReader r(kEvalFields, spec);
+  (void)r.job_id();
+  (void)r.resume_from();
   EvalSpec s;
   s.model = r.string("model");
-  s.adapter = r.string_or("adapter", "");
-  s.dataset = r.string_or("dataset", "");
-  s.suite_dir = r.string_or("suite_dir", "");
+  s.adapter = r.optional_string("adapter").value_or("");
+  s.dataset = r.optional_string("dataset").value_or("");
+  s.suite_dir = r.optional_string("suite_dir").value_or("");
   if (s.dataset.empty() == s.suite_dir.empty()) plugin::spec_fail("dataset", "give exactly one of dataset or suite_dir");
-  s.split = r.one_of_or("split", {"auto", "eval", "train", "all"}, "auto");
-  s.max_tokens = r.integer_or("max_tokens", 24, 1, 4096);
-  s.limit = r.integer_or("limit", 0, 0);
-  s.batch = r.integer_or("batch", 16, 1, 1024);
-  s.device = plugin::read_device(r);  // "" when absent or null: the daemon's default
-  s.multi_turn = r.boolean_or("multi_turn", false);
+  s.split = r.string("split");
+  s.max_tokens = r.integer("max_tokens");
+  s.limit = r.integer("limit");
+  s.batch = r.integer("batch");
+  s.device = r.device();  // "" when absent or null: the daemon's default
+  s.multi_turn = r.boolean("multi_turn");
   r.finish();
   return s;
 }
@@ -216,13 +221,18 @@ void validate_spec(const std::string& kind, const json& spec) {
     TrainSpec s = parse_train_spec(kind, spec);
     require("model", "model", s.model);
     json ds = require("dataset", "dataset", s.dataset);
-    const std::string want = kind == "sft" ? "sft" : "prompt";
-    if (ds.value("kind", "") != want)
-      plugin::spec_fail("dataset", "'" + s.dataset + "' is a " + ds.value("kind", "?") + " dataset; " + kind + " needs a " + want +
+    // pretrain reads text documents (a prompt dataset's prompts count as text too).
+    auto fits = [&](const json& d) {
+      const std::string k = d.value("kind", "");
+      return kind == "sft" ? k == "sft" : (k == "text" || k == "prompt");
+    };
+    const std::string want = kind == "sft" ? "an sft" : "a text (or prompt)";
+    if (!fits(ds))
+      plugin::spec_fail("dataset", "'" + s.dataset + "' is a " + ds.value("kind", "?") + " dataset; " + kind + " needs " + want +
                                " dataset");
     if (!s.eval_dataset.empty()) {
       json e = require("eval_dataset", "dataset", s.eval_dataset);
-      if (e.value("kind", "") != want) plugin::spec_fail("eval_dataset", "must be a " + want + " dataset");
+      if (!fits(e)) plugin::spec_fail("eval_dataset", "must be " + want + " dataset");
     }
     if (!s.output.empty()) require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
     choose_train_device(s);  // "cuda" that cannot run here is refused at submission

@@ -32,9 +32,10 @@ std::vector<Example> text_examples(const llama::Tokenizer& tok, const std::vecto
 }
 
 std::string row_text(const json& row, int64_t index) {
-  auto it = row.find("prompt");
+  auto it = row.find("text");  // a text dataset's document; a prompt dataset's row is read as text too
+  if (it == row.end()) it = row.find("prompt");
   if (it == row.end() || !it->is_string())
-    throw std::invalid_argument("row " + std::to_string(index) + ": field 'prompt': expected the text as a string");
+    throw std::invalid_argument("row " + std::to_string(index) + ": field 'text': expected the text as a string");
   return it->get<std::string>();
 }
 

@@ -12,7 +12,8 @@
 //               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
 //     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s,
 //               batch_invariant
-//     [tcp]     enabled, host, port, token, max_body_bytes, max_connections
+//     [tcp]     enabled, host, port, token, max_body_bytes, max_connections,
+//               metrics_without_token
 //     [jobs]    max_attempts, max_job_memory
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
@@ -77,6 +78,7 @@ struct Tcp {
   std::string token;          // bearer token; required (non-empty) when enabled
   std::uint64_t max_body_bytes = 4ull << 20;  // request bodies over TCP
   int max_connections = 64;                   // open TCP connections
+  bool metrics_without_token = false;         // GET /metrics over TCP without the token (scrapers)
 };
 
 struct Jobs {

@@ -235,6 +235,16 @@ typedef struct wb_plugin {
    * jobs.max_job_memory leaves, naming both numbers. A kind the plugin does not estimate emits
    * {"bytes": 0}. May be NULL (no estimate: nothing is checked). */
   wb_status (*estimate)(const char* kind, const char* spec_json, wb_emit_fn emit, void* user, wb_error* err);
+  /* ---- appended in ABI 3: each job kind's spec fields, as data ----
+   * NULL (nothing declared) or JSON text, static while the module is loaded:
+   *   {"<kind>": {"help": "one line", "fields": [{"name": "lr", "type": "number", "required": false,
+   *     "default": 0.001, "help": "one line", "choices": [...]?, "min": x?, "max": x?}, ...]}, ...}
+   * type is string | integer | number | boolean | strings (a list of strings, or one) | object |
+   * array; "default" is absent when the field is required or has none (its help then says what
+   * applies). The daemon serves it (GET /v1/job-kinds) and `wb train <kind> --help` prints it. A
+   * C++ plugin declares the table once with the kit (wb/plugin/fields.h) and validates its specs
+   * through the same table, so what is documented is what is accepted. */
+  const char* job_fields_json;
 } wb_plugin;
 
 typedef const wb_plugin* (*wb_plugin_entry_fn)(void);

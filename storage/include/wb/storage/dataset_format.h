@@ -7,6 +7,8 @@
 //   preference  {"prompt","chosen","rejected"} + optional "rating" (integer 0..3),
 //               "safety" (both_safe|chosen_safe|both_unsafe), "is_safety_prompt" (bool)
 //   prompt      {"prompt"} + optional "system", "is_safety_prompt" (bool)
+//   text        {"text"}: one document of plain text (pretraining); from a plain-text file,
+//               parse_text() makes one row per non-blank line, or one row of the whole file
 //
 // Strict: every row is a JSON object; unknown fields, wrong types, empty required strings,
 // blank lines and invalid JSON/UTF-8 are errors. sft messages must be a non-empty array, a
@@ -46,6 +48,15 @@ std::string canonical_line(DatasetKind kind, std::string_view line, std::int64_t
 // Splits a whole JSONL text into canonical rows. A final "\n" is optional; any empty line
 // (including a second newline at the end) is an error. An empty text is an error ("no rows").
 std::vector<std::string> parse_jsonl(DatasetKind kind, std::string_view text);
+
+// How the text of an import is read: JSONL rows (every kind), or plain text for kind text: one
+// document per non-blank line (Lines; a trailing '\r' is dropped) or the whole text as one
+// document (Document).
+enum class TextFormat { Jsonl, Lines, Document };
+
+// Plain text as canonical text rows. Errors: InvalidDataset "line N: ..." (invalid UTF-8), or
+// "no rows" when the text has no non-blank line.
+std::vector<std::string> parse_text(std::string_view text, TextFormat format);
 
 // Deterministic split rule: row `index` goes to eval when hash(index) / 2^64 < eval_fraction
 // (hash = splitmix64). Independent of the content, the platform and the import order.

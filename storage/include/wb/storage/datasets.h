@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wb/storage/dataset_format.h"
 #include "wb/storage/records.h"
 
 namespace wb::storage {
@@ -28,6 +29,7 @@ struct ImportOptions {
   std::string source;          // file path or free label (may be empty)
   double eval_fraction = 0.0;  // 0.0..0.5; rows whose index hashes below it go to split eval
   bool replace = false;        // replace an existing dataset of that name instead of Conflict
+  TextFormat format = TextFormat::Jsonl;  // Lines / Document: plain text, kind text only
 };
 
 class DatasetRepository {

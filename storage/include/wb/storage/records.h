@@ -17,12 +17,12 @@ namespace wb::storage {
 
 // ---- enums stored as TEXT (CHECK constraints in the schema hold the same sets) ----------------
 
-enum class DatasetKind { Sft, Preference, Prompt };
+enum class DatasetKind { Sft, Preference, Prompt, Text };
 enum class Split { Train, Eval };
 enum class JobState { Queued, Running, Succeeded, Failed, Cancelled, Held };
 enum class AdapterKind { Policy, RewardHelpfulness, RewardSafety, Value };
 
-std::string_view to_string(DatasetKind kind);   // "sft" | "preference" | "prompt"
+std::string_view to_string(DatasetKind kind);   // "sft" | "preference" | "prompt" | "text"
 std::string_view to_string(Split split);        // "train" | "eval"
 std::string_view to_string(JobState state);     // "queued" | "running" | ...
 std::string_view to_string(AdapterKind kind);   // "policy" | "reward_helpfulness" | "reward_safety" | "value"
