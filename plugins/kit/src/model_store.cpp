@@ -1,5 +1,7 @@
 #include "wb/plugin/model_store.h"
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "wb/llama/hf_config.h"
@@ -38,20 +40,43 @@ void copy_files(const fs::path& from, const fs::path& to) {
 
 namespace {
 
+// The file inside a published directory naming the job that published it (its job directory,
+// unique within a data dir). A job resumed after the daemon died between registration and the
+// job's success finds its own result registered and takes it as published.
+constexpr const char* kPublisherFile = ".wb-published-by";
+
+std::string read_publisher(const fs::path& dir) {
+  std::ifstream in(dir / kPublisherFile);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 // Renames tmp to final (replacing an unregistered leftover), registers, and undoes the rename
-// when registration fails.
+// when registration fails. A name already registered is refused unless this job registered it.
 fs::path publish(const JobHost& job, const std::string& kind, const fs::path& final_dir, const json& record,
                  const std::function<void(const fs::path&)>& write) {
+  const std::string name = record.at("name").get<std::string>();
+  const std::string publisher = job.dir().string();
+  if (auto existing = Host::lookup(kind, name, job.handle())) {
+    const bool same_dir = existing->contains("path") && fs::path(existing->at("path").get<std::string>()) == final_dir;
+    if (same_dir && !publisher.empty() && read_publisher(final_dir) == publisher) {
+      job.info(kind + " '" + name + "' was already published by this job before a restart; keeping it");
+      return final_dir;
+    }
+    throw std::runtime_error(kind + " '" + name + "' already exists");
+  }
   fs::create_directories(final_dir.parent_path());
   const fs::path tmp = final_dir.parent_path() / ("." + final_dir.filename().string() + ".tmp");
   fs::remove_all(tmp);
   try {
     write(tmp);
-    if (fs::exists(final_dir)) {
-      if (Host::lookup(kind, record.at("name").get<std::string>(), job.handle()))
-        throw std::runtime_error(kind + " '" + record.at("name").get<std::string>() + "' already exists");
-      fs::remove_all(final_dir);  // left by a run that crashed before registering
+    {
+      std::ofstream out(tmp / kPublisherFile, std::ios::trunc);
+      out << publisher;
+      if (!out.flush()) throw std::runtime_error("cannot write " + (tmp / kPublisherFile).string());
     }
+    fs::remove_all(final_dir);  // left by a run that crashed before registering
     fs::rename(tmp, final_dir);
   } catch (...) {
     std::error_code ec;
