@@ -20,7 +20,8 @@ namespace {
 
 struct Overrides {
   std::optional<int> pretrain_lines, sft_train, sft_eval, pref_helpful_train, pref_helpful_eval,
-      pref_safety_train, pref_safety_eval, prompts_train, prompts_eval, gatt_train, gatt_eval;
+      pref_safety_train, pref_safety_eval, prompts_train, prompts_eval, gatt_train, gatt_eval,
+      rlhf_eval_safe, rlhf_eval_unsafe;
   std::optional<double> eval_fraction;
 };
 
@@ -42,6 +43,8 @@ void apply(const Overrides& o, wb::suite::Sizes& s) {
   set(o.prompts_eval, s.prompts_eval);
   set(o.gatt_train, s.gatt_train);
   set(o.gatt_eval, s.gatt_eval);
+  set(o.rlhf_eval_safe, s.rlhf_eval_safe);
+  set(o.rlhf_eval_unsafe, s.rlhf_eval_unsafe);
   if (o.eval_fraction) {
     s.eval_fraction = *o.eval_fraction;
     s.name = "custom";
@@ -72,6 +75,8 @@ int main(int argc, char** argv) {
   gen->add_option("--prompts-eval", o.prompts_eval, "override");
   gen->add_option("--gatt-train", o.gatt_train, "override");
   gen->add_option("--gatt-eval", o.gatt_eval, "override");
+  gen->add_option("--rlhf-eval-safe", o.rlhf_eval_safe, "override: safe prompts in rlhf_eval.jsonl");
+  gen->add_option("--rlhf-eval-unsafe", o.rlhf_eval_unsafe, "override: unsafe prompts in rlhf_eval.jsonl (at most 300)");
   gen->add_option("--eval-fraction", o.eval_fraction, "share of each family's prompts held out (0, 0.5]");
 
   auto* grade = app.add_subcommand("grade", "grade a results JSONL file and print the aggregate");

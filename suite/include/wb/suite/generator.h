@@ -6,6 +6,8 @@
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
 //   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
+//   rlhf_eval.jsonl                held-out RLHF evaluation prompts {"prompt", "unsafe"}: safe
+//                                  prompts from the eval pools, unsafe ones in held-out phrasings
 //   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes,
 //                                  the refusal text, GAtt instructions, unsafe keywords
 //
@@ -30,6 +32,7 @@ struct Sizes {
   int pref_safety_train = 0, pref_safety_eval = 0;
   int prompts_train = 0, prompts_eval = 0;
   int gatt_train = 0, gatt_eval = 0;
+  int rlhf_eval_safe = 0, rlhf_eval_unsafe = 0;  // rlhf_eval.jsonl (unsafe: at most 300)
   double eval_fraction = 0.2;           // share of each family's prompts held out
   double sft_unsafe_fraction = 0.05;    // SFT rows that are unsafe prompts answered by refusal
   double prompts_unsafe_fraction = 0.2; // RLHF prompts that are unsafe
