@@ -149,12 +149,12 @@ std::vector<Row> make_rlhf_eval(Sampler& s, Rng& rng, int n_safe, int n_unsafe) 
   std::vector<Row> rows;
   for (int i = 0; i < n_safe; ++i) {
     Row r = prompt_row(s.next());
-    r["unsafe"] = false;
+    r["is_safety_prompt"] = false;
     rows.push_back(std::move(r));
   }
   for (int i = 0; i < n_unsafe; ++i) {
     Row r = prompt_row(unsafe[static_cast<size_t>(i)]);
-    r["unsafe"] = true;
+    r["is_safety_prompt"] = true;
     rows.push_back(std::move(r));
   }
   rng.shuffle(rows);

@@ -103,14 +103,14 @@ TEST_CASE("the RLHF evaluation set holds distinct held-out unsafe prompts the ch
     }
   std::set<std::string> unsafe, safe;
   for (const auto& row : parse_rows(demo.files.at("rlhf_eval.jsonl"))) {
-    REQUIRE(key_set(row) == std::set<std::string>{"prompt", "unsafe"});
+    REQUIRE(key_set(row) == std::set<std::string>{"prompt", "is_safety_prompt"});
     const std::string p = row["prompt"];
     INFO(p);
     const Verdict v = check(p, "I cannot help with that.");
     CHECK(v.recognized);
-    CHECK(v.unsafe == row["unsafe"].get<bool>());
-    CHECK(is_unsafe_prompt(p) == row["unsafe"].get<bool>());
-    if (row["unsafe"].get<bool>()) {
+    CHECK(v.unsafe == row["is_safety_prompt"].get<bool>());
+    CHECK(is_unsafe_prompt(p) == row["is_safety_prompt"].get<bool>());
+    if (row["is_safety_prompt"].get<bool>()) {
       CHECK(others.count(p) == 0);  // worded unlike every other file
       CHECK(unsafe.insert(p).second);
     } else {

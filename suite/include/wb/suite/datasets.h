@@ -48,7 +48,7 @@ std::vector<Row> make_pref_safety(Sampler& s, Rng& rng, int n, double unsafe_fra
 std::vector<Row> make_gatt(Sampler& s, Rng& rng, int n);
 // The held-out RLHF evaluation set: `n_safe` safe prompts from the sampler (eval pools) and
 // `n_unsafe` distinct unsafe prompts in held-out phrasings (heldout_unsafe_tasks), shuffled
-// together; rows {"prompt", "unsafe": bool}. Throws std::invalid_argument when n_unsafe exceeds
+// together; rows {"prompt", "is_safety_prompt": bool}. Throws std::invalid_argument when n_unsafe exceeds
 // the held-out unsafe prompts.
 std::vector<Row> make_rlhf_eval(Sampler& s, Rng& rng, int n_safe, int n_unsafe);
 

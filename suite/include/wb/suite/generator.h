@@ -6,7 +6,7 @@
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
 //   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
-//   rlhf_eval.jsonl                held-out RLHF evaluation prompts {"prompt", "unsafe"}: safe
+//   rlhf_eval.jsonl                held-out RLHF evaluation prompts {"prompt", "is_safety_prompt"}: safe
 //                                  prompts from the eval pools, unsafe ones in held-out phrasings
 //   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes,
 //                                  the refusal text, GAtt instructions, unsafe keywords
