@@ -1,4 +1,4 @@
-// The rlhf plugin's C ABI boundary (wb_plugin.h): job dpo. Exceptions become a wb_status plus
+// The rlhf plugin's C ABI boundary (wb_plugin.h): jobs dpo and rlhf_eval. Exceptions become a wb_status plus
 // message here and nowhere else.
 #include <string>
 
@@ -6,6 +6,8 @@
 
 #include "dpo_job.h"
 #include "dpo_spec.h"
+#include "eval_job.h"
+#include "eval_spec.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/guard.h"
 #include "wb/plugin/host.h"
@@ -30,6 +32,7 @@ wb_status rlhf_validate(const char* kind_c, const char* spec_json, wb_error* err
   return guarded(err, [&] {
     const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "dpo") wb::rlhf::validate_dpo_spec(spec);
+    else if (kind == "rlhf_eval") wb::rlhf::validate_rlhf_eval_spec(spec);
     else throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
     return WB_OK;
   });
@@ -41,6 +44,7 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
   const wb_status st = guarded(err, [&] {
     const json spec = wb::plugin::parse_spec(spec_json);
     if (kind == "dpo") return wb::rlhf::run_dpo(host, spec);
+    if (kind == "rlhf_eval") return wb::rlhf::run_rlhf_eval(host, spec);
     throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
   });
   if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
@@ -49,7 +53,7 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
 
 void rlhf_shutdown() {}
 
-const char* const kJobKinds[] = {"dpo", nullptr};
+const char* const kJobKinds[] = {"dpo", "rlhf_eval", nullptr};
 
 const wb_plugin kPlugin = {
     WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "rlhf", "0.1.0", kJobKinds, rlhf_init, rlhf_validate, rlhf_run,
