@@ -40,13 +40,16 @@ void copy_files(const fs::path& from, const fs::path& to) {
 
 namespace {
 
-// The file inside a published directory naming the job that published it (its job directory,
-// unique within a data dir). A job resumed after the daemon died between registration and the
+// What a job published, recorded in its own job directory (which a resumed job keeps):
+// <job_dir>/.published-<kind>-<name> holding the published path. Written after the rename and
+// before registration, so a job resumed after the daemon died between registration and the
 // job's success finds its own result registered and takes it as published.
-constexpr const char* kPublisherFile = ".wb-published-by";
+fs::path publish_record(const JobHost& job, const std::string& kind, const std::string& name) {
+  return job.dir() / (".published-" + kind + "-" + name);
+}
 
-std::string read_publisher(const fs::path& dir) {
-  std::ifstream in(dir / kPublisherFile);
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -57,10 +60,10 @@ std::string read_publisher(const fs::path& dir) {
 fs::path publish(const JobHost& job, const std::string& kind, const fs::path& final_dir, const json& record,
                  const std::function<void(const fs::path&)>& write) {
   const std::string name = record.at("name").get<std::string>();
-  const std::string publisher = job.dir().string();
+  const bool has_job_dir = !job.dir().empty();
   if (auto existing = Host::lookup(kind, name, job.handle())) {
     const bool same_dir = existing->contains("path") && fs::path(existing->at("path").get<std::string>()) == final_dir;
-    if (same_dir && !publisher.empty() && read_publisher(final_dir) == publisher) {
+    if (same_dir && has_job_dir && read_text(publish_record(job, kind, name)) == final_dir.string()) {
       job.info(kind + " '" + name + "' was already published by this job before a restart; keeping it");
       return final_dir;
     }
@@ -71,13 +74,14 @@ fs::path publish(const JobHost& job, const std::string& kind, const fs::path& fi
   fs::remove_all(tmp);
   try {
     write(tmp);
-    {
-      std::ofstream out(tmp / kPublisherFile, std::ios::trunc);
-      out << publisher;
-      if (!out.flush()) throw std::runtime_error("cannot write " + (tmp / kPublisherFile).string());
-    }
     fs::remove_all(final_dir);  // left by a run that crashed before registering
     fs::rename(tmp, final_dir);
+    if (has_job_dir) {
+      fs::create_directories(job.dir());
+      std::ofstream out(publish_record(job, kind, name), std::ios::trunc);
+      out << final_dir.string();
+      if (!out.flush()) throw std::runtime_error("cannot write " + publish_record(job, kind, name).string());
+    }
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
