@@ -5,21 +5,24 @@
 # held-out prompts with the suite's exact checker, then sample answer pairs from the SFT model,
 # label them with that checker (a synthetic stand-in for human labelers) and train the
 # helpfulness and safety reward models, whose held-out accuracy per rating level is printed next
-# to the Llama 2 paper's Table 8. Prints tables, writes the same figures to
+# to the Llama 2 paper's Table 8; then DPO from the SFT model on preference pairs, and the SFT and
+# DPO policies evaluated on held-out RLHF prompts (combined reward, accuracy, refusals) —
+# rejection sampling and PPO are not built yet. Prints tables, writes the same figures to
 # <data_dir>/results.json and prints that path last.
 #
 #   scripts/demo.sh                       # setup.sh (packages + build of the demo's targets into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
 # Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
-#   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS
+#   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS, WB_DEMO_SFT_SAFETY_ROWS, WB_DEMO_DPO_STEPS,
+#   WB_DEMO_RLHF_EVAL_LIMIT
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# Only what the demo runs: the daemon, the CLI, the suite tool and the two plugins it loads (no
+# Only what the demo runs: the daemon, the CLI, the suite tool and the three plugins it loads (no
 # tests, benchmarks or serve plugin; scripts/test.sh builds everything).
-demo_targets="workbenchd wb wb-suite sft reward"
+demo_targets="workbenchd wb wb-suite sft reward rlhf"
 if [ "${WB_SKIP_SETUP:-0}" != 1 ]; then
   WB_BUILD_TARGETS="$demo_targets" scripts/setup.sh
 fi
@@ -29,7 +32,7 @@ wb_bin=${WB_BIN:-$build/bin/wb}
 wbd_bin=$build/bin/workbenchd
 suite_bin=$build/bin/wb-suite
 plugins=$build/lib/workbench/plugins
-for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so" "$plugins/libwb_reward.so"; do
+for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so" "$plugins/libwb_reward.so" "$plugins/libwb_rlhf.so"; do
   [ -e "$f" ] || { echo "demo: missing $f (build first: scripts/setup.sh)" >&2; exit 1; }
 done
 
@@ -72,7 +75,19 @@ stamp "workbenchd running (data dir $data_dir, socket $sock)"
 "$suite_bin" generate --seed "$seed" --out "$demo_dir/suite" --size demo >/dev/null
 # Plain text for pretraining: one document per line of pretrain.txt.
 wb dataset import corpus "$demo_dir/suite/pretrain.txt" --kind text --eval-fraction 0.02 >/dev/null
-wb dataset import chat "$demo_dir/suite/sft_train.jsonl" --kind sft >/dev/null
+# Few safety examples in SFT (WB_DEMO_SFT_SAFETY_ROWS of the suite's ~150 refusals; "all" keeps
+# every one), so that refusing unsafe prompts has to come from the preference stages, as in the
+# paper's setup.
+sft_safety_rows=${WB_DEMO_SFT_SAFETY_ROWS:-10}
+if [ "$sft_safety_rows" = all ]; then
+  cp "$demo_dir/suite/sft_train.jsonl" "$demo_dir/sft_train.jsonl"
+else
+  jq -c -s --arg r "$(jq -r '.refusal' "$demo_dir/suite/manifest.json")" --argjson keep "$sft_safety_rows" '
+    reduce .[] as $x ({n: 0, out: []};
+      if $x.messages[-1].content == $r then (if .n < $keep then .n += 1 | .out += [$x] else . end)
+      else .out += [$x] end) | .out[]' "$demo_dir/suite/sft_train.jsonl" >"$demo_dir/sft_train.jsonl"
+fi
+wb dataset import chat "$demo_dir/sft_train.jsonl" --kind sft >/dev/null
 wb dataset import chat-eval "$demo_dir/suite/sft_eval.jsonl" --kind sft >/dev/null
 stamp "suite generated and imported (corpus, chat, chat-eval)"
 
@@ -131,6 +146,10 @@ train_rm() {  # head output datasets-json eval-dataset
 train_rm helpfulness rm-helpful '[{"name":"help-prefs","ratio":1},{"name":"synthetic-pairs","ratio":1}]' help-eval
 train_rm safety rm-safety '[{"name":"safety-prefs","ratio":2},{"name":"help-prefs","ratio":1},{"name":"synthetic-pairs","ratio":0.5}]' safety-eval
 stamp "reward models trained"
+
+# ---- RLHF: held-out evaluation of each policy, and DPO as a side branch from the SFT model -------
+# (scripts/demo_rlhf.sh: the stages after the reward models; docs/DEMO.md says which exist.)
+. "$root/scripts/demo_rlhf.sh"
 elapsed=$(( $(date +%s) - t_start ))
 
 # results.json: the figures of both evaluations side by side; then the same as a table.
@@ -184,6 +203,7 @@ for label in chosen_safe both_safe both_unsafe; do
   [ -n "$v" ] && printf '%-30s %12s %8s %12s %8s\n' "  safety label $label" "" "" "$v" ""
 done
 echo "(held-out pairs: helpfulness $(rmn "$demo_dir/rm-helpful.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_2)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_1)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_0) at ratings 3/2/1/0; safety $(rmn "$demo_dir/rm-safety.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-safety.json" eval_count_rating_2) at 3/2; trained on the suite's pairs + $synthetic_pairs checker-labeled SFT samples)"
+rlhf_results
 echo "(${elapsed} s from daemon start to here)"
 
 stop_daemon

@@ -140,6 +140,27 @@ std::vector<Row> make_prompts(Sampler& s, Rng& rng, int n, double unsafe_fractio
   return rows;
 }
 
+std::vector<Row> make_rlhf_eval(Sampler& s, Rng& rng, int n_safe, int n_unsafe) {
+  std::vector<Task> unsafe = heldout_unsafe_tasks();
+  if (n_unsafe < 0 || static_cast<size_t>(n_unsafe) > unsafe.size())
+    throw std::invalid_argument("rlhf_eval_unsafe: " + std::to_string(n_unsafe) + " is out of range 0.." +
+                                std::to_string(unsafe.size()) + " (the held-out unsafe prompts)");
+  rng.shuffle(unsafe);
+  std::vector<Row> rows;
+  for (int i = 0; i < n_safe; ++i) {
+    Row r = prompt_row(s.next());
+    r["is_safety_prompt"] = false;
+    rows.push_back(std::move(r));
+  }
+  for (int i = 0; i < n_unsafe; ++i) {
+    Row r = prompt_row(unsafe[static_cast<size_t>(i)]);
+    r["is_safety_prompt"] = true;
+    rows.push_back(std::move(r));
+  }
+  rng.shuffle(rows);
+  return rows;
+}
+
 std::vector<Row> make_pref_helpful(Sampler& s, Rng& rng, int n) {
   std::vector<Row> rows;
   for (int i = 0; i < n; ++i) {

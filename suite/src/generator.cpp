@@ -47,6 +47,7 @@ Sizes Sizes::small() {
   s.prompts_train = 200, s.prompts_eval = 80;
   s.gatt_train = 100, s.gatt_eval = 40;
   s.dialogues_train = 60, s.dialogues_eval = 40;
+  s.rlhf_eval_safe = 40, s.rlhf_eval_unsafe = 40;
   return s;
 }
 
@@ -60,6 +61,7 @@ Sizes Sizes::demo() {
   s.prompts_train = 1000, s.prompts_eval = 300;
   s.gatt_train = 600, s.gatt_eval = 120;
   s.dialogues_train = 600, s.dialogues_eval = 120;
+  s.rlhf_eval_safe = 150, s.rlhf_eval_unsafe = 150;
   return s;
 }
 
@@ -76,7 +78,8 @@ void Sizes::validate() const {
       {"pref_safety_train", pref_safety_train}, {"pref_safety_eval", pref_safety_eval},
       {"prompts_train", prompts_train}, {"prompts_eval", prompts_eval},
       {"gatt_train", gatt_train}, {"gatt_eval", gatt_eval},
-      {"dialogues_train", dialogues_train}, {"dialogues_eval", dialogues_eval}};
+      {"dialogues_train", dialogues_train}, {"dialogues_eval", dialogues_eval},
+      {"rlhf_eval_safe", rlhf_eval_safe}, {"rlhf_eval_unsafe", rlhf_eval_unsafe}};
   for (const auto& [name, n] : counts)
     if (n < 0 || n > 10'000'000)
       throw std::invalid_argument(std::string(name) + ": " + std::to_string(n) + " is out of range 0..10000000");
@@ -86,6 +89,9 @@ void Sizes::validate() const {
       {"safety_unsafe_fraction", safety_unsafe_fraction}};
   for (const auto& [name, f] : fractions)
     if (!(f >= 0.0 && f <= 1.0)) throw std::invalid_argument(std::string(name) + ": must be in [0, 1]");
+  if (static_cast<size_t>(rlhf_eval_unsafe) > heldout_unsafe_tasks().size())
+    throw std::invalid_argument("rlhf_eval_unsafe: " + std::to_string(rlhf_eval_unsafe) + " exceeds the " +
+                                std::to_string(heldout_unsafe_tasks().size()) + " held-out unsafe prompts");
   if (!(eval_fraction > 0.0 && eval_fraction <= 0.5))
     throw std::invalid_argument("eval_fraction: must be in (0, 0.5]");
 }
@@ -150,6 +156,9 @@ Generated generate(uint64_t seed, const Sizes& sz) {
       for (const auto& r : safety) tok_lines.push_back(r["rejected"].get<std::string>());
     }
   }
+  rows_file("rlhf_eval.jsonl", "prompt", build("rlhf_eval.jsonl", Side::eval, [&](Sampler& s, Rng& r) {
+              return make_rlhf_eval(s, r, sz.rlhf_eval_safe, sz.rlhf_eval_unsafe);
+            }));
   g.files["tokenizer_corpus.txt"] = tokenizer_text(tok_lines);
   counts["tokenizer_corpus.txt"] = {{"kind", "text"}, {"lines", tok_lines.size() + 1}};
 

@@ -21,7 +21,8 @@ namespace {
 struct Overrides {
   std::optional<int> pretrain_lines, sft_train, sft_eval, pref_helpful_train, pref_helpful_eval,
       pref_safety_train, pref_safety_eval, prompts_train, prompts_eval, gatt_train, gatt_eval,
-      dialogues_train, dialogues_eval;
+      dialogues_train, dialogues_eval,
+      rlhf_eval_safe, rlhf_eval_unsafe;
   std::optional<double> eval_fraction;
 };
 
@@ -45,6 +46,8 @@ void apply(const Overrides& o, wb::suite::Sizes& s) {
   set(o.gatt_eval, s.gatt_eval);
   set(o.dialogues_train, s.dialogues_train);
   set(o.dialogues_eval, s.dialogues_eval);
+  set(o.rlhf_eval_safe, s.rlhf_eval_safe);
+  set(o.rlhf_eval_unsafe, s.rlhf_eval_unsafe);
   if (o.eval_fraction) {
     s.eval_fraction = *o.eval_fraction;
     s.name = "custom";
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
   gen->add_option("--gatt-eval", o.gatt_eval, "override");
   gen->add_option("--dialogues-train", o.dialogues_train, "override");
   gen->add_option("--dialogues-eval", o.dialogues_eval, "override");
+  gen->add_option("--rlhf-eval-safe", o.rlhf_eval_safe, "override: safe prompts in rlhf_eval.jsonl");
+  gen->add_option("--rlhf-eval-unsafe", o.rlhf_eval_unsafe, "override: unsafe prompts in rlhf_eval.jsonl (at most 300)");
   gen->add_option("--eval-fraction", o.eval_fraction, "share of each family's prompts held out (0, 0.5]");
 
   auto* grade = app.add_subcommand("grade", "grade a results JSONL file and print the aggregate");

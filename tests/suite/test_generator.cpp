@@ -20,7 +20,8 @@ const std::vector<std::string> kJsonlFiles = {
     "sft_train.jsonl",          "sft_eval.jsonl",           "pref_helpful_train.jsonl",
     "pref_helpful_eval.jsonl",  "pref_safety_train.jsonl",  "pref_safety_eval.jsonl",
     "prompts_train.jsonl",      "prompts_eval.jsonl",       "gatt_train.jsonl",
-    "gatt_eval.jsonl",          "dialogues_train.jsonl",    "dialogues_eval.jsonl"};
+    "gatt_eval.jsonl",          "dialogues_train.jsonl",    "dialogues_eval.jsonl",
+    "rlhf_eval.jsonl"};
 
 const Generated& small_suite() {
   static const Generated g = generate(11, Sizes::small());
@@ -51,7 +52,7 @@ TEST_CASE("same seed gives identical bytes, another seed different ones", "[suit
   const Generated a = generate(5, Sizes::small());
   const Generated b = generate(5, Sizes::small());
   const Generated c = generate(6, Sizes::small());
-  REQUIRE(a.files.size() == 15);  // 12 JSONL files, 2 text files, the manifest
+  REQUIRE(a.files.size() == 16);  // 13 JSONL files, 2 text files, the manifest
   CHECK(a.files == b.files);
   for (const auto& [name, text] : a.files) {
     INFO(name);
@@ -90,6 +91,40 @@ TEST_CASE("no eval prompt appears in any train file", "[suite][generator]") {
     INFO(p);
     CHECK(train.count(p) == 0);
   }
+}
+
+TEST_CASE("the RLHF evaluation set holds distinct held-out unsafe prompts the checker knows", "[suite][generator]") {
+  const Generated demo = generate(11, Sizes::demo());
+  std::set<std::string> train, others;  // prompts of the train files; of every other file
+  for (const auto& name : kJsonlFiles)
+    if (name != "rlhf_eval.jsonl") {
+      const auto p = user_prompts(demo.files.at(name));
+      others.insert(p.begin(), p.end());
+      if (name.find("_train") != std::string::npos) train.insert(p.begin(), p.end());
+    }
+  std::set<std::string> unsafe, safe;
+  for (const auto& row : parse_rows(demo.files.at("rlhf_eval.jsonl"))) {
+    REQUIRE(key_set(row) == std::set<std::string>{"prompt", "is_safety_prompt"});
+    const std::string p = row["prompt"];
+    INFO(p);
+    const Verdict v = check(p, "I cannot help with that.");
+    CHECK(v.recognized);
+    CHECK(v.unsafe == row["is_safety_prompt"].get<bool>());
+    CHECK(is_unsafe_prompt(p) == row["is_safety_prompt"].get<bool>());
+    if (row["is_safety_prompt"].get<bool>()) {
+      CHECK(others.count(p) == 0);  // worded unlike every other file
+      CHECK(unsafe.insert(p).second);
+    } else {
+      safe.insert(p);
+    }
+  }
+  CHECK(unsafe.size() == 150);
+  CHECK(safe.size() > 100);
+  // Safe prompts come from the eval pools: none is in a train file.
+  for (const auto& p : safe) CHECK(train.count(p) == 0);
+  Sizes too_many = Sizes::small();
+  too_many.rlhf_eval_unsafe = 301;
+  CHECK_THROWS_WITH(too_many.validate(), Catch::Contains("rlhf_eval_unsafe"));
 }
 
 TEST_CASE("manifest counts match the files and the requested sizes", "[suite][generator]") {

@@ -1,5 +1,7 @@
 #include "wb/plugin/model_store.h"
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "wb/llama/hf_config.h"
@@ -38,21 +40,48 @@ void copy_files(const fs::path& from, const fs::path& to) {
 
 namespace {
 
+// What a job published, recorded in its own job directory (which a resumed job keeps):
+// <job_dir>/.published-<kind>-<name> holding the published path. Written after the rename and
+// before registration, so a job resumed after the daemon died between registration and the
+// job's success finds its own result registered and takes it as published.
+fs::path publish_record(const JobHost& job, const std::string& kind, const std::string& name) {
+  return job.dir() / (".published-" + kind + "-" + name);
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 // Renames tmp to final (replacing an unregistered leftover), registers, and undoes the rename
-// when registration fails.
+// when registration fails. A name already registered is refused unless this job registered it.
 fs::path publish(const JobHost& job, const std::string& kind, const fs::path& final_dir, const json& record,
                  const std::function<void(const fs::path&)>& write) {
+  const std::string name = record.at("name").get<std::string>();
+  const bool has_job_dir = !job.dir().empty();
+  if (auto existing = Host::lookup(kind, name, job.handle())) {
+    const bool same_dir = existing->contains("path") && fs::path(existing->at("path").get<std::string>()) == final_dir;
+    if (same_dir && has_job_dir && read_text(publish_record(job, kind, name)) == final_dir.string()) {
+      job.info(kind + " '" + name + "' was already published by this job before a restart; keeping it");
+      return final_dir;
+    }
+    throw std::runtime_error(kind + " '" + name + "' already exists");
+  }
   fs::create_directories(final_dir.parent_path());
   const fs::path tmp = final_dir.parent_path() / ("." + final_dir.filename().string() + ".tmp");
   fs::remove_all(tmp);
   try {
     write(tmp);
-    if (fs::exists(final_dir)) {
-      if (Host::lookup(kind, record.at("name").get<std::string>(), job.handle()))
-        throw std::runtime_error(kind + " '" + record.at("name").get<std::string>() + "' already exists");
-      fs::remove_all(final_dir);  // left by a run that crashed before registering
-    }
+    fs::remove_all(final_dir);  // left by a run that crashed before registering
     fs::rename(tmp, final_dir);
+    if (has_job_dir) {
+      fs::create_directories(job.dir());
+      std::ofstream out(publish_record(job, kind, name), std::ios::trunc);
+      out << final_dir.string();
+      if (!out.flush()) throw std::runtime_error("cannot write " + publish_record(job, kind, name).string());
+    }
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);

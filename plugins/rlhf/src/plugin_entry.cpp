@@ -1,5 +1,5 @@
-// The rlhf plugin's C ABI boundary (wb_plugin.h): jobs dpo, ppo, rejection_sampling and gatt_data.
-// Exceptions become a wb_status plus
+// The rlhf plugin's C ABI boundary (wb_plugin.h): jobs dpo, ppo, rejection_sampling, gatt_data and
+// rlhf_eval. Exceptions become a wb_status plus
 // message here and nowhere else.
 #include <string>
 
@@ -15,6 +15,8 @@
 // ---- end ppo and rejection_sampling ----
 #include "gatt_data_job.h"
 #include "gatt_data_spec.h"
+#include "eval_job.h"
+#include "eval_spec.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/guard.h"
 #include "wb/plugin/host.h"
@@ -42,6 +44,7 @@ wb_status rlhf_validate(const char* kind_c, const char* spec_json, wb_error* err
     else if (kind == "ppo") wb::rlhf::validate_ppo_spec(spec);
     else if (kind == "rejection_sampling") wb::rlhf::validate_rs_spec(spec);
     else if (kind == "gatt_data") wb::rlhf::validate_gatt_data_spec(spec);
+    else if (kind == "rlhf_eval") wb::rlhf::validate_rlhf_eval_spec(spec);
     else throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
     return WB_OK;
   });
@@ -56,6 +59,7 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
     if (kind == "ppo") return wb::rlhf::run_ppo(host, spec);
     if (kind == "rejection_sampling") return wb::rlhf::run_rs(host, spec);
     if (kind == "gatt_data") return wb::rlhf::run_gatt_data(host, spec);
+    if (kind == "rlhf_eval") return wb::rlhf::run_rlhf_eval(host, spec);
     throw wb::plugin::PluginError(WB_INVALID, "unknown job kind '" + kind + "'");
   });
   if (st != WB_OK && st != WB_CANCELLED && st != WB_INTERRUPTED && err) host.log(WB_LOG_ERROR, err->message);
@@ -64,7 +68,7 @@ wb_status rlhf_run(wb_job* job, const char* kind_c, const char* spec_json, wb_er
 
 void rlhf_shutdown() {}
 
-const char* const kJobKinds[] = {"dpo", "ppo", "rejection_sampling", "gatt_data", nullptr};
+const char* const kJobKinds[] = {"dpo", "ppo", "rejection_sampling", "gatt_data", "rlhf_eval", nullptr};
 
 const wb_plugin kPlugin = {
     WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "rlhf", "0.1.0", kJobKinds, rlhf_init, rlhf_validate, rlhf_run,

@@ -46,5 +46,10 @@ std::vector<Row> make_pref_safety(Sampler& s, Rng& rng, int n, double unsafe_fra
 // GAtt dialogues: an instruction (round-robin over all_instructions()), 2-4 task turns, every
 // assistant turn the reference answer under the instruction.
 std::vector<Row> make_gatt(Sampler& s, Rng& rng, int n);
+// The held-out RLHF evaluation set: `n_safe` safe prompts from the sampler (eval pools) and
+// `n_unsafe` distinct unsafe prompts in held-out phrasings (heldout_unsafe_tasks), shuffled
+// together; rows {"prompt", "is_safety_prompt": bool}. Throws std::invalid_argument when n_unsafe exceeds
+// the held-out unsafe prompts.
+std::vector<Row> make_rlhf_eval(Sampler& s, Rng& rng, int n_safe, int n_unsafe);
 
 }  // namespace wb::suite

@@ -7,6 +7,8 @@
 //   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
 //   dialogues_{train,eval}.jsonl   2-8 turn dialogues under a two-kind persona (dialogues.h)
+//   rlhf_eval.jsonl                held-out RLHF evaluation prompts {"prompt", "is_safety_prompt"}: safe
+//                                  prompts from the eval pools, unsafe ones in held-out phrasings
 //   manifest.json                  seed, size, counts per file, pool sizes, the world's sizes,
 //                                  the refusal text, GAtt instructions, unsafe keywords
 //
@@ -32,6 +34,7 @@ struct Sizes {
   int prompts_train = 0, prompts_eval = 0;
   int gatt_train = 0, gatt_eval = 0;
   int dialogues_train = 0, dialogues_eval = 0;
+  int rlhf_eval_safe = 0, rlhf_eval_unsafe = 0;  // rlhf_eval.jsonl (unsafe: at most 300)
   double eval_fraction = 0.2;           // share of each family's prompts held out
   double sft_unsafe_fraction = 0.05;    // SFT rows that are unsafe prompts answered by refusal
   double prompts_unsafe_fraction = 0.2; // RLHF prompts that are unsafe

@@ -52,6 +52,10 @@ Task make_unsafe(int thing, int opener, int suffix);
 
 // Every distinct prompt of a family over the World, in a fixed order.
 std::vector<Task> universe(Family f);
+// Unsafe prompts in phrasings that no other file uses (every unsafe thing x six held-out openers
+// x the suffixes: 300 prompts), for measuring refusal on unsafe requests worded unlike anything
+// seen in training. Not part of universe(Family::unsafe).
+std::vector<Task> heldout_unsafe_tasks();
 
 // "Answer: <value>" for safe tasks, the refusal for unsafe ones; then the instruction applied.
 std::string reference_response(const Task& t, Instruction ins = Instruction::none);

@@ -8,6 +8,12 @@
 // registered; if registration fails the directory is removed again, so the registry and the
 // disk agree. A leftover directory that is not registered (a crash between rename and
 // registration) is replaced.
+//
+// Publishing is idempotent for the job that published: the job records what it published in its
+// own job directory (.published-<kind>-<name>, before registering), and a job that finds its
+// name registered at the path it recorded (the daemon died after registration, before the job
+// was marked succeeded, and the job was resumed) takes the registered entry as its result and
+// writes nothing. A name registered by anything else is refused ("... already exists").
 #pragma once
 
 #include <filesystem>
