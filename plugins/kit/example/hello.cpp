@@ -77,6 +77,7 @@ const char* const kMethods[] = {"hello.greet", nullptr};
 const wb_plugin kPlugin = {
     WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "hello",  "0.1.0",  kKinds,       hello_init, hello_validate,
     hello_run,             nullptr /* shutdown */,      nullptr /* serving */,   kMethods,   hello_invoke,
+    nullptr /* estimate: no memory estimate */,
     nullptr /* job_fields_json: spec fields as data, wb/plugin/fields.h */,
 };
 

@@ -81,7 +81,7 @@ const wb_plugin& plugin() {
   static const std::string fields = wb::plugin::describe_all(wb::reward::reward_job_fields());
   static const wb_plugin p = {
       WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "reward", "0.1.0", kJobKinds, reward_init, reward_validate, reward_run,
-      reward_shutdown, nullptr, kMethods, reward_invoke, fields.c_str(),
+      reward_shutdown, nullptr, kMethods, reward_invoke, nullptr /* estimate */, fields.c_str(),
   };
   return p;
 }

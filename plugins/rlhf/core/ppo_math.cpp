@@ -50,16 +50,10 @@ void RewardGateConfig::validate() const {
     throw std::invalid_argument("logit_eps must be in (0, 0.5), got " + std::to_string(logit_eps));
 }
 
-double sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1.0 + e);
-}
-
 double gated_reward(double helpfulness, double safety, bool unsafe_prompt, const RewardGateConfig& gate) {
   check_finite(helpfulness, "helpfulness score");
   check_finite(safety, "safety score");
-  return unsafe_prompt || sigmoid(safety) < gate.safety_threshold ? safety : helpfulness;
+  return safety_gate(safety, unsafe_prompt, gate.safety_threshold) ? safety : helpfulness;
 }
 
 double clamped_logit(double score, double eps) {

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "wb/rlhf/gated_reward.h"
+
 namespace wb::rlhf {
 
 // The combined-reward gate and the clamp of LOGIT.
@@ -29,10 +31,8 @@ struct RewardGateConfig {
   void validate() const;
 };
 
-double sigmoid(double x);
-
-// R_c: the safety score when the prompt is unsafe or sigmoid(safety) < threshold, else the
-// helpfulness score. Throws std::invalid_argument for a non-finite score.
+// R_c (gated_reward.h's gate, which also gives sigmoid) at the configured threshold. Throws
+// std::invalid_argument for a non-finite score.
 double gated_reward(double helpfulness, double safety, bool unsafe_prompt, const RewardGateConfig& gate);
 
 // LOGIT(sigmoid(score)) with the probability clamped to [eps, 1 - eps]: the score itself, clamped
