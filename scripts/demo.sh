@@ -5,9 +5,9 @@
 # held-out prompts with the suite's exact checker, then sample answer pairs from the SFT model,
 # label them with that checker (a synthetic stand-in for human labelers) and train the
 # helpfulness and safety reward models, whose held-out accuracy per rating level is printed next
-# to the Llama 2 paper's Table 8; then DPO from the SFT model on preference pairs, and the SFT and
-# DPO policies evaluated on held-out RLHF prompts (combined reward, accuracy, refusals) —
-# rejection sampling and PPO are not built yet. Prints tables, writes the same figures to
+# to the Llama 2 paper's Table 8; then one rejection-sampling round from the SFT policy, PPO from
+# its result, and DPO from the SFT model as a side branch, every policy evaluated on held-out RLHF
+# prompts (combined reward, accuracy, refusals). Prints tables, writes the same figures to
 # <data_dir>/results.json and prints that path last.
 #
 #   scripts/demo.sh                       # setup.sh (packages + build of the demo's targets into build/), then the demo
@@ -15,7 +15,7 @@
 # Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
 #   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS, WB_DEMO_SFT_SAFETY_ROWS, WB_DEMO_DPO_STEPS,
-#   WB_DEMO_RLHF_EVAL_LIMIT
+#   WB_DEMO_RLHF_EVAL_LIMIT, WB_DEMO_RS_PROMPTS, WB_DEMO_RS_K, WB_DEMO_PPO_ITERATIONS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
