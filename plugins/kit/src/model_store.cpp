@@ -119,4 +119,10 @@ fs::path publish_adapter(const JobHost& job, const std::string& name, json recor
   return publish(job, "adapter", final_dir, record, write);
 }
 
+nlohmann::json lora_module_names(const llama::LoraConfig& lc) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
+  return out;
+}
+
 }  // namespace wb::plugin

@@ -42,12 +42,6 @@ std::vector<EncodedPair> load_pairs(const JobHost& job, const llama::Tokenizer& 
   return out;
 }
 
-json module_names(const llama::LoraConfig& lc) {
-  json out = json::array();
-  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
-  return out;
-}
-
 void report(const JobHost& job, int64_t step, const PairAccuracy& acc, bool safety_head) {
   if (auto l = acc.loss()) job.metric(step, "eval_loss", *l);
   if (auto a = acc.all.value()) job.metric(step, "eval_accuracy", *a);
@@ -183,7 +177,7 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   const json record = {{"base_model", s.model},
                        {"rank", model.lora->config.r},
                        {"alpha", model.lora->config.lora_alpha},
-                       {"target_modules", module_names(model.lora->config)},
+                       {"target_modules", plugin::lora_module_names(model.lora->config)},
                        {"kind", reward_kind(s.head)}};
   RewardConfig rc;
   rc.head = s.head;

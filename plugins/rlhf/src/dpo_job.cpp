@@ -69,12 +69,6 @@ json metrics_json(const DpoMetrics& m) {
           {"chosen_log_ratio", m.chosen_log_ratio}, {"rejected_log_ratio", m.rejected_log_ratio}, {"pairs", m.pairs}};
 }
 
-json module_names(const llama::LoraConfig& lc) {
-  json out = json::array();
-  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
-  return out;
-}
-
 // The reference and the policy on one base (reference.h). For mode merged with an SFT adapter,
 // the derived base is merged and registered once; a resumed run finds it registered.
 PolicyAndReference load_policy(const JobHost& job, const DpoSpec& s, std::string& base_name) {
@@ -182,7 +176,7 @@ wb_status run_dpo(const JobHost& job, const json& spec_json) {
   const json record = {{"base_model", base_name},
                        {"rank", lc.r},
                        {"alpha", lc.lora_alpha},
-                       {"target_modules", module_names(lc)},
+                       {"target_modules", plugin::lora_module_names(lc)},
                        {"kind", "policy"}};
   result["path"] = plugin::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
                      llama::save_adapter(dir, *pr.model.lora, base_name);

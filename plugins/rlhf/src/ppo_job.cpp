@@ -41,12 +41,6 @@ void report(const JobHost& job, const PpoIterationStats& st) {
   job.metric(i, "generation_share", total > 0 ? st.generation_seconds / total : 0.0);
 }
 
-json module_names(const llama::LoraConfig& lc) {
-  json out = json::array();
-  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
-  return out;
-}
-
 }  // namespace
 
 wb_status run_ppo(const JobHost& job, const json& spec_json) {
@@ -142,7 +136,7 @@ wb_status run_ppo(const JobHost& job, const json& spec_json) {
   const json record = {{"base_model", s.model},
                        {"rank", lc.r},
                        {"alpha", lc.lora_alpha},
-                       {"target_modules", module_names(lc)},
+                       {"target_modules", plugin::lora_module_names(lc)},
                        {"kind", "policy"}};
   result["path"] = plugin::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
                      llama::save_adapter(dir, trainer.policy(), s.model);

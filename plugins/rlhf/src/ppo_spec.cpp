@@ -48,20 +48,7 @@ PpoSpec parse_ppo_spec(const json& spec) {
   PpoSpec s;
   const auto job_id = r.optional_integer("job_id", 1);
   s.resume_from = r.string_or("resume_from", "");
-  s.model = r.string("model");
-  s.adapter = r.string_or("adapter", "");
-  s.reference = *parse_reference_mode(
-      r.one_of_or("reference", {"merged", "adapter"}, s.adapter.empty() ? "merged" : "adapter"));
-  if (s.reference == ReferenceMode::kAdapter && s.adapter.empty())
-    spec_fail("adapter", "reference 'adapter' needs the SFT adapter to keep frozen as the reference");
-  if (s.reference == ReferenceMode::kMerged && !s.adapter.empty())
-    spec_fail("reference", "'merged' with an SFT adapter would put the reward models (trained on '" + s.model +
-                               "') over the merged weights; use 'adapter', or give the merged SFT model as model");
-  s.helpfulness = r.string("helpfulness");
-  s.safety = r.string("safety");
-  s.dataset = r.string("dataset");
-  s.safety_tags = r.boolean_or("safety_tags", true);
-  s.safety_threshold = r.number_or("safety_threshold", 0.15, 0.0, 1.0);
+  read_policy_and_rewards(r, s, "the SFT adapter to keep frozen as the reference");
   s.beta = r.number_or("beta", 0.01, 0.0, 1e6);
   s.gamma = r.number_or("gamma", 1.0, 0.0, 1.0);
   s.lambda = r.number_or("lambda", 0.95, 0.0, 1.0);

@@ -17,11 +17,36 @@
 #include "wb/llama/model.h"
 #include "wb/llama/tokenizer.h"
 #include "wb/plugin/host.h"
+#include "wb/plugin/spec.h"
+#include "wb/rlhf/reference.h"
 #include "wb/rlhf/rollout.h"
 
 namespace wb::rlhf {
 
 inline constexpr const char* kRewardHeadFile = "score.safetensors";
+
+// The fields ppo and rejection_sampling share, read into `s` (a PpoSpec or RsSpec): model,
+// adapter, reference (default adapter when an SFT adapter is given, else merged; merged with an
+// adapter is refused: the reward models were trained on `model`), helpfulness, safety, dataset,
+// safety_tags, safety_threshold. `adapter_need` says, in the refusal of reference 'adapter'
+// without an adapter, what the adapter is for.
+template <class Spec>
+void read_policy_and_rewards(plugin::SpecReader& r, Spec& s, const std::string& adapter_need) {
+  s.model = r.string("model");
+  s.adapter = r.string_or("adapter", "");
+  s.reference = *parse_reference_mode(
+      r.one_of_or("reference", {"merged", "adapter"}, s.adapter.empty() ? "merged" : "adapter"));
+  if (s.reference == ReferenceMode::kAdapter && s.adapter.empty())
+    plugin::spec_fail("adapter", "reference 'adapter' needs " + adapter_need);
+  if (s.reference == ReferenceMode::kMerged && !s.adapter.empty())
+    plugin::spec_fail("reference", "'merged' with an SFT adapter would put the reward models (trained on '" + s.model +
+                                       "') over the merged weights; use 'adapter', or give the merged SFT model as model");
+  s.helpfulness = r.string("helpfulness");
+  s.safety = r.string("safety");
+  s.dataset = r.string("dataset");
+  s.safety_tags = r.boolean_or("safety_tags", true);
+  s.safety_threshold = r.number_or("safety_threshold", 0.15, 0.0, 1.0);
+}
 
 // An output name: letters, digits, '-', '_', '.', not starting with '.' or '-', at most 128.
 // Throws SpecError naming field.

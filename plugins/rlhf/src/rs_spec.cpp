@@ -44,20 +44,7 @@ RsSpec parse_rs_spec(const json& spec) {
   RsSpec s;
   const auto job_id = r.optional_integer("job_id", 1);
   s.resume_from = r.string_or("resume_from", "");
-  s.model = r.string("model");
-  s.adapter = r.string_or("adapter", "");
-  s.reference = *parse_reference_mode(
-      r.one_of_or("reference", {"merged", "adapter"}, s.adapter.empty() ? "merged" : "adapter"));
-  if (s.reference == ReferenceMode::kAdapter && s.adapter.empty())
-    spec_fail("adapter", "reference 'adapter' needs the SFT adapter the policy starts from");
-  if (s.reference == ReferenceMode::kMerged && !s.adapter.empty())
-    spec_fail("reference", "'merged' with an SFT adapter would put the reward models (trained on '" + s.model +
-                               "') over the merged weights; use 'adapter', or give the merged SFT model as model");
-  s.helpfulness = r.string("helpfulness");
-  s.safety = r.string("safety");
-  s.dataset = r.string("dataset");
-  s.safety_tags = r.boolean_or("safety_tags", true);
-  s.safety_threshold = r.number_or("safety_threshold", 0.15, 0.0, 1.0);
+  read_policy_and_rewards(r, s, "the SFT adapter the policy starts from");
   s.k = r.integer_or("k", 8, 1, 4096);
   s.temperature = r.number_or("temperature", 1.2, 1e-6, 100.0);
   s.max_new_tokens = r.integer_or("max_new_tokens", 32, 1, 1 << 16);

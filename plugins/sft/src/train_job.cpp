@@ -51,12 +51,6 @@ std::vector<llama::TrainBatch> load_batches(const plugin::JobHost& job, const Tr
   return pack(ex, s.batch_size, s.context_length, s.seed, shuffle);
 }
 
-json lora_module_names(const llama::LoraConfig& lc) {
-  json out = json::array();
-  for (auto m : lc.target_modules) out.push_back(std::string(llama::lora_module_name(m)));
-  return out;
-}
-
 }  // namespace
 
 wb_status run_train(const plugin::JobHost& job, const std::string& kind, const json& spec_json) {
@@ -145,7 +139,7 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
     json record = {{"base_model", s.model},
                    {"rank", s.lora.r},
                    {"alpha", s.lora.lora_alpha},
-                   {"target_modules", lora_module_names(s.lora)},
+                   {"target_modules", plugin::lora_module_names(s.lora)},
                    {"kind", "policy"}};
     result["path"] = plugin::publish_adapter(job, s.output, record, [&](const fs::path& dir) {
                        llama::save_adapter(dir, *model.lora, s.model);

@@ -24,6 +24,7 @@
 
 #include "wb/plugin/host.h"
 #include "wb/llama/config.h"
+#include "wb/llama/peft_config.h"
 #include "wb/llama/tokenizer.h"
 
 namespace wb::plugin {
@@ -48,6 +49,10 @@ std::filesystem::path publish_model(const JobHost& job, const std::string& name,
 // The same for an adapter; `record` holds everything but "name" and "path".
 std::filesystem::path publish_adapter(const JobHost& job, const std::string& name, nlohmann::json record,
                                       const std::function<void(const std::filesystem::path&)>& write);
+
+// A LoRA config's target modules as PEFT names (["q_proj", ...]): an adapter record's
+// "target_modules".
+nlohmann::json lora_module_names(const llama::LoraConfig& lc);
 
 // Copies the regular files of `from` into `to` (created), no recursion into subdirectories.
 void copy_files(const std::filesystem::path& from, const std::filesystem::path& to);
