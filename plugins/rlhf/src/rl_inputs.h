@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "wb/llama/model.h"
 #include "wb/llama/tokenizer.h"
 #include "wb/plugin/host.h"
+#include "wb/plugin/model_store.h"
 #include "wb/plugin/spec.h"
 #include "wb/rlhf/reference.h"
 #include "wb/rlhf/rollout.h"
@@ -46,6 +48,17 @@ void read_policy_and_rewards(plugin::SpecReader& r, Spec& s, const std::string& 
   s.dataset = r.string("dataset");
   s.safety_tags = r.boolean_or("safety_tags", true);
   s.safety_threshold = r.number_or("safety_threshold", 0.15, 0.0, 1.0);
+}
+
+// The policy and its reference for ppo and rejection_sampling (`s` a PpoSpec or RsSpec): the SFT
+// adapter frozen with a trainable copy (reference adapter), or a fresh policy LoRA on `model`
+// (merged); one base either way.
+template <class Spec>
+PolicyAndReference load_policy_and_reference(const plugin::JobHost& job, const Spec& s) {
+  const std::filesystem::path model_path = plugin::registered_model_path(s.model, job.handle());
+  return s.reference == ReferenceMode::kAdapter
+             ? adapter_reference(model_path, plugin::registered_adapter_path(s.adapter, job.handle()))
+             : merged_reference(model_path, s.lora, s.seed);
 }
 
 // An output name: letters, digits, '-', '_', '.', not starting with '.' or '-', at most 128.

@@ -48,16 +48,12 @@ wb_status run_rs(const JobHost& job, const json& spec_json) {
   if (s.output.empty()) plugin::spec_fail("output", "missing and no job id to name it after");
   const llama::DeviceChoice device = plugin::choose_device(s.device, kRsCpuOnly);
   job.progress(0.0, "load");
-  const fs::path model_path = plugin::registered_model_path(s.model, job.handle());
-  PolicyAndReference pr =
-      s.reference == ReferenceMode::kAdapter
-          ? adapter_reference(model_path, plugin::registered_adapter_path(s.adapter, job.handle()))
-          : merged_reference(model_path, s.lora, s.seed);
+  PolicyAndReference pr = load_policy_and_reference(job, s);
   job.info("device: " + device.note);
   const llama::LlamaConfig& cfg = pr.model.config;
   const LoadedRewardModel helpful = load_reward_model(job, s.helpfulness, cfg);
   const LoadedRewardModel safe = load_reward_model(job, s.safety, cfg);
-  const llama::Tokenizer tok = plugin::model_tokenizer(model_path, s.model);
+  const llama::Tokenizer tok = plugin::model_tokenizer(plugin::registered_model_path(s.model, job.handle()), s.model);
   if (tok.vocab_size() != cfg.vocab_size)
     throw std::runtime_error("model '" + s.model + "': tokenizer vocabulary differs from config vocab_size");
   job.progress(0.01, "data");
