@@ -54,8 +54,10 @@ TEST_CASE("json reader: errors name the field, the expectation and the value", "
   CHECK(error_of([&] { r.child("opt").number("beta", 0, 1); }) == "field 'opt.beta': expected a number 0..1, got 2");
   CHECK(error_of([&] { r.integer("big"); }) == "field 'big': expected an integer, got 1e+300");
   CHECK(error_of([&] { r.optional_strings("ids"); }) == "field 'ids': expected a list of strings, got [1,\"x\"]");
-  CHECK(error_of([] { JsonReader(json::array({1}), "spec."); }) == "field 'spec': expected a JSON object, got [1]");
-  CHECK(error_of([] { JsonReader(json(3)); }) == "expected a JSON object, got 3");
+  const json array = json::array({1});
+  const json three = 3;
+  CHECK(error_of([&] { JsonReader(array, "spec."); }) == "field 'spec': expected a JSON object, got [1]");
+  CHECK(error_of([&] { JsonReader{three}; }) == "expected a JSON object, got 3");
 }
 
 TEST_CASE("json reader: finish refuses fields nobody read, allow and allow_only mark them", "[json]") {
