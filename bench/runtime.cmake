@@ -11,3 +11,12 @@ if(TARGET wb_llama AND TARGET CLI11::CLI11)
     set_target_properties(${b} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
   endforeach()
 endif()
+
+# bench_data_parallel: the same training over MPI ranks (run under mpirun by scripts/bench.sh);
+# only where the MPI collectives are built.
+if(TARGET wb_bench_util AND TARGET wb_collectives_mpi)
+  add_executable(bench_data_parallel ${CMAKE_CURRENT_LIST_DIR}/bench_data_parallel.cpp)
+  target_link_libraries(bench_data_parallel PRIVATE wb_bench_util wb_collectives_mpi CLI11::CLI11)
+  target_compile_definitions(bench_data_parallel PRIVATE OMPI_SKIP_MPICXX=1)
+  set_target_properties(bench_data_parallel PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif()

@@ -21,6 +21,8 @@ if [ ! -f "$build_dir/build.ninja" ] && [ ! -f "$build_dir/Makefile" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
+# bench_data_parallel exists where OpenMPI is installed (scripts/setup.sh installs it).
+cmake --build "$build_dir" --target bench_data_parallel -j "$jobs" 2>/dev/null || true
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 machine="$cpu, $(nproc) CPUs, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
@@ -47,4 +49,19 @@ for p in $presets; do
     run "$build_dir/bench/bench_train" --preset "$p"
   fi
 done
+# Data-parallel scaling over MPI: 1 and 2 ranks with one thread each (the same resources per rank),
+# efficiency = tokens/s with 2 ranks / (2 × tokens/s with 1 rank).
+if [ -x "$build_dir/bench/bench_data_parallel" ] && command -v mpirun >/dev/null 2>&1; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+  for p in $presets; do
+    if [ "$p" = "110m" ]; then dp_args=(--seqs 1 --seq-len 256 --steps 2); else dp_args=(--seqs 2 --seq-len 256 --steps 3); fi
+    for n in 1 2; do
+      OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 run mpirun -np "$n" --oversubscribe \
+        "$build_dir/bench/bench_data_parallel" --preset "$p" "${dp_args[@]}"
+    done
+    tail -n 4 "$out" | jq -rs --arg p "$p" 'map(select(.bench == "data_parallel")) | group_by(.phase)[] |
+      (map(select(.world == 1))[0].tokens_per_s) as $one | (map(select(.world == 2))[0].tokens_per_s) as $two |
+      "data parallel \($p) \(.[0].phase): 1 rank \($one | floor) tok/s, 2 ranks \($two | floor) tok/s, efficiency \($two / (2 * $one) * 100 | floor)%"' >&2
+  done
+fi
 echo "appended to $out" >&2
