@@ -107,7 +107,10 @@ struct Daemon::Impl {
         throw unavailable("the daemon is shutting down");
       // An annotator's token: the request labels for that annotator, and may only label.
       req.annotator.reset();
-      if (auto token = bearer_token(req))
+      // (The admin token is no annotator's: its requests, OpenAI ones included, never wait for
+      // the store here.)
+      const auto token = bearer_token(req);
+      if (token && !(cfg.tcp.enabled && constant_time_equal(*token, cfg.tcp.token)))
         if (auto name = store.annotators().find_by_token(*token)) {
           if (!annotator_may(req.method, req.path))
             throw ApiError(403, "forbidden", annotator_forbidden_message(req.method, req.path));
