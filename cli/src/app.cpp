@@ -81,6 +81,7 @@ int run_app(int argc, char** argv) {
   register_generate(app, ctx);
   register_chat(app, ctx);
   register_label(app, ctx);
+  register_annotator(app, ctx);
   register_reward(app, ctx);
 
   if (auto unknown = unknown_command(app, argc, argv)) {

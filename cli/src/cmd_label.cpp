@@ -189,6 +189,22 @@ int run_stats(const Context& ctx, const std::string& dataset) {
                  cell(g, "rating_within_one") + " (" + percent(g["rating_within_one_rate"]) + ")"},
                 {"same answer, same rating", cell(g, "same_rating")},
                 {"same safety label", cell(g, "same_safety") + " (" + percent(g["safety_rate"]) + ")"}});
+  const json couples = r.value("annotator_couples", json::array());
+  if (!couples.empty()) {
+    *ctx.out << "\nevery two annotators (Cohen's kappa on the preferred answer):\n";
+    Table k({"ANNOTATORS", "PAIRS", "SAME ANSWER", "KAPPA"});
+    for (const auto& c : couples) {
+      std::string kappa = "-";
+      if (c["kappa"].is_number()) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f", c["kappa"].get<double>());
+        kappa = buf;
+      }
+      k.add_row({c["annotators"][0].get<std::string>() + " & " + c["annotators"][1].get<std::string>(), cell(c, "pairs"),
+                 percent(c["preference_rate"]), kappa});
+    }
+    k.print(*ctx.out);
+  }
   return kExitOk;
 }
 

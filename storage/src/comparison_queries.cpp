@@ -2,6 +2,8 @@
 // agreement (comparisons.h).
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
+#include <map>
 #include <unordered_set>
 #include <utility>
 
@@ -47,6 +49,34 @@ void add_agreement(const std::vector<Label>& labels, LabelAgreement& out) {
     }
   }
   if (judged_twice) ++out.pairs;
+}
+
+// Cohen's kappa for every two annotators over the pairs both labeled (comparisons.h).
+// `pairs`: for each pair, each annotator's latest label as "prefers the first response".
+std::vector<AnnotatorCouple> annotator_couples(const std::vector<std::map<std::string, bool>>& pairs) {
+  struct Tally {
+    std::int64_t n = 0, same = 0, first_x = 0, first_y = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Tally> tallies;
+  for (const auto& labels : pairs)
+    for (auto x = labels.begin(); x != labels.end(); ++x)
+      for (auto y = std::next(x); y != labels.end(); ++y) {
+        Tally& t = tallies[{x->first, y->first}];
+        ++t.n;
+        if (x->second == y->second) ++t.same;
+        if (x->second) ++t.first_x;
+        if (y->second) ++t.first_y;
+      }
+  std::vector<AnnotatorCouple> out;
+  for (const auto& [names, t] : tallies) {
+    AnnotatorCouple c{names.first, names.second, t.n, t.same, std::nullopt};
+    const double n = static_cast<double>(t.n);
+    const double po = t.same / n, px = t.first_x / n, py = t.first_y / n;
+    const double pe = px * py + (1 - px) * (1 - py);
+    if (pe < 1) c.kappa = (po - pe) / (1 - pe);
+    out.push_back(c);
+  }
+  return out;
 }
 
 }  // namespace
@@ -104,6 +134,8 @@ LabelStats ComparisonRepository::stats(std::optional<std::string_view> dataset) 
   LabelStats s;
   // Agreement is per dataset: the same pair in two datasets is two pairs.
   std::map<std::pair<std::int64_t, std::string>, std::vector<Label>> pairs;
+  // Per pair, each annotator's latest label: does it prefer the first of the two responses?
+  std::map<std::pair<std::int64_t, std::string>, std::map<std::string, bool>> latest;
   while (st.step()) {
     ++s.total;
     const std::string prompt = st.column_text(1), a = st.column_text(2), b = st.column_text(3);
@@ -122,9 +154,16 @@ LabelStats ComparisonRepository::stats(std::optional<std::string_view> dataset) 
       s.seconds_total += *secs;
       ++s.seconds_count;
     }
-    pairs[{st.column_int64(0), pair_key(prompt, a, b)}].push_back({annotator, chosen == "b" ? b : a, rating, safety});
+    const std::pair<std::int64_t, std::string> key{st.column_int64(0), pair_key(prompt, a, b)};
+    const std::string& preferred = chosen == "b" ? b : a;
+    pairs[key].push_back({annotator, preferred, rating, safety});
+    latest[key][annotator] = preferred == std::min(a, b);
   }
   for (const auto& [key, labels] : pairs) add_agreement(labels, s.agreement);
+  std::vector<std::map<std::string, bool>> shared;
+  for (auto& [key, labels] : latest)
+    if (labels.size() > 1) shared.push_back(std::move(labels));
+  s.annotator_couples = annotator_couples(shared);
   return s;
 }
 

@@ -176,12 +176,24 @@ UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (''sft'', ''preferen
 PRAGMA writable_schema = RESET;
 )sql";
 
-constexpr std::array<Migration, 5> kSteps{{
+// Version 6: annotators, each with their own bearer token for the web labeling page. Only the
+// token's SHA-256 is kept; comparisons name their annotator as text, so removing an annotator
+// keeps every label they made.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE annotators (
+  name          TEXT PRIMARY KEY CHECK (name <> ''),
+  token_sha256  TEXT NOT NULL UNIQUE CHECK (length(token_sha256) = 64),
+  created       TEXT NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 6> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
     {4, "held jobs, crash count", kV4, true},
     {5, "dataset kind text", kV5},
+    {6, "annotators", kV6},
 }};
 
 }  // namespace

@@ -46,7 +46,8 @@ Store::Store(const std::filesystem::path& file, const OpenOptions& options)
       comparisons_(*conn_),
       jobs_(*conn_),
       metrics_(*conn_),
-      adapters_(*conn_) {}
+      adapters_(*conn_),
+      annotators_(*conn_) {}
 
 int Store::schema_version() {
   auto lock = conn_->lock();

@@ -40,8 +40,9 @@ TEST_CASE("serving: TCP listener with and without the bearer token") {
   CHECK(r.status == 200);
   CHECK(r.body.find("workbench_jobs") != std::string::npos);
 
-  // Only the OpenAI routes: the rest of the API stays on the Unix socket.
-  CHECK(tcp_exchange(port, http_request("GET", "/v1/jobs", "", {auth})).status == 404);
+  // Only the OpenAI routes and the web pages' (docs/WEB.md): the rest stays on the Unix socket.
+  CHECK(tcp_exchange(port, http_request("POST", "/v1/jobs", "{}", {auth})).status == 404);
+  CHECK(tcp_exchange(port, http_request("GET", "/v1/datasets", "", {auth})).status == 404);
   CHECK(tcp_exchange(port, http_request("POST", "/v1/serving", "{\"model\":\"tiny\"}", {auth})).status == 404);
 
   r = tcp_exchange(port, http_request("GET", "/v1/models", "", {auth}));

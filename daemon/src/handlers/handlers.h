@@ -36,6 +36,17 @@ Response comparison_export(App&, Request&);
 Response label_next(App&, Request&);
 Response label_stats(App&, Request&);
 
+// annotators.cpp (tokens for the web labeling page)
+Response annotator_add(App&, Request&);
+Response annotator_list(App&, Request&);
+Response annotator_remove(App&, Request&);
+Response annotator_me(App&, Request&);
+
+// web.cpp (the web app's files, the demo's results)
+Response web_index(App&, Request&);
+Response web_file(App&, Request&);
+Response demo_results(App&, Request&);
+
 // jobs.cpp
 Response job_create(App&, Request&);
 Response job_list(App&, Request&);

@@ -104,7 +104,9 @@ Response label_next(App& app, Request& req) {
   const std::string model = required_query(req, "model");
   const auto adapter_a = optional_query(req, "a");
   const auto adapter_b = optional_query(req, "b");
-  const auto annotator = optional_query(req, "annotator");
+  // With an annotator's token, "annotator" (this annotator's labels only) names the token's owner.
+  auto annotator = optional_query(req, "annotator");
+  if (annotator && req.annotator) annotator = req.annotator;
   auto temps = std::make_pair(0.7, 0.7);
   if (auto t = optional_query(req, "temperatures")) temps = parse_temperatures(*t);
   const std::int64_t seed = query_int("seed", req.query_or("seed", "0"), 0, INT32_MAX);
@@ -175,6 +177,13 @@ Response label_stats(App& app, Request& req) {
   for (auto& [k, n] : s.safety) safety[k] = n;
   const auto& g = s.agreement;
   auto rate = [&](std::int64_t n) { return g.couples ? json(static_cast<double>(n) / g.couples) : json(nullptr); };
+  json couples = json::array();
+  for (const auto& c : s.annotator_couples)
+    couples.push_back({{"annotators", {c.first, c.second}},
+                       {"pairs", c.pairs},
+                       {"same_preference", c.same_preference},
+                       {"preference_rate", static_cast<double>(c.same_preference) / c.pairs},
+                       {"kappa", c.kappa ? json(*c.kappa) : json(nullptr)}});
   json out = {{"dataset", dataset ? json(*dataset) : json(nullptr)},
               {"total", s.total},
               {"safety_prompts", s.safety_prompts},
@@ -194,7 +203,8 @@ Response label_stats(App& app, Request& req) {
                 {"same_safety", g.same_safety},
                 {"preference_rate", rate(g.same_preference)},
                 {"rating_within_one_rate", rate(g.rating_within_one)},
-                {"safety_rate", rate(g.same_safety)}}}};
+                {"safety_rate", rate(g.same_safety)}}},
+              {"annotator_couples", couples}};
   return json_response(200, out);
 }
 

@@ -26,6 +26,14 @@ void add_routes(Router& r, App& app) {
   r.add("GET", "/v1/comparisons/export", h(comparison_export), Router::Runs::OnWorkers);
   r.add("GET", "/v1/comparisons/next", h(label_next));    // labeling.cpp
   r.add("GET", "/v1/comparisons/stats", h(label_stats));
+  // annotators (annotators.cpp) and the web app (web.cpp)
+  r.add("POST", "/v1/annotators", h(annotator_add));
+  r.add("GET", "/v1/annotators", h(annotator_list));
+  r.add("GET", "/v1/annotators/me", h(annotator_me));
+  r.add("DELETE", "/v1/annotators/{name}", h(annotator_remove));
+  r.add("GET", "/", h(web_index));
+  r.add("GET", "/ui/{file}", h(web_file));
+  r.add("GET", "/v1/demo/results", h(demo_results));
   // jobs
   r.add("POST", "/v1/jobs", h(job_create));
   r.add("GET", "/v1/jobs", h(job_list));

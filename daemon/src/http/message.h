@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,9 @@ struct Request {
   std::string body;
   std::string route;                           // the matched route pattern (for metrics)
   std::map<std::string, std::string> headers;  // lower-case names (last one wins)
+  // Set by the daemon when the request carries an annotator's token (http/web_access.h): the
+  // annotator every label of this request is recorded for.
+  std::optional<std::string> annotator;
 
   // Query parameter or `fallback` when absent.
   std::string query_or(const std::string& key, const std::string& fallback) const {

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "http/web_access.h"
+
 namespace wb::daemon {
 
 namespace net = boost::asio;
@@ -32,6 +34,7 @@ TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, 
       port_(port),
       token_(std::move(token)),
       metrics_without_token_(limits.metrics_without_token),
+      annotator_of_(std::move(limits.annotator_of)),
       inner_(std::move(handler)),
       acceptor_(net::make_strand(ioc)),
       accept_pause_(acceptor_.get_executor()) {
@@ -61,6 +64,8 @@ bool is_health(const std::string& method, const std::string& path) {
 TcpAccess tcp_access(const std::string& method, const std::string& path, bool metrics_without_token) {
   if (is_health(method, path)) return TcpAccess::Open;
   if (method == "GET" && path == "/metrics" && metrics_without_token) return TcpAccess::Open;
+  if (is_web_static(method, path)) return TcpAccess::Open;
+  if (web_admin_route(method, path)) return TcpAccess::Token;
   if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
       (method == "GET" && (path == "/v1/models" || path == "/metrics")) ||
       (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos))
@@ -72,18 +77,24 @@ std::optional<Response> TcpListener::admit(const Request& req) const {
   const TcpAccess access = tcp_access(req.method, req.path, metrics_without_token_);
   if (access == TcpAccess::Open) return std::nullopt;
   // The token before the route, so a client without it learns nothing of what is served.
-  const auto it = req.headers.find("authorization");
-  const std::string given = it == req.headers.end() ? "" : it->second;
-  const std::string prefix = "Bearer ";
-  if (given.compare(0, prefix.size(), prefix) != 0 || !constant_time_equal(given.substr(prefix.size()), token_)) {
-    Response r = error_response(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <tcp.token>)");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
+  const std::optional<std::string> given = bearer_token(req);
+  if (given && constant_time_equal(*given, token_)) {
+    if (access != TcpAccess::Token)
+      return error_response(404, "not_found",
+                            "the TCP listener serves only POST /v1/completions, POST /v1/chat/completions, GET "
+                            "/v1/models[/{id}], GET /metrics, GET /health and the web pages' routes (docs/WEB.md)");
+    return std::nullopt;
   }
-  if (access != TcpAccess::Token)
-    return error_response(404, "not_found", "the TCP listener serves only POST /v1/completions, POST "
-                                            "/v1/chat/completions, GET /v1/models[/{id}], GET /metrics and GET /health");
-  return std::nullopt;
+  // An annotator's token (compared by its hash in storage) may label, nothing else.
+  if (given && annotator_of_ && annotator_of_(*given)) {
+    if (!annotator_may(req.method, req.path))
+      return error_response(403, "forbidden", annotator_forbidden_message(req.method, req.path));
+    return std::nullopt;
+  }
+  Response r = error_response(401, "unauthorized",
+                              "missing or wrong bearer token (Authorization: Bearer <tcp.token or an annotator's token>)");
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
 }
 
 Response TcpListener::handle(Request& req) const {

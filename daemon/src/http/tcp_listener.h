@@ -3,11 +3,13 @@
 // Listens on a loopback address only (tcp.host must be 127.0.0.0/8 or ::1; anything else is
 // refused at start), accepts connections and hands each one to an HttpServer that serves it like
 // a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
-// for probes) and GET /metrics when tcp.metrics_without_token is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared in
+// for probes), GET /metrics when tcp.metrics_without_token is set (for scrapers) and the web
+// app's static files, every request must carry `Authorization: Bearer <tcp.token>` (compared in
 // constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
-// clients use and /metrics (tcp_access below; others: 404). Both are decided from the header
-// alone, before any body byte is read, so a client without the token cannot make the daemon
-// read (or wait for) a body. The listener has
+// clients use, /metrics and the web pages' routes (tcp_access below; others: 404), or an
+// annotator's token, which reaches the labeling routes only (http/web_access.h; others: 403).
+// All is decided from the header alone, before any body byte is read, so a client without a
+// token cannot make the daemon read (or wait for) a body. The listener has
 // its own body cap (tcp.max_body_bytes) and connection cap (tcp.max_connections). Allowed
 // requests go to the daemon's own handler, so answers are identical.
 #pragma once
@@ -15,6 +17,7 @@
 #include <utility>  // before any Asio header (GCC 12 + C++20)
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +36,9 @@ class TcpListener {
     std::uint64_t max_body_bytes = 4u << 20;
     std::size_t max_connections = 64;
     bool metrics_without_token = false;  // tcp.metrics_without_token: GET /metrics is Open
+    // The annotator a bearer token belongs to (nullopt: none); such a token reaches only the
+    // routes annotator_may() allows (http/web_access.h), others answer 403.
+    std::function<std::optional<std::string>(const std::string& token)> annotator_of;
   };
   // `base` supplies the header limit, deadlines, worker pool and observer.
   TcpListener(boost::asio::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
@@ -63,6 +69,7 @@ class TcpListener {
   std::uint16_t port_;
   std::string token_;
   bool metrics_without_token_;
+  std::function<std::optional<std::string>(const std::string&)> annotator_of_;
   HttpServer::Handler inner_;
   std::unique_ptr<HttpServer> server_;
   boost::asio::ip::tcp::acceptor acceptor_;
@@ -70,10 +77,12 @@ class TcpListener {
 };
 
 // What the listener asks of a request, decided here alone and from the header: Open (no token;
-// GET /health and /v1/health, answered {"status":"ok"} and nothing more, and GET /metrics when
-// `metrics_without_token`), Token (the bearer token; the OpenAI routes, GET /v1/models and
-// /v1/models/{id} in OpenAI's shape without local paths, GET /metrics) or NotServed (404 once the
-// token is shown; the rest stays on the Unix socket).
+// GET /health and /v1/health, answered {"status":"ok"} and nothing more, GET /metrics when
+// `metrics_without_token`, and the web app's static files GET / and /ui/<file>), Token (the
+// bearer token; the OpenAI routes, GET /v1/models and /v1/models/{id} in OpenAI's shape without
+// local paths, GET /metrics, and the routes the web pages call: web_admin_route() in
+// http/web_access.h) or NotServed (404 once the token is shown; the rest stays on the Unix
+// socket). An annotator's token is checked apart: it reaches only annotator_may()'s routes.
 enum class TcpAccess { Open, Token, NotServed };
 TcpAccess tcp_access(const std::string& method, const std::string& path, bool metrics_without_token);
 

@@ -19,6 +19,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/tcp_listener.h"
+#include "http/web_access.h"
 #include "http/worker_pool.h"
 #include "lifecycle/instance_lock.h"
 #include "plugins/host_api.h"
@@ -104,6 +105,17 @@ struct Daemon::Impl {
     try {
       if (shutting_down && req.path != "/v1/health" && req.path != "/v1/status")
         throw unavailable("the daemon is shutting down");
+      // An annotator's token: the request labels for that annotator, and may only label.
+      req.annotator.reset();
+      // (The admin token is no annotator's: its requests, OpenAI ones included, never wait for
+      // the store here.)
+      const auto token = bearer_token(req);
+      if (token && !(cfg.tcp.enabled && constant_time_equal(*token, cfg.tcp.token)))
+        if (auto name = store.annotators().find_by_token(*token)) {
+          if (!annotator_may(req.method, req.path))
+            throw ApiError(403, "forbidden", annotator_forbidden_message(req.method, req.path));
+          req.annotator = std::move(name);
+        }
       return router.dispatch(req);
     } catch (const ApiError& e) {
       return error_response(e.status(), e.code(), e.what());
@@ -163,6 +175,14 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     tl.max_body_bytes = d.cfg.tcp.max_body_bytes;
     tl.max_connections = static_cast<std::size_t>(d.cfg.tcp.max_connections);
     tl.metrics_without_token = d.cfg.tcp.metrics_without_token;
+    tl.annotator_of = [&d](const std::string& token) -> std::optional<std::string> {
+      try {
+        return d.store.annotators().find_by_token(token);
+      } catch (const std::exception& e) {  // the gate answers 401; the daemon keeps serving
+        spdlog::error("annotator token lookup failed: {}", e.what());
+        return std::nullopt;
+      }
+    };
     d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
                                           d.cfg.tcp.port, d.cfg.tcp.token, tl);
     d.tcp->listen();

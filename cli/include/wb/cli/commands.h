@@ -26,6 +26,7 @@ void register_generate(CLI::App& app, Context& ctx);  // wb generate
 void register_chat(CLI::App& app, Context& ctx);      // wb chat
 void register_reward(CLI::App& app, Context& ctx);  // wb reward score (cmd_reward.cpp)
 void register_label(CLI::App& app, Context& ctx);  // wb label [stats] (cmd_label.cpp)
+void register_annotator(CLI::App& app, Context& ctx);  // wb annotator add|list|remove
 
 // Builds the full wb command line and runs it; returns the exit code (errors.h). Used by main().
 int run_app(int argc, char** argv);

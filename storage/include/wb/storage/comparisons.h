@@ -57,6 +57,18 @@ struct LabelAgreement {
   std::int64_t same_safety = 0;        // couples giving the same safety label (either preference)
 };
 
+// Agreement of two annotators on the preferred response of the pairs both labeled (each one's
+// latest label of a pair counts). The category of a label is which of the pair's two responses
+// it prefers (in a fixed order), so Cohen's kappa = (p_o - p_e) / (1 - p_e), with p_o the share
+// of pairs they agree on and p_e the agreement expected from each one's own rate of preferring
+// the first response. kappa is nullopt when p_e = 1 (both always chose the same position).
+struct AnnotatorCouple {
+  std::string first, second;  // annotator names, first < second
+  std::int64_t pairs = 0;     // pairs both labeled
+  std::int64_t same_preference = 0;
+  std::optional<double> kappa;
+};
+
 // Counts of one preference dataset's comparisons (or of all of them).
 struct LabelStats {
   std::int64_t total = 0;
@@ -70,6 +82,7 @@ struct LabelStats {
   double seconds_total = 0;                              // sum of the stored label times
   std::int64_t seconds_count = 0;                        // comparisons that carry a time
   LabelAgreement agreement;
+  std::vector<AnnotatorCouple> annotator_couples;        // every two annotators sharing a pair
 };
 
 struct ComparisonsPage {

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "wb/storage/adapters.h"
+#include "wb/storage/annotators.h"
 #include "wb/storage/comparisons.h"
 #include "wb/storage/connection.h"
 #include "wb/storage/dataset_format.h"
@@ -39,6 +40,7 @@ class Store {
   JobRepository& jobs() noexcept { return jobs_; }
   MetricRepository& metrics() noexcept { return metrics_; }
   AdapterRepository& adapters() noexcept { return adapters_; }
+  AnnotatorRepository& annotators() noexcept { return annotators_; }
 
   const std::filesystem::path& path() const noexcept { return path_; }
   int schema_version();
@@ -56,6 +58,7 @@ class Store {
   JobRepository jobs_;
   MetricRepository metrics_;
   AdapterRepository adapters_;
+  AnnotatorRepository annotators_;
 };
 
 }  // namespace wb::storage
