@@ -9,7 +9,8 @@
 #   LLAMA_BENCH=~/llama.cpp/build/bin/llama-bench scripts/bench.sh
 #       # then also: each preset as a random model with a trained tokenizer (workbenchd, `wb model
 #       # init`), exported as GGUF; bench_decode --model and llama-bench on that same checkpoint
-#       # (128-token prompt, 64 generated, the same threads), alternating, and the ratios printed
+#       # (128-token prompt, 64 generated, the same threads), alternating, and the ratios printed;
+#       # WB_BENCH_TOKENIZER=<tokenizer.model> skips training the 32,000-piece tokenizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${WB_BUILD_DIR:-build}

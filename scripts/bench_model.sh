@@ -5,6 +5,8 @@
 #
 #   bench_daemon_start [TCP_PORT TOKEN]   # workbenchd on $work/wb.sock (+ the OpenAI listener)
 #   bench_model_init NAME PRESET VOCAB    # registered model NAME in $work/data/models/NAME
+#       (with WB_BENCH_TOKENIZER=<tokenizer.model>, e.g. Llama 2's, that tokenizer instead of
+#       training one: training a 32,000-piece tokenizer takes many minutes on a small CPU)
 #   bench_model_gguf NAME                 # prints the path of its GGUF export
 
 bench_model_cleanup() {
@@ -46,6 +48,10 @@ bench_daemon_start() {
 }
 
 bench_model_init() {
+  if [ -n "${WB_BENCH_TOKENIZER:-}" ]; then
+    wb model init "$1" --preset "$2" --tokenizer "$WB_BENCH_TOKENIZER" >/dev/null
+    return
+  fi
   # A corpus of pseudo-words (deterministic) with enough distinct pairs for the vocabulary.
   awk -v n=400000 'BEGIN { srand(7); split("ka lo mi nu re sa ti vo be da fe gi ho ju ke la ma ne pi qu ro su te ul va we xi yo zu an el in on", s, " ");
     for (i = 0; i < n; i++) { w = ""; k = 2 + int(rand() * 3); for (j = 0; j < k; j++) w = w s[1 + int(rand() * 34)];

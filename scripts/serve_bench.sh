@@ -11,6 +11,8 @@
 # Settings (environment): WB_BUILD_DIR (build), WB_SERVE_BENCH_PRESET (15m; tiny, 15m, 110m),
 # WB_SERVE_BENCH_CONCURRENCY ("1 8 32"), WB_SERVE_BENCH_GENERATE (128), WB_SERVE_BENCH_REPS (2),
 # WB_SERVE_BENCH_VOCAB (the tokenizer trained for the random model: 32000, the presets' vocabulary),
+# WB_BENCH_TOKENIZER (a tokenizer.model to use instead of training one, e.g. Llama 2's: training
+# 32,000 pieces takes many minutes on a small CPU),
 # WB_SERVE_BENCH_PORT (11499; llama-server gets the next port), LLAMA_SERVER_ARGS (extra arguments),
 # OMP_WAIT_POLICY (PASSIVE).
 set -euo pipefail
