@@ -1,5 +1,6 @@
 // bench_decode: serving speed on the CPU backend.
-//   prefill:  a 128-token prompt in one chunk -> prompt tokens/s
+//   prefill:  a 128-token prompt in one chunk -> prompt tokens/s, and its useful GFLOP/s as a
+//             share of a measured sgemm peak (the linears, causal attention, one LM-head row)
 //   decode:   batch 1 and batch 8 sequences, each generating 256 tokens greedily after a short
 //             prompt -> generated tokens/s; with several --stream-rows values (e.g. "32 0": the
 //             row kernel for decode batches vs BLAS alone) the runs alternate, --reps rounds
@@ -65,8 +66,18 @@ int main(int argc, char** argv) {
         dec.prefill(s, toks, logits, prompt);
         best = std::min(best, bench::seconds_since(t0));
       }
+      // Useful FLOPs: the seven linears of every layer per token, causal attention (QK^T and PV
+      // over T(T+1)/2 scores per head), the LM head for the last token; against sgemm's peak.
+      const double T = static_cast<double>(prompt), D = static_cast<double>(c.hidden_size);
+      const double QD = static_cast<double>(c.num_attention_heads * c.head_dim()), KVD = static_cast<double>(c.kv_dim());
+      const double P = D * (2 * QD + 2 * KVD) + 3 * D * static_cast<double>(c.intermediate_size);
+      const double flops = static_cast<double>(c.num_hidden_layers) * (2 * P * T + 2 * QD * T * (T + 1)) +
+                           2 * D * static_cast<double>(c.vocab_size);
+      const double peak = bench::sgemm_peak();
       bench::emit({{"bench", "decode"}, {"phase", "prefill"}, {"model", label}, {"tokens", prompt},
-                   {"seconds", best}, {"tokens_per_s", static_cast<double>(prompt) / best}});
+                   {"seconds", best}, {"tokens_per_s", static_cast<double>(prompt) / best},
+                   {"achieved_gflop_s", flops / best / 1e9}, {"sgemm_peak_gflop_s", peak / 1e9},
+                   {"ratio_vs_sgemm", flops / best / peak}});
     }
     for (int rep = 0; rep < reps; ++rep)
     for (int64_t sr : stream_rows)

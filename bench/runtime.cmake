@@ -1,11 +1,12 @@
 # CPU engine benchmarks: bench_decode (prefill/decode tokens/s vs the memory-bandwidth bound) and
-# bench_train (LoRA/full tokens/s and GFLOP/s vs a measured sgemm peak). JSON lines on stdout.
+# bench_train (LoRA/full tokens/s and GFLOP/s vs a measured sgemm peak), bench_xent (the training
+# loss's kernels, CPU time per row). JSON lines on stdout.
 find_package(CLI11 CONFIG QUIET)
 if(TARGET wb_llama AND TARGET CLI11::CLI11)
   add_library(wb_bench_util STATIC ${CMAKE_CURRENT_LIST_DIR}/bench_util.cpp)
   target_include_directories(wb_bench_util PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(wb_bench_util PUBLIC wb_llama)
-  foreach(b bench_decode bench_train)
+  foreach(b bench_decode bench_train bench_xent)
     add_executable(${b} ${CMAKE_CURRENT_LIST_DIR}/${b}.cpp)
     target_link_libraries(${b} PRIVATE wb_bench_util CLI11::CLI11)
     set_target_properties(${b} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)

@@ -11,6 +11,10 @@
 // tiles, invariant too.
 // --device cuda serves on the GPU (--gpu-dtype bf16|fp32; not batch-invariant); where no GPU
 // answers it prints one "skipped" line and exits 0.
+// --url http://HOST:PORT drives a running server over HTTP instead (OpenAI /v1/completions,
+// greedy, EOS ignored, --prompt-text, --api-model, --token; http_load.h): workbenchd's TCP
+// listener and llama.cpp's llama-server are measured by this same client
+// (scripts/serve_bench.sh runs both and prints the ratios).
 #include <CLI/CLI.hpp>
 
 #include <array>
@@ -27,6 +31,7 @@
 
 #include "bench_util.h"
 #include "engine.h"
+#include "http_load.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/model_io.h"
 #include "wb/llama/rng.h"
@@ -139,7 +144,37 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "engine device: cpu, cuda or auto (--batch-invariant/--row-tile are CPU options)")
       ->default_val("cpu");
   app.add_option("--gpu-dtype", gpu_dtype, "GPU storage: bf16 or fp32")->default_val("bf16");
+  std::string url, token, api_model = "base", server = "server",
+      prompt_text = "Once upon a time, in a small village at the edge of a great forest, there lived an old "
+                    "clockmaker who repaired every clock in the valley and never told anyone his age.";
+  app.add_option("--url", url, "drive a running server over HTTP (http://HOST:PORT) instead of the in-process engine");
+  app.add_option("--token", token, "with --url: bearer token");
+  app.add_option("--api-model", api_model, "with --url: the request's model field")->default_val("base");
+  app.add_option("--server", server, "with --url: a label for the JSON lines")->default_val("server");
+  app.add_option("--prompt-text", prompt_text, "with --url: the prompt");
   CLI11_PARSE(app, argc, argv);
+  if (!url.empty()) {  // the same client against any OpenAI-compatible server
+    try {
+      bench::HttpTarget t = bench::parse_url(url);
+      t.token = token;
+      t.model = api_model;
+      bench::http_completions(t, 1, prompt_text, 4);  // warm-up
+      for (int64_t n : conc) {
+        bench::HttpRun best;
+        for (int64_t r = 0; r < reps; ++r) {
+          const bench::HttpRun res = bench::http_completions(t, static_cast<int>(n), prompt_text, gen);
+          if (res.tokens_per_s > best.tokens_per_s) best = res;
+        }
+        bench::emit({{"bench", "serve_http"}, {"server", server}, {"concurrency", n}, {"generate", gen},
+                     {"tokens_per_s", best.tokens_per_s}, {"wall_s", best.wall_s}, {"tokens", best.tokens},
+                     {"latency_mean_s", best.latency_mean_s}, {"latency_max_s", best.latency_max_s}});
+      }
+    } catch (const std::exception& ex) {
+      std::fprintf(stderr, "serve_bench: %s: %s\n", url.c_str(), ex.what());
+      return 1;
+    }
+    return 0;
+  }
   try {
     wbtest::TempDir tmp("wb-serve-bench");
     const std::string label = bench::model_label(model_dir, model_dir.empty() ? preset : "");

@@ -6,6 +6,11 @@
 #   scripts/bench.sh                 # both presets
 #   WB_BENCH_PRESETS=15m scripts/bench.sh
 #   scripts/bench.sh --model /models/my-llama   # one model directory instead of presets
+#   LLAMA_BENCH=~/llama.cpp/build/bin/llama-bench scripts/bench.sh
+#       # then also: each preset as a random model with a trained tokenizer (workbenchd, `wb model
+#       # init`), exported as GGUF; bench_decode --model and llama-bench on that same checkpoint
+#       # (128-token prompt, 64 generated, the same threads), alternating, and the ratios printed;
+#       # WB_BENCH_TOKENIZER=<tokenizer.model> skips training the 32,000-piece tokenizer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${WB_BUILD_DIR:-build}
@@ -16,6 +21,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # active spin-wait the idle OpenMP workers burn the cores BLAS needs (4x slower training on 2
 # cores in docs/PERFORMANCE.md). Passive waiting is the setting to measure with.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
+
+if [ -n "${LLAMA_BENCH:-}" ] && [ ! -x "$LLAMA_BENCH" ]; then
+  echo "bench.sh: LLAMA_BENCH=$LLAMA_BENCH is not an executable file" >&2
+  exit 2
+fi
 
 if [ ! -f "$build_dir/build.ninja" ] && [ ! -f "$build_dir/Makefile" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -63,5 +73,37 @@ if [ -x "$build_dir/bench/bench_data_parallel" ] && command -v mpirun >/dev/null
       (map(select(.world == 1))[0].tokens_per_s) as $one | (map(select(.world == 2))[0].tokens_per_s) as $two |
       "data parallel \($p) \(.[0].phase): 1 rank \($one | floor) tok/s, 2 ranks \($two | floor) tok/s, efficiency \($two / (2 * $one) * 100 | floor)%"' >&2
   done
+fi
+
+# ---- llama.cpp side by side (LLAMA_BENCH)
+if [ -n "${LLAMA_BENCH:-}" ]; then
+  cmake --build "$build_dir" --target workbenchd wb sft -j "$jobs"
+  build=$(cd "$build_dir" && pwd)
+  work=$(mktemp -d /tmp/wb-bench.XXXXXX)
+  pids=()
+  # shellcheck source=scripts/bench_model.sh
+  . scripts/bench_model.sh
+  trap 'bench_model_cleanup; rm -rf "$work"' EXIT
+  bench_daemon_start
+  summary=()
+  for p in $presets; do
+    bench_model_init "m$p" "$p" "${WB_BENCH_VOCAB:-32000}"
+    gguf=$(bench_model_gguf "m$p")
+    for round in 1 2; do
+      run "$build_dir/bench/bench_decode" --model "$work/data/models/m$p" --prefill 128 --generate 64 --batches 1 |
+        tee "$work/wb-$p-$round.jsonl" >/dev/null
+      echo "+ $LLAMA_BENCH -m $gguf -p 128 -n 64 -t $jobs -o json" >&2
+      "$LLAMA_BENCH" -m "$gguf" -p 128 -n 64 -t "$jobs" -o json >"$work/llama-$p-$round.json"
+      jq -c --arg m "$machine" --arg p "$p" '.[] | {bench: "llama-bench", model: $p, machine: $m, n_prompt, n_gen,
+        tokens_per_s: .avg_ts, build_commit}' "$work/llama-$p-$round.json" | tee -a "$out"
+      wb_pf=$(jq -s -r 'map(select(.phase == "prefill"))[0].tokens_per_s' "$work/wb-$p-$round.jsonl")
+      wb_dc=$(jq -s -r 'map(select(.phase == "decode"))[0].tokens_per_s' "$work/wb-$p-$round.jsonl")
+      ll_pf=$(jq -r 'map(select(.n_prompt > 0 and .n_gen == 0))[0].avg_ts' "$work/llama-$p-$round.json")
+      ll_dc=$(jq -r 'map(select(.n_gen > 0 and .n_prompt == 0))[0].avg_ts' "$work/llama-$p-$round.json")
+      summary+=("$(jq -n -r --arg p "$p" --arg r "$round" --argjson a "$wb_pf" --argjson b "$ll_pf" --argjson c "$wb_dc" --argjson d "$ll_dc" \
+        '"\($p) round \($r): prefill 128 workbench \($a | round) tok/s, llama.cpp \($b | round), ratio \($a / $b * 100 | round / 100); decode batch 1 workbench \($c * 10 | round / 10), llama.cpp \($d * 10 | round / 10), ratio \($c / $d * 100 | round / 100)"')")
+    done
+  done
+  printf '%s\n' "${summary[@]}"
 fi
 echo "appended to $out" >&2

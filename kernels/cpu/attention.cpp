@@ -1,10 +1,14 @@
 // CPU causal GQA attention: per (sequence, head) two gemm() calls forward, four backward, with
-// strided leading dimensions into the packed q/k/v rows; masked softmax as plain loops.
+// strided leading dimensions into the packed q/k/v rows; masked softmax as plain loops (float
+// rows through the vectorised exp of vexp.h).
 #include "wb/kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include <type_traits>
+
+#include "vexp.h"
 #include "wb/kernels/gemm.h"
 
 namespace wb::kernels {
@@ -41,9 +45,13 @@ void causal_softmax(T* P, int64_t Lq, int64_t Lk, L* lse = nullptr, int64_t lse_
     T mx = row[0];
     for (int64_t j = 1; j <= last; ++j) mx = std::max(mx, row[j]);
     double sum = 0;
-    for (int64_t j = 0; j <= last; ++j) {
-      row[j] = std::exp(row[j] - mx);
-      sum += double(row[j]);
+    if constexpr (std::is_same_v<T, float>) {
+      sum = detail::exp_sub_row(row, row, last + 1, mx);  // vectorised exp (vexp.h)
+    } else {
+      for (int64_t j = 0; j <= last; ++j) {
+        row[j] = std::exp(row[j] - mx);
+        sum += double(row[j]);
+      }
     }
     if (lse) lse[i * lse_stride] = static_cast<L>(double(mx) + std::log(sum));
     const T inv = static_cast<T>(1.0 / sum);
@@ -118,8 +126,13 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T*
 #pragma omp parallel for schedule(static) if (L * L > kParallelMin)
       for (int64_t i = 0; i < L; ++i) {
         T* Pi = P + i * L;
-        for (int64_t j = 0; j < L; ++j)
-          Pi[j] = j <= i ? static_cast<T>(std::exp(double(Pi[j]) - double(lse_h[i]))) : T(0);
+        if constexpr (std::is_same_v<T, float>) {
+          detail::exp_sub_row(Pi, Pi, i + 1, lse_h[i]);  // vectorised exp (vexp.h)
+          std::fill(Pi + i + 1, Pi + L, T(0));
+        } else {
+          for (int64_t j = 0; j < L; ++j)
+            Pi[j] = j <= i ? static_cast<T>(std::exp(double(Pi[j]) - double(lse_h[i]))) : T(0);
+        }
       }
       // dV_g += P^T dO_h
       if (dv) gemm<T>(true, false, L, hd, L, T(1), P, L, dO, ldq, T(1), dv + r0 * ldkv + g * hd, ldkv);

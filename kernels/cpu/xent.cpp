@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include "vexp.h"
 
 namespace wb::kernels {
 
@@ -51,6 +54,79 @@ void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
   }
 }
 
+namespace {
+// One row of cross_entropy_fused, any T: returns the loss; d (nullable, may equal x) gets
+// dl * (softmax - onehot).
+template <typename T>
+double xent_row(T* d, const T* x, int64_t vocab, int32_t target, T dl) {
+  const double xt = double(x[target]);  // read before d (which may be x) is written
+  const double lse = logsumexp(x, vocab);
+  if (d) {
+    for (int64_t j = 0; j < vocab; ++j) d[j] = dl * static_cast<T>(std::exp(double(x[j]) - lse));
+    d[target] -= dl;
+  }
+  return lse - xt;
+}
+}  // namespace
+
+// The float row, built for AVX-512, AVX2 and baseline x86-64 (chosen at load time): max, then
+// exp(x - max) stored into d with its sum (float within blocks of 1024, double across), then a
+// scale. Two reads and one write of the row; one exp per element.
+namespace detail {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+double xent_row_f32(float* d, const float* x, int64_t vocab, int32_t target, float dl) {
+  const float xt = x[target];
+  float mx = x[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < vocab; ++j) mx = x[j] > mx ? x[j] : mx;
+  double sum = 0;
+  for (int64_t b = 0; b < vocab; b += 1024) {
+    const int64_t e = std::min<int64_t>(vocab, b + 1024);
+    float s = 0;
+    if (d) {
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = b; j < e; ++j) {
+        const float v = detail::vexp(x[j] - mx);
+        d[j] = v;
+        s += v;
+      }
+    } else {
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = b; j < e; ++j) s += detail::vexp(x[j] - mx);
+    }
+    sum += double(s);
+  }
+  if (d) {
+    const float sc = static_cast<float>(double(dl) / sum);
+#pragma omp simd
+    for (int64_t j = 0; j < vocab; ++j) d[j] *= sc;
+    d[target] -= dl;
+  }
+  return double(mx) + std::log(sum) - double(xt);
+}
+}  // namespace detail
+
+template <typename T>
+void cross_entropy_fused(acc_t<T>* losses, T* dlogits, const T* logits, const int32_t* targets,
+                         const acc_t<T>* dloss, int64_t n, int64_t vocab) {
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    T* drow = dlogits ? dlogits + i * vocab : nullptr;
+    if (targets[i] < 0) {
+      losses[i] = T(0);
+      if (drow) std::fill(drow, drow + vocab, T(0));
+      continue;
+    }
+    const T dl = dloss ? static_cast<T>(dloss[i]) : T(0);
+    if constexpr (std::is_same_v<T, float>)
+      losses[i] = static_cast<T>(detail::xent_row_f32(drow, logits + i * vocab, vocab, targets[i], dl));
+    else
+      losses[i] = static_cast<T>(xent_row<T>(drow, logits + i * vocab, vocab, targets[i], dl));
+  }
+}
+
 template <typename T>
 void softmax_forward(T* x, int64_t n, int64_t d) {
 #pragma omp parallel for schedule(static) if (n * d > kParallelMin)
@@ -74,6 +150,8 @@ void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d) {
   template void cross_entropy_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t);    \
   template void cross_entropy_backward<T>(T*, const T*, const int32_t*, const T*, int64_t,   \
                                           int64_t);                                          \
+  template void cross_entropy_fused<T>(T*, T*, const T*, const int32_t*, const T*, int64_t,   \
+                                       int64_t);                                             \
   template void softmax_forward<T>(T*, int64_t, int64_t);                                    \
   template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);
 WB_INSTANTIATE(float)

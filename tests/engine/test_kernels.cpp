@@ -323,6 +323,45 @@ TEST_CASE("cross-entropy, softmax and log-softmax", "[kernels]") {
   }
 }
 
+TEST_CASE("fused cross-entropy equals forward plus backward, in place and in float", "[kernels]") {
+  // A vocabulary-wide case (the float path's vectorised exp and blocked sums) and a tiny one.
+  for (const int64_t V : {int64_t(7), int64_t(32000)}) {
+    const int64_t n = 4;
+    Vec logits = randn(n * V, 11, 6.0);
+    logits[3] = 80.0;            // one dominant logit: no overflow
+    logits[V + 5] = -200.0;      // far below the max: exp underflows to 0
+    const std::vector<int32_t> t{3, -1, int32_t(V - 1), 0};
+    const Vec dloss = {0.25, 9.0, 0.5, 1.5};
+    Vec want_loss(n), want_d(n * V, 0.0);
+    k::cross_entropy_forward<double>(want_loss.data(), logits.data(), t.data(), n, V);
+    k::cross_entropy_backward<double>(want_d.data(), logits.data(), t.data(), dloss.data(), n, V);
+    // double, separate output (the stale values in d must be overwritten, masked row zeroed)
+    Vec loss(n), d(n * V, 123.0);
+    k::cross_entropy_fused<double>(loss.data(), d.data(), logits.data(), t.data(), dloss.data(), n, V);
+    CHECK(max_abs_diff(loss, want_loss) < 1e-12);
+    CHECK(max_abs_diff(d, want_d) < 1e-15);
+    for (int64_t j = 0; j < V; ++j) REQUIRE(d[V + j] == 0.0);
+    // double, in place
+    Vec inplace = logits;
+    k::cross_entropy_fused<double>(loss.data(), inplace.data(), inplace.data(), t.data(), dloss.data(), n, V);
+    CHECK(max_abs_diff(inplace, want_d) < 1e-15);
+    CHECK(max_abs_diff(loss, want_loss) < 1e-12);
+    // float, in place, and losses only
+    std::vector<float> lf(logits.begin(), logits.end()), lossf(n), loss_only(n);
+    const std::vector<float> dlf(dloss.begin(), dloss.end());
+    k::cross_entropy_fused<float>(loss_only.data(), nullptr, lf.data(), t.data(), nullptr, n, V);
+    k::cross_entropy_fused<float>(lossf.data(), lf.data(), lf.data(), t.data(), dlf.data(), n, V);
+    for (int64_t i = 0; i < n; ++i) {
+      CHECK(lossf[i] == Approx(want_loss[i]).epsilon(1e-5).margin(1e-5));
+      CHECK(loss_only[i] == lossf[i]);
+    }
+    double worst = 0;
+    for (int64_t i = 0; i < n * V; ++i) worst = std::max(worst, std::abs(double(lf[i]) - want_d[i]));
+    CHECK(worst < 1e-6);
+    for (int64_t j = 0; j < V; ++j) REQUIRE(lf[V + j] == 0.0f);
+  }
+}
+
 TEST_CASE("lora forward/backward equals scale * x A^T B^T", "[kernels]") {
   const int64_t n = 4, in = 5, out = 3, r = 2;
   const double scale = 1.5;

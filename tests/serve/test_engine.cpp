@@ -81,6 +81,47 @@ TEST_CASE("with batch_invariant a seeded request gives the same tokens alone and
   CHECK(m["step_rows_total"].get<int64_t>() > m["steps_total"].get<int64_t>());
 }
 
+TEST_CASE("a request asking for batch_invariant gets the same tokens alone and batched on an engine without it") {
+  Setup s{"wb-serve"};
+  auto e = make_engine(s.model_dir, 8, 64);  // the served model's batch_invariant: off (the default)
+  REQUIRE(e->stats()["batch_invariant"] == false);
+  for (int i = 0; i < 8; ++i)
+    e->registry().load("a" + std::to_string(i), write_adapter(s.dir / ("a" + std::to_string(i)), s.config, 100 + i), 1.0);
+  const json req = {{"prompt", prompt(21, 5)}, {"adapter", "a0"}, {"temperature", 0.9}, {"top_k", 40},
+                    {"seed", 1234}, {"max_tokens", 24}, {"ignore_eos", true}, {"batch_invariant", true}};
+  Collector alone;
+  submit(*e, alone, req);
+  REQUIRE(alone.wait()["finish_reason"] == "length");
+  REQUIRE(alone.tokens.size() == 24);
+
+  // The same request amid 7 others that do not ask for invariance (different adapters, prompt
+  // lengths, sampling and scales): its rows share every base product with theirs.
+  std::vector<std::unique_ptr<Collector>> others;
+  for (int i = 1; i < 8; ++i) {
+    others.push_back(std::make_unique<Collector>());
+    submit(*e, *others.back(),
+           {{"prompt", prompt(5 + 3 * i, i)}, {"adapter", "a" + std::to_string(i)}, {"temperature", 0.7},
+            {"seed", i}, {"max_tokens", 20 + i}, {"ignore_eos", true}, {"adapter_scale", 0.5 * i}});
+    if (i == 3) {
+      Collector batched;
+      submit(*e, batched, req);
+      REQUIRE(batched.wait()["finish_reason"] == "length");
+      CHECK(batched.tokens == alone.tokens);
+      CHECK(batched.logprobs == alone.logprobs);  // exact: the logits were bit-identical
+    }
+  }
+  for (auto& c : others) CHECK(c->wait()["finish_reason"] == "length");
+  const json m = e->stats()["metrics"];
+  CHECK(m["step_rows_total"].get<int64_t>() > m["steps_total"].get<int64_t>());
+  // A field of the wrong type is refused naming it, and nothing is queued.
+  CHECK(status_of([&] {
+          Collector bad;
+          json r = req;
+          r["batch_invariant"] = "yes";
+          submit(*e, bad, r);
+        }) == WB_INVALID);
+}
+
 TEST_CASE("without batch_invariant (the default) concurrent greedy requests get the CPU reference tokens") {
   Setup s{"wb-serve"};
   auto e = make_engine(s.model_dir);  // batch_invariant not named: off

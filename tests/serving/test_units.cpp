@@ -46,6 +46,11 @@ TEST_CASE("serving units: OpenAI requests become plugin requests") {
   CHECK(m.plugin["n"] == 3);
   CHECK(m.plugin["logprobs"] == 2);
   CHECK(m.keep_alive_s == 300.0);
+  // batch_invariant (extension) reaches the plugin request; a non-boolean is a 400 naming it.
+  CHECK(parse_openai_request(R"({"model":"a","prompt":"x","batch_invariant":true})", Endpoint::Completions)
+            .plugin["batch_invariant"] == true);
+  CHECK(rejection({{"model", "a"}, {"prompt", "x"}, {"batch_invariant", "yes"}}, Endpoint::Completions)
+            .find("batch_invariant") != std::string::npos);
   OpenAiRequest h = parse_openai_request(
       R"({"model":"a","messages":[{"role":"user","content":"u"}],"logprobs":true,"keep_alive":-1})", Endpoint::Chat);
   CHECK(h.plugin["logprobs"] == 0);

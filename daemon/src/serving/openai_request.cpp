@@ -125,7 +125,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
       "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "stop", "stream", "stream_options",
       "adapter_scale", "n", "user", "presence_penalty", "frequency_penalty", "logprobs", "logit_bias",
       "metadata", "store", "best_of", "echo", "suffix", "response_format", "prompt", "messages",
-      "max_completion_tokens", "top_logprobs", "ignore_eos", "keep_alive"};
+      "max_completion_tokens", "top_logprobs", "ignore_eos", "keep_alive", "batch_invariant"};
   // Which of the shared names belong to which endpoint.
   for (auto& [k, v] : o.items()) {
     bool known = false;
@@ -200,6 +200,7 @@ OpenAiRequest parse_openai_request(const std::string& body, Endpoint endpoint) {
   if (o.contains("seed")) p["seed"] = f.integer_or("seed", 0, INT64_MIN, INT64_MAX);
   if (o.contains("stop")) p["stop"] = parse_stop(o["stop"]);
   if (o.contains("ignore_eos")) p["ignore_eos"] = f.boolean_or("ignore_eos", false);
+  if (o.contains("batch_invariant")) p["batch_invariant"] = f.boolean_or("batch_invariant", false);
   if (o.contains("adapter_scale")) p["adapter_scale"] = f.number_or("adapter_scale", 1, 0, 100);
   if (r.n > 1) p["n"] = r.n;
   if (r.logprobs >= 0) p["logprobs"] = r.logprobs;

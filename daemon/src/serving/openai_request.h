@@ -9,7 +9,8 @@
 // stream_options.include_usage, n (1..128; the served model's max_batch caps it further),
 // logprobs + top_logprobs (chat: true and 0..20) or logprobs (completions: 0..20)),
 // the extensions top_k, adapter_scale, ignore_eos (vLLM's name: generate max_tokens even past
-// an end-of-sequence token) and keep_alive (Ollama's), and OpenAI fields that clients send by
+// an end-of-sequence token), batch_invariant (the same tokens alone or batched; the CPU only) and
+// keep_alive (Ollama's), and OpenAI fields that clients send by
 // default when they are harmless (user, presence/frequency_penalty = 0, echo false, best_of 1,
 // logit_bias empty, response_format {"type":"text"}, suffix null, metadata, store).
 // Anything else — unknown names, a non-zero penalty, tools — is a 400 naming the field.

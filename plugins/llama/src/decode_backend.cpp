@@ -4,7 +4,13 @@
 #include "device_factories.h"
 #include "wb/llama/decode.h"
 
+#include <stdexcept>
+
 namespace wb::llama {
+
+void DecodeBackend::set_invariant_passes(bool on) {
+  if (on) throw std::logic_error("this decode backend (" + device() + ") cannot run batch-invariant passes");
+}
 
 namespace {
 
@@ -23,6 +29,8 @@ class CpuBackend final : public DecodeBackend {
 
   std::string device() const override { return "cpu"; }
   std::string device_name() const override { return "cpu"; }
+  bool invariant_on_request() const override { return true; }
+  void set_invariant_passes(bool on) override { invariant_passes_ = on; }
 
   std::unique_ptr<BackendSequence> open(int64_t max_tokens, const AdapterRef& adapter, float scale) override {
     auto s = std::make_unique<CpuSequence>(model_.config, max_tokens);  // the cache grows as it fills
@@ -42,7 +50,7 @@ class CpuBackend final : public DecodeBackend {
     cpu.reserve(seqs.size());
     for (BackendSequence* s : seqs) cpu.push_back(&static_cast<CpuSequence*>(s)->seq);  // opened here
     // Only the decode pass mixes requests; a prompt chunk's pass is alone and uses plain BLAS.
-    decoder_.set_row_invariant(decode && batch_invariant_);
+    decoder_.set_row_invariant(decode && (batch_invariant_ || invariant_passes_));
     decoder_.set_row_tile(decode ? row_tile_ : 0);
     decoder_.forward(std::span<DecodeSequence<float>* const>(cpu.data(), cpu.size()), feeds, logits);
   }
@@ -51,6 +59,7 @@ class CpuBackend final : public DecodeBackend {
   const Model<float>& model_;
   Decoder<float> decoder_;
   bool batch_invariant_;
+  bool invariant_passes_ = false;  // set per pass by the server (a request asked for invariance)
   int64_t row_tile_;
 };
 

@@ -40,17 +40,16 @@ T token_cross_entropy(const T* logits, int64_t n, int64_t vocab,
     }
   }
   if (n_counted) *n_counted = counted;
-  if (dlogits) kernels::zero<T>(dlogits, n * vocab);
-  if (counted == 0) return T(0);
-  std::vector<T> losses(n);
-  kernels::cross_entropy_forward<T>(losses.data(), logits, eff.data(), n, vocab);
+  if (counted == 0) {
+    if (dlogits) kernels::zero<T>(dlogits, n * vocab);
+    return T(0);
+  }
+  // One fused pass set per row: loss and gradient (dlogits may be the logits themselves).
+  std::vector<T> losses(n), dloss(n);
+  for (int64_t i = 0; i < n; ++i) dloss[i] = static_cast<T>(double(weight[i]) / wsum);
+  kernels::cross_entropy_fused<T>(losses.data(), dlogits, logits, eff.data(), dloss.data(), n, vocab);
   double total = 0;
   for (int64_t i = 0; i < n; ++i) total += double(weight[i]) * double(losses[i]);
-  if (dlogits) {
-    std::vector<T> dloss(n);
-    for (int64_t i = 0; i < n; ++i) dloss[i] = static_cast<T>(double(weight[i]) / wsum);
-    kernels::cross_entropy_backward<T>(dlogits, logits, eff.data(), dloss.data(), n, vocab);
-  }
   return static_cast<T>(total / wsum);
 }
 

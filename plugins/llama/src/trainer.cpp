@@ -124,10 +124,10 @@ double Trainer::micro_step(const TrainBatch& tb) {
   if (config_.loss == LossKind::kTokenCE) {
     opts.logits = true;
     forward(model_, tb.batch, ws_, opts);
-    dlogits_.resize(static_cast<size_t>(n * c.vocab_size));
-    const float loss = token_cross_entropy(ws_.logits.data(), n, c.vocab_size, tb.targets, tb.mask,
-                                           dlogits_.data());
-    backward(model_, ws_, dlogits_.data(), static_cast<const float*>(nullptr), grads_);
+    // The gradient replaces the logits in place: one [n, vocab] buffer, read twice, written once.
+    float* logits = ws_.logits.data();
+    const float loss = token_cross_entropy(logits, n, c.vocab_size, tb.targets, tb.mask, logits);
+    backward(model_, ws_, logits, static_cast<const float*>(nullptr), grads_);
     return loss;
   }
   const int64_t s = tb.batch.n_seqs();

@@ -47,6 +47,7 @@ struct PreparedRequest {
   bool stop_at_eos = true;
   int64_t n = 1;                                    // choices (answers) sampled from one prefill
   int64_t logprobs = -1;                            // -1: none; else alternatives per token (0..20)
+  bool batch_invariant = false;                     // its decode passes run the row kernel
   std::string model_name;
   EventFn on_event;
   std::shared_ptr<std::atomic<bool>> cancel_flag = std::make_shared<std::atomic<bool>>(false);
@@ -84,6 +85,8 @@ class ActiveRequest {
   bool group_complete() const { return group_->complete(); }
 
   uint64_t id() const { return req_.id; }
+  // The request asked for batch-invariant decoding (RequestSpec::batch_invariant).
+  bool batch_invariant() const { return req_.batch_invariant; }
   bool cancel_requested() const { return req_.cancel_flag->load(); }
   bool prefilling() const { return fed_ < req_.prompt.size(); }
   // Prompt tokens not yet fed.

@@ -155,6 +155,11 @@ uint64_t Engine::submit(const json& request, EventFn on_event) {
                                      std::to_string(opts_.max_batch) + "): the n answers decode side by side");
   p.n = spec.n;
   p.logprobs = spec.logprobs;
+  if (spec.batch_invariant && !backend_->invariant_on_request())
+    throw plugin::PluginError(WB_INVALID, "request: \"batch_invariant\": true cannot be honoured on " +
+                                              backend_->device() +
+                                              " (its kernels are picked by the batch's shape); serve on the CPU");
+  p.batch_invariant = spec.batch_invariant;
   p.on_event = std::move(on_event);
   uint64_t id = 0;
   {
@@ -232,6 +237,13 @@ void Engine::run_pass(const std::vector<ActiveRequest*>& batch, bool decode) {
   }
   std::vector<float> logits;
   try {
+    if (decode && backend_->invariant_on_request()) {
+      // One request asking for invariance makes the whole pass invariant (each row's products
+      // then run in a fixed order, independent of the other rows).
+      bool any = false;
+      for (ActiveRequest* r : batch) any = any || r->batch_invariant();
+      backend_->set_invariant_passes(any);
+    }
     backend_->forward(std::span<llama::BackendSequence* const>(seqs.data(), seqs.size()), feeds, logits, decode);
     metrics_.step(rows);
     for (size_t i = 0; i < batch.size(); ++i)

@@ -21,7 +21,8 @@
 // prefill_budget tokens per step, arrival order), each chunk a forward of its own. Each sequence
 // has its own KV cache, RNG (seeded from the request) and adapter (+ scale); the base GEMM runs
 // once for all rows and each adapter adds its low-rank product on its rows. On the CPU the decode
-// pass runs every product through the engine's fixed-order row kernel (batch_invariant), and
+// pass runs every product through the engine's fixed-order row kernel (batch_invariant: the
+// model's option, or a request's own field making each pass it is in invariant), and
 // chunks are cut at fixed prompt offsets, so a seeded request's tokens are bit-identical whatever
 // else runs. On the GPU batch_invariant is off (cuBLAS picks kernels by shape), and a step's decode
 // rows and prompt chunks go in one pass (llama::DecodeBackend::one_pass).

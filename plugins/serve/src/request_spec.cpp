@@ -56,6 +56,7 @@ RequestSpec RequestSpec::from_json(const json& j) {
   r.ignore_eos = in.boolean_or("ignore_eos", r.ignore_eos);
   r.n = in.integer_or("n", r.n, 1, 4096);
   r.logprobs = in.integer_or("logprobs", r.logprobs, 0, 20);
+  r.batch_invariant = in.boolean_or("batch_invariant", r.batch_invariant);
   (void)in.boolean_or("stream", false);  // the daemon streams; accepted here as OpenAI clients send it
   in.finish();
   const int sources = (r.prompt_text ? 1 : 0) + (r.prompt_ids ? 1 : 0) + (r.messages ? 1 : 0);

@@ -33,6 +33,15 @@ template <typename T>
 void cross_entropy_backward(T* dlogits, const T* logits, const int32_t* targets,
                             const acc_t<T>* dloss, int64_t n, int64_t vocab, cuda::Context& ctx);
 
+// Loss and gradient together (the training step's form, CPU): losses[i] as cross_entropy_forward
+// and dlogits[i,:] = dloss[i] * (softmax - onehot) ASSIGNED, rows with target < 0 set to 0.
+// dlogits may equal logits (the gradient overwrites the logits in place) or be null (losses
+// only). Each row is read twice and written once, with one exponential per element; float rows
+// use a vectorised exp (relative error about 1e-7).
+template <typename T>
+void cross_entropy_fused(acc_t<T>* losses, T* dlogits, const T* logits, const int32_t* targets,
+                         const acc_t<T>* dloss, int64_t n, int64_t vocab);
+
 // Row-wise softmax in place over x[n, d] (sampling, PPO probabilities).
 template <typename T>
 void softmax_forward(T* x, int64_t n, int64_t d);

@@ -80,6 +80,13 @@ class DecodeBackend {
   // llama::Decoder::forward, with the sequences unchanged.
   virtual void forward(std::span<BackendSequence* const> seqs, const std::vector<std::vector<int32_t>>& feeds,
                        std::vector<float>& logits, bool decode) = 0;
+  // Whether a single decode pass can be made batch-invariant on request (the CPU: the row
+  // kernel; not the GPU, where cuBLAS picks its kernels by the batch's shape).
+  virtual bool invariant_on_request() const { return false; }
+  // The decode passes that follow run batch-invariant even when the backend was built without
+  // batch_invariant (on: a sequence in the pass asked for it); off returns to the built option.
+  // Throws std::logic_error where invariant_on_request() is false and `on` is true.
+  virtual void set_invariant_passes(bool on);
 };
 
 struct DecodeBackendOptions {

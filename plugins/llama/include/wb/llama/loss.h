@@ -10,7 +10,8 @@ namespace wb::llama {
 //   loss = sum_i mask_i * nll_i / sum_i mask_i,  nll_i = -log softmax(logits_i)[targets_i]
 // targets [n]: the token row i should predict (< 0: none, never counted). mask [n]: weights in
 // {0,1} (or any >= 0); empty = 1 for every row with a target. With nothing counted the loss is 0.
-// dlogits [n, vocab] (nullable) is OVERWRITTEN with dloss/dlogits. n_counted (nullable) gets the
+// dlogits [n, vocab] (nullable) is OVERWRITTEN with dloss/dlogits; it may be `logits` itself
+// (the gradient replaces the logits in place, as the trainer does). n_counted (nullable) gets the
 // number of masked-in tokens. Throws std::invalid_argument for a target >= vocab or size mismatch.
 template <typename T>
 T token_cross_entropy(const T* logits, int64_t n, int64_t vocab, const std::vector<int32_t>& targets,

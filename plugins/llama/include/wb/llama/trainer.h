@@ -181,7 +181,7 @@ class Trainer {
   std::unique_ptr<AdamW> opt_;
   std::vector<Param<float>> params_;
   Workspace<float> ws_;
-  std::vector<float> dlogits_, dhead_, dchosen_, drejected_;
+  std::vector<float> dhead_, dchosen_, drejected_;
   Rng rng_;
   int64_t step_ = 0;
   Collectives* collectives_ = nullptr;
