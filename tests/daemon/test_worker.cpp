@@ -113,7 +113,7 @@ TEST_CASE("a job whose worker dies on every run is held after two in a row, as a
 
 TEST_CASE("a worker that hangs without heartbeats is killed and its job fails with the reason", "[daemon][worker]") {
   DaemonFixture d({crash_plugin_dir()}, true,
-                  "[jobs]\nmax_attempts = 1\nheartbeat_timeout_s = 0.5\nstop_grace_s = 0.5\n");
+                  "[jobs]\nmax_attempts = 1\nheartbeat_timeout_s = 2\nstop_grace_s = 0.5\n");
   const std::int64_t id = submit_crash(d, {{"steps", 3}, {"at", 1}, {"how", "stop"}});
   // While the worker is stopped the daemon answers.
   json pid_metric;
@@ -125,7 +125,7 @@ TEST_CASE("a worker that hangs without heartbeats is killed and its job fails wi
   json j = wait_serving(d, id, "failed");
   INFO(j.dump());
   REQUIRE(j["state"] == "failed");
-  CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("sent no heartbeat for 0.5 s") &&
+  CHECK_THAT(j["error"].get<std::string>(), Catch::Contains("sent no heartbeat for 2 s") &&
                                                 Catch::Contains("signal 9 (SIGKILL)"));
   CHECK_FALSE(process_exists(worker));
   CHECK(d.get("/v1/health").status == 200);
