@@ -40,4 +40,4 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release ${WB_CMAKE_ARGS:-
 targets=()
 for t in ${WB_BUILD_TARGETS:-}; do targets+=(--target "$t"); done
 cmake --build "$build_dir" -j "$jobs" "${targets[@]}"
-echo "setup: built ${WB_BUILD_TARGETS:-everything} into $build_dir/ (bin/workbenchd, bin/wb, lib/workbench/plugins/)"
+echo "setup: built ${WB_BUILD_TARGETS:-everything} into $build_dir/ (bin/workbenchd, bin/wb-worker, bin/wb, lib/workbench/plugins/)"

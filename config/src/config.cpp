@@ -23,6 +23,8 @@ std::string_view to_string(Device d) {
   }
 }
 
+std::string_view to_string(Isolation i) { return i == Isolation::InProcess ? "in_process" : "process"; }
+
 static std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
@@ -253,6 +255,13 @@ Config load_string(std::string_view text, const fs::path& origin) {
     TableReader j(*t, "jobs.", origin_name, base);
     j.integer("max_attempts", c.jobs.max_attempts, 1, 1000);
     j.integer("max_job_memory", c.jobs.max_job_memory, 0, std::int64_t(1) << 50);
+    std::string isolation(to_string(c.jobs.isolation));
+    j.string("isolation", isolation);
+    if (isolation == "process") c.jobs.isolation = Isolation::Process;
+    else if (isolation == "in_process") c.jobs.isolation = Isolation::InProcess;
+    else j.fail("isolation", "expected one of process, in_process, got '" + isolation + "'");
+    j.number("heartbeat_timeout_s", c.jobs.heartbeat_timeout_s, 0.1, 86400);
+    j.number("stop_grace_s", c.jobs.stop_grace_s, 0, 3600);
     j.reject_unknown();
   }
   r.reject_unknown();

@@ -250,6 +250,38 @@ JobRecord JobRepository::retry(std::int64_t id) {
   return record;
 }
 
+namespace {
+
+// One running job whose run ended by a death (`what` says whose, e.g. "the daemon stopped (killed
+// or crashed) while this job ran"): the rule recover_after_crash() documents, applied and stored.
+void record_death(Database& db, const JobRecord& job, int max_attempts, const std::string& what,
+                  const std::string& now) {
+  const int crashes = job.crashes + 1;  // counting the death just found
+  std::string state = "queued";
+  std::optional<std::string> error;
+  std::optional<std::string> finished;
+  if (job.cancel_requested) {
+    // A job whose cancel was already requested is not run again: it ends cancelled.
+    state = "cancelled";
+    finished = now;
+  } else if (crashes >= max_attempts) {
+    state = "failed";
+    finished = now;
+    error = what + ", " + std::to_string(crashes) + (crashes == 1 ? " time" : " times") +
+            " (jobs.max_attempts = " + std::to_string(max_attempts) + "); not started again";
+  } else if (job.resumed_after_crash) {
+    state = "held";
+    error = what + ", twice in a row; held until a person releases it (wb job retry " + std::to_string(job.id) + ")";
+  }
+  auto upd = db.prepare(
+      "UPDATE jobs SET state = ?2, error = ?3, finished = ?4, crashes = ?5, "
+      "attempts = attempts + CASE WHEN ?2 IN ('queued', 'held') THEN 1 ELSE 0 END, "
+      "resumed_after_crash = CASE WHEN ?2 = 'queued' THEN 1 ELSE 0 END WHERE id = ?1");
+  upd.bind(1, job.id).bind(2, state).bind(3, error).bind(4, finished).bind(5, crashes).run();
+}
+
+}  // namespace
+
 std::vector<JobRecord> JobRepository::recover_after_crash(int max_attempts) {
   if (max_attempts < 1) throw Invalid("recover_after_crash(): max_attempts must be at least 1");
   auto lock = conn_.lock();
@@ -261,35 +293,26 @@ std::vector<JobRecord> JobRepository::recover_after_crash(int max_attempts) {
     while (st.step()) running.push_back(read_job(st));
   }
   const std::string now = now_iso8601();
-  for (const JobRecord& job : running) {
-    const int crashes = job.crashes + 1;  // counting the death just found
-    std::string state = "queued";
-    std::optional<std::string> error;
-    std::optional<std::string> finished;
-    if (job.cancel_requested) {
-      // A job whose cancel was already requested is not run again: it ends cancelled.
-      state = "cancelled";
-      finished = now;
-    } else if (crashes >= max_attempts) {
-      state = "failed";
-      finished = now;
-      error = "the daemon stopped (killed or crashed) while this job ran, " + std::to_string(crashes) +
-              " times (jobs.max_attempts = " + std::to_string(max_attempts) + "); not started again";
-    } else if (job.resumed_after_crash) {
-      state = "held";
-      error = "the daemon stopped (killed or crashed) while this job ran, twice in a row; held until a person "
-              "releases it (wb job retry " + std::to_string(job.id) + ")";
-    }
-    auto upd = db.prepare(
-        "UPDATE jobs SET state = ?2, error = ?3, finished = ?4, crashes = ?5, "
-        "attempts = attempts + CASE WHEN ?2 IN ('queued', 'held') THEN 1 ELSE 0 END, "
-        "resumed_after_crash = CASE WHEN ?2 = 'queued' THEN 1 ELSE 0 END WHERE id = ?1");
-    upd.bind(1, job.id).bind(2, state).bind(3, error).bind(4, finished).bind(5, crashes).run();
-  }
+  for (const JobRecord& job : running)
+    record_death(db, job, max_attempts, "the daemon stopped (killed or crashed) while this job ran", now);
   std::vector<JobRecord> changed;
   for (const JobRecord& job : running) changed.push_back(require_locked(db, job.id));
   tx.commit();
   return changed;
+}
+
+JobRecord JobRepository::worker_died(std::int64_t id, std::string_view cause, int max_attempts) {
+  if (max_attempts < 1) throw Invalid("worker_died(): max_attempts must be at least 1");
+  if (cause.empty()) throw Invalid("worker_died(): a cause is required");
+  auto lock = conn_.lock();
+  Database& db = conn_.db();
+  Transaction tx(db);
+  auto job = require_locked(db, id);
+  if (job.state != JobState::Running) illegal(job, JobState::Queued);
+  record_death(db, job, max_attempts, std::string(cause) + ": the job's worker process died while it ran", now_iso8601());
+  auto record = require_locked(db, id);
+  tx.commit();
+  return record;
 }
 
 }  // namespace wb::storage

@@ -26,6 +26,7 @@ fs::path bad_plugin_dir() { return WB_BAD_PLUGIN_DIR; }
 fs::path probe_plugin_dir() { return WB_PROBE_PLUGIN_DIR; }
 fs::path compat_plugin_dir() { return WB_COMPAT_PLUGIN_DIR; }
 fs::path fill_plugin_dir() { return WB_FILL_PLUGIN_DIR; }
+fs::path crash_plugin_dir() { return WB_CRASH_PLUGIN_DIR; }
 
 std::vector<std::string> config_args(const fs::path& dir, const std::string& toml) {
   if (toml.empty()) return {};

@@ -29,6 +29,7 @@ std::filesystem::path bad_plugin_dir();      // bad_abi, failing_init
 std::filesystem::path probe_plugin_dir();    // host_probe
 std::filesystem::path compat_plugin_dir();   // short_struct (ABI 3 plugin with a short wb_plugin)
 std::filesystem::path fill_plugin_dir();     // filler (ABI 3: growing checkpoints, estimate)
+std::filesystem::path crash_plugin_dir();    // crasher (ABI 3: jobs that segfault, get killed, hang)
 
 class DaemonProcess {
  public:

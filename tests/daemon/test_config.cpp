@@ -30,6 +30,9 @@ TEST_CASE("config defaults are documented values", "[config]") {
   CHECK(c.serving.idle_unload_s == 0);
   CHECK(c.jobs.max_attempts == 3);
   CHECK(c.jobs.max_job_memory == 0);
+  CHECK(c.jobs.isolation == Isolation::Process);
+  CHECK(c.jobs.heartbeat_timeout_s == 60);
+  CHECK(c.jobs.stop_grace_s == 10);
   auto dirs = c.plugin_search_dirs();
   REQUIRE(dirs.size() == 2);
   CHECK(dirs[0] == builtin_plugin_dir());
@@ -119,6 +122,14 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   Config j = load_string("[jobs]\nmax_attempts = 5\nmax_job_memory = 1073741824\n");
   CHECK(j.jobs.max_attempts == 5);
   CHECK(j.jobs.max_job_memory == 1073741824u);
+  CHECK_THAT(error_of("[jobs]\nisolation = \"thread\""),
+             Catch::Contains("key 'jobs.isolation': expected one of process, in_process, got 'thread'"));
+  CHECK_THAT(error_of("[jobs]\nheartbeat_timeout_s = 0"), Catch::Contains("key 'jobs.heartbeat_timeout_s'"));
+  CHECK_THAT(error_of("[jobs]\nstop_grace_s = -1"), Catch::Contains("key 'jobs.stop_grace_s'"));
+  Config w = load_string("[jobs]\nisolation = \"in_process\"\nheartbeat_timeout_s = 2.5\nstop_grace_s = 1\n");
+  CHECK(w.jobs.isolation == Isolation::InProcess);
+  CHECK(w.jobs.heartbeat_timeout_s == 2.5);
+  CHECK(w.jobs.stop_grace_s == 1);
 }
 
 TEST_CASE("config file: missing file, default paths and env overrides", "[config]") {

@@ -259,6 +259,38 @@ TEST_CASE("a job the daemon dies under is resumed once, then held, and failed at
   CHECK_THROWS_AS(store.jobs().retry(id), Conflict);
 }
 
+TEST_CASE("a job whose worker dies follows the same rule, the cause leading the reason, and counts with daemon deaths") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  const auto id = store.jobs().create("sft", kNoSpec).id;
+  CHECK_THROWS_AS(store.jobs().worker_died(id, "worker killed by signal 11 (SIGSEGV)"), Conflict);  // queued
+  store.jobs().start(id);
+  store.jobs().set_checkpoint(id, "/ckpt/1");
+  CHECK_THROWS_AS(store.jobs().worker_died(id, ""), Invalid);
+  auto r = store.jobs().worker_died(id, "worker killed by signal 11 (SIGSEGV)", 3);
+  CHECK(r.state == JobState::Queued);
+  CHECK(r.crashes == 1);
+  CHECK(r.attempts == 1);
+  CHECK(r.resumed_after_crash);
+  CHECK(r.checkpoint == std::optional<std::string>("/ckpt/1"));
+  // a daemon death under the resumed run is the second in a row
+  REQUIRE(store.jobs().claim_next()->id == id);
+  r = store.jobs().recover_after_crash(3).at(0);
+  CHECK(r.state == JobState::Held);
+  r = store.jobs().retry(id);
+  REQUIRE(store.jobs().claim_next()->id == id);
+  r = store.jobs().worker_died(id, "worker killed by signal 9 (SIGKILL)", 3);
+  CHECK(r.state == JobState::Failed);
+  REQUIRE(r.error);
+  CHECK_THAT(*r.error, Catch::StartsWith("worker killed by signal 9 (SIGKILL)") && Catch::Contains("3 times") &&
+                           Catch::Contains("jobs.max_attempts = 3"));
+  // a worker dying under a job whose cancel was requested ends it cancelled
+  const auto other = store.jobs().create("sft", kNoSpec).id;
+  store.jobs().start(other);
+  store.jobs().cancel(other);
+  CHECK(store.jobs().worker_died(other, "worker exited with status 1").state == JobState::Cancelled);
+}
+
 TEST_CASE("a clean re-queue between two deaths does not hold the job") {
   TempDir dir;
   Store store(dir / "wb.db");

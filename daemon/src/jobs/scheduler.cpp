@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jobs/job_context.h"
+#include "jobs/worker_supervisor.h"
 #include "wb/storage/error.h"
 
 namespace wb::daemon {
@@ -10,13 +11,15 @@ namespace fs = std::filesystem;
 using storage::JobRecord;
 using storage::JobState;
 
-Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs_root, int max_attempts)
-    : events_(events), plugins_(plugins), jobs_root_(std::move(jobs_root)), max_attempts_(max_attempts) {}
+Scheduler::Scheduler(JobEvents& events, const PluginHost& plugins, fs::path jobs_root, Options options)
+    : events_(events), plugins_(plugins), jobs_root_(std::move(jobs_root)), options_(std::move(options)) {
+  if (options_.worker.empty()) options_.worker = worker_executable();
+}
 
 Scheduler::~Scheduler() { shutdown(std::chrono::milliseconds(0)); }
 
 void Scheduler::recover() {
-  for (const JobRecord& r : events_.store().jobs().recover_after_crash(max_attempts_)) {
+  for (const JobRecord& r : events_.store().jobs().recover_after_crash(options_.max_attempts)) {
     events_.transition(r.id, [&] { return r; });  // announce the recovered state
     if (r.state == JobState::Cancelled) {
       spdlog::warn("job {} ({}) was running with a cancel requested when the daemon stopped; now cancelled", r.id, r.kind);
@@ -80,6 +83,23 @@ bool Scheduler::shutdown(std::chrono::milliseconds grace) {
   // recovery re-queue the job next time.
   thread_.detach();
   return false;
+}
+
+void Scheduler::worker_died(std::int64_t id, const std::string& cause) {
+  try {
+    JobRecord r = events_.transition(id, [&] { return events_.store().jobs().worker_died(id, cause, options_.max_attempts); });
+    if (r.state == JobState::Queued) {
+      const std::string what = cause + "; re-queued " +
+                               (r.checkpoint ? "to resume from checkpoint " + *r.checkpoint : std::string("from the start"));
+      spdlog::warn("job {} ({}): {}", id, r.kind, what);
+      events_.log(id, "warn", what);
+    } else {
+      spdlog::error("job {} ({}) {}: {}", id, r.kind, to_string(r.state), r.error.value_or(cause));
+      events_.log(id, "error", r.error.value_or(cause));
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("job {}: recording its worker's death ({}) failed: {}", id, cause, e.what());
+  }
 }
 
 void Scheduler::loop() {
@@ -165,22 +185,45 @@ void Scheduler::run_one(JobRecord job) {
                                 std::to_string(job.attempts + 1) + ")");
   spdlog::info("job {} ({}) started{}", id, job.kind, job.checkpoint ? " (resuming)" : "");
 
-  wb_error err{};
   wb_status st = WB_ERROR;
-  try {
-    st = plugin->run(&ctx, job.kind.c_str(), spec_text.c_str(), &err);
-  } catch (...) {
-    st = WB_ERROR;
-    std::snprintf(err.message, sizeof err.message, "plugin threw an exception across the C ABI");
+  std::string message;
+  std::optional<std::string> death;  // the worker died without a result
+  if (options_.in_process) {
+    wb_error err{};
+    try {
+      st = plugin->run(&ctx, job.kind.c_str(), spec_text.c_str(), &err);
+    } catch (...) {
+      st = WB_ERROR;
+      std::snprintf(err.message, sizeof err.message, "plugin threw an exception across the C ABI");
+    }
+    err.message[WB_ERROR_CAPACITY - 1] = 0;
+    message = err.message;
+  } else {
+    WorkerOptions wo{options_.worker, options_.heartbeat_timeout, options_.stop_grace};
+    const wb_host& host = plugins_.host_table();
+    WorkerJob what{plugins_.path_for_kind(job.kind), plugins_.init_config(), job.kind, spec_text, host.data_dir(host.ctx)};
+    WorkerOutcome o = run_in_worker(wo, plugins_.host_table(), ctx, what);
+    if (o.reported) {
+      st = o.status;
+      message = o.message;
+    } else {
+      death = o.death;
+    }
   }
-  err.message[WB_ERROR_CAPACITY - 1] = 0;
   bool shutting_down;
   {
     std::lock_guard<std::mutex> lk(mu_);
     current_ = nullptr;
     shutting_down = ctx.shutting_down;
   }
-  std::string message = err.message;
+  if (death) {
+    if (ctx.cancel_requested) {
+      spdlog::info("job {} cancelled ({})", id, *death);
+      events_.log(id, "info", "cancelled; " + *death);
+      return finish(JobState::Cancelled, std::nullopt);
+    }
+    return worker_died(id, *death);
+  }
 
   switch (st) {
     case WB_OK:

@@ -2,12 +2,17 @@
 //
 // Loop: claim the next queued job (storage: queued -> running, committed), announce it, find the
 // plugin serving its kind (none: the job fails with a clear error), create <data_dir>/jobs/<id>,
-// call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded), then
-// record the outcome:
+// call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded) — in a
+// wb-worker process (jobs.isolation = "process", worker_supervisor.h) or on this thread
+// ("in_process") — then record the outcome:
 //   WB_OK -> succeeded   WB_CANCELLED -> cancelled   WB_INTERRUPTED during shutdown -> queued
 //   (resumed from its checkpoint by the next daemon)   WB_NO_SPACE -> held (disk full while
 //   writing a checkpoint: the last good one is kept; retry() resumes from it)
 //   anything else -> failed with the message.
+// A worker that dies without a result (signal, non-zero exit, killed for a missed heartbeat) is a
+// crash of that run: JobRepository::worker_died() re-queues the job from its checkpoint, holds it
+// after two in a row, or fails it at jobs.max_attempts, the reason naming the cause; a worker
+// killed after a cancel ends the job cancelled.
 // Cancellation is cooperative: cancel() of a queued job cancels it at once; of a running job it
 // sets the flag job_cancelled() returns and records cancel_requested.
 #pragma once
@@ -28,8 +33,14 @@ namespace wb::daemon {
 
 class Scheduler {
  public:
-  // max_attempts: config jobs.max_attempts (recover()).
-  Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root, int max_attempts = 3);
+  struct Options {
+    int max_attempts = 3;     // config jobs.max_attempts (recover(), worker deaths)
+    bool in_process = false;  // jobs.isolation = "in_process"
+    std::chrono::milliseconds heartbeat_timeout{60000};  // jobs.heartbeat_timeout_s
+    std::chrono::milliseconds stop_grace{10000};         // jobs.stop_grace_s
+    std::filesystem::path worker;  // wb-worker; empty: worker_executable()
+  };
+  Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root, Options options);
   ~Scheduler();  // shutdown(0s) if still running
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -55,11 +66,13 @@ class Scheduler {
  private:
   void loop();
   void run_one(storage::JobRecord job);
+  // The job's worker died without a result (`cause`): re-queued, held or failed (worker_died()).
+  void worker_died(std::int64_t id, const std::string& cause);
 
   JobEvents& events_;
   const PluginHost& plugins_;
   std::filesystem::path jobs_root_;
-  int max_attempts_;
+  Options options_;
 
   std::mutex mu_;
   std::condition_variable cv_;

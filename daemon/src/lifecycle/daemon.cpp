@@ -42,6 +42,12 @@ struct Daemon::Impl {
   EventHub hub;
   JobEvents events{store, hub};
   HostServices host_services;
+  // Forgets host_services as the ABI 2 tables' context once the plugins are gone (declared before
+  // `plugins`, so it is destroyed after them).
+  struct V2TableRelease {
+    HostServices* services;
+    ~V2TableRelease() { release_host_table_v2(services); }
+  } v2_release{&host_services};
   PluginHost plugins;
   Scheduler scheduler;
   RequestMetrics requests;
@@ -64,8 +70,17 @@ struct Daemon::Impl {
         lock(cfg.data_dir),
         store(database_path(cfg), storage::OpenOptions{.quick_check = true, .refuse_empty_file = true}),
         host_services{&events, fs::absolute(cfg.data_dir).string()},
-        plugins(&host_services, plugin_config(cfg)),
-        scheduler(events, plugins, cfg.data_dir / "jobs", cfg.jobs.max_attempts) {}
+        plugins(make_host_table(&host_services), make_host_table_v2(&host_services), plugin_config(cfg)),
+        scheduler(events, plugins, cfg.data_dir / "jobs", scheduler_options(cfg)) {}
+
+  static Scheduler::Options scheduler_options(const config::Config& c) {
+    Scheduler::Options o;
+    o.max_attempts = c.jobs.max_attempts;
+    o.in_process = c.jobs.isolation == config::Isolation::InProcess;
+    o.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.heartbeat_timeout_s * 1000));
+    o.stop_grace = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.stop_grace_s * 1000));
+    return o;
+  }
 
   // Runs between taking the lock and opening storage: refuse a live daemon on the socket (or
   // remove a stale socket file) before touching anything else.

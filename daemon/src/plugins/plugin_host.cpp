@@ -36,14 +36,10 @@ std::unique_ptr<T> read_struct(const void* p, std::size_t size) {
 
 }  // namespace
 
-PluginHost::PluginHost(HostServices* services, std::string init_config_json)
-    : host_(make_host_table(services)), host_v2_(make_host_table_v2(services)),
-      init_config_(std::move(init_config_json)) {}
+PluginHost::PluginHost(const wb_host& host, const abi_v2::wb_host& host_v2, std::string init_config_json)
+    : host_(host), host_v2_(host_v2), init_config_(std::move(init_config_json)) {}
 
-PluginHost::~PluginHost() {
-  shutdown_all();
-  release_host_table_v2(static_cast<HostServices*>(host_.ctx));
-}
+PluginHost::~PluginHost() { shutdown_all(); }
 
 void PluginHost::load_dirs(const std::vector<fs::path>& dirs) {
   for (const fs::path& dir : dirs) {
@@ -169,6 +165,13 @@ PluginInfo PluginHost::load_file(const fs::path& file) {
 const wb_plugin* PluginHost::for_kind(const std::string& kind) const {
   auto it = by_kind_.find(kind);
   return it == by_kind_.end() ? nullptr : it->second;
+}
+
+std::string PluginHost::path_for_kind(const std::string& kind) const {
+  for (auto& info : infos_)
+    if (info.loaded && std::find(info.job_kinds.begin(), info.job_kinds.end(), kind) != info.job_kinds.end())
+      return info.path;
+  return {};
 }
 
 std::vector<std::string> PluginHost::kinds() const {

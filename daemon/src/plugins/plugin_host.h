@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "plugins/host_api.h"
+#include "plugins/plugin_abi_v2.h"
 #include "wb/wb_plugin.h"
 
 namespace wb::daemon {
@@ -58,9 +58,10 @@ class DlHandle {
 
 class PluginHost {
  public:
-  // `services` back the host tables and must outlive this object; `init_config_json` is passed
-  // to every init().
-  PluginHost(HostServices* services, std::string init_config_json);
+  // `host` (ABI 3) and `host_v2` (for ABI 2 modules) are handed to every init(); their contexts
+  // must outlive this object. The daemon's tables are backed by storage (host_api.h), wb-worker's
+  // by its channel to the daemon. `init_config_json` is passed to every init().
+  PluginHost(const wb_host& host, const abi_v2::wb_host& host_v2, std::string init_config_json);
   ~PluginHost();  // shutdown_all()
   PluginHost(const PluginHost&) = delete;
   PluginHost& operator=(const PluginHost&) = delete;
@@ -71,6 +72,12 @@ class PluginHost {
 
   // The context of this host's tables: what a job handle carries (wb_job::host_ctx).
   void* host_ctx() const { return host_.ctx; }
+  // The ABI 3 table handed to plugins (a job's host calls relayed from a worker go through it).
+  const wb_host& host_table() const { return host_; }
+  // The config text every init() gets (a worker's plugin gets the same).
+  const std::string& init_config() const { return init_config_; }
+  // The file of the loaded plugin running `kind` (its PluginInfo::path), or empty.
+  std::string path_for_kind(const std::string& kind) const;
 
   // The loaded plugin running `kind`, or nullptr. Plugins are returned as the daemon's own copy of
   // their wb_plugin, read as far as their struct_size covers (absent fields NULL).

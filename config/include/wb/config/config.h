@@ -14,7 +14,7 @@
 //               batch_invariant
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections,
 //               metrics_without_token
-//     [jobs]    max_attempts, max_job_memory
+//     [jobs]    max_attempts, max_job_memory, isolation, heartbeat_timeout_s, stop_grace_s
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
 // ConfigError naming the key (e.g. "workbench.toml: unknown key 'limits.max_bodyy'").
@@ -81,6 +81,11 @@ struct Tcp {
   bool metrics_without_token = false;         // GET /metrics over TCP without the token (scrapers)
 };
 
+// Where a job's plugin code runs: in a wb-worker process of its own (a crash there fails or
+// re-queues the job, the daemon keeps serving), or on the daemon's scheduler thread.
+enum class Isolation { Process, InProcess };
+std::string_view to_string(Isolation i);  // "process" | "in_process"
+
 struct Jobs {
   // Runs of one job the daemon died under before it stops starting it on its own (failed with
   // the reason). The first such death resumes the job; the second in a row holds it for a person
@@ -89,6 +94,13 @@ struct Jobs {
   // Largest memory estimate (bytes) a submitted job may have; 0: only the machine's limit
   // (MemAvailable and the cgroup's memory.max) applies.
   std::uint64_t max_job_memory = 0;
+  Isolation isolation = Isolation::Process;
+  // A worker that sends nothing (its heartbeat thread writes every quarter of this) for this long
+  // is stopped: SIGTERM, then SIGKILL after stop_grace_s.
+  double heartbeat_timeout_s = 60;
+  // After a cancel (or a missed heartbeat) is sent, how long a worker has before SIGTERM, and
+  // after SIGTERM before SIGKILL.
+  double stop_grace_s = 10;
 };
 
 struct Config {

@@ -9,6 +9,7 @@
 //   running -> held                            hold()      (needs a person: disk full, crash loop)
 //   held    -> queued | cancelled              retry() / cancel()
 //   running -> queued | held | failed          recover_after_crash() (the daemon died under it)
+//   running -> queued | held | failed          worker_died() (the job's worker process died)
 // Anything else throws Conflict ("job 7: cannot go from succeeded to running"). An unknown id
 // throws NotFound.
 #pragma once
@@ -77,6 +78,10 @@ class JobRepository {
   // A run that ends otherwise (requeue at shutdown, hold, retry) clears resumed_after_crash.
   // Returns the jobs changed (as they are now), by id.
   std::vector<JobRecord> recover_after_crash(int max_attempts = 3);
+  // The same rule for one running job whose worker process died (signal, non-zero exit, killed
+  // for a missed heartbeat); `cause` ("worker killed by signal 11 (SIGSEGV)") begins the stored
+  // error of a held or failed job. Conflict unless the job is running.
+  JobRecord worker_died(std::int64_t id, std::string_view cause, int max_attempts = 3);
 
  private:
   Connection& conn_;
