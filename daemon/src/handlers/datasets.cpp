@@ -20,10 +20,9 @@ void remove_unfinished_datasets(storage::Store& store, const char* when) {
 }
 
 Response dataset_import(App& app, Request& req) {
-  // Read without a JSON document of the body: the "jsonl" text is moved out of the parser.
+  // Read without a JSON document of the body: the "jsonl" text stays in the body and is decoded
+  // a line at a time as the rows are written (import_body.h).
   ImportBody body = parse_import_body(req.body);
-  // The raw body is not needed any more (an import may be hundreds of MB: keep one copy, not two).
-  std::string().swap(req.body);
   JsonReader f = body_fields(body.fields, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace", "format"});
   storage::ImportOptions o;
   o.name = f.string("name");
@@ -54,8 +53,18 @@ Response dataset_import(App& app, Request& req) {
   }
   // What an earlier failed import could not delete (the disk was full) goes first.
   remove_unfinished_datasets(app.store, "before an import");
-  storage::DatasetRecord rec = has_jsonl ? app.store.datasets().import_jsonl(o, body.jsonl)
-                                         : app.store.datasets().import_file(o, path);
+  storage::DatasetRecord rec;
+  if (!has_jsonl) {
+    rec = app.store.datasets().import_file(o, path);
+  } else if (!body.raw) {
+    rec = app.store.datasets().import_jsonl(o, body.jsonl);
+  } else {
+    JsonStringLines lines(body.escaped, body.escaped_offset);
+    if (o.format == storage::TextFormat::Document)
+      rec = app.store.datasets().import_jsonl(o, lines.all());
+    else
+      rec = app.store.datasets().import_lines(o, [&](std::string_view& line) { return lines.next(line); });
+  }
   return json_response(201, rec);
 }
 
