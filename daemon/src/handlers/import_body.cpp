@@ -183,7 +183,7 @@ ImportBody parse_import_body(const std::string& body) {
   ImportBody out;
   if (auto q = find_jsonl(body)) {
     // Parse the body with the string emptied (a small copy), and keep the string where it is.
-    const auto [open, close] = *q;
+    const std::size_t open = q->first, close = q->second;  // not a structured binding: lambdas capture it
     std::string rest;
     rest.reserve(body.size() - (close - open - 1));
     rest.append(body, 0, open + 1).append(body, close, std::string::npos);
