@@ -147,7 +147,7 @@ TEST_CASE("remove_unfinished leaves an import that is being written alone") {
   CHECK(store.datasets().export_jsonl("live") == jsonl(3000));
 }
 
-TEST_CASE("delete removes a large dataset and its comparisons, and for_each_row reads page by page") {
+TEST_CASE("delete removes a large dataset, and for_each_row reads page by page") {
   TempDir tmp;
   Store store(tmp.path() / "wb.db");
   store.datasets().import_jsonl(options("big"), jsonl(12000));
