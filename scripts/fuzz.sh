@@ -22,7 +22,7 @@ cmake -S . -B "$build_dir" -G Ninja -DWB_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAK
 cmake --build "$build_dir" -j "$jobs"
 
 status=0
-for target in http_request json_body jsonl_line safetensors hf_config sp_model; do
+for target in http_request json_body import_body jsonl_line safetensors hf_config sp_model; do
   work="$build_dir/findings/$target"
   mkdir -p "$work/corpus"
   echo "fuzz: $target for ${seconds}s"

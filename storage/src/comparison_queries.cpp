@@ -129,7 +129,8 @@ LabelStats ComparisonRepository::stats(std::optional<std::string_view> dataset) 
   if (dataset) dataset_id = detail::require_dataset(db, *dataset).id;
   auto st = db.prepare(
       "SELECT dataset_id, prompt, response_a, response_b, chosen, rating, safety, is_safety_prompt, annotator, "
-      "source, model_a, model_b, seconds FROM comparisons WHERE ?1 IS NULL OR dataset_id = ?1 ORDER BY id");
+      "source, model_a, model_b, seconds FROM comparisons WHERE (?1 IS NULL OR dataset_id = ?1) "
+      "AND dataset_id IN (SELECT id FROM datasets WHERE state = 'ready') ORDER BY id");
   st.bind(1, dataset_id);
   LabelStats s;
   // Agreement is per dataset: the same pair in two datasets is two pairs.

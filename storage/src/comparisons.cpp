@@ -166,12 +166,13 @@ ComparisonsPage ComparisonRepository::list(std::optional<std::string_view> datas
   if (dataset) dataset_id = detail::require_dataset(db, *dataset).id;
   ComparisonsPage page;
   {
-    auto st = db.prepare("SELECT count(*) FROM comparisons WHERE ?1 IS NULL OR dataset_id = ?1");
+    auto st = db.prepare("SELECT count(*) FROM comparisons WHERE (?1 IS NULL OR dataset_id = ?1) "
+        "AND dataset_id IN (SELECT id FROM datasets WHERE state = 'ready')");
     st.bind(1, dataset_id);
     st.step();
     page.total = st.column_int64(0);
   }
-  auto st = db.prepare(std::string(kColumns) + " WHERE ?1 IS NULL OR c.dataset_id = ?1 ORDER BY c.id LIMIT ?2 OFFSET ?3");
+  auto st = db.prepare(std::string(kColumns) + " WHERE (?1 IS NULL OR c.dataset_id = ?1) AND d.state = 'ready' ORDER BY c.id LIMIT ?2 OFFSET ?3");
   st.bind(1, dataset_id).bind(2, limit > 0 ? limit : std::int64_t{-1}).bind(3, offset);
   while (st.step()) page.comparisons.push_back(read_comparison(st));
   return page;

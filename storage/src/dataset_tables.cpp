@@ -7,7 +7,7 @@ namespace wb::storage::detail {
 
 std::optional<StoredDataset> find_dataset(Database& db, std::string_view name) {
   auto st = db.prepare(
-      "SELECT id, name, kind, source, eval_fraction, rows, eval_rows, created FROM datasets WHERE name = ?1");
+      "SELECT id, name, kind, source, eval_fraction, rows, eval_rows, created FROM datasets WHERE name = ?1 AND state = 'ready'");
   st.bind(1, name);
   if (!st.step()) return std::nullopt;
   StoredDataset d;

@@ -187,13 +187,24 @@ CREATE TABLE annotators (
 );
 )sql";
 
-constexpr std::array<Migration, 6> kSteps{{
+// Version 7: a dataset is written in short transactions while no reader sees it. `state` is
+// 'importing' while its rows are written and 'removing' while a deleted or replaced dataset's
+// rows are deleted; such a row carries a name no user name can take ('#importing-<id>',
+// '#removing-<id>'), and only 'ready' datasets are listed, read or used. Leftovers of a failed
+// import or of a crash are removed at start-up and before each import.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE datasets ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'
+  CHECK (state IN ('ready', 'importing', 'removing'));
+)sql";
+
+constexpr std::array<Migration, 7> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
     {4, "held jobs, crash count", kV4, true},
     {5, "dataset kind text", kV5},
     {6, "annotators", kV6},
+    {7, "datasets written while hidden (state)", kV7},
 }};
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "fixture.h"
+#include "wb/storage/store.h"
 
 using namespace wbtest;
 
@@ -180,16 +181,43 @@ TEST_CASE("an import that runs out of disk space answers 507 disk_full and loses
   d.process.limit_file_size(4u << 20);
   d.process.start();
   REQUIRE(d.post("/v1/datasets", {{"name", "keep"}, {"kind", "sft"}, {"jsonl", sft_jsonl(100)}}).status == 201);
-  Reply r = d.post("/v1/datasets", {{"name", "big"}, {"kind", "sft"}, {"jsonl", sft_jsonl(60000)}});
+  const std::string big = sft_jsonl(60000);
+  Reply r = d.post("/v1/datasets", {{"name", "big"}, {"kind", "sft"}, {"jsonl", big}});
   INFO(r.text);
   CHECK(r.status == 507);
   CHECK(r.body["error"]["code"] == "disk_full");
   CHECK_THAT(r.body["error"]["message"].get<std::string>(), Catch::Contains("disk full"));
   CHECK(d.get("/v1/health").status == 200);
+  // What was stored before is intact and readable; the failed dataset is nowhere.
   CHECK(d.get("/v1/datasets/big").status == 404);
+  Reply list = d.get("/v1/datasets");
+  REQUIRE(list.body["datasets"].size() == 1);
+  CHECK(list.body["datasets"][0]["name"] == "keep");
   Reply keep = d.get("/v1/datasets/keep");
   REQUIRE(keep.status == 200);
   CHECK(keep.body["rows"] == 100);
-  // Space again (a small import fits): the daemon goes on.
-  CHECK(d.post("/v1/datasets", {{"name", "small"}, {"kind", "sft"}, {"jsonl", sft_jsonl(10)}}).status == 201);
+  CHECK(http(d.socket(), "GET", "/v1/datasets/keep/export").body == sft_jsonl(100));
+  CHECK(d.get("/v1/datasets/keep/rows?offset=99&limit=1").body["rows"].size() == 1);
+
+  // Space is back (the daemon restarted without the limit): the name imports again, and nothing
+  // of the failed import is left in the database.
+  REQUIRE(d.process.terminate() == 0);
+  d.process.limit_file_size(0);
+  d.process.start();
+  Reply again = d.post("/v1/datasets", {{"name", "big"}, {"kind", "sft"}, {"jsonl", big}});
+  INFO(again.text);
+  REQUIRE(again.status == 201);
+  CHECK(again.body["rows"] == 60000);
+  CHECK(http(d.socket(), "GET", "/v1/datasets/keep/export").body == sft_jsonl(100));
+  CHECK(http(d.socket(), "GET", "/v1/datasets/big/export").body == big);
+  CHECK(d.get("/v1/status").body["datasets"] == 2);
+  REQUIRE(d.process.terminate() == 0);
+  wb::storage::Store store(d.process.data_dir() / "workbench.db");
+  auto lock = store.connection().lock();
+  auto examples = store.connection().db().prepare("SELECT count(*) FROM examples");
+  REQUIRE(examples.step());
+  CHECK(examples.column_int64(0) == 100 + 60000);
+  auto hidden = store.connection().db().prepare("SELECT count(*) FROM datasets WHERE state <> 'ready'");
+  REQUIRE(hidden.step());
+  CHECK(hidden.column_int64(0) == 0);
 }

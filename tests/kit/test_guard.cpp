@@ -50,6 +50,12 @@ TEST_CASE("guard: each cause keeps its own status and message", "[kit]") {
   CHECK(r.status == WB_UNSUPPORTED);
   CHECK(r.message == "device cuda: no CUDA device answers");
   CHECK(cross(wb::EngineError(ErrorKind::internal, "x")).status == WB_ERROR);
+  // The engine's writers on a full disk, quota or file-size limit: the daemon holds the job.
+  CHECK(cross(wb::EngineError(ErrorKind::no_space, "x")).status == WB_NO_SPACE);
+  CHECK(wb::write_error_kind(ENOSPC) == ErrorKind::no_space);
+  CHECK(wb::write_error_kind(EDQUOT) == ErrorKind::no_space);
+  CHECK(wb::write_error_kind(EFBIG) == ErrorKind::no_space);
+  CHECK(wb::write_error_kind(EACCES) == ErrorKind::io);
 
   CHECK(cross(std::bad_alloc()).status == WB_NO_MEMORY);
   // A full disk (or quota, or file-size limit) is WB_NO_SPACE: the daemon holds the job with its

@@ -1,5 +1,8 @@
 // /v1/datasets: import (inline JSONL or a file path), list, show, rows paging, export, delete.
+#include <spdlog/spdlog.h>
+
 #include "handlers/handlers.h"
+#include "handlers/import_body.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
 
@@ -7,12 +10,20 @@ namespace wb::daemon::handlers {
 
 using nlohmann::json;
 
+void remove_unfinished_datasets(storage::Store& store, const char* when) {
+  try {
+    if (const std::int64_t n = store.datasets().remove_unfinished(); n > 0)
+      spdlog::info("removed {} unfinished dataset import(s) or removal(s) {}", n, when);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not remove unfinished dataset imports {} (tried again later): {}", when, e.what());
+  }
+}
+
 Response dataset_import(App& app, Request& req) {
-  json body = parse_json_body(req.body);
-  // The parsed body holds the JSONL text; the raw body is not needed any more (an import may be
-  // hundreds of MB: keep one copy, not two).
-  std::string().swap(req.body);
-  JsonReader f = body_fields(body, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace", "format"});
+  // Read without a JSON document of the body: the "jsonl" text stays in the body and is decoded
+  // a line at a time as the rows are written (import_body.h).
+  ImportBody body = parse_import_body(req.body);
+  JsonReader f = body_fields(body.fields, {"name", "kind", "source", "jsonl", "path", "eval_fraction", "replace", "format"});
   storage::ImportOptions o;
   o.name = f.string("name");
   std::string kind = f.string("kind");
@@ -29,17 +40,30 @@ Response dataset_import(App& app, Request& req) {
   o.source = f.optional_string("source", /*allow_empty=*/true).value_or("");
   o.eval_fraction = f.number_or("eval_fraction", 0.0, 0.0, 0.5);
   o.replace = f.boolean_or("replace", false);
-  bool has_jsonl = body.contains("jsonl"), has_path = body.contains("path");
+  const json& fields = body.fields;
+  bool has_jsonl = fields.contains("jsonl"), has_path = fields.contains("path");
   if (has_jsonl == has_path) throw invalid_request("exactly one of fields 'jsonl' and 'path' is required");
-  storage::DatasetRecord rec;
+  std::string path;
   if (has_jsonl) {
-    if (!body["jsonl"].is_string()) f.fail("jsonl", std::string("expected a string, got ") + body["jsonl"].type_name());
+    if (!fields["jsonl"].is_string()) f.fail("jsonl", std::string("expected a string, got ") + fields["jsonl"].type_name());
     if (o.source.empty()) o.source = "inline";
-    rec = app.store.datasets().import_jsonl(o, body["jsonl"].get_ref<const std::string&>());
   } else {
-    std::string path = f.string("path");
+    path = f.string("path");
     if (path.front() != '/') f.fail("path", "expected an absolute path, got '" + path + "'");
+  }
+  // What an earlier failed import could not delete (the disk was full) goes first.
+  remove_unfinished_datasets(app.store, "before an import");
+  storage::DatasetRecord rec;
+  if (!has_jsonl) {
     rec = app.store.datasets().import_file(o, path);
+  } else if (!body.raw) {
+    rec = app.store.datasets().import_jsonl(o, body.jsonl);
+  } else {
+    JsonStringLines lines(body.escaped, body.escaped_offset);
+    if (o.format == storage::TextFormat::Document)
+      rec = app.store.datasets().import_jsonl(o, lines.all());
+    else
+      rec = app.store.datasets().import_lines(o, [&](std::string_view& line) { return lines.next(line); });
   }
   return json_response(201, rec);
 }

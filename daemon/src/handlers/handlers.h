@@ -26,6 +26,9 @@ Response dataset_show(App&, Request&);
 Response dataset_rows(App&, Request&);
 Response dataset_export(App&, Request&);
 Response dataset_delete(App&, Request&);
+// Deletes what failed imports (or a crash) left hidden, logging how many; `when` says where it
+// runs ("at start-up", "before an import"). A failure (the disk still full) is logged, not thrown.
+void remove_unfinished_datasets(storage::Store& store, const char* when);
 
 // comparisons.cpp
 Response comparison_add(App&, Request&);

@@ -14,6 +14,7 @@
 #include "wb/json/parse.h"
 #include "wb/json/reader.h"
 #include "handlers/app.h"
+#include "handlers/handlers.h"
 #include "handlers/routes.h"
 #include "http/api_error.h"
 #include "http/router.h"
@@ -168,6 +169,7 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
   d.plugins.load_dirs(d.cfg.plugin_search_dirs());
   add_routes(d.router, d.app);
   d.scheduler.recover();
+  handlers::remove_unfinished_datasets(d.store, "at start-up");
 
   HttpServer::Options o;
   o.socket = d.cfg.socket;

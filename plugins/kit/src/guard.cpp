@@ -21,6 +21,7 @@ wb_status status_of(ErrorKind kind) {
     case ErrorKind::out_of_memory: return WB_NO_MEMORY;
     case ErrorKind::unsupported: return WB_UNSUPPORTED;
     case ErrorKind::internal: return WB_ERROR;
+    case ErrorKind::no_space: return WB_NO_SPACE;
   }
   return WB_ERROR;
 }
@@ -51,7 +52,7 @@ wb_status status_of_current_exception(wb_error* err) {
     const int code = e.code().category() == std::generic_category() || e.code().category() == std::system_category()
                          ? e.code().value()
                          : 0;
-    return code == ENOSPC || code == EDQUOT || code == EFBIG ? WB_NO_SPACE : WB_IO;
+    return write_error_kind(code) == ErrorKind::no_space ? WB_NO_SPACE : WB_IO;
   } catch (const std::exception& e) {
     wb_error_set(err, e.what());
     return WB_ERROR;

@@ -125,7 +125,7 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
       onames.push_back(s.name);
     }
     if (!fs::create_directory(tmp, ec) || ec)
-      throw CheckpointError("cannot create " + tmp.string() + ": " + ec.message(), ErrorKind::io);
+      throw CheckpointError("cannot create " + tmp.string() + ": " + ec.message(), write_error_kind(ec.value()));
     // state.safetensors, then checkpoint.json (each fsynced): the json marks the directory complete.
     w.write(tmp / "state.safetensors");
     write_file_atomic(tmp / "checkpoint.json", j.dump(2));
@@ -145,6 +145,14 @@ void save_checkpoint(const fs::path& dir, const Checkpoint& ckpt) {
   } catch (const CheckpointError&) {
     fs::remove_all(tmp, ec);
     throw;
+  } catch (const EngineError& e) {
+    // A full disk stays no_space (the job is held with the previous checkpoint, not failed).
+    fs::remove_all(tmp, ec);
+    throw CheckpointError("cannot save checkpoint " + dir.string() + ": " + e.what(),
+                          e.kind() == ErrorKind::no_space ? ErrorKind::no_space : ErrorKind::io);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(tmp, ec);
+    throw CheckpointError("cannot save checkpoint " + dir.string() + ": " + e.what(), write_error_kind(e.code().value()));
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw CheckpointError("cannot save checkpoint " + dir.string() + ": " + e.what(), ErrorKind::io);

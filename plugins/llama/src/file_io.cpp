@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "wb/engine_error.h"
+
 namespace wb::llama {
 
 std::string read_text_file(const std::filesystem::path& path) {
@@ -28,8 +30,13 @@ std::string read_text_file(const std::filesystem::path& path) {
 
 namespace {
 
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what) {
-  throw std::runtime_error("cannot write " + path.string() + ": " + what);
+[[noreturn]] void fail(const std::filesystem::path& path, const std::string& what, ErrorKind kind = ErrorKind::io) {
+  throw EngineError(kind, "cannot write " + path.string() + ": " + what);
+}
+
+// A failed system call's errno: no_space for a full disk, quota or file-size limit.
+[[noreturn]] void fail_errno(const std::filesystem::path& path, const std::string& call, int err) {
+  fail(path, call + std::strerror(err), write_error_kind(err));
 }
 
 }  // namespace
@@ -39,7 +46,7 @@ AtomicFile::AtomicFile(const std::filesystem::path& path) : path_(path), tmp_(pa
   static std::atomic<uint64_t> counter{0};
   tmp_ += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) fail(path_, std::strerror(errno));
+  if (fd_ < 0) fail_errno(path_, "", errno);
 }
 
 AtomicFile::~AtomicFile() {
@@ -57,7 +64,7 @@ void AtomicFile::append(std::span<const uint8_t> bytes) {
     const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      fail(path_, std::strerror(errno));
+      fail_errno(path_, "", errno);
     }
     done += static_cast<size_t>(n);
   }
@@ -69,13 +76,11 @@ void AtomicFile::append(std::string_view text) {
 
 void AtomicFile::commit() {
   if (fd_ < 0) fail(path_, "already committed");
-  if (::fsync(fd_) != 0) fail(path_, std::string("fsync: ") + std::strerror(errno));
+  if (::fsync(fd_) != 0) fail_errno(path_, "fsync: ", errno);
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) fail(path_, std::string("close: ") + std::strerror(errno));
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    fail(path_, std::string("rename: ") + std::strerror(errno));
-  }
+  if (::close(fd) != 0) fail_errno(path_, "close: ", errno);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail_errno(path_, "rename: ", errno);
   committed_ = true;
 }
 

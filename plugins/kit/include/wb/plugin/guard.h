@@ -2,7 +2,9 @@
 // entry point runs its body through guarded(), so no exception crosses and each keeps its cause:
 //   JsonFieldError, JsonParseError, nlohmann JSON errors     → WB_INVALID (the message names the field)
 //   PluginError (host.h's failed host calls too)            → its status
-//   EngineError                                             → by its kind (status_of)
+//   EngineError                                             → by its kind (status_of): no_space
+//                                                             (the engine's writers on a full disk)
+//                                                             → WB_NO_SPACE
 //   std::bad_alloc                                          → WB_NO_MEMORY
 //   std::filesystem::filesystem_error                       → WB_NO_SPACE for ENOSPC, EDQUOT, EFBIG
 //                                                             (disk or quota full), else WB_IO

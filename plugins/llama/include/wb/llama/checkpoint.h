@@ -51,7 +51,9 @@ struct Checkpoint {
 };
 
 // Writes `dir` atomically (replacing an existing checkpoint there). The parent must exist.
-// Throws CheckpointError naming the path on I/O failure; an existing checkpoint is kept then.
+// Throws CheckpointError naming the path on I/O failure, of kind no_space when the disk, a
+// quota or the file-size limit is full (the plugins answer WB_NO_SPACE: the job is held); an
+// existing checkpoint is kept either way.
 void save_checkpoint(const std::filesystem::path& dir, const Checkpoint& ckpt);
 
 // Reads and validates a checkpoint directory. Throws CheckpointError naming the file and field

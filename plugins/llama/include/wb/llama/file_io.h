@@ -16,7 +16,9 @@ std::string read_text_file(const std::filesystem::path& path);
 // A file written in pieces and published atomically: bytes go to a temp file in the same folder
 // ("<path>.tmp.<pid>.<n>"); commit() fsyncs and renames it over `path`, so readers see the old
 // or the new file, never a half-written one. Destroyed without commit(), the temp file is
-// removed. Creates no directories. Errors throw std::runtime_error "cannot write <path>: ...".
+// removed. Creates no directories. Errors throw EngineError (a std::runtime_error) "cannot write
+// <path>: ..." of kind no_space when the disk, a quota or the file-size limit is full (ENOSPC,
+// EDQUOT, EFBIG), io otherwise.
 class AtomicFile {
  public:
   explicit AtomicFile(const std::filesystem::path& path);
