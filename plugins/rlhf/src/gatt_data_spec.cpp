@@ -29,6 +29,7 @@ GattDataSpec parse_gatt_data_spec(const json& spec) {
   s.max_tokens = r.integer_or("max_tokens", 64, 1, 4096);
   s.limit = r.integer_or("limit", 0, 0);
   s.batch = r.integer_or("batch", 8, 1, 1024);
+  s.ghost = r.boolean_or("ghost", true);
   s.device = plugin::read_device(r);
   r.finish();
   return s;

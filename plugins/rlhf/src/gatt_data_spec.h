@@ -21,6 +21,7 @@ struct GattDataSpec {
   int64_t max_tokens = 64; // per sampled reply
   int64_t limit = 0;       // dialogues read (0: all)
   int64_t batch = 8;       // dialogues sampled together
+  bool ghost = true;       // false: the baseline without GAtt (plain_sampling_context, no masks)
   std::string device;      // "" = the daemon's setting
   std::string resume_from; // set by the daemon
 };
