@@ -41,7 +41,7 @@ std::string attention_heatmap_svg(const std::vector<std::vector<std::optional<do
     for (const auto& v : row)
       if (v) top = std::max(top, *v);
   }
-  const int cell_w = 64, cell_h = 32, left = 80, head = 56, width = left + turns * cell_w + 16,
+  const int cell_w = 64, cell_h = 32, left = 80, head = 56, width = std::max(left + turns * cell_w + 16, 480),
             height = head + layers * cell_h + 40;
   std::ostringstream o;
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
@@ -70,8 +70,7 @@ std::string attention_heatmap_svg(const std::vector<std::vector<std::optional<do
     }
   }
   o << "<text x=\"8\" y=\"" << height - 12
-    << "\">share of attention on the system instruction's tokens from each turn's answer tokens (mean over heads and "
-       "dialogues)</text>\n";
+    << "\">attention from each turn's answer tokens on the system instruction</text>\n";
   o << "</svg>\n";
   return o.str();
 }
