@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <array>
 #include <map>
 
 #include "attention_svg.h"
@@ -144,6 +145,10 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
   std::map<int, Rate> adherence_by_turn, content_by_turn;
   Rate adherence, later, content, format;
   std::map<int, ShareSum> share_by_turn;
+  // Per kind of instruction, over the dialogues whose persona has it: by turn and at turns >= 3.
+  const std::array<const char*, 3> kinds = {"language", "figure", "hobby"};
+  std::array<std::map<int, Rate>, 3> kind_by_turn;
+  std::array<Rate, 3> kind_later;
   std::ofstream results(job.dir() / "eval_results.jsonl");
   for (size_t begin = 0; begin < dialogues.size(); begin += static_cast<size_t>(s.batch)) {
     const size_t end = std::min(dialogues.size(), begin + static_cast<size_t>(s.batch));
@@ -184,6 +189,14 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
         adherence.add(g.obeyed);
         adherence_by_turn[t].add(g.obeyed);
         if (t >= 3) later.add(g.obeyed);
+        const std::array<bool, 3> has = {d.persona.language != suite::Language::none, !d.persona.figure.empty(),
+                                         !d.persona.hobby.empty()};
+        const std::array<bool, 3> kept = {g.language, g.figure, g.hobby};
+        for (size_t i = 0; i < kinds.size(); ++i) {
+          if (!has[i]) continue;
+          kind_by_turn[i][t].add(kept[i]);
+          if (t >= 3) kind_later[i].add(kept[i]);
+        }
         if (g.recognized) {
           content.add(g.correct);
           format.add(g.format_ok);
@@ -213,6 +226,9 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
   json by_turn = json::array();
   for (const auto& [t, r] : adherence_by_turn) {
     json row = {{"turn", t}, {"n", r.n}, {"adherence", r.value()}, {"content_accuracy", content_by_turn[t].value()}};
+    json by_kind = json::object();
+    for (size_t i = 0; i < kinds.size(); ++i) by_kind[kinds[i]] = kind_by_turn[i][t].value();
+    row["adherence_by_kind"] = std::move(by_kind);
     if (auto it = share_by_turn.find(t); it != share_by_turn.end()) {
       row["attention_share"] = average(it->second.mean());
       row["attention_share_layers"] = it->second.mean();
@@ -223,6 +239,9 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
                  {"adherence", adherence.value()}, {"adherence_later", later.value()},
                  {"content_accuracy", content.value()}, {"format_adherence", format.value()},
                  {"by_turn", by_turn}};
+  json later_by_kind = json::object();
+  for (size_t i = 0; i < kinds.size(); ++i) later_by_kind[kinds[i]] = kind_later[i].value();
+  report["adherence_later_by_kind"] = later_by_kind;
   if (!share_by_turn.empty()) {
     // The heatmap: rows layers, columns turns 1..last.
     const int last_turn = share_by_turn.rbegin()->first;
@@ -250,6 +269,11 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
   put("format_adherence", report["format_adherence"]);
   for (const auto& [t, r] : adherence_by_turn) put("adherence_turn_" + std::to_string(t), r.value());
   for (const auto& [t, sum] : share_by_turn) put("attention_share_turn_" + std::to_string(t), average(sum.mean()));
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    const std::string kind = kinds[i];
+    put("adherence_" + kind + "_later", kind_later[i].value());
+    for (const auto& [t, r] : kind_by_turn[i]) put("adherence_" + kind + "_turn_" + std::to_string(t), r.value());
+  }
   job.info("result " + report.dump());
   job.progress(1.0, "done");
   return WB_OK;

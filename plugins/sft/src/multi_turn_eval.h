@@ -14,10 +14,13 @@
 //
 // Metrics (step 0): dialogues, turns, adherence (all turns), adherence_turn_<k> (k = 1..N),
 // adherence_later (turns >= 3), content_accuracy, format_adherence, attention_share_turn_<k>
-// (mean over layers). <job_dir>/report.json holds
+// (mean over layers), and per kind of instruction (language, figure, hobby; over the dialogues
+// whose persona has that kind) adherence_<kind>_turn_<k> and adherence_<kind>_later.
+// <job_dir>/report.json holds
 // {"dialogues","turns","adherence","adherence_later","content_accuracy","format_adherence",
-//  "by_turn":[{"turn","n","adherence","content_accuracy","attention_share","attention_share_layers"}...],
-//  "attention_svg":"attention_share.svg"}; the heatmap <job_dir>/attention_share.svg (rows layers,
+//  "by_turn":[{"turn","n","adherence","content_accuracy","adherence_by_kind":{"language","figure","hobby"},
+//              "attention_share","attention_share_layers"}...],
+//  "adherence_later_by_kind":{"language","figure","hobby"}, "attention_svg":"attention_share.svg"}; the heatmap <job_dir>/attention_share.svg (rows layers,
 // columns turns); eval_results.jsonl one line per reply (dialogue, turn, system, user, response, grade).
 #pragma once
 

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <tuple>
 
 #include "gatt_fixture.h"
 #include "wb/llama/attention_share.h"
@@ -30,6 +31,9 @@ TEST_CASE("eval multi_turn: adherence by turn and content accuracy agree with th
   const fs::path dir = d.data_dir() / "jobs" / std::to_string(id);
   std::ifstream in(dir / "eval_results.jsonl");
   std::map<int, std::pair<int, int>> by_turn;  // turn -> (n, obeyed)
+  // Per kind, over the dialogues whose persona has it: turn -> (n, kept), and turns >= 3.
+  std::map<std::string, std::map<int, std::pair<int, int>>> kind_turn;
+  std::map<std::string, std::pair<int, int>> kind_later;
   int lines = 0;
   std::string line;
   while (std::getline(in, line)) {
@@ -43,6 +47,19 @@ TEST_CASE("eval multi_turn: adherence by turn and content accuracy agree with th
     auto& [n, ok] = by_turn[r["turn"].get<int>()];
     ++n;
     ok += g.obeyed ? 1 : 0;
+    const std::vector<std::tuple<std::string, bool, bool>> kinds = {
+        {"language", persona->language != wb::suite::Language::none, g.language},
+        {"figure", !persona->figure.empty(), g.figure},
+        {"hobby", !persona->hobby.empty(), g.hobby}};
+    for (const auto& [kind, has, kept] : kinds) {
+      if (!has) continue;
+      auto& [kn, kk] = kind_turn[kind][r["turn"].get<int>()];
+      ++kn, kk += kept ? 1 : 0;
+      if (r["turn"].get<int>() >= 3) {
+        auto& [ln, lk] = kind_later[kind];
+        ++ln, lk += kept ? 1 : 0;
+      }
+    }
   }
   CHECK(lines == static_cast<int>(d.last_metric(id, "turns")));
   REQUIRE(by_turn.count(1) == 1);
@@ -54,6 +71,27 @@ TEST_CASE("eval multi_turn: adherence by turn and content accuracy agree with th
     CHECK(t["n"] == n);
     CHECK(t["adherence"].get<double>() == Approx(static_cast<double>(ok) / n));
     CHECK(d.last_metric(id, "adherence_turn_" + std::to_string(t["turn"].get<int>())) == Approx(static_cast<double>(ok) / n));
+    for (const char* kind : {"language", "figure", "hobby"}) {
+      INFO(kind);
+      const auto& per_turn = kind_turn[kind];
+      const auto it = per_turn.find(t["turn"].get<int>());
+      if (it == per_turn.end()) {
+        CHECK(t["adherence_by_kind"][kind].is_null());
+        continue;
+      }
+      const double want = static_cast<double>(it->second.second) / it->second.first;
+      CHECK(t["adherence_by_kind"][kind].get<double>() == Approx(want));
+      CHECK(d.last_metric(id, std::string("adherence_") + kind + "_turn_" + std::to_string(it->first)) == Approx(want));
+    }
+  }
+  for (const char* kind : {"language", "figure", "hobby"}) {
+    INFO(kind);
+    if (!kind_later.count(kind)) {
+      CHECK(report["adherence_later_by_kind"][kind].is_null());
+      continue;
+    }
+    const auto [ln, lk] = kind_later[kind];
+    CHECK(report["adherence_later_by_kind"][kind].get<double>() == Approx(static_cast<double>(lk) / ln));
   }
 
   // Attention on the system instruction: recomputed per dialogue from the replies the model gave,
