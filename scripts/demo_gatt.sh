@@ -21,13 +21,13 @@
 #      in context; each eval also measures the attention on the system instruction per turn and
 #      layer and writes its SVG heatmap.
 # gatt_results (called after results.json exists) adds the table and claims to it and prints them.
-gatt_sft_steps=${WB_DEMO_GATT_SFT_STEPS:-80}
-gatt_steps=${WB_DEMO_GATT_STEPS:-50}
-gatt_dialogues=${WB_DEMO_GATT_DIALOGUES:-200}   # dialogues for each half (SFT, GAtt sampling)
-gatt_eval_limit=${WB_DEMO_GATT_EVAL_LIMIT:-60}
+gatt_sft_steps=${WB_DEMO_GATT_SFT_STEPS:-600}
+gatt_steps=${WB_DEMO_GATT_STEPS:-100}
+gatt_dialogues=${WB_DEMO_GATT_DIALOGUES:-300}   # dialogues for each half (SFT, GAtt sampling)
+gatt_eval_limit=${WB_DEMO_GATT_EVAL_LIMIT:-40}
 gatt_ctx=${WB_DEMO_GATT_CONTEXT:-512}
 gatt_batch=${WB_DEMO_GATT_BATCH:-2}             # 512-token rows per step
-gatt_lr=${WB_DEMO_GATT_LR:-1e-3}
+gatt_lr=${WB_DEMO_GATT_LR:-2e-3}
 t_gatt=$(date +%s)
 
 # The SFT model (pretrained + chat-lora merged) with a longer context.
@@ -80,6 +80,9 @@ gatt_results() {
     def pick: {adherence, adherence_later, content_accuracy, format_adherence, dialogues, turns,
                by_turn: [range(1; 9) as $t | .["adherence_turn_\($t)"]],
                attention_on_system_by_turn: [range(1; 9) as $t | .["attention_share_turn_\($t)"]],
+               later_by_kind: {language: .adherence_language_later, figure: .adherence_figure_later,
+                               hobby: .adherence_hobby_later},
+               language_by_turn: [range(1; 9) as $t | .["adherence_language_turn_\($t)"]],
                attention_svg};
     ($s[0] | pick) as $S | ($p[0] | pick) as $P | ($g[0] | pick) as $G
     | . + {gatt: {seconds: $seconds, sft: $S, without_gatt: $P, with_gatt: $G,
@@ -89,7 +92,9 @@ gatt_results() {
            holds: (($G.adherence_later // 0) - ($P.adherence_later // 0) >= 0.30)},
           {claim: "GAtt: content accuracy falls by at most 2 points against the model trained without GAtt",
            without_gatt: $P.content_accuracy, with_gatt: $G.content_accuracy,
-           holds: (($G.content_accuracy // 0) >= ($P.content_accuracy // 0) - 0.02)}]}}' \
+           holds: (($G.content_accuracy // 0) >= ($P.content_accuracy // 0) - 0.02)},
+          {claim: "GAtt, language instruction alone (capitals or cipher; personas that have one): adherence at turns >= 3 against the model trained without GAtt",
+           without_gatt: $P.later_by_kind.language, with_gatt: $G.later_by_kind.language, holds: null}]}}' \
     "$data_dir/results.json" >"$demo_dir/results.tmp" && mv "$demo_dir/results.tmp" "$data_dir/results.json"
   local p='if . == null then "-" else (. * 1000 | round / 10 | tostring + "%") end'
   echo
@@ -99,12 +104,20 @@ gatt_results() {
     jq -r --arg m "$m" ".gatt[\$m] | [(.by_turn[] | $p), (.adherence_later | $p), (.content_accuracy | $p)] | @tsv" \
       "$data_dir/results.json" | tr '\t' '\n' | paste -sd' ' | xargs printf ' %8s %8s %8s %8s %8s %8s %8s %8s %9s %9s\n'
   done
-  printf '%-22s' "attention on system"; echo
+  printf '%-22s\n' "language instruction"
+  for m in sft without_gatt with_gatt; do
+    printf '%-22s' "  $m"
+    jq -r --arg m "$m" ".gatt[\$m] | [(.language_by_turn[] | $p), (.later_by_kind.language | $p)] | @tsv" \
+      "$data_dir/results.json" | tr '\t' '\n' | paste -sd' ' | xargs printf ' %8s %8s %8s %8s %8s %8s %8s %8s %9s\n'
+  done
+  printf '%-22s\n' "attention on system"
   for m in sft without_gatt with_gatt; do
     printf '%-22s' "  $m"
     jq -r --arg m "$m" ".gatt[\$m].attention_on_system_by_turn | map($p) | @tsv" "$data_dir/results.json" | tr '\t' '\n' |
       paste -sd' ' | xargs printf ' %8s %8s %8s %8s %8s %8s %8s %8s\n'
   done
   echo "(held-out persona dialogues: $(jq -r '.gatt.with_gatt.dialogues' "$data_dir/results.json"), replies graded $(jq -r '.gatt.with_gatt.turns' "$data_dir/results.json"); GAtt stage ${gatt_seconds} s; heatmaps: $(jq -r '[.gatt[] | objects | .attention_svg // empty] | join(" ")' "$data_dir/results.json"))"
-  jq -r '.gatt.claims[] | "  [" + (if .holds then "holds" else "does not hold" end) + "] " + .claim' "$data_dir/results.json"
+  jq -r '.gatt.claims[] | "  [" + (if .holds == null then "reported" elif .holds then "holds" else "does not hold" end) + "] " + .claim
+    + (if .holds == null then " (" + ([.without_gatt, .with_gatt] | map(if . == null then "-" else (. * 1000 | round / 10 | tostring + "%") end) | join(" -> ")) + ")" else "" end)' \
+    "$data_dir/results.json"
 }
