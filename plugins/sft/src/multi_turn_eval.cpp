@@ -1,8 +1,8 @@
 #include "multi_turn_eval.h"
 
+#include <array>
 #include <filesystem>
 #include <fstream>
-#include <array>
 #include <map>
 
 #include "attention_svg.h"
@@ -210,13 +210,13 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
     }
     for (size_t k = 0; s.attention_share && k < replies.size(); ++k) {
       if (job.cancelled()) return job.shutting_down() ? WB_INTERRUPTED : WB_CANCELLED;
+      if (replies[k].empty()) continue;
       const Dialogue& d = dialogues[begin + k];
       std::vector<llama::ChatMessage> msgs = {{"system", d.system}};
       for (size_t t = 0; t < replies[k].size(); ++t) {
         msgs.push_back({"user", d.users[t]});
         msgs.push_back({"assistant", replies[k][t]});
       }
-      if (replies[k].empty()) continue;
       const auto shares = system_attention_by_turn(model, adapter, tok, msgs, context_length);
       for (size_t t = 0; t < shares.size(); ++t) share_by_turn[static_cast<int>(t) + 1].add(shares[t]);
     }
