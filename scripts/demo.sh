@@ -7,15 +7,19 @@
 # helpfulness and safety reward models, whose held-out accuracy per rating level is printed next
 # to the Llama 2 paper's Table 8; then one rejection-sampling round from the SFT policy, PPO from
 # its result, and DPO from the SFT model as a side branch, every policy evaluated on held-out RLHF
-# prompts (combined reward, accuracy, refusals). Prints tables, writes the same figures to
-# <data_dir>/results.json and prints that path last.
+# prompts (combined reward, accuracy, refusals); last Ghost Attention: persona adherence by turn
+# (1..8) of an SFT model, the same trained on its own multi-turn replies without GAtt, and with
+# GAtt, with the attention on the system instruction per turn. Prints tables, writes the same
+# figures to <data_dir>/results.json and prints that path last.
 #
 #   scripts/demo.sh                       # setup.sh (packages + build of the demo's targets into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
 # Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
 #   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS, WB_DEMO_SFT_SAFETY_ROWS, WB_DEMO_DPO_STEPS,
-#   WB_DEMO_RLHF_EVAL_LIMIT, WB_DEMO_RS_PROMPTS, WB_DEMO_RS_K, WB_DEMO_PPO_ITERATIONS
+#   WB_DEMO_RLHF_EVAL_LIMIT, WB_DEMO_RS_PROMPTS, WB_DEMO_RS_K, WB_DEMO_PPO_ITERATIONS,
+#   WB_DEMO_GATT (0 skips the GAtt stage), WB_DEMO_GATT_SFT_STEPS, WB_DEMO_GATT_STEPS,
+#   WB_DEMO_GATT_DIALOGUES, WB_DEMO_GATT_EVAL_LIMIT, WB_DEMO_GATT_LR, WB_DEMO_GATT_BATCH
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -150,6 +154,9 @@ stamp "reward models trained"
 # ---- RLHF: held-out evaluation of each policy, and DPO as a side branch from the SFT model -------
 # (scripts/demo_rlhf.sh: the stages after the reward models; docs/DEMO.md says which exist.)
 . "$root/scripts/demo_rlhf.sh"
+# ---- Ghost Attention: adherence to a system instruction by turn, with and without GAtt ----------
+# (scripts/demo_gatt.sh; WB_DEMO_GATT=0 skips it.)
+if [ "${WB_DEMO_GATT:-1}" = 1 ]; then . "$root/scripts/demo_gatt.sh"; fi
 elapsed=$(( $(date +%s) - t_start ))
 
 # results.json: the figures of both evaluations side by side; then the same as a table.
@@ -204,6 +211,7 @@ for label in chosen_safe both_safe both_unsafe; do
 done
 echo "(held-out pairs: helpfulness $(rmn "$demo_dir/rm-helpful.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_2)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_1)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_0) at ratings 3/2/1/0; safety $(rmn "$demo_dir/rm-safety.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-safety.json" eval_count_rating_2) at 3/2; trained on the suite's pairs + $synthetic_pairs checker-labeled SFT samples)"
 rlhf_results
+if [ "${WB_DEMO_GATT:-1}" = 1 ]; then gatt_results; fi
 echo "(${elapsed} s from daemon start to here)"
 
 stop_daemon

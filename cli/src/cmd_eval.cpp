@@ -3,6 +3,8 @@
 //
 //   wb eval --model base --adapter my-lora --dataset sft-eval [--limit 200]
 //   wb eval --model base --adapter gatt --suite-dir data --multi-turn   # adherence by turn
+// A multi-turn eval also prints where its heatmap of attention on the system instruction is (on
+// the daemon's machine: <data_dir>/jobs/<id>/attention_share.svg).
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -66,23 +68,31 @@ int run_eval(const Context& ctx, const EvalOpts& o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   const json m = job.value("metrics", json::object());
+  std::string svg;  // the attention heatmap a multi-turn eval wrote
+  if (o.multi_turn && m.contains("attention_share_turn_1"))
+    svg = (std::filesystem::path(c.get("/v1/status").value("data_dir", "")) / "jobs" / std::to_string(id) /
+           "attention_share.svg")
+              .string();
   if (ctx.opts.json) {
     json out = {{"job", id}, {"model", o.model}, {"adapter", o.adapter.empty() ? json() : json(o.adapter)}};
     for (const auto& [name, v] : m.items()) out[name] = v.value("value", 0.0);
+    if (!svg.empty()) out["attention_svg"] = svg;
     print_json(*ctx.out, out);
     return kExitOk;
   }
   if (o.multi_turn) {
-    // One row per turn: how many replies were graded there and the share obeying the persona.
-    Table t({"MODEL", "ADAPTER", "TURN", "ADHERENCE"});
+    // One row per turn: the share of replies obeying the persona and of attention on its instruction.
+    Table t({"MODEL", "ADAPTER", "TURN", "ADHERENCE", "ATTENTION ON SYSTEM"});
     for (int k = 1; m.contains("adherence_turn_" + std::to_string(k)); ++k) {
-      const std::string name = "adherence_turn_" + std::to_string(k);
-      t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, std::to_string(k), figure(m, name.c_str(), true)});
+      const std::string name = "adherence_turn_" + std::to_string(k), att = "attention_share_turn_" + std::to_string(k);
+      t.add_row({o.model, o.adapter.empty() ? "-" : o.adapter, std::to_string(k), figure(m, name.c_str(), true),
+                 figure(m, att.c_str(), true)});
     }
     t.print(*ctx.out);
     *ctx.out << "dialogues " << figure(m, "dialogues", false) << ", replies " << figure(m, "turns", false)
              << ": adherence " << figure(m, "adherence", true) << " (turns >= 3: " << figure(m, "adherence_later", true)
              << "), content accuracy " << figure(m, "content_accuracy", true) << '\n';
+    if (!svg.empty()) *ctx.out << "attention on the system instruction by turn and layer: " << svg << '\n';
     return kExitOk;
   }
   Table t({"MODEL", "ADAPTER", "N", "GRADED", "UNGRADED", "ACCURACY", "FORMAT", "REFUSAL(UNSAFE)", "OVER-REFUSAL"});

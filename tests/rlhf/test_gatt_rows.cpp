@@ -51,3 +51,24 @@ TEST_CASE("gatt rows: a dialogue without a system instruction is refused naming 
   CHECK_THROWS_WITH(parse_gatt_dialogue(json::parse(R"({"prompt":"a","completion":"b"})"), 1),
                     Catch::Contains("row 1: field 'messages'"));
 }
+
+TEST_CASE("gatt rows without GAtt: the instruction only in the first turn when sampling, every reply trained", "[rlhf][gatt]") {
+  const GattDialogue d = parse_gatt_dialogue(kRow, 0);
+  const auto ctx = plain_sampling_context(d, {"r1", "r2"});
+  REQUIRE(ctx.size() == 6);
+  CHECK(ctx[0].role == "system");
+  CHECK(ctx[0].content == "Hobby: chess");
+  CHECK(ctx[1].content == "What is 2 + 3?");
+  CHECK(ctx[2].content == "r1");
+  CHECK(ctx[3].content == "Reverse the word kelo.");
+  CHECK(ctx[5].content == "What is 1 + 1?");
+  CHECK(ctx[5].role == "user");
+  CHECK_THROWS(plain_sampling_context(d, {"a", "b", "c"}));
+
+  const json row = plain_training_row(d, {"r1", "r2", "r3"});
+  const json& ms = row["messages"];
+  REQUIRE(ms.size() == 7);
+  CHECK(ms[0]["content"] == "Hobby: chess");
+  for (size_t i : {2u, 4u, 6u}) CHECK_FALSE(ms[i].contains("weight"));
+  CHECK(ms[5]["content"] == "What is 1 + 1?");
+}

@@ -189,3 +189,16 @@ TEST_CASE("chat: role errors name the message", "[tokenizer][chat]") {
              Catch::Contains("message 1") && Catch::Contains("unknown role"));
   CHECK(error_of(*tok, {{"user", "a"}, {"assistant", "b"}}).empty());
 }
+
+TEST_CASE("chat: the ids of the system message's text are marked", "[tokenizer][chat]") {
+  WB_REQUIRE_LLAMA2_TOKENIZER(tok);
+  // The same dialog as above: ids 9..11 are "Be", "brief", "." between "<<SYS>>\n" and "\n<</SYS>>".
+  const std::vector<ChatMessage> dialog = {{"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello!"}, {"user", "2+2?"}};
+  const auto r = render_llama2_chat(*tok, dialog);
+  CHECK(r.system_begin == 9);
+  CHECK(r.system_end == 12);
+  CHECK(tok->decode(std::vector<int32_t>(r.ids.begin() + r.system_begin, r.ids.begin() + r.system_end)) == "Be brief.");
+  const auto none = render_llama2_chat(*tok, std::vector<ChatMessage>{{"user", "Hi"}});
+  CHECK(none.system_begin == 0);
+  CHECK(none.system_end == 0);
+}

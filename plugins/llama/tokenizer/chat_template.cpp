@@ -118,6 +118,16 @@ ChatTokens render_llama2_chat(const Tokenizer& tok, std::span<const ChatMessage>
     // The answer's text starts right after "[/INST]"; a piece counts as answer when it reaches
     // past that point (which includes the "▁" joining [/INST] to the answer).
     const size_t answer_from = kBInst.size() + 1 + strip(t.user).size() + 1 + kEInst.size();
+    if (k == 0 && messages[0].role == "system") {
+      // The first turn's text is "[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]...".
+      const size_t sys_from = kBInst.size() + 1 + kBSys.size(), sys_to = sys_from + messages[0].content.size();
+      for (size_t j = 0; j < ids.size(); ++j) {
+        if (spans[j].end <= sys_from || spans[j].begin >= sys_to || spans[j].begin == spans[j].end) continue;
+        const auto at = static_cast<int64_t>(out.ids.size() + j);
+        if (out.system_end == 0) out.system_begin = at;
+        out.system_end = at + 1;
+      }
+    }
     for (size_t j = 0; j < ids.size(); ++j) {
       out.ids.push_back(ids[j]);
       out.mask.push_back(trained && spans[j].end > answer_from ? 1 : 0);

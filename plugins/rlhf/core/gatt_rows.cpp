@@ -62,4 +62,20 @@ json gatt_training_row(const GattDialogue& d, const std::vector<std::string>& re
   return {{"messages", std::move(ms)}};
 }
 
+std::vector<llama::ChatMessage> plain_sampling_context(const GattDialogue& d, const std::vector<std::string>& replies) {
+  if (replies.size() >= d.users.size()) throw std::invalid_argument("every turn of the dialogue already has a reply");
+  std::vector<llama::ChatMessage> out = {{"system", d.instruction}};
+  for (size_t k = 0; k <= replies.size(); ++k) {
+    out.push_back({"user", d.users[k]});
+    if (k < replies.size()) out.push_back({"assistant", replies[k]});
+  }
+  return out;
+}
+
+json plain_training_row(const GattDialogue& d, const std::vector<std::string>& replies) {
+  json row = gatt_training_row(d, replies);
+  for (auto& m : row["messages"]) m.erase("weight");
+  return row;
+}
+
 }  // namespace wb::rlhf

@@ -7,6 +7,7 @@
 
 #include "dpo_spec.h"
 #include "eval_spec.h"
+#include "gatt_data_spec.h"
 #include "ppo_spec.h"
 #include "rs_spec.h"
 
@@ -55,6 +56,9 @@ std::string rlhf_job_fields_json() {
       describe("best of K answers per prompt by the reward models, then SFT on the kept answers", kRsFields);
   all["rlhf_eval"] = describe("a policy on held-out prompts: gated reward of both reward models, the suite's checker",
                               kRlhfEvalFields);
+  all["gatt_data"] = describe("Ghost Attention data: multi-turn replies sampled with the instruction on every turn, "
+                              "written with it in the first turn only and earlier turns masked",
+                              kGattDataFields);
   return all.dump();
 }
 

@@ -1,6 +1,6 @@
 // field_docs.h — the rlhf job kinds' spec tables (kDpoFields, kPpoFields, kRsFields,
-// kRlhfEvalFields) as wb_plugin::job_fields_json, the data `wb train dpo|ppo|rs --help` and
-// GET /v1/job-kinds print (docs/PLUGINS.md).
+// kRlhfEvalFields, kGattDataFields) as wb_plugin::job_fields_json, the data `wb train
+// dpo|ppo|rs --help`, `wb job kinds <kind>` and GET /v1/job-kinds print (docs/PLUGINS.md).
 #pragma once
 
 #include <string>

@@ -68,7 +68,7 @@ wb_status run_gatt_data(const JobHost& job, const json& spec_json) {
   std::vector<json> done = read_done(s.resume_from);
   if (done.size() > dialogues.size()) throw std::runtime_error("checkpoint holds more rows than the dataset has dialogues");
   if (!done.empty()) job.info("resumed after " + std::to_string(done.size()) + " dialogues");
-  job.info("gatt_data " + s.model + (s.adapter.empty() ? "" : " + " + s.adapter) + " on " +
+  job.info(std::string(s.ghost ? "gatt_data " : "gatt_data (plain, without GAtt) ") + s.model + (s.adapter.empty() ? "" : " + " + s.adapter) + " on " +
            std::to_string(dialogues.size()) + " dialogues of '" + s.dataset + "' -> " + s.output);
 
   const fs::path ckpt = job.dir() / "checkpoint";
@@ -93,7 +93,7 @@ wb_status run_gatt_data(const JobHost& job, const json& spec_json) {
       for (size_t k = 0; k < open.size(); ++k) {
         const GattDialogue& d = dialogues[begin + k];
         if (!open[k] || turn >= d.users.size()) continue;
-        const auto msgs = sampling_context(d, replies[k]);
+        const auto msgs = s.ghost ? sampling_context(d, replies[k]) : plain_sampling_context(d, replies[k]);
         auto ids = llama::render_llama2_chat(tok, msgs).ids;
         const int64_t left = ctx - static_cast<int64_t>(ids.size());
         if (left < 2) {  // this turn no longer fits: the dialogue ends before it
@@ -113,7 +113,9 @@ wb_status run_gatt_data(const JobHost& job, const json& spec_json) {
       }
     }
     for (size_t k = 0; k < replies.size(); ++k)
-      done.push_back(replies[k].empty() ? json(nullptr) : gatt_training_row(dialogues[begin + k], replies[k]));
+      done.push_back(replies[k].empty()   ? json(nullptr)
+                     : s.ghost            ? gatt_training_row(dialogues[begin + k], replies[k])
+                                          : plain_training_row(dialogues[begin + k], replies[k]));
     save();
     job.progress(static_cast<double>(end) / static_cast<double>(dialogues.size()), "sample");
   }
@@ -136,7 +138,7 @@ wb_status run_gatt_data(const JobHost& job, const json& spec_json) {
   job.metric(0, "skipped", static_cast<double>(skipped));
   job.metric(0, "turns", static_cast<double>(turns));
   const json result = {{"kind", "gatt_data"}, {"output", s.output}, {"model", s.model}, {"adapter", s.adapter},
-                       {"dialogues", done.size()}, {"rows", rows.size()}, {"skipped", skipped}, {"turns", turns}};
+                       {"ghost", s.ghost}, {"dialogues", done.size()}, {"rows", rows.size()}, {"skipped", skipped}, {"turns", turns}};
   std::ofstream(job.dir() / "result.json") << result.dump(2) << "\n";
   job.info("result " + result.dump());
   return WB_OK;

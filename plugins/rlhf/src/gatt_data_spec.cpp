@@ -12,6 +12,21 @@ using nlohmann::json;
 using plugin::Host;
 using plugin::spec_fail;
 
+const std::vector<SpecField> kGattDataFields = {
+    {"model", "string", "", "the model that samples the replies"},
+    {"adapter", "string", "none", "a policy (SFT/RLHF) adapter of that model"},
+    {"dataset", "string", "", "sft dataset of dialogues: the system instruction, then user turns (assistant turns ignored)"},
+    {"split", "string", "train", "train | eval | all"},
+    {"output", "string", "gatt-<job id>", "the sft dataset written (must not exist)"},
+    {"ghost", "boolean", "true",
+     "true: the instruction on every sampled user turn, earlier turns at weight 0 | false: the baseline without GAtt "
+     "(instruction only in the first turn, every reply trained)"},
+    {"max_tokens", "integer", "64", "tokens per sampled reply (1..4096)"},
+    {"limit", "integer", "0", "dialogues read (0: all)"},
+    {"batch", "integer", "8", "dialogues sampled together (1..1024)"},
+    {"device", "string", "the daemon's device", "auto | cpu | cuda"},
+};
+
 GattDataSpec parse_gatt_data_spec(const json& spec) {
   plugin::SpecReader r(spec);
   GattDataSpec s;
@@ -29,6 +44,7 @@ GattDataSpec parse_gatt_data_spec(const json& spec) {
   s.max_tokens = r.integer_or("max_tokens", 64, 1, 4096);
   s.limit = r.integer_or("limit", 0, 0);
   s.batch = r.integer_or("batch", 8, 1, 1024);
+  s.ghost = r.boolean_or("ghost", true);
   s.device = plugin::read_device(r);
   r.finish();
   return s;

@@ -1,4 +1,5 @@
-// gatt_data_spec.h — the gatt_data job's spec: fields, defaults, the strict parser and the
+// gatt_data_spec.h — the gatt_data job's spec: fields (kGattDataFields, the one table of them,
+// which `wb job kinds gatt_data` and GET /v1/job-kinds print), defaults, the strict parser and the
 // submission-time checks against the registry. docs/GATT.md describes each field.
 //
 //   {"model": "base", "adapter": "sft", "dataset": "dialogues", "output": "gatt-data"}
@@ -10,7 +11,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dpo_spec.h"  // SpecField
+
 namespace wb::rlhf {
+
+// Every field of the gatt_data spec, in the order help lists them.
+extern const std::vector<SpecField> kGattDataFields;
 
 struct GattDataSpec {
   std::string model;       // samples the replies
@@ -21,6 +27,7 @@ struct GattDataSpec {
   int64_t max_tokens = 64; // per sampled reply
   int64_t limit = 0;       // dialogues read (0: all)
   int64_t batch = 8;       // dialogues sampled together
+  bool ghost = true;       // false: the baseline without GAtt (plain_sampling_context, no masks)
   std::string device;      // "" = the daemon's setting
   std::string resume_from; // set by the daemon
 };

@@ -101,7 +101,7 @@ wb_status run_eval(const plugin::JobHost& job, const json& spec_json) {
       throw std::runtime_error("device cuda: " + why + "; set device to cpu or auto");
     job.info("device: " + device.note);
     const auto completer = llama::make_greedy_completer(device, model, adapter ? &*adapter : nullptr);
-    return run_multi_turn(job, s, tok, *completer, model.config.max_position_embeddings);
+    return run_multi_turn(job, s, tok, *completer, model, adapter ? &*adapter : nullptr);
   }
   const std::vector<Item> items = load_items(job, s);
   job.info("evaluating " + s.model + (adapter ? " + " + s.adapter : std::string()) + " on " +

@@ -1,9 +1,12 @@
 #include "multi_turn_eval.h"
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <map>
 
+#include "attention_svg.h"
+#include "wb/llama/attention_share.h"
 #include "wb/llama/chat_template.h"
 #include "wb/suite/dialogues.h"
 #include "wb/suite/persona.h"
@@ -46,7 +49,59 @@ struct Rate {
   json value() const { return n ? json(static_cast<double>(hits) / static_cast<double>(n)) : json(nullptr); }
 };
 
+// Per turn: the sum over dialogues of each layer's share, and how many dialogues added to it.
+struct ShareSum {
+  std::vector<double> layers;
+  int64_t n = 0;
+  void add(const std::vector<double>& v) {
+    if (layers.empty()) layers.assign(v.size(), 0.0);
+    for (size_t l = 0; l < v.size(); ++l) layers[l] += v[l];
+    ++n;
+  }
+  std::vector<double> mean() const {
+    std::vector<double> m(layers);
+    for (double& x : m) x /= static_cast<double>(n);
+    return m;
+  }
+};
+
+double average(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? 0.0 : s / static_cast<double>(v.size());
+}
+
 }  // namespace
+
+std::vector<std::vector<double>> system_attention_by_turn(const llama::Model<float>& model,
+                                                          const llama::LoraAdapter<float>* adapter,
+                                                          const llama::Tokenizer& tok,
+                                                          const std::vector<llama::ChatMessage>& dialogue,
+                                                          int64_t context_length) {
+  llama::ChatTokens r = llama::render_llama2_chat(tok, dialogue);
+  if (r.system_end <= r.system_begin) return {};
+  if (static_cast<int64_t>(r.ids.size()) > context_length) {  // the last reply's close may not fit
+    r.ids.resize(static_cast<size_t>(context_length));
+    r.mask.resize(static_cast<size_t>(context_length));
+  }
+  if (r.system_end > static_cast<int64_t>(r.ids.size())) return {};
+  const auto share = llama::attention_share(model, r.ids, {r.system_begin, r.system_end}, adapter);
+  // Each answered turn's answer tokens are one run of mask 1 (answer pieces, then its EOS).
+  std::vector<std::vector<double>> out;
+  size_t run_tokens = 0;
+  for (size_t i = 0; i <= r.ids.size(); ++i) {
+    const bool in_answer = i < r.ids.size() && r.mask[i] == 1;
+    if (in_answer) {
+      if (run_tokens == 0) out.emplace_back(share.size(), 0.0);
+      for (size_t l = 0; l < share.size(); ++l) out.back()[l] += share[l][i];
+      ++run_tokens;
+    } else if (run_tokens > 0) {
+      for (double& x : out.back()) x /= static_cast<double>(run_tokens);
+      run_tokens = 0;
+    }
+  }
+  return out;
+}
 
 std::vector<json> load_dialogue_rows(const plugin::JobHost& job, const EvalSpec& s) {
   std::vector<json> rows;
@@ -79,7 +134,9 @@ std::vector<json> load_dialogue_rows(const plugin::JobHost& job, const EvalSpec&
 }
 
 wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const llama::Tokenizer& tok,
-                         llama::GreedyCompleter& completer, int64_t context_length) {
+                         llama::GreedyCompleter& completer, const llama::Model<float>& model,
+                         const llama::LoraAdapter<float>* adapter) {
+  const int64_t context_length = model.config.max_position_embeddings;
   const std::vector<json> rows = load_dialogue_rows(job, s);
   std::vector<Dialogue> dialogues;
   for (size_t i = 0; i < rows.size(); ++i) dialogues.push_back(parse_dialogue(rows[i], static_cast<int64_t>(i)));
@@ -87,6 +144,11 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
 
   std::map<int, Rate> adherence_by_turn, content_by_turn;
   Rate adherence, later, content, format;
+  std::map<int, ShareSum> share_by_turn;
+  // Per kind of instruction, over the dialogues whose persona has it: by turn and at turns >= 3.
+  const std::array<const char*, 3> kinds = {"language", "figure", "hobby"};
+  std::array<std::map<int, Rate>, 3> kind_by_turn;
+  std::array<Rate, 3> kind_later;
   std::ofstream results(job.dir() / "eval_results.jsonl");
   for (size_t begin = 0; begin < dialogues.size(); begin += static_cast<size_t>(s.batch)) {
     const size_t end = std::min(dialogues.size(), begin + static_cast<size_t>(s.batch));
@@ -127,6 +189,14 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
         adherence.add(g.obeyed);
         adherence_by_turn[t].add(g.obeyed);
         if (t >= 3) later.add(g.obeyed);
+        const std::array<bool, 3> has = {d.persona.language != suite::Language::none, !d.persona.figure.empty(),
+                                         !d.persona.hobby.empty()};
+        const std::array<bool, 3> kept = {g.language, g.figure, g.hobby};
+        for (size_t i = 0; i < kinds.size(); ++i) {
+          if (!has[i]) continue;
+          kind_by_turn[i][t].add(kept[i]);
+          if (t >= 3) kind_later[i].add(kept[i]);
+        }
         if (g.recognized) {
           content.add(g.correct);
           format.add(g.format_ok);
@@ -138,16 +208,55 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
                 << "\n";
       }
     }
+    for (size_t k = 0; s.attention_share && k < replies.size(); ++k) {
+      if (job.cancelled()) return job.shutting_down() ? WB_INTERRUPTED : WB_CANCELLED;
+      if (replies[k].empty()) continue;
+      const Dialogue& d = dialogues[begin + k];
+      std::vector<llama::ChatMessage> msgs = {{"system", d.system}};
+      for (size_t t = 0; t < replies[k].size(); ++t) {
+        msgs.push_back({"user", d.users[t]});
+        msgs.push_back({"assistant", replies[k][t]});
+      }
+      const auto shares = system_attention_by_turn(model, adapter, tok, msgs, context_length);
+      for (size_t t = 0; t < shares.size(); ++t) share_by_turn[static_cast<int>(t) + 1].add(shares[t]);
+    }
     job.progress(static_cast<double>(end) / static_cast<double>(dialogues.size()), "eval");
   }
 
   json by_turn = json::array();
-  for (const auto& [t, r] : adherence_by_turn)
-    by_turn.push_back({{"turn", t}, {"n", r.n}, {"adherence", r.value()}, {"content_accuracy", content_by_turn[t].value()}});
-  const json report = {{"dialogues", dialogues.size()},  {"turns", adherence.n},
-                       {"adherence", adherence.value()}, {"adherence_later", later.value()},
-                       {"content_accuracy", content.value()}, {"format_adherence", format.value()},
-                       {"by_turn", by_turn}};
+  for (const auto& [t, r] : adherence_by_turn) {
+    json row = {{"turn", t}, {"n", r.n}, {"adherence", r.value()}, {"content_accuracy", content_by_turn[t].value()}};
+    json by_kind = json::object();
+    for (size_t i = 0; i < kinds.size(); ++i) by_kind[kinds[i]] = kind_by_turn[i][t].value();
+    row["adherence_by_kind"] = std::move(by_kind);
+    if (auto it = share_by_turn.find(t); it != share_by_turn.end()) {
+      row["attention_share"] = average(it->second.mean());
+      row["attention_share_layers"] = it->second.mean();
+    }
+    by_turn.push_back(std::move(row));
+  }
+  json report = {{"dialogues", dialogues.size()},  {"turns", adherence.n},
+                 {"adherence", adherence.value()}, {"adherence_later", later.value()},
+                 {"content_accuracy", content.value()}, {"format_adherence", format.value()},
+                 {"by_turn", by_turn}};
+  json later_by_kind = json::object();
+  for (size_t i = 0; i < kinds.size(); ++i) later_by_kind[kinds[i]] = kind_later[i].value();
+  report["adherence_later_by_kind"] = later_by_kind;
+  if (!share_by_turn.empty()) {
+    // The heatmap: rows layers, columns turns 1..last.
+    const int last_turn = share_by_turn.rbegin()->first;
+    std::vector<std::vector<std::optional<double>>> grid(static_cast<size_t>(model.config.num_hidden_layers),
+                                                         std::vector<std::optional<double>>(static_cast<size_t>(last_turn)));
+    for (const auto& [t, sum] : share_by_turn) {
+      const auto mean = sum.mean();
+      for (size_t l = 0; l < mean.size() && l < grid.size(); ++l) grid[l][static_cast<size_t>(t - 1)] = mean[l];
+    }
+    const std::string title = "Attention on the system instruction by turn: " + s.model +
+                              (s.adapter.empty() ? std::string() : " + " + s.adapter);
+    std::ofstream(job.dir() / "attention_share.svg") << attention_heatmap_svg(grid, title);
+    report["attention_svg"] = "attention_share.svg";
+    job.info("attention heatmap: " + (job.dir() / "attention_share.svg").string());
+  }
   std::ofstream(job.dir() / "report.json") << report.dump(2) << "\n";
   auto put = [&](const std::string& name, const json& v) {
     if (v.is_number()) job.metric(0, name, v.get<double>());
@@ -159,6 +268,12 @@ wb_status run_multi_turn(const plugin::JobHost& job, const EvalSpec& s, const ll
   put("content_accuracy", report["content_accuracy"]);
   put("format_adherence", report["format_adherence"]);
   for (const auto& [t, r] : adherence_by_turn) put("adherence_turn_" + std::to_string(t), r.value());
+  for (const auto& [t, sum] : share_by_turn) put("attention_share_turn_" + std::to_string(t), average(sum.mean()));
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    const std::string kind = kinds[i];
+    put("adherence_" + kind + "_later", kind_later[i].value());
+    for (const auto& [t, r] : kind_by_turn[i]) put("adherence_" + kind + "_turn_" + std::to_string(t), r.value());
+  }
   job.info("result " + report.dump());
   job.progress(1.0, "done");
   return WB_OK;

@@ -106,6 +106,8 @@ const plugin::JobFields kEvalFields{
         {"batch", T::Integer, 16, "prompts generated together", {}, 1, 1024},
         device_field(),
         {"multi_turn", T::Boolean, false, "grade the suite's persona dialogues turn by turn (adherence and content per turn)"},
+        {"attention_share", T::Boolean, true,
+         "multi_turn: report the share of attention on the system instruction per turn and layer, with an SVG heatmap"},
     }};
 
 const std::vector<const plugin::JobFields*>& sft_job_fields() {

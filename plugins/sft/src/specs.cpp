@@ -163,6 +163,7 @@ EvalSpec parse_eval_spec(const json& spec) {
   s.batch = r.integer("batch");
   s.device = r.device();  // "" when absent or null: the daemon's default
   s.multi_turn = r.boolean("multi_turn");
+  s.attention_share = r.boolean("attention_share");
   r.finish();
   return s;
 }

@@ -81,6 +81,7 @@ struct EvalSpec {
   int64_t batch = 16;             // prompts generated together
   std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
   bool multi_turn = false;        // persona dialogues graded per turn (multi_turn_eval.h)
+  bool attention_share = true;    // multi_turn: attention on the system instruction per turn and layer
 };
 
 // Parsers: plugin::SpecError naming the field for any malformed or unknown field.

@@ -2,7 +2,8 @@
 // turn of the suite's persona dialogues from a tiny model with the instruction on each user turn
 // (the same greedy replies as sampling directly with that context), and writes an sft dataset
 // with the instruction in the first turn only and every reply but the last at weight 0; bad
-// specs are refused at submission naming the field.
+// specs are refused at submission naming the field; a daemon killed (-9) mid-job resumes after
+// the checkpointed dialogues and ends with the same data set as an uninterrupted run.
 #include <catch2/catch.hpp>
 
 #include "gatt_fixture.h"
@@ -89,4 +90,74 @@ TEST_CASE("bad gatt_data specs are refused at submission naming the field", "[rl
     CHECK_THAT(r.text, Catch::Contains(field));
   }
   CHECK(d.d.get("/v1/jobs").body == jobs_before);  // nothing queued
+}
+
+TEST_CASE("kill -9 mid-gatt_data: restart resumes after the checkpointed dialogues and ends with the uninterrupted data set", "[rlhf][gatt][integration][recovery]") {
+  GattDaemon d;
+  json spec = {{"model", "base"}, {"dataset", "dialogues"}, {"split", "all"}, {"batch", 1}, {"max_tokens", 24},
+               {"output", "resumed"}};
+  const int64_t total = d.d.get("/v1/datasets/dialogues/rows?limit=1").body["total"].get<int64_t>();
+  REQUIRE(total >= 10);
+  const int64_t id = d.submit("gatt_data", spec);
+  json mid;
+  REQUIRE(wbtest::eventually([&] {
+    mid = d.d.job(id);
+    return mid["checkpoint"].is_string();
+  }, std::chrono::seconds(120)));
+  d.d.process.kill9();
+  INFO(mid.dump());
+  REQUIRE(mid["state"] == "running");
+
+  d.d.process.start();
+  const json j = d.wait_final(id, std::chrono::seconds(300));
+  REQUIRE(j["state"] == "succeeded");
+  CHECK(d.logged(id, "resumed after"));
+  CHECK(d.last_metric(id, "dialogues") == total);
+
+  spec["output"] = "straight";
+  const json s = d.run_job("gatt_data", spec, std::chrono::seconds(300));
+  REQUIRE(s["state"] == "succeeded");
+  const json resumed = d.d.get("/v1/datasets/resumed/rows?limit=1000").body;
+  const json straight = d.d.get("/v1/datasets/straight/rows?limit=1000").body;
+  REQUIRE(resumed["total"] == straight["total"]);
+  CHECK(resumed["total"].get<int64_t>() + static_cast<int64_t>(d.last_metric(id, "skipped")) == total);
+  for (size_t i = 0; i < straight["rows"].size(); ++i) {
+    INFO(i);
+    CHECK(resumed["rows"][i]["row"] == straight["rows"][i]["row"]);
+  }
+  CHECK(d.last_metric(id, "turns") == d.last_metric(s["id"].get<int64_t>(), "turns"));
+}
+
+TEST_CASE("gatt_data with ghost=false: the baseline replies sampled with the instruction only in the first turn, every reply trained", "[rlhf][gatt][integration]") {
+  GattDaemon d;
+  const json job = d.run_job("gatt_data", {{"model", "base"}, {"dataset", "dialogues"}, {"split", "all"}, {"limit", 3},
+                                           {"batch", 2}, {"max_tokens", 6}, {"output", "plain-set"}, {"ghost", false}});
+  REQUIRE(job["state"] == "succeeded");
+  const auto out = d.d.get("/v1/datasets/plain-set/rows?limit=100").body;
+  const auto src = d.d.get("/v1/datasets/dialogues/rows?limit=3").body;
+  REQUIRE(out["total"] >= 1);
+  const fs::path model_dir = d.data_dir() / "models" / "base";
+  const auto model = wb::llama::load_model<float>(model_dir);
+  const wb::llama::Tokenizer tok(model_dir / "tokenizer.model");
+  const auto greedy = wb::llama::make_greedy_completer(wb::llama::DeviceChoice{}, model, nullptr);
+  for (const auto& out_row : out["rows"]) {
+    const json& ms = out_row["row"]["messages"];
+    INFO(ms.dump());
+    const json* source = nullptr;
+    for (const auto& r : src["rows"])
+      if (r["row"]["messages"][0] == ms[0] && r["row"]["messages"][1] == ms[1]) source = &r["row"];
+    REQUIRE(source != nullptr);
+    const auto dialogue = wb::rlhf::parse_gatt_dialogue(*source, 0);
+    std::vector<std::string> so_far;
+    for (size_t k = 0; k < (ms.size() - 1) / 2; ++k) {
+      CHECK_FALSE(ms[2 + 2 * k].contains("weight"));
+      const auto ids = wb::llama::render_llama2_chat(tok, wb::rlhf::plain_sampling_context(dialogue, so_far)).ids;
+      std::string reply = tok.decode(greedy->complete({ids}, {6})[0]);
+      reply.erase(0, reply.find_first_not_of(" \t\r\n"));
+      reply.erase(reply.find_last_not_of(" \t\r\n") + 1);
+      INFO(k);
+      CHECK(ms[2 + 2 * k]["content"] == reply);
+      so_far.push_back(reply);
+    }
+  }
 }

@@ -6,6 +6,8 @@
 #include "dpo_spec.h"
 #include "eval_spec.h"
 #include "field_docs.h"
+#include "gatt_data_spec.h"
+#include "wb/plugin/spec.h"
 #include "ppo_spec.h"
 #include "rs_spec.h"
 #include "sft_fixture.h"
@@ -33,6 +35,7 @@ TEST_CASE("rlhf: the job kinds' spec tables are the plugin's job_fields_json", "
   check_table(all["ppo"], wb::rlhf::kPpoFields);
   check_table(all["rejection_sampling"], wb::rlhf::kRsFields);
   check_table(all["rlhf_eval"], wb::rlhf::kRlhfEvalFields);
+  check_table(all["gatt_data"], wb::rlhf::kGattDataFields);
   // Typed defaults where the table's text is a value, the phrase kept in the help otherwise.
   auto field = [&](const char* kind, const char* name) {
     for (const auto& f : all[kind]["fields"])
@@ -64,4 +67,45 @@ TEST_CASE("rlhf: GET /v1/job-kinds and wb train dpo|ppo|rs --help show the rlhf 
     for (const auto& f : table) CHECK_THAT(help.out, Catch::Contains(f.name));
     CHECK_THAT(help.out, Catch::Contains("required"));
   }
+}
+
+TEST_CASE("gatt_data: every field of its table is read by the parser, with the table's defaults", "[rlhf][gatt][fields]") {
+  const json minimal = {{"model", "base"}, {"dataset", "dialogues"}};
+  for (const auto& f : wb::rlhf::kGattDataFields) {
+    json spec = minimal;
+    spec[f.name] = json::object();  // no field of the spec takes an object
+    INFO(f.name);
+    try {
+      wb::rlhf::parse_gatt_data_spec(spec);
+      FAIL("accepted an object for " << f.name);
+    } catch (const wb::plugin::SpecError& e) {
+      CHECK_THAT(std::string(e.what()), Catch::Contains("'" + std::string(f.name) + "'") && !Catch::Contains("unknown field"));
+    }
+  }
+  const auto s = wb::rlhf::parse_gatt_data_spec(json{{"model", "base"}, {"dataset", "dialogues"}, {"job_id", 7}});
+  const json all = json::parse(wb::rlhf::rlhf_job_fields_json());
+  auto def = [&](const char* name) {
+    for (const auto& f : all["gatt_data"]["fields"])
+      if (f["name"] == name) return f.value("default", json());
+    return json();
+  };
+  CHECK(def("split") == s.split);
+  CHECK(def("ghost") == s.ghost);
+  CHECK(def("max_tokens") == s.max_tokens);
+  CHECK(def("limit") == s.limit);
+  CHECK(def("batch") == s.batch);
+  CHECK(s.output == "gatt-7");
+}
+
+TEST_CASE("rlhf: wb job kinds gatt_data and GET /v1/job-kinds/gatt_data show its fields", "[rlhf][gatt][fields][integration]") {
+  SftDaemon d(WB_RLHF_TEST_PLUGIN_DIR, "cpu");
+  auto kind = d.d.get("/v1/job-kinds/gatt_data");
+  REQUIRE(kind.status == 200);
+  CHECK(kind.body["plugin"] == "rlhf");
+  check_table(kind.body, wb::rlhf::kGattDataFields);
+  WbRun help = run_wb(d.socket(), "job kinds gatt_data");
+  INFO(help.out);
+  CHECK(help.code == 0);
+  for (const auto& f : wb::rlhf::kGattDataFields) CHECK_THAT(help.out, Catch::Contains(f.name));
+  CHECK_THAT(help.out, Catch::Contains("required"));
 }

@@ -46,6 +46,9 @@ struct ChatTokens {
   std::vector<uint8_t> mask;  // same length as ids
   // True when the dialog ends with a user turn (ids end with "[/INST]", ready for generation).
   bool ends_with_prompt = false;
+  // The ids covering the system message's text (the first turn's pieces that overlap it, the
+  // "<<SYS>>" markers excluded): [system_begin, system_end); both 0 without a system message.
+  int64_t system_begin = 0, system_end = 0;
 };
 
 // Renders `messages`. Roles must be an optional leading "system", then alternate "user",

@@ -39,4 +39,10 @@ std::vector<llama::ChatMessage> sampling_context(const GattDialogue& d, const st
 // user messages, the replies; every reply except the last has "weight": 0.
 nlohmann::json gatt_training_row(const GattDialogue& d, const std::vector<std::string>& replies);
 
+// The same dialogues without Ghost Attention (the baseline it is measured against): the reply is
+// asked with the instruction only as the first turn's system message, and the training row keeps
+// every reply's loss (no weight 0).
+std::vector<llama::ChatMessage> plain_sampling_context(const GattDialogue& d, const std::vector<std::string>& replies);
+nlohmann::json plain_training_row(const GattDialogue& d, const std::vector<std::string>& replies);
+
 }  // namespace wb::rlhf
