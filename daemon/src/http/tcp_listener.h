@@ -1,7 +1,7 @@
 // tcp_listener.h — the optional OpenAI-compatible TCP listener (config [tcp], CONFIG.md).
 //
-// Listens on a loopback address only (tcp.host must be 127.0.0.0/8 or ::1; anything else is
-// refused at start), accepts connections and hands each one to an HttpServer that serves it like
+// Listens on tcp.host (loopback, one of the machine's addresses, or 0.0.0.0 / :: for all; never
+// without a token: an empty one is refused at start), accepts connections and hands each one to an HttpServer that serves it like
 // a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
 // for probes) and GET /metrics when tcp.metrics_without_token is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared in
 // constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
@@ -33,6 +33,7 @@ class TcpListener {
     std::uint64_t max_body_bytes = 4u << 20;
     std::size_t max_connections = 64;
     bool metrics_without_token = false;  // tcp.metrics_without_token: GET /metrics is Open
+    std::string instance;                // config `instance`: sent as X-Workbench-Instance when set
   };
   // `base` supplies the header limit, deadlines, worker pool and observer.
   TcpListener(boost::asio::io_context& ioc, const HttpServer::Options& base, HttpServer::Handler handler,
@@ -41,8 +42,8 @@ class TcpListener {
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
 
-  // Binds and listens; throws std::runtime_error naming the address on failure or when the host
-  // is not a loopback address.
+  // Binds and listens; throws std::runtime_error naming the address on failure, when the host is
+  // not an IP address, or when the token is empty.
   void listen();
   // The bound port (useful when the configured one was taken by the OS on our behalf).
   std::uint16_t port() const { return port_; }
@@ -52,10 +53,14 @@ class TcpListener {
 
  private:
   void do_accept();
-  // The gate (HttpServer::Options::gate): token, then route, from the header alone.
+  // The gate (HttpServer::Options::gate): token, then route, from the header alone (refuse), plus
+  // the instance header on a refusal.
   std::optional<Response> admit(const Request& head) const;
-  // What an admitted request gets: health without a token, OpenAI's model list, or the daemon.
+  std::optional<Response> refuse(const Request& head) const;
+  // What an admitted request gets (answer: health without a token, OpenAI's model list, or the
+  // daemon), plus the instance header.
   Response handle(Request& req) const;
+  Response answer(Request& req) const;
   Response openai_models(const Request& req) const;
 
   boost::asio::io_context& ioc_;
@@ -63,6 +68,7 @@ class TcpListener {
   std::uint16_t port_;
   std::string token_;
   bool metrics_without_token_;
+  std::string instance_;
   HttpServer::Handler inner_;
   std::unique_ptr<HttpServer> server_;
   boost::asio::ip::tcp::acceptor acceptor_;

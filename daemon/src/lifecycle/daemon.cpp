@@ -163,6 +163,7 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     tl.max_body_bytes = d.cfg.tcp.max_body_bytes;
     tl.max_connections = static_cast<std::size_t>(d.cfg.tcp.max_connections);
     tl.metrics_without_token = d.cfg.tcp.metrics_without_token;
+    tl.instance = d.cfg.instance;
     d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
                                           d.cfg.tcp.port, d.cfg.tcp.token, tl);
     d.tcp->listen();
