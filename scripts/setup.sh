@@ -16,6 +16,7 @@ packages=(
   libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev
   openmpi-bin libopenmpi-dev
   tmux curl jq
+  haproxy
 )
 # shellcheck disable=SC2206
 packages+=(${WB_EXTRA_PACKAGES:-})
