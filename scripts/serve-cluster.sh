@@ -15,6 +15,7 @@
 # retries a request on another replica when its replica is gone. Ctrl-C (or SIGTERM) stops
 # HAProxy and every replica.
 #
+# --bind is the IPv4 address HAProxy listens on (0.0.0.0: every one; then add TLS, docs/SECURITY.md).
 # Defaults: --name base, --replicas 3, --port 11500, --bind 127.0.0.1, replica ports P+1..P+N,
 # --shared <work>/adapters, --work a new /tmp/wb-cluster.XXXXXX, a new random token written to
 # <work>/token (or the one in --token-file), --device cpu, --max-adapters 8, --threads 0 (each
@@ -45,15 +46,16 @@ while [ $# -gt 0 ]; do
     --max-adapters) max_adapters=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --balance-factor) balance_factor=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
 [ -n "$model" ] || die "--model DIR is required (an HF Llama directory: config.json, safetensors, tokenizer.model)"
 [ -d "$model" ] || die "--model: no directory at $model"
 [[ "$replicas" =~ ^[1-9][0-9]*$ ]] || die "--replicas: expected a positive integer, got '$replicas'"
-[[ "$balance_factor" =~ ^[0-9]+$ ]] && { [ "$balance_factor" -eq 0 ] || [ "$balance_factor" -gt 100 ]; } ||
+if ! [[ "$balance_factor" =~ ^[0-9]+$ ]] || { [ "$balance_factor" -ne 0 ] && [ "$balance_factor" -le 100 ]; }; then
   die "--balance-factor: expected 0 (no bound) or a percentage over 100, got '$balance_factor'"
+fi
 command -v haproxy >/dev/null || die "haproxy not found: install Debian's package (apt-get install haproxy)"
 command -v curl >/dev/null || die "curl not found (apt-get install curl)"
 for b in workbenchd wb; do [ -x "$bin/$b" ] || die "$bin/$b not found: build first (scripts/setup.sh) or set WB_BIN"; done
@@ -83,7 +85,7 @@ fi
 pids=() haproxy_pid=""
 stop_all() {
   trap - INT TERM EXIT
-  [ -n "$haproxy_pid" ] && kill -TERM "$haproxy_pid" 2>/dev/null || true
+  if [ -n "$haproxy_pid" ]; then kill -TERM "$haproxy_pid" 2>/dev/null || true; fi
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "serve-cluster: stopped (logs and data in $work)"

@@ -1,15 +1,18 @@
 // tcp_listener.h — the optional OpenAI-compatible TCP listener (config [tcp], CONFIG.md).
 //
 // Listens on tcp.host (loopback, one of the machine's addresses, or 0.0.0.0 / :: for all; never
-// without a token: an empty one is refused at start), accepts connections and hands each one to an HttpServer that serves it like
-// a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
-// for probes) and GET /metrics when tcp.metrics_without_token is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared in
-// constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
+// without a token: an empty one is refused at start), accepts connections and hands each one to
+// an HttpServer that serves it like a Unix-socket connection, minus the uid check. Apart from
+// GET /health and /v1/health (open, for probes) and GET /metrics when tcp.metrics_without_token
+// is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared
+// in constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
 // clients use and /metrics (tcp_access below; others: 404). Both are decided from the header
 // alone, before any body byte is read, so a client without the token cannot make the daemon
-// read (or wait for) a body. The listener has
-// its own body cap (tcp.max_body_bytes) and connection cap (tcp.max_connections). Allowed
-// requests go to the daemon's own handler, so answers are identical.
+// read (or wait for) a body. The listener has its own body cap (tcp.max_body_bytes) and
+// connection cap (tcp.max_connections). Allowed requests go to the daemon's own handler, so
+// answers are identical. With the config's `instance` set, every answer (refusals included)
+// carries X-Workbench-Instance: <instance>, so a client behind a load balancer sees which
+// replica answered.
 #pragma once
 
 #include <utility>  // before any Asio header (GCC 12 + C++20)
