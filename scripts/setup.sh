@@ -16,7 +16,7 @@ packages=(
   libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev
   openmpi-bin libopenmpi-dev
   tmux curl jq
-  chromium chromium-driver  # the web pages' browser tests (ctest -L browser; docs/WEB.md)
+  haproxy  # scripts/serve-cluster.sh (docs/SCALING.md)
 )
 # shellcheck disable=SC2206
 packages+=(${WB_EXTRA_PACKAGES:-})

@@ -5,7 +5,8 @@
 # (default 10; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WB_EXTRA_PACKAGES="${WB_EXTRA_PACKAGES:-} python3-torch python3-numpy" scripts/setup.sh
+# chromium + chromium-driver: the web pages' browser tests (ctest -L browser, docs/WEB.md).
+WB_EXTRA_PACKAGES="${WB_EXTRA_PACKAGES:-} python3-torch python3-numpy chromium chromium-driver" scripts/setup.sh
 build_dir=${WB_BUILD_DIR:-build}
 # Spinning OpenMP workers starve OpenBLAS threads on small machines (see daemon/src/lifecycle/main.cpp).
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}

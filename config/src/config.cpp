@@ -1,6 +1,7 @@
 // TOML loading for wb/config/config.h: strict key checking, defaults, path expansion.
 #include "wb/config/config.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -212,6 +213,10 @@ Config load_string(std::string_view text, const fs::path& origin) {
   else r.fail("device", "expected one of auto, cpu, cuda, got '" + device + "'");
   r.integer("threads", c.threads, 0, 1024);
   r.integer("http_threads", c.http_threads, 1, 64);
+  r.string("instance", c.instance);
+  for (char ch : c.instance)  // it goes into a response header
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-')
+      r.fail("instance", "may contain only letters, digits, '.', '_' and '-'");
 
   if (auto* t = r.table("limits")) {
     TableReader l(*t, "limits.", origin_name, base);
@@ -236,6 +241,7 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.boolean("load_on_request", c.serving.load_on_request);
     s.number("idle_unload_s", c.serving.idle_unload_s, 0, 1e9);
     s.boolean("batch_invariant", c.serving.batch_invariant);
+    s.path("shared_adapters", c.serving.shared_adapters);
     s.reject_unknown();
   }
   if (auto* t = r.table("tcp")) {
@@ -249,7 +255,7 @@ Config load_string(std::string_view text, const fs::path& origin) {
     s.boolean("metrics_without_token", c.tcp.metrics_without_token);
     s.reject_unknown();
     if (c.tcp.enabled && c.tcp.token.empty())
-      s.fail("token", "required (non-empty) when tcp.enabled is true");
+      s.fail("token", "required (non-empty) when tcp.enabled is true (tcp.host = '" + c.tcp.host + "')");
   }
   if (auto* t = r.table("jobs")) {
     TableReader j(*t, "jobs.", origin_name, base);

@@ -69,7 +69,7 @@ NewAdapter AdapterRepository::parse(const nlohmann::json& j) {
 }
 
 AdapterRecord AdapterRepository::add(const NewAdapter& a) {
-  validate_name(a.name);
+  validate_adapter_name(a.name);
   if (a.path.empty()) throw Invalid("field 'path': must not be empty");
   if (a.base_model.empty()) throw Invalid("field 'base_model': must not be empty");
   if (a.rank <= 0) throw Invalid("field 'rank': expected an integer >= 1, got " + std::to_string(a.rank));

@@ -75,6 +75,24 @@ void validate_name(std::string_view name, std::string_view field) {
   }
 }
 
+void validate_adapter_name(std::string_view name, std::string_view field) {
+  const std::size_t at = name.find('@');
+  if (at == std::string_view::npos) return validate_name(name, field);
+  const std::string f(field);
+  validate_name(name.substr(0, at), f + "' before '@");
+  validate_name(name.substr(at + 1), f + "' after '@");
+}
+
+bool is_versioned_adapter_name(std::string_view name) {
+  if (name.find('@') == std::string_view::npos) return false;
+  try {
+    validate_adapter_name(name);
+    return true;
+  } catch (const Invalid&) {
+    return false;
+  }
+}
+
 void to_json(nlohmann::json& j, const ModelRecord& r) {
   j = {{"name", r.name}, {"path", r.path}, {"config", r.config},
        {"dtype", r.dtype}, {"hash", r.hash}, {"created", r.created}};

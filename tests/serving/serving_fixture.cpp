@@ -92,17 +92,20 @@ std::string dechunk(const std::string& in) {
 
 }  // namespace
 
-wbtest::HttpResult tcp_exchange(std::uint16_t port, const std::string& bytes) {
+wbtest::HttpResult tcp_exchange(std::uint16_t port, const std::string& bytes, const std::string& host) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    ::close(fd);
+    throw std::runtime_error("not an IPv4 address: " + host);
+  }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     int e = errno;
     ::close(fd);
-    throw std::runtime_error("connect 127.0.0.1:" + std::to_string(port) + ": " + std::strerror(e));
+    throw std::runtime_error("connect " + host + ":" + std::to_string(port) + ": " + std::strerror(e));
   }
   std::size_t off = 0;
   while (off < bytes.size()) {
@@ -194,6 +197,42 @@ constexpr std::int64_t kVocab = 320;
 
 }  // namespace
 
+void write_tiny_model(const fs::path& src, bool slow) {
+  // Tokenizer trained on the corpus, random weights (large enough that greedy outputs differ
+  // between adapters).
+  fs::create_directories(src);
+  const fs::path corpus = src.parent_path() / (src.filename().string() + "-corpus.txt");
+  write_corpus(corpus);
+  wb::llama::SpTrainOptions so;
+  so.vocab_size = kVocab;
+  wb::llama::train_sentencepiece(corpus, src / "tokenizer.model", so);
+  wb::llama::Model<float> m;
+  m.config = tiny_config(kVocab, slow);
+  m.weights = wb::llama::Weights<float>::random(m.config, 5, 0.15);
+  for (auto& l : m.weights.layers) {
+    std::fill(l.input_layernorm.data.begin(), l.input_layernorm.data.end(), 1.0f);
+    std::fill(l.post_attention_layernorm.data.begin(), l.post_attention_layernorm.data.end(), 1.0f);
+  }
+  std::fill(m.weights.norm.data.begin(), m.weights.norm.data.end(), 1.0f);
+  wb::llama::save_model(src, m);
+}
+
+void write_tiny_adapter(const fs::path& out, std::uint64_t seed, int rank, bool slow, const std::string& base_model) {
+  const auto c = tiny_config(kVocab, slow);
+  wb::llama::LoraConfig lc;
+  lc.r = rank;
+  lc.lora_alpha = 2.0 * rank;
+  lc.target_modules = {wb::llama::LoraModule::Q, wb::llama::LoraModule::V, wb::llama::LoraModule::O,
+                       wb::llama::LoraModule::Down};
+  auto a = wb::llama::LoraAdapter<float>::init(c, lc, seed);
+  std::uint64_t k = 0;
+  a.for_each([&](const std::string& name, wb::llama::Tensor<float>& t) {
+    if (name.find("lora_B") != std::string::npos)
+      wb::llama::fill_normal(t.data, wb::llama::tensor_seed(seed + 7, name) + k++, 0.3);
+  });
+  wb::llama::save_adapter(out, a, base_model);
+}
+
 ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow, const std::string& model)
     : tmp("wb-serving"),
       process(tmp.path() / "data", tmp.path() / "run/wb.sock", {serving_plugin_dir()},
@@ -202,23 +241,9 @@ ServingDaemon::ServingDaemon(const std::string& config_toml, bool slow, const st
               wbtest::config_args(tmp.path(), "device = \"cpu\"\n" + config_toml)),
       slow_(slow),
       model_(model) {
-  // The model: tokenizer trained on the corpus, random weights (large enough that greedy
-  // outputs differ between adapters), imported by the sft plugin's model_import job.
+  // The model, imported by the sft plugin's model_import job.
   fs::path src = dir() / "tiny-src";
-  fs::create_directories(src);
-  write_corpus(dir() / "corpus.txt");
-  wb::llama::SpTrainOptions so;
-  so.vocab_size = kVocab;
-  wb::llama::train_sentencepiece(dir() / "corpus.txt", src / "tokenizer.model", so);
-  wb::llama::Model<float> m;
-  m.config = tiny_config(kVocab, slow_);
-  m.weights = wb::llama::Weights<float>::random(m.config, 5, 0.15);
-  for (auto& l : m.weights.layers) {
-    std::fill(l.input_layernorm.data.begin(), l.input_layernorm.data.end(), 1.0f);
-    std::fill(l.post_attention_layernorm.data.begin(), l.post_attention_layernorm.data.end(), 1.0f);
-  }
-  std::fill(m.weights.norm.data.begin(), m.weights.norm.data.end(), 1.0f);
-  wb::llama::save_model(src, m);
+  write_tiny_model(src, slow_);
 
   process.start();
   Reply r = post("/v1/jobs", {{"kind", "model_import"}, {"spec", {{"name", model_}, {"path", src.string()}}}});
@@ -251,20 +276,8 @@ json ServingDaemon::serve(const json& extra) {
 }
 
 fs::path ServingDaemon::write_adapter(const std::string& dirname, std::uint64_t seed, int rank) {
-  const auto c = tiny_config(kVocab, slow_);
-  wb::llama::LoraConfig lc;
-  lc.r = rank;
-  lc.lora_alpha = 2.0 * rank;
-  lc.target_modules = {wb::llama::LoraModule::Q, wb::llama::LoraModule::V, wb::llama::LoraModule::O,
-                       wb::llama::LoraModule::Down};
-  auto a = wb::llama::LoraAdapter<float>::init(c, lc, seed);
-  std::uint64_t k = 0;
-  a.for_each([&](const std::string& name, wb::llama::Tensor<float>& t) {
-    if (name.find("lora_B") != std::string::npos)
-      wb::llama::fill_normal(t.data, wb::llama::tensor_seed(seed + 7, name) + k++, 0.3);
-  });
   fs::path out = dir() / "adapters" / dirname;
-  wb::llama::save_adapter(out, a, model_);
+  write_tiny_adapter(out, seed, rank, slow_, model_);
   return out;
 }
 

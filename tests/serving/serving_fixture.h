@@ -39,11 +39,19 @@ Sse parse_sse(const std::string& body);
 std::string http_request(const std::string& method, const std::string& target, const std::string& body,
                          const std::vector<std::string>& headers = {});
 
-// Sends `bytes` to 127.0.0.1:port with "Connection: close" semantics and reads the whole
-// response (status, lower-case headers, de-chunked body).
-wbtest::HttpResult tcp_exchange(std::uint16_t port, const std::string& bytes);
+// Sends `bytes` to host:port (an IPv4 address) with "Connection: close" semantics and reads the
+// whole response (status, lower-case headers, de-chunked body).
+wbtest::HttpResult tcp_exchange(std::uint16_t port, const std::string& bytes, const std::string& host = "127.0.0.1");
 // A TCP port that was free a moment ago (bind to port 0, read it, close).
 std::uint16_t free_tcp_port();
+
+// The tiny test model as an HF directory at `src` (config.json, model.safetensors,
+// tokenizer.model trained on a small corpus written beside it); `slow`: the wider, deeper one.
+void write_tiny_model(const fs::path& src, bool slow = false);
+// A trained-looking PEFT adapter for that model at `out` (deterministic by seed); `slow` picks
+// the model shape it fits, `base_model` goes into adapter_config.json.
+void write_tiny_adapter(const fs::path& out, std::uint64_t seed, int rank = 4, bool slow = false,
+                        const std::string& base_model = "tiny");
 
 class ServingDaemon {
  public:

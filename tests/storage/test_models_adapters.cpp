@@ -135,3 +135,28 @@ TEST_CASE("adapters: parse and validation") {
   CHECK_THROWS_AS(store.adapters().add(a), Invalid);
   CHECK(store.adapters().count() == 0);
 }
+
+TEST_CASE("adapters: a name may carry one @version, both parts by the name rules") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  NewAdapter a;
+  a.path = "/shared/support@3";
+  a.base_model = "tiny";
+  a.rank = 4;
+  a.alpha = 8;
+  a.target_modules = {"q_proj"};
+  a.name = "support@3";
+  CHECK(store.adapters().add(a).name == "support@3");
+  CHECK(store.adapters().get("support@3").path == "/shared/support@3");
+  CHECK(is_versioned_adapter_name("support@3"));
+  CHECK_FALSE(is_versioned_adapter_name("support"));
+  for (const char* bad : {"support@", "@3", "a@b@c", "../x@1", "x@../1", "x@1/y", ".x@1", "x@.1"}) {
+    INFO(bad);
+    CHECK_FALSE(is_versioned_adapter_name(bad));
+    a.name = bad;
+    CHECK_THROWS_AS(store.adapters().add(a), Invalid);
+  }
+  // Models and datasets keep the plain rules.
+  CHECK_THROWS_AS(validate_name("support@3"), Invalid);
+  CHECK(store.adapters().count() == 1);
+}

@@ -6,13 +6,12 @@
 //   GET /v1/adapters    (registered adapters + whether each is resident)
 // Loads run on the calling io thread: the plugin validates and converts before it answers.
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "handlers/handlers.h"
 #include "http/api_error.h"
 #include "http/json_body.h"
+#include "serving/adapter_import.h"
 
 namespace wb::daemon::handlers {
 
@@ -36,31 +35,6 @@ json status_body(App& app) {
   json s = app.serving.stats();
   s["serving"] = Serving::model_name(s).has_value();
   return s;
-}
-
-// adapter_config.json of a PEFT folder, as the registry's NewAdapter fields.
-storage::NewAdapter peft_registration(const std::string& name, const fs::path& dir, const std::string& base) {
-  fs::path cfg = dir / "adapter_config.json";
-  std::ifstream in(cfg);
-  if (!in) throw invalid_request("field 'path': " + cfg.string() + " cannot be read (not a PEFT adapter folder?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json c = json::parse(ss.str(), nullptr, false);
-  if (c.is_discarded() || !c.is_object()) throw invalid_request(cfg.string() + ": not a JSON object");
-  storage::NewAdapter a;
-  a.name = name;
-  a.path = dir.string();
-  a.base_model = base;
-  if (!c.contains("r") || !c["r"].is_number_integer() || c["r"].get<int>() <= 0)
-    throw invalid_request(cfg.string() + ": field 'r': expected a positive integer");
-  a.rank = c["r"].get<int>();
-  a.alpha = c.contains("lora_alpha") && c["lora_alpha"].is_number() ? c["lora_alpha"].get<double>() : a.rank;
-  if (c.contains("target_modules") && c["target_modules"].is_array())
-    for (auto& t : c["target_modules"])
-      if (t.is_string()) a.target_modules.push_back(t.get<std::string>());
-  if (c.contains("target_modules") && c["target_modules"].is_string()) a.target_modules.push_back(c["target_modules"].get<std::string>());
-  if (a.target_modules.empty()) throw invalid_request(cfg.string() + ": field 'target_modules': expected module names");
-  return a;
 }
 
 }  // namespace
@@ -99,11 +73,10 @@ Response adapter_load(App& app, Request& req) {
   JsonReader f = body_fields(body, {"path", "scale"});
   auto base = Serving::model_name(app.serving.stats());
   if (!base) throw unavailable("no model is being served; start one with `wb serve start --model NAME`");
-  json load = {{"name", name}};
-  if (f.has("scale")) load["scale"] = f.number_or("scale", 1, 0, 100);
+  std::optional<double> scale;
+  if (f.has("scale")) scale = f.number_or("scale", 1, 0, 100);
   auto path = f.optional_string("path", /*allow_empty=*/true);
   auto registered = app.store.adapters().find(name);
-  std::optional<storage::NewAdapter> to_register;
   if (registered) {
     if (path && fs::path(*path).lexically_normal() != fs::path(registered->path).lexically_normal())
       throw conflict("adapter '" + name + "' is registered at " + registered->path +
@@ -111,17 +84,15 @@ Response adapter_load(App& app, Request& req) {
     if (registered->base_model != *base)
       throw conflict("adapter '" + name + "' was trained on model '" + registered->base_model + "' but '" + *base +
                      "' is being served");
-    load["path"] = registered->path;
+    json load = {{"name", name}, {"path", registered->path}};
+    if (scale) load["scale"] = *scale;
+    app.serving.load_adapter(load);
   } else {
     if (!path)
       throw not_found("adapter '" + name + "' is not registered; give \"path\" to a PEFT adapter folder to load and register it");
     if (!fs::path(*path).is_absolute()) throw invalid_request("field 'path': must be absolute, got '" + *path + "'");
-    storage::validate_name(name, "adapter name");
-    to_register = peft_registration(name, *path, *base);
-    load["path"] = *path;
+    import_adapter(app.store, app.serving, name, *path, *base, scale);
   }
-  app.serving.load_adapter(load);
-  if (to_register) app.store.adapters().add(*to_register);
   json rec = app.store.adapters().get(name);
   auto res = resident_adapters(app.serving.stats());
   rec["loaded"] = res.count(name) > 0;

@@ -35,6 +35,7 @@ TcpListener::TcpListener(net::io_context& ioc, const HttpServer::Options& base, 
       token_(std::move(token)),
       metrics_without_token_(limits.metrics_without_token),
       annotator_of_(std::move(limits.annotator_of)),
+      instance_(std::move(limits.instance)),
       inner_(std::move(handler)),
       acceptor_(net::make_strand(ioc)),
       accept_pause_(acceptor_.get_executor()) {
@@ -74,6 +75,12 @@ TcpAccess tcp_access(const std::string& method, const std::string& path, bool me
 }
 
 std::optional<Response> TcpListener::admit(const Request& req) const {
+  std::optional<Response> refused = refuse(req);
+  if (refused && !instance_.empty()) refused->headers.emplace_back("X-Workbench-Instance", instance_);
+  return refused;
+}
+
+std::optional<Response> TcpListener::refuse(const Request& req) const {
   const TcpAccess access = tcp_access(req.method, req.path, metrics_without_token_);
   if (access == TcpAccess::Open) return std::nullopt;
   // The token before the route, so a client without it learns nothing of what is served.
@@ -98,6 +105,12 @@ std::optional<Response> TcpListener::admit(const Request& req) const {
 }
 
 Response TcpListener::handle(Request& req) const {
+  Response r = answer(req);
+  if (!instance_.empty()) r.headers.emplace_back("X-Workbench-Instance", instance_);
+  return r;
+}
+
+Response TcpListener::answer(Request& req) const {
   // Probes and load balancers learn only that the daemon is up, without a token.
   if (is_health(req.method, req.path)) {
     Response ok;
@@ -136,8 +149,13 @@ void TcpListener::listen() {
   boost::system::error_code ec;
   auto addr = net::ip::make_address(host_, ec);
   if (ec) throw std::runtime_error("tcp.host '" + host_ + "' is not an IP address");
+  // Any address may be bound, but never without the token (config.cpp refuses that first; this
+  // keeps the rule where the socket is opened).
+  if (token_.empty())
+    throw std::runtime_error("tcp.token is empty; the TCP listener on tcp.host '" + host_ + "' needs a bearer token");
   if (!addr.is_loopback())
-    throw std::runtime_error("tcp.host '" + host_ + "' is not a loopback address; the TCP listener serves 127.0.0.1 only");
+    spdlog::warn("tcp.host {} is reachable from other machines; the listener speaks plain HTTP, so put a TLS "
+                 "proxy in front of it (docs/SECURITY.md)", host_);
   tcp::endpoint ep(addr, port_);
   acceptor_.open(ep.protocol(), ec);
   if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);

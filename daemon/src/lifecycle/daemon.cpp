@@ -200,6 +200,7 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
         return std::nullopt;
       }
     };
+    tl.instance = d.cfg.instance;
     d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
                                           d.cfg.tcp.port, d.cfg.tcp.token, tl);
     d.tcp->listen();

@@ -1,8 +1,11 @@
 #include "serving/residency.h"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include "http/api_error.h"
+#include "serving/adapter_import.h"
 
 namespace wb::daemon {
 
@@ -91,11 +94,55 @@ std::unique_lock<std::mutex> Residency::prepare(const std::string& name, std::op
         serving_.load_adapter({{"name", name}, {"path", a->path}});
       }
   }
+  if (served && name != *served && !config_.serving.shared_adapters.empty() && storage::is_versioned_adapter_name(name) &&
+      !resident_adapters(serving_.stats()).count(name))  // fresh: load_on_request may have loaded it above
+    load_shared(name, *served);
   if (served) {
     if (config_.serving.load_on_request) mark("model", keep_alive_s);
     if (name != *served) mark("adapter:" + name, keep_alive_s);
   }
   return lock;
+}
+
+void Residency::make_room() {
+  const json stats = serving_.stats();
+  const auto resident = resident_adapters(stats);
+  const long cap = stats.value("max_adapters", 0L);
+  if (cap <= 0 || static_cast<long>(resident.size()) < cap) return;
+  std::optional<std::string> victim;
+  Clock::time_point oldest = Clock::time_point::max();
+  for (const auto& [name, refs] : resident) {
+    if (refs > 0) continue;  // a queued or running request holds it
+    auto it = uses_.find("adapter:" + name);
+    const Clock::time_point last = it == uses_.end() ? Clock::time_point::min() : it->second.last;
+    if (!victim || last < oldest) {
+      victim = name;
+      oldest = last;
+    }
+  }
+  if (!victim) return;  // every slot is in use: the load answers 409 (max_adapters)
+  spdlog::info("unloading adapter {}: least recently used, {} adapters resident (max_adapters)", *victim, resident.size());
+  serving_.unload_adapter(*victim);
+  uses_.erase("adapter:" + *victim);
+}
+
+void Residency::load_shared(const std::string& name, const std::string& served) {
+  make_room();
+  if (auto a = store_.adapters().find(name)) {
+    // Imported before (then unloaded for idleness): its registration says where it lives.
+    if (a->base_model != served)
+      throw conflict("adapter '" + name + "' was trained on model '" + a->base_model + "' but '" + served +
+                     "' is being served");
+    spdlog::info("loading adapter {} on request", name);
+    serving_.load_adapter({{"name", name}, {"path", a->path}});
+    return;
+  }
+  // The name passed validate_adapter_name (no '/', no leading '.'), so it stays inside the folder.
+  const std::filesystem::path dir = config_.serving.shared_adapters / name;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return;  // the plugin answers 404 for the name
+  spdlog::info("importing adapter {} from the shared adapter directory ({})", name, dir.string());
+  import_adapter(store_, serving_, name, dir, served);
 }
 
 void Residency::watch() {

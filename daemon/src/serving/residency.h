@@ -13,6 +13,14 @@
 // default for that name. The returned lock is held until the request is submitted, so the
 // watcher never unloads what a request is about to use.
 //
+// With `[serving] shared_adapters` set (with or without load_on_request), a request naming an
+// adapter "<name>@<version>" that is not resident loads it under the same lock: from its
+// registration when this daemon imported it before, else from <shared_adapters>/<name>@<version>/,
+// imported exactly as POST /v1/adapters/{name}/load with a path (serving/adapter_import.h:
+// validated against the served model, then registered). A name with no such folder is left to
+// the plugin's 404. When `max_adapters` are resident, the least recently used one that no request
+// holds is unloaded first to make room (it comes back on its next request).
+//
 // The watcher (a thread, every 200 ms) unloads an adapter with no request holding it once it has
 // been idle longer than its keep time (idle_unload_s, or the last keep_alive naming it), and the
 // base model with no running or queued request likewise when load_on_request is on (it comes
@@ -61,6 +69,10 @@ class Residency {
   void watch();
   void sweep();
   void mark(const std::string& key, std::optional<double> keep_alive_s);
+  // The shared adapter directory's side of prepare() (above); called with mu_ held.
+  void load_shared(const std::string& name, const std::string& served);
+  // Unloads the least recently used resident adapter no request holds when the plugin is full.
+  void make_room();
 
   const config::Config& config_;
   storage::Store& store_;

@@ -8,10 +8,11 @@
 //     device       = "auto"                           # auto | cpu | cuda
 //     threads      = 0                                # compute threads, 0 = all cores
 //     http_threads = 4                                # io threads serving HTTP
+//     instance     = ""                               # name sent as X-Workbench-Instance over TCP
 //     [limits]  max_body_bytes, max_request_bytes, max_header_bytes, max_connections,
 //               header_timeout_s, body_timeout_s, idle_timeout_s, worker_threads, worker_queue
 //     [serving] model, max_batch, max_context, max_adapters, load_on_request, idle_unload_s,
-//               batch_invariant
+//               batch_invariant, shared_adapters
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections,
 //               metrics_without_token
 //     [jobs]    max_attempts, max_job_memory, isolation, heartbeat_timeout_s, stop_grace_s
@@ -69,10 +70,15 @@ struct Serving {
   // Decode passes through the fixed-order row kernel: a request's tokens do not depend on what
   // else is batched with it (CPU only; slower at many concurrent requests). Off by default.
   bool batch_invariant = false;
+  // A directory of adapters shared by several daemons, one PEFT folder per `<name>@<version>`
+  // (the layout of <data_dir>/adapters/NAME). A request naming such an adapter that this daemon
+  // has not registered loads it from there (serving/residency.h). Empty: none.
+  std::filesystem::path shared_adapters;
 };
 
 struct Tcp {
   bool enabled = false;       // OpenAI-compatible routes over TCP; off by default
+  // The address to bind: loopback, one of the machine's addresses, or 0.0.0.0 / :: (all).
   std::string host = "127.0.0.1";
   std::uint16_t port = 11435;
   std::string token;          // bearer token; required (non-empty) when enabled
@@ -111,6 +117,9 @@ struct Config {
   Device device = Device::Auto;
   int threads = 0;       // 0 = std::thread::hardware_concurrency()
   int http_threads = 4;  // 1..64
+  // This daemon's name among replicas; when set, every TCP response carries it in the
+  // X-Workbench-Instance header (which replica answered, behind a load balancer).
+  std::string instance;
   Limits limits;
   Serving serving;
   Tcp tcp;

@@ -13,7 +13,7 @@ namespace wb::storage {
 class Connection;
 
 struct NewAdapter {
-  std::string name;        // validate_name() rules
+  std::string name;        // validate_adapter_name() rules (a name, optionally "@version")
   std::string path;        // non-empty
   std::string base_model;  // non-empty (the model name it was trained on; not a foreign key)
   std::optional<std::int64_t> job;  // must name an existing job when set

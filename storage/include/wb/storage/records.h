@@ -40,6 +40,11 @@ bool is_final(JobState state);
 // Names of models, datasets and adapters: 1..128 characters of [A-Za-z0-9._-], not starting with
 // '.' or '-' (they appear in URL paths). Throws Invalid("field '<field>': ...") otherwise.
 void validate_name(std::string_view name, std::string_view field = "name");
+// Adapter names: a name by validate_name's rules, optionally followed by '@' and a version by the
+// same rules ("support@3": the layout of a shared adapter directory, docs/SCALING.md).
+void validate_adapter_name(std::string_view name, std::string_view field = "name");
+// True when `name` is "<name>@<version>", both parts by validate_name's rules.
+bool is_versioned_adapter_name(std::string_view name);
 
 // ---- records -------------------------------------------------------------------------------
 
