@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CPU benchmarks (Release, in build/ unless WB_BUILD_DIR says otherwise), runs them on
+# Builds the CPU benchmarks (Release, in build/ unless WB_BUILD_DIR says otherwise): decode,
+# training and one PPO iteration (bench_ppo, when the rlhf plugin is built), runs them on
 # the 15M and 110M presets and appends their JSON lines to bench/results.jsonl (or $WB_BENCH_OUT),
 # each tagged with the machine (lscpu model name). docs/PERFORMANCE.md explains the numbers.
 #
@@ -21,6 +22,9 @@ if [ ! -f "$build_dir/build.ninja" ] && [ ! -f "$build_dir/Makefile" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
+# bench_ppo needs wb_rlhf_core (not in a WB_ENGINE_ONLY build).
+ppo=0
+cmake --build "$build_dir" --target bench_ppo -j "$jobs" >/dev/null 2>&1 && ppo=1
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 machine="$cpu, $(nproc) CPUs, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
@@ -42,9 +46,13 @@ for p in $presets; do
     # 110M on a small CPU: shorter runs (one step of 2 x 512 tokens, 64 generated tokens per decode).
     run "$build_dir/bench/bench_decode" --preset "$p" --generate 64
     run "$build_dir/bench/bench_train" --preset "$p" --seqs 2 --seq-len 512 --steps 1
+    # One PPO iteration of 8 prompts, 16 answer tokens (a rollout of 8 timed alone).
+    if [ "$ppo" = 1 ]; then run "$build_dir/bench/bench_ppo" --preset "$p" --batch 8 --generate 16 --gen-batches 8; fi
   else
     run "$build_dir/bench/bench_decode" --preset "$p"
     run "$build_dir/bench/bench_train" --preset "$p"
+    # One PPO iteration of 32 prompts, 32 answer tokens; rollouts of 1 and 32 prompts timed alone.
+    if [ "$ppo" = 1 ]; then run "$build_dir/bench/bench_ppo" --preset "$p"; fi
   fi
 done
 echo "appended to $out" >&2
