@@ -1,5 +1,6 @@
 #include "rs_job.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -84,6 +85,10 @@ wb_status run_rs(const JobHost& job, const json& spec_json) {
     llama::DecodeBackendOptions o;
     o.gpu_dtype = "fp32";
     o.max_seqs = kRsDecodeGroup;
+    // KV caches are allocated up front: as long as the longest prompt and its answer, not the context.
+    size_t longest = 0;
+    for (const Prompt& p : ps.prompts) longest = std::max(longest, p.tokens.size());
+    o.max_context = std::min<int64_t>(cfg.max_position_embeddings, static_cast<int64_t>(longest) + s.max_new_tokens + 1);
     decoder = llama::make_decode_backend(device, pr.model, o);
     scorer = llama::make_head_scorer(device, std::shared_ptr<const llama::Model<float>>(std::shared_ptr<void>(), &pr.model));
     sampler.set_device({decoder.get(), scorer.get(), kRsDecodeGroup});
