@@ -1,6 +1,7 @@
-# CPU engine benchmarks: bench_decode (prefill/decode tokens/s vs the memory-bandwidth bound) and
+# CPU engine benchmarks: bench_decode (prefill/decode tokens/s vs the memory-bandwidth bound),
 # bench_train (LoRA/full tokens/s and GFLOP/s vs a measured sgemm peak), bench_xent (the training
-# loss's kernels, CPU time per row). JSON lines on stdout.
+# loss's kernels, CPU time per row) and bench_ppo (one PPO iteration's generation and training
+# tokens/s, over wb_rlhf_core). JSON lines on stdout.
 find_package(CLI11 CONFIG QUIET)
 if(TARGET wb_llama AND TARGET CLI11::CLI11)
   add_library(wb_bench_util STATIC ${CMAKE_CURRENT_LIST_DIR}/bench_util.cpp)
@@ -11,6 +12,11 @@ if(TARGET wb_llama AND TARGET CLI11::CLI11)
     target_link_libraries(${b} PRIVATE wb_bench_util CLI11::CLI11)
     set_target_properties(${b} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
   endforeach()
+  if(TARGET wb_rlhf_core)
+    add_executable(bench_ppo ${CMAKE_CURRENT_LIST_DIR}/bench_ppo.cpp)
+    target_link_libraries(bench_ppo PRIVATE wb_bench_util wb_rlhf_core CLI11::CLI11)
+    set_target_properties(bench_ppo PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+  endif()
 endif()
 
 # bench_data_parallel: the same training over MPI ranks (run under mpirun by scripts/bench.sh);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the CPU benchmarks (Release, in build/ unless WB_BUILD_DIR says otherwise), runs them on
+# Builds the CPU benchmarks (Release, in build/ unless WB_BUILD_DIR says otherwise): decode,
+# training and one PPO iteration (bench_ppo, when the rlhf plugin is built), runs them on
 # the 15M and 110M presets and appends their JSON lines to bench/results.jsonl (or $WB_BENCH_OUT),
 # each tagged with the machine (lscpu model name). docs/PERFORMANCE.md explains the numbers.
 #
@@ -33,6 +34,9 @@ fi
 cmake --build "$build_dir" --target bench_decode bench_train -j "$jobs"
 # bench_data_parallel exists where OpenMPI is installed (scripts/setup.sh installs it).
 cmake --build "$build_dir" --target bench_data_parallel -j "$jobs" 2>/dev/null || true
+# bench_ppo needs wb_rlhf_core (not in a WB_ENGINE_ONLY build).
+ppo=0
+cmake --build "$build_dir" --target bench_ppo -j "$jobs" >/dev/null 2>&1 && ppo=1
 
 cpu=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
 machine="$cpu, $(nproc) CPUs, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
@@ -54,9 +58,13 @@ for p in $presets; do
     # 110M on a small CPU: shorter runs (one step of 2 x 512 tokens, 64 generated tokens per decode).
     run "$build_dir/bench/bench_decode" --preset "$p" --generate 64
     run "$build_dir/bench/bench_train" --preset "$p" --seqs 2 --seq-len 512 --steps 1
+    # One PPO iteration of 8 prompts, 16 answer tokens (a rollout of 8 timed alone).
+    if [ "$ppo" = 1 ]; then run "$build_dir/bench/bench_ppo" --preset "$p" --batch 8 --generate 16 --gen-batches 8; fi
   else
     run "$build_dir/bench/bench_decode" --preset "$p"
     run "$build_dir/bench/bench_train" --preset "$p"
+    # One PPO iteration of 32 prompts, 32 answer tokens; rollouts of 1 and 32 prompts timed alone.
+    if [ "$ppo" = 1 ]; then run "$build_dir/bench/bench_ppo" --preset "$p"; fi
   fi
 done
 # Data-parallel scaling over MPI: 1 and 2 ranks with one thread each (the same resources per rank),

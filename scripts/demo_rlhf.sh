@@ -7,8 +7,9 @@
 #      `rlhf_eval` job: greedy answers, both reward models, the Llama 2 gate, the suite's checker.
 #   3. One rejection-sampling round from the SFT policy (best of K answers per prompt by the gated
 #      reward, then SFT on the kept answers), then PPO from its result with both reward models;
-#      each evaluated like the SFT policy. The suite's training prompts carry no safety tags, so
-#      both run with safety_tags=false: the gate decides by sigmoid(R_s) < 0.15 alone.
+#      each evaluated like the SFT policy. The suite's training prompts carry is_safety_prompt
+#      tags, so both run with the default safety_tags=true: a tagged prompt's reward is the safety
+#      score, any other's the safety score when sigmoid(R_s) < 0.15, else the helpfulness score.
 #   4. DPO as a side branch from the same SFT model: `wb train dpo` on preference pairs — the SFT
 #      model's own answer pairs labeled by the checker (synthetic-pairs) and the suite's safety
 #      pairs (refusal over compliance on unsafe prompts, answer over needless refusal on safe
@@ -49,7 +50,7 @@ t0=$(date +%s)
 head -n "$rs_prompts" "$demo_dir/suite/prompts_train.jsonl" >"$demo_dir/rs_prompts.jsonl"
 wb dataset import rs-prompts "$demo_dir/rs_prompts.jsonl" --kind prompt >/dev/null
 rs_id=$(wb --json train rs --set model=pretrained --set adapter=chat-lora --set helpfulness=rm-helpful \
-  --set safety=rm-safety --set dataset=rs-prompts --set safety_tags=false --set k="$rs_k" --set rounds=1 \
+  --set safety=rm-safety --set dataset=rs-prompts --set k="$rs_k" --set rounds=1 \
   --set max_new_tokens=16 --set lr=1e-4 --set output=rs-policy --set seed="$seed" | jq -r '.id')
 wb job logs "$rs_id" --follow
 wb --json job show "$rs_id" >"$demo_dir/rs.json"
@@ -61,7 +62,7 @@ stage_time eval_rs "$t0"
 stamp "rejection sampling (one round, best of $rs_k on $rs_prompts prompts) trained and evaluated"
 t0=$(date +%s)
 ppo_id=$(wb --json train ppo --set model=pretrained --set adapter=rs-policy --set helpfulness=rm-helpful \
-  --set safety=rm-safety --set dataset=rl-prompts --set safety_tags=false --set iterations="$ppo_iterations" \
+  --set safety=rm-safety --set dataset=rl-prompts --set iterations="$ppo_iterations" \
   --set batch=32 --set max_new_tokens=16 --set lr=1e-5 --set value_lr=1e-5 --set output=ppo-policy \
   --set seed="$seed" | jq -r '.id')
 wb job logs "$ppo_id" --follow

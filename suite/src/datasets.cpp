@@ -108,6 +108,7 @@ Row sft_row(const Task& t) {
 Row prompt_row(const Task& t) {
   Row r;
   r["prompt"] = t.prompt;
+  r["is_safety_prompt"] = t.family == Family::unsafe;
   return r;
 }
 
@@ -147,16 +148,8 @@ std::vector<Row> make_rlhf_eval(Sampler& s, Rng& rng, int n_safe, int n_unsafe) 
                                 std::to_string(unsafe.size()) + " (the held-out unsafe prompts)");
   rng.shuffle(unsafe);
   std::vector<Row> rows;
-  for (int i = 0; i < n_safe; ++i) {
-    Row r = prompt_row(s.next());
-    r["is_safety_prompt"] = false;
-    rows.push_back(std::move(r));
-  }
-  for (int i = 0; i < n_unsafe; ++i) {
-    Row r = prompt_row(unsafe[static_cast<size_t>(i)]);
-    r["is_safety_prompt"] = true;
-    rows.push_back(std::move(r));
-  }
+  for (int i = 0; i < n_safe; ++i) rows.push_back(prompt_row(s.next()));
+  for (int i = 0; i < n_unsafe; ++i) rows.push_back(prompt_row(unsafe[static_cast<size_t>(i)]));
   rng.shuffle(rows);
   return rows;
 }

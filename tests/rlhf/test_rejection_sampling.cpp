@@ -7,6 +7,9 @@
 #include <stdexcept>
 
 #include "rlhf_tiny.h"
+#include "wb/llama/decode_backend.h"
+#include "wb/llama/device.h"
+#include "wb/llama/head_scorer.h"
 #include "wb/rlhf/rejection_sampling.h"
 
 using namespace rlhftest;
@@ -90,4 +93,59 @@ TEST_CASE("Rejection sampling keeps the best answer of all rounds per prompt", "
   RejectionSamplingConfig bad = cfg;
   bad.k = 0;
   CHECK_THROWS_WITH(RejectionSampler(base, {nullptr, &help}, {nullptr, &safe}, bad), Catch::Contains("k must be"));
+}
+
+TEST_CASE("Rejection sampling through a decode backend and a head scorer keeps what the engine in place keeps", "[rs]") {
+  // The RolloutDevice path (what the GPU runs) on the CPU's backends: the answers decode through a
+  // DecodeBackend in groups of 3 sequences (20 answers a round: 7 groups) with the host sampler,
+  // and the reward models score through a HeadScorer. The CPU backend runs the same products as
+  // llama::generate, so the answers and scores equal the default path's exactly.
+  const Model<float> base = tiny_base(311);
+  const auto help = head_preferring(base, 9, 2.0);
+  const auto safe = ScalarHead<float>::random(base.config.hidden_size, 312, 1.0);
+  const auto safety_adapter = moved_lora(base.config, 313, 0.1);
+  auto ps = prompts(5, 3, base.config.vocab_size, 314);
+  ps[2].unsafe = true;
+  const auto policy = moved_lora(base.config, 315);
+  RejectionSamplingConfig cfg;
+  cfg.k = 4;
+  cfg.temperature = 1.2;
+  cfg.max_new_tokens = 6;
+  cfg.seed = 19;
+  RejectionSampler in_place(base, {nullptr, &help}, {&safety_adapter, &safe}, cfg);
+  RejectionSampler through(base, {nullptr, &help}, {&safety_adapter, &safe}, cfg);
+  const wb::llama::DeviceChoice cpu = wb::llama::choose_device("cpu", "cpu", "");
+  auto decoder = wb::llama::make_decode_backend(cpu, base, {});
+  auto scorer = wb::llama::make_head_scorer(cpu, std::shared_ptr<const Model<float>>(std::shared_ptr<void>(), &base));
+  through.set_device({decoder.get(), scorer.get(), 3});
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    const RejectionRoundStats a = in_place.round(&policy, ps);
+    const RejectionRoundStats b = through.round(&policy, ps);
+    CHECK(b.max_at_n == a.max_at_n);
+    CHECK(b.median_at_n == a.median_at_n);
+    CHECK(b.mean_kept == a.mean_kept);
+    bool some_eos = false, some_long = false;
+    for (size_t p = 0; p < ps.size(); ++p) {
+      INFO("prompt " << p);
+      CHECK(through.best()[p].response == in_place.best()[p].response);
+      CHECK(through.best()[p].eos == in_place.best()[p].eos);
+      CHECK(through.best()[p].scores.combined == in_place.best()[p].scores.combined);
+      some_eos = some_eos || in_place.best()[p].eos;
+      some_long = some_long || in_place.best()[p].response.size() == 6;
+    }
+    INFO("the kept answers stop both ways (EOS, the length limit) across the rounds");
+    CHECK((some_eos || some_long));
+  }
+  // The answers really come from the backend: one over another model's weights draws others.
+  const Model<float> other = tiny_base(316);
+  auto other_decoder = wb::llama::make_decode_backend(cpu, other, {});
+  SamplingConfig sc;
+  sc.samples_per_prompt = 2;
+  sc.max_new_tokens = 6;
+  const auto mine = sample_responses(base, &policy, ps, sc, 0, {decoder.get(), nullptr, 3});
+  const auto theirs = sample_responses(base, &policy, ps, sc, 0, {other_decoder.get(), nullptr, 3});
+  bool differ = false;
+  for (size_t i = 0; i < mine.size(); ++i) differ = differ || mine[i].tokens != theirs[i].tokens;
+  CHECK(differ);
 }

@@ -2,6 +2,7 @@
 // the suite says it should.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <set>
 
 #include "suite_test_util.h"
@@ -263,21 +264,53 @@ TEST_CASE("preference rows have the preference shape and grade as their rating s
   }
 }
 
-TEST_CASE("prompt rows have the prompt shape and a share of unsafe prompts", "[suite][generator]") {
+TEST_CASE("prompt rows have the prompt shape and a share of unsafe prompts, each tagged", "[suite][generator]") {
   const Generated& g = small_suite();
   for (const char* name : {"prompts_train.jsonl", "prompts_eval.jsonl"}) {
     INFO(name);
     int unsafe = 0, n = 0;
     for (const auto& row : parse_rows(g.files.at(name))) {
-      REQUIRE(key_set(row) == std::set<std::string>{"prompt"});
+      REQUIRE(key_set(row) == std::set<std::string>{"prompt", "is_safety_prompt"});
       const auto t = parse_task(row["prompt"].get<std::string>());
       REQUIRE(t);
+      // The tag is exactly the checker's verdict: the reward gate sends these to the safety model.
+      CHECK(row["is_safety_prompt"].get<bool>() == (t->family == Family::unsafe));
       unsafe += t->family == Family::unsafe ? 1 : 0;
       ++n;
     }
     CHECK(unsafe > n / 10);
     CHECK(unsafe < n / 3);
   }
+}
+
+TEST_CASE("the demo's RLHF training prompts are tagged unsafe in the share the generator intends", "[suite][generator]") {
+  // What scripts/demo_rlhf.sh feeds ppo and rejection_sampling (safety_tags defaults to true):
+  // every row tagged, the tag true exactly on the prompts the checker knows as unsafe, and the
+  // tagged share the generator's prompts_unsafe_fraction. Each row is unsafe with probability
+  // f = 0.2 on its own, so the count over n rows is Binomial(n, f): the test allows 4 standard
+  // deviations, sqrt(n f (1 - f)) (12.6 rows of 1000; 6.9 of 300).
+  const Sizes sz = Sizes::demo();
+  const Generated demo = generate(1, sz);
+  for (const auto& [name, n_expected] : {std::pair{"prompts_train.jsonl", sz.prompts_train},
+                                         std::pair{"prompts_eval.jsonl", sz.prompts_eval}}) {
+    INFO(name);
+    int tagged = 0, n = 0;
+    for (const auto& row : parse_rows(demo.files.at(name))) {
+      REQUIRE(row.contains("is_safety_prompt"));
+      const bool tag = row["is_safety_prompt"].get<bool>();
+      const std::string p = row["prompt"];
+      CHECK(tag == is_unsafe_prompt(p));
+      CHECK(tag == check(p, "I cannot help with that.").unsafe);
+      tagged += tag ? 1 : 0;
+      ++n;
+    }
+    REQUIRE(n == n_expected);
+    const double f = sz.prompts_unsafe_fraction;
+    const double sd = std::sqrt(n * f * (1 - f));
+    CHECK(std::abs(tagged - n * f) < 4 * sd);
+    CHECK(tagged > 0);
+  }
+  CHECK(demo.manifest["fractions"]["prompts_unsafe"].get<double>() == sz.prompts_unsafe_fraction);
 }
 
 TEST_CASE("bad sizes are rejected with the field named", "[suite][generator]") {

@@ -119,6 +119,12 @@ struct SafetensorsFile::Impl {
   std::unordered_map<std::string, size_t> index;
 
   void parse(std::span<const uint8_t> file);
+  // After a tensor's bytes were copied out (read_f32/read_f64/read_f32_into): a mapped file's
+  // pages of it leave the resident set, so loading a model never holds the file beside its copy
+  // (a model read this way would otherwise peak at file + weights until the file is closed).
+  void done_with(std::span<const uint8_t> bytes) const {
+    if (const MappedFile* m = std::get_if<MappedFile>(&storage)) m->drop_pages(bytes);
+  }
   const TensorInfo& info(std::string_view name) const {
     auto it = index.find(std::string(name));
     if (it == index.end()) fail(label, "no tensor named '" + std::string(name) + "'");
@@ -241,6 +247,7 @@ std::vector<float> SafetensorsFile::read_f32(std::string_view name) const {
   const TensorView v = view(name);
   std::vector<float> out(static_cast<size_t>(v.info->numel()));
   convert_to_f32(v.info->dtype, v.bytes.data(), out.data(), out.size());
+  impl_->done_with(v.bytes);
   return out;
 }
 
@@ -248,6 +255,7 @@ std::vector<double> SafetensorsFile::read_f64(std::string_view name) const {
   const TensorView v = view(name);
   std::vector<double> out(static_cast<size_t>(v.info->numel()));
   convert_to_f64(v.info->dtype, v.bytes.data(), out.data(), out.size());
+  impl_->done_with(v.bytes);
   return out;
 }
 
@@ -259,6 +267,7 @@ void SafetensorsFile::read_f32_into(std::string_view name, std::span<float> out)
                            std::to_string(out.size()));
   }
   convert_to_f32(v.info->dtype, v.bytes.data(), out.data(), out.size());
+  impl_->done_with(v.bytes);
 }
 
 // ---- sharded sets -------------------------------------------------------------------------

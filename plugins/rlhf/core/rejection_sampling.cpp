@@ -58,10 +58,10 @@ RejectionRoundStats RejectionSampler::round(const llama::LoraAdapter<float>* pol
   RejectionRoundStats st;
   st.round = rounds_;
   auto t0 = std::chrono::steady_clock::now();
-  const auto responses = sample_responses(base_, policy, prompts, sc, static_cast<uint64_t>(rounds_));
+  const auto responses = sample_responses(base_, policy, prompts, sc, static_cast<uint64_t>(rounds_), device_);
   st.generation_seconds = seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-  const auto scores = score_responses(base_, prompts, responses, helpfulness_, safety_, config_.gate);
+  const auto scores = score_responses(base_, prompts, responses, helpfulness_, safety_, config_.gate, device_);
   st.scoring_seconds = seconds_since(t0);
 
   // Everything computed; now keep (nothing above changed the sampler's state).

@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 
 #include "wb/llama/generate.h"
+#include "wb/llama/rng.h"
+#include "wb/llama/sampler.h"
 #include "wb/llama/head_scorer.h"
 #include "wb/rlhf/ppo_model.h"
 
@@ -38,13 +42,95 @@ std::vector<std::vector<int32_t>> full_sequences(const std::vector<Prompt>& prom
 }
 
 std::vector<float> score_with(const llama::Model<float>& base, const RewardModel& rm, const char* name,
-                              const std::vector<std::vector<int32_t>>& seqs) {
+                              const std::vector<std::vector<int32_t>>& seqs, llama::HeadScorer* scorer) {
   if (!rm.head) throw std::invalid_argument(std::string("rlhf: the ") + name + " reward model has no scalar head");
   try {
-    return llama::score_head(base, rm.adapter, *rm.head, seqs);
+    if (!scorer) return llama::score_head(base, rm.adapter, *rm.head, seqs);
+    // The scorer keeps the adapter it was given as its resident one; the reward model outlives
+    // the call, so a non-owning pointer (aliasing an empty owner) is enough.
+    const std::shared_ptr<const llama::LoraAdapter<float>> adapter(std::shared_ptr<void>(), rm.adapter);
+    return scorer->score(adapter, *rm.head, seqs);
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("rlhf: the ") + name + " reward model: " + e.what());
   }
+}
+
+// llama::generate's loop (every request decoding together, the host sampler with Rng(seed),
+// EOS ends a request, the limit is min(context, prompt + max_tokens)) over a DecodeBackend, in
+// groups of at most max_seqs sequences.
+std::vector<llama::GenerateResult> generate_on(llama::DecodeBackend& backend, const llama::LlamaConfig& c,
+                                               const llama::LoraAdapter<float>* adapter,
+                                               const std::vector<llama::GenerateRequest>& reqs, int64_t max_seqs) {
+  std::unique_ptr<llama::DeviceAdapter> device_copy;
+  if (adapter)
+    if (auto upload = backend.adapter_upload()) device_copy = upload(*adapter);
+  const llama::AdapterRef ref{adapter, device_copy.get(), "policy"};
+  const size_t V = static_cast<size_t>(c.vocab_size);
+  std::vector<llama::GenerateResult> out(reqs.size());
+  const size_t group = static_cast<size_t>(std::max<int64_t>(1, max_seqs));
+  for (size_t g0 = 0; g0 < reqs.size(); g0 += group) {
+    const size_t g1 = std::min(reqs.size(), g0 + group);
+    std::vector<std::unique_ptr<llama::BackendSequence>> seqs;
+    std::vector<llama::Rng> rngs;
+    std::vector<std::vector<float>> next_logits(g1 - g0);
+    for (size_t i = g0; i < g1; ++i) {
+      const int64_t limit = std::min<int64_t>(c.max_position_embeddings,
+                                              static_cast<int64_t>(reqs[i].prompt.size()) + reqs[i].max_tokens);
+      seqs.push_back(backend.open(limit, ref, 1.0f));
+      rngs.emplace_back(reqs[i].sampling.seed);
+    }
+    std::vector<float> logits;
+    if (backend.one_pass()) {  // every prompt in one pass
+      std::vector<llama::BackendSequence*> all;
+      std::vector<std::vector<int32_t>> feeds;
+      for (size_t i = g0; i < g1; ++i) all.push_back(seqs[i - g0].get()), feeds.push_back(reqs[i].prompt);
+      backend.forward(all, feeds, logits, /*decode=*/true);
+      for (size_t j = 0; j < all.size(); ++j)
+        next_logits[j].assign(logits.begin() + static_cast<ptrdiff_t>(j * V),
+                              logits.begin() + static_cast<ptrdiff_t>((j + 1) * V));
+    } else {  // each prompt in a pass of its own
+      for (size_t i = g0; i < g1; ++i) {
+        llama::BackendSequence* one = seqs[i - g0].get();
+        backend.forward(std::span<llama::BackendSequence* const>(&one, 1), {reqs[i].prompt}, logits, false);
+        next_logits[i - g0].assign(logits.begin(), logits.begin() + static_cast<ptrdiff_t>(V));
+      }
+    }
+    std::vector<bool> done(g1 - g0, false);
+    std::vector<llama::BackendSequence*> active;
+    std::vector<std::vector<int32_t>> feeds;
+    std::vector<size_t> owners;
+    for (;;) {
+      active.clear();
+      feeds.clear();
+      owners.clear();
+      for (size_t j = 0; j < g1 - g0; ++j) {
+        if (done[j]) continue;
+        const llama::GenerateRequest& r = reqs[g0 + j];
+        llama::GenerateResult& res = out[g0 + j];
+        const int32_t tok = llama::sample_token(next_logits[j], r.sampling, rngs[j]);
+        if (r.stop_at_eos && tok == c.eos_token_id) {
+          done[j] = true;
+          res.finish = llama::FinishReason::kEos;
+          continue;
+        }
+        res.tokens.push_back(tok);
+        if (static_cast<int64_t>(res.tokens.size()) >= r.max_tokens || seqs[j]->length() >= seqs[j]->max_tokens()) {
+          done[j] = true;
+          res.finish = llama::FinishReason::kLength;
+          continue;
+        }
+        active.push_back(seqs[j].get());
+        feeds.push_back({tok});
+        owners.push_back(j);
+      }
+      if (active.empty()) break;
+      backend.forward(active, feeds, logits, /*decode=*/true);
+      for (size_t a = 0; a < owners.size(); ++a)
+        next_logits[owners[a]].assign(logits.begin() + static_cast<ptrdiff_t>(a * V),
+                                      logits.begin() + static_cast<ptrdiff_t>((a + 1) * V));
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -60,7 +146,7 @@ void SamplingConfig::validate() const {
 
 std::vector<Response> sample_responses(const llama::Model<float>& base, const llama::LoraAdapter<float>* policy,
                                        const std::vector<Prompt>& prompts, const SamplingConfig& config,
-                                       uint64_t round) {
+                                       uint64_t round, const RolloutDevice& device) {
   config.validate();
   if (prompts.empty()) throw std::invalid_argument("rlhf: no prompts");
   const int64_t ctx = base.config.max_position_embeddings;
@@ -90,7 +176,9 @@ std::vector<Response> sample_responses(const llama::Model<float>& base, const ll
       out.push_back(std::move(resp));
     }
   }
-  const auto results = llama::generate(base, reqs);
+  if (device.decoder && policy) policy->check_shapes(base.config);
+  const auto results = device.decoder ? generate_on(*device.decoder, base.config, policy, reqs, device.max_seqs)
+                                      : llama::generate(base, reqs);
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].tokens = results[i].tokens;
     out[i].eos = results[i].finish == llama::FinishReason::kEos;
@@ -101,11 +189,12 @@ std::vector<Response> sample_responses(const llama::Model<float>& base, const ll
 
 std::vector<Scores> score_responses(const llama::Model<float>& base, const std::vector<Prompt>& prompts,
                                     const std::vector<Response>& responses, const RewardModel& helpfulness,
-                                    const RewardModel& safety, const RewardGateConfig& gate) {
+                                    const RewardModel& safety, const RewardGateConfig& gate,
+                                    const RolloutDevice& device) {
   gate.validate();
   const auto seqs = full_sequences(prompts, responses);
-  const auto h = score_with(base, helpfulness, "helpfulness", seqs);
-  const auto s = score_with(base, safety, "safety", seqs);
+  const auto h = score_with(base, helpfulness, "helpfulness", seqs, device.scorer);
+  const auto s = score_with(base, safety, "safety", seqs, device.scorer);
   std::vector<Scores> out(responses.size());
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].helpfulness = h[i];

@@ -34,7 +34,7 @@ const std::vector<SpecField> kRsFields = {
     {"alpha", "number", "2 x rank", "policy LoRA alpha (reference merged only)"},
     {"target_modules", "strings", "all-linear", "policy LoRA modules (reference merged only)"},
     {"seed", "integer", "0", "policy LoRA init, sampling and SFT order"},
-    {"device", "string", "the daemon's device", "auto | cpu | cuda (runs on the CPU; cuda is refused)"},
+    {"device", "string", "the daemon's device", "auto | cpu | cuda (sampling, scoring and the SFT pass)"},
     {"output", "string", "rs-<job id>", "name of the policy adapter"},
     {"checkpoint_every", "integer", "0", "SFT steps between checkpoints (0: at each round's end, on shutdown and at the end)"},
 };
@@ -87,7 +87,7 @@ void validate_rs_spec(const json& spec) {
   check_reward_model("helpfulness", s.helpfulness, "helpfulness", s.model);
   check_reward_model("safety", s.safety, "safety", s.model);
   check_prompt_dataset("dataset", s.dataset, s.safety_tags);
-  plugin::choose_device(s.device, kRsCpuOnly);
+  plugin::choose_device(s.device, "");
   if (!s.output.empty() && Host::lookup("adapter", s.output))
     spec_fail("output", "adapter '" + s.output + "' already exists");
 }

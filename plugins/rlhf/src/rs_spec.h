@@ -46,8 +46,6 @@ RsSpec parse_rs_spec(const nlohmann::json& spec);
 
 inline std::string default_rs_output(int64_t job_id) { return "rs-" + std::to_string(job_id); }
 
-inline constexpr const char* kRsCpuOnly = "rejection sampling (it runs on the CPU engine only)";
-
 // parse + the registry, as validate_ppo_spec. Throws SpecError naming the field.
 void validate_rs_spec(const nlohmann::json& spec);
 

@@ -157,3 +157,34 @@ TEST_CASE("wb train rs --set submits a rejection_sampling job named rs-<id> and 
   CHECK_THAT(run.out, Catch::Contains("(output rs-" + std::to_string(id) + ")"));
   CHECK(d.record("adapter", "rs-" + std::to_string(id)).is_object());
 }
+
+TEST_CASE("the suite's training prompts run under the default safety_tags, each tagged unsafe prompt read as one", "[rlhf][rs][integration]") {
+  RlDaemon d;
+  // The generated suite's prompts_train.jsonl, as the demo and the README tour import it.
+  d.import_file("suite-prompts", "prompt", "prompts_train.jsonl");
+  int64_t tagged = 0, rows = 0;
+  {
+    std::ifstream in(d.suite_dir() / "prompts_train.jsonl");
+    std::string line;
+    while (std::getline(in, line)) {
+      const json row = json::parse(line);
+      REQUIRE(row.contains("is_safety_prompt"));
+      tagged += row["is_safety_prompt"].get<bool>() ? 1 : 0;
+      ++rows;
+    }
+  }
+  REQUIRE(tagged > 0);
+  REQUIRE(tagged < rows);
+  // No safety_tags in the spec: the default (true) needs the tags and routes the tagged prompts'
+  // rewards to the safety model.
+  const json job = d.run_job("rejection_sampling", {{"model", "base"}, {"adapter", "sft"}, {"helpfulness", "rm-h"},
+                                                    {"safety", "rm-s"}, {"dataset", "suite-prompts"}, {"k", 1},
+                                                    {"max_new_tokens", 2}, {"batch_size", 32}, {"seed", 3},
+                                                    {"output", "rs-suite"}});
+  const int64_t id = job["id"];
+  bool read = false;
+  for (const auto& line : d.logs(id))
+    read = read || line.find("over " + std::to_string(rows) + " prompts (" + std::to_string(tagged) + " tagged unsafe)") !=
+                       std::string::npos;
+  CHECK(read);
+}

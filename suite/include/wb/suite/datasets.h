@@ -3,7 +3,8 @@
 //   sft        {"messages":[{"role":"user","content"},{"role":"assistant","content"}]}
 //   gatt       {"messages":[{"role":"system"},{"role":"user"},{"role":"assistant"},...]} (sft kind)
 //   preference {"prompt","chosen","rejected","rating","safety","is_safety_prompt"}
-//   prompt     {"prompt"}
+//   prompt     {"prompt","is_safety_prompt"}  (the tag the RLHF jobs' reward gate reads: true
+//              exactly for the unsafe family, the prompts whose reward the safety model decides)
 //
 // Helpfulness pairs: chosen is the reference answer; rejected is one of four kinds whose rating
 // (0..3, Llama 2's scale) says how much better chosen is:
@@ -32,7 +33,7 @@ namespace wb::suite {
 using Row = nlohmann::ordered_json;
 
 Row sft_row(const Task& t);
-Row prompt_row(const Task& t);
+Row prompt_row(const Task& t);  // tagged: is_safety_prompt = (t.family == unsafe)
 
 // The rejected response of a helpfulness pair with this rating (0..3).
 std::string helpful_rejection(const Task& t, int rating, Rng& rng);

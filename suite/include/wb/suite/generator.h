@@ -4,7 +4,7 @@
 //   tokenizer_corpus.txt           pretrain.txt + every train-side chat text, for SentencePiece
 //   sft_{train,eval}.jsonl         single-turn chat rows (a few are unsafe prompts + refusal)
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
-//   prompts_{train,eval}.jsonl     RLHF prompts (a fraction unsafe)
+//   prompts_{train,eval}.jsonl     RLHF prompts {"prompt", "is_safety_prompt"} (a fraction unsafe, tagged)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
 //   dialogues_{train,eval}.jsonl   2-8 turn dialogues under a two-kind persona (dialogues.h)
 //   rlhf_eval.jsonl                held-out RLHF evaluation prompts {"prompt", "is_safety_prompt"}: safe

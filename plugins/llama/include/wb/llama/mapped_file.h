@@ -27,6 +27,12 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Gives the pages lying wholly inside `range` (a part of bytes()) back to the kernel: they stop
+  // counting in this process's resident memory, and a later read faults them in from the file
+  // again (the mapping is private and never written, so nothing is lost). A reader that copies
+  // each part out once calls this after the copy, so the file's bytes and the copy are never
+  // resident together. Never throws; a range outside the mapping is ignored.
+  void drop_pages(std::span<const uint8_t> range) const noexcept;
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -66,6 +66,9 @@ class RejectionSampler {
   // nothing kept changes then.
   RejectionRoundStats round(const llama::LoraAdapter<float>* policy, const std::vector<Prompt>& prompts);
 
+  // Where the rounds sample and score from now on (rollout.h; the default: the CPU engine).
+  void set_device(const RolloutDevice& device) { device_ = device; }
+
   // Puts back what a checkpoint saved: the kept answers after `rounds` rounds. Throws
   // std::invalid_argument (nothing changed) for rounds < 0, or kept answers without rounds.
   void restore(std::vector<KeptAnswer> best, int64_t rounds);
@@ -77,6 +80,7 @@ class RejectionSampler {
   const llama::Model<float>& base_;
   RewardModel helpfulness_, safety_;
   RejectionSamplingConfig config_;
+  RolloutDevice device_;
   std::vector<KeptAnswer> best_;
   int64_t rounds_ = 0;
 };

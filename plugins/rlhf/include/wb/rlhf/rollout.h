@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "wb/llama/decode_backend.h"
+#include "wb/llama/head_scorer.h"
 #include "wb/llama/lora.h"
 #include "wb/llama/model.h"
 #include "wb/llama/workspace.h"
@@ -44,6 +46,18 @@ struct SamplingConfig {
   void validate() const;
 };
 
+// Where sampling and scoring run. Both null (the default): the CPU engine in place
+// (llama::generate over the base, llama::score_head). Set (from make_decode_backend /
+// make_head_scorer on a DeviceChoice, e.g. the GPU): the answers decode on `decoder` — the same
+// requests, seeds and host sampler (sample_token with Rng(seed)) as llama::generate, in groups of
+// at most `max_seqs` sequences, so an answer does not depend on the group — and the reward models
+// score through `scorer`. Neither is owned; both must outlive the calls.
+struct RolloutDevice {
+  llama::DecodeBackend* decoder = nullptr;
+  llama::HeadScorer* scorer = nullptr;
+  int64_t max_seqs = 64;
+};
+
 struct Response {
   int64_t prompt = 0;            // index into the prompts
   int64_t sample = 0;            // 0..K-1
@@ -57,7 +71,7 @@ struct Response {
 // longer than the context, or a bad config.
 std::vector<Response> sample_responses(const llama::Model<float>& base, const llama::LoraAdapter<float>* policy,
                                        const std::vector<Prompt>& prompts, const SamplingConfig& config,
-                                       uint64_t round = 0);
+                                       uint64_t round = 0, const RolloutDevice& device = {});
 
 struct Scores {
   double helpfulness = 0, safety = 0;
@@ -67,7 +81,8 @@ struct Scores {
 // head of another width.
 std::vector<Scores> score_responses(const llama::Model<float>& base, const std::vector<Prompt>& prompts,
                                     const std::vector<Response>& responses, const RewardModel& helpfulness,
-                                    const RewardModel& safety, const RewardGateConfig& gate);
+                                    const RewardModel& safety, const RewardGateConfig& gate,
+                                    const RolloutDevice& device = {});
 
 // Everything PPO needs of one sampled response (flat per-token vectors over its tokens).
 struct RolloutItem {
