@@ -176,12 +176,19 @@ UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (kind IN (''sft'', ''preferen
 PRAGMA writable_schema = RESET;
 )sql";
 
-constexpr std::array<Migration, 5> kSteps{{
+// Version 6: the cluster queue's id of a job submitted through Slurm (launcher = "slurm"): the
+// latest sbatch of its current run, NULL for a job run on this machine.
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE jobs ADD COLUMN slurm_job_id TEXT;
+)sql";
+
+constexpr std::array<Migration, 6> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
     {4, "held jobs, crash count", kV4, true},
     {5, "dataset kind text", kV5},
+    {6, "slurm job id", kV6},
 }};
 
 }  // namespace
