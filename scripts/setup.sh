@@ -15,6 +15,7 @@ packages=(
   libboost-dev libsqlite3-dev sqlite3 libtomlplusplus-dev catch2 nlohmann-json3-dev libcli11-dev
   libopenblas-dev libsentencepiece-dev sentencepiece libspdlog-dev
   openmpi-bin libopenmpi-dev
+  slurm-wlm munge
   tmux curl jq
 )
 # shellcheck disable=SC2206

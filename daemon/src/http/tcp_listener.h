@@ -5,7 +5,8 @@
 // a Unix-socket connection, minus the uid check. Apart from GET /health and /v1/health (open,
 // for probes) and GET /metrics when tcp.metrics_without_token is set (for scrapers), every request must carry `Authorization: Bearer <tcp.token>` (compared in
 // constant time; otherwise 401 with WWW-Authenticate) and may only reach the routes OpenAI
-// clients use and /metrics (tcp_access below; others: 404). Both are decided from the header
+// clients use, /metrics and POST /v1/jobs/{id}/worker (Slurm workers' frames) (tcp_access
+// below; others: 404). Both are decided from the header
 // alone, before any body byte is read, so a client without the token cannot make the daemon
 // read (or wait for) a body. The listener has
 // its own body cap (tcp.max_body_bytes) and connection cap (tcp.max_connections). Allowed
