@@ -5,8 +5,10 @@
 # (default 10; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# chromium + chromium-driver: the web pages' browser tests (ctest -L browser, docs/WEB.md).
-WB_EXTRA_PACKAGES="${WB_EXTRA_PACKAGES:-} python3-torch python3-numpy chromium chromium-driver" scripts/setup.sh
+# Test-only packages: chromium + chromium-driver for the web pages' browser tests (ctest -L
+# browser, docs/WEB.md); slurm-wlm + munge for the one-node Slurm the Slurm tests start (ctest -L
+# slurm, docs/SCALING.md).
+WB_EXTRA_PACKAGES="${WB_EXTRA_PACKAGES:-} python3-torch python3-numpy chromium chromium-driver slurm-wlm munge" scripts/setup.sh
 build_dir=${WB_BUILD_DIR:-build}
 # Spinning OpenMP workers starve OpenBLAS threads on small machines (see daemon/src/lifecycle/main.cpp).
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}

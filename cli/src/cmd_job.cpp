@@ -115,6 +115,7 @@ int run_show(const Context& ctx, std::int64_t id) {
       {"checkpoint", cell(j, "checkpoint")},
       {"error", cell(j, "error")},     {"spec", j.value("spec", json()).dump()}};
   if (j.value("cancel_requested", false)) f.emplace_back("cancel", "requested");
+  if (j.contains("slurm_job_id") && j["slurm_job_id"].is_string()) f.emplace_back("slurm job", cell(j, "slurm_job_id"));
   print_fields(*ctx.out, f);
   const json metrics = j.value("metrics", json::object());
   if (metrics.is_object() && !metrics.empty()) {

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kColumns =
     "SELECT id, kind, spec, state, progress, phase, error, created, started, finished, checkpoint, attempts, "
-    "cancel_requested, priority, crashes, resumed_after_crash FROM jobs";
+    "cancel_requested, priority, crashes, resumed_after_crash, slurm_job_id FROM jobs";
 
 JobRecord read_job(const Statement& st) {
   JobRecord r;
@@ -33,6 +33,7 @@ JobRecord read_job(const Statement& st) {
   r.priority = static_cast<int>(st.column_int64(13));
   r.crashes = static_cast<int>(st.column_int64(14));
   r.resumed_after_crash = st.column_int64(15) != 0;
+  r.slurm_job_id = st.column_optional_text(16);
   return r;
 }
 
@@ -216,6 +217,15 @@ void JobRepository::set_checkpoint(std::int64_t id, std::string_view path) {
   Database& db = conn_.db();
   auto upd = db.prepare("UPDATE jobs SET checkpoint = ?2 WHERE id = ?1");
   upd.bind(1, id).bind(2, path).run();
+  if (db.changes() == 0) throw NotFound("job " + std::to_string(id) + " not found");
+}
+
+void JobRepository::set_slurm_job_id(std::int64_t id, std::string_view slurm_id) {
+  if (slurm_id.empty()) throw Invalid("field 'slurm_job_id': must not be empty");
+  auto lock = conn_.lock();
+  Database& db = conn_.db();
+  auto upd = db.prepare("UPDATE jobs SET slurm_job_id = ?2 WHERE id = ?1");
+  upd.bind(1, id).bind(2, slurm_id).run();
   if (db.changes() == 0) throw NotFound("job " + std::to_string(id) + " not found");
 }
 

@@ -197,7 +197,13 @@ ALTER TABLE datasets ADD COLUMN state TEXT NOT NULL DEFAULT 'ready'
   CHECK (state IN ('ready', 'importing', 'removing'));
 )sql";
 
-constexpr std::array<Migration, 7> kSteps{{
+// Version 8: the cluster queue's id of a job submitted through Slurm (launcher = "slurm"): the
+// latest sbatch of its current run, NULL for a job run on this machine.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE jobs ADD COLUMN slurm_job_id TEXT;
+)sql";
+
+constexpr std::array<Migration, 8> kSteps{{
     {1, "models, datasets, examples, jobs, metrics, job_logs, adapters", kV1},
     {2, "comparisons", kV2},
     {3, "one metric point per job, name and step", kV3},
@@ -205,6 +211,7 @@ constexpr std::array<Migration, 7> kSteps{{
     {5, "dataset kind text", kV5},
     {6, "annotators", kV6},
     {7, "datasets written while hidden (state)", kV7},
+    {8, "slurm job id", kV8},
 }};
 
 }  // namespace

@@ -146,7 +146,8 @@ void to_json(nlohmann::json& j, const JobRecord& r) {
        {"attempts", r.attempts},
        {"crashes", r.crashes},
        {"cancel_requested", r.cancel_requested},
-       {"priority", r.priority}};
+       {"priority", r.priority},
+       {"slurm_job_id", optional_json(r.slurm_job_id)}};
 }
 
 void to_json(nlohmann::json& j, const MetricPoint& r) {

@@ -33,8 +33,8 @@ std::string read_file(const fs::path& p) {
 }
 }  // namespace
 
-SftDaemon::SftDaemon(fs::path plugin_dir, const std::string& device)
-    : d({std::move(plugin_dir)}, true, "device = \"" + device + "\"\n") {
+SftDaemon::SftDaemon(fs::path plugin_dir, const std::string& device, const std::string& extra_config)
+    : d({std::move(plugin_dir)}, true, "device = \"" + device + "\"\n" + extra_config) {
   suite_ = d.tmp.path() / "suite";
   wb::suite::Sizes sz = wb::suite::Sizes::small();
   wb::suite::write_files(wb::suite::generate(7, sz), suite_);

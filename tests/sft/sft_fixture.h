@@ -33,7 +33,9 @@ class SftDaemon {
   // device: the daemon's `device` setting, the default of specs without one. "cpu" by default:
   // these tests check the CPU engine's exact results, and under "auto" a machine with a GPU
   // would train there (the gpu-labelled tests compare the devices with explicit specs).
-  explicit SftDaemon(std::filesystem::path plugin_dir = WB_SFT_TEST_PLUGIN_DIR, const std::string& device = "cpu");
+  // extra_config: more TOML for the daemon's config file (e.g. a [tcp] table).
+  explicit SftDaemon(std::filesystem::path plugin_dir = WB_SFT_TEST_PLUGIN_DIR, const std::string& device = "cpu",
+                     const std::string& extra_config = "");
   std::string socket() const { return d.socket(); }
   const std::filesystem::path& suite_dir() const { return suite_; }
   std::filesystem::path data_dir() const { return d.process.data_dir(); }

@@ -326,3 +326,19 @@ TEST_CASE("hold keeps the checkpoint and the reason, retry and cancel release it
   store.jobs().hold(a, "again");
   CHECK(store.jobs().cancel(a).state == JobState::Cancelled);
 }
+
+TEST_CASE("a job's Slurm id is stored, shown and kept across a re-queue") {
+  TempDir dir;
+  Store store(dir / "wb.db");
+  auto j = store.jobs().create("sft", kNoSpec);
+  CHECK_FALSE(j.slurm_job_id);
+  CHECK(nlohmann::json(j)["slurm_job_id"].is_null());
+  store.jobs().claim_next();
+  store.jobs().set_slurm_job_id(j.id, "4711");
+  CHECK(store.jobs().get(j.id).slurm_job_id == std::optional<std::string>("4711"));
+  CHECK(nlohmann::json(store.jobs().get(j.id))["slurm_job_id"] == "4711");
+  store.jobs().worker_died(j.id, "Slurm job 4711 ended CANCELLED without the job's result");
+  CHECK(store.jobs().get(j.id).slurm_job_id == std::optional<std::string>("4711"));  // until the next sbatch
+  CHECK_THROWS_AS(store.jobs().set_slurm_job_id(j.id, ""), Invalid);
+  CHECK_THROWS_AS(store.jobs().set_slurm_job_id(j.id + 100, "1"), NotFound);
+}

@@ -58,6 +58,7 @@ Response job_cancel(App&, Request&);
 Response job_retry(App&, Request&);
 Response job_metrics(App&, Request&);
 Response job_events(App&, Request&);  // job_events_stream.cpp
+Response job_worker_frame(App&, Request&);  // worker_frames.cpp: POST /v1/jobs/{id}/worker
 
 // rewards.cpp
 Response reward_score(App&, Request&);

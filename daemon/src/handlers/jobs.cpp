@@ -6,6 +6,8 @@
 #include "http/api_error.h"
 #include "http/json_body.h"
 #include "jobs/memory_budget.h"
+#include "jobs/run_command.h"
+#include "jobs/slurm_launcher.h"
 #include "plugins/plugin_status.h"
 
 namespace wb::daemon::handlers {
@@ -50,6 +52,17 @@ void check_memory(App& app, const wb_plugin* p, const std::string& kind, const s
                      " bytes); lower batch_size or context_length");
 }
 
+// launcher = "slurm" needs a way back for the worker and Slurm's client commands.
+void check_slurm_ready(App& app) {
+  if (!app.config.tcp.enabled || app.config.tcp.token.empty())
+    throw ApiError(422, "slurm_unavailable",
+                   "field 'spec.launcher': \"slurm\" needs the daemon's TCP listener with a token, which Slurm "
+                   "workers report back through: set [tcp] enabled = true and tcp.token in the daemon's config");
+  if (!on_path("sbatch"))
+    throw ApiError(422, "slurm_unavailable",
+                   "field 'spec.launcher': \"slurm\" needs Slurm's sbatch on the daemon's PATH; it is not there");
+}
+
 }  // namespace
 
 Response job_create(App& app, Request& req) {
@@ -68,9 +81,18 @@ Response job_create(App& app, Request& req) {
   if (spec.contains("job_id") || spec.contains("resume_from"))
     throw invalid_request(std::string("field 'spec.") + (spec.contains("job_id") ? "job_id" : "resume_from") +
                           "': set by the daemon, not by the client");
+  // The launcher fields are the daemon's (slurm_launcher.h); the plugin sees the rest.
+  json plugin_spec = spec;
+  LaunchSpec launch;
+  try {
+    launch = take_launch_fields(plugin_spec);
+  } catch (const std::invalid_argument& e) {
+    throw invalid_request(e.what());
+  }
+  if (launch.slurm) check_slurm_ready(app);
   if (p->validate) {
     wb_error err{};
-    std::string text = spec.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string text = plugin_spec.dump(-1, ' ', false, json::error_handler_t::replace);
     wb_status st = p->validate(kind.c_str(), text.c_str(), &err);
     err.message[WB_ERROR_CAPACITY - 1] = 0;
     if (st != WB_OK) {
@@ -81,7 +103,8 @@ Response job_create(App& app, Request& req) {
       throw plugin_failure(st, msg, unavailable(msg));
     }
   }
-  check_memory(app, p, kind, spec.dump(-1, ' ', false, json::error_handler_t::replace));
+  // A Slurm job runs on a cluster node: this machine's memory says nothing about it.
+  if (!launch.slurm) check_memory(app, p, kind, plugin_spec.dump(-1, ' ', false, json::error_handler_t::replace));
   if (app.shutting_down) throw unavailable("the daemon is shutting down");
   storage::JobRecord rec = app.store.jobs().create(kind, spec, priority);
   app.scheduler.wake();

@@ -42,6 +42,7 @@ void add_routes(Router& r, App& app) {
   r.add("POST", "/v1/jobs/{id}/retry", h(job_retry));
   r.add("GET", "/v1/jobs/{id}/metrics", h(job_metrics));
   r.add("GET", "/v1/jobs/{id}/events", h(job_events));
+  r.add("POST", "/v1/jobs/{id}/worker", h(job_worker_frame), Router::Runs::OnWorkers);
   r.add("GET", "/v1/job-kinds", h(job_kind_list));  // job_kinds.cpp
   r.add("GET", "/v1/job-kinds/{kind}", h(job_kind_show));
   // models and adapters

@@ -60,6 +60,15 @@ namespace {
 bool is_health(const std::string& method, const std::string& path) {
   return method == "GET" && (path == "/health" || path == "/v1/health");
 }
+// POST /v1/jobs/<digits>/worker: frames of a worker Slurm started (slurm_launcher.h).
+bool is_worker_frame(const std::string& method, const std::string& path) {
+  const std::string head = "/v1/jobs/", tail = "/worker";
+  if (method != "POST" || path.size() <= head.size() + tail.size() || path.rfind(head, 0) != 0 ||
+      path.compare(path.size() - tail.size(), tail.size(), tail) != 0)
+    return false;
+  const std::string id = path.substr(head.size(), path.size() - head.size() - tail.size());
+  return id.find_first_not_of("0123456789") == std::string::npos;
+}
 }  // namespace
 
 TcpAccess tcp_access(const std::string& method, const std::string& path, bool metrics_without_token) {
@@ -69,7 +78,8 @@ TcpAccess tcp_access(const std::string& method, const std::string& path, bool me
   if (web_admin_route(method, path)) return TcpAccess::Token;
   if ((method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions")) ||
       (method == "GET" && (path == "/v1/models" || path == "/metrics")) ||
-      (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos))
+      (method == "GET" && path.rfind("/v1/models/", 0) == 0 && path.size() > 11 && path.find('/', 11) == std::string::npos) ||
+      is_worker_frame(method, path))
     return TcpAccess::Token;
   return TcpAccess::NotServed;
 }

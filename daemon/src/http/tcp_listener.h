@@ -7,7 +7,7 @@
 // set (for scrapers) and the web app's static files, every request must carry
 // `Authorization: Bearer <tcp.token>` (compared in constant time; otherwise 401 with
 // WWW-Authenticate) and may only reach the routes OpenAI clients use, /metrics and the web pages'
-// routes (tcp_access below; others: 404), or an annotator's token, which reaches the labeling
+// routes and POST /v1/jobs/{id}/worker (Slurm workers' frames) (tcp_access below; others: 404), or an annotator's token, which reaches the labeling
 // routes only (http/web_access.h; others: 403). All is decided from the header alone, before any
 // body byte is read, so a client without a token cannot make the daemon read (or wait for) a
 // body. The listener has its own body cap (tcp.max_body_bytes) and connection cap

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jobs/job_context.h"
+#include "jobs/slurm_launcher.h"
 #include "jobs/worker_supervisor.h"
 #include "wb/storage/error.h"
 
@@ -38,6 +39,11 @@ void Scheduler::recover() {
                 std::string("daemon restarted while the job was running; re-queued ") +
                     (r.checkpoint ? "to resume from checkpoint " + *r.checkpoint : "from the start"));
   }
+}
+
+void Scheduler::set_tcp_endpoint(std::string url, std::string token) {
+  tcp_url_ = std::move(url);
+  tcp_token_ = std::move(token);
 }
 
 void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
@@ -164,6 +170,12 @@ void Scheduler::run_one(JobRecord job) {
   if (ec) return finish(JobState::Failed, "cannot create job directory " + ctx.dir + ": " + ec.message());
 
   nlohmann::json spec = job.spec;
+  LaunchSpec launch;
+  try {
+    launch = take_launch_fields(spec);  // the daemon's fields; the plugin never sees them
+  } catch (const std::exception& e) {
+    return finish(JobState::Failed, e.what());
+  }
   spec["job_id"] = id;
   if (job.checkpoint) spec["resume_from"] = *job.checkpoint;
   std::string spec_text = spec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -188,7 +200,7 @@ void Scheduler::run_one(JobRecord job) {
   wb_status st = WB_ERROR;
   std::string message;
   std::optional<std::string> death;  // the worker died without a result
-  if (options_.in_process) {
+  if (options_.in_process && !launch.slurm) {
     wb_error err{};
     try {
       st = plugin->run(&ctx, job.kind.c_str(), spec_text.c_str(), &err);
@@ -202,7 +214,20 @@ void Scheduler::run_one(JobRecord job) {
     WorkerOptions wo{options_.worker, options_.heartbeat_timeout, options_.stop_grace};
     const wb_host& host = plugins_.host_table();
     WorkerJob what{plugins_.path_for_kind(job.kind), plugins_.init_config(), job.kind, spec_text, host.data_dir(host.ctx)};
-    WorkerOutcome o = run_in_worker(wo, plugins_.host_table(), ctx, what);
+    WorkerOutcome o;
+    if (launch.slurm) {
+      SlurmOptions so{options_.worker, tcp_url_, tcp_token_, options_.heartbeat_timeout, options_.stop_grace};
+      o = run_in_slurm(so, launch.slurm_spec, host, ctx, what, mailboxes_, [&](const std::string& sid) {
+        try {
+          events_.store().jobs().set_slurm_job_id(id, sid);
+        } catch (const std::exception& e) {
+          spdlog::error("job {}: recording Slurm job id {} failed: {}", id, sid, e.what());
+        }
+        events_.log(id, "info", "submitted to Slurm as job " + sid + " (" + ctx.dir + "/slurm.sbatch)");
+      });
+    } else {
+      o = run_in_worker(wo, host, ctx, what);
+    }
     if (o.reported) {
       st = o.status;
       message = o.message;

@@ -4,13 +4,14 @@
 // plugin serving its kind (none: the job fails with a clear error), create <data_dir>/jobs/<id>,
 // call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded) — in a
 // wb-worker process (jobs.isolation = "process", worker_supervisor.h) or on this thread
-// ("in_process") — then record the outcome:
+// ("in_process"), or through Slurm when the spec says launcher = "slurm" (slurm_launcher.h: the
+// Slurm job id is recorded in the job row) — then record the outcome:
 //   WB_OK -> succeeded   WB_CANCELLED -> cancelled   WB_INTERRUPTED during shutdown -> queued
 //   (resumed from its checkpoint by the next daemon)   WB_NO_SPACE -> held (disk full while
 //   writing a checkpoint: the last good one is kept; retry() resumes from it)
 //   anything else -> failed with the message.
-// A worker that dies without a result (signal, non-zero exit, killed for a missed heartbeat) is a
-// crash of that run: JobRepository::worker_died() re-queues the job from its checkpoint, holds it
+// A worker that dies without a result (signal, non-zero exit, killed for a missed heartbeat, a
+// Slurm job that ended without one: scancel, node failure, time limit) is a crash of that run: JobRepository::worker_died() re-queues the job from its checkpoint, holds it
 // after two in a row, or fails it at jobs.max_attempts, the reason naming the cause; a worker
 // killed after a cancel ends the job cancelled.
 // Cancellation is cooperative: cancel() of a queued job cancels it at once; of a running job it
@@ -25,6 +26,7 @@
 #include <thread>
 
 #include "jobs/job_events.h"
+#include "jobs/worker_mailbox.h"
 #include "plugins/plugin_host.h"
 
 struct wb_job;
@@ -51,6 +53,11 @@ class Scheduler {
   void recover();
   // Starts the worker thread.
   void start();
+  // Where Slurm workers reach the daemon (launcher = "slurm", slurm_launcher.h): the TCP
+  // listener's URL and token, set once it listens; empty while there is none. Before start().
+  void set_tcp_endpoint(std::string url, std::string token);
+  // Frames from Slurm workers (POST /v1/jobs/{id}/worker) go here.
+  WorkerMailboxes& mailboxes() { return mailboxes_; }
   // A job was queued: look now instead of at the next poll.
   void wake();
   // User cancel. Throws storage::NotFound / storage::Conflict (already finished).
@@ -73,6 +80,8 @@ class Scheduler {
   const PluginHost& plugins_;
   std::filesystem::path jobs_root_;
   Options options_;
+  std::string tcp_url_, tcp_token_;
+  WorkerMailboxes mailboxes_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -187,8 +187,10 @@ pid_t spawn(const fs::path& exe, int child_fd, std::string& error) {
   return pid;
 }
 
-// Answers one worker message through the daemon's host table. Returns true for the result.
-bool relay(const json& m, const wb_host& host, wb_job& job, Channel& ch, WorkerOutcome& out) {
+}  // namespace
+
+bool relay(const json& m, const wb_host& host, wb_job& job, const std::function<void(const json&)>& reply_to,
+           WorkerOutcome& out) {
   void* ctx = host.ctx;
   const std::string type = m.value("type", "");
   if (type == "heartbeat") return false;
@@ -243,14 +245,12 @@ bool relay(const json& m, const wb_host& host, wb_job& job, Channel& ch, WorkerO
     err.message[WB_ERROR_CAPACITY - 1] = 0;
     json reply = {{"type", "reply"}, {"id", m.value("id", std::int64_t(0))}, {"status", int(st)}, {"message", err.message}};
     if (!result.is_null()) reply["result"] = std::move(result);
-    ch.send(reply);
+    reply_to(reply);
   } else {
     spdlog::warn("job {}: worker sent an unknown message type '{}'", job.id, type);
   }
   return false;
 }
-
-}  // namespace
 
 WorkerOutcome run_in_worker(const WorkerOptions& opt, const wb_host& host, wb_job& job, const WorkerJob& what) {
   WorkerOutcome out;
@@ -309,7 +309,7 @@ WorkerOutcome run_in_worker(const WorkerOptions& opt, const wb_host& host, wb_jo
       last_seen = Clock::now();
       bool result = false;
       try {
-        result = relay(*m, host, job, ch, out);
+        result = relay(*m, host, job, [&ch](const json& r) { ch.send(r); }, out);
       } catch (const std::exception& e) {
         spdlog::warn("job {}: relaying a worker message failed: {}", job.id, e.what());
       }

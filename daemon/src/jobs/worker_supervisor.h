@@ -16,7 +16,10 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "wb/wb_plugin.h"
 
@@ -51,5 +54,11 @@ std::filesystem::path worker_executable();
 // Runs `what` in a worker. `job` is the daemon's handle (id, dir, flags); `host` the daemon's
 // table. Never throws: a worker that cannot be started is reported as a failed result naming why.
 WorkerOutcome run_in_worker(const WorkerOptions& options, const wb_host& host, wb_job& job, const WorkerJob& what);
+
+// Answers one worker message `m` through the daemon's host table (`job` as the handle): reports
+// are recorded, a "call" is answered by passing its "reply" frame to `reply_to`, a "result" fills
+// `out` and returns true. Used by both carriers (socketpair here, HTTP for Slurm workers).
+bool relay(const nlohmann::json& m, const wb_host& host, wb_job& job,
+           const std::function<void(const nlohmann::json&)>& reply_to, WorkerOutcome& out);
 
 }  // namespace wb::daemon

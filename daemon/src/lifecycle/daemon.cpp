@@ -204,6 +204,10 @@ Daemon::Daemon(config::Config cfg, std::chrono::milliseconds grace) {
     d.tcp = std::make_unique<TcpListener>(d.ioc, o, [&d](Request& r) { return d.handle(r); }, d.cfg.tcp.host,
                                           d.cfg.tcp.port, d.cfg.tcp.token, tl);
     d.tcp->listen();
+    const std::string& h = d.cfg.tcp.host;
+    d.scheduler.set_tcp_endpoint("http://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" +
+                                     std::to_string(d.tcp->port()),
+                                 d.cfg.tcp.token);
     spdlog::info("OpenAI-compatible routes on http://{}:{} (bearer token required)", d.cfg.tcp.host, d.tcp->port());
   }
   d.server = std::make_unique<HttpServer>(d.ioc, std::move(o), [&d](Request& r) { return d.handle(r); });

@@ -68,4 +68,6 @@ std::optional<nlohmann::json> Channel::receive() {
   return j;
 }
 
+void Channel::close_read() { ::shutdown(fd_, SHUT_RD); }
+
 }  // namespace wb::worker

@@ -17,29 +17,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "worker/transport.h"
+
 namespace wb::worker {
 
 // A frame larger than this is refused (a damaged stream, not a message).
 constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
 
-class ChannelError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-class Channel {
+class Channel : public Transport {
  public:
   explicit Channel(int fd) : fd_(fd) {}
-  ~Channel();
+  ~Channel() override;
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
   int fd() const { return fd_; }
   // Writes one frame (thread-safe). Throws ChannelError when the write fails.
-  void send(const nlohmann::json& message);
+  void send(const nlohmann::json& message) override;
   // Reads one frame, blocking. nullopt at a clean end of stream between frames; ChannelError on
   // a read error, a truncated frame, an oversized length or text that is not a JSON object.
-  std::optional<nlohmann::json> receive();
+  std::optional<nlohmann::json> receive() override;
+  // shutdown(SHUT_RD): the reading thread sees the end of the stream.
+  void close_read() override;
 
  private:
   int fd_;

@@ -1,4 +1,8 @@
 // wb-worker --channel-fd N — runs one job's plugin for workbenchd, which starts it.
+// wb-worker --daemon-url http://HOST:PORT --job ID --run RUN --token-file FILE — the same for a
+//   worker Slurm started (launcher = "slurm"): frames go over the daemon's TCP listener
+//   (http_transport.h) with the bearer token read from FILE; the first frame ("hello") is
+//   answered with the start message.
 //
 // Reads the daemon's "start" message from the channel on fd N (channel.h), loads the one plugin
 // file it names with the daemon's own loader (PluginHost) and the host table carried over the
@@ -7,6 +11,9 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,14 +25,15 @@
 #include "jobs/job_context.h"
 #include "plugins/plugin_host.h"
 #include "worker/channel.h"
+#include "worker/http_transport.h"
 #include "worker/remote_host.h"
 
 namespace {
 
-int run(int fd) {
-  wb::worker::Channel ch(fd);
+int run(wb::worker::Transport& ch, bool say_hello) {
   std::optional<nlohmann::json> start;
   try {
+    if (say_hello) ch.send({{"type", "hello"}, {"slurm_job_id", std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : ""}});
     start = ch.receive();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wb-worker: %s\n", e.what());
@@ -67,14 +75,47 @@ int run(int fd) {
   return 0;
 }
 
+// The token file's first line (its trailing newline dropped).
+std::string read_token(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token) || token.empty())
+    throw std::runtime_error("--token-file " + path + ": cannot read a token from it");
+  return token;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int fd = -1;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--channel-fd") == 0) fd = std::atoi(argv[i + 1]);
-  if (fd < 0) {
-    std::fprintf(stderr, "usage: wb-worker --channel-fd N  (started by workbenchd for one job)\n");
+  std::string url, job, run_id, token_file;
+  for (int i = 1; i + 1 < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--channel-fd") fd = std::atoi(argv[i + 1]);
+    else if (a == "--daemon-url") url = argv[i + 1];
+    else if (a == "--job") job = argv[i + 1];
+    else if (a == "--run") run_id = argv[i + 1];
+    else if (a == "--token-file") token_file = argv[i + 1];
+  }
+  std::unique_ptr<wb::worker::Transport> transport;
+  if (fd >= 0) {
+    transport = std::make_unique<wb::worker::Channel>(fd);
+  } else if (!url.empty() && !job.empty() && !run_id.empty() && !token_file.empty()) {
+    try {
+      wb::worker::HttpEndpoint ep;
+      wb::worker::parse_daemon_url(url, ep);
+      ep.job = std::stoll(job);
+      ep.run = run_id;
+      ep.token = read_token(token_file);
+      transport = std::make_unique<wb::worker::HttpTransport>(std::move(ep));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "wb-worker: %s\n", e.what());
+      return 2;
+    }
+  } else {
+    std::fprintf(stderr,
+                 "usage: wb-worker --channel-fd N  |  wb-worker --daemon-url http://HOST:PORT --job ID --run RUN "
+                 "--token-file FILE  (started by workbenchd for one job)\n");
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -82,7 +123,7 @@ int main(int argc, char** argv) {
   auto logger = spdlog::stderr_logger_mt("wb-worker");
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [wb-worker " + std::to_string(::getpid()) + "] [%l] %v");
   spdlog::set_default_logger(logger);
-  int rc = run(fd);
+  int rc = run(*transport, fd < 0);
   std::fflush(nullptr);
   // Skip static destructors: a plugin's thread pools (OpenMP, BLAS) need not wind down in order.
   std::_Exit(rc);

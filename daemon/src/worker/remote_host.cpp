@@ -160,7 +160,7 @@ wb_status v2_register_artifact(wb_job* j, const char* k, const char* a, wb_error
 
 }  // namespace
 
-RemoteHost::RemoteHost(Channel& channel, const json& start)
+RemoteHost::RemoteHost(Transport& channel, const json& start)
     : ch_(channel), data_dir_(start.value("data_dir", "")) {
   cancelled_ = start.value("cancelled", false);
   shutting_down_ = start.value("shutting_down", false);
@@ -184,7 +184,7 @@ RemoteHost::~RemoteHost() {
     cv_.notify_all();
   }
   heartbeat_.join();
-  ::shutdown(ch_.fd(), SHUT_RD);  // the reader sees the end of the stream and returns
+  ch_.close_read();  // the reader sees the end of the stream and returns
   reader_.join();
   g_remote.store(nullptr);
 }

@@ -1,5 +1,5 @@
 // remote_host.h — wb-worker's side of the host table: every wb_host function carried over the
-// channel to the daemon (channel.h, messages in docs/PLUGINS.md).
+// channel to the daemon (transport.h: the socketpair or HTTP; messages in docs/PLUGINS.md).
 //
 // Reports (job_log, job_progress, job_metric, log) are sent and not answered. Calls that need an
 // answer (job_checkpoint, lookup, dataset_rows, comparison_insert, register_artifact) send a
@@ -23,14 +23,14 @@
 
 #include "plugins/plugin_abi_v2.h"
 #include "wb/wb_plugin.h"
-#include "worker/channel.h"
+#include "worker/transport.h"
 
 namespace wb::worker {
 
 class RemoteHost {
  public:
   // `start` is the daemon's "start" message. Starts the reader and heartbeat threads.
-  RemoteHost(Channel& channel, const nlohmann::json& start);
+  RemoteHost(Transport& channel, const nlohmann::json& start);
   ~RemoteHost();
   RemoteHost(const RemoteHost&) = delete;
   RemoteHost& operator=(const RemoteHost&) = delete;
@@ -54,7 +54,7 @@ class RemoteHost {
   void read_loop();
   void heartbeat_loop(std::chrono::milliseconds every);
 
-  Channel& ch_;
+  Transport& ch_;
   std::string data_dir_;
   std::atomic<bool> cancelled_{false}, shutting_down_{false};
   wb_host table_{};

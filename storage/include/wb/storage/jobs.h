@@ -62,6 +62,9 @@ class JobRepository {
   // Path of the latest complete checkpoint (non-empty); kept across requeue and recovery.
   void set_checkpoint(std::int64_t id, std::string_view path);
 
+  // The Slurm job id of the job's current run (launcher = "slurm"), set after each sbatch.
+  void set_slurm_job_id(std::int64_t id, std::string_view slurm_id);
+
   // running -> held with `reason` (stored in `error`, non-empty): the job keeps its checkpoint and
   // waits for a person (retry() or cancel()). attempts += 1.
   JobRecord hold(std::int64_t id, std::string_view reason);

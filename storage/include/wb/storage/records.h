@@ -115,6 +115,7 @@ struct JobRecord {
   bool resumed_after_crash = false;  // the current/next run resumes after the daemon died under the last one
   bool cancel_requested = false;
   int priority = 0;  // higher runs first
+  std::optional<std::string> slurm_job_id;  // launcher = "slurm": the latest sbatch's job id
 };
 
 struct MetricPoint {
