@@ -1,10 +1,14 @@
 // Integration: the engine's checkpoint writer meets a full disk in the middle of an SFT job. The
 // job is held (not failed) with its last good checkpoint whole, and `retry` resumes it from there
-// once space is back. The full disk is real: the running daemon's RLIMIT_FSIZE is lowered under
-// the checkpoint's size, so the write fails with EFBIG as it fails with ENOSPC on a full disk.
+// once space is back. The full disk is real: the RLIMIT_FSIZE of the running daemon and of the job's
+// worker process is lowered under the checkpoint's size, so the write fails with EFBIG as it fails
+// with ENOSPC on a full disk.
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -21,6 +25,27 @@ void set_file_size_limit(pid_t pid, rlim_t bytes) {
   REQUIRE(::prlimit(pid, RLIMIT_FSIZE, nullptr, &now) == 0);
   struct rlimit next{bytes, now.rlim_max};
   REQUIRE(::prlimit(pid, RLIMIT_FSIZE, &next, nullptr) == 0);
+}
+
+// The daemon and its children: a job runs in a wb-worker process the daemon started (docs/PLUGINS.md),
+// which took the daemon's limits when it started, so a limit must reach it too.
+std::vector<pid_t> daemon_and_workers(pid_t daemon) {
+  std::vector<pid_t> out{daemon};
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces, so read after its closing parenthesis.
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == daemon) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
 }
 
 }  // namespace
@@ -60,7 +85,7 @@ TEST_CASE("an SFT checkpoint that meets a full disk holds the job with its last 
   const auto state_bytes = fs::file_size(ckpt / "state.safetensors");
   REQUIRE(state_bytes > 16u << 20);
   // The disk is "full" for the next checkpoint: no file may grow past half of it.
-  set_file_size_limit(d.d.process.pid(), state_bytes / 2);
+  for (pid_t p : daemon_and_workers(d.d.process.pid())) set_file_size_limit(p, state_bytes / 2);
 
   j = d.d.wait_job(id, "held", std::chrono::seconds(120));
   INFO(j.dump());
@@ -78,7 +103,7 @@ TEST_CASE("an SFT checkpoint that meets a full disk holds the job with its last 
   CHECK(d.d.get("/v1/health").status == 200);
 
   // Space is back: a person retries and the job finishes from its checkpoint.
-  set_file_size_limit(d.d.process.pid(), rlim_t{1} << 40);
+  for (pid_t p : daemon_and_workers(d.d.process.pid())) set_file_size_limit(p, rlim_t{1} << 40);
   REQUIRE(d.d.post("/v1/jobs/" + std::to_string(id) + "/retry", json::object()).status == 200);
   j = d.wait_final(id, std::chrono::seconds(180));
   CHECK(j["state"] == "succeeded");

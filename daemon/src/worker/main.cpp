@@ -30,6 +30,29 @@
 
 namespace {
 
+// "VmRSS" or "VmHWM" of this process in bytes (0 when /proc says nothing).
+double own_memory(const std::string& key) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(key + ":", 0) == 0) return std::stod(line.substr(key.size() + 1)) * 1024.0;  // kB
+  return 0;
+}
+
+// The worker's resident memory when the job started (the process with its plugin loaded) and its
+// peak (VmHWM: since the exec, the job's whole footprint), as the job's metrics
+// worker_start_rss_bytes and worker_peak_rss_bytes and a log line, so a job's memory is seen
+// without tools (`wb job show`, docs/PERFORMANCE.md).
+void report_peak_memory(const wb_host& host, wb_job& job, double start_rss) {
+  const double peak = own_memory("VmHWM");
+  if (peak <= 0) return;
+  host.job_metric(host.ctx, &job, 0, "worker_start_rss_bytes", start_rss);
+  host.job_metric(host.ctx, &job, 0, "worker_peak_rss_bytes", peak);
+  const std::string message = "worker memory: " + std::to_string(static_cast<long long>(start_rss / 1e6)) +
+                              " MB at the start, peak " + std::to_string(static_cast<long long>(peak / 1e6)) + " MB";
+  host.job_log(host.ctx, &job, WB_LOG_INFO, message.c_str());
+}
+
 int run(wb::worker::Transport& ch, bool say_hello) {
   std::optional<nlohmann::json> start;
   try {
@@ -63,6 +86,7 @@ int run(wb::worker::Transport& ch, bool say_hello) {
   const std::string spec = s.value("spec", "{}");
   wb_error err{};
   wb_status st = WB_ERROR;
+  const double start_rss = own_memory("VmRSS");
   try {
     st = plugin->run(&job, job.kind.c_str(), spec.c_str(), &err);
   } catch (...) {
@@ -70,6 +94,7 @@ int run(wb::worker::Transport& ch, bool say_hello) {
     wb_error_set(&err, "plugin threw an exception across the C ABI");
   }
   err.message[WB_ERROR_CAPACITY - 1] = 0;
+  report_peak_memory(remote.table(), job, start_rss);
   remote.send_result(st, err.message);
   plugins.shutdown_all();
   return 0;
