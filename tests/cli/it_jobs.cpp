@@ -57,7 +57,10 @@ TEST_CASE("wb job submit --follow runs a job to success and show/logs/jobs repor
   CHECK(has(r.out, "state:      succeeded\n"));
   CHECK(has(r.out, "progress:   100%\n"));
   CHECK(has(r.out, "spec:       {\"step_ms\":5,\"steps\":3}\n"));
-  CHECK(has(r.out, "METRIC  STEP  VALUE\nloss    3     "));
+  // The job's metrics, the worker's memory (docs/PLUGINS.md) among them, in a table whose first
+  // column is as wide as the longest name.
+  CHECK(has(r.out, "METRIC                  STEP  VALUE\nloss                    3     "));
+  CHECK(has(r.out, "\nworker_peak_rss_bytes   0     "));
 
   // History without --follow: plain lines, exit 0.
   r = wb(d.socket(), {"job", "logs", "1"});
