@@ -12,34 +12,9 @@
 
 #include "bench_util.h"
 #include "wb/llama/collectives_mpi.h"
-#include "wb/llama/rng.h"
 #include "wb/llama/trainer.h"
 
 using namespace wb;
-
-namespace {
-
-// Random next-token batches; `seed` differs by rank so every rank trains on its own shard.
-std::vector<llama::TrainBatch> random_batches(const llama::LlamaConfig& c, int n, int64_t seqs, int64_t len,
-                                              uint64_t seed) {
-  llama::Rng rng(seed);
-  std::vector<llama::TrainBatch> out;
-  for (int b = 0; b < n; ++b) {
-    std::vector<std::vector<int32_t>> packed;
-    llama::TrainBatch tb;
-    for (int64_t s = 0; s < seqs; ++s) {
-      std::vector<int32_t> seq;
-      for (int64_t i = 0; i < len; ++i) seq.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.vocab_size))));
-      for (int64_t i = 0; i < len; ++i) tb.targets.push_back(i + 1 < len ? seq[i + 1] : -1);
-      packed.push_back(std::move(seq));
-    }
-    tb.batch = llama::Batch::pack(packed);
-    out.push_back(std::move(tb));
-  }
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"bench_data_parallel: data-parallel LoRA/full training tokens/s over MPI (run under mpirun)"};
@@ -71,7 +46,7 @@ int main(int argc, char** argv) {
       } else {
         m.trainable.full = true;
       }
-      llama::InMemoryDataSource data(random_batches(m.config, 2, seqs, L, 5 + static_cast<uint64_t>(world->rank())));
+      llama::InMemoryDataSource data(bench::random_batches(m.config, 2, seqs, L, 5 + static_cast<uint64_t>(world->rank())));
       llama::TrainerConfig tc;
       tc.total_steps = steps + 1;
       tc.schedule.kind = llama::ScheduleKind::kConstant;

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "wb/llama/rng.h"
 #include "wb/llama/trainer.h"
 
 using namespace wb;
@@ -38,24 +37,6 @@ Flops flops_per_token(const llama::LlamaConfig& c, int64_t L, int64_t lora_param
   f.full = 3 * f.forward;
   f.lora = f.forward + 2 * P + 2 * attn + 6 * static_cast<double>(lora_params_per_token_pass);
   return f;
-}
-
-std::vector<llama::TrainBatch> random_batches(const llama::LlamaConfig& c, int n, int64_t seqs, int64_t len) {
-  llama::Rng rng(5);
-  std::vector<llama::TrainBatch> out;
-  for (int b = 0; b < n; ++b) {
-    std::vector<std::vector<int32_t>> packed;
-    llama::TrainBatch tb;
-    for (int64_t s = 0; s < seqs; ++s) {
-      std::vector<int32_t> seq;
-      for (int64_t i = 0; i < len; ++i) seq.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.vocab_size))));
-      for (int64_t i = 0; i < len; ++i) tb.targets.push_back(i + 1 < len ? seq[i + 1] : -1);
-      packed.push_back(std::move(seq));
-    }
-    tb.batch = llama::Batch::pack(packed);
-    out.push_back(std::move(tb));
-  }
-  return out;
 }
 
 }  // namespace
@@ -95,7 +76,7 @@ int main(int argc, char** argv) {
       } else {
         m.trainable.full = true;
       }
-      llama::InMemoryDataSource data(random_batches(m.config, 2, seqs, L));
+      llama::InMemoryDataSource data(bench::random_batches(m.config, 2, seqs, L, 5));
       llama::TrainerConfig tc;
       tc.total_steps = steps + 1;
       tc.schedule.kind = llama::ScheduleKind::kConstant;

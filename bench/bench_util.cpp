@@ -13,6 +13,7 @@
 
 #include "wb/llama/model_io.h"
 #include "wb/llama/presets.h"
+#include "wb/llama/rng.h"
 
 namespace wb::bench {
 
@@ -78,6 +79,25 @@ void emit(nlohmann::json j) {
   j["threads"] = omp_get_max_threads();
   std::printf("%s\n", j.dump().c_str());
   std::fflush(stdout);
+}
+
+std::vector<llama::TrainBatch> random_batches(const llama::LlamaConfig& c, int n, int64_t seqs, int64_t len,
+                                              uint64_t seed) {
+  llama::Rng rng(seed);
+  std::vector<llama::TrainBatch> out;
+  for (int b = 0; b < n; ++b) {
+    std::vector<std::vector<int32_t>> packed;
+    llama::TrainBatch tb;
+    for (int64_t s = 0; s < seqs; ++s) {
+      std::vector<int32_t> seq;
+      for (int64_t i = 0; i < len; ++i) seq.push_back(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.vocab_size))));
+      for (int64_t i = 0; i < len; ++i) tb.targets.push_back(i + 1 < len ? seq[i + 1] : -1);
+      packed.push_back(std::move(seq));
+    }
+    tb.batch = llama::Batch::pack(packed);
+    out.push_back(std::move(tb));
+  }
+  return out;
 }
 
 }  // namespace wb::bench

@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "wb/llama/model.h"
+#include "wb/llama/trainer.h"
 
 namespace wb::bench {
 
@@ -17,6 +19,11 @@ namespace wb::bench {
 llama::Model<float> model_from_args(const std::string& model_dir, const std::string& preset, uint64_t seed);
 // "preset:110m" or the directory, for the JSON output.
 std::string model_label(const std::string& model_dir, const std::string& preset);
+
+// `n` batches of `seqs` random token sequences of `len` tokens, each position's target the next
+// token (the last one none), drawn from Rng(seed): what the training benchmarks train on.
+std::vector<llama::TrainBatch> random_batches(const llama::LlamaConfig& c, int n, int64_t seqs, int64_t len,
+                                              uint64_t seed);
 
 // Bytes of the base weights as fp32.
 int64_t weight_bytes(const llama::Model<float>& m);
