@@ -146,6 +146,48 @@ void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d) {
   }
 }
 
+template <typename T>
+void token_logprob_forward(acc_t<T>* logp, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp) {
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    if (targets[i] < 0) {
+      logp[i] = T(0);
+      continue;
+    }
+    const T* row = logits + i * vocab;
+    double mx = double(row[0]) * double(inv_temp);
+    for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, double(row[j]) * double(inv_temp));
+    double sum = 0;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(double(row[j]) * double(inv_temp) - mx);
+    logp[i] = static_cast<T>(double(row[targets[i]]) * double(inv_temp) - mx - std::log(sum));
+  }
+}
+
+template <typename T>
+void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets, const acc_t<T>* coef,
+                            int64_t n, int64_t vocab, acc_t<T> inv_temp) {
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    T* d = dlogits + i * vocab;
+    if (targets[i] < 0) {
+      std::fill(d, d + vocab, T(0));
+      continue;
+    }
+    const T* row = logits + i * vocab;
+    const double it = double(inv_temp);
+    double mx = double(row[0]) * it;
+    for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, double(row[j]) * it);
+    double sum = 0;
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp(double(row[j]) * it - mx);
+    const double lse = mx + std::log(sum);
+    const double g = double(coef[i]) * it;
+    // Each element is read before it is written, so d may equal row.
+    for (int64_t j = 0; j < vocab; ++j) d[j] = static_cast<T>(-g * std::exp(double(row[j]) * it - lse));
+    d[targets[i]] += static_cast<T>(g);
+  }
+}
+
 #define WB_INSTANTIATE(T)                                                                    \
   template void cross_entropy_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t);    \
   template void cross_entropy_backward<T>(T*, const T*, const int32_t*, const T*, int64_t,   \
@@ -153,7 +195,10 @@ void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d) {
   template void cross_entropy_fused<T>(T*, T*, const T*, const int32_t*, const T*, int64_t,   \
                                        int64_t);                                             \
   template void softmax_forward<T>(T*, int64_t, int64_t);                                    \
-  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);
+  template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);                      \
+  template void token_logprob_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T);  \
+  template void token_logprob_backward<T>(T*, const T*, const int32_t*, const T*, int64_t,    \
+                                          int64_t, T);
 WB_INSTANTIATE(float)
 WB_INSTANTIATE(double)
 #undef WB_INSTANTIATE

@@ -323,6 +323,35 @@ TEST_CASE("cross-entropy, softmax and log-softmax", "[kernels]") {
   }
 }
 
+TEST_CASE("token log-probs at a temperature and their signed per-row coefficient backward", "[kernels]") {
+  const int64_t n = 3, V = 6;
+  Vec logits = randn(n * V, 11, 2.0);
+  const std::vector<int32_t> t{4, -1, 0};
+  const Vec coef = {1.5, 9.0, -0.7};  // either sign; the masked row's is ignored
+  for (const double inv_temp : {1.0, 1.0 / 1.2}) {
+    Vec logp(n, 42.0);
+    k::token_logprob_forward<double>(logp.data(), logits.data(), t.data(), n, V, inv_temp);
+    CHECK(logp[1] == 0.0);
+    for (int64_t i : {0, 2}) {
+      double z = 0;
+      for (int64_t j = 0; j < V; ++j) z += std::exp(inv_temp * logits[i * V + j]);
+      CHECK(logp[i] == Approx(inv_temp * logits[i * V + t[i]] - std::log(z)).epsilon(1e-12));
+    }
+    Vec d(n * V, 5.0);  // assigned, not added to
+    k::token_logprob_backward<double>(d.data(), logits.data(), t.data(), coef.data(), n, V, inv_temp);
+    for (int64_t j = 0; j < V; ++j) CHECK(d[1 * V + j] == 0.0);
+    auto L = [&] {
+      Vec l(n);
+      k::token_logprob_forward<double>(l.data(), logits.data(), t.data(), n, V, inv_temp);
+      return dot(l, coef);
+    };
+    CHECK(max_abs_diff(d, numeric_grad(logits, L)) < 1e-8);
+    Vec inplace = logits;
+    k::token_logprob_backward<double>(inplace.data(), inplace.data(), t.data(), coef.data(), n, V, inv_temp);
+    CHECK(max_abs_diff(inplace, d) == 0.0);
+  }
+}
+
 TEST_CASE("fused cross-entropy equals forward plus backward, in place and in float", "[kernels]") {
   // A vocabulary-wide case (the float path's vectorised exp and blocked sums) and a tiny one.
   for (const int64_t V : {int64_t(7), int64_t(32000)}) {

@@ -77,6 +77,56 @@ __global__ void softmax_kernel(T* x, int64_t n, int64_t vocab) {
   }
 }
 
+// log softmax(inv_temp * x)[t] per row; masked rows (t < 0) get 0.
+template <typename T>
+__global__ void logprob_forward_kernel(float* logp, const T* logits, const int32_t* targets,
+                                       int64_t n, int64_t vocab, float inv_temp) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    const int32_t t = targets[row];
+    if (t < 0) {
+      if (threadIdx.x == 0) logp[row] = 0.0f;
+      continue;
+    }
+    const T* x = logits + row * vocab;
+    float mx = -INFINITY;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) mx = fmaxf(mx, inv_temp * to_f(x[c]));
+    mx = dev::block_max(mx, scratch);
+    float s = 0.0f;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) s += expf(inv_temp * to_f(x[c]) - mx);
+    s = dev::block_sum(s, scratch);
+    if (threadIdx.x == 0) logp[row] = inv_temp * to_f(x[t]) - mx - logf(s);
+  }
+}
+
+// d = coef * inv_temp * (onehot - softmax(inv_temp * x)), assigned; masked rows zeroed.
+template <typename T>
+__global__ void logprob_backward_kernel(T* dlogits, const T* logits, const int32_t* targets,
+                                        const float* coef, int64_t n, int64_t vocab,
+                                        float inv_temp) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    const int32_t t = targets[row];
+    T* d = dlogits + row * vocab;
+    if (t < 0) {
+      for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) d[c] = from_f<T>(0.0f);
+      continue;
+    }
+    const T* x = logits + row * vocab;
+    float mx = -INFINITY;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) mx = fmaxf(mx, inv_temp * to_f(x[c]));
+    mx = dev::block_max(mx, scratch);
+    float s = 0.0f;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) s += expf(inv_temp * to_f(x[c]) - mx);
+    s = dev::block_sum(s, scratch);  // also a barrier: every read of the row above is done
+    const float lse = mx + logf(s);
+    const float g = coef[row] * inv_temp;
+    // Each element is read before the same thread writes it, so d may alias x.
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x)
+      d[c] = from_f<T>(g * ((c == t ? 1.0f : 0.0f) - expf(inv_temp * to_f(x[c]) - lse)));
+  }
+}
+
 }  // namespace
 }  // namespace wb::cuda
 
@@ -117,6 +167,25 @@ void softmax_forward(T* x, int64_t n, int64_t vocab, Context& ctx) {
   WB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void token_logprob_forward(acc_t<T>* logp, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp, Context& ctx) {
+  if (n <= 0) return;
+  logprob_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(logp, logits, targets, n,
+                                                                      vocab, inv_temp);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
+template <typename T>
+void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* coef, int64_t n, int64_t vocab, acc_t<T> inv_temp,
+                            Context& ctx) {
+  if (n <= 0) return;
+  logprob_backward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(dlogits, logits, targets,
+                                                                       coef, n, vocab, inv_temp);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
 #define WB_INST(T)                                                                             \
   template void cross_entropy_forward<T>(float*, const T*, const int32_t*, int64_t,  \
                                          int64_t, Context&);                                             \
@@ -124,7 +193,11 @@ void softmax_forward(T* x, int64_t n, int64_t vocab, Context& ctx) {
                                           int64_t, int64_t, Context&);                                   \
   template void cross_entropy_backward_inplace<T>(T*, const int32_t*, const float*,  \
                                                   int64_t, int64_t, Context&);                           \
-  template void softmax_forward<T>(T*, int64_t, int64_t, Context&);
+  template void softmax_forward<T>(T*, int64_t, int64_t, Context&);                              \
+  template void token_logprob_forward<T>(float*, const T*, const int32_t*, int64_t, int64_t,     \
+                                         float, Context&);                                       \
+  template void token_logprob_backward<T>(T*, const T*, const int32_t*, const float*, int64_t,   \
+                                          int64_t, float, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 

@@ -52,6 +52,27 @@ void softmax_forward(T* x, int64_t n, int64_t d, cuda::Context& ctx);
 template <typename T>
 void log_softmax_forward(T* out, const T* x, int64_t n, int64_t d);
 
+// Per-row log-probability of the target at a temperature, and its gradient from a signed
+// per-row coefficient (DPO's chosen and rejected answers, PPO's advantages): with
+// p_i = softmax(inv_temp * logits_i),
+//   logp_i      = log p_i[target_i]                     (0 when target_i < 0)
+//   dlogits_i   = coef_i * inv_temp * (onehot(target_i) - p_i)   ASSIGNED; rows with target < 0
+//                 become 0. coef_i may be negative. dlogits may equal logits (in place).
+// logp, coef and inv_temp are accumulators (fp32 for 16-bit logits).
+template <typename T>
+void token_logprob_forward(acc_t<T>* logp, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp);
+template <typename T>
+void token_logprob_forward(acc_t<T>* logp, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp, cuda::Context& ctx);
+template <typename T>
+void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* coef, int64_t n, int64_t vocab, acc_t<T> inv_temp);
+template <typename T>
+void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
+                            const acc_t<T>* coef, int64_t n, int64_t vocab, acc_t<T> inv_temp,
+                            cuda::Context& ctx);
+
 // ---- CUDA only ----------------------------------------------------------------------------
 // The llm.c form of the backward: logits[i,:] = dloss[i] * (softmax - onehot) in place (masked
 // rows become 0), so a [tokens, vocab] buffer is not needed twice on a memory-bound device. The

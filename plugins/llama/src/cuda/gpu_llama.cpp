@@ -203,6 +203,112 @@ void GpuLlama<T>::set_lora(const llama::LoraAdapter<float>& a) {
 }
 
 template <typename T>
+void GpuLlama<T>::set_frozen_lora(const llama::LoraAdapter<float>& a) {
+  a.check_shapes(c_);  // before anything changes
+  LoraSpec spec;
+  spec.rank = a.config.r;
+  spec.scale = float(a.config.scale());
+  for (int m = 0; m < 7; ++m) spec.targets[m] = a.config.targets(llama::LoraModule(m));
+  ctx_.synchronize();
+  has_frozen_ = false;
+  frozen_pairs_.clear();
+  frozen_pairs_.resize(size_t(c_.num_hidden_layers));
+  for (int64_t l = 0; l < c_.num_hidden_layers; ++l)
+    for (int m = 0; m < 7; ++m) {
+      const auto* src = a.pair(l, llama::LoraModule(m));
+      if (!src || !spec.targets[m]) continue;
+      FrozenPair& p = frozen_pairs_[size_t(l)][size_t(m)];
+      const auto a16 = from_float<T>(src->A.data);
+      const auto b16 = from_float<T>(src->B.data);
+      p.A = DeviceBuffer<T>(a16.size());
+      p.B = DeviceBuffer<T>(b16.size());
+      upload(p.A.data(), a16.data(), a16.size());
+      upload(p.B.data(), b16.data(), b16.size());
+      p.on = true;
+    }
+  frozen_ = spec;
+  has_frozen_ = true;
+  if (frozen_.rank > (has_lora_ ? lora_.rank : 0)) {
+    cap_ = 0;  // the LoRA scratch must hold the frozen adapter's rank (next set_batch)
+    n_ = 0;
+  }
+}
+
+template <typename T>
+void GpuLlama<T>::use_adapter(AdapterUse u) {
+  if (u == AdapterUse::kFrozen && !has_frozen_)
+    throw std::logic_error("GpuLlama::use_adapter: no frozen adapter (set_frozen_lora)");
+  use_ = u;
+}
+
+template <typename T>
+void GpuLlama<T>::stage_targets(const std::vector<int32_t>& targets, const std::vector<float>* coef) {
+  const int64_t n = n_, V = c_.vocab_size;
+  wait_fence(targets_fence_);
+  if (stage_targets_.size() < size_t(n)) {
+    stage_targets_ = PinnedBuffer<int32_t>(size_t(cap_));
+    stage_dloss_ = PinnedBuffer<float>(size_t(cap_));
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (targets[size_t(i)] >= V)
+      throw std::invalid_argument("log-probs: target " + std::to_string(targets[size_t(i)]) +
+                                  " at row " + std::to_string(i) + " is outside the vocabulary");
+    stage_targets_.data()[i] = targets[size_t(i)] < 0 ? -1 : targets[size_t(i)];
+    if (coef) stage_dloss_.data()[i] = (*coef)[size_t(i)];
+  }
+  upload(targets_.data(), stage_targets_.data(), n, ctx_.s());
+  if (coef) upload(dloss_.data(), stage_dloss_.data(), n, ctx_.s());
+  WB_CUDA_CHECK(cudaEventRecord(targets_fence_.get(), ctx_.s()));
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::token_logprobs(const std::vector<int32_t>& targets, float inv_temp) {
+  const int64_t n = n_;
+  if (n == 0 || logits_rows_ != n)
+    throw std::logic_error("GpuLlama: token log-probs need forward() (with the LM head) on this batch");
+  if (int64_t(targets.size()) != n)
+    throw std::invalid_argument("log-probs: " + std::to_string(targets.size()) + " targets for " +
+                                std::to_string(n) + " rows");
+  stage_targets(targets, nullptr);
+  kernels::token_logprob_forward<T>(losses_.data(), logits_.data(), targets_.data(), n,
+                                    c_.vocab_size, inv_temp, ctx_);
+  ctx_.synchronize();
+  return to_host(losses_.data(), size_t(n));
+}
+
+template <typename T>
+void GpuLlama<T>::token_logprob_backward(const std::vector<int32_t>& targets,
+                                         const std::vector<float>& coef, float inv_temp) {
+  const int64_t n = n_, D = c_.hidden_size, V = c_.vocab_size;
+  if (n == 0 || logits_rows_ != n)
+    throw std::logic_error("GpuLlama: the log-prob backward needs forward() (with the LM head) on this batch");
+  if (forward_use_ != AdapterUse::kTrained)
+    throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
+  if (params_.empty())
+    throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
+  if (int64_t(targets.size()) != n || int64_t(coef.size()) != n)
+    throw std::invalid_argument("log-prob backward: " + std::to_string(targets.size()) +
+                                " targets and " + std::to_string(coef.size()) +
+                                " coefficients for " + std::to_string(n) + " rows");
+  stage_targets(targets, &coef);
+  prof_.mark("head_xent", ctx_.s());
+  // The gradient on the logits replaces them (one [rows, vocab] buffer, as the token loss does).
+  kernels::token_logprob_backward<T>(logits_.data(), logits_.data(), targets_.data(), dloss_.data(),
+                                     n, V, inv_temp, ctx_);
+  logits_rows_ = 0;  // the logits are gone
+  const T* head = lm_head_.size() ? lm_head_.data() : embed_.data();
+  if (train_full_) {
+    float* dhead = lm_head_.size() ? lm_head32_.g.data() : embed32_.g.data();
+    gemm_f32out<T>(true, false, V, D, n, 1.0f, logits_.data(), V, xf_.data(), D, 1.0f, dhead, D, ctx_);
+  }
+  if (!decoder_trains()) return;
+  T* dxf = dbuf_a_.data();
+  linear_backward<T>(dxf, nullptr, logits_.data(), xf_.data(), head, n, D, V,
+                     /*accumulate=*/false, ctx_);
+  backward_decoder(dxf);
+}
+
+template <typename T>
 void GpuLlama<T>::alloc_acts(int64_t n) {
   if (n <= cap_) return;
   // cap_ says every buffer below holds n rows only once they all do: an allocation that throws
@@ -210,7 +316,9 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   // trusting buffers of the old size (or a layer list cut short).
   cap_ = 0;
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
-  const int64_t H = c_.num_attention_heads, r = has_lora_ ? lora_.rank : 0;
+  const int64_t H = c_.num_attention_heads;
+  // The LoRA scratch holds x A^T for whichever adapter runs (trained or frozen).
+  const int64_t r = std::max(has_lora_ ? lora_.rank : int64_t(0), has_frozen_ ? frozen_.rank : int64_t(0));
   acts_.clear();
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     Acts a;
@@ -317,10 +425,14 @@ void GpuLlama<T>::linear(int64_t l, int m, T* y, const T* x, int64_t n, T* t) {
   auto [in, out] = shape(m);
   prof_.mark("fwd_linear", ctx_.s());
   linear_forward(y, x, layers_[l].w[m], n, in, out, false, ctx_);
-  if (has_lora_ && lora_pairs_[l][m].on) {
+  if (use_ == AdapterUse::kTrained && has_lora_ && lora_pairs_[l][m].on) {
     prof_.mark("fwd_lora", ctx_.s());
     const LoraPair& p = lora_pairs_[l][m];
     lora_forward(y, t, x, p.A.data(), p.B.data(), n, in, out, lora_.rank, lora_.scale, ctx_);
+  } else if (use_ == AdapterUse::kFrozen && frozen_pairs_[l][m].on) {
+    prof_.mark("fwd_lora", ctx_.s());
+    const FrozenPair& p = frozen_pairs_[l][m];
+    lora_forward(y, t, x, p.A.data(), p.B.data(), n, in, out, frozen_.rank, frozen_.scale, ctx_);
   }
   prof_.mark("fwd_other", ctx_.s());
 }
@@ -363,6 +475,7 @@ template <typename T>
 void GpuLlama<T>::forward_hidden() {
   if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
   logits_rows_ = 0;  // until forward() runs the LM head on this batch
+  forward_use_ = use_;
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const float eps = float(c_.rms_norm_eps);
@@ -429,6 +542,8 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
                                 std::to_string(n) + " rows");
   if (backward && params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
+  if (backward && forward_use_ != AdapterUse::kTrained)
+    throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   // The CPU's rule (loss.cpp): rows with a target and a positive weight count, the rest get
   // target -1; each counted row's loss gradient is w_i / sum w.
   double wsum = 0;
@@ -900,12 +1015,70 @@ std::vector<float> GpuLlama<T>::head_scores(const std::vector<int32_t>& last_ind
 }
 
 template <typename T>
+void GpuLlama<T>::check_value_rows(const std::vector<int32_t>& rows) const {
+  if (n_ == 0) throw std::logic_error("GpuLlama: set_batch and forward first");
+  if (rows.empty() || int64_t(rows.size()) > n_)
+    throw std::invalid_argument("head values: " + std::to_string(rows.size()) + " rows for a batch of " +
+                                std::to_string(n_));
+  std::vector<bool> seen(size_t(n_), false);
+  for (int32_t r : rows) {
+    if (r < 0 || r >= n_)
+      throw std::invalid_argument("head values: row " + std::to_string(r) + " outside the batch of " +
+                                  std::to_string(n_));
+    if (seen[size_t(r)]) throw std::invalid_argument("head values: row " + std::to_string(r) + " repeated");
+    seen[size_t(r)] = true;
+  }
+}
+
+template <typename T>
+std::vector<float> GpuLlama<T>::head_values(const std::vector<int32_t>& rows) {
+  if (!has_head()) throw std::logic_error("GpuLlama::head_values: no head (set_head)");
+  check_value_rows(rows);
+  head_forward(rows, {});
+  ctx_.synchronize();
+  return to_host(scores_.data(), rows.size());
+}
+
+template <typename T>
+void GpuLlama<T>::head_values_backward(const std::vector<int32_t>& rows, const std::vector<float>& dv) {
+  if (!has_head()) throw std::logic_error("GpuLlama::head_values_backward: no head (set_head)");
+  if (params_.empty())
+    throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
+  if (forward_use_ != AdapterUse::kTrained)
+    throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
+  check_value_rows(rows);
+  if (dv.size() != rows.size())
+    throw std::invalid_argument("head values backward: " + std::to_string(dv.size()) + " gradients for " +
+                                std::to_string(rows.size()) + " rows");
+  const int64_t S = int64_t(rows.size()), n = n_, D = c_.hidden_size;
+  wait_fence(head_fence_);
+  if (stage_rows_.size() < size_t(S)) {
+    stage_rows_ = PinnedBuffer<int32_t>(size_t(cap_));
+    stage_margins_ = PinnedBuffer<float>(size_t(cap_));
+  }
+  std::copy(rows.begin(), rows.end(), stage_rows_.data());
+  std::copy(dv.begin(), dv.end(), stage_margins_.data());
+  upload(head_rows_.data(), stage_rows_.data(), size_t(S), ctx_.s());
+  upload(dscores_.data(), stage_margins_.data(), size_t(S), ctx_.s());
+  WB_CUDA_CHECK(cudaEventRecord(head_fence_.get(), ctx_.s()));
+  const bool dec = decoder_trains();
+  if (dec) fill_bytes(dbuf_a_.data(), 0, size_t(n * D), ctx_.s());
+  // dw += sum_j dv_j h[row_j], db += sum_j dv_j, dh[row_j] += dv_j w (rows distinct).
+  scalar_head_backward<T>(train_head_ ? head_dw_.data() : nullptr, train_head_ ? head_db_.data() : nullptr,
+                          dec ? dbuf_a_.data() : nullptr, dscores_.data(), xf_.data(), head_rows_.data(), S,
+                          head_w_.data(), D, ctx_);
+  if (dec) backward_decoder(dbuf_a_.data());
+}
+
+template <typename T>
 void GpuLlama<T>::ranking_backward_async(const std::vector<int32_t>& last_index,
                                          const std::vector<float>& margins, double centering,
                                          float* loss_dev, bool accumulate, bool backward) {
   if (!has_head()) throw std::logic_error("GpuLlama: the ranking loss needs a head (set_head)");
   if (backward && params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
+  if (backward && forward_use_ != AdapterUse::kTrained)
+    throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   const int64_t S = int64_t(seq_lens_.size());
   if (S == 0 || S % 2 != 0)
     throw std::invalid_argument("ranking loss: needs 2P sequences (chosen then rejected), got " +

@@ -68,6 +68,18 @@ class GpuLlama {
   void init_lora(const LoraSpec& spec, uint64_t seed, float b_std = 0.0f);
   void set_lora(const llama::LoraAdapter<float>& a);
 
+  // A frozen second adapter over the same base weights (the reference policy of DPO and PPO when
+  // it is an SFT adapter): T copies only, never trained, no optimizer state. use_adapter picks what
+  // the forward runs with — the trained adapter (the default), the frozen one, or the base alone —
+  // without touching the trained adapter's weights, gradients or moments. Backward needs a
+  // forward under kTrained. set_frozen_lora throws std::invalid_argument (naming the tensor) for
+  // an adapter that does not fit; use_adapter throws std::logic_error for kFrozen before
+  // set_frozen_lora.
+  enum class AdapterUse { kTrained, kFrozen, kNone };
+  void set_frozen_lora(const llama::LoraAdapter<float>& a);
+  void use_adapter(AdapterUse u);
+  AdapterUse adapter_in_use() const { return use_; }
+
   // Sets the packed batch: tokens[n] with sequence lengths (sum = n); allocates activations for
   // n rows (kept between calls while n does not grow). The copies are asynchronous (pinned
   // staging); throws std::invalid_argument for an empty batch, lengths that do not sum to n or a
@@ -99,6 +111,19 @@ class GpuLlama {
   int64_t loss_backward_async(const std::vector<int32_t>& targets, const std::vector<float>& weights,
                               float* loss_dev, bool accumulate, bool backward);
 
+  // Per-token log-probabilities of the last forward(): logp_i = log softmax(logits_i *
+  // inv_temp)[targets[i]], 0 where targets[i] < 0 (kernels token_logprob_forward). Synchronizes.
+  // Throws std::logic_error without forward() on this batch, std::invalid_argument for a size
+  // other than the batch's rows or a target outside the vocabulary.
+  std::vector<float> token_logprobs(const std::vector<int32_t>& targets, float inv_temp);
+  // After token_logprobs on a forward() under the trained adapter: ADDS the gradient of
+  // sum_i coef[i] * logp_i (coef of either sign: DPO's chosen and rejected answers, PPO's
+  // advantages) into the trainable set's gradients. The logits are overwritten (by their
+  // gradient). Throws std::logic_error when the forward ran under another adapter or nothing is
+  // trainable, std::invalid_argument for sizes that do not match; before anything is enqueued.
+  void token_logprob_backward(const std::vector<int32_t>& targets, const std::vector<float>& coef,
+                              float inv_temp);
+
   // Scalar head (reward / value models; wb/llama/lora.h ScalarHead): an fp32 master of the
   // weight [hidden] and bias, and a T copy of the weight. Replaces any previous head.
   void set_head(const llama::ScalarHead<float>& h);
@@ -108,6 +133,16 @@ class GpuLlama {
   // sequence's last row). Synchronizes. Throws std::invalid_argument for a bad last_index and
   // std::logic_error without a head.
   std::vector<float> head_scores(const std::vector<int32_t>& last_index);
+  // The head read at chosen rows, several per sequence allowed (PPO's value model reads every
+  // response row): v_j = hidden[rows[j]] . w + b of the last forward_hidden()/forward().
+  // Synchronizes. Throws std::invalid_argument for no rows, more rows than the batch, a row
+  // outside it or a repeated row; std::logic_error without a head or a forward.
+  std::vector<float> head_values(const std::vector<int32_t>& rows);
+  // ADDS the gradient of sum_j dv[j] * v_j into the trainable set: the head's weight and bias
+  // (when it trains) and, through those rows' hidden states, the decoder (the CPU's
+  // backward_hidden). Requires a forward under the trained adapter on this batch. Throws as
+  // head_values, std::invalid_argument for a dv size other than rows', before anything is enqueued.
+  void head_values_backward(const std::vector<int32_t>& rows, const std::vector<float>& dv);
   // The CPU's ranking loss over the batch's 2P sequences (chosen_0..chosen_{P-1} then
   // rejected_0..), without a host synchronization: mean_p -log sigmoid(r_c - r_r - margin_p)
   // (margins[P], empty: 0) plus, with centering > 0, centering * mean_p (r_c + r_r)^2; the scores
@@ -250,6 +285,8 @@ class GpuLlama {
   float* full_grad(int64_t l, int m);
   // Checks last_index (empty: each sequence's last row) against the batch; the rows to read.
   std::vector<int32_t> head_rows(const std::vector<int32_t>& last_index) const;
+  // Checks rows for head_values: within the batch, distinct, at most n.
+  void check_value_rows(const std::vector<int32_t>& rows) const;
   // Stages the head's rows (and margins) and computes scores_ = h[rows] . w + b. Asynchronous.
   void head_forward(const std::vector<int32_t>& rows, const std::vector<float>& margins);
   // Backward from d hidden (dxf [n, D], consumed) through the decoder into the trainable set.
@@ -272,6 +309,19 @@ class GpuLlama {
   LoraSpec lora_;
   bool has_lora_ = false;
   std::vector<std::array<LoraPair, 7>> lora_pairs_;
+
+  // The frozen adapter (set_frozen_lora) and what the forward runs with.
+  struct FrozenPair {
+    bool on = false;
+    DeviceBuffer<T> A, B;
+  };
+  LoraSpec frozen_;
+  bool has_frozen_ = false;
+  std::vector<std::array<FrozenPair, 7>> frozen_pairs_;
+  AdapterUse use_ = AdapterUse::kTrained;
+  AdapterUse forward_use_ = AdapterUse::kTrained;  // what the last forward ran with
+  // Checks targets against the batch and stages them into targets_ (asynchronous).
+  void stage_targets(const std::vector<int32_t>& targets, const std::vector<float>* coef);
 
   int64_t n_ = 0, cap_ = 0;
   DeviceBuffer<int32_t> tokens_, seq_start_, positions_, targets_;
