@@ -41,6 +41,47 @@ DpoBatchResult run_batch(PolicyAndReference& pr, const DpoBatch& b, double beta,
   return dpo_forward_backward(pr.model, b.batch, b.rows, ref, beta, ws, grads);
 }
 
+// The same batch on the GPU: per-row log-probs of the answer rows (targets elsewhere -1) under the
+// reference and the policy, summed per sequence in double; the DPO gradient enters as each answer
+// row's coefficient dloss/dlog pi(sequence).
+DpoBatchResult run_batch_gpu(llama::LogprobTrainer& t, const DpoBatch& b, double beta, bool backward) {
+  const int64_t S = b.batch.n_seqs(), n = b.batch.n_tokens();
+  if (S % 2 != 0) throw std::invalid_argument("dpo: sequences come in (chosen, rejected) pairs, got " + std::to_string(S));
+  if (static_cast<int64_t>(b.rows.targets.size()) != n || static_cast<int64_t>(b.rows.mask.size()) != n)
+    throw std::invalid_argument("dpo: " + std::to_string(n) + " rows in the batch but " +
+                                std::to_string(b.rows.targets.size()) + " targets and " +
+                                std::to_string(b.rows.mask.size()) + " mask entries");
+  std::vector<int32_t> targets(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t tg = b.rows.targets[static_cast<size_t>(i)];
+    targets[static_cast<size_t>(i)] = tg >= 0 && b.rows.mask[static_cast<size_t>(i)] != 0 ? tg : -1;
+  }
+  auto per_sequence = [&](const std::vector<double>& rows) {
+    std::vector<double> out(static_cast<size_t>(S), 0.0);
+    for (int64_t s = 0; s < S; ++s)
+      for (int64_t i = b.batch.cu_seqlens[s]; i < b.batch.cu_seqlens[s + 1]; ++i)
+        if (targets[static_cast<size_t>(i)] >= 0) out[static_cast<size_t>(s)] += rows[static_cast<size_t>(i)];
+    return out;
+  };
+  using Use = llama::LogprobTrainer::Use;
+  const std::vector<double> ref = per_sequence(t.row_logprobs(b.batch, targets, 1.0, Use::kReference));
+  const std::vector<double> pol = per_sequence(t.row_logprobs(b.batch, targets, 1.0, Use::kPolicy));
+  std::vector<DpoPair> pairs(static_cast<size_t>(S / 2));
+  for (size_t p = 0; p < pairs.size(); ++p) pairs[p] = DpoPair{pol[2 * p], pol[2 * p + 1], ref[2 * p], ref[2 * p + 1]};
+  DpoBatchResult r = dpo_batch(pairs, beta);
+  if (backward) {
+    std::vector<double> coef(static_cast<size_t>(n), 0.0);
+    for (int64_t s = 0; s < S; ++s) {
+      const DpoPairResult& pr = r.pairs[static_cast<size_t>(s / 2)];
+      const double d = s % 2 == 0 ? pr.d_policy_chosen : pr.d_policy_rejected;
+      for (int64_t i = b.batch.cu_seqlens[s]; i < b.batch.cu_seqlens[s + 1]; ++i)
+        if (targets[static_cast<size_t>(i)] >= 0) coef[static_cast<size_t>(i)] = d;
+    }
+    t.backward(coef);
+  }
+  return r;
+}
+
 }  // namespace
 
 DpoMetrics dpo_evaluate(PolicyAndReference& pr, const std::vector<DpoBatch>& batches, double beta) {
@@ -51,7 +92,8 @@ DpoMetrics dpo_evaluate(PolicyAndReference& pr, const std::vector<DpoBatch>& bat
   return m;
 }
 
-DpoTrainer::DpoTrainer(PolicyAndReference& pr, std::vector<DpoBatch> batches, double beta, llama::TrainerConfig config)
+DpoTrainer::DpoTrainer(PolicyAndReference& pr, std::vector<DpoBatch> batches, double beta, llama::TrainerConfig config,
+                       bool cuda)
     : pr_(pr),
       batches_(std::move(batches)),
       beta_(beta),
@@ -68,11 +110,61 @@ DpoTrainer::DpoTrainer(PolicyAndReference& pr, std::vector<DpoBatch> batches, do
   std::vector<llama::ParamRef> refs;
   for (const auto& p : params_) refs.push_back({p.name, p.value, p.grad, p.numel, p.decay});
   opt_ = std::make_unique<llama::AdamW>(config_.adamw, std::move(refs));
+  if (cuda) gpu_ = llama::make_gpu_logprob_trainer(m, pr_.reference ? &*pr_.reference : nullptr);
+}
+
+DpoMetrics DpoTrainer::evaluate(const std::vector<DpoBatch>& batches) {
+  if (!gpu_) return dpo_evaluate(pr_, batches, beta_);
+  DpoMetrics m;
+  for (const auto& b : batches) add_metrics(m, run_batch_gpu(*gpu_, b, beta_, /*backward=*/false));
+  finish_metrics(m);
+  return m;
+}
+
+void DpoTrainer::sync_model() {
+  if (gpu_) gpu_->sync_model(pr_.model);
+}
+
+llama::LoopStep DpoTrainer::step() {
+  if (!gpu_) return step_cpu();
+  const auto t0 = std::chrono::steady_clock::now();
+  gpu_->zero_grads();
+  DpoMetrics dm;
+  int64_t tokens = 0;
+  const size_t next_before = next_;
+  try {
+    for (int64_t k = 0; k < config_.micro_batches; ++k) {
+      const DpoBatch& b = batches_[next_];
+      add_metrics(dm, run_batch_gpu(*gpu_, b, beta_, /*backward=*/true));
+      tokens += b.batch.n_tokens();
+      next_ = (next_ + 1) % batches_.size();
+    }
+  } catch (...) {
+    next_ = next_before;  // a bad batch changes nothing
+    gpu_->zero_grads();
+    throw;
+  }
+  finish_metrics(dm);
+  const double scale = 1.0 / static_cast<double>(config_.micro_batches);
+  llama::LoopStep ls;
+  llama::StepStats& st = ls.stats;
+  st.grad_norm = gpu_->grad_norm(scale);
+  st.lr = schedule_.lr_at(step_);
+  ++gpu_optimizer_steps_;
+  gpu_->adamw_step(config_.adamw, st.lr, gpu_optimizer_steps_, scale * config_.adamw.clip_coefficient(st.grad_norm));
+  ++step_;
+  st.step = step_;
+  st.loss = dm.loss;
+  st.tokens = tokens;
+  st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  st.tokens_per_s = st.seconds > 0 ? static_cast<double>(tokens) / st.seconds : 0;
+  if (on_step) on_step(st, dm);
+  return ls;
 }
 
 DpoTrainer::~DpoTrainer() = default;
 
-llama::LoopStep DpoTrainer::step() {
+llama::LoopStep DpoTrainer::step_cpu() {
   const auto t0 = std::chrono::steady_clock::now();
   grads_.zero();
   DpoMetrics dm;
@@ -113,13 +205,19 @@ llama::LoopStep DpoTrainer::step() {
 void DpoTrainer::save(const std::filesystem::path& dir) {
   llama::Checkpoint c;
   c.step = step_;
-  c.optimizer_steps = opt_->steps();
+  c.optimizer_steps = gpu_ ? gpu_optimizer_steps_ : opt_->steps();
   c.rng = llama::Rng(config_.seed).to_string();  // DPO draws nothing at run time
   c.data_position = {{"index", next_}};
   c.meta = {{"loss", "dpo"}, {"beta", beta_}, {"total_steps", config_.total_steps},
             {"micro_batches", config_.micro_batches}, {"reference", reference_mode_name(pr_.mode)}};
-  for (const auto& p : params_) c.weights.push_back({p.name, {p.numel}, std::vector<float>(p.value, p.value + p.numel)});
-  c.optimizer = opt_->export_state();
+  if (gpu_) {
+    c.weights = gpu_->weights();
+    c.optimizer = gpu_->moments();
+    gpu_->sync_model(pr_.model);  // as TrainLoop::save promises
+  } else {
+    for (const auto& p : params_) c.weights.push_back({p.name, {p.numel}, std::vector<float>(p.value, p.value + p.numel)});
+    c.optimizer = opt_->export_state();
+  }
   llama::save_checkpoint(dir, c);
 }
 
@@ -145,11 +243,19 @@ void DpoTrainer::load(const std::filesystem::path& dir) {
   if (c.step > config_.total_steps)
     throw llama::CheckpointError(dir.string() + ": step " + std::to_string(c.step) + " is past total_steps");
   try {
-    opt_->import_state(c.optimizer_steps, c.optimizer);  // validates before changing
+    if (gpu_) {
+      if (c.optimizer_steps < 0) throw std::invalid_argument("negative optimizer step count");
+      gpu_->set_state(c.weights, c.optimizer);  // validates before changing
+      gpu_optimizer_steps_ = c.optimizer_steps;
+    } else {
+      opt_->import_state(c.optimizer_steps, c.optimizer);  // validates before changing
+    }
   } catch (const std::invalid_argument& e) {
     throw llama::CheckpointError(dir.string() + ": " + e.what());
   }
-  for (const auto& p : params_) std::memcpy(p.value, by_name[p.name]->data.data(), sizeof(float) * p.numel);
+  if (gpu_) gpu_->sync_model(pr_.model);
+  else
+    for (const auto& p : params_) std::memcpy(p.value, by_name[p.name]->data.data(), sizeof(float) * p.numel);
   next_ = pos["index"].get<size_t>();
   step_ = c.step;
 }

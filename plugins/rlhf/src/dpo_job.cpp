@@ -101,10 +101,11 @@ PolicyAndReference load_policy(const JobHost& job, const DpoSpec& s, std::string
 wb_status run_dpo(const JobHost& job, const json& spec_json) {
   const DpoSpec s = parse_dpo_spec(spec_json);
   if (s.output.empty()) plugin::spec_fail("output", "missing and no job id to name it after");
-  llama::DeviceChoice device = plugin::choose_device(s.device, kDpoCpuOnly);
+  llama::DeviceChoice device = plugin::choose_device(s.device, "");
   job.progress(0.0, "load");
   std::string base_name;
   PolicyAndReference pr = load_policy(job, s, base_name);
+  plugin::fit_gpu_memory(device, s.device, pr.model.weights.numel(), false, "DPO training");
   job.info("device: " + device.note);
   const llama::Tokenizer tok = plugin::model_tokenizer(plugin::registered_model_path(s.model, job.handle()), s.model);
   if (tok.vocab_size() != pr.model.config.vocab_size)
@@ -136,7 +137,7 @@ wb_status run_dpo(const JobHost& job, const json& spec_json) {
     job.log(WB_LOG_WARN, std::to_string(train.skipped + eval.skipped) + " pairs skipped: no answer token left within max_seq_len " +
                              std::to_string(max_len));
 
-  DpoTrainer trainer(pr, std::move(batches), s.beta, plugin::trainer_config(s, total));
+  DpoTrainer trainer(pr, std::move(batches), s.beta, plugin::trainer_config(s, total), device.cuda);
   trainer.on_step = [&](const llama::StepStats& st, const DpoMetrics& m) {
     if (st.step % s.log_every == 0 || st.step == total) report(job, st.step, "", m, /*loss=*/false);
   };
@@ -152,7 +153,7 @@ wb_status run_dpo(const JobHost& job, const json& spec_json) {
   auto evaluate = [&](int64_t step) -> std::optional<DpoMetrics> {
     if (eval_batches.empty()) return std::nullopt;
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
-    const DpoMetrics m = dpo_evaluate(pr, eval_batches, s.beta);
+    const DpoMetrics m = trainer.evaluate(eval_batches);
     report(job, step, "eval_", m, /*loss=*/true);
     return m;
   };
@@ -165,10 +166,12 @@ wb_status run_dpo(const JobHost& job, const json& spec_json) {
   if (st != WB_OK) return st;
   const std::optional<DpoMetrics> last = evaluate(total);
   save_checkpoint();  // the final state: a crash before registration finishes from it
+  trainer.sync_model();  // the trained policy in pr.model.lora (the GPU's copied back)
 
   job.progress(1.0, "save");
   json result = {{"kind", "dpo"}, {"output", s.output}, {"base_model", base_name}, {"steps", total},
-                 {"reference", reference_mode_name(s.reference)}, {"beta", s.beta}, {"device", "cpu"}};
+                 {"reference", reference_mode_name(s.reference)}, {"beta", s.beta},
+                 {"device", device.cuda ? "cuda" : "cpu"}};
   if (std::isfinite(last_train)) result["train_loss"] = last_train;
   if (first) result["eval_start"] = metrics_json(*first);
   if (last) result["eval"] = metrics_json(*last);

@@ -35,7 +35,7 @@ const std::vector<SpecField> kDpoFields = {
     {"target_modules", "strings", "all-linear", "policy LoRA modules (reference merged only)"},
     {"max_seq_len", "integer", "min(256, context)", "tokens per prompt + answer sequence (longer ones are cut)"},
     {"seed", "integer", "0", "policy LoRA init and data order"},
-    {"device", "string", "the daemon's device", "auto | cpu | cuda (the DPO step runs on the CPU; cuda is refused)"},
+    {"device", "string", "the daemon's device", "auto | cpu | cuda (where the DPO step and the reference log-probs run)"},
     {"output", "string", "dpo-<job id>", "name of the policy adapter"},
     {"checkpoint_every", "integer", "0", "steps between checkpoints (0: only on shutdown and at the end)"},
     {"log_every", "integer", "1", "steps between metric points"},
@@ -127,7 +127,7 @@ void validate_dpo_spec(const json& spec) {
     if (ctx > 0 && s.max_seq_len > ctx)
       spec_fail("max_seq_len", std::to_string(s.max_seq_len) + " exceeds the model's context of " + std::to_string(ctx));
   }
-  plugin::choose_device(s.device, kDpoCpuOnly);
+  plugin::choose_device(s.device, "");
   if (!s.output.empty() && Host::lookup("adapter", s.output))
     spec_fail("output", "adapter '" + s.output + "' already exists");
   const std::string derived = derived_base_name(s);

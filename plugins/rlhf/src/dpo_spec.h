@@ -44,7 +44,7 @@ struct DpoSpec {
   int64_t grad_accum = 1;
   llama::LoraConfig lora;    // merged mode: the fresh policy LoRA (rank, alpha, target_modules)
   uint64_t seed = 0;
-  std::string device;        // "" = the daemon's setting; the DPO step runs on the CPU
+  std::string device;        // "" = the daemon's setting (auto | cpu | cuda)
   std::string output;        // the policy adapter; "" until the job id is known
   int64_t checkpoint_every = 0;
   int64_t log_every = 1;
@@ -60,9 +60,6 @@ inline std::string default_dpo_output(int64_t job_id) { return "dpo-" + std::to_
 // The derived base of mode merged with an SFT adapter: a registered model "<output>-base" (the
 // result adapter's base_model). "" when the mode needs none.
 std::string derived_base_name(const DpoSpec& s);
-
-// What keeps the DPO step on the CPU (the engine's rule words the refusal of device cuda).
-inline constexpr const char* kDpoCpuOnly = "the DPO step (it runs on the CPU engine only)";
 
 // parse + the registry: the model exists; the adapter exists and belongs to the model; the
 // dataset exists and is a preference dataset; output (and the derived base's name) are free;

@@ -38,7 +38,7 @@ const std::vector<SpecField> kPpoFields = {
     {"alpha", "number", "2 x rank", "policy LoRA alpha (reference merged only)"},
     {"target_modules", "strings", "all-linear", "policy LoRA modules (reference merged only)"},
     {"seed", "integer", "0", "policy LoRA init, prompt order and sampling"},
-    {"device", "string", "the daemon's device", "auto | cpu | cuda (PPO runs on the CPU; cuda is refused)"},
+    {"device", "string", "the daemon's device", "auto | cpu | cuda (PPO runs on the CPU engine; cuda is refused, auto stays on the CPU)"},
     {"output", "string", "ppo-<job id>", "name of the policy adapter"},
     {"checkpoint_every", "integer", "0", "iterations between checkpoints (0: only on shutdown and at the end)"},
 };

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "dpo_fixture.h"
+#include "wb/llama/device.h"
 
 using namespace dpotest;
 namespace fs = std::filesystem;
@@ -182,14 +183,43 @@ TEST_CASE("bad dpo specs are refused at submission naming the field, with nothin
   s["max_seq_len"] = 4096;
   refused(s, "field 'max_seq_len'");
   s = good;
-  s["device"] = "cuda";
+  s["device"] = "gpu";
   refused(s, "field 'device'");
+  if (!wb::llama::cuda_unavailable().empty()) {  // cuda is refused only where it cannot run
+    s = good;
+    s["device"] = "cuda";
+    refused(s, "field 'device'");
+    refused(s, wb::llama::cuda_unavailable());
+  }
   s = good;
   s["betta"] = 0.2;
   refused(s, "field 'betta'");
   CHECK(d.d.get("/v1/jobs").body == jobs_before);
   CHECK(d.d.get("/v1/models").body == models_before);
   CHECK(d.d.get("/v1/adapters").body == adapters_before);
+}
+
+TEST_CASE("dpo job: device auto runs where it can and cuda is accepted exactly where a device answers", "[rlhf][dpo][integration][device]") {
+  DpoDaemon d;
+  const bool gpu = wb::llama::cuda_unavailable().empty();
+  const json job = d.run_job("dpo", {{"model", "base"}, {"dataset", "prefs"}, {"max_steps", 1}, {"batch_size", 2},
+                                     {"device", "auto"}, {"output", "dpo-auto"}});
+  const int64_t id = job["id"];
+  CHECK(d.logged(id, gpu ? "device: cuda (" : "device: cpu (auto: "));
+  const auto r = d.d.post("/v1/jobs", {{"kind", "dpo"},
+                                      {"spec", {{"model", "base"}, {"dataset", "prefs"}, {"max_steps", 1},
+                                                {"batch_size", 2}, {"device", "cuda"}, {"output", "dpo-cuda"}}}});
+  INFO(r.text);
+  if (gpu) {
+    REQUIRE(r.status / 100 == 2);
+    const json j = d.wait_final(r.body["id"].get<int64_t>());
+    CHECK(j["state"] == "succeeded");
+    CHECK(d.logged(r.body["id"].get<int64_t>(), "device: cuda ("));
+  } else {
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body["error"]["message"].get<std::string>(),
+               Catch::Contains("field 'device'") && Catch::Contains(wb::llama::cuda_unavailable()));
+  }
 }
 
 TEST_CASE("wb train dpo --set submits a dpo job named dpo-<id> and follows it to the end", "[rlhf][dpo][integration][cli]") {
