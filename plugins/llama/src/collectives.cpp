@@ -19,6 +19,13 @@ class SingleProcess final : public Collectives {
 
 }  // namespace
 
+void Collectives::all_reduce_after(float*, std::size_t, ReduceOp, void*) {
+  throw CollectiveError("all_reduce_after: the " + backend() + " backend has no stream-ordered reductions");
+}
+void Collectives::wait_reductions(void*) {
+  throw CollectiveError("wait_reductions: the " + backend() + " backend has no stream-ordered reductions");
+}
+
 std::unique_ptr<Collectives> single_process_collectives() { return std::make_unique<SingleProcess>(); }
 
 }  // namespace wb::llama

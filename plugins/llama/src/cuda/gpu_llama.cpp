@@ -651,6 +651,7 @@ void GpuLlama<T>::backward_decoder(T* dxf) {
     // dx_ becomes d x_l.
     rmsnorm_backward<T>(dx_.data(), train_full_ ? full_[l].ln1.g.data() : nullptr, dxn1,
                         a.x.data(), L.ln1.data(), a.rstd1.data(), n, D, ctx_);
+    if (on_layer_backward) on_layer_backward(l);
   }
   // dx_ is d x_0: the embedding rows' gradient (summed over repeated tokens).
   if (train_full_) embedding_backward<T>(embed32_.g.data(), dx_.data(), tokens_.data(), n, D, ctx_);
@@ -722,6 +723,7 @@ void GpuLlama<T>::add_lora_params() {
         t.m = b ? p.mB.data() : p.mA.data();
         t.v = b ? p.vB.data() : p.vA.data();
         t.shadow = b ? p.B.data() : p.A.data();
+        t.layer = l;
         params_.push_back(std::move(t));
       }
     }
@@ -836,8 +838,10 @@ void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
       full_.push_back(std::move(M));
     }
     // The parameter list in Weights::for_each order (checked against it below).
-    auto add = [&](const std::string& name, Master& ms, size_t offset, int64_t numel, T* shadow) {
+    auto add = [&](const std::string& name, Master& ms, size_t offset, int64_t numel, T* shadow,
+                   int64_t layer = -1) {
       TrainParam t;
+      t.layer = layer;
       t.name = name;
       t.numel = numel;
       t.decay = llama::decays(name);
@@ -856,14 +860,14 @@ void GpuLlama<T>::set_trainable(const llama::Model<float>& m) {
       auto lin = [&](int mm) {
         const auto [in, out] = shape(mm);
         const std::string name = p + llama::linear_path(llama::LoraModule(mm)) + ".weight";
-        if (mm <= kV) add(name, M.wqkv, size_t(L.w[mm] - L.wqkv.data()), in * out, L.w[mm]);
-        else if (mm == kO) add(name, M.wo, 0, in * out, L.w[mm]);
-        else if (mm <= kUp) add(name, M.wgu, size_t(L.w[mm] - L.wgu.data()), in * out, L.w[mm]);
-        else add(name, M.wdown, 0, in * out, L.w[mm]);
+        if (mm <= kV) add(name, M.wqkv, size_t(L.w[mm] - L.wqkv.data()), in * out, L.w[mm], l);
+        else if (mm == kO) add(name, M.wo, 0, in * out, L.w[mm], l);
+        else if (mm <= kUp) add(name, M.wgu, size_t(L.w[mm] - L.wgu.data()), in * out, L.w[mm], l);
+        else add(name, M.wdown, 0, in * out, L.w[mm], l);
       };
-      add(p + "input_layernorm.weight", M.ln1, 0, int64_t(L.ln1.size()), L.ln1.data());
+      add(p + "input_layernorm.weight", M.ln1, 0, int64_t(L.ln1.size()), L.ln1.data(), l);
       for (int mm : {kQ, kK, kV, kO}) lin(mm);
-      add(p + "post_attention_layernorm.weight", M.ln2, 0, int64_t(L.ln2.size()), L.ln2.data());
+      add(p + "post_attention_layernorm.weight", M.ln2, 0, int64_t(L.ln2.size()), L.ln2.data(), l);
       for (int mm : {kGate, kUp, kDown}) lin(mm);
     }
     add("model.norm.weight", norm32_, 0, int64_t(norm_.size()), norm_.data());

@@ -94,7 +94,14 @@ GpuStepStats GpuTrainer<T>::step() {
   cuda::fill_bytes(loss_dev_.data(), 0, 1, ctx_.s());
   const llama::Rng rng_before = rng_;
   try {
-    for (const auto& tb : micro) {
+    for (size_t k = 0; k < micro.size(); ++k) {
+      const llama::TrainBatch& tb = micro[k];
+      if (k + 1 == micro.size() && data_parallel() && collectives_->stream_ordered()) {
+        // The last backward of the step: each layer's gradients are final once the pass has left
+        // it, so their reduction starts there and overlaps the layers below.
+        reduced_.assign(gpu_.n_params(), false);
+        gpu_.on_layer_backward = [this](int64_t layer) { reduce_layer_async(layer); };
+      }
       rng_.next_u64();  // the CPU Trainer's dropout seed for this micro-batch (dropout is 0 here)
       gpu_.set_batch(tb.batch);
       if (config_.loss == llama::LossKind::kTokenCE) {
@@ -109,6 +116,7 @@ GpuStepStats GpuTrainer<T>::step() {
       tokens += tb.batch.n_tokens();
     }
   } catch (...) {
+    gpu_.on_layer_backward = nullptr;
     // A micro-batch the device could not run (e.g. out of memory in set_batch): undo the step as
     // the CPU Trainer does — no gradient kept, data and RNG where they were — so a retry (after
     // freeing memory, or on a smaller batch) continues the same run. Weights are untouched: the
@@ -119,7 +127,13 @@ GpuStepStats GpuTrainer<T>::step() {
     throw;
   }
 
-  const double scale = 1.0 / double(config_.micro_batches);
+  gpu_.on_layer_backward = nullptr;
+  // Data parallel: the gradients become sums over the ranks (a failure here is the run's: the
+  // ranks no longer agree, so nothing is undone).
+  const int world = data_parallel() ? collectives_->world() : 1;
+  if (data_parallel()) reduce_gradients();
+
+  const double scale = 1.0 / double(config_.micro_batches * world);
   const bool read = reads_loss(step_ + 1);
   const bool clip = config_.adamw.max_grad_norm > 0;
   GpuStepStats st;
@@ -142,8 +156,9 @@ GpuStepStats GpuTrainer<T>::step() {
   if (read) {
     float loss_sum = 0;
     ctx_.synchronize();
-    cuda::download(&loss_sum, loss_dev_.data(), 1);
-    st.loss = double(loss_sum) * scale;
+    if (data_parallel()) reduce_stats(loss_sum, tokens_since_read_);
+    else cuda::download(&loss_sum, loss_dev_.data(), 1);
+    st.loss = double(loss_sum) / double(config_.micro_batches);  // (the mean over ranks when parallel)
   }
   st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   seconds_since_read_ += st.seconds;
@@ -155,6 +170,102 @@ GpuStepStats GpuTrainer<T>::step() {
   }
   if (on_step) on_step(st);
   return st;
+}
+
+template <typename T>
+void GpuTrainer<T>::set_collectives(llama::Collectives* c) {
+  using S = typename GpuLlama<T>::ParamState;
+  // Off only without a library: a world of one over MPI or NCCL still runs the reductions (which
+  // then change nothing), so one GPU exercises the data-parallel path.
+  collectives_ = (c && c->backend() != "single") ? c : nullptr;
+  if (!collectives_) return;
+  // Every rank starts from rank 0's trainable weights (set_param_state refreshes the T copies).
+  for (size_t i = 0; i < gpu_.n_params(); ++i) {
+    std::vector<float> w = gpu_.param_state_host(i, S::kWeight);
+    if (c->on_device()) {
+      cuda::DeviceBuffer<float> d(w.size());
+      cuda::upload(d.data(), w.data(), w.size());
+      c->broadcast(d.data(), w.size() * sizeof(float), 0);
+      cuda::download(w.data(), d.data(), w.size());
+    } else {
+      c->broadcast(w.data(), w.size() * sizeof(float), 0);
+    }
+    gpu_.set_param_state(i, S::kWeight, w);
+  }
+  if (c->on_device()) tokens_dev_ = cuda::DeviceBuffer<double>(1);
+  reduced_.assign(gpu_.n_params(), false);
+  ctx_.synchronize();
+}
+
+template <typename T>
+void GpuTrainer<T>::reduce_layer_async(int64_t layer) {
+  for (size_t i = 0; i < gpu_.n_params(); ++i)
+    if (gpu_.param_layer(i) == layer && !reduced_[i]) {
+      collectives_->all_reduce_after(gpu_.param_grad(i), size_t(gpu_.param_numel(i)), llama::ReduceOp::kSum,
+                                     ctx_.s());
+      reduced_[i] = true;
+    }
+}
+
+template <typename T>
+void GpuTrainer<T>::reduce_gradients() {
+  if (collectives_->stream_ordered()) {
+    // What the backward did not reduce (a pass that never reached the decoder, the parameters
+    // outside the layers), in the order the backward's layers come: every rank enqueues the same
+    // reductions in the same order whatever its data did.
+    if (reduced_.size() != gpu_.n_params()) reduced_.assign(gpu_.n_params(), false);
+    for (int64_t l = model_.config.num_hidden_layers - 1; l >= -1; --l) reduce_layer_async(l);
+    collectives_->wait_reductions(ctx_.s());
+    reduced_.assign(gpu_.n_params(), false);
+    return;
+  }
+  // Host backend: through host memory, 16 MiB buckets in parameter order.
+  constexpr size_t kBucketFloats = size_t(4) << 20;
+  ctx_.synchronize();
+  std::vector<float> bucket;
+  std::vector<size_t> members;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    collectives_->all_reduce(bucket.data(), bucket.size(), llama::ReduceOp::kSum);
+    size_t offset = 0;
+    for (size_t i : members) {
+      const size_t n = size_t(gpu_.param_numel(i));
+      cuda::upload(gpu_.param_grad(i), bucket.data() + offset, n);
+      offset += n;
+    }
+    bucket.clear();
+    members.clear();
+  };
+  for (size_t i = 0; i < gpu_.n_params(); ++i) {
+    const size_t n = size_t(gpu_.param_numel(i));
+    const size_t at = bucket.size();
+    bucket.resize(at + n);
+    cuda::download(bucket.data() + at, gpu_.param_grad(i), n);
+    members.push_back(i);
+    if (bucket.size() >= kBucketFloats) flush();
+  }
+  flush();
+}
+
+template <typename T>
+void GpuTrainer<T>::reduce_stats(float& loss_sum, int64_t& tokens) {
+  double count = double(tokens);
+  if (collectives_->on_device()) {
+    collectives_->all_reduce(loss_dev_.data(), 1, llama::ReduceOp::kAverage);
+    cuda::download(&loss_sum, loss_dev_.data(), 1);
+    cuda::upload(tokens_dev_.data(), &count, 1);
+    collectives_->all_reduce(tokens_dev_.data(), 1, llama::ReduceOp::kSum);
+    cuda::download(&count, tokens_dev_.data(), 1);
+  } else {
+    cuda::download(&loss_sum, loss_dev_.data(), 1);
+    double loss = loss_sum;
+    double both[2] = {loss, count};
+    collectives_->all_reduce(both, 1, llama::ReduceOp::kAverage);
+    collectives_->all_reduce(both + 1, 1, llama::ReduceOp::kSum);
+    loss_sum = float(both[0]);
+    count = both[1];
+  }
+  tokens = int64_t(count + 0.5);
 }
 
 template <typename T>

@@ -19,6 +19,9 @@ struct CommDeleter {
 struct StreamDeleter {
   void operator()(CUstream_st* s) const { cudaStreamDestroy(s); }
 };
+struct EventDeleter {
+  void operator()(CUevent_st* e) const { cudaEventDestroy(e); }
+};
 
 class Nccl final : public Collectives {
  public:
@@ -35,6 +38,9 @@ class Nccl final : public Collectives {
     cudaStream_t s = nullptr;
     check_cuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "StreamCreate");
     stream_.reset(s);
+    cudaEvent_t e = nullptr;
+    check_cuda(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "EventCreate");
+    event_.reset(e);
   }
   int rank() const override { return rank_; }
   int world() const override { return world_; }
@@ -56,6 +62,24 @@ class Nccl final : public Collectives {
     bootstrap_.barrier();
   }
 
+  // The caller's stream -> an event -> this backend's stream, so the reduction starts once the
+  // caller's queued work (the gradient it reduces) is done, and the caller's stream runs on. One
+  // event serves every call: a wait captures the event's state when it is enqueued.
+  bool stream_ordered() const override { return true; }
+  void all_reduce_after(float* data, std::size_t n, ReduceOp op, void* stream) override {
+    check_cuda(cudaSetDevice(device_), "SetDevice");
+    check_cuda(cudaEventRecord(event_.get(), static_cast<cudaStream_t>(stream)), "EventRecord");
+    check_cuda(cudaStreamWaitEvent(stream_.get(), event_.get(), 0), "StreamWaitEvent");
+    check_nccl(ncclAllReduce(data, data, n, ncclFloat, op == ReduceOp::kAverage ? ncclAvg : ncclSum, comm_.get(),
+                             stream_.get()),
+               "AllReduce");
+  }
+  void wait_reductions(void* stream) override {
+    check_cuda(cudaSetDevice(device_), "SetDevice");
+    check_cuda(cudaEventRecord(event_.get(), stream_.get()), "EventRecord");
+    check_cuda(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), event_.get(), 0), "StreamWaitEvent");
+  }
+
  private:
   void reduce(void* data, std::size_t n, ncclDataType_t type, ReduceOp op) {
     check_cuda(cudaSetDevice(device_), "SetDevice");
@@ -71,6 +95,7 @@ class Nccl final : public Collectives {
   int device_ = 0;
   std::unique_ptr<ncclComm, CommDeleter> comm_;
   std::unique_ptr<CUstream_st, StreamDeleter> stream_;
+  std::unique_ptr<CUevent_st, EventDeleter> event_;
 };
 
 }  // namespace

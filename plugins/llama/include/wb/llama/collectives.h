@@ -47,6 +47,20 @@ class Collectives {
   // `bytes` bytes from rank `root` to every rank.
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   virtual void barrier() = 0;
+
+  // Stream-ordered reductions, for device backends (NCCL): what lets a GPU trainer reduce one
+  // layer's gradients while the backward pass goes on computing the layers below it (llm.c's
+  // overlap). `stream` is the caller's cudaStream_t (as void*, so this header needs no CUDA).
+  //   all_reduce_after(data, n, op, stream)  enqueues the in-place all-reduce on the backend's own
+  //       stream, after the work already queued on `stream`; returns at once, and `stream` is
+  //       free to go on with other work (which must not write `data` until the wait below).
+  //   wait_reductions(stream)  makes the work queued on `stream` from now on wait until every
+  //       reduction enqueued so far is done; returns at once.
+  // Every rank enqueues the same reductions in the same order. Host backends do not have them:
+  // stream_ordered() is false and both throw CollectiveError (reduce with all_reduce instead).
+  virtual bool stream_ordered() const { return false; }
+  virtual void all_reduce_after(float* data, std::size_t n, ReduceOp op, void* stream);
+  virtual void wait_reductions(void* stream);
 };
 
 // World of one: reductions and broadcasts leave the data as it is.

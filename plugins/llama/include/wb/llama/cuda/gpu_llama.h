@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -169,6 +170,17 @@ class GpuLlama {
   const std::string& param_name(size_t i) const { return params_.at(i).name; }
   int64_t param_numel(size_t i) const { return params_.at(i).numel; }
   bool param_decays(size_t i) const { return params_.at(i).decay; }
+  // The decoder layer parameter i belongs to (its gradient is final once a backward pass has gone
+  // through that layer), or -1: the embeddings, the final norm, the LM head, the scalar head.
+  int64_t param_layer(size_t i) const { return params_.at(i).layer; }
+  // Device pointer to parameter i's fp32 gradient (param_numel(i) floats): what data-parallel
+  // training reduces over the ranks between the last backward and adamw_step.
+  float* param_grad(size_t i) { return params_.at(i).grad; }
+  // Called on the host during every backward pass into the decoder, right after the kernels of
+  // layer l's backward have been enqueued (l from the last layer down to 0): from that point of
+  // the stream on, layer l's gradients hold this pass's contribution. Empty: not called. (The
+  // data-parallel GpuTrainer starts reducing layer l's gradients there, overlapping the rest.)
+  std::function<void(int64_t layer)> on_layer_backward;
   // fp32 state of parameter i (synchronizes); set_param_state replaces it (kWeight also
   // refreshes the T copy). Throws std::invalid_argument for a size other than param_numel(i) or
   // std::out_of_range for i.
@@ -278,6 +290,7 @@ class GpuLlama {
     bool decay = true;
     float *value = nullptr, *grad = nullptr, *m = nullptr, *v = nullptr;
     T* shadow = nullptr;
+    int64_t layer = -1;  // decoder layer, -1 outside the layers
   };
   // The LoRA matrices as parameters (adapter order: layer, module, A then B).
   void add_lora_params();

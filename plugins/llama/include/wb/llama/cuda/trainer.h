@@ -44,6 +44,7 @@
 #include "wb/cuda/buffer.h"
 #include "wb/cuda/stream.h"
 #include "wb/llama/cuda/gpu_llama.h"
+#include "wb/llama/collectives.h"
 #include "wb/llama/model.h"
 #include "wb/llama/rng.h"
 #include "wb/llama/schedule.h"
@@ -68,6 +69,24 @@ class GpuTrainer {
 
   std::function<void(const GpuStepStats&)> on_step;  // after every optimizer step
   std::function<bool()> cancelled;                    // checked before every step by run()
+
+  // Data parallel over `c` (collectives.h; nullptr or single_process_collectives(): off; a world
+  // of one over MPI or NCCL runs the reductions, which change nothing), as the CPU Trainer's
+  // set_collectives: every rank builds the same model and config and feeds its own shard; the
+  // trainable fp32 masters are broadcast from rank 0 here (their T copies refreshed), and every
+  // step sums the ranks' accumulated gradients and uses their mean, so N ranks with M
+  // micro-batches each take the step one GPU takes with the N × M micro-batches. On read-out
+  // steps StepStats' loss is the mean over ranks and tokens_per_s counts every rank's tokens;
+  // tokens is this rank's (a count over ranks would make every step wait for the others).
+  //   A device backend (NCCL, c->stream_ordered()) reduces each decoder layer's gradients during
+  //   the last micro-batch's backward, as soon as the pass has left that layer, on the backend's
+  //   own stream (llm.c's overlap): one group of all-reduces per layer (LoRA: only the adapter's
+  //   matrices), the rest (embeddings, final norm, LM head, head) after the pass; the optimizer
+  //   waits for them on the device, never the host.
+  //   A host backend (MPI) reduces after the backward: gradients copied to the host in buckets of
+  //   16 MiB, all-reduced, copied back (correct anywhere, no overlap).
+  // Synchronizes. Throws CollectiveError from the backend.
+  void set_collectives(llama::Collectives* c);
 
   // One optimizer step. Every micro-batch is checked on the host before anything is enqueued:
   // a malformed one throws std::invalid_argument with the data position and weights unchanged.
@@ -110,6 +129,17 @@ class GpuTrainer {
   int64_t optimizer_steps_ = 0;
   int64_t tokens_since_read_ = 0;
   double seconds_since_read_ = 0;
+  llama::Collectives* collectives_ = nullptr;  // world > 1 only
+  std::vector<bool> reduced_;                  // per parameter: its reduction is enqueued this step
+  cuda::DeviceBuffer<double> tokens_dev_;      // the step's token count, summed over ranks (NCCL)
+
+  bool data_parallel() const { return collectives_ != nullptr; }
+  // Enqueues the stream-ordered reduction of every parameter of `layer` not reduced yet.
+  void reduce_layer_async(int64_t layer);
+  // After the last micro-batch: every gradient summed over the ranks, before adamw_step.
+  void reduce_gradients();
+  // The step's loss sum (device) and token count, over the ranks (read-out steps).
+  void reduce_stats(float& loss_sum, int64_t& tokens);
 };
 
 }  // namespace wb::gpu
