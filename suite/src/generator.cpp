@@ -125,14 +125,14 @@ Generated generate(uint64_t seed, const Sizes& sz) {
   for (Side side : {Side::train, Side::eval}) {
     const bool train = side == Side::train;
     const std::string sfx = train ? "_train.jsonl" : "_eval.jsonl";
-    auto sft = build("sft" + sfx, side, [&](Sampler& s, Rng& r) {
+    const auto sft = build("sft" + sfx, side, [&](Sampler& s, Rng& r) {
       return make_sft(s, r, train ? sz.sft_train : sz.sft_eval, sz.sft_unsafe_fraction);
     });
-    // Persona rows go after the plain ones, from their own stream (the plain rows stay as they
-    // were); the tokenizer does not see them (the dialogues hold the same texts).
-    const auto persona_sft = train ? build("sft_persona" + sfx, side, [&](Sampler& s, Rng& r) {
-      return make_persona_sft(s, r, sz.sft_persona_train);
-    }) : std::vector<Row>{};
+    // Train side only; the tokenizer does not see them (the dialogues hold the same texts).
+    if (train)
+      rows_file("sft_persona" + sfx, "sft", build("sft_persona" + sfx, side, [&](Sampler& s, Rng& r) {
+                  return make_persona_sft(s, r, sz.sft_persona_train);
+                }));
     const auto helpful = build("pref_helpful" + sfx, side, [&](Sampler& s, Rng& r) {
       return make_pref_helpful(s, r, train ? sz.pref_helpful_train : sz.pref_helpful_eval);
     });
@@ -146,11 +146,7 @@ Generated generate(uint64_t seed, const Sizes& sz) {
     const auto gatt = build("gatt" + sfx, side, [&](Sampler& s, Rng& r) {
       return make_gatt(s, r, train ? sz.gatt_train : sz.gatt_eval);
     });
-    {
-      std::vector<Row> all = sft;
-      all.insert(all.end(), persona_sft.begin(), persona_sft.end());
-      rows_file("sft" + sfx, "sft", all);
-    }
+    rows_file("sft" + sfx, "sft", sft);
     rows_file("pref_helpful" + sfx, "preference", helpful);
     rows_file("pref_safety" + sfx, "preference", safety);
     rows_file("prompts" + sfx, "prompt", prompts);

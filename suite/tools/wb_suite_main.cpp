@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   gen->add_option("--gatt-train", o.gatt_train, "override");
   gen->add_option("--gatt-eval", o.gatt_eval, "override");
   gen->add_option("--sft-persona-train", o.sft_persona_train,
-                  "override: persona rows appended to sft_train.jsonl (the persona in the turn answered)");
+                  "override: sft_persona_train.jsonl rows (the persona in the turn answered)");
   gen->add_option("--dialogues-train", o.dialogues_train, "override");
   gen->add_option("--dialogues-eval", o.dialogues_eval, "override");
   gen->add_option("--rlhf-eval-safe", o.rlhf_eval_safe, "override: safe prompts in rlhf_eval.jsonl");

@@ -118,19 +118,14 @@ TEST_CASE("grade_dialogue refuses a dialogue without a persona", "[suite][dialog
   CHECK_THROWS_WITH(grade_dialogue(bad_roles), Catch::Contains("messages[1].role"));
 }
 
-TEST_CASE("sft_train ends with single-turn rows that carry a persona in the turn answered, and obey it", "[suite][dialogues]") {
+TEST_CASE("sft_persona_train holds single-turn rows that carry a persona in the turn answered, and obey it", "[suite][dialogues]") {
   const Sizes s = Sizes::small();
   REQUIRE(s.sft_persona_train > 0);
-  const auto rows = parse_rows(suite_files().files.at("sft_train.jsonl"));
-  REQUIRE(rows.size() == static_cast<size_t>(s.sft_train + s.sft_persona_train));
-  // The plain rows stay as without persona rows: the same bytes as a suite with none.
-  Sizes without = s;
-  without.sft_persona_train = 0;
-  const std::string plain = generate(5, without).files.at("sft_train.jsonl");
-  CHECK(suite_files().files.at("sft_train.jsonl").rfind(plain, 0) == 0);
+  const auto rows = parse_rows(suite_files().files.at("sft_persona_train.jsonl"));
+  REQUIRE(rows.size() == static_cast<size_t>(s.sft_persona_train));
   int in_system = 0, in_user = 0;
   std::set<std::string> figures, hobbies;
-  for (size_t i = static_cast<size_t>(s.sft_train); i < rows.size(); ++i) {
+  for (size_t i = 0; i < rows.size(); ++i) {
     const auto& ms = rows[i]["messages"];
     INFO(ms.dump());
     std::optional<Persona> p;

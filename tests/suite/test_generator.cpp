@@ -22,7 +22,7 @@ const std::vector<std::string> kJsonlFiles = {
     "pref_helpful_eval.jsonl",  "pref_safety_train.jsonl",  "pref_safety_eval.jsonl",
     "prompts_train.jsonl",      "prompts_eval.jsonl",       "gatt_train.jsonl",
     "gatt_eval.jsonl",          "dialogues_train.jsonl",    "dialogues_eval.jsonl",
-    "rlhf_eval.jsonl"};
+    "rlhf_eval.jsonl",          "sft_persona_train.jsonl"};
 
 const Generated& small_suite() {
   static const Generated g = generate(11, Sizes::small());
@@ -53,7 +53,7 @@ TEST_CASE("same seed gives identical bytes, another seed different ones", "[suit
   const Generated a = generate(5, Sizes::small());
   const Generated b = generate(5, Sizes::small());
   const Generated c = generate(6, Sizes::small());
-  REQUIRE(a.files.size() == 16);  // 13 JSONL files, 2 text files, the manifest
+  REQUIRE(a.files.size() == 17);  // 14 JSONL files, 2 text files, the manifest
   CHECK(a.files == b.files);
   for (const auto& [name, text] : a.files) {
     INFO(name);
@@ -134,7 +134,8 @@ TEST_CASE("manifest counts match the files and the requested sizes", "[suite][ge
   const json m = json::parse(g.files.at("manifest.json"));
   CHECK(m["seed"] == 11);
   CHECK(m["size"] == "small");
-  CHECK(m["files"]["sft_train.jsonl"]["rows"] == s.sft_train + s.sft_persona_train);
+  CHECK(m["files"]["sft_train.jsonl"]["rows"] == s.sft_train);
+  CHECK(m["files"]["sft_persona_train.jsonl"]["rows"] == s.sft_persona_train);
   CHECK(m["files"]["gatt_eval.jsonl"]["rows"] == s.gatt_eval);
   for (const auto& name : kJsonlFiles) {
     INFO(name);
@@ -179,10 +180,7 @@ TEST_CASE("sft and gatt rows have the chat shape and reference answers", "[suite
     INFO(name);
     const bool gatt = std::string(name).rfind("gatt", 0) == 0;
     int unsafe = 0;
-    auto rows = parse_rows(g.files.at(name));
-    // sft_train.jsonl ends with the persona rows (tests/suite/test_dialogues.cpp checks them).
-    if (std::string(name) == "sft_train.jsonl") rows.resize(static_cast<size_t>(Sizes::small().sft_train));
-    for (const auto& row : rows) {
+    for (const auto& row : parse_rows(g.files.at(name))) {
       REQUIRE(key_set(row) == std::set<std::string>{"messages"});
       const auto& ms = row["messages"];
       REQUIRE(ms.is_array());
