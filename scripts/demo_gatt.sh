@@ -27,7 +27,7 @@
 #      in context; each eval also measures the attention on the system instruction per turn and
 #      layer and writes its SVG heatmap.
 # gatt_results (called after results.json exists) adds the table and claims to it and prints them.
-gatt_sft_steps=${WB_DEMO_GATT_SFT_STEPS:-500}
+gatt_sft_steps=${WB_DEMO_GATT_SFT_STEPS:-1000}
 gatt_steps=${WB_DEMO_GATT_STEPS:-60}
 gatt_dialogues=${WB_DEMO_GATT_DIALOGUES:-300}   # dialogues for each half (SFT, GAtt sampling)
 gatt_eval_limit=${WB_DEMO_GATT_EVAL_LIMIT:-40}
