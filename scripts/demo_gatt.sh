@@ -68,9 +68,12 @@ gatt_sample() {  # output ghost: the job's record (with its metrics) into gatt_d
   id=$(wb --json job submit gatt_data --set model=gatt-sft --set dataset=gatt-dialogues --set split=all \
     --set output="$1" --set ghost="$2" --set k="$gatt_k" --set seed="$seed" --set max_tokens=16 --set batch=32 |
     jq -r '.id')
-  wb job logs "$id" --follow >/dev/null
+  wb job logs "$id" --follow >/dev/null || true  # the state is checked below
   wb --json job show "$id" >"$demo_dir/gatt_data_$1.json"
-  [ "$(jq -r '.state' "$demo_dir/gatt_data_$1.json")" = succeeded ] || { echo "demo: gatt_data $1 failed" >&2; exit 1; }
+  if [ "$(jq -r '.state' "$demo_dir/gatt_data_$1.json")" != succeeded ]; then
+    echo "demo: gatt_data $1 (job $id) failed: $(jq -r '.error // .state' "$demo_dir/gatt_data_$1.json")" >&2
+    exit 1
+  fi
 }
 gatt_sample gatt-data true
 gatt_sample plain-data false
