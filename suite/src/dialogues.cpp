@@ -26,6 +26,27 @@ std::vector<Row> make_dialogues(Sampler& s, Rng& rng, int n) {
   return rows;
 }
 
+std::string with_persona(const Persona& p, std::string_view user) {
+  return persona_text(p) + "\n\n" + std::string(user);
+}
+
+std::vector<Row> make_persona_sft(Sampler& s, Rng& rng, int n) {
+  std::vector<Row> rows;
+  rows.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const Persona p = random_persona(rng);
+    const Task& t = s.next();
+    const Row reply{{"role", "assistant"}, {"content", apply_persona(p, reference_response(t))}};
+    Row messages = i % 2 == 0 ? Row::array({Row{{"role", "system"}, {"content", persona_text(p)}},
+                                            Row{{"role", "user"}, {"content", t.prompt}}, reply})
+                              : Row::array({Row{{"role", "user"}, {"content", with_persona(p, t.prompt)}}, reply});
+    Row r;
+    r["messages"] = std::move(messages);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
 nlohmann::ordered_json TurnGrade::to_json() const {
   return {{"turn", turn},       {"recognized", recognized}, {"correct", correct}, {"format_ok", format_ok},
           {"obeyed", obeyed},   {"language", language},     {"figure", figure},   {"hobby", hobby}};

@@ -42,6 +42,7 @@ Sizes Sizes::small() {
   s.name = "small";
   s.pretrain_lines = 2000;
   s.sft_train = 400, s.sft_eval = 120;
+  s.sft_persona_train = 100;
   s.pref_helpful_train = 300, s.pref_helpful_eval = 100;
   s.pref_safety_train = 200, s.pref_safety_eval = 80;
   s.prompts_train = 200, s.prompts_eval = 80;
@@ -56,6 +57,7 @@ Sizes Sizes::demo() {
   s.name = "demo";
   s.pretrain_lines = 12000;
   s.sft_train = 3000, s.sft_eval = 300;
+  s.sft_persona_train = 1500;
   s.pref_helpful_train = 2000, s.pref_helpful_eval = 400;
   s.pref_safety_train = 1000, s.pref_safety_eval = 300;
   s.prompts_train = 1000, s.prompts_eval = 300;
@@ -74,6 +76,7 @@ Sizes Sizes::named(const std::string& name) {
 void Sizes::validate() const {
   const std::pair<const char*, int> counts[] = {
       {"pretrain_lines", pretrain_lines}, {"sft_train", sft_train}, {"sft_eval", sft_eval},
+      {"sft_persona_train", sft_persona_train},
       {"pref_helpful_train", pref_helpful_train}, {"pref_helpful_eval", pref_helpful_eval},
       {"pref_safety_train", pref_safety_train}, {"pref_safety_eval", pref_safety_eval},
       {"prompts_train", prompts_train}, {"prompts_eval", prompts_eval},
@@ -125,6 +128,11 @@ Generated generate(uint64_t seed, const Sizes& sz) {
     const auto sft = build("sft" + sfx, side, [&](Sampler& s, Rng& r) {
       return make_sft(s, r, train ? sz.sft_train : sz.sft_eval, sz.sft_unsafe_fraction);
     });
+    // Train side only; the tokenizer does not see them (the dialogues hold the same texts).
+    if (train)
+      rows_file("sft_persona" + sfx, "sft", build("sft_persona" + sfx, side, [&](Sampler& s, Rng& r) {
+                  return make_persona_sft(s, r, sz.sft_persona_train);
+                }));
     const auto helpful = build("pref_helpful" + sfx, side, [&](Sampler& s, Rng& r) {
       return make_pref_helpful(s, r, train ? sz.pref_helpful_train : sz.pref_helpful_eval);
     });

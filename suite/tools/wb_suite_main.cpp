@@ -19,7 +19,7 @@
 namespace {
 
 struct Overrides {
-  std::optional<int> pretrain_lines, sft_train, sft_eval, pref_helpful_train, pref_helpful_eval,
+  std::optional<int> pretrain_lines, sft_train, sft_eval, sft_persona_train, pref_helpful_train, pref_helpful_eval,
       pref_safety_train, pref_safety_eval, prompts_train, prompts_eval, gatt_train, gatt_eval,
       dialogues_train, dialogues_eval,
       rlhf_eval_safe, rlhf_eval_unsafe;
@@ -36,6 +36,7 @@ void apply(const Overrides& o, wb::suite::Sizes& s) {
   set(o.pretrain_lines, s.pretrain_lines);
   set(o.sft_train, s.sft_train);
   set(o.sft_eval, s.sft_eval);
+  set(o.sft_persona_train, s.sft_persona_train);
   set(o.pref_helpful_train, s.pref_helpful_train);
   set(o.pref_helpful_eval, s.pref_helpful_eval);
   set(o.pref_safety_train, s.pref_safety_train);
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
   gen->add_option("--prompts-eval", o.prompts_eval, "override");
   gen->add_option("--gatt-train", o.gatt_train, "override");
   gen->add_option("--gatt-eval", o.gatt_eval, "override");
+  gen->add_option("--sft-persona-train", o.sft_persona_train,
+                  "override: sft_persona_train.jsonl rows (the persona in the turn answered)");
   gen->add_option("--dialogues-train", o.dialogues_train, "override");
   gen->add_option("--dialogues-eval", o.dialogues_eval, "override");
   gen->add_option("--rlhf-eval-safe", o.rlhf_eval_safe, "override: safe prompts in rlhf_eval.jsonl");

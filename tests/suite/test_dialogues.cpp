@@ -117,3 +117,45 @@ TEST_CASE("grade_dialogue refuses a dialogue without a persona", "[suite][dialog
   const std::vector<Message> bad_roles = {{"system", "Figure: Telu, Hobby: chess"}, {"assistant", "Answer: 5"}};
   CHECK_THROWS_WITH(grade_dialogue(bad_roles), Catch::Contains("messages[1].role"));
 }
+
+TEST_CASE("sft_persona_train holds single-turn rows that carry a persona in the turn answered, and obey it", "[suite][dialogues]") {
+  const Sizes s = Sizes::small();
+  REQUIRE(s.sft_persona_train > 0);
+  const auto rows = parse_rows(suite_files().files.at("sft_persona_train.jsonl"));
+  REQUIRE(rows.size() == static_cast<size_t>(s.sft_persona_train));
+  int in_system = 0, in_user = 0;
+  std::set<std::string> figures, hobbies;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& ms = rows[i]["messages"];
+    INFO(ms.dump());
+    std::optional<Persona> p;
+    std::string user;
+    if (ms.size() == 3) {  // {system, user, assistant}
+      REQUIRE(ms[0]["role"] == "system");
+      p = persona_from_text(ms[0]["content"].get<std::string>());
+      user = ms[1]["content"];
+      ++in_system;
+    } else {  // {user: "<persona>\n\n<task>", assistant}
+      REQUIRE(ms.size() == 2);
+      const std::string u = ms[0]["content"];
+      const size_t cut = u.find("\n\n");
+      REQUIRE(cut != std::string::npos);
+      p = persona_from_text(u.substr(0, cut));
+      user = u.substr(cut + 2);
+      CHECK(u == with_persona(*p, user));
+      ++in_user;
+    }
+    REQUIRE(p.has_value());
+    CHECK(p->kinds() == 2);
+    if (!p->figure.empty()) figures.insert(p->figure);
+    if (!p->hobby.empty()) hobbies.insert(p->hobby);
+    const TurnGrade g = grade_turn(*p, user, ms.back()["content"].get<std::string>());
+    CHECK(g.obeyed);
+    CHECK(g.recognized);
+    CHECK(g.correct);
+  }
+  CHECK(in_system == s.sft_persona_train / 2);
+  CHECK(in_user == s.sft_persona_train - s.sft_persona_train / 2);
+  CHECK(figures.size() == persona_figures().size());
+  CHECK(hobbies.size() == persona_hobbies().size());
+}

@@ -22,7 +22,7 @@ const std::vector<std::string> kJsonlFiles = {
     "pref_helpful_eval.jsonl",  "pref_safety_train.jsonl",  "pref_safety_eval.jsonl",
     "prompts_train.jsonl",      "prompts_eval.jsonl",       "gatt_train.jsonl",
     "gatt_eval.jsonl",          "dialogues_train.jsonl",    "dialogues_eval.jsonl",
-    "rlhf_eval.jsonl"};
+    "rlhf_eval.jsonl",          "sft_persona_train.jsonl"};
 
 const Generated& small_suite() {
   static const Generated g = generate(11, Sizes::small());
@@ -53,7 +53,7 @@ TEST_CASE("same seed gives identical bytes, another seed different ones", "[suit
   const Generated a = generate(5, Sizes::small());
   const Generated b = generate(5, Sizes::small());
   const Generated c = generate(6, Sizes::small());
-  REQUIRE(a.files.size() == 16);  // 13 JSONL files, 2 text files, the manifest
+  REQUIRE(a.files.size() == 17);  // 14 JSONL files, 2 text files, the manifest
   CHECK(a.files == b.files);
   for (const auto& [name, text] : a.files) {
     INFO(name);
@@ -135,6 +135,7 @@ TEST_CASE("manifest counts match the files and the requested sizes", "[suite][ge
   CHECK(m["seed"] == 11);
   CHECK(m["size"] == "small");
   CHECK(m["files"]["sft_train.jsonl"]["rows"] == s.sft_train);
+  CHECK(m["files"]["sft_persona_train.jsonl"]["rows"] == s.sft_persona_train);
   CHECK(m["files"]["gatt_eval.jsonl"]["rows"] == s.gatt_eval);
   for (const auto& name : kJsonlFiles) {
     INFO(name);

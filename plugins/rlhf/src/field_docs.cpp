@@ -56,8 +56,9 @@ std::string rlhf_job_fields_json() {
       describe("best of K answers per prompt by the reward models, then SFT on the kept answers", kRsFields);
   all["rlhf_eval"] = describe("a policy on held-out prompts: gated reward of both reward models, the suite's checker",
                               kRlhfEvalFields);
-  all["gatt_data"] = describe("Ghost Attention data: multi-turn replies sampled with the instruction on every turn, "
-                              "written with it in the first turn only and earlier turns masked",
+  all["gatt_data"] = describe("Ghost Attention data: multi-turn replies sampled with the instruction on every turn "
+                              "(best of k by the suite's checker on a persona), written with it in the first turn "
+                              "only and earlier turns masked",
                               kGattDataFields);
   return all.dump();
 }

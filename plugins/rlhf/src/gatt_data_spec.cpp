@@ -21,6 +21,12 @@ const std::vector<SpecField> kGattDataFields = {
     {"ghost", "boolean", "true",
      "true: the instruction on every sampled user turn, earlier turns at weight 0 | false: the baseline without GAtt "
      "(instruction only in the first turn, every reply trained)"},
+    {"k", "integer", "4",
+     "with ghost, on a suite persona: candidates per turn, the greedy reply then up to k-1 draws at temperature when "
+     "it does not obey; the best by the suite's checker is kept, a turn with none obeying ends the dialogue | 0: every "
+     "reply kept unchecked (0..64)"},
+    {"temperature", "number", "1.0", "temperature of the k-1 draws (no top-k, no top-p)"},
+    {"seed", "integer", "0", "seeds the draws"},
     {"max_tokens", "integer", "64", "tokens per sampled reply (1..4096)"},
     {"limit", "integer", "0", "dialogues read (0: all)"},
     {"batch", "integer", "8", "dialogues sampled together (1..1024)"},
@@ -45,6 +51,9 @@ GattDataSpec parse_gatt_data_spec(const json& spec) {
   s.limit = r.integer_or("limit", 0, 0);
   s.batch = r.integer_or("batch", 8, 1, 1024);
   s.ghost = r.boolean_or("ghost", true);
+  s.k = r.integer_or("k", 4, 0, 64);
+  s.temperature = r.number_or("temperature", 1.0, 1e-6, 100.0);
+  s.seed = static_cast<uint64_t>(r.integer_or("seed", 0, 0));
   s.device = plugin::read_device(r);
   r.finish();
   return s;

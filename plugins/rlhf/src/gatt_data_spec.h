@@ -28,6 +28,12 @@ struct GattDataSpec {
   int64_t limit = 0;       // dialogues read (0: all)
   int64_t batch = 8;       // dialogues sampled together
   bool ghost = true;       // false: the baseline without GAtt (plain_sampling_context, no masks)
+  // With ghost and a suite persona as the instruction: candidates per turn (the greedy reply, then
+  // up to k-1 draws at `temperature` when it does not obey); the best by the checker is kept, a
+  // turn with none obeying ends the dialogue. 0: no check, every reply kept as sampled.
+  int64_t k = 4;
+  double temperature = 1.0;
+  uint64_t seed = 0;       // the draws' seeds derive from it, the dialogue, the turn and the draw
   std::string device;      // "" = the daemon's setting
   std::string resume_from; // set by the daemon
 };

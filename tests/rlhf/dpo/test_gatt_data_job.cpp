@@ -3,8 +3,12 @@
 // (the same greedy replies as sampling directly with that context), and writes an sft dataset
 // with the instruction in the first turn only and every reply but the last at weight 0; bad
 // specs are refused at submission naming the field; a daemon killed (-9) mid-job resumes after
-// the checkpointed dialogues and ends with the same data set as an uninterrupted run.
+// the checkpointed dialogues and ends with the same data set as an uninterrupted run. With k > 0
+// the suite's checker grades each reply to a persona: a reply that does not obey is resampled,
+// and a turn with no obeying candidate ends its dialogue (an untrained model obeys none).
 #include <catch2/catch.hpp>
+
+#include <fstream>
 
 #include "gatt_fixture.h"
 #include "wb/llama/chat_template.h"
@@ -20,7 +24,8 @@ namespace fs = std::filesystem;
 TEST_CASE("gatt_data job: replies sampled with the instruction on every turn, trained on the last turn only", "[rlhf][gatt][integration]") {
   GattDaemon d;
   const json job = d.run_job("gatt_data", {{"model", "base"}, {"dataset", "dialogues"}, {"split", "all"},
-                                           {"limit", 5}, {"batch", 3}, {"max_tokens", 6}, {"output", "gatt-set"}});
+                                           {"limit", 5}, {"batch", 3}, {"max_tokens", 6}, {"output", "gatt-set"},
+                                           {"k", 0}});
   REQUIRE(job["state"] == "succeeded");
   const int64_t id = job["id"];
   const auto out = d.d.get("/v1/datasets/gatt-set/rows?limit=100").body;
@@ -81,7 +86,9 @@ TEST_CASE("bad gatt_data specs are refused at submission naming the field", "[rl
       {{{"model", "base"}, {"dataset", "dialogues"}, {"max_tokens", 0}}, "field 'max_tokens'"},
       {{{"model", "base"}, {"dataset", "dialogues"}, {"split", "test"}}, "field 'split'"},
       {{{"model", "base"}, {"dataset", "dialogues"}, {"output", "dialogues"}}, "field 'output'"},
-      {{{"model", "base"}, {"dataset", "dialogues"}, {"temperature", 1}}, "field 'temperature'"}};
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"top_p", 1}}, "field 'top_p'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"k", 65}}, "field 'k'"},
+      {{{"model", "base"}, {"dataset", "dialogues"}, {"temperature", 0}}, "field 'temperature'"}};
   const json jobs_before = d.d.get("/v1/jobs").body;
   for (const auto& [spec, field] : bad) {
     INFO(spec.dump());
@@ -95,7 +102,7 @@ TEST_CASE("bad gatt_data specs are refused at submission naming the field", "[rl
 TEST_CASE("kill -9 mid-gatt_data: restart resumes after the checkpointed dialogues and ends with the uninterrupted data set", "[rlhf][gatt][integration][recovery]") {
   GattDaemon d;
   json spec = {{"model", "base"}, {"dataset", "dialogues"}, {"split", "all"}, {"batch", 1}, {"max_tokens", 24},
-               {"output", "resumed"}};
+               {"output", "resumed"}, {"k", 0}};
   const int64_t total = d.d.get("/v1/datasets/dialogues/rows?limit=1").body["total"].get<int64_t>();
   REQUIRE(total >= 10);
   const int64_t id = d.submit("gatt_data", spec);
@@ -160,4 +167,40 @@ TEST_CASE("gatt_data with ghost=false: the baseline replies sampled with the ins
       so_far.push_back(reply);
     }
   }
+}
+
+TEST_CASE("gatt_data with k: replies that do not obey the persona are resampled, and a turn with none obeying ends its dialogue", "[rlhf][gatt][integration]") {
+  GattDaemon d;
+  // Three suite personas (checked) and two dialogues under an instruction the checker does not
+  // know (kept as sampled).
+  const auto src = d.d.get("/v1/datasets/dialogues/rows?limit=3").body;
+  std::string jsonl;
+  for (const auto& r : src["rows"]) jsonl += r["row"].dump() + "\n";
+  for (int i = 0; i < 2; ++i) {
+    json row = src["rows"][i]["row"];
+    row["messages"][0]["content"] = "Be brief.";
+    jsonl += row.dump() + "\n";
+  }
+  REQUIRE(d.d.post("/v1/datasets", {{"name", "mixed"}, {"kind", "sft"}, {"jsonl", jsonl}}).status == 201);
+  const json job = d.run_job("gatt_data", {{"model", "base"}, {"dataset", "mixed"}, {"split", "all"}, {"batch", 5},
+                                           {"max_tokens", 6}, {"output", "checked"}, {"k", 3}, {"seed", 7}});
+  REQUIRE(job["state"] == "succeeded");
+  const int64_t id = job["id"];
+  // The untrained model obeys no persona, not even in the two extra draws: each persona dialogue
+  // is dropped at its first turn, after one resampling; the other two are kept whole.
+  CHECK(d.last_metric(id, "checked_turns") == 3);
+  CHECK(d.last_metric(id, "obeyed_greedy_turn_1") == 0);
+  CHECK(d.last_metric(id, "resampled") == 3);
+  CHECK(d.last_metric(id, "kept_share") == 0);
+  CHECK(d.last_metric(id, "skipped") == 3);
+  CHECK(d.last_metric(id, "rows") == 2);
+  const auto out = d.d.get("/v1/datasets/checked/rows?limit=10").body;
+  REQUIRE(out["total"] == 2);
+  for (const auto& r : out["rows"]) {
+    CHECK(r["row"]["messages"][0]["content"] == "Be brief.");
+    CHECK(r["row"]["messages"].size() >= 3);
+  }
+  const json result = json::parse(std::ifstream(d.data_dir() / "jobs" / std::to_string(id) / "result.json"));
+  CHECK(result["checked"]["turn_1_by_kind"].size() >= 2);
+  CHECK(result["k"] == 3);
 }

@@ -94,6 +94,9 @@ TEST_CASE("gatt_data: every field of its table is read by the parser, with the t
   CHECK(def("max_tokens") == s.max_tokens);
   CHECK(def("limit") == s.limit);
   CHECK(def("batch") == s.batch);
+  CHECK(def("k") == s.k);
+  CHECK(def("temperature") == s.temperature);
+  CHECK(def("seed") == s.seed);
   CHECK(s.output == "gatt-7");
 }
 

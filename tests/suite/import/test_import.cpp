@@ -29,5 +29,5 @@ TEST_CASE("generated files import as the dataset kind the manifest names", "[sui
     CHECK(joined == text);
     ++checked;
   }
-  CHECK(checked == 13);  // every JSONL file, dialogues and rlhf_eval.jsonl included
+  CHECK(checked == 14);  // every JSONL file, dialogues, sft_persona_train and rlhf_eval.jsonl included
 }

@@ -25,6 +25,16 @@ inline constexpr int kDialogueMinTurns = 2, kDialogueMaxTurns = 8;
 // `n` dialogues: a random persona each (random_persona), 2-8 turns of tasks from the sampler.
 std::vector<Row> make_dialogues(Sampler& s, Rng& rng, int n);
 
+// The user message that carries the instruction in the same turn: the persona's text, a blank
+// line, the task (as gatt_data asks for GAtt replies).
+std::string with_persona(const Persona& p, std::string_view user);
+
+// `n` single-turn SFT rows that teach following a persona given in the turn answered: a random
+// persona (random_persona) over a task from the sampler, the reply the reference answer under it
+// (apply_persona, so it obeys by check_persona). Alternately the persona is the system message
+// ({system, user, assistant}) or prefixed to the user message (with_persona: {user, assistant}).
+std::vector<Row> make_persona_sft(Sampler& s, Rng& rng, int n);
+
 struct TurnGrade {
   int turn = 1;             // 1-based assistant turn
   bool recognized = false;  // the user message is a suite task; content fields unset otherwise

@@ -3,6 +3,8 @@
 //   pretrain.txt                   pretraining corpus, one sentence a line (corpus.h)
 //   tokenizer_corpus.txt           pretrain.txt + every train-side chat text, for SentencePiece
 //   sft_{train,eval}.jsonl         single-turn chat rows (a few are unsafe prompts + refusal)
+//   sft_persona_train.jsonl        single-turn rows that carry a persona in the turn they answer
+//                                  (make_persona_sft), for the SFT that GAtt sampling starts from
 //   pref_helpful_{train,eval}.jsonl, pref_safety_{train,eval}.jsonl   preference pairs
 //   prompts_{train,eval}.jsonl     RLHF prompts {"prompt", "is_safety_prompt"} (a fraction unsafe, tagged)
 //   gatt_{train,eval}.jsonl        multi-turn dialogues under a system instruction
@@ -29,6 +31,7 @@ struct Sizes {
   std::string name = "custom";
   int pretrain_lines = 0;
   int sft_train = 0, sft_eval = 0;
+  int sft_persona_train = 0;  // sft_persona_train.jsonl rows (dialogues.h)
   int pref_helpful_train = 0, pref_helpful_eval = 0;
   int pref_safety_train = 0, pref_safety_eval = 0;
   int prompts_train = 0, prompts_eval = 0;
