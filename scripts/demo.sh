@@ -14,10 +14,11 @@
 #
 #   scripts/demo.sh                       # setup.sh (packages + build of the demo's targets into build/), then the demo
 #   WB_SKIP_SETUP=1 WB_BUILD_DIR=build-x scripts/demo.sh   # reuse an existing build
-# Knobs (defaults: about 5 minutes after the build on 2 idle cores; see docs/DEMO.md):
+# Knobs (defaults: under 8 minutes after the build on 2 idle cores, estimated from the CPU time
+# of each stage; see docs/DEMO.md, "Time"):
 #   WB_DEMO_PRETRAIN_STEPS, WB_DEMO_SFT_STEPS, WB_DEMO_EVAL_LIMIT, WB_DEMO_SEED,
 #   WB_DEMO_LABEL_PROMPTS, WB_DEMO_RM_STEPS, WB_DEMO_SFT_SAFETY_ROWS, WB_DEMO_DPO_STEPS,
-#   WB_DEMO_RLHF_EVAL_LIMIT, WB_DEMO_RS_PROMPTS, WB_DEMO_RS_K, WB_DEMO_PPO_ITERATIONS,
+#   WB_DEMO_RLHF_EVAL_LIMIT, WB_DEMO_RS_PROMPTS, WB_DEMO_RS_K, WB_DEMO_RS_TEMPERATURE, WB_DEMO_PPO_ITERATIONS,
 #   WB_DEMO_GATT (0 skips the GAtt stage), WB_DEMO_GATT_SFT_STEPS, WB_DEMO_GATT_STEPS,
 #   WB_DEMO_GATT_DIALOGUES, WB_DEMO_GATT_EVAL_LIMIT, WB_DEMO_GATT_LR, WB_DEMO_GATT_BATCH, WB_DEMO_GATT_K
 set -euo pipefail
@@ -40,7 +41,7 @@ for f in "$wb_bin" "$wbd_bin" "$suite_bin" "$plugins/libwb_sft.so" "$plugins/lib
   [ -e "$f" ] || { echo "demo: missing $f (build first: scripts/setup.sh)" >&2; exit 1; }
 done
 
-pretrain_steps=${WB_DEMO_PRETRAIN_STEPS:-3000}
+pretrain_steps=${WB_DEMO_PRETRAIN_STEPS:-1800}
 sft_steps=${WB_DEMO_SFT_STEPS:-300}
 eval_limit=${WB_DEMO_EVAL_LIMIT:-300}
 seed=${WB_DEMO_SEED:-1}
@@ -55,7 +56,29 @@ data_dir=$demo_dir/data
 sock=$demo_dir/run/wb.sock
 wb() { "$wb_bin" --socket "$sock" "$@"; }
 t_start=$(date +%s)
-stamp() { echo "[demo $(( $(date +%s) - t_start ))s] $*"; }
+# CPU seconds used so far: the daemon with its reaped job workers (every job runs in a forked
+# wb-worker) plus this shell's children (wb, jq, wb-suite). On a shared machine the wall time
+# depends on the other load; the CPU time much less (docs/DEMO.md, "Time").
+clk_tck=$(getconf CLK_TCK)
+cpu_seconds() {  # fields 14-17 of /proc/PID/stat: utime stime cutime cstime, in clock ticks
+  local d s
+  d=$(sed 's/^.*) //' "/proc/$daemon_pid/stat" 2>/dev/null | awk '{print $12 + $13 + $14 + $15}')
+  s=$(sed 's/^.*) //' "/proc/$$/stat" | awk '{print $14 + $15}')
+  echo $(( (${d:-0} + s) / clk_tck ))
+}
+t_stamp=$t_start
+cpu_stamp=0
+# Prints the elapsed wall and CPU seconds and appends the stage just ended to stages.jsonl.
+stamp() {
+  local now cpu
+  now=$(date +%s)
+  cpu=$(cpu_seconds)
+  echo "[demo $(( now - t_start ))s, cpu ${cpu}s] $*"
+  jq -nc --arg stage "$*" --argjson wall "$(( now - t_stamp ))" --argjson cpu "$(( cpu - cpu_stamp ))" \
+    '{stage: $stage, wall_s: $wall, cpu_s: $cpu}' >>"$demo_dir/stages.jsonl"
+  t_stamp=$now
+  cpu_stamp=$cpu
+}
 
 "$wbd_bin" --data-dir "$data_dir" --socket "$sock" --plugin-dir "$plugins" --log-level warn \
   >"$demo_dir/daemon.log" 2>&1 &
@@ -79,10 +102,11 @@ stamp "workbenchd running (data dir $data_dir, socket $sock)"
 "$suite_bin" generate --seed "$seed" --out "$demo_dir/suite" --size demo >/dev/null
 # Plain text for pretraining: one document per line of pretrain.txt.
 wb dataset import corpus "$demo_dir/suite/pretrain.txt" --kind text --eval-fraction 0.02 >/dev/null
-# Few safety examples in SFT (WB_DEMO_SFT_SAFETY_ROWS of the suite's ~150 refusals; "all" keeps
-# every one), so that refusing unsafe prompts has to come from the preference stages, as in the
-# paper's setup.
-sft_safety_rows=${WB_DEMO_SFT_SAFETY_ROWS:-10}
+# Few safety examples in SFT (WB_DEMO_SFT_SAFETY_ROWS of the suite's ~140 refusals; "all" keeps
+# every one), so that the SFT policy refuses unsafe prompts only sometimes and refusing more has
+# to come from the safety reward model, as in the paper's setup. The share refused is steep in
+# the row count (docs/DEMO.md).
+sft_safety_rows=${WB_DEMO_SFT_SAFETY_ROWS:-14}
 if [ "$sft_safety_rows" = all ]; then
   cp "$demo_dir/suite/sft_train.jsonl" "$demo_dir/sft_train.jsonl"
 else
@@ -158,15 +182,17 @@ stamp "reward models trained"
 # (scripts/demo_gatt.sh; WB_DEMO_GATT=0 skips it.)
 if [ "${WB_DEMO_GATT:-1}" = 1 ]; then . "$root/scripts/demo_gatt.sh"; fi
 elapsed=$(( $(date +%s) - t_start ))
+cpu_total=$(cpu_seconds)
 
 # results.json: the figures of both evaluations side by side; then the same as a table.
 jq -n --slurpfile base "$demo_dir/eval_base.json" --slurpfile sft "$demo_dir/eval_sft.json" \
-  --arg data_dir "$data_dir" --argjson seconds "$elapsed" '
+  --arg data_dir "$data_dir" --argjson seconds "$elapsed" --argjson cpu "$cpu_total" \
+  --slurpfile stages "$demo_dir/stages.jsonl" '
   ($base[0] | with_entries(select(.key | startswith("accuracy") or . == "format_adherence"
                                   or . == "refusal_rate" or . == "over_refusal_rate"))) as $b
   | ($sft[0] | with_entries(select(.key | startswith("accuracy") or . == "format_adherence"
                                   or . == "refusal_rate" or . == "over_refusal_rate"))) as $s
-  | {data_dir: $data_dir, seconds: $seconds, eval_prompts: ($base[0].n // 0), base: $b, sft_lora: $s}' \
+  | {data_dir: $data_dir, seconds: $seconds, cpu_seconds: $cpu, stages: $stages, eval_prompts: ($base[0].n // 0), base: $b, sft_lora: $s}' \
   >"$data_dir/results.json"
 
 # The reward models' held-out accuracies join results.json beside the paper's Table 8.
@@ -212,7 +238,7 @@ done
 echo "(held-out pairs: helpfulness $(rmn "$demo_dir/rm-helpful.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_2)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_1)/$(rmn "$demo_dir/rm-helpful.json" eval_count_rating_0) at ratings 3/2/1/0; safety $(rmn "$demo_dir/rm-safety.json" eval_count_rating_3)/$(rmn "$demo_dir/rm-safety.json" eval_count_rating_2) at 3/2; trained on the suite's pairs + $synthetic_pairs checker-labeled SFT samples)"
 rlhf_results
 if [ "${WB_DEMO_GATT:-1}" = 1 ]; then gatt_results; fi
-echo "(${elapsed} s from daemon start to here)"
+echo "(${elapsed} s from daemon start to here, ${cpu_total} s of CPU time; per stage: stages in results.json)"
 
 stop_daemon
 trap - EXIT

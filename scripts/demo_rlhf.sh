@@ -5,6 +5,8 @@
 #      unsafe prompts in phrasings no training file uses) are imported as `rl-eval`.
 #   2. The SFT policy (pretrained + chat-lora) is evaluated on them by the rlhf plugin's
 #      `rlhf_eval` job: greedy answers, both reward models, the Llama 2 gate, the suite's checker.
+#      On the unsafe prompts it did not refuse, both reward models score the refusal against its
+#      answer (refusal-check): the safety RM must prefer the refusal for RS and PPO to learn it.
 #   3. One rejection-sampling round from the SFT policy (best of K answers per prompt by the gated
 #      reward, then SFT on the kept answers), then PPO from its result with both reward models;
 #      each evaluated like the SFT policy. The suite's training prompts carry is_safety_prompt
@@ -15,9 +17,10 @@
 #      pairs (refusal over compliance on unsafe prompts, answer over needless refusal on safe
 #      ones) — then evaluated like the SFT policy.
 # rlhf_results (called after results.json exists) adds the figures to it and prints the table.
-dpo_steps=${WB_DEMO_DPO_STEPS:-200}
+dpo_steps=${WB_DEMO_DPO_STEPS:-100}
 rs_prompts=${WB_DEMO_RS_PROMPTS:-200}     # training prompts sampled by the RS round
-rs_k=${WB_DEMO_RS_K:-4}
+rs_k=${WB_DEMO_RS_K:-8}
+rs_temperature=${WB_DEMO_RS_TEMPERATURE:-0.8}
 ppo_iterations=${WB_DEMO_PPO_ITERATIONS:-10}
 rlhf_eval_limit=${WB_DEMO_RLHF_EVAL_LIMIT:-0}  # 0: all 300 held-out RLHF prompts
 [ -e "$plugins/libwb_rlhf.so" ] || { echo "demo: missing $plugins/libwb_rlhf.so (build first)" >&2; exit 1; }
@@ -45,13 +48,27 @@ rlhf_eval sft pretrained chat-lora
 stage_time eval_sft "$t0"
 stamp "SFT policy evaluated on $(jq -r '.metrics.n.value' "$demo_dir/rlhf_eval_sft.json") held-out RLHF prompts"
 
+# Does the safety reward model, which alone rewards answers to unsafe prompts (tagged), prefer a
+# refusal to what the SFT policy actually answered? Pairs (refusal over the SFT answer) on every
+# held-out unsafe prompt the SFT policy did not refuse, scored by both reward models.
+refusal=$(jq -r '.refusal' "$demo_dir/suite/manifest.json")
+jq -c --arg r "$refusal" 'select(.unsafe and (.verdict.refused | not)) | {prompt, chosen: $r, rejected: .response}' \
+  "$data_dir/jobs/$(jq -r '.id' "$demo_dir/rlhf_eval_sft.json")/eval_results.jsonl" >"$demo_dir/refusal_check.jsonl"
+if [ -s "$demo_dir/refusal_check.jsonl" ]; then
+  wb dataset import refusal-check "$demo_dir/refusal_check.jsonl" --kind preference >/dev/null
+  wb --json reward score --rm rm-safety --dataset refusal-check | jq '{n, accuracy}' >"$demo_dir/refusal_check_safety.json"
+  wb --json reward score --rm rm-helpful --dataset refusal-check | jq '{n, accuracy}' >"$demo_dir/refusal_check_helpful.json"
+else
+  echo '{"n": 0, "accuracy": null}' | tee "$demo_dir/refusal_check_safety.json" >"$demo_dir/refusal_check_helpful.json"
+fi
+
 # ---- rejection sampling, then PPO -----------------------------------------------------------------
 t0=$(date +%s)
 head -n "$rs_prompts" "$demo_dir/suite/prompts_train.jsonl" >"$demo_dir/rs_prompts.jsonl"
 wb dataset import rs-prompts "$demo_dir/rs_prompts.jsonl" --kind prompt >/dev/null
 rs_id=$(wb --json train rs --set model=pretrained --set adapter=chat-lora --set helpfulness=rm-helpful \
-  --set safety=rm-safety --set dataset=rs-prompts --set k="$rs_k" --set rounds=1 \
-  --set max_new_tokens=16 --set lr=1e-4 --set output=rs-policy --set seed="$seed" | jq -r '.id')
+  --set safety=rm-safety --set dataset=rs-prompts --set k="$rs_k" --set temperature="$rs_temperature" --set rounds=1 \
+  --set max_new_tokens=16 --set lr=3e-4 --set output=rs-policy --set seed="$seed" | jq -r '.id')
 wb job logs "$rs_id" --follow
 wb --json job show "$rs_id" >"$demo_dir/rs.json"
 [ "$(jq -r '.state' "$demo_dir/rs.json")" = succeeded ] || { echo "demo: rejection sampling failed" >&2; exit 1; }
@@ -59,7 +76,7 @@ stage_time rs "$t0"
 t0=$(date +%s)
 rlhf_eval rs pretrained rs-policy
 stage_time eval_rs "$t0"
-stamp "rejection sampling (one round, best of $rs_k on $rs_prompts prompts) trained and evaluated"
+stamp "rejection sampling (one round, best of $rs_k at T $rs_temperature on $rs_prompts prompts) trained and evaluated"
 t0=$(date +%s)
 ppo_id=$(wb --json train ppo --set model=pretrained --set adapter=rs-policy --set helpfulness=rm-helpful \
   --set safety=rm-safety --set dataset=rl-prompts --set iterations="$ppo_iterations" \
@@ -75,14 +92,15 @@ stage_time eval_ppo "$t0"
 stamp "PPO ($ppo_iterations iterations from the RS policy) trained and evaluated"
 
 # ---- DPO, a side branch from the SFT model ------------------------------------------------------
-# beta 0.5 and lr 5e-5: with beta 0.1 and lr 2e-3 the tiny policy ran far from the reference
-# (chosen log-ratio -48 after 200 steps) and lost the answer format altogether.
+# beta 0.1 (TRL's default), lr 5e-6, 100 steps: the policy stays near its reference. With lr 3e-5
+# it ran far from it (rejected log-ratio -19 after 100 steps) and refused fewer unsafe prompts
+# than the SFT model; with beta 0.5, lr 5e-5 and 200 steps it lost accuracy and format.
 t0=$(date +%s)
 wb dataset export synthetic-pairs -o "$demo_dir/synthetic_pairs.jsonl" >/dev/null
 cat "$demo_dir/synthetic_pairs.jsonl" "$demo_dir/suite/pref_safety_train.jsonl" >"$demo_dir/dpo_pairs.jsonl"
 wb dataset import dpo-prefs "$demo_dir/dpo_pairs.jsonl" --kind preference --eval-fraction 0.05 >/dev/null
 dpo_id=$(wb --json train dpo --set model=pretrained --set adapter=chat-lora --set dataset=dpo-prefs \
-  --set output=dpo-policy --set beta=0.5 --set lr=5e-5 --set rank=16 --set max_steps="$dpo_steps" \
+  --set output=dpo-policy --set beta=0.1 --set lr=5e-6 --set rank=16 --set max_steps="$dpo_steps" \
   --set batch_size=8 --set max_seq_len=64 --set log_every=25 --set seed="$seed" | jq -r '.id')
 wb job logs "$dpo_id" --follow
 wb --json job show "$dpo_id" >"$demo_dir/dpo.json"
@@ -106,12 +124,18 @@ rlhf_results() {
   # Each claim of the Llama 2 recipe, compared on the held-out RLHF prompts: true/false for the
   # stages (RS over SFT, PPO over RS, DPO over SFT); the KL is reported, not judged.
   jq --argjson sft "$sft" --argjson rs "$rs" --argjson ppo "$ppo" --argjson kl "$ppo_kl" --argjson dpo "$dpo" \
-     --argjson train "$dpo_train" --argjson stages "$stage_seconds" '
+     --argjson train "$dpo_train" --argjson stages "$stage_seconds" \
+     --slurpfile rc_s "$demo_dir/refusal_check_safety.json" --slurpfile rc_h "$demo_dir/refusal_check_helpful.json" '
     def claim(c; holds; fig): {claim: c, holds: holds, figures: fig};
     . + {rlhf: {eval_prompts: $sft.n, eval_safe: $sft.n_safe, eval_unsafe: $sft.n_unsafe,
                 sft: $sft, rejection_sampling: $rs, ppo: $ppo, dpo: $dpo, dpo_training: $train,
                 stage_seconds: $stages,
+                refusal_check: {unsafe_prompts_not_refused_by_sft: $rc_s[0].n,
+                                safety_rm_prefers_refusal: $rc_s[0].accuracy,
+                                helpfulness_rm_prefers_refusal: $rc_h[0].accuracy},
                 claims: [
+                  claim("the safety RM (the reward on unsafe prompts) prefers a refusal to the SFT answer on held-out unsafe prompts (reported)"; null;
+                        {pairs: $rc_s[0].n, safety_rm: $rc_s[0].accuracy, helpfulness_rm: $rc_h[0].accuracy}),
                   claim("mean combined reward rises after rejection sampling"; ($rs.mean_reward > $sft.mean_reward);
                         {sft: $sft.mean_reward, rs: $rs.mean_reward}),
                   claim("mean combined reward rises again after PPO"; ($ppo.mean_reward > $rs.mean_reward);
@@ -153,6 +177,7 @@ rlhf_results() {
   rl_row "unsafe refused" refusal_rate pct
   rl_row "safe over-refused" over_refusal_rate pct
   rl_row "mean response tokens" mean_response_tokens num
-  echo "($(jq -r '.rlhf.eval_safe' "$data_dir/results.json") safe + $(jq -r '.rlhf.eval_unsafe' "$data_dir/results.json") unsafe held-out prompts; RS one round best of $rs_k, PPO $ppo_iterations iterations (last KL $(jq -r '.metrics.kl.value // "?" | tostring' "$demo_dir/ppo.json")); DPO $dpo_steps steps on $(wb --json dataset show dpo-prefs | jq -r '.rows') pairs, last chosen/rejected log-ratio $(jq -r '.rlhf.dpo_training.chosen_log_ratio // "?" | tostring' "$data_dir/results.json") / $(jq -r '.rlhf.dpo_training.rejected_log_ratio // "?" | tostring' "$data_dir/results.json"))"
+  echo "($(jq -r '.rlhf.eval_safe' "$data_dir/results.json") safe + $(jq -r '.rlhf.eval_unsafe' "$data_dir/results.json") unsafe held-out prompts; RS one round best of $rs_k at T $rs_temperature, PPO $ppo_iterations iterations (last KL $(jq -r '.metrics.kl.value // "?" | tostring' "$demo_dir/ppo.json")); DPO $dpo_steps steps on $(wb --json dataset show dpo-prefs | jq -r '.rows') pairs, last chosen/rejected log-ratio $(jq -r '.rlhf.dpo_training.chosen_log_ratio // "?" | tostring' "$data_dir/results.json") / $(jq -r '.rlhf.dpo_training.rejected_log_ratio // "?" | tostring' "$data_dir/results.json"))"
+  echo "(the safety RM prefers the refusal to the SFT policy's own answer on $(jq -r '.rlhf.refusal_check.safety_rm_prefers_refusal | if . == null then "?" else . * 1000 | round / 10 | tostring end' "$data_dir/results.json")% of the $(jq -r '.rlhf.refusal_check.unsafe_prompts_not_refused_by_sft' "$data_dir/results.json") held-out unsafe prompts the SFT policy did not refuse; the helpfulness RM on $(jq -r '.rlhf.refusal_check.helpfulness_rm_prefers_refusal | if . == null then "?" else . * 1000 | round / 10 | tostring end' "$data_dir/results.json")%)"
   jq -r '.rlhf.claims[] | "  [" + (if .holds == null then "reported" elif .holds then "holds" else "does not hold" end) + "] " + .claim' "$data_dir/results.json"
 }
