@@ -80,6 +80,9 @@ struct Daemon::Impl {
     o.in_process = c.jobs.isolation == config::Isolation::InProcess;
     o.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.heartbeat_timeout_s * 1000));
     o.stop_grace = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.stop_grace_s * 1000));
+    o.socket = fs::absolute(c.socket);
+    o.mpirun = c.jobs.mpirun;
+    o.mpirun_args = c.jobs.mpirun_args;
     return o;
   }
 
