@@ -228,6 +228,88 @@ TEST_CASE("a rank killed mid-step fails the run clearly and the job resumes from
   CHECK(::kill(victim, 0) != 0);
 }
 
+TEST_CASE("wb job cancel of a 2-rank job stops both ranks at one step and ends it cancelled", "[mpi]") {
+  mpi_environment();
+  SftDaemon d;  // stop_grace_s 10: the ranks must stop on their own, not by SIGTERM
+  d.import_sft("chat", "sft_train.jsonl");
+  d.init_tiny("base");
+  json spec = lora_spec("cancelled", 100000);
+  spec["world"] = 2;
+  const int64_t id = d.submit("sft", spec);
+  REQUIRE(wbtest::eventually([&] { return d.metric(id, "train_loss").size() >= 3; }, std::chrono::seconds(60)));
+  const pid_t r0 = rank_pid(d, id, 0), r1 = rank_pid(d, id, 1);
+  REQUIRE(r0 > 0);
+  REQUIRE(r1 > 0);
+  const auto asked = std::chrono::steady_clock::now();
+  WbRun r = run_wb(d.socket(), "job cancel " + std::to_string(id));
+  INFO(r.out);
+  CHECK(r.code == 0);
+  json j = d.wait_final(id, std::chrono::seconds(60));
+  CHECK(j["state"] == "cancelled");
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::seconds(8));
+  bool cancelled_at = false;
+  for (auto& l : d.logs(id)) cancelled_at |= l.rfind("cancelled at step ", 0) == 0;
+  CHECK(cancelled_at);  // rank 0 returned WB_CANCELLED: a cooperative stop
+  CHECK(wbtest::eventually([&] { return ::kill(r0, 0) != 0 && ::kill(r1, 0) != 0; }, std::chrono::seconds(10)));
+}
+
+TEST_CASE("a daemon stopped under a 2-rank job gets rank 0's checkpoint and the next daemon finishes the job", "[mpi]") {
+  mpi_environment();
+  SftDaemon d;
+  d.import_sft("chat", "sft_train.jsonl");
+  d.init_tiny("base");
+  const int steps = 400;
+  json spec = lora_spec("after-term", steps);
+  spec["world"] = 2;
+  const int64_t id = d.submit("sft", spec);
+  REQUIRE(wbtest::eventually([&] { return d.metric(id, "train_loss").size() >= 3; }, std::chrono::seconds(60)));
+  CHECK(d.d.process.terminate() == 0);
+  d.d.process.start();
+  json j = d.wait_final(id, std::chrono::seconds(180));
+  std::string log;
+  for (auto& l : d.logs(id)) log += l + "\n";
+  INFO(log);
+  std::ifstream mlog(d.data_dir() / "jobs" / std::to_string(id) / "mpirun.log");
+  std::stringstream mss;
+  mss << mlog.rdbuf();
+  INFO(mss.str());
+  REQUIRE(j["state"] == "succeeded");
+  CHECK(j["crashes"] == 0);
+  bool saved = false, resumed = false;
+  for (auto& l : d.logs(id)) {
+    saved |= l.find("checkpoint saved") != std::string::npos;
+    resumed |= l.find("resumed from") != std::string::npos;
+  }
+  CHECK(saved);
+  CHECK(resumed);
+  std::set<int64_t> seen;
+  for (auto& [step, v] : d.metric(id, "train_loss")) seen.insert(step);
+  CHECK(seen.size() == static_cast<size_t>(steps));
+}
+
+TEST_CASE("a rank that stops sending heartbeats gets its run stopped and the job resumes", "[mpi]") {
+  mpi_environment();
+  SftDaemon d(WB_SFT_TEST_PLUGIN_DIR, "cpu", "[jobs]\nheartbeat_timeout_s = 2\nstop_grace_s = 1\n");
+  d.import_sft("chat", "sft_train.jsonl");
+  d.init_tiny("base");
+  const int steps = 300;
+  json spec = lora_spec("revived", steps);
+  spec["world"] = 2;
+  spec["checkpoint_every"] = 5;
+  spec["batch_size"] = 4;
+  const int64_t id = d.submit("sft", spec);
+  REQUIRE(wbtest::eventually([&] { return d.d.job(id)["checkpoint"].is_string(); }, std::chrono::seconds(90)));
+  const pid_t frozen = rank_pid(d, id, 1);
+  REQUIRE(frozen > 0);
+  REQUIRE(::kill(frozen, SIGSTOP) == 0);  // hung: no heartbeat, no exit
+  json j = d.wait_final(id, std::chrono::seconds(180));
+  for (auto& l : d.logs(id)) UNSCOPED_INFO(l);
+  REQUIRE(j["state"] == "succeeded");
+  CHECK(j["crashes"] == 1);
+  CHECK(d.logged(id, "rank 1 sent no heartbeat for 2 s (jobs.heartbeat_timeout_s); stopped: mpirun"));
+  CHECK(wbtest::eventually([&] { return ::kill(frozen, 0) != 0; }, std::chrono::seconds(10)));
+}
+
 TEST_CASE("a held job retried with another world is refused unless reshard, then continues from its checkpoint", "[mpi]") {
   mpi_environment();
   SftDaemon d(WB_SFT_TEST_PLUGIN_DIR, "cpu", "[jobs]\nstop_grace_s = 2\n");

@@ -305,8 +305,8 @@ WorkerOutcome run_in_mpirun(const MpiOptions& opt, int world, const wb_host& hos
     }
     if (now >= term_at) {
       term_at = kNever;
-      if (stopped_for.empty()) stopped_for = "did not stop within jobs.stop_grace_s of the cancel";
-      spdlog::warn("job {}: MPI ranks {}; sending SIGTERM to mpirun {}", job.id, stopped_for, pid);
+      if (stopped_for.empty()) stopped_for = "the ranks did not stop within jobs.stop_grace_s of the cancel";
+      spdlog::warn("job {}: {}; sending SIGTERM to mpirun {}", job.id, stopped_for, pid);
       proc.signal(SIGTERM);
       kill_at = now + opt.stop_grace;
     }
@@ -328,7 +328,7 @@ WorkerOutcome run_in_mpirun(const MpiOptions& opt, int world, const wb_host& hos
   // Frames still queued (a rank's last words) are answered "closed" with the box.
   if (!out.reported) {
     out.death = describe_exit(*status);
-    if (!stopped_for.empty()) out.death = "MPI ranks " + stopped_for + "; stopped: " + out.death;
+    if (!stopped_for.empty()) out.death = stopped_for + "; stopped: " + out.death;
     const std::string said = what_mpirun_said(log, log_from);
     if (!said.empty()) out.death += ": " + said;
     out.death += " (its output: " + log.string() + ")";
