@@ -6,8 +6,9 @@
 // wb-worker --daemon-socket PATH --job ID --run RUN — one rank of a data-parallel job, started
 //   by `mpirun -np N` (mpi_launcher.h): the same frames over the daemon's Unix socket, each with
 //   this process's MPI rank (OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK). Before the plugin is
-//   loaded, libmpi is loaded RTLD_GLOBAL: the plugin is loaded RTLD_LOCAL, and OpenMPI's own
-//   components, which it dlopens, need libmpi's symbols global.
+//   loaded, libmpi is loaded RTLD_GLOBAL: the plugin is loaded RTLD_LOCAL, and OpenMPI builds
+//   whose components (dlopened by MPI_Init) expect libmpi's symbols global fail otherwise.
+//   Debian's OpenMPI 4.1 runs either way (tried: a wb-worker without it passed tests/mpi).
 //
 // Reads the daemon's "start" message from the channel on fd N (channel.h), loads the one plugin
 // file it names with the daemon's own loader (PluginHost) and the host table carried over the
@@ -69,8 +70,8 @@ int env_int(std::initializer_list<const char*> names, int otherwise) {
   return otherwise;
 }
 
-// OpenMPI opens its components (dlopen) expecting libmpi's symbols to be global; a plugin loaded
-// RTLD_LOCAL brings libmpi in as local. Loading it global first fixes that.
+// Some OpenMPI builds open their components (dlopen) expecting libmpi's symbols to be global; a
+// plugin loaded RTLD_LOCAL brings libmpi in as local. Loading it global first covers those.
 void load_mpi_global() {
 #ifdef WB_MPI_LIBRARY
   for (const char* lib : {WB_MPI_LIBRARY, "libmpi.so.40", "libmpi.so"})
