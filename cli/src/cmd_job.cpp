@@ -142,8 +142,12 @@ int run_cancel(const Context& ctx, std::int64_t id) {
 }
 
 // ---- retry ----
-int run_retry(const Context& ctx, std::int64_t id) {
-  const json j = ctx.client().post(job_target(id) + "/retry", json::object());
+// wb job retry ID [--set world=N --set reshard=true]: release a held job, optionally with another
+// number of data-parallel ranks.
+int run_retry(const Context& ctx, std::int64_t id, const std::vector<std::string>& sets) {
+  json body = json::object();
+  if (!sets.empty()) body["spec"] = apply_sets(json::object(), sets);
+  const json j = ctx.client().post(job_target(id) + "/retry", body);
   if (ctx.opts.json) print_json(*ctx.out, j);
   else *ctx.out << "job " << id << " " << cell(j, "state") << " (released; it resumes from its checkpoint)\n";
   return kExitOk;
@@ -196,7 +200,9 @@ void register_job(CLI::App& app, Context& ctx) {
 
   c = grp->add_subcommand("retry", "release a held job (daemon died under it twice, or disk full); it resumes");
   c->add_option("id", *id, "job id")->required();
-  c->callback([&ctx, id] { ctx.action = [&ctx, id] { return run_retry(ctx, *id); }; });
+  auto retry_sets = std::make_shared<std::vector<std::string>>();
+  c->add_option("--set", *retry_sets, "world=N or reshard=true: go on with another number of data-parallel ranks");
+  c->callback([&ctx, id, retry_sets] { ctx.action = [&ctx, id, retry_sets] { return run_retry(ctx, *id, *retry_sets); }; });
 
   auto follow = std::make_shared<bool>(false);
   c = grp->add_subcommand("logs", "print a job's events; --follow streams them until it ends");

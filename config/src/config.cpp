@@ -268,6 +268,16 @@ Config load_string(std::string_view text, const fs::path& origin) {
     else j.fail("isolation", "expected one of process, in_process, got '" + isolation + "'");
     j.number("heartbeat_timeout_s", c.jobs.heartbeat_timeout_s, 0.1, 86400);
     j.number("stop_grace_s", c.jobs.stop_grace_s, 0, 3600);
+    j.string("mpirun", c.jobs.mpirun);
+    if (c.jobs.mpirun.empty()) j.fail("mpirun", "expected a non-empty command name or path");
+    if (c.jobs.mpirun.find('/') != std::string::npos) c.jobs.mpirun = j.resolve(c.jobs.mpirun).string();
+    if (auto* n = j.get("mpirun_args")) {
+      if (!n->is_array()) j.fail("mpirun_args", "expected an array of strings");
+      for (auto&& item : *n->as_array()) {
+        if (!item.is_string()) j.fail("mpirun_args", "expected an array of strings");
+        c.jobs.mpirun_args.push_back(*item.value<std::string>());
+      }
+    }
     j.reject_unknown();
   }
   r.reject_unknown();

@@ -245,7 +245,8 @@ JobRecord JobRepository::hold(std::int64_t id, std::string_view reason) {
   return record;
 }
 
-JobRecord JobRepository::retry(std::int64_t id) {
+JobRecord JobRepository::retry(std::int64_t id, const std::optional<nlohmann::json>& spec) {
+  if (spec && !spec->is_object()) throw Invalid("field 'spec': expected an object, got " + describe_json(*spec));
   auto lock = conn_.lock();
   Database& db = conn_.db();
   Transaction tx(db);
@@ -255,6 +256,7 @@ JobRecord JobRepository::retry(std::int64_t id) {
                    "; only a held job can be retried");
   auto upd = db.prepare("UPDATE jobs SET state = 'queued', error = NULL, resumed_after_crash = 0 WHERE id = ?1");
   upd.bind(1, id).run();
+  if (spec) db.prepare("UPDATE jobs SET spec = ?2 WHERE id = ?1").bind(1, id).bind(2, spec->dump()).run();
   auto record = require_locked(db, id);
   tx.commit();
   return record;

@@ -33,6 +33,8 @@ TEST_CASE("config defaults are documented values", "[config]") {
   CHECK(c.jobs.isolation == Isolation::Process);
   CHECK(c.jobs.heartbeat_timeout_s == 60);
   CHECK(c.jobs.stop_grace_s == 10);
+  CHECK(c.jobs.mpirun == "mpirun");
+  CHECK(c.jobs.mpirun_args.empty());
   auto dirs = c.plugin_search_dirs();
   REQUIRE(dirs.size() == 2);
   CHECK(dirs[0] == builtin_plugin_dir());
@@ -130,6 +132,14 @@ TEST_CASE("config rejects unknown keys, wrong types and bad values naming the ke
   CHECK(w.jobs.isolation == Isolation::InProcess);
   CHECK(w.jobs.heartbeat_timeout_s == 2.5);
   CHECK(w.jobs.stop_grace_s == 1);
+  // The launcher of data-parallel jobs: a name stays a name (PATH), args are strings.
+  CHECK_THAT(error_of("[jobs]\nmpirun = \"\""), Catch::Contains("key 'jobs.mpirun'"));
+  CHECK_THAT(error_of("[jobs]\nmpirun_args = \"--bind-to none\""),
+             Catch::Contains("key 'jobs.mpirun_args': expected an array of strings"));
+  CHECK_THAT(error_of("[jobs]\nmpirun_args = [1]"), Catch::Contains("key 'jobs.mpirun_args': expected an array of strings"));
+  Config m = load_string("[jobs]\nmpirun = \"mpiexec\"\nmpirun_args = [\"--bind-to\", \"none\"]\n");
+  CHECK(m.jobs.mpirun == "mpiexec");
+  CHECK(m.jobs.mpirun_args == std::vector<std::string>{"--bind-to", "none"});
 }
 
 TEST_CASE("config file: missing file, default paths and env overrides", "[config]") {

@@ -98,7 +98,7 @@ TEST_CASE("POST /v1/jobs/{id}/worker needs the token over TCP and a current Slur
                           len + body));
   const std::string got = with_token.read_all(5s);
   CHECK(status_of(got) == 409);
-  CHECK_THAT(got, Catch::Contains("job 1 has no Slurm run waiting for its worker"));
+  CHECK_THAT(got, Catch::Contains("job 1 has no Slurm or mpirun run waiting for its workers"));
   // The neighbours of the route stay closed over TCP.
   RawSocket other = RawSocket::tcp(port);
   REQUIRE(other.send("POST /v1/jobs/1/retry HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\n" + len + body));
@@ -107,4 +107,24 @@ TEST_CASE("POST /v1/jobs/{id}/worker needs the token over TCP and a current Slur
   CHECK(d.post_raw("/v1/jobs/1/worker", body).status == 400);
   CHECK(d.post_raw("/v1/jobs/1/worker?run=abc", "[1]").status == 400);
   CHECK(d.post_raw("/v1/jobs/1/worker?run=abc", body).status == 409);
+}
+
+TEST_CASE("spec.world is the daemon's to check: an integer >= 1, and > 1 only for kinds that declare it", "[daemon][slurm_fields]") {
+  DaemonFixture d;
+  for (const json& bad : {json(0), json("two"), json(1.5), json(-3)}) {
+    Reply r = submit(d, {{"world", bad}});
+    INFO(bad.dump() << " -> " << r.text);
+    CHECK(r.status == 400);
+    CHECK(message(r) == "field 'spec.world': expected an integer >= 1");
+  }
+  // The sleeper declares no 'world' field: it runs as one process.
+  Reply two = submit(d, {{"world", 2}});
+  INFO(two.text);
+  CHECK(two.status == 400);
+  CHECK_THAT(message(two), Catch::Contains("field 'spec.world': job kind 'sleep' does not run data-parallel"));
+  CHECK(d.get("/v1/jobs").body["jobs"].empty());  // nothing stored
+  // world = 1 is every job: taken off the spec before the plugin (which refuses unknown fields).
+  Reply one = submit(d, {{"world", 1}});
+  INFO(one.text);
+  CHECK(one.status == 201);
 }

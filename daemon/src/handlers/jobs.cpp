@@ -1,6 +1,11 @@
 // /v1/jobs: submit (plugin validate() and estimate()), list, show with latest metrics, cancel,
 // retry (release a held job), metrics.
+#include <unistd.h>
+
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "handlers/handlers.h"
 #include "http/api_error.h"
@@ -20,7 +25,7 @@ namespace {
 
 // The plugin's memory estimate for a spec it accepted, against the machine's room and the
 // configured cap: 507 out_of_memory naming both numbers when it does not fit.
-void check_memory(App& app, const wb_plugin* p, const std::string& kind, const std::string& spec_text) {
+void check_memory(App& app, const wb_plugin* p, const std::string& kind, const std::string& spec_text, int ranks) {
   if (!WB_STRUCT_HAS(p, wb_plugin, estimate) || !p->estimate) return;
   std::string out;
   wb_error err{};
@@ -36,7 +41,8 @@ void check_memory(App& app, const wb_plugin* p, const std::string& kind, const s
   json est = json::parse(out, nullptr, false);
   if (est.is_discarded() || !est.is_object() || !est.contains("bytes") || !est["bytes"].is_number_unsigned())
     throw ApiError(500, "plugin_error", "the plugin's memory estimate is not {\"bytes\": N, ...}");
-  const std::uint64_t need = est["bytes"].get<std::uint64_t>();
+  // Every rank of a data-parallel job holds its own copy on this machine.
+  const std::uint64_t need = est["bytes"].get<std::uint64_t>() * static_cast<std::uint64_t>(ranks);
   if (need == 0) return;
   MemoryBudget budget = job_memory_budget(app.config.jobs.max_job_memory);
   if (!budget.bytes || need <= *budget.bytes) return;
@@ -47,7 +53,8 @@ void check_memory(App& app, const wb_plugin* p, const std::string& kind, const s
         parts += (parts.empty() ? "" : ", ") + name + " " + human_bytes(v.get<std::uint64_t>());
   throw ApiError(507, "out_of_memory",
                  "the job needs about " + human_bytes(need) + " (" + std::to_string(need) + " bytes" +
-                     (parts.empty() ? "" : ": " + parts) + ") but " + budget.source + " allows " +
+                     (parts.empty() ? "" : ": " + parts) + (ranks > 1 ? ", for " + std::to_string(ranks) + " ranks" : "") +
+                     ") but " + budget.source + " allows " +
                      human_bytes(*budget.bytes) + " (" + std::to_string(*budget.bytes) +
                      " bytes); lower batch_size or context_length");
 }
@@ -63,24 +70,36 @@ void check_slurm_ready(App& app) {
                    "field 'spec.launcher': \"slurm\" needs Slurm's sbatch on the daemon's PATH; it is not there");
 }
 
-}  // namespace
+// world > 1: the job runs as MPI ranks in wb-worker processes (mpi_launcher.h), which needs
+// process isolation, a kind that declares the field (it builds its collectives from it) and mpirun.
+void check_world(App& app, const std::string& kind, int world) {
+  const std::string field = "field 'spec.world': ";
+  if (app.config.jobs.isolation == config::Isolation::InProcess)
+    throw invalid_request(field + "world > 1 runs the job as " + std::to_string(world) +
+                          " MPI ranks in wb-worker processes, but this daemon runs jobs inside itself "
+                          "(jobs.isolation = \"in_process\")");
+  bool declared = false;
+  for (const auto& p : app.plugins.plugins())
+    if (p.loaded)
+      if (auto it = p.job_fields.find(kind); it != p.job_fields.end() && it->contains("fields"))
+        for (const auto& f : it->at("fields"))
+          if (f.is_object() && f.value("name", "") == "world") declared = true;
+  if (!declared)
+    throw invalid_request(field + "job kind '" + kind +
+                          "' does not run data-parallel (its plugin declares no 'world' field); it runs as one process");
+  const std::string& mpirun = app.config.jobs.mpirun;
+  const bool found = mpirun.find('/') != std::string::npos ? ::access(mpirun.c_str(), X_OK) == 0 : on_path(mpirun);
+  if (!found)
+    throw ApiError(422, "mpi_unavailable",
+                   field + "world > 1 starts the ranks with " + mpirun + ", which is not " +
+                       (mpirun.find('/') != std::string::npos ? std::string("an executable file")
+                                                              : std::string("on the daemon's PATH")) +
+                       " (install OpenMPI, or set jobs.mpirun)");
+}
 
-Response job_create(App& app, Request& req) {
-  json body = parse_json_body(req.body);
-  JsonReader f = body_fields(body, {"kind", "spec", "priority"});
-  std::string kind = f.string("kind");
-  json spec = body.contains("spec") ? f.object("spec") : json::object();
-  int priority = static_cast<int>(f.integer_or("priority", 0, -1000, 1000));
-  const wb_plugin* p = app.plugins.for_kind(kind);
-  if (!p) {
-    std::string kinds;
-    for (auto& k : app.plugins.kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
-    throw ApiError(422, "unsupported_job_kind", "no loaded plugin runs job kind '" + kind +
-                                                    "' (loaded kinds: " + (kinds.empty() ? "none" : kinds) + ")");
-  }
-  if (spec.contains("job_id") || spec.contains("resume_from"))
-    throw invalid_request(std::string("field 'spec.") + (spec.contains("job_id") ? "job_id" : "resume_from") +
-                          "': set by the daemon, not by the client");
+// Everything submission checks of a spec for `kind` (served by `p`): the daemon's launcher fields,
+// the plugin's validate() and the memory estimate. Throws the API error naming the field.
+LaunchSpec check_spec(App& app, const std::string& kind, const wb_plugin* p, const json& spec) {
   // The launcher fields are the daemon's (slurm_launcher.h); the plugin sees the rest.
   json plugin_spec = spec;
   LaunchSpec launch;
@@ -90,6 +109,7 @@ Response job_create(App& app, Request& req) {
     throw invalid_request(e.what());
   }
   if (launch.slurm) check_slurm_ready(app);
+  if (launch.world > 1) check_world(app, kind, launch.world);
   if (p->validate) {
     wb_error err{};
     std::string text = plugin_spec.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -104,7 +124,53 @@ Response job_create(App& app, Request& req) {
     }
   }
   // A Slurm job runs on a cluster node: this machine's memory says nothing about it.
-  if (!launch.slurm) check_memory(app, p, kind, plugin_spec.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (!launch.slurm)
+    check_memory(app, p, kind, plugin_spec.dump(-1, ' ', false, json::error_handler_t::replace), launch.world);
+  return launch;
+}
+
+// A training checkpoint (wb/llama/checkpoint.h: checkpoint.json) records in its data position
+// the world that wrote it ("world", absent: 1). Resuming it with another world needs reshard.
+void check_checkpoint_world(const std::string& checkpoint, int world) {
+  std::ifstream in(std::filesystem::path(checkpoint) / "checkpoint.json");
+  if (!in) return;  // not a training checkpoint: the plugin judges it
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json c = json::parse(ss.str(), nullptr, false);
+  if (!c.is_object() || !c.contains("data_position") || !c["data_position"].is_object()) return;
+  const json& pos = c["data_position"];
+  const std::int64_t written = pos.contains("world") && pos["world"].is_number_integer() ? pos["world"].get<std::int64_t>() : 1;
+  if (written == world) return;
+  throw invalid_request("field 'spec.world': checkpoint was written by " + std::to_string(written) + " rank" +
+                        (written == 1 ? "" : "s") + "; this run has " + std::to_string(world) +
+                        ": set reshard=true to continue from its step with " + std::to_string(world) + " rank" +
+                        (world == 1 ? "" : "s"));
+}
+
+const wb_plugin* plugin_for(App& app, const std::string& kind) {
+  const wb_plugin* p = app.plugins.for_kind(kind);
+  if (!p) {
+    std::string kinds;
+    for (auto& k : app.plugins.kinds()) kinds += (kinds.empty() ? "" : ", ") + k;
+    throw ApiError(422, "unsupported_job_kind", "no loaded plugin runs job kind '" + kind +
+                                                    "' (loaded kinds: " + (kinds.empty() ? "none" : kinds) + ")");
+  }
+  return p;
+}
+
+}  // namespace
+
+Response job_create(App& app, Request& req) {
+  json body = parse_json_body(req.body);
+  JsonReader f = body_fields(body, {"kind", "spec", "priority"});
+  std::string kind = f.string("kind");
+  json spec = body.contains("spec") ? f.object("spec") : json::object();
+  int priority = static_cast<int>(f.integer_or("priority", 0, -1000, 1000));
+  const wb_plugin* p = plugin_for(app, kind);
+  if (spec.contains("job_id") || spec.contains("resume_from"))
+    throw invalid_request(std::string("field 'spec.") + (spec.contains("job_id") ? "job_id" : "resume_from") +
+                          "': set by the daemon, not by the client");
+  check_spec(app, kind, p, spec);
   if (app.shutting_down) throw unavailable("the daemon is shutting down");
   storage::JobRecord rec = app.store.jobs().create(kind, spec, priority);
   app.scheduler.wake();
@@ -138,12 +204,28 @@ Response job_cancel(App& app, Request& req) {
   return json_response(200, app.scheduler.cancel(job_id_param(req)));
 }
 
+// Optionally {"spec": {"world": N, "reshard": true}}: a held job may go on with another number
+// of ranks (checked as at submission; the rest of its spec stays as submitted).
 Response job_retry(App& app, Request& req) {
+  const std::int64_t id = job_id_param(req);
+  std::optional<json> spec;
   if (!req.body.empty()) {
     json body = parse_json_body(req.body);
-    body_fields(body, {});
+    JsonReader f = body_fields(body, {"spec"});
+    if (body.contains("spec")) {
+      json changes = f.object("spec");
+      storage::JobRecord job = app.store.jobs().get(id);
+      spec = job.spec;
+      for (auto& [k, v] : changes.items()) {
+        if (k != "world" && k != "reshard")
+          throw invalid_request("field 'spec." + k + "': only world and reshard may change when a job is retried");
+        (*spec)[k] = v;
+      }
+      const LaunchSpec launch = check_spec(app, job.kind, plugin_for(app, job.kind), *spec);
+      if (job.checkpoint && !spec->value("reshard", false)) check_checkpoint_world(*job.checkpoint, launch.world);
+    }
   }
-  return json_response(200, app.scheduler.retry(job_id_param(req)));
+  return json_response(200, app.scheduler.retry(id, spec));
 }
 
 Response job_metrics(App& app, Request& req) {

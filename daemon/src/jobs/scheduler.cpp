@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "jobs/job_context.h"
+#include "jobs/mpi_launcher.h"
 #include "jobs/slurm_launcher.h"
 #include "jobs/worker_supervisor.h"
 #include "wb/storage/error.h"
@@ -61,10 +62,13 @@ JobRecord Scheduler::cancel(std::int64_t id) {
   return r;
 }
 
-JobRecord Scheduler::retry(std::int64_t id) {
-  JobRecord r = events_.transition(id, [&] { return events_.store().jobs().retry(id); });
+JobRecord Scheduler::retry(std::int64_t id, const std::optional<nlohmann::json>& spec) {
+  JobRecord r = events_.transition(id, [&] { return events_.store().jobs().retry(id, spec); });
   events_.log(id, "info", "released by a person (retry); resumes " +
-                              (r.checkpoint ? "from checkpoint " + *r.checkpoint : std::string("from the start")));
+                              (r.checkpoint ? "from checkpoint " + *r.checkpoint : std::string("from the start")) +
+                              (spec ? " with world " + std::to_string(spec->value("world", 1)) +
+                                          (spec->value("reshard", false) ? ", reshard" : "")
+                                    : std::string()));
   wake();
   return r;
 }
@@ -200,7 +204,11 @@ void Scheduler::run_one(JobRecord job) {
   wb_status st = WB_ERROR;
   std::string message;
   std::optional<std::string> death;  // the worker died without a result
-  if (options_.in_process && !launch.slurm) {
+  if (options_.in_process && launch.world > 1) {
+    st = WB_INVALID;
+    message = "field 'spec.world': world > 1 runs the job as MPI ranks in wb-worker processes, but this daemon runs "
+              "jobs inside itself (jobs.isolation = \"in_process\")";
+  } else if (options_.in_process && !launch.slurm) {
     wb_error err{};
     try {
       st = plugin->run(&ctx, job.kind.c_str(), spec_text.c_str(), &err);
@@ -225,6 +233,10 @@ void Scheduler::run_one(JobRecord job) {
         }
         events_.log(id, "info", "submitted to Slurm as job " + sid + " (" + ctx.dir + "/slurm.sbatch)");
       });
+    } else if (launch.world > 1) {
+      MpiOptions mo{options_.worker,  options_.mpirun,           options_.mpirun_args,
+                    options_.socket,  options_.heartbeat_timeout, options_.stop_grace};
+      o = run_in_mpirun(mo, launch.world, host, ctx, what, mailboxes_);
     } else {
       o = run_in_worker(wo, host, ctx, what);
     }

@@ -5,7 +5,8 @@
 // call run() with the spec plus "job_id" (and "resume_from" when a checkpoint is recorded) — in a
 // wb-worker process (jobs.isolation = "process", worker_supervisor.h) or on this thread
 // ("in_process"), or through Slurm when the spec says launcher = "slurm" (slurm_launcher.h: the
-// Slurm job id is recorded in the job row) — then record the outcome:
+// Slurm job id is recorded in the job row), or as `mpirun -np N` ranks when it says world = N > 1
+// (mpi_launcher.h) — then record the outcome:
 //   WB_OK -> succeeded   WB_CANCELLED -> cancelled   WB_INTERRUPTED during shutdown -> queued
 //   (resumed from its checkpoint by the next daemon)   WB_NO_SPACE -> held (disk full while
 //   writing a checkpoint: the last good one is kept; retry() resumes from it)
@@ -23,7 +24,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "jobs/job_events.h"
 #include "jobs/worker_mailbox.h"
@@ -41,6 +44,9 @@ class Scheduler {
     std::chrono::milliseconds heartbeat_timeout{60000};  // jobs.heartbeat_timeout_s
     std::chrono::milliseconds stop_grace{10000};         // jobs.stop_grace_s
     std::filesystem::path worker;  // wb-worker; empty: worker_executable()
+    std::filesystem::path socket;  // the daemon's Unix socket, which mpirun's ranks reach it by
+    std::string mpirun = "mpirun";         // jobs.mpirun
+    std::vector<std::string> mpirun_args;  // jobs.mpirun_args
   };
   Scheduler(JobEvents& events, const PluginHost& plugins, std::filesystem::path jobs_root, Options options);
   ~Scheduler();  // shutdown(0s) if still running
@@ -62,9 +68,9 @@ class Scheduler {
   void wake();
   // User cancel. Throws storage::NotFound / storage::Conflict (already finished).
   storage::JobRecord cancel(std::int64_t id);
-  // A person releases a held job: held -> queued, resumed from its checkpoint. Throws
-  // storage::NotFound / storage::Conflict (not held).
-  storage::JobRecord retry(std::int64_t id);
+  // A person releases a held job: held -> queued, resumed from its checkpoint; `spec`, when given,
+  // replaces its spec (another world size). Throws storage::NotFound / storage::Conflict (not held).
+  storage::JobRecord retry(std::int64_t id, const std::optional<nlohmann::json>& spec = std::nullopt);
   // Stops claiming, asks the running job to checkpoint (job_shutting_down), waits up to `grace`
   // for it to return. Returns false when the job did not return in time (it is then left
   // running in storage and recovered at the next start).

@@ -137,6 +137,16 @@ LaunchSpec take_launch_fields(json& spec) {
   }
   for (const char* k : {"partition", "nodes", "gpus_per_node", "time_limit", "account"})
     if (!l.slurm && spec.contains(k)) bad(k, "only with launcher = \"slurm\"");
+  if (spec.contains("world")) {
+    // The plugin reads it too (its collectives): kept in the spec when > 1.
+    json copy = spec["world"];
+    l.world = take_int(spec, "world", 1, 1);
+    if (l.world > 1) spec["world"] = copy;
+    if (l.world > 1024) bad("world", "at most 1024 ranks");
+  }
+  if (l.slurm && l.world > 1)
+    bad("world", "launcher = \"slurm\" runs a job as one rank; world > 1 runs with launcher = \"local\" (mpirun on "
+                 "this machine)");
   if (!l.slurm) return l;
   SlurmSpec& s = l.slurm_spec;
   s.partition = take_string(spec, "partition", true);

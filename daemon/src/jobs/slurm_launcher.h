@@ -7,6 +7,10 @@
 //   gpus_per_node  GPUs per node, >= 0 (default 0: none requested)
 //   time_limit     sbatch --time: minutes (30) or a Slurm time string ("1-00:00:00"); optional
 //   account        sbatch --account (optional)
+//   world          ranks of a data-parallel run, an integer >= 1 (default 1). world > 1 runs the
+//                  job as `mpirun -np N wb-worker ...` on this machine (mpi_launcher.h); it stays
+//                  in the spec the plugin sees (the plugin builds its collectives from it), a
+//                  world of 1 is removed.
 // run_in_slurm() writes <job dir>/worker.token (the daemon's tcp.token, mode 0600) and
 // <job dir>/slurm.sbatch, which runs `srun wb-worker --daemon-url ... --token-file ...`, submits
 // it with `sbatch --parsable`, reports the Slurm job id through `submitted`, and then serves the
@@ -44,6 +48,7 @@ struct SlurmSpec {
 
 struct LaunchSpec {
   bool slurm = false;  // launcher = "slurm"
+  int world = 1;       // ranks (mpirun -np) of a data-parallel job
   SlurmSpec slurm_spec;
 };
 

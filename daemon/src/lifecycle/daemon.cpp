@@ -80,6 +80,9 @@ struct Daemon::Impl {
     o.in_process = c.jobs.isolation == config::Isolation::InProcess;
     o.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.heartbeat_timeout_s * 1000));
     o.stop_grace = std::chrono::milliseconds(static_cast<std::int64_t>(c.jobs.stop_grace_s * 1000));
+    o.socket = fs::absolute(c.socket);
+    o.mpirun = c.jobs.mpirun;
+    o.mpirun_args = c.jobs.mpirun_args;
     return o;
   }
 
@@ -117,9 +120,18 @@ struct Daemon::Impl {
     else spdlog::info("serving model {}", model);
   }
 
+  // POST /v1/jobs/{id}/worker: a job's worker reporting (handlers/worker_frames.cpp).
+  static bool is_worker_frame(const Request& req) {
+    const std::string& p = req.path;
+    const std::string prefix = "/v1/jobs/", suffix = "/worker";
+    return req.method == "POST" && p.size() > prefix.size() + suffix.size() && p.rfind(prefix, 0) == 0 &&
+           p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+
   Response handle(Request& req) {
     try {
-      if (shutting_down && req.path != "/v1/health" && req.path != "/v1/status")
+      // While the running job winds down, its workers still report (a rank's last checkpoint).
+      if (shutting_down && req.path != "/v1/health" && req.path != "/v1/status" && !is_worker_frame(req))
         throw unavailable("the daemon is shutting down");
       // An annotator's token: the request labels for that annotator, and may only label.
       req.annotator.reset();
@@ -251,9 +263,13 @@ int Daemon::run() {
   stop.get_future().wait();
 
   d.shutting_down = true;
+  // The listeners accept until the running job has wound down: the ranks of a data-parallel job
+  // (Unix socket) and a Slurm worker (TCP) send each frame on a connection of its own, rank 0's
+  // last checkpoint included. Every other request is answered 503 meanwhile (handle()).
+  const bool job_stopped = d.scheduler.shutdown(d.grace);
   d.server->stop_accepting();
   if (d.tcp) d.tcp->stop_accepting();
-  if (!d.scheduler.shutdown(d.grace)) {
+  if (!job_stopped) {
     // The plugin is still running on a detached thread: unloading it would crash. Exit now; the
     // socket is gone, SQLite (WAL) is consistent at every commit, the kernel drops the lock, and
     // the next start re-queues the job.

@@ -8,6 +8,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -38,16 +39,14 @@ void parse_daemon_url(const std::string& url, HttpEndpoint& into) {
 
 namespace {
 
-// One request on a fresh connection; throws beast/system errors on transport failure.
-http::response<http::string_body> post(const HttpEndpoint& ep, const std::string& body) {
-  net::io_context ioc;
-  net::ip::tcp::resolver resolver(ioc);
-  beast::tcp_stream stream(ioc);
-  stream.connect(resolver.resolve(ep.host, std::to_string(ep.port)));
-  http::request<http::string_body> req{http::verb::post,
-                                       "/v1/jobs/" + std::to_string(ep.job) + "/worker?run=" + ep.run, 11};
-  req.set(http::field::host, ep.host);
-  req.set(http::field::authorization, "Bearer " + ep.token);
+// One request on a fresh connection of `stream` (connected); throws beast/system errors.
+template <class Stream>
+http::response<http::string_body> exchange(Stream& stream, const HttpEndpoint& ep, const std::string& body) {
+  std::string target = "/v1/jobs/" + std::to_string(ep.job) + "/worker?run=" + ep.run;
+  if (ep.rank >= 0) target += "&rank=" + std::to_string(ep.rank);
+  http::request<http::string_body> req{http::verb::post, target, 11};
+  req.set(http::field::host, ep.unix_socket.empty() ? ep.host : std::string("localhost"));
+  if (!ep.token.empty()) req.set(http::field::authorization, "Bearer " + ep.token);
   req.set(http::field::content_type, "application/json");
   req.body() = body;
   req.prepare_payload();
@@ -57,8 +56,21 @@ http::response<http::string_body> post(const HttpEndpoint& ep, const std::string
   parser.body_limit(256u << 20);
   http::read(stream, buf, parser);
   beast::error_code ec;
-  stream.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  stream.socket().shutdown(net::socket_base::shutdown_both, ec);
   return parser.release();
+}
+
+http::response<http::string_body> post(const HttpEndpoint& ep, const std::string& body) {
+  net::io_context ioc;
+  if (!ep.unix_socket.empty()) {
+    beast::basic_stream<net::local::stream_protocol> stream(ioc);
+    stream.connect(net::local::stream_protocol::endpoint(ep.unix_socket));
+    return exchange(stream, ep, body);
+  }
+  net::ip::tcp::resolver resolver(ioc);
+  beast::tcp_stream stream(ioc);
+  stream.connect(resolver.resolve(ep.host, std::to_string(ep.port)));
+  return exchange(stream, ep, body);
 }
 
 }  // namespace
@@ -77,7 +89,9 @@ void HttpTransport::send(const json& message) {
       last_error = e.what();
     }
     if (attempt == 4)
-      throw ChannelError("cannot reach the daemon at " + ep_.host + ":" + std::to_string(ep_.port) + ": " + last_error);
+      throw ChannelError("cannot reach the daemon at " +
+                         (ep_.unix_socket.empty() ? ep_.host + ":" + std::to_string(ep_.port) : ep_.unix_socket) + ": " +
+                         last_error);
     std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
   }
   if (res.result_int() != 200)

@@ -1,7 +1,9 @@
-// http_transport.h — wb-worker's frames over the daemon's TCP listener (a worker Slurm started).
+// http_transport.h — wb-worker's frames over HTTP: the daemon's TCP listener (a worker Slurm
+// started) or the daemon's own Unix socket (a rank mpirun started on the daemon's machine).
 //
 // Every send() is one request, `POST /v1/jobs/<job>/worker?run=<run>` with the frame as the body
-// and `Authorization: Bearer <token>`; the response is {"frames": [...]}: the reply to a call,
+// and `Authorization: Bearer <token>` (none on the Unix socket, and `&rank=R` for an MPI rank);
+// the response is {"frames": [...]}: the reply to a call,
 // the "start" message for the first frame ("hello"), and "cancel" / "shutdown" while the daemon
 // wants the job stopped (answered to every frame, heartbeats included). receive() hands those
 // frames out in order. `run` names this submission of the job: a worker of an earlier one is
@@ -22,7 +24,9 @@ namespace wb::worker {
 struct HttpEndpoint {
   std::string host;  // the daemon's TCP listener
   std::uint16_t port = 0;
-  std::string token;  // tcp.token (read from a 0600 file, never from the command line)
+  std::string unix_socket;  // or: the daemon's Unix socket (host and port unused)
+  std::string token;  // tcp.token (read from a 0600 file, never from the command line); empty: none sent
+  int rank = -1;      // >= 0: the MPI rank this worker is, sent as `rank`
   std::int64_t job = 0;
   std::string run;
 };

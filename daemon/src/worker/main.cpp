@@ -3,12 +3,22 @@
 //   worker Slurm started (launcher = "slurm"): frames go over the daemon's TCP listener
 //   (http_transport.h) with the bearer token read from FILE; the first frame ("hello") is
 //   answered with the start message.
+// wb-worker --daemon-socket PATH --job ID --run RUN — one rank of a data-parallel job, started
+//   by `mpirun -np N` (mpi_launcher.h): the same frames over the daemon's Unix socket, each with
+//   this process's MPI rank (OMPI_COMM_WORLD_RANK, PMIX_RANK or PMI_RANK). Before the plugin is
+//   loaded, libmpi is loaded RTLD_GLOBAL: the plugin is loaded RTLD_LOCAL, and OpenMPI builds
+//   whose components (dlopened by MPI_Init) expect libmpi's symbols global fail otherwise.
+//   Debian's OpenMPI 4.1 runs either way (tried: a wb-worker without it passed tests/mpi).
 //
 // Reads the daemon's "start" message from the channel on fd N (channel.h), loads the one plugin
 // file it names with the daemon's own loader (PluginHost) and the host table carried over the
 // channel (remote_host.h), runs the job on this thread, sends the plugin's result and exits 0.
 // Exit 2: bad command line or no start message; 70: the daemon closed the channel.
+#include <dlfcn.h>
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <csignal>
 #include <fstream>
@@ -53,10 +63,30 @@ void report_peak_memory(const wb_host& host, wb_job& job, double start_rss) {
   host.job_log(host.ctx, &job, WB_LOG_INFO, message.c_str());
 }
 
+// This process's MPI rank and world size from the launcher's environment (-1, 0 when none).
+int env_int(std::initializer_list<const char*> names, int otherwise) {
+  for (const char* n : names)
+    if (const char* v = std::getenv(n); v && *v) return std::atoi(v);
+  return otherwise;
+}
+
+// Some OpenMPI builds open their components (dlopen) expecting libmpi's symbols to be global; a
+// plugin loaded RTLD_LOCAL brings libmpi in as local. Loading it global first covers those.
+void load_mpi_global() {
+#ifdef WB_MPI_LIBRARY
+  for (const char* lib : {WB_MPI_LIBRARY, "libmpi.so.40", "libmpi.so"})
+    if (::dlopen(lib, RTLD_NOW | RTLD_GLOBAL)) return;
+  spdlog::warn("cannot load the MPI library globally: {}", ::dlerror());
+#endif
+}
+
 int run(wb::worker::Transport& ch, bool say_hello) {
   std::optional<nlohmann::json> start;
   try {
-    if (say_hello) ch.send({{"type", "hello"}, {"slurm_job_id", std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : ""}});
+    if (say_hello)
+      ch.send({{"type", "hello"},
+               {"slurm_job_id", std::getenv("SLURM_JOB_ID") ? std::getenv("SLURM_JOB_ID") : ""},
+               {"pid", static_cast<long long>(::getpid())}});
     start = ch.receive();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "wb-worker: %s\n", e.what());
@@ -113,11 +143,12 @@ std::string read_token(const std::string& path) {
 
 int main(int argc, char** argv) {
   int fd = -1;
-  std::string url, job, run_id, token_file;
+  std::string url, socket_path, job, run_id, token_file;
   for (int i = 1; i + 1 < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--channel-fd") fd = std::atoi(argv[i + 1]);
     else if (a == "--daemon-url") url = argv[i + 1];
+    else if (a == "--daemon-socket") socket_path = argv[i + 1];
     else if (a == "--job") job = argv[i + 1];
     else if (a == "--run") run_id = argv[i + 1];
     else if (a == "--token-file") token_file = argv[i + 1];
@@ -137,16 +168,34 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "wb-worker: %s\n", e.what());
       return 2;
     }
+  } else if (!socket_path.empty() && !job.empty() && !run_id.empty()) {
+    try {
+      wb::worker::HttpEndpoint ep;
+      ep.unix_socket = socket_path;
+      ep.job = std::stoll(job);
+      ep.run = run_id;
+      ep.rank = env_int({"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}, 0);
+      transport = std::make_unique<wb::worker::HttpTransport>(std::move(ep));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "wb-worker: %s\n", e.what());
+      return 2;
+    }
+    // A rank dies with the mpirun that started it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (env_int({"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}, 1) > 1) load_mpi_global();
   } else {
     std::fprintf(stderr,
                  "usage: wb-worker --channel-fd N  |  wb-worker --daemon-url http://HOST:PORT --job ID --run RUN "
-                 "--token-file FILE  (started by workbenchd for one job)\n");
+                 "--token-file FILE  |  wb-worker --daemon-socket PATH --job ID --run RUN  (started by workbenchd "
+                 "for one job)\n");
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
   // Its log lines go to the daemon's stderr, marked as the worker's.
   auto logger = spdlog::stderr_logger_mt("wb-worker");
-  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [wb-worker " + std::to_string(::getpid()) + "] [%l] %v");
+  const int rank = socket_path.empty() ? -1 : env_int({"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}, 0);
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [wb-worker " + std::to_string(::getpid()) +
+                      (rank >= 0 ? " rank " + std::to_string(rank) : std::string()) + "] [%l] %v");
   spdlog::set_default_logger(logger);
   int rc = run(*transport, fd < 0);
   std::fflush(nullptr);

@@ -192,7 +192,8 @@ RemoteHost::~RemoteHost() {
 void RemoteHost::report(json message) {
   try {
     ch_.send(message);
-  } catch (const ChannelError&) {
+  } catch (const ChannelError& e) {
+    std::fprintf(stderr, "wb-worker: %s\n", e.what());
     std::_Exit(70);  // the daemon is gone
   }
 }

@@ -9,10 +9,20 @@ namespace wb::plugin {
 wb_status drive_loop(const JobHost& job, llama::TrainLoop& loop, const LoopPlan& plan,
                      const std::function<void(int64_t step)>& eval, const std::function<void()>& save,
                      double& last_train_loss) {
+  llama::Collectives* c = plan.collectives && plan.collectives->world() > 1 ? plan.collectives : nullptr;
+  const bool leader = !c || c->rank() == 0;
   while (!loop.finished()) {
-    if (job.cancelled()) {
-      if (job.shutting_down()) {
-        save();
+    bool cancelled = job.cancelled(), shutting_down = job.shutting_down();
+    if (c) {
+      // The ranks hear a cancel at different moments: rank 0's view decides for all.
+      unsigned char flags[2] = {static_cast<unsigned char>(cancelled), static_cast<unsigned char>(shutting_down)};
+      c->broadcast(flags, sizeof flags, 0);
+      cancelled = flags[0] != 0;
+      shutting_down = flags[1] != 0;
+    }
+    if (cancelled) {
+      if (shutting_down) {
+        if (leader) save();
         job.info("interrupted at step " + std::to_string(loop.steps_done()) + "; checkpoint saved");
         return WB_INTERRUPTED;
       }
@@ -28,6 +38,7 @@ wb_status drive_loop(const JobHost& job, llama::TrainLoop& loop, const LoopPlan&
         throw std::runtime_error("training diverged: loss is " + std::to_string(st.loss) + " at step " +
                                  std::to_string(st.step));
     }
+    if (!leader) continue;
     if (ls.loss_read && (st.step % plan.log_every == 0 || loop.finished())) {
       job.metric(st.step, "train_loss", st.loss);
       job.metric(st.step, "lr", st.lr);

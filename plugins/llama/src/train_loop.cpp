@@ -9,6 +9,11 @@
 
 namespace wb::llama {
 
+void TrainLoop::set_collectives(Collectives* c) {
+  if (c && c->world() > 1)
+    throw EngineError(ErrorKind::unsupported, "data-parallel training (world > 1) runs on the CPU trainer only");
+}
+
 namespace {
 
 class CpuLoop final : public TrainLoop {
@@ -20,6 +25,7 @@ class CpuLoop final : public TrainLoop {
   void save(const std::filesystem::path& dir) override { t_.save(dir); }
   void load(const std::filesystem::path& dir) override { t_.load(dir); }
   void sync_model() override {}  // the Trainer updates the model in place
+  void set_collectives(Collectives* c) override { t_.set_collectives(c); }
   double eval_loss(const std::vector<TrainBatch>& batches, int64_t limit) override {
     const size_t n = limit > 0 ? std::min(batches.size(), static_cast<size_t>(limit)) : batches.size();
     double sum = 0;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "wb/plugin/data_parallel.h"
 #include "wb/plugin/loop_driver.h"
 #include "wb/plugin/model_store.h"
 #include "wb/plugin/device.h"
@@ -61,8 +62,22 @@ void report(const JobHost& job, int64_t step, const PairAccuracy& acc, bool safe
 
 }  // namespace
 
+namespace {
+wb_status train(const JobHost& job, const RewardSpec& s, plugin::DataParallel& dp);
+}
+
 wb_status run_reward(const JobHost& job, const json& spec_json) {
   const RewardSpec s = parse_reward_spec(spec_json);
+  // world > 1: this process is one of the job's mpirun ranks (wb/plugin/data_parallel.h).
+  plugin::DataParallel dp(s.world);
+  const wb_status st = train(job, s, dp);
+  dp.ended(st == WB_OK || st == WB_CANCELLED || st == WB_INTERRUPTED);
+  return st;
+}
+
+namespace {
+
+wb_status train(const JobHost& job, const RewardSpec& s, plugin::DataParallel& dp) {
   job.progress(0.0, "load");
   const fs::path base_dir = plugin::registered_model_path(s.model, job.handle());
   llama::Model<float> model = llama::load_model<float>(base_dir);
@@ -89,7 +104,8 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   for (const auto& name : s.eval_datasets)
     for (auto& p : load_pairs(job, tok, name, "", max_len)) eval.push_back(std::move(p));
   if (train_pairs == 0) throw std::runtime_error("the datasets have no training pairs");
-  const int64_t per_step = s.batch * s.grad_accum;
+  // A step takes grad_accum micro-batches on each rank.
+  const int64_t per_step = s.batch * s.grad_accum * dp.world();
   const int64_t steps_per_epoch = (train_pairs + per_step - 1) / per_step;
   const int64_t total = s.max_steps ? *s.max_steps : steps_per_epoch * s.epochs;
 
@@ -128,7 +144,8 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   llama::TrainerConfig tc = trainer_config(s, total);
   tc.loss = llama::LossKind::kRanking;
   tc.centering = s.centering;
-  llama::InMemoryDataSource data(std::move(batches));
+  // Each rank feeds its own share of every step's micro-batches.
+  plugin::ShardedData data(std::move(batches), dp.world(), dp.rank(), s.grad_accum, s.reshard);
   // The engine's CPU Trainer, or its GPU trainer in fp32 (wb/llama/train_loop.h); both write the
   // CPU's checkpoint format, so a run resumes on either device. Held-out evaluation runs on the
   // CPU model, synced from the GPU first.
@@ -143,13 +160,17 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
     trainer->load(s.resume_from);
     job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer->steps_done()));
   }
+  // After the checkpoint: rank 0's weights are broadcast to the others.
+  trainer->set_collectives(dp.collectives());
+  // Only rank 0 writes checkpoints, evaluates and registers the result.
   auto save_checkpoint = [&] {
+    if (!dp.leader()) return;
     trainer->save(ckpt);
     job.checkpoint(ckpt);
   };
   const bool safety_head = s.head == "safety";
   auto evaluate = [&](int64_t step) -> std::optional<PairAccuracy> {
-    if (eval.empty()) return std::nullopt;
+    if (eval.empty() || !dp.leader()) return std::nullopt;
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
     trainer->sync_model();
     PairAccuracy acc = accuracy_of(eval, score_pairs(model, &*model.lora, *model.head, eval), s.margins);
@@ -160,13 +181,15 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   if (trainer->steps_done() == 0) first = evaluate(0);
 
   double last_train = NAN;
-  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/false};
+  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/false,
+                              dp.collectives()};
   const wb_status loop_status =
       plugin::drive_loop(job, *trainer, plan, [&](int64_t step) { evaluate(step); }, save_checkpoint, last_train);
   if (loop_status != WB_OK) return loop_status;
   last = evaluate(total);
   // The final state stays in the checkpoint: a crash before registration finishes from it.
   save_checkpoint();  // also brings the GPU loop's weights into `model` for the save below
+  if (!dp.leader()) return WB_OK;  // rank 0 publishes the weights every rank holds
 
   job.progress(1.0, "save");
   json result = {{"kind", "reward"}, {"head", s.head}, {"output", s.output}, {"steps", total},
@@ -194,5 +217,7 @@ wb_status run_reward(const JobHost& job, const json& spec_json) {
   job.info("result " + result.dump());
   return WB_OK;
 }
+
+}  // namespace
 
 }  // namespace wb::reward

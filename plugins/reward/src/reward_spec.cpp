@@ -6,6 +6,7 @@
 
 #include "wb/plugin/adapter_base.h"
 #include "wb/plugin/host.h"
+#include "wb/plugin/data_parallel.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/spec.h"
 #include "wb/plugin/training_options.h"
@@ -23,6 +24,7 @@ using plugin::lora_from_spec;
 std::string reward_kind(const std::string& head) { return "reward_" + head; }
 
 std::string reward_cpu_only(const RewardSpec& s, const llama::LoraConfig* continued) {
+  if (s.world > 1) return "data-parallel training (world > 1)";  // the ranks reduce host buffers
   const double dropout = continued ? continued->lora_dropout : s.lora.lora_dropout;
   return dropout > 0 ? "LoRA with dropout" : "";
 }
@@ -129,6 +131,8 @@ RewardSpec parse_reward_spec(const json& spec) {
   s.log_every = r.integer("log_every");
   s.checkpoint_every = r.integer("checkpoint_every");
   s.device = r.device();
+  s.world = r.integer("world");
+  s.reshard = r.boolean("reshard");
   r.finish();
   return s;
 }
@@ -146,6 +150,7 @@ void validate_reward_spec(const json& spec) {
   }
   // "cuda" that cannot run here is refused now, naming the field and the reason.
   plugin::choose_device(s.device, reward_cpu_only(s, continued ? &*continued : nullptr));
+  plugin::check_world(s.world);
   auto check_ds = [](const std::string& field, const std::string& name) {
     auto d = Host::lookup("dataset", name);
     if (!d) spec_fail(field, "unknown dataset '" + name + "'");

@@ -56,6 +56,8 @@ struct RewardSpec {
   int64_t eval_every = 0, log_every = 1, checkpoint_every = 0;
   std::string resume_from;
   std::string device;  // "" = the daemon's default
+  int64_t world = 1;     // data-parallel ranks (wb/plugin/data_parallel.h)
+  bool reshard = false;  // resume a checkpoint of another world size
 };
 
 RewardSpec parse_reward_spec(const nlohmann::json& spec);

@@ -1,5 +1,7 @@
 #include "spec_fields.h"
 
+#include "wb/plugin/data_parallel.h"
+
 namespace wb::reward {
 
 using plugin::required;
@@ -38,6 +40,8 @@ const plugin::JobFields kRewardFields{
         {"log_every", T::Integer, 1, "steps between logged metrics", {}, 1},
         {"checkpoint_every", T::Integer, 0, "steps between checkpoints (0: only when interrupted)", {}, 0},
         {"device", T::String, nullptr, "auto | cpu | cuda (default: the daemon's device setting)", {"auto", "cpu", "cuda"}},
+        plugin::data_parallel_fields()[0],
+        plugin::data_parallel_fields()[1],
     }};
 
 const plugin::JobFields kLabelSyntheticFields{

@@ -1,5 +1,7 @@
 #include "spec_fields.h"
 
+#include "wb/plugin/data_parallel.h"
+
 namespace wb::sft {
 
 using plugin::Field;
@@ -16,7 +18,7 @@ Field device_field() {
 
 // The fields pretrain and sft share; `lr` is the kind's default learning rate.
 std::vector<Field> train_fields(const char* dataset_help, double lr) {
-  return {
+  std::vector<Field> f = {
       {"model", T::String, required, "the registered model to train"},
       {"dataset", T::String, required, dataset_help},
       {"eval_dataset", T::String, nullptr, "a dataset of the same kind for eval loss (default: the dataset's eval split)"},
@@ -39,6 +41,8 @@ std::vector<Field> train_fields(const char* dataset_help, double lr) {
       {"checkpoint_every", T::Integer, 0, "steps between checkpoints (0: only when interrupted)", {}, 0},
       device_field(),
   };
+  for (Field& x : plugin::data_parallel_fields()) f.push_back(std::move(x));
+  return f;
 }
 
 plugin::JobFields sft_table() {

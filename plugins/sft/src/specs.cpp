@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "wb/plugin/adapter_base.h"
+#include "wb/plugin/data_parallel.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/error.h"
 #include "wb/plugin/fields.h"
@@ -130,6 +131,8 @@ TrainSpec parse_train_spec(const std::string& kind, const json& spec) {
   s.log_every = r.integer("log_every");
   s.checkpoint_every = r.integer("checkpoint_every");
   s.device = r.device();  // "" when absent or null: the daemon's default
+  s.world = r.integer("world");
+  s.reshard = r.boolean("reshard");
   if (kind == "sft") {
     s.method = r.string("method");
     const bool lora = s.method == "lora";
@@ -237,6 +240,7 @@ void validate_spec(const std::string& kind, const json& spec) {
     }
     if (!s.output.empty()) require_free("output", kind == "sft" && s.method == "lora" ? "adapter" : "model", s.output);
     choose_train_device(s);  // "cuda" that cannot run here is refused at submission
+    plugin::check_world(s.world);
   } else if (kind == "eval") {
     EvalSpec s = parse_eval_spec(spec);
     require("model", "model", s.model);

@@ -9,7 +9,8 @@
 //                 "context_length", "lr", "min_lr", "schedule": cosine|constant, "warmup" (steps
 //                 >= 1, or a fraction < 1), "weight_decay", "clip", "grad_accum", "seed",
 //                 "eval_every", "eval_batches", "log_every", "checkpoint_every", "output",
-//                 "device": auto|cpu|cuda (default: the daemon's device; train_device.h);
+//                 "device": auto|cpu|cuda (default: the daemon's device; train_device.h),
+//                 "world" (data-parallel ranks), "reshard";
 //                 sft only: "method": lora|full, "rank", "alpha", "dropout", "target_modules"}
 //   eval         {"model", "adapter"?, "dataset" | "suite_dir", "split", "max_tokens", "limit",
 //                 "batch", "device": auto|cpu|cuda (as for training; train_device.h)}
@@ -71,6 +72,8 @@ struct TrainSpec {
   llama::LoraConfig lora;         // rank/alpha/dropout/target_modules
   std::string resume_from;        // set by the daemon
   std::string device;             // auto | cpu | cuda; empty: the daemon's setting (train_device.h)
+  int64_t world = 1;              // ranks of a data-parallel run (wb/plugin/data_parallel.h)
+  bool reshard = false;           // resume a checkpoint of another world size
 };
 
 struct EvalSpec {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "wb/plugin/data_parallel.h"
 #include "wb/plugin/loop_driver.h"
 #include "wb/plugin/model_store.h"
 #include "wb/plugin/spec.h"
@@ -53,8 +54,22 @@ std::vector<llama::TrainBatch> load_batches(const plugin::JobHost& job, const Tr
 
 }  // namespace
 
+namespace {
+wb_status train(const plugin::JobHost& job, const std::string& kind, const TrainSpec& s, plugin::DataParallel& dp);
+}
+
 wb_status run_train(const plugin::JobHost& job, const std::string& kind, const json& spec_json) {
   const TrainSpec s = parse_train_spec(kind, spec_json);
+  // world > 1: this process is one of the job's mpirun ranks (wb/plugin/data_parallel.h).
+  plugin::DataParallel dp(s.world);
+  const wb_status st = train(job, kind, s, dp);
+  dp.ended(st == WB_OK || st == WB_CANCELLED || st == WB_INTERRUPTED);
+  return st;
+}
+
+namespace {
+
+wb_status train(const plugin::JobHost& job, const std::string& kind, const TrainSpec& s, plugin::DataParallel& dp) {
   const bool lora = kind == "sft" && s.method == "lora";
   llama::DeviceChoice device = choose_train_device(s);
   job.progress(0.0, "load");
@@ -75,11 +90,16 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
                                      : load_batches(job, s, tok, s.eval_dataset, "", false);
   int64_t train_tokens = 0;
   for (const auto& b : train) train_tokens += target_count(b);
-  const int64_t steps_per_epoch = std::max<int64_t>(1, static_cast<int64_t>(train.size()) / s.grad_accum);
+  // An epoch is one pass over the data by all ranks together.
+  const int64_t steps_per_epoch =
+      std::max<int64_t>(1, static_cast<int64_t>(train.size()) / (s.grad_accum * dp.world()));
   const int64_t total = s.max_steps ? *s.max_steps : steps_per_epoch * s.epochs;
   job.info(kind + " " + s.model + " -> " + s.output + ": " + std::to_string(train.size()) + " micro-batches (" +
            std::to_string(train_tokens) + " target tokens), " + std::to_string(eval.size()) + " eval micro-batches, " +
-           std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full"));
+           std::to_string(total) + " steps" + (lora ? ", LoRA r=" + std::to_string(s.lora.r) : ", full") +
+           (dp.world() > 1 ? ", " + std::to_string(dp.world()) + " data-parallel ranks of " +
+                                 std::to_string(s.grad_accum) + " micro-batches per step each"
+                           : std::string()));
   if (eval.empty()) job.log(WB_LOG_WARN, "no eval rows: eval_loss is not reported");
   // Full training keeps 20 bytes per parameter on the GPU: a model too large for it trains on
   // the CPU when the job did not ask for cuda itself, and fails saying why when it did.
@@ -95,7 +115,8 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   }
 
   llama::TrainerConfig tc = plugin::trainer_config(s, total);
-  llama::InMemoryDataSource data(std::move(train));
+  // Each rank feeds its own share of every step's micro-batches.
+  plugin::ShardedData data(std::move(train), dp.world(), dp.rank(), s.grad_accum, s.reshard);
   // On the GPU the loss is read back only on the steps that log it (log_every and the last).
   const std::unique_ptr<llama::TrainLoop> trainer = llama::make_train_loop(device, model, data, tc, s.log_every);
 
@@ -104,13 +125,17 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
     trainer->load(s.resume_from);
     job.info("resumed from " + s.resume_from + " at step " + std::to_string(trainer->steps_done()));
   }
+  // After the checkpoint: rank 0's weights (and so its checkpoint's) are broadcast to the others.
+  trainer->set_collectives(dp.collectives());
+  // Only rank 0 writes checkpoints, evaluates and registers the result.
   auto save_checkpoint = [&] {
+    if (!dp.leader()) return;
     trainer->save(ckpt);
     job.checkpoint(ckpt);
   };
 
   auto report_eval = [&](int64_t step) -> double {
-    if (eval.empty()) return NAN;
+    if (eval.empty() || !dp.leader()) return NAN;
     job.progress(static_cast<double>(step) / static_cast<double>(total), "eval");
     const double l = trainer->eval_loss(eval, s.eval_batches);
     if (std::isfinite(l)) job.metric(step, "eval_loss", l);
@@ -119,7 +144,8 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   double first_eval = NAN, last_eval = NAN, last_train = NAN;
   if (trainer->steps_done() == 0) first_eval = report_eval(0);
 
-  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true};
+  const plugin::LoopPlan plan{total, s.log_every, s.eval_every, s.checkpoint_every, /*log_tokens_per_s=*/true,
+                              dp.collectives()};
   const wb_status loop_status = plugin::drive_loop(job, *trainer, plan, [&](int64_t step) { last_eval = report_eval(step); },
                                            save_checkpoint, last_train);
   if (loop_status != WB_OK) return loop_status;
@@ -128,6 +154,7 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   // job's checkpoint: a crash before registration finishes from it without retraining.
   if (lora) save_checkpoint();
   trainer->sync_model();
+  if (!dp.leader()) return WB_OK;  // rank 0 publishes the weights every rank holds
 
   job.progress(1.0, "save");
   json result = {{"kind", kind}, {"output", s.output}, {"steps", total}, {"method", kind == "sft" ? s.method : "full"},
@@ -155,5 +182,7 @@ wb_status run_train(const plugin::JobHost& job, const std::string& kind, const j
   job.info("result " + result.dump());
   return WB_OK;
 }
+
+}  // namespace
 
 }  // namespace wb::sft

@@ -15,7 +15,8 @@
 //               batch_invariant, shared_adapters
 //     [tcp]     enabled, host, port, token, max_body_bytes, max_connections,
 //               metrics_without_token
-//     [jobs]    max_attempts, max_job_memory, isolation, heartbeat_timeout_s, stop_grace_s
+//     [jobs]    max_attempts, max_job_memory, isolation, heartbeat_timeout_s, stop_grace_s, mpirun,
+//               mpirun_args
 //
 // Loading is strict: an unknown key, a value of the wrong type or out of range throws
 // ConfigError naming the key (e.g. "workbench.toml: unknown key 'limits.max_bodyy'").
@@ -107,6 +108,10 @@ struct Jobs {
   // After a cancel (or a missed heartbeat) is sent, how long a worker has before SIGTERM, and
   // after SIGTERM before SIGKILL.
   double stop_grace_s = 10;
+  // The launcher of data-parallel jobs (spec world > 1): `mpirun -np N --oversubscribe <args>
+  // wb-worker ...`. A name is looked up on the daemon's PATH; args are added before wb-worker.
+  std::string mpirun = "mpirun";
+  std::vector<std::string> mpirun_args;
 };
 
 struct Config {

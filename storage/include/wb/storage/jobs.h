@@ -69,8 +69,9 @@ class JobRepository {
   // waits for a person (retry() or cancel()). attempts += 1.
   JobRecord hold(std::int64_t id, std::string_view reason);
   // held -> queued (error cleared): the next run resumes from the checkpoint. Any other state
-  // throws Conflict ("job 7 is failed; only a held job can be retried").
-  JobRecord retry(std::int64_t id);
+  // throws Conflict ("job 7 is failed; only a held job can be retried"). `spec`, when given (an
+  // object), replaces the job's spec in the same transaction (a person changing its world size).
+  JobRecord retry(std::int64_t id, const std::optional<nlohmann::json>& spec = std::nullopt);
 
   // Start-up recovery of every running job (the daemon died under it; crashes += 1), keeping its
   // checkpoint and progress:

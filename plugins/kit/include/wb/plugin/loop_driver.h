@@ -23,13 +23,18 @@ struct LoopPlan {
   int64_t eval_every = 0;        // eval(step) at multiples before the last step; 0: never
   int64_t checkpoint_every = 0;  // save() at multiples before the last step; 0: never
   bool log_tokens_per_s = false; // also the tokens_per_s metric with the train metrics
+  // One rank of a data-parallel run (data_parallel.h; nullptr: one process): rank 0's cancel and
+  // shutdown flags are broadcast before every step, so every rank stops at the same step; only
+  // rank 0 records metrics and progress, evaluates and saves.
+  llama::Collectives* collectives = nullptr;
 };
 
 // Steps `loop` until it finishes, checking the job's cancellation before every step: on a
 // shutdown it saves a checkpoint and returns WB_INTERRUPTED; on a cancel it returns WB_CANCELLED;
 // WB_OK when the loop finished. Records train_loss, lr and grad_norm (and tokens_per_s) on
 // read-out steps (LoopStep::loss_read) every log_every steps and at the last, and "train"
-// progress after each step; last_train_loss gets every loss read. Throws std::runtime_error
+// progress after each step; last_train_loss gets every loss read. With plan.collectives, every
+// rank steps and stops alike and rank 0 alone reports, calls eval() and save(). Throws std::runtime_error
 // ("training diverged: ...") when a loss read is not finite. The final eval and checkpoint are
 // the caller's.
 wb_status drive_loop(const JobHost& job, llama::TrainLoop& loop, const LoopPlan& plan,

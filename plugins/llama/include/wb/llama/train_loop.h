@@ -43,6 +43,9 @@ class TrainLoop {
   // counts) over the first `limit` batches (0: all), with the current weights and no dropout;
   // NaN when no row counts. The GPU loop evaluates on the device (no copy back).
   virtual double eval_loss(const std::vector<TrainBatch>& batches, int64_t limit) = 0;
+  // Data parallel over `c` (Trainer::set_collectives; nullptr: off). The CPU loop only: the GPU
+  // loop throws EngineError(unsupported).
+  virtual void set_collectives(Collectives* c);
 };
 
 // The loop on device.cuda's side: the CPU Trainer over `model`, or the GPU trainer (fp32 storage,
