@@ -84,6 +84,16 @@ DeviceInfo device_info() {
   return info;
 }
 
+void select_device_for_rank(int local_rank) noexcept {
+  if (!device_available() || local_rank < 0) return;
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count <= 0) {
+    cudaGetLastError();
+    return;
+  }
+  if (cudaSetDevice(local_rank % count) != cudaSuccess) cudaGetLastError();
+}
+
 Backend resolve_backend(const std::string& setting) {
   if (setting == "cpu") return Backend::cpu;
   if (setting == "auto") return device_available() ? Backend::cuda : Backend::cpu;

@@ -1,6 +1,9 @@
 #include "wb/plugin/data_parallel.h"
 
+#include <cstdlib>
 #include <stdexcept>
+
+#include "wb/llama/device.h"
 
 #include "wb/plugin/error.h"
 #include "wb/plugin/spec.h"
@@ -48,6 +51,21 @@ DataParallel::DataParallel(int64_t world) {
                              std::to_string(world_) + " rank" + (world_ == 1 ? "" : "s") +
                              " (the daemon starts data-parallel jobs with mpirun -np " + std::to_string(world) + ")");
 #endif
+}
+
+int DataParallel::local_rank() const {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* v = std::getenv(var); v && *v) {
+      try {
+        return std::stoi(v);
+      } catch (const std::exception&) {
+      }
+    }
+  return rank_;
+}
+
+void DataParallel::use_rank_device() const {
+  if (world_ > 1) llama::use_rank_device(local_rank());
 }
 
 DataParallel::~DataParallel() {

@@ -35,6 +35,14 @@ GpuDeviceInfo gpu_device_info() {
 #endif
 }
 
+void use_rank_device(int local_rank) {
+#if WB_HAVE_CUDA
+  cuda::select_device_for_rank(local_rank);
+#else
+  (void)local_rank;
+#endif
+}
+
 bool valid_device_setting(const std::string& s) { return s == "auto" || s == "cpu" || s == "cuda"; }
 
 DeviceChoice choose_device(const std::string& requested, const std::string& default_setting,

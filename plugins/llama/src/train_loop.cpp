@@ -11,7 +11,7 @@ namespace wb::llama {
 
 void TrainLoop::set_collectives(Collectives* c) {
   if (c && c->world() > 1)
-    throw EngineError(ErrorKind::unsupported, "data-parallel training (world > 1) runs on the CPU trainer only");
+    throw EngineError(ErrorKind::unsupported, "this training loop does not run data-parallel (world > 1)");
 }
 
 namespace {

@@ -153,6 +153,7 @@ wb_status train(const JobHost& job, const RewardSpec& s, plugin::DataParallel& d
       plugin::choose_device(s.device, reward_cpu_only(s, s.adapter.empty() ? nullptr : &model.lora->config));
   plugin::fit_gpu_memory(device, s.device, model.weights.numel(), /*full=*/false);
   job.info("device: " + device.note + (device.cuda ? "; eval runs on the CPU" : ""));
+  if (device.cuda) dp.use_rank_device();  // a data-parallel rank's own GPU
   const std::unique_ptr<llama::TrainLoop> trainer = llama::make_train_loop(device, model, data, tc, s.log_every);
 
   const fs::path ckpt = job.dir() / "checkpoint";

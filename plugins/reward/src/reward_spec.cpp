@@ -24,7 +24,6 @@ using plugin::lora_from_spec;
 std::string reward_kind(const std::string& head) { return "reward_" + head; }
 
 std::string reward_cpu_only(const RewardSpec& s, const llama::LoraConfig* continued) {
-  if (s.world > 1) return "data-parallel training (world > 1)";  // the ranks reduce host buffers
   const double dropout = continued ? continued->lora_dropout : s.lora.lora_dropout;
   return dropout > 0 ? "LoRA with dropout" : "";
 }

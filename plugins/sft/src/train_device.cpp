@@ -7,8 +7,6 @@ namespace wb::sft {
 llama::DeviceChoice choose_train_device(const TrainSpec& s) {
   // Everything the CPU Trainer runs for these jobs runs on the GPU trainer too, except dropout.
   const bool dropout = s.kind == "sft" && s.method == "lora" && s.lora.lora_dropout > 0;
-  // The ranks of a data-parallel run reduce host buffers: the CPU trainer.
-  if (s.world > 1) return plugin::choose_device(s.device, "data-parallel training (world > 1)");
   return plugin::choose_device(s.device, dropout ? "LoRA with dropout" : "");
 }
 

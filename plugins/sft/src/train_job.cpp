@@ -118,6 +118,7 @@ wb_status train(const plugin::JobHost& job, const std::string& kind, const Train
   // Each rank feeds its own share of every step's micro-batches.
   plugin::ShardedData data(std::move(train), dp.world(), dp.rank(), s.grad_accum, s.reshard);
   // On the GPU the loss is read back only on the steps that log it (log_every and the last).
+  if (device.cuda) dp.use_rank_device();  // a data-parallel rank's own GPU
   const std::unique_ptr<llama::TrainLoop> trainer = llama::make_train_loop(device, model, data, tc, s.log_every);
 
   const fs::path ckpt = job.dir() / "checkpoint";

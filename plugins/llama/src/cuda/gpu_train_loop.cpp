@@ -25,6 +25,7 @@ class GpuLoop final : public TrainLoop {
   void save(const std::filesystem::path& dir) override { t_.save(dir); }
   void load(const std::filesystem::path& dir) override { t_.load(dir); }
   void sync_model() override { t_.sync_to_host(); }
+  void set_collectives(Collectives* c) override { t_.set_collectives(c); }
   // The same sum as the CPU loop's, on the trainer's device model between steps.
   double eval_loss(const std::vector<TrainBatch>& batches, int64_t limit) override {
     const size_t n = limit > 0 ? std::min(batches.size(), static_cast<size_t>(limit)) : batches.size();

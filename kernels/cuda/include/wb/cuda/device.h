@@ -27,6 +27,10 @@ struct DeviceInfo {
 // Properties of the current device. Throws CudaError when no device answers.
 DeviceInfo device_info();
 
+// Makes device (local_rank mod the device count) the current one (one rank per GPU on a machine,
+// shared round-robin where there are fewer GPUs). Nothing when no device answers.
+void select_device_for_rank(int local_rank) noexcept;
+
 // The compute backends a run can pick (config `device = "auto" | "cpu" | "cuda"`).
 enum class Backend { cpu, cuda };
 

@@ -46,6 +46,12 @@ class DataParallel {
   DataParallel& operator=(const DataParallel&) = delete;
 
   int rank() const { return rank_; }
+  // This rank's index among the ranks on its machine (mpirun's OMPI_COMM_WORLD_LOCAL_RANK, Slurm's
+  // SLURM_LOCALID; else the rank).
+  int local_rank() const;
+  // Before a GPU trainer is built: the rank's own GPU (local_rank mod the device count,
+  // llama::use_rank_device). Its gradients then go through host memory over MPI.
+  void use_rank_device() const;
   int world() const { return world_; }
   bool leader() const { return rank_ == 0; }
   // nullptr for a world of one.

@@ -39,6 +39,11 @@ struct GpuDeviceInfo {
 };
 GpuDeviceInfo gpu_device_info();
 
+// A data-parallel rank that trains on the GPU: makes device (local_rank mod the device count) this
+// process's current device before any GPU work, so the ranks on one machine spread over its GPUs
+// (several share one where there are fewer). Nothing without a CUDA backend or device.
+void use_rank_device(int local_rank);
+
 // Whether `setting` is one of auto, cpu, cuda.
 bool valid_device_setting(const std::string& setting);
 

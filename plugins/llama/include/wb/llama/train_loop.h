@@ -43,8 +43,8 @@ class TrainLoop {
   // counts) over the first `limit` batches (0: all), with the current weights and no dropout;
   // NaN when no row counts. The GPU loop evaluates on the device (no copy back).
   virtual double eval_loss(const std::vector<TrainBatch>& batches, int64_t limit) = 0;
-  // Data parallel over `c` (Trainer::set_collectives; nullptr: off). The CPU loop only: the GPU
-  // loop throws EngineError(unsupported).
+  // Data parallel over `c` (nullptr: off): Trainer::set_collectives on the CPU,
+  // GpuTrainer::set_collectives on the GPU (host reduction over MPI, stream-ordered over NCCL).
   virtual void set_collectives(Collectives* c);
 };
 
