@@ -1,6 +1,8 @@
 // bench_decode: serving speed on the CPU backend.
-//   prefill:  a 128-token prompt in one chunk -> prompt tokens/s, and its useful GFLOP/s as a
-//             share of a measured sgemm peak (the linears, causal attention, one LM-head row)
+//   prefill:  a 128-token prompt in one chunk -> prompt tokens/s, its useful GFLOP/s as a
+//             share of a measured sgemm peak (the linears, causal attention, one LM-head row),
+//             and ratio_vs_products: the same matrix products timed alone with OpenBLAS
+//             (prefill_products.h), alternating with the prefill runs, over the prefill's time
 //   decode:   batch 1 and batch 8 sequences, each generating 256 tokens greedily after a short
 //             prompt -> generated tokens/s; with several --stream-rows values (e.g. "32 0": the
 //             row kernel for decode batches vs BLAS alone) the runs alternate, --reps rounds
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "prefill_products.h"
 #include "wb/llama/decode.h"
 #include "wb/llama/rng.h"
 #include "wb/llama/sampler.h"
@@ -36,17 +39,23 @@ int main(int argc, char** argv) {
   int64_t prompt = 128, gen = 256, prompt_decode = 1;  // decode starts after BOS
   std::vector<int64_t> batches{1, 8};
   std::vector<int64_t> stream_rows{llama::ForwardOptions{}.stream_rows};
-  int reps = 1;
+  int reps = 1, prefill_reps = 3;
+  std::vector<int> fuse{1};
   app.add_option("--model", model_dir, "HF model directory");
   app.add_option("--preset", preset, "random model of a preset size (15m, 110m, ...)");
   app.add_option("--prefill", prompt, "prefill length")->default_val(128);
   app.add_option("--generate", gen, "tokens generated per sequence")->default_val(256);
   app.add_option("--batches", batches, "decode batch sizes")->default_val(std::vector<int64_t>{1, 8});
   app.add_option("--stream-rows", stream_rows, "Decoder::set_stream_rows values, alternated (0: BLAS only)");
+  app.add_option("--prefill-reps", prefill_reps, "prefill runs (best of), each followed by its products alone")
+      ->default_val(3);
+  app.add_option("--fuse-products", fuse, "prefill with fused q/k/v and gate/up GEMMs (1) or one per linear (0); "
+                 "several values alternate")->default_val(std::vector<int>{1});
   app.add_option("--reps", reps, "rounds over batches and --stream-rows values")->default_val(1);
   CLI11_PARSE(app, argc, argv);
   try {
-    const llama::Model<float> m = bench::model_from_args(model_dir, preset, 1);
+    llama::Model<float> m = bench::model_from_args(model_dir, preset, 1);
+    m.weights.pack_fused();  // as the serving engine holds its model on the CPU
     const llama::LlamaConfig& c = m.config;
     const std::string label = bench::model_label(model_dir, preset);
     const double bw = bench::copy_bandwidth();
@@ -57,27 +66,36 @@ int main(int argc, char** argv) {
     gen = std::min(gen, c.max_position_embeddings - prompt_decode);
     prompt = std::min(prompt, c.max_position_embeddings);
 
-    {  // prefill (best of 3)
-      double best = 1e30;
-      for (int r = 0; r < 3; ++r) {
-        llama::DecodeSequence<float> s(c);
-        const auto toks = random_tokens(c, prompt, 7 + r);
-        const auto t0 = std::chrono::steady_clock::now();
-        dec.prefill(s, toks, logits, prompt);
-        best = std::min(best, bench::seconds_since(t0));
-      }
-      // Useful FLOPs: the seven linears of every layer per token, causal attention (QK^T and PV
-      // over T(T+1)/2 scores per head), the LM head for the last token; against sgemm's peak.
-      const double T = static_cast<double>(prompt), D = static_cast<double>(c.hidden_size);
-      const double QD = static_cast<double>(c.num_attention_heads * c.head_dim()), KVD = static_cast<double>(c.kv_dim());
-      const double P = D * (2 * QD + 2 * KVD) + 3 * D * static_cast<double>(c.intermediate_size);
-      const double flops = static_cast<double>(c.num_hidden_layers) * (2 * P * T + 2 * QD * T * (T + 1)) +
-                           2 * D * static_cast<double>(c.vocab_size);
+    {  // prefill: best of --prefill-reps, each run followed by the same products timed alone
+      bench::PrefillProducts products(m, prompt);
+      std::vector<double> best(fuse.size(), 1e30), best_cpu(fuse.size(), 1e30);
+      double best_products = 1e30, best_products_cpu = 1e30;
+      for (int r = 0; r < prefill_reps; ++r)
+        for (size_t f = 0; f < fuse.size(); ++f) {  // alternating --fuse-products values
+          dec.set_fuse_products(fuse[f] != 0);
+          llama::DecodeSequence<float> s(c);
+          const auto toks = random_tokens(c, prompt, 7 + r);
+          const auto t0 = std::chrono::steady_clock::now();
+          double c0 = bench::cpu_seconds();
+          dec.prefill(s, toks, logits, prompt);
+          best[f] = std::min(best[f], bench::seconds_since(t0));
+          best_cpu[f] = std::min(best_cpu[f], bench::cpu_seconds() - c0);
+          c0 = bench::cpu_seconds();
+          best_products = std::min(best_products, products.run_seconds());
+          best_products_cpu = std::min(best_products_cpu, bench::cpu_seconds() - c0);
+        }
+      const double flops = products.useful_flops();
       const double peak = bench::sgemm_peak();
-      bench::emit({{"bench", "decode"}, {"phase", "prefill"}, {"model", label}, {"tokens", prompt},
-                   {"seconds", best}, {"tokens_per_s", static_cast<double>(prompt) / best},
-                   {"achieved_gflop_s", flops / best / 1e9}, {"sgemm_peak_gflop_s", peak / 1e9},
-                   {"ratio_vs_sgemm", flops / best / peak}});
+      for (size_t f = 0; f < fuse.size(); ++f)
+        bench::emit({{"bench", "decode"}, {"phase", "prefill"}, {"model", label}, {"tokens", prompt},
+                     {"fuse_products", fuse[f] != 0}, {"seconds", best[f]},
+                     {"tokens_per_s", static_cast<double>(prompt) / best[f]},
+                     {"achieved_gflop_s", flops / best[f] / 1e9}, {"sgemm_peak_gflop_s", peak / 1e9},
+                     {"ratio_vs_sgemm", flops / best[f] / peak}, {"products_seconds", best_products},
+                     {"ratio_vs_products", best_products / best[f]}, {"cpu_seconds", best_cpu[f]},
+                     {"products_cpu_seconds", best_products_cpu},
+                     {"ratio_vs_products_cpu", best_products_cpu / best_cpu[f]}});
+      dec.set_fuse_products(true);
     }
     for (int rep = 0; rep < reps; ++rep)
     for (int64_t sr : stream_rows)

@@ -66,6 +66,12 @@ int64_t status_kb(const char* key) {
 
 }  // namespace
 
+double cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 int64_t rss_bytes() { return status_kb("VmRSS"); }
 int64_t peak_rss_bytes() { return status_kb("VmHWM"); }
 

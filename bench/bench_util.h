@@ -44,6 +44,10 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// CPU seconds of this process so far, every thread (CLOCK_PROCESS_CPUTIME_ID): steadier than wall
+// time on a shared machine, and with one thread the work itself.
+double cpu_seconds();
+
 // Prints `j` as one line, adding "date" (UTC ISO 8601) and "threads" (OpenMP max threads).
 void emit(nlohmann::json j);
 

@@ -4,7 +4,8 @@
 # tokens/s, over wb_rlhf_core). JSON lines on stdout.
 find_package(CLI11 CONFIG QUIET)
 if(TARGET wb_llama AND TARGET CLI11::CLI11)
-  add_library(wb_bench_util STATIC ${CMAKE_CURRENT_LIST_DIR}/bench_util.cpp)
+  add_library(wb_bench_util STATIC ${CMAKE_CURRENT_LIST_DIR}/bench_util.cpp
+              ${CMAKE_CURRENT_LIST_DIR}/prefill_products.cpp)
   target_include_directories(wb_bench_util PUBLIC ${CMAKE_CURRENT_LIST_DIR})
   target_link_libraries(wb_bench_util PUBLIC wb_llama)
   foreach(b bench_decode bench_train bench_xent)

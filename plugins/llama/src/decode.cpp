@@ -76,6 +76,7 @@ void Decoder<T>::forward(std::span<DecodeSequence<T>* const> seqs,
   opts.row_tile = row_tile_;
   opts.row_invariant = row_invariant_;
   opts.stream_rows = stream_rows_;
+  opts.fuse_products = fuse_products_;
 
   x_.resize(static_cast<size_t>(n * D));
   embed(model_, ids_.data(), n, x_.data());

@@ -1,6 +1,7 @@
 // Forward pass over packed sequences, built from the per-layer pieces the decoder also uses.
 #include "wb/llama/forward.h"
 
+#include <algorithm>
 #include <set>
 #include <stdexcept>
 
@@ -17,6 +18,20 @@
 namespace wb::llama {
 
 using detail::grow;
+
+namespace {
+// Output of one fused product ([n, Q + 2 KV] or [n, 2F]), per thread, grown to the largest seen.
+template <typename T>
+T* fused_scratch(int64_t n) {
+  thread_local std::vector<T> buf;
+  return grow(buf, n);
+}
+// Whether this layer's q/k/v and gate/up products run fused for n rows (ForwardOptions::fuse_products).
+template <typename T>
+bool fused(const LayerWeights<T>& w, int64_t n, const ForwardOptions& opts) {
+  return w.packed() && opts.fuse_products && detail::base_product_is_gemm<T>(n, opts);
+}
+}  // namespace
 
 template <typename T>
 std::vector<AdapterSegment<T>> adapter_segments(
@@ -62,12 +77,27 @@ void layer_qkv(const Model<T>& m, int64_t layer, const T* x, const int32_t* posi
   a.resize(c, n, tsz);  // grows only
   kernels::rmsnorm_forward<T>(a.ln1.data(), a.rstd1.data(), x, w.input_layernorm.ptr(), n,
                               c.hidden_size, c.rms_norm_eps);
-  detail::linear_lora_forward(m, layer, LoraModule::Q, a.ln1.data(), n, segments, opts,
-                              a.q.data(), a.lora_t[0].data(), a.drop_x);
-  detail::linear_lora_forward(m, layer, LoraModule::K, a.ln1.data(), n, segments, opts,
-                              a.k.data(), a.lora_t[1].data(), a.drop_x);
-  detail::linear_lora_forward(m, layer, LoraModule::V, a.ln1.data(), n, segments, opts,
-                              a.v.data(), a.lora_t[2].data(), a.drop_x);
+  if (fused(w, n, opts)) {  // one GEMM over [Wq; Wk; Wv], split into q, k, v, then each LoRA
+    const int64_t QD = H * hd, KVD = KV * hd, W = QD + 2 * KVD, D = c.hidden_size;
+    T* f = fused_scratch<T>(n * W);
+    kernels::gemm<T>(false, true, n, W, D, T(1), a.ln1.data(), D, w.qkv_proj.ptr(), D, T(0), f, W);
+    for (int64_t i = 0; i < n; ++i) {
+      const T* r = f + i * W;
+      std::copy(r, r + QD, a.q.data() + i * QD);
+      std::copy(r + QD, r + QD + KVD, a.k.data() + i * KVD);
+      std::copy(r + QD + KVD, r + W, a.v.data() + i * KVD);
+    }
+    detail::lora_add(m, layer, LoraModule::Q, a.ln1.data(), segments, opts, a.q.data(), a.lora_t[0].data(), a.drop_x);
+    detail::lora_add(m, layer, LoraModule::K, a.ln1.data(), segments, opts, a.k.data(), a.lora_t[1].data(), a.drop_x);
+    detail::lora_add(m, layer, LoraModule::V, a.ln1.data(), segments, opts, a.v.data(), a.lora_t[2].data(), a.drop_x);
+  } else {
+    detail::linear_lora_forward(m, layer, LoraModule::Q, a.ln1.data(), n, segments, opts,
+                                a.q.data(), a.lora_t[0].data(), a.drop_x);
+    detail::linear_lora_forward(m, layer, LoraModule::K, a.ln1.data(), n, segments, opts,
+                                a.k.data(), a.lora_t[1].data(), a.drop_x);
+    detail::linear_lora_forward(m, layer, LoraModule::V, a.ln1.data(), n, segments, opts,
+                                a.v.data(), a.lora_t[2].data(), a.drop_x);
+  }
   kernels::rope_forward<T>(a.q.data(), H * hd, positions, n, H, hd, c.rope_theta);
   kernels::rope_forward<T>(a.k.data(), KV * hd, positions, n, KV, hd, c.rope_theta);
 }
@@ -86,11 +116,31 @@ void layer_out_mlp(const Model<T>& m, int64_t layer, const T* x,
   // MLP on rmsnorm(x_mid)
   kernels::rmsnorm_forward<T>(a.ln2.data(), a.rstd2.data(), a.x_mid.data(),
                               w.post_attention_layernorm.ptr(), n, D, c.rms_norm_eps);
-  detail::linear_lora_forward(m, layer, LoraModule::Gate, a.ln2.data(), n, segments, opts,
-                              a.g.data(), a.lora_t[4].data(), a.drop_x);
-  detail::linear_lora_forward(m, layer, LoraModule::Up, a.ln2.data(), n, segments, opts,
-                              a.u.data(), a.lora_t[5].data(), a.drop_x);
-  kernels::swiglu_forward<T>(a.h.data(), a.g.data(), a.u.data(), n * F);
+  if (fused(w, n, opts)) {  // one GEMM over [Wgate; Wup]
+    const int64_t W = 2 * F;
+    T* f = fused_scratch<T>(n * W);
+    kernels::gemm<T>(false, true, n, W, D, T(1), a.ln2.data(), D, w.gate_up_proj.ptr(), D, T(0), f, W);
+    const bool lora = detail::lora_t_size(layer, LoraModule::Gate, segments) > 0 ||
+                      detail::lora_t_size(layer, LoraModule::Up, segments) > 0;
+    if (!lora && !opts.for_backward) {  // SwiGLU straight from the fused rows
+      for (int64_t i = 0; i < n; ++i)
+        kernels::swiglu_forward<T>(a.h.data() + i * F, f + i * W, f + i * W + F, F);
+    } else {  // g and u whole: the LoRA products add to them, backward reads them
+      for (int64_t i = 0; i < n; ++i) {
+        std::copy(f + i * W, f + i * W + F, a.g.data() + i * F);
+        std::copy(f + i * W + F, f + (i + 1) * W, a.u.data() + i * F);
+      }
+      detail::lora_add(m, layer, LoraModule::Gate, a.ln2.data(), segments, opts, a.g.data(), a.lora_t[4].data(), a.drop_x);
+      detail::lora_add(m, layer, LoraModule::Up, a.ln2.data(), segments, opts, a.u.data(), a.lora_t[5].data(), a.drop_x);
+      kernels::swiglu_forward<T>(a.h.data(), a.g.data(), a.u.data(), n * F);
+    }
+  } else {
+    detail::linear_lora_forward(m, layer, LoraModule::Gate, a.ln2.data(), n, segments, opts,
+                                a.g.data(), a.lora_t[4].data(), a.drop_x);
+    detail::linear_lora_forward(m, layer, LoraModule::Up, a.ln2.data(), n, segments, opts,
+                                a.u.data(), a.lora_t[5].data(), a.drop_x);
+    kernels::swiglu_forward<T>(a.h.data(), a.g.data(), a.u.data(), n * F);
+  }
   // x_out = x_mid + down_proj(h); x may alias x_out, it is no longer read.
   detail::linear_lora_forward(m, layer, LoraModule::Down, a.h.data(), n, segments, opts, x_out,
                               a.lora_t[6].data(), a.drop_x);

@@ -72,12 +72,26 @@ int64_t lora_t_size(int64_t layer, LoraModule mod, const std::vector<AdapterSegm
 }
 
 template <typename T>
+bool base_product_is_gemm(int64_t n, const ForwardOptions& opts) {
+  if (opts.row_invariant || opts.row_tile > 0 || n < 2) return false;
+  return !(std::is_same_v<T, float> && n <= opts.stream_rows);
+}
+
+template <typename T>
 void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const T* x, int64_t n,
                          const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts,
                          T* y, T* t, std::vector<T>& drop) {
   auto [in, out] = linear_shape(m.config, mod);
-  const T* w = m.weights.layers[layer].linear(mod).ptr();
+  const T* w = m.weights.layers[layer].linear_ptr(mod);
   gemm_nt_rows<T>(n, out, in, T(1), x, w, T(0), y, opts.row_tile, opts.row_invariant, opts.stream_rows);
+  lora_add(m, layer, mod, x, segs, opts, y, t, drop);
+}
+
+template <typename T>
+void lora_add(const Model<T>& m, int64_t layer, LoraModule mod, const T* x,
+              const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts, T* y, T* t,
+              std::vector<T>& drop) {
+  auto [in, out] = linear_shape(m.config, mod);
   int64_t toff = 0;
   for (const auto& s : segs) {
     const auto* p = s.adapter ? s.adapter->pair(layer, mod) : nullptr;
@@ -111,7 +125,7 @@ void linear_lora_backward(const Model<T>& m, int64_t layer, LoraModule mod, cons
                           LoraAdapter<T>* lora_grads, std::vector<T>& dt_scratch,
                           std::vector<T>& drop_x, std::vector<T>& drop_dx) {
   auto [in, out] = linear_shape(m.config, mod);
-  kernels::linear_backward<T>(dx, dW, dy, x, m.weights.layers[layer].linear(mod).ptr(), n, in,
+  kernels::linear_backward<T>(dx, dW, dy, x, m.weights.layers[layer].linear_ptr(mod), n, in,
                               out);
   int64_t toff = 0;
   for (const auto& s : segs) {
@@ -154,6 +168,10 @@ void linear_lora_backward(const Model<T>& m, int64_t layer, LoraModule mod, cons
 
 #define WB_INSTANTIATE(T)                                                                      \
   template bool dropout_active<T>(const Model<T>&, const LoraAdapter<T>*, const ForwardOptions&); \
+  template bool base_product_is_gemm<T>(int64_t, const ForwardOptions&);                    \
+  template void lora_add<T>(const Model<T>&, int64_t, LoraModule, const T*,                  \
+                            const std::vector<AdapterSegment<T>>&, const ForwardOptions&, T*, T*, \
+                            std::vector<T>&);                                                \
   template int64_t lora_t_size<T>(int64_t, LoraModule, const std::vector<AdapterSegment<T>>&);  \
   template void linear_lora_forward<T>(const Model<T>&, int64_t, LoraModule, const T*, int64_t, \
                                        const std::vector<AdapterSegment<T>>&,                  \

@@ -27,6 +27,19 @@ void linear_lora_forward(const Model<T>& m, int64_t layer, LoraModule mod, const
                          const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts,
                          T* y, T* t, std::vector<T>& drop);
 
+// The LoRA part of the above alone: y[n,out] += the segments' low-rank products (after a base
+// product computed elsewhere, e.g. a fused q/k/v GEMM).
+template <typename T>
+void lora_add(const Model<T>& m, int64_t layer, LoraModule mod, const T* x,
+              const std::vector<AdapterSegment<T>>& segs, const ForwardOptions& opts, T* y, T* t,
+              std::vector<T>& drop);
+
+// Whether the base product of n rows runs as one sgemm/dgemm (not the row kernel, not BLAS row
+// tiles, not gemv): then products sharing an input may run as one fused GEMM with the same
+// result per element.
+template <typename T>
+bool base_product_is_gemm(int64_t n, const ForwardOptions& opts);
+
 // Backward of the above: dx += (nullable), dW += (nullable), and LoRA dA/dB += for the segments
 // whose adapter is `trained` (grads: the trained adapter's gradient, nullable).
 template <typename T>

@@ -1,7 +1,10 @@
 // Base weights: HF names/shapes, deterministic random init, traversal.
 #include "wb/llama/weights.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <initializer_list>
 #include <stdexcept>
 
 namespace wb::llama {
@@ -58,6 +61,64 @@ const Tensor<T>& LayerWeights<T>::linear(LoraModule m) const {
 }
 
 template <typename T>
+const T* LayerWeights<T>::linear_ptr(LoraModule m) const {
+  if (!packed()) return linear(m).ptr();
+  const int64_t D = q_proj.shape.at(1);
+  switch (m) {
+    case LoraModule::Q: return qkv_proj.ptr();
+    case LoraModule::K: return qkv_proj.ptr() + q_proj.shape.at(0) * D;
+    case LoraModule::V: return qkv_proj.ptr() + (q_proj.shape.at(0) + k_proj.shape.at(0)) * D;
+    case LoraModule::Gate: return gate_up_proj.ptr();
+    case LoraModule::Up: return gate_up_proj.ptr() + gate_proj.shape.at(0) * D;
+    default: return linear(m).ptr();
+  }
+}
+
+namespace {
+// Concatenates the parts' rows into one matrix and frees each part's values (keeping its shape).
+template <typename T>
+Tensor<T> pack_rows(std::initializer_list<Tensor<T>*> parts) {
+  int64_t rows = 0, cols = parts.begin()[0]->shape.at(1);
+  for (auto* p : parts) rows += p->shape.at(0);
+  Tensor<T> out({rows, cols});
+  T* at = out.ptr();
+  for (auto* p : parts) {
+    at = std::copy(p->data.begin(), p->data.end(), at);
+    std::vector<T>().swap(p->data);
+  }
+  return out;
+}
+// The reverse: each part gets its rows back; the fused matrix is freed.
+template <typename T>
+void unpack_rows(Tensor<T>& fused, std::initializer_list<Tensor<T>*> parts) {
+  const T* at = fused.ptr();
+  for (auto* p : parts) {
+    p->data.assign(at, at + Tensor<T>::count(p->shape));
+    at += p->numel();
+  }
+  fused = Tensor<T>();
+}
+}  // namespace
+
+template <typename T>
+void Weights<T>::pack_fused() {
+  for (auto& l : layers) {
+    if (l.packed()) continue;
+    l.qkv_proj = pack_rows<T>({&l.q_proj, &l.k_proj, &l.v_proj});
+    l.gate_up_proj = pack_rows<T>({&l.gate_proj, &l.up_proj});
+  }
+}
+
+template <typename T>
+void Weights<T>::unpack_fused() {
+  for (auto& l : layers) {
+    if (!l.packed()) continue;
+    unpack_rows<T>(l.qkv_proj, {&l.q_proj, &l.k_proj, &l.v_proj});
+    unpack_rows<T>(l.gate_up_proj, {&l.gate_proj, &l.up_proj});
+  }
+}
+
+template <typename T>
 Weights<T> Weights<T>::zeros(const LlamaConfig& c) {
   c.validate();
   const int64_t D = c.hidden_size, V = c.vocab_size;
@@ -90,12 +151,16 @@ Weights<T> Weights<T>::random(const LlamaConfig& c, uint64_t seed, double std) {
   return w;
 }
 
+namespace {
+// Every present tensor with its HF name in for_each order, packed or not (packed q/k/v and
+// gate/up tensors have their shapes and no data).
 template <typename T>
-void Weights<T>::for_each(const std::function<void(const std::string&, Tensor<T>&)>& f) {
-  f("model.embed_tokens.weight", embed_tokens);
-  for (size_t i = 0; i < layers.size(); ++i) {
+void visit_tensors(const Weights<T>& cw, const std::function<void(const std::string&, Tensor<T>&)>& f) {
+  auto& w = const_cast<Weights<T>&>(cw);
+  f("model.embed_tokens.weight", w.embed_tokens);
+  for (size_t i = 0; i < w.layers.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    auto& l = layers[i];
+    auto& l = w.layers[i];
     f(p + "input_layernorm.weight", l.input_layernorm);
     for (LoraModule m : {LoraModule::Q, LoraModule::K, LoraModule::V, LoraModule::O})
       f(p + linear_path(m) + ".weight", l.linear(m));
@@ -103,8 +168,23 @@ void Weights<T>::for_each(const std::function<void(const std::string&, Tensor<T>
     for (LoraModule m : {LoraModule::Gate, LoraModule::Up, LoraModule::Down})
       f(p + linear_path(m) + ".weight", l.linear(m));
   }
-  f("model.norm.weight", norm);
-  if (!lm_head.empty()) f("lm_head.weight", lm_head);
+  f("model.norm.weight", w.norm);
+  if (!w.lm_head.empty()) f("lm_head.weight", w.lm_head);
+}
+// Values a tensor stands for: its shape's count when packed weights keep them in a fused matrix
+// (check_shapes verified the fused sizes), else what it holds.
+template <typename T>
+int64_t values(const Tensor<T>& t, bool packed) {
+  return packed && t.empty() && t.shape.size() == 2 ? Tensor<T>::count(t.shape) : t.numel();
+}
+}  // namespace
+
+template <typename T>
+void Weights<T>::for_each(const std::function<void(const std::string&, Tensor<T>&)>& f) {
+  if (packed())
+    throw std::logic_error("weights: packed for inference (q/k/v and gate/up fused); unpack_fused() "
+                           "before reading them by name");
+  visit_tensors(*this, f);
 }
 
 template <typename T>
@@ -146,8 +226,16 @@ std::string shape_str(const std::vector<int64_t>& s) {
 template <typename T>
 void Weights<T>::check_shapes(const LlamaConfig& c) const {
   const auto want = expected_shapes(c);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    if (l.packed() && (l.qkv_proj.numel() != Tensor<T>::count(l.q_proj.shape) + Tensor<T>::count(l.k_proj.shape) +
+                                                 Tensor<T>::count(l.v_proj.shape) ||
+                       l.gate_up_proj.numel() != Tensor<T>::count(l.gate_proj.shape) + Tensor<T>::count(l.up_proj.shape)))
+      throw std::invalid_argument("weights: layer " + std::to_string(i) +
+                                  "'s fused q/k/v or gate/up matrix does not match its tensors' shapes");
+  }
   std::vector<std::pair<std::string, const Tensor<T>*>> have;
-  for_each([&](const std::string& n, const Tensor<T>& t) { have.emplace_back(n, &t); });
+  visit_tensors<T>(*this, [&](const std::string& n, Tensor<T>& t) { have.emplace_back(n, &t); });
   if (c.tie_word_embeddings && !lm_head.empty())
     throw std::invalid_argument("weights: lm_head.weight present but tie_word_embeddings is true");
   if (!c.tie_word_embeddings && lm_head.empty())
@@ -158,7 +246,7 @@ void Weights<T>::check_shapes(const LlamaConfig& c) const {
   for (size_t i = 0; i < want.size(); ++i) {
     const Tensor<T>& t = *have[i].second;
     if (have[i].first != want[i].first || t.shape != want[i].second ||
-        t.numel() != Tensor<T>::count(want[i].second))
+        values(t, packed()) != Tensor<T>::count(want[i].second))
       throw std::invalid_argument("weights: tensor '" + want[i].first + "' has shape " +
                                   t.shape_string() + " (" + std::to_string(t.numel()) +
                                   " values), the config needs " + shape_str(want[i].second));
@@ -168,7 +256,7 @@ void Weights<T>::check_shapes(const LlamaConfig& c) const {
 template <typename T>
 int64_t Weights<T>::numel() const {
   int64_t n = 0;
-  for_each([&](const std::string&, const Tensor<T>& t) { n += t.numel(); });
+  visit_tensors<T>(*this, [&](const std::string&, Tensor<T>& t) { n += values(t, packed()); });
   return n;
 }
 

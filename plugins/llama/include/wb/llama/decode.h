@@ -74,6 +74,10 @@ class Decoder {
   // run through the row kernel instead of BLAS (ForwardOptions::stream_rows; 0: BLAS always).
   void set_stream_rows(int64_t rows) { stream_rows_ = rows < 0 ? 0 : rows; }
   int64_t stream_rows() const { return stream_rows_; }
+  // With packed weights (Weights::pack_fused): q/k/v and gate/up products of a chunk that runs
+  // through sgemm as one GEMM each (ForwardOptions::fuse_products; default on).
+  void set_fuse_products(bool on) { fuse_products_ = on; }
+  bool fuse_products() const { return fuse_products_; }
 
  private:
   const Model<T>& model_;
@@ -83,6 +87,7 @@ class Decoder {
   int64_t row_tile_ = 0;
   bool row_invariant_ = false;
   int64_t stream_rows_ = ForwardOptions{}.stream_rows;
+  bool fuse_products_ = ForwardOptions{}.fuse_products;
 };
 
 }  // namespace wb::llama

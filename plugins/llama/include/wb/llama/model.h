@@ -102,6 +102,11 @@ struct ForwardOptions {
   // every call (several times faster at these sizes); more rows use sgemm, one row gemv.
   // 0: BLAS for every product. Not batch-invariant either way (the kernel depends on the rows).
   int64_t stream_rows = 32;
+  // With packed weights (Weights::pack_fused), products that run as one sgemm (more rows than
+  // stream_rows, no batch-invariant mode) run q/k/v as one GEMM over [Wq; Wk; Wv] and gate/up as
+  // one over [Wgate; Wup]; LoRA products are added after. false: one GEMM per linear (the same
+  // values per element; for side-by-side measurement).
+  bool fuse_products = true;
 };
 
 // Rows [row_begin, row_end) use `adapter` (nullptr: base only).

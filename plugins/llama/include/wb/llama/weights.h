@@ -38,8 +38,19 @@ struct LayerWeights {
   Tensor<T> post_attention_layernorm;
   Tensor<T> gate_proj, up_proj, down_proj;
 
+  // Inference packing (Weights::pack_fused): [Wq; Wk; Wv] as one [Q + 2 KV, D] matrix and
+  // [Wgate; Wup] as one [2F, D], so a prefill runs one product per group instead of three and
+  // two. While packed these own the values and q/k/v/gate/up_proj keep only their shapes (their
+  // data is empty: no second copy); otherwise these two are empty.
+  Tensor<T> qkv_proj, gate_up_proj;
+
+  // The HF tensor of a linear. Its data is empty for q/k/v/gate/up while packed: read the
+  // values through linear_ptr, which works either way.
   Tensor<T>& linear(LoraModule m);
   const Tensor<T>& linear(LoraModule m) const;
+  // The [out, in] row-major values of a linear, packed or not.
+  const T* linear_ptr(LoraModule m) const;
+  bool packed() const { return !qkv_proj.empty(); }
 };
 
 template <typename T>
@@ -57,7 +68,17 @@ struct Weights {
   // The [V, D] matrix the logits are computed with (lm_head, or embed_tokens when tied).
   const Tensor<T>& output_embedding() const { return lm_head.empty() ? embed_tokens : lm_head; }
 
+  // Moves every layer's q/k/v and gate/up values into its fused matrices (LayerWeights::qkv_proj,
+  // gate_up_proj), one layer at a time (peak memory: one layer's matrices more); no-op when
+  // packed. unpack_fused() moves them back into the HF tensors. For inference only: while packed,
+  // for_each throws std::logic_error, because checkpoints, merges, exports and optimizers need
+  // the HF tensors; numel() and check_shapes() work either way.
+  void pack_fused();
+  void unpack_fused();
+  bool packed() const { return !layers.empty() && layers.front().packed(); }
+
   // Visits every present tensor with its HF name, in a fixed order (embed, layers, norm, head).
+  // Throws std::logic_error while packed (see pack_fused).
   void for_each(const std::function<void(const std::string&, Tensor<T>&)>& f);
   void for_each(const std::function<void(const std::string&, const Tensor<T>&)>& f) const;
   // Throws std::invalid_argument naming the first tensor whose shape does not match `c`.
