@@ -188,6 +188,30 @@ void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
   }
 }
 
+template <typename T>
+void token_entropy_forward(acc_t<T>* ent, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp) {
+#pragma omp parallel for schedule(static) if (n * vocab > kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    if (targets[i] < 0) {
+      ent[i] = T(0);
+      continue;
+    }
+    const T* row = logits + i * vocab;
+    const double it = double(inv_temp);
+    double mx = double(row[0]) * it;
+    for (int64_t j = 1; j < vocab; ++j) mx = std::max(mx, double(row[j]) * it);
+    double sum = 0, pz = 0;
+    for (int64_t j = 0; j < vocab; ++j) {
+      const double z = double(row[j]) * it;
+      const double e = std::exp(z - mx);
+      sum += e;
+      pz += e * z;
+    }
+    ent[i] = static_cast<T>(mx + std::log(sum) - pz / sum);
+  }
+}
+
 #define WB_INSTANTIATE(T)                                                                    \
   template void cross_entropy_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t);    \
   template void cross_entropy_backward<T>(T*, const T*, const int32_t*, const T*, int64_t,   \
@@ -198,7 +222,8 @@ void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
   template void log_softmax_forward<T>(T*, const T*, int64_t, int64_t);                      \
   template void token_logprob_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T);  \
   template void token_logprob_backward<T>(T*, const T*, const int32_t*, const T*, int64_t,    \
-                                          int64_t, T);
+                                          int64_t, T);                                       \
+  template void token_entropy_forward<T>(T*, const T*, const int32_t*, int64_t, int64_t, T);
 WB_INSTANTIATE(float)
 WB_INSTANTIATE(double)
 #undef WB_INSTANTIATE

@@ -379,6 +379,36 @@ TEST_CASE("token log-probs at a temperature and their signed per-row coefficient
   }
 }
 
+TEST_CASE("token entropy at a temperature equals -sum p log p in double, masked rows 0", "[kernels]") {
+  const int64_t n = 3, V = 7;
+  Vec logits = randn(n * V, 21, 3.0);
+  logits[2 * V + 4] = 90.0;  // a dominant logit: near-zero entropy, no overflow
+  const std::vector<int32_t> t{2, -1, 0};
+  for (const double inv_temp : {1.0, 1.0 / 1.2}) {
+    Vec ent(n, 42.0);
+    k::token_entropy_forward<double>(ent.data(), logits.data(), t.data(), n, V, inv_temp);
+    CHECK(ent[1] == 0.0);
+    for (int64_t i : {int64_t(0), int64_t(2)}) {
+      double z = 0;
+      for (int64_t j = 0; j < V; ++j) z += std::exp(inv_temp * logits[i * V + j]);
+      double h = 0;
+      for (int64_t j = 0; j < V; ++j) {
+        const double p = std::exp(inv_temp * logits[i * V + j]) / z;
+        if (p > 0) h -= p * std::log(p);
+      }
+      CHECK(ent[i] == Approx(h).epsilon(1e-10).margin(1e-12));
+    }
+    CHECK(ent[0] > 0.0);
+    CHECK(ent[0] <= std::log(double(V)) + 1e-12);
+  }
+  // A uniform row has entropy log V.
+  const Vec flat(V, 0.25);
+  const std::vector<int32_t> t1{0};
+  double e = 0;
+  k::token_entropy_forward<double>(&e, flat.data(), t1.data(), 1, V, 1.0);
+  CHECK(e == Approx(std::log(double(V))).epsilon(1e-14));
+}
+
 TEST_CASE("fused cross-entropy equals forward plus backward, in place and in float", "[kernels]") {
   // A vocabulary-wide case (the float path's vectorised exp and blocked sums) and a tiny one.
   for (const int64_t V : {int64_t(7), int64_t(32000)}) {

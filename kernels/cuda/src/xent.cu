@@ -127,6 +127,33 @@ __global__ void logprob_backward_kernel(T* dlogits, const T* logits, const int32
   }
 }
 
+// ent = lse(z) - sum softmax(z) z with z = inv_temp * x; masked rows 0.
+template <typename T>
+__global__ void entropy_forward_kernel(float* ent, const T* logits, const int32_t* targets,
+                                       int64_t n, int64_t vocab, float inv_temp) {
+  __shared__ float scratch[32];
+  for (int64_t row = blockIdx.x; row < n; row += gridDim.x) {
+    if (targets[row] < 0) {
+      if (threadIdx.x == 0) ent[row] = 0.0f;
+      continue;
+    }
+    const T* x = logits + row * vocab;
+    float mx = -INFINITY;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) mx = fmaxf(mx, inv_temp * to_f(x[c]));
+    mx = dev::block_max(mx, scratch);
+    float s = 0.0f, pz = 0.0f;
+    for (int64_t c = threadIdx.x; c < vocab; c += blockDim.x) {
+      const float z = inv_temp * to_f(x[c]);
+      const float e = expf(z - mx);
+      s += e;
+      pz += e * (z - mx);  // shifted by mx: the same entropy, no cancellation against lse
+    }
+    s = dev::block_sum(s, scratch);
+    pz = dev::block_sum(pz, scratch);
+    if (threadIdx.x == 0) ent[row] = logf(s) - pz / s;
+  }
+}
+
 }  // namespace
 }  // namespace wb::cuda
 
@@ -186,6 +213,15 @@ void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
   WB_CUDA_CHECK_LAUNCH();
 }
 
+template <typename T>
+void token_entropy_forward(acc_t<T>* ent, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp, Context& ctx) {
+  if (n <= 0) return;
+  entropy_forward_kernel<<<blocks_for(n, 1), kThreads, 0, ctx.s()>>>(ent, logits, targets, n,
+                                                                      vocab, inv_temp);
+  WB_CUDA_CHECK_LAUNCH();
+}
+
 #define WB_INST(T)                                                                             \
   template void cross_entropy_forward<T>(float*, const T*, const int32_t*, int64_t,  \
                                          int64_t, Context&);                                             \
@@ -197,7 +233,9 @@ void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
   template void token_logprob_forward<T>(float*, const T*, const int32_t*, int64_t, int64_t,     \
                                          float, Context&);                                       \
   template void token_logprob_backward<T>(T*, const T*, const int32_t*, const float*, int64_t,   \
-                                          int64_t, float, Context&);
+                                          int64_t, float, Context&);                             \
+  template void token_entropy_forward<T>(float*, const T*, const int32_t*, int64_t, int64_t,     \
+                                         float, Context&);
 WB_FOR_EACH_DTYPE(WB_INST)
 #undef WB_INST
 

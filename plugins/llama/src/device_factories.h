@@ -1,6 +1,6 @@
 // device_factories.h — the engine's GPU implementations behind its device-neutral interfaces
 // (train_loop.h, decode_backend.h, head_scorer.h, greedy.h,
-// logprob_trainer.h), defined in src/cuda/ and compiled only
+// logprob_trainer.h, actor_critic_trainer.h), defined in src/cuda/ and compiled only
 // with the CUDA backend (WB_HAVE_CUDA). The public factories call these when a DeviceChoice says
 // cuda; nothing outside the engine includes this header.
 #pragma once
@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "wb/llama/actor_critic_trainer.h"
 #include "wb/llama/decode_backend.h"
 #include "wb/llama/greedy.h"
 #include "wb/llama/head_scorer.h"
@@ -24,6 +25,10 @@ std::unique_ptr<DecodeBackend> make_gpu_decode_backend(const Model<float>& model
 std::unique_ptr<HeadScorer> make_gpu_head_scorer(const Model<float>& base);
 std::unique_ptr<LogprobTrainer> make_gpu_logprob_trainer(const Model<float>& model,
                                                          const LoraAdapter<float>* reference);
+std::unique_ptr<ActorCriticTrainer> make_gpu_actor_critic(const Model<float>& base, const LoraAdapter<float>& policy,
+                                                          const LoraAdapter<float>* reference,
+                                                          const LoraAdapter<float>& value,
+                                                          const ScalarHead<float>& value_head);
 std::unique_ptr<GreedyCompleter> make_gpu_greedy(const Model<float>& model, const LoraAdapter<float>* adapter);
 
 }  // namespace wb::llama::detail

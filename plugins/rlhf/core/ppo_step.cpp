@@ -58,6 +58,25 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Per batch row: the response token it predicts, -1 elsewhere (the device's row targets).
+std::vector<int32_t> row_targets(const ResponseBatch& rb) {
+  std::vector<int32_t> t(static_cast<size_t>(rb.batch.n_tokens()), -1);
+  for (size_t j = 0; j < rb.rows.size(); ++j) t[static_cast<size_t>(rb.rows[j])] = rb.targets[j];
+  return t;
+}
+// Per response token: the value of its row.
+std::vector<double> gather_rows(const ResponseBatch& rb, const std::vector<double>& per_row) {
+  std::vector<double> out(rb.rows.size());
+  for (size_t j = 0; j < rb.rows.size(); ++j) out[j] = per_row[static_cast<size_t>(rb.rows[j])];
+  return out;
+}
+// Per batch row: the coefficient of the token it predicts, 0 elsewhere.
+std::vector<double> scatter_rows(const ResponseBatch& rb, const std::vector<double>& per_token) {
+  std::vector<double> out(static_cast<size_t>(rb.batch.n_tokens()), 0.0);
+  for (size_t j = 0; j < rb.rows.size(); ++j) out[static_cast<size_t>(rb.rows[j])] = per_token[j];
+  return out;
+}
+
 }  // namespace
 
 void PpoConfig::validate() const {
@@ -78,7 +97,7 @@ void PpoConfig::validate() const {
 }
 
 PpoTrainer::PpoTrainer(llama::Model<float>& base, PpoModels models, llama::LoraAdapter<float> policy,
-                       PpoConfig config)
+                       PpoConfig config, bool cuda)
     : base_(base), models_(models), config_(std::move(config)) {
   config_.validate();
   if (base_.lora || base_.head)
@@ -105,6 +124,7 @@ PpoTrainer::PpoTrainer(llama::Model<float>& base, PpoModels models, llama::LoraA
     value_grads_ = llama::Gradients<float>::for_model(base_);
     value_opt_ = make_optimizer(base_, *value_grads_, config_.adamw);
   }
+  if (cuda) gpu_ = llama::make_gpu_actor_critic(base_, *policy_, models_.reference, *value_, *value_head_);
 }
 
 PpoTrainer::~PpoTrainer() = default;
@@ -113,8 +133,9 @@ PpoIterationStats PpoTrainer::iterate(const std::vector<Prompt>& prompts) {
   const RolloutModels rm{&*policy_, models_.reference, &*value_, &*value_head_, models_.helpfulness, models_.safety};
   const int64_t n = static_cast<int64_t>(prompts.size()) * config_.sampling.samples_per_prompt;
   const int64_t mb = config_.mini_batch == 0 ? n : std::min(config_.mini_batch, n);
-  Rollout ro = make_rollout(base_, rm, prompts, config_.sampling, config_.gate, mb, ws_,
-                            static_cast<uint64_t>(iteration_));
+  Rollout ro = gpu_ ? gpu_rollout(prompts, mb)
+                    : make_rollout(base_, rm, prompts, config_.sampling, config_.gate, mb, ws_,
+                                   static_cast<uint64_t>(iteration_));
   const auto t0 = std::chrono::steady_clock::now();
   PpoIterationStats st;
   st.iteration = iteration_ + 1;
@@ -173,6 +194,33 @@ PpoIterationStats PpoTrainer::iterate(const std::vector<Prompt>& prompts) {
         r.insert(r.end(), ret[static_cast<size_t>(i)].begin(), ret[static_cast<size_t>(i)].end());
       }
       const ResponseBatch rb = ResponseBatch::make(ps, rs);
+      if (gpu_) {
+        using Part = llama::ActorCriticTrainer::Part;
+        const std::vector<int32_t> targets = row_targets(rb);
+        gpu_->zero_grads(Part::kPolicy);
+        const auto logp = gather_rows(rb, gpu_->policy_logprobs(rb.batch, targets, config_.sampling.temperature));
+        const PolicyLossResult pl = clipped_policy_loss(logp, old_logp, a, config_.clip);
+        gpu_->policy_backward(scatter_rows(rb, pl.d_logp));
+        const double pnorm = gpu_->grad_norm(Part::kPolicy, 1.0);
+        gpu_->adamw_step(Part::kPolicy, config_.adamw, config_.lr, ++gpu_policy_steps_,
+                         config_.adamw.clip_coefficient(pnorm));
+        if (updates == 0) st.first_ratio = pl.ratio_mean;
+        st.policy_loss += pl.loss;
+        st.clip_fraction += pl.clip_fraction;
+        st.approx_kl += pl.approx_kl;
+
+        gpu_->zero_grads(Part::kValue);
+        const auto v = gpu_->values(rb.batch, rb.rows);
+        const ValueLossResult vl = clipped_value_loss(v, old_v, r, config_.value_clip);
+        gpu_->value_backward(vl.d_values);
+        const double vnorm = gpu_->grad_norm(Part::kValue, 1.0);
+        gpu_->adamw_step(Part::kValue, config_.adamw, config_.value_lr, ++gpu_value_steps_,
+                         config_.adamw.clip_coefficient(vnorm));
+        st.value_loss += vl.loss;
+        st.value_clip_fraction += vl.clip_fraction;
+        ++updates;
+        continue;
+      }
       {
         Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
         policy_grads_->zero();
@@ -203,9 +251,58 @@ PpoIterationStats PpoTrainer::iterate(const std::vector<Prompt>& prompts) {
   st.clip_fraction /= du;
   st.value_clip_fraction /= du;
   st.approx_kl /= du;
+  if (gpu_) sync_from_gpu();  // the next rollout samples from the host copy of the policy
   st.training_seconds = ro.scoring_seconds + seconds_since(t0);
   ++iteration_;
   return st;
+}
+
+Rollout PpoTrainer::gpu_rollout(const std::vector<Prompt>& prompts, int64_t chunk) {
+  Rollout ro;
+  auto t0 = std::chrono::steady_clock::now();
+  auto responses = sample_responses(base_, &*policy_, prompts, config_.sampling, static_cast<uint64_t>(iteration_),
+                                    device_);
+  ro.generation_seconds = seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  const auto scores =
+      score_responses(base_, prompts, responses, models_.helpfulness, models_.safety, config_.gate, device_);
+  const int64_t n = static_cast<int64_t>(responses.size());
+  ro.chunk = chunk == 0 ? n : chunk;
+  ro.items.resize(responses.size());
+  for (int64_t c0 = 0; c0 < n; c0 += ro.chunk) {
+    const int64_t c1 = std::min(n, c0 + ro.chunk);
+    std::vector<std::vector<int32_t>> ps, rs;
+    for (int64_t i = c0; i < c1; ++i) {
+      ps.push_back(prompts[static_cast<size_t>(responses[static_cast<size_t>(i)].prompt)].tokens);
+      rs.push_back(responses[static_cast<size_t>(i)].tokens);
+    }
+    const ResponseBatch rb = ResponseBatch::make(ps, rs);
+    const std::vector<int32_t> targets = row_targets(rb);
+    std::vector<double> ent_rows;
+    const auto logp =
+        gather_rows(rb, gpu_->policy_logprobs(rb.batch, targets, config_.sampling.temperature, &ent_rows));
+    const auto ent = gather_rows(rb, ent_rows);
+    const auto ref = gather_rows(rb, gpu_->reference_logprobs(rb.batch, targets, config_.sampling.temperature));
+    const auto val = gpu_->values(rb.batch, rb.rows);
+    for (int64_t i = c0; i < c1; ++i) {
+      RolloutItem& it = ro.items[static_cast<size_t>(i)];
+      const size_t b = static_cast<size_t>(rb.offsets[static_cast<size_t>(i - c0)]);
+      const size_t e = static_cast<size_t>(rb.offsets[static_cast<size_t>(i - c0 + 1)]);
+      it.logp.assign(logp.begin() + static_cast<ptrdiff_t>(b), logp.begin() + static_cast<ptrdiff_t>(e));
+      it.logp_ref.assign(ref.begin() + static_cast<ptrdiff_t>(b), ref.begin() + static_cast<ptrdiff_t>(e));
+      it.values.assign(val.begin() + static_cast<ptrdiff_t>(b), val.begin() + static_cast<ptrdiff_t>(e));
+      for (size_t j = b; j < e; ++j) it.entropy += ent[j] / static_cast<double>(e - b);
+      it.scores = scores[static_cast<size_t>(i)];
+      it.response = std::move(responses[static_cast<size_t>(i)]);
+    }
+  }
+  ro.scoring_seconds = seconds_since(t0);
+  return ro;
+}
+
+void PpoTrainer::sync_from_gpu() {
+  gpu_->sync_policy(*policy_);
+  gpu_->sync_value(*value_, *value_head_);
 }
 
 namespace {
@@ -256,10 +353,28 @@ std::vector<llama::AdamWSlot> import_part(llama::Model<float>& m, llama::Gradien
 void PpoTrainer::save(const std::filesystem::path& dir) {
   llama::Checkpoint c;
   c.step = iteration_;
-  c.optimizer_steps = policy_opt_->steps();
+  c.optimizer_steps = gpu_ ? gpu_policy_steps_ : policy_opt_->steps();
   c.rng = llama::Rng(config_.sampling.seed).to_string();  // rollouts are seeded from (seed, iteration)
   c.data_position = {{"iteration", iteration_}};
-  c.meta = {{"loss", "ppo"}, {"value_optimizer_steps", value_opt_->steps()}, {"beta", config_.beta}};
+  c.meta = {{"loss", "ppo"},
+            {"value_optimizer_steps", gpu_ ? gpu_value_steps_ : value_opt_->steps()},
+            {"beta", config_.beta}};
+  if (gpu_) {
+    // The device's tensors carry the CPU's names and order: the same checkpoint on both devices.
+    using Part = llama::ActorCriticTrainer::Part;
+    for (const auto& [part, prefix] : {std::pair{Part::kPolicy, "policy/"}, std::pair{Part::kValue, "value/"}}) {
+      for (auto w : gpu_->weights(part)) {
+        w.name = prefix + w.name;
+        c.weights.push_back(std::move(w));
+      }
+      for (auto m : gpu_->moments(part)) {
+        m.name = prefix + m.name;
+        c.optimizer.push_back(std::move(m));
+      }
+    }
+    llama::save_checkpoint(dir, c);
+    return;
+  }
   {
     Mounted on(base_, policy_, nullptr, llama::Trainable{false, true, false});
     export_part(base_, *policy_grads_, *policy_opt_, "policy/", c);
@@ -287,6 +402,37 @@ void PpoTrainer::load(const std::filesystem::path& dir) {
     vs = import_part(base_, *value_grads_, c, "value/", dir, true);
   }
   if (value_steps < 0) throw llama::CheckpointError(dir.string() + ": no value optimizer step count");
+  if (gpu_) {
+    using Part = llama::ActorCriticTrainer::Part;
+    auto part_weights = [&](const std::string& prefix) {
+      std::vector<llama::NamedBuffer> out;
+      for (const auto& w : c.weights)
+        if (w.name.rfind(prefix, 0) == 0) {
+          out.push_back(w);
+          out.back().name = w.name.substr(prefix.size());
+        }
+      return out;
+    };
+    const auto pw = part_weights("policy/"), vw = part_weights("value/");
+    const auto policy_before_w = gpu_->weights(Part::kPolicy);
+    const auto policy_before_m = gpu_->moments(Part::kPolicy);
+    try {
+      gpu_->set_state(Part::kPolicy, pw, ps);
+    } catch (const std::invalid_argument& e) {
+      throw llama::CheckpointError(dir.string() + ": policy: " + e.what());
+    }
+    try {
+      gpu_->set_state(Part::kValue, vw, vs);
+    } catch (const std::invalid_argument& e) {
+      gpu_->set_state(Part::kPolicy, policy_before_w, policy_before_m);
+      throw llama::CheckpointError(dir.string() + ": value: " + e.what());
+    }
+    gpu_policy_steps_ = c.optimizer_steps;
+    gpu_value_steps_ = value_steps;
+    iteration_ = c.step;
+    sync_from_gpu();
+    return;
+  }
   const auto policy_before = policy_opt_->export_state();
   const int64_t policy_steps_before = policy_opt_->steps();
   try {

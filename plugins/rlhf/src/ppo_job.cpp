@@ -8,6 +8,8 @@
 #include "rl_inputs.h"
 #include "wb/llama/adapter_io.h"
 #include "wb/llama/checkpoint.h"
+#include "wb/llama/decode_backend.h"
+#include "wb/llama/head_scorer.h"
 #include "wb/plugin/device.h"
 #include "wb/plugin/model_store.h"
 #include "wb/plugin/spec.h"
@@ -20,6 +22,9 @@ using nlohmann::json;
 using plugin::JobHost;
 
 namespace {
+
+// Answers decoded together on the GPU decoder (its KV caches are allocated for this many).
+constexpr int64_t kPpoDecodeGroup = 64;
 
 void report(const JobHost& job, const PpoIterationStats& st) {
   const int64_t i = st.iteration;
@@ -46,9 +51,10 @@ void report(const JobHost& job, const PpoIterationStats& st) {
 wb_status run_ppo(const JobHost& job, const json& spec_json) {
   const PpoSpec s = parse_ppo_spec(spec_json);
   if (s.output.empty()) plugin::spec_fail("output", "missing and no job id to name it after");
-  const llama::DeviceChoice device = plugin::choose_device(s.device, kPpoCpuOnly);
+  llama::DeviceChoice device = plugin::choose_device(s.device, "");
   job.progress(0.0, "load");
   PolicyAndReference pr = load_policy_and_reference(job, s);
+  plugin::fit_gpu_memory(device, s.device, pr.model.weights.numel(), false, "PPO training");
   job.info("device: " + device.note);
   // The trainer mounts the policy itself: the base carries no adapter.
   llama::LoraAdapter<float> policy = std::move(*pr.model.lora);
@@ -87,7 +93,23 @@ wb_status run_ppo(const JobHost& job, const json& spec_json) {
   models.reference = pr.reference ? &*pr.reference : nullptr;
   models.helpfulness = helpful.view();
   models.safety = safe.view();
-  PpoTrainer trainer(pr.model, models, std::move(policy), pc);
+  PpoTrainer trainer(pr.model, models, std::move(policy), pc, device.cuda);
+  // On the GPU the answers decode on the serving decoder and the reward models score on the GPU
+  // scorer (as rejection_sampling does); recomputation and updates run on the trainer's device model.
+  std::unique_ptr<llama::DecodeBackend> decoder;
+  std::unique_ptr<llama::HeadScorer> scorer;
+  if (device.cuda) {
+    llama::DecodeBackendOptions o;
+    o.gpu_dtype = "fp32";
+    o.max_seqs = kPpoDecodeGroup;
+    // KV caches are allocated up front: as long as the longest prompt and its answer, not the context.
+    size_t longest = 0;
+    for (const Prompt& p : ps.prompts) longest = std::max(longest, p.tokens.size());
+    o.max_context = std::min<int64_t>(cfg.max_position_embeddings, static_cast<int64_t>(longest) + s.max_new_tokens + 1);
+    decoder = llama::make_decode_backend(device, pr.model, o);
+    scorer = llama::make_head_scorer(device, std::shared_ptr<const llama::Model<float>>(std::shared_ptr<void>(), &pr.model));
+    trainer.set_device({decoder.get(), scorer.get(), kPpoDecodeGroup});
+  }
   job.info("ppo " + s.model + (s.adapter.empty() ? "" : " + " + s.adapter) + " -> " + s.output + ": reference " +
            reference_mode_name(s.reference) + ", rewards " + s.helpfulness + " / " + s.safety + ", " +
            std::to_string(ps.prompts.size()) + " prompts (" + std::to_string(ps.unsafe) + " tagged unsafe), " +
@@ -124,7 +146,8 @@ wb_status run_ppo(const JobHost& job, const json& spec_json) {
 
   job.progress(1.0, "save");
   json result = {{"kind", "ppo"}, {"output", s.output}, {"base_model", s.model}, {"iterations", s.iterations},
-                 {"reference", reference_mode_name(s.reference)}, {"beta", s.beta}, {"device", "cpu"}};
+                 {"reference", reference_mode_name(s.reference)}, {"beta", s.beta},
+                 {"device", device.cuda ? "cuda" : "cpu"}};
   if (last.iteration > 0)
     result["last"] = {{"reward_raw", last.reward_raw}, {"kl", last.kl}, {"entropy", last.entropy},
                       {"value_loss", last.value_loss}, {"response_length", last.response_length}};

@@ -38,7 +38,7 @@ const std::vector<SpecField> kPpoFields = {
     {"alpha", "number", "2 x rank", "policy LoRA alpha (reference merged only)"},
     {"target_modules", "strings", "all-linear", "policy LoRA modules (reference merged only)"},
     {"seed", "integer", "0", "policy LoRA init, prompt order and sampling"},
-    {"device", "string", "the daemon's device", "auto | cpu | cuda (PPO runs on the CPU engine; cuda is refused, auto stays on the CPU)"},
+    {"device", "string", "the daemon's device", "auto | cpu | cuda (where sampling, scoring, the recomputation and both updates run)"},
     {"output", "string", "ppo-<job id>", "name of the policy adapter"},
     {"checkpoint_every", "integer", "0", "iterations between checkpoints (0: only on shutdown and at the end)"},
 };
@@ -95,7 +95,7 @@ void validate_ppo_spec(const json& spec) {
   check_reward_model("helpfulness", s.helpfulness, "helpfulness", s.model);
   check_reward_model("safety", s.safety, "safety", s.model);
   check_prompt_dataset("dataset", s.dataset, s.safety_tags);
-  plugin::choose_device(s.device, kPpoCpuOnly);
+  plugin::choose_device(s.device, "");
   if (!s.output.empty() && Host::lookup("adapter", s.output))
     spec_fail("output", "adapter '" + s.output + "' already exists");
 }

@@ -50,12 +50,6 @@ PpoSpec parse_ppo_spec(const nlohmann::json& spec);
 
 inline std::string default_ppo_output(int64_t job_id) { return "ppo-" + std::to_string(job_id); }
 
-// The GPU model trains one adapter (+ head) at a time, each with its AdamW state; a PPO iteration
-// trains two over the one base (the policy, and the value model's adapter + head).
-inline constexpr const char* kPpoCpuOnly =
-    "the PPO iteration (the GPU model trains one adapter at a time; PPO trains the policy and the value "
-    "model's adapter + head over one base)";
-
 // parse + the registry: model, adapter (a policy adapter of the model), both reward models (a
 // reward adapter of the right head with its head file, on the model), the prompt dataset (kind
 // prompt, with is_safety_prompt tags when safety_tags), output free, the device. Throws SpecError

@@ -211,3 +211,89 @@ TEST_CASE("GPU value head read at every response row, and its backward into LoRA
       CHECK(rel_err(g.param_state_host(i, gpu::GpuLlama<float>::ParamState::kGrad), grads.head->bias.data) < 1e-4);
   }
 }
+
+// PPO's two trained models over one device base: the policy in slot 0, the value LoRA (another
+// rank) + head in slot 1. Each slot's forward equals the CPU under its own adapter, the policy
+// slot's per-row entropy equals the CPU op's on the CPU logits, and a backward and AdamW step in
+// one slot leave the other slot's weights, gradients and moments as they were.
+TEST_CASE("GPU two trainable slots over one base: each forward, backward and step stays in its slot", "[gpu]") {
+  require_device();
+  using S = gpu::GpuLlama<float>::ParamState;
+  auto pol = llama::Model<float>::random(gputest::tiny(), 25);
+  pol.lora = moved(pol.config, 4, 11);
+  pol.trainable = {.lora = true};
+  llama::Model<float> val;  // only the adapter, the head and the trainable set: what set_trainable reads
+  val.config = pol.config;
+  val.lora = moved(pol.config, 6, 13);
+  val.head = llama::ScalarHead<float>::random(pol.config.hidden_size, 14, 0.5);
+  val.trainable = {.lora = true, .head = true};
+  const auto batch = llama::Batch::pack(kSeqs);
+  const int64_t n = batch.n_tokens(), V = pol.config.vocab_size;
+  const auto targets = answer_targets();
+  const float inv_temp = 1.0f / 1.2f;
+
+  llama::Workspace<float> ws;
+  llama::ForwardOptions o;
+  llama::forward(pol, batch, ws, o, std::vector<const llama::LoraAdapter<float>*>(2, &*pol.lora));
+  std::vector<float> want_lp(static_cast<size_t>(n)), want_ent(static_cast<size_t>(n));
+  kernels::token_logprob_forward<float>(want_lp.data(), ws.logits.data(), targets.data(), n, V, inv_temp);
+  kernels::token_entropy_forward<float>(want_ent.data(), ws.logits.data(), targets.data(), n, V, inv_temp);
+  llama::forward(pol, batch, ws, o, std::vector<const llama::LoraAdapter<float>*>(2, &*val.lora));
+  std::vector<int32_t> rows;
+  for (int64_t s = 0; s < batch.n_seqs(); ++s)
+    for (int64_t i = batch.cu_seqlens[s + 1] - 4; i < batch.cu_seqlens[s + 1] - 1; ++i) rows.push_back(int32_t(i));
+  std::vector<float> want_v;
+  for (int32_t r : rows) {
+    double v = val.head->bias.data[0];
+    for (int64_t d = 0; d < pol.config.hidden_size; ++d)
+      v += double(ws.hidden[size_t(r * pol.config.hidden_size + d)]) * double(val.head->weight.data[size_t(d)]);
+    want_v.push_back(float(v));
+  }
+
+  cuda::Context ctx;
+  gpu::GpuLlama<float> g(ctx, pol);
+  g.set_lora(*pol.lora);
+  g.set_trainable(pol);
+  g.select_slot(1);
+  g.set_lora(*val.lora);
+  g.set_head(*val.head);
+  g.set_trainable(val);
+  CHECK_THROWS_AS(g.select_slot(2), std::out_of_range);
+  CHECK(g.slot() == 1);
+  const size_t value_params = g.n_params();
+  CHECK(value_params == size_t(2 * 7 * pol.config.num_hidden_layers + 2));  // A, B per module + head
+
+  g.select_slot(0);
+  CHECK(!g.has_head());
+  g.set_batch(batch);
+  g.forward();
+  CHECK(rel_err(g.token_logprobs(targets, inv_temp), want_lp) < 1e-5);
+  CHECK(rel_err(g.token_entropies(targets, inv_temp), want_ent) < 1e-5);
+  std::vector<float> coef(size_t(n), 0.0f);
+  for (int64_t i = 0; i < n; ++i)
+    if (targets[size_t(i)] >= 0) coef[size_t(i)] = 0.5f;
+  g.select_slot(1);  // a forward under slot 0 cannot be backpropagated from slot 1...
+  CHECK_THROWS_AS(g.token_logprob_backward(targets, coef, inv_temp), std::logic_error);
+  g.select_slot(0);  // ...but from slot 0 again, nothing else having run
+  g.token_logprob_backward(targets, coef, inv_temp);
+  CHECK(g.grad_sq_norm() > 0);
+  const auto policy_grad = g.param_state_host(0, S::kGrad);
+  const auto policy_w = g.param_state_host(0, S::kWeight);
+
+  g.select_slot(1);
+  CHECK(g.grad_sq_norm() == 0.0);  // the policy's backward went into slot 0 only
+  g.forward_hidden();
+  CHECK(rel_err(g.head_values(rows), want_v) < 1e-5);
+  g.head_values_backward(rows, std::vector<float>(rows.size(), 1.0f));
+  const auto value_w = g.param_state_host(0, S::kWeight);
+  g.adamw_step(1e-2f, 1);
+  CHECK(rel_err(g.param_state_host(0, S::kWeight), value_w) > 0);  // the value model moved
+
+  g.select_slot(0);  // the value step left the policy alone: weights, gradients, zero moments
+  CHECK(g.param_state_host(0, S::kWeight) == policy_w);
+  CHECK(g.param_state_host(0, S::kGrad) == policy_grad);
+  for (float x : g.param_state_host(0, S::kAdamM)) REQUIRE(x == 0.0f);
+  llama::Model<float> back = pol;
+  g.trained_to_host(back);
+  CHECK(rel_err(back.lora->pair(1, llama::LoraModule::V)->B.data, pol.lora->pair(1, llama::LoraModule::V)->B.data) == 0.0);
+}

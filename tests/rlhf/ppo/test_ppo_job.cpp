@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "rl_fixture.h"
+#include "wb/llama/device.h"
 
 using namespace rltest;
 
@@ -135,8 +136,14 @@ TEST_CASE("bad ppo specs are refused at submission naming the field, with nothin
   s["mini_batch"] = 8;
   refused(s, "field 'mini_batch'");
   s = good;
-  s["device"] = "cuda";
+  s["device"] = "gpu";
   refused(s, "field 'device'");
+  if (!wb::llama::cuda_unavailable().empty()) {  // cuda is refused only where it cannot run
+    s = good;
+    s["device"] = "cuda";
+    refused(s, "field 'device'");
+    refused(s, wb::llama::cuda_unavailable());
+  }
   s = good;
   s["output"] = "sft";
   refused(s, "field 'output': adapter 'sft' already exists");
@@ -152,6 +159,36 @@ TEST_CASE("bad ppo specs are refused at submission naming the field, with nothin
   s["safety_tags"] = false;
   s["iterations"] = 1;
   CHECK(d.d.post("/v1/jobs", {{"kind", "ppo"}, {"spec", s}}).status == 201);
+}
+
+TEST_CASE("ppo job: device auto runs where it can and cuda is accepted exactly where a device answers", "[rlhf][ppo][integration][device]") {
+  RlDaemon d;
+  const bool gpu = wb::llama::cuda_unavailable().empty();
+  json spec = ppo_spec("ppo-auto");
+  spec["iterations"] = 1;
+  spec["device"] = "auto";
+  const json job = d.run_job("ppo", spec);
+  const int64_t id = job["id"];
+  CHECK(d.logged(id, gpu ? "device: cuda (" : "device: cpu (auto: "));
+  CHECK(d.metric(id, "kl").front().second == 0.0);
+  CHECK(d.metric(id, "ratio").front().second == 1.0);
+  spec["device"] = "cuda";
+  spec["output"] = "ppo-cuda";
+  const auto r = d.d.post("/v1/jobs", {{"kind", "ppo"}, {"spec", spec}});
+  INFO(r.text);
+  if (gpu) {
+    REQUIRE(r.status / 100 == 2);
+    const int64_t cid = r.body["id"].get<int64_t>();
+    const json j = d.wait_final(cid);
+    CHECK(j["state"] == "succeeded");
+    CHECK(d.logged(cid, "device: cuda ("));
+    CHECK(d.metric(cid, "kl").front().second == 0.0);
+    CHECK(d.metric(cid, "ratio").front().second == 1.0);
+  } else {
+    CHECK(r.status == 400);
+    CHECK_THAT(r.body["error"]["message"].get<std::string>(),
+               Catch::Contains("field 'device'") && Catch::Contains(wb::llama::cuda_unavailable()));
+  }
 }
 
 TEST_CASE("wb train ppo --set submits a ppo job named ppo-<id> and follows it to the end", "[rlhf][ppo][integration][cli]") {

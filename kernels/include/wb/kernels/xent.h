@@ -73,6 +73,17 @@ void token_logprob_backward(T* dlogits, const T* logits, const int32_t* targets,
                             const acc_t<T>* coef, int64_t n, int64_t vocab, acc_t<T> inv_temp,
                             cuda::Context& ctx);
 
+// Per-row entropy of the temperature-scaled distribution, forward only (PPO's entropy metric):
+// with z_i = inv_temp * logits_i and p_i = softmax(z_i),
+//   ent_i = -sum_j p_ij log p_ij = logsumexp(z_i) - sum_j p_ij z_ij      (0 when target_i < 0)
+// targets only mask rows (the rows that predict a response token); their values are not read.
+template <typename T>
+void token_entropy_forward(acc_t<T>* ent, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp);
+template <typename T>
+void token_entropy_forward(acc_t<T>* ent, const T* logits, const int32_t* targets, int64_t n,
+                           int64_t vocab, acc_t<T> inv_temp, cuda::Context& ctx);
+
 // ---- CUDA only ----------------------------------------------------------------------------
 // The llm.c form of the backward: logits[i,:] = dloss[i] * (softmax - onehot) in place (masked
 // rows become 0), so a [tokens, vocab] buffer is not needed twice on a memory-bound device. The

@@ -235,6 +235,38 @@ void GpuLlama<T>::set_frozen_lora(const llama::LoraAdapter<float>& a) {
 }
 
 template <typename T>
+void GpuLlama<T>::swap_slot(SlotState& s) {
+  std::swap(lora_, s.lora);
+  std::swap(has_lora_, s.has_lora);
+  std::swap(lora_pairs_, s.pairs);
+  std::swap(train_lora_, s.train_lora);
+  std::swap(train_head_, s.train_head);
+  std::swap(params_, s.params);
+  std::swap(head_w32_, s.head_w32);
+  std::swap(head_b32_, s.head_b32);
+  std::swap(head_dw_, s.head_dw);
+  std::swap(head_db_, s.head_db);
+  std::swap(head_mw_, s.head_mw);
+  std::swap(head_vw_, s.head_vw);
+  std::swap(head_mb_, s.head_mb);
+  std::swap(head_vb_, s.head_vb);
+  std::swap(head_w_, s.head_w);
+}
+
+template <typename T>
+void GpuLlama<T>::select_slot(int k) {
+  if (k < 0 || k >= kSlots)
+    throw std::out_of_range("GpuLlama::select_slot: slot " + std::to_string(k) + " (there are " +
+                            std::to_string(kSlots) + ")");
+  if (k == slot_) return;
+  if (train_full_)
+    throw std::logic_error("GpuLlama::select_slot: full training has one set of masters, not one per slot");
+  // Only buffer ownership moves: device pointers (params_, queued kernels) stay valid.
+  swap_slot(parked_);
+  slot_ = k;
+}
+
+template <typename T>
 void GpuLlama<T>::use_adapter(AdapterUse u) {
   if (u == AdapterUse::kFrozen && !has_frozen_)
     throw std::logic_error("GpuLlama::use_adapter: no frozen adapter (set_frozen_lora)");
@@ -277,12 +309,27 @@ std::vector<float> GpuLlama<T>::token_logprobs(const std::vector<int32_t>& targe
 }
 
 template <typename T>
+std::vector<float> GpuLlama<T>::token_entropies(const std::vector<int32_t>& targets, float inv_temp) {
+  const int64_t n = n_;
+  if (n == 0 || logits_rows_ != n)
+    throw std::logic_error("GpuLlama: token entropies need forward() (with the LM head) on this batch");
+  if (int64_t(targets.size()) != n)
+    throw std::invalid_argument("entropies: " + std::to_string(targets.size()) + " targets for " +
+                                std::to_string(n) + " rows");
+  stage_targets(targets, nullptr);
+  kernels::token_entropy_forward<T>(losses_.data(), logits_.data(), targets_.data(), n, c_.vocab_size,
+                                    inv_temp, ctx_);
+  ctx_.synchronize();
+  return to_host(losses_.data(), size_t(n));
+}
+
+template <typename T>
 void GpuLlama<T>::token_logprob_backward(const std::vector<int32_t>& targets,
                                          const std::vector<float>& coef, float inv_temp) {
   const int64_t n = n_, D = c_.hidden_size, V = c_.vocab_size;
   if (n == 0 || logits_rows_ != n)
     throw std::logic_error("GpuLlama: the log-prob backward needs forward() (with the LM head) on this batch");
-  if (forward_use_ != AdapterUse::kTrained)
+  if (!forward_trained())
     throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   if (params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
@@ -318,7 +365,8 @@ void GpuLlama<T>::alloc_acts(int64_t n) {
   const int64_t D = c_.hidden_size, F = c_.intermediate_size, KV = c_.kv_dim();
   const int64_t H = c_.num_attention_heads;
   // The LoRA scratch holds x A^T for whichever adapter runs (trained or frozen).
-  const int64_t r = std::max(has_lora_ ? lora_.rank : int64_t(0), has_frozen_ ? frozen_.rank : int64_t(0));
+  const int64_t r = std::max({has_lora_ ? lora_.rank : int64_t(0), parked_.has_lora ? parked_.lora.rank : int64_t(0),
+                              has_frozen_ ? frozen_.rank : int64_t(0)});
   acts_.clear();
   for (int64_t l = 0; l < c_.num_hidden_layers; ++l) {
     Acts a;
@@ -476,6 +524,7 @@ void GpuLlama<T>::forward_hidden() {
   if (n_ == 0) throw std::logic_error("GpuLlama::forward: set_batch first");
   logits_rows_ = 0;  // until forward() runs the LM head on this batch
   forward_use_ = use_;
+  forward_slot_ = slot_;
   const int64_t n = n_, D = c_.hidden_size, F = c_.intermediate_size;
   const int64_t H = c_.num_attention_heads, KVH = c_.num_key_value_heads, hd = c_.head_dim();
   const float eps = float(c_.rms_norm_eps);
@@ -542,7 +591,7 @@ int64_t GpuLlama<T>::loss_backward_async(const std::vector<int32_t>& targets,
                                 std::to_string(n) + " rows");
   if (backward && params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
-  if (backward && forward_use_ != AdapterUse::kTrained)
+  if (backward && !forward_trained())
     throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   // The CPU's rule (loss.cpp): rows with a target and a positive weight count, the rest get
   // target -1; each counted row's loss gradient is w_i / sum w.
@@ -1048,7 +1097,7 @@ void GpuLlama<T>::head_values_backward(const std::vector<int32_t>& rows, const s
   if (!has_head()) throw std::logic_error("GpuLlama::head_values_backward: no head (set_head)");
   if (params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
-  if (forward_use_ != AdapterUse::kTrained)
+  if (!forward_trained())
     throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   check_value_rows(rows);
   if (dv.size() != rows.size())
@@ -1081,7 +1130,7 @@ void GpuLlama<T>::ranking_backward_async(const std::vector<int32_t>& last_index,
   if (!has_head()) throw std::logic_error("GpuLlama: the ranking loss needs a head (set_head)");
   if (backward && params_.empty())
     throw std::logic_error("backward: nothing trainable (set_lora, init_lora or set_trainable)");
-  if (backward && forward_use_ != AdapterUse::kTrained)
+  if (backward && !forward_trained())
     throw std::logic_error("backward: the forward ran without the trained adapter (use_adapter)");
   const int64_t S = int64_t(seq_lens_.size());
   if (S == 0 || S % 2 != 0)

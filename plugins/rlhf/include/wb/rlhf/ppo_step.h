@@ -17,6 +17,12 @@
 //      AdamW step of the policy LoRA on the clipped policy loss and one of the value LoRA + head
 //      on the clipped value loss, each optimizer with its own learning rate and global-norm clip.
 //
+// On the GPU (cuda = true) the recomputation and the updates run on the engine's actor-critic
+// trainer (actor_critic_trainer.h: one base copy on the device, the policy and the value model in
+// its two trainable slots, the reference as its frozen adapter or the base alone), with the same
+// mini-batches, losses (ppo_math.h, in double on the host) and AdamW settings; sampling and
+// scoring run where set_device says. Checkpoints have one format on both devices.
+//
 // The base model is shared and never written: the policy and the value model live in the trainer
 // and are moved into base.lora / base.head only while their own forward/backward runs (the
 // engine's backward trains Model::lora). The reference (nullptr: the base with every adapter off,
@@ -30,6 +36,7 @@
 #include <optional>
 #include <vector>
 
+#include "wb/llama/actor_critic_trainer.h"
 #include "wb/llama/model.h"
 #include "wb/llama/optimizer.h"
 #include "wb/llama/workspace.h"
@@ -85,8 +92,15 @@ class PpoTrainer {
   // and is never modified once iterate() returns. policy: the adapter trained (a fresh LoRA, B = 0,
   // or a copy of the SFT adapter). Throws std::invalid_argument for a bad config, a reward model
   // without a head, or a base that carries an adapter or head.
-  PpoTrainer(llama::Model<float>& base, PpoModels models, llama::LoraAdapter<float> policy, PpoConfig config);
+  // cuda: train on the GPU (throws EngineError(unsupported) when this build or machine has none).
+  PpoTrainer(llama::Model<float>& base, PpoModels models, llama::LoraAdapter<float> policy, PpoConfig config,
+             bool cuda = false);
   ~PpoTrainer();
+
+  // Where rollouts sample and the reward models score (rollout.h; not owned, must outlive the
+  // trainer's use). Default: the CPU engine over the base in place.
+  void set_device(const RolloutDevice& device) { device_ = device; }
+  bool on_gpu() const { return gpu_ != nullptr; }
 
   // One iteration on `prompts` (every prompt K times). Throws std::invalid_argument for bad prompts;
   // nothing is updated then.
@@ -117,6 +131,13 @@ class PpoTrainer {
   std::unique_ptr<llama::AdamW> policy_opt_, value_opt_;
   llama::Workspace<float> ws_;
   int64_t iteration_ = 0;
+  RolloutDevice device_;
+  // The GPU side (null: the CPU engine) and its optimizers' step counts. policy_, value_ and
+  // value_head_ are refreshed from it after every iteration and load.
+  std::unique_ptr<llama::ActorCriticTrainer> gpu_;
+  int64_t gpu_policy_steps_ = 0, gpu_value_steps_ = 0;
+  Rollout gpu_rollout(const std::vector<Prompt>& prompts, int64_t chunk);
+  void sync_from_gpu();
 };
 
 }  // namespace wb::rlhf

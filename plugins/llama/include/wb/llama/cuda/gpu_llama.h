@@ -81,6 +81,21 @@ class GpuLlama {
   void use_adapter(AdapterUse u);
   AdapterUse adapter_in_use() const { return use_; }
 
+  // Two trainable slots over the one base (PPO: the policy LoRA in one, the value model's LoRA +
+  // head in the other, each with its own fp32 masters, gradients and AdamW moments). A slot holds
+  // all of this class's trainable state except full training: the trained adapter, the head, the
+  // trainable set and its parameter list. select_slot(k) makes slot k current; from then on
+  // set_lora/init_lora/set_head/set_trainable, the forward under kTrained, every backward,
+  // grad_sq_norm, adamw_step, zero_grads, trained_to_host and the param_* / lora_* accessors act
+  // on slot k, and the other slot's state stays as it was. The base weights and the frozen
+  // adapter are shared: never a second copy. A forward run before a switch cannot be
+  // backpropagated after it (its saved activations belong to the other slot's adapter); run the
+  // forward again. Slot 0 is current at construction. Throws std::out_of_range for k outside
+  // [0, kSlots), std::logic_error while full training is on (its masters are not per slot).
+  static constexpr int kSlots = 2;
+  void select_slot(int k);
+  int slot() const { return slot_; }
+
   // Sets the packed batch: tokens[n] with sequence lengths (sum = n); allocates activations for
   // n rows (kept between calls while n does not grow). The copies are asynchronous (pinned
   // staging); throws std::invalid_argument for an empty batch, lengths that do not sum to n or a
@@ -117,6 +132,10 @@ class GpuLlama {
   // Throws std::logic_error without forward() on this batch, std::invalid_argument for a size
   // other than the batch's rows or a target outside the vocabulary.
   std::vector<float> token_logprobs(const std::vector<int32_t>& targets, float inv_temp);
+  // Per-row entropy of softmax(logits_i * inv_temp) of the last forward(), 0 where targets[i] < 0
+  // (kernels token_entropy_forward; a metric, no backward). Synchronizes. Throws as
+  // token_logprobs.
+  std::vector<float> token_entropies(const std::vector<int32_t>& targets, float inv_temp);
   // After token_logprobs on a forward() under the trained adapter: ADDS the gradient of
   // sum_i coef[i] * logp_i (coef of either sign: DPO's chosen and rejected answers, PPO's
   // advantages) into the trainable set's gradients. The logits are overwritten (by their
@@ -333,6 +352,23 @@ class GpuLlama {
   std::vector<std::array<FrozenPair, 7>> frozen_pairs_;
   AdapterUse use_ = AdapterUse::kTrained;
   AdapterUse forward_use_ = AdapterUse::kTrained;  // what the last forward ran with
+  int forward_slot_ = 0;                           // the slot current at the last forward
+  // True when the last forward ran under the current slot's trained adapter (backward may run).
+  bool forward_trained() const { return forward_use_ == AdapterUse::kTrained && forward_slot_ == slot_; }
+
+  // The trainable state of the slot that is not current (select_slot swaps it with the members).
+  struct SlotState {
+    LoraSpec lora;
+    bool has_lora = false;
+    std::vector<std::array<LoraPair, 7>> pairs;
+    bool train_lora = true, train_head = false;
+    std::vector<TrainParam> params;
+    DeviceBuffer<float> head_w32, head_b32, head_dw, head_db, head_mw, head_vw, head_mb, head_vb;
+    DeviceBuffer<T> head_w;
+  };
+  SlotState parked_;
+  int slot_ = 0;
+  void swap_slot(SlotState& s);
   // Checks targets against the batch and stages them into targets_ (asynchronous).
   void stage_targets(const std::vector<int32_t>& targets, const std::vector<float>* coef);
 
