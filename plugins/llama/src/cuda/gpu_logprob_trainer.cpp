@@ -3,10 +3,10 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 
 #include "../device_factories.h"
 #include "wb/cuda/stream.h"
+#include "trained_state.h"
 #include "wb/llama/cuda/gpu_llama.h"
 
 namespace wb::llama::detail {
@@ -98,38 +98,11 @@ class GpuLogprobTrainer final : public LogprobTrainer {
   }
 
   std::vector<AdamWSlot> moments() override {
-    std::vector<AdamWSlot> out;
-    for (size_t i = 0; i < g_.n_params(); ++i)
-      out.push_back({g_.param_name(i), g_.param_state_host(i, S::kAdamM), g_.param_state_host(i, S::kAdamV)});
-    return out;
+    return trained_moments(g_);
   }
 
   void set_state(const std::vector<NamedBuffer>& weights, const std::vector<AdamWSlot>& moments) override {
-    std::unordered_map<std::string, const NamedBuffer*> w;
-    std::unordered_map<std::string, const AdamWSlot*> m;
-    for (const auto& x : weights) w[x.name] = &x;
-    for (const auto& x : moments) m[x.name] = &x;
-    const size_t n = g_.n_params();
-    if (w.size() != n || m.size() != n)
-      throw std::invalid_argument("log-prob trainer state: " + std::to_string(w.size()) + " tensors and " +
-                                  std::to_string(m.size()) + " moment pairs for " + std::to_string(n) +
-                                  " trainable tensors");
-    for (size_t i = 0; i < n; ++i) {
-      const std::string& name = g_.param_name(i);
-      const auto numel = static_cast<size_t>(g_.param_numel(i));
-      const auto wi = w.find(name);
-      const auto mi = m.find(name);
-      if (wi == w.end() || mi == m.end())
-        throw std::invalid_argument("log-prob trainer state: no tensor or moments for '" + name + "'");
-      if (wi->second->data.size() != numel || mi->second->m.size() != numel || mi->second->v.size() != numel)
-        throw std::invalid_argument("log-prob trainer state: '" + name + "' has the wrong size");
-    }
-    for (size_t i = 0; i < n; ++i) {
-      const std::string& name = g_.param_name(i);
-      g_.set_param_state(i, S::kWeight, w[name]->data);
-      g_.set_param_state(i, S::kAdamM, m[name]->m);
-      g_.set_param_state(i, S::kAdamV, m[name]->v);
-    }
+    set_trained_state(g_, weights, moments, "log-prob trainer");
   }
 
   void sync_model(Model<float>& m) override { g_.trained_to_host(m); }
