@@ -1,4 +1,4 @@
-// Data-parallel jobs on GPU ranks (labels mpi and gpu): an sft job with device = cuda on 2 ranks
+// Data-parallel jobs on GPU ranks (label gpu): an sft job with device = cuda on 2 ranks
 // (each on its own GPU, or sharing the one there is) trains what one GPU trains with twice the
 // micro-batches, LoRA and full. The GPU trainer's gradients go through host memory over MPI
 // (tests/mpi/test_gpu_data_parallel.cpp checks the trainer itself, NCCL included). The bound is
