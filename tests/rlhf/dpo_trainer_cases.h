@@ -78,4 +78,16 @@ std::vector<DpoBatch> batches(const std::vector<DpoExample>& ex, int64_t n, size
   return out;
 }
 
+// Every A then B of the adapter, layer by layer, concatenated.
+std::vector<float> lora_values(const llama::LoraAdapter<float>& a) {
+  std::vector<float> out;
+  for (const auto& layer : a.layers)
+    for (const auto& p : layer)
+      if (p.present()) {
+        out.insert(out.end(), p.A.data.begin(), p.A.data.end());
+        out.insert(out.end(), p.B.data.begin(), p.B.data.end());
+      }
+  return out;
+}
+
 }  // namespace

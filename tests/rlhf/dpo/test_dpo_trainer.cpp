@@ -30,17 +30,6 @@ llama::TrainerConfig config(int64_t steps) {
   return tc;
 }
 
-std::vector<float> lora_values(const llama::LoraAdapter<float>& a) {
-  std::vector<float> out;
-  for (const auto& layer : a.layers)
-    for (const auto& p : layer)
-      if (p.present()) {
-        out.insert(out.end(), p.A.data.begin(), p.A.data.end());
-        out.insert(out.end(), p.B.data.begin(), p.B.data.end());
-      }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("pack_dpo_batch puts chosen then rejected per pair and masks answer rows only", "[rlhf][dpo]") {

@@ -47,17 +47,6 @@ llama::TrainerConfig config(int64_t steps) {
   return tc;
 }
 
-std::vector<float> lora_values(const llama::LoraAdapter<float>& a) {
-  std::vector<float> out;
-  for (const auto& layer : a.layers)
-    for (const auto& p : layer)
-      if (p.present()) {
-        out.insert(out.end(), p.A.data.begin(), p.A.data.end());
-        out.insert(out.end(), p.B.data.begin(), p.B.data.end());
-      }
-  return out;
-}
-
 double max_rel(const std::vector<float>& got, const std::vector<float>& want) {
   double err = 0, scale = 0;
   for (size_t i = 0; i < want.size(); ++i) {
